@@ -1,0 +1,291 @@
+"""What every check shares: exercises split into cases, a learner run and a judge; plain data; messages.
+
+A learner's code runs in the same kernel as the notebook's test cells and can change anything there,
+so a check is cut in three pieces that can run in different processes:
+
+1. ``cases(seed, hidden)``  -- trusted.  The inputs of every case, as plain data, chosen from a seed.
+2. ``run(fn, case)``        -- the learner's kernel.  Calls the learner's function on one case and turns
+   what it returned into plain data (numpy arrays, numbers, strings, lists, dicts).
+3. ``judge(cases, results)`` -- trusted.  Computes the reference with torch's own modules, autograd or
+   an invariant, and raises :class:`CheckFailure` with a message that names the mistake.
+
+In a notebook the three run one after the other (:func:`run_check`).  Under ``course grade`` only the
+middle one runs in the (sandboxed) learner kernel; the grader regenerates the cases from its own secret
+seed and judges the returned plain data itself, so nothing the learner's code patched can change the
+verdict (see :mod:`course_lib.grading`).
+
+References: CS231n's ``rel_error``; the Coursera sequence-models tests, which switch one term on at a
+time to name the wrong one.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import math
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import torch
+
+__all__ = [
+    "CheckFailure",
+    "Exercise",
+    "LearnerError",
+    "VISIBLE_SEED",
+    "HIDDEN_SEED",
+    "run_check",
+    "run_cases",
+    "encode_plain",
+    "decode_plain",
+    "result_of",
+    "as_tensor",
+    "assert_close",
+    "describe",
+    "rel_error",
+]
+
+VISIBLE_SEED = 20261124
+HIDDEN_SEED = 20261125
+MAX_PLAIN_BYTES = 32 * 2**20  # what one exercise may send back from a learner's kernel
+
+_ARRAY_DTYPES = {"float32", "float64", "int64", "int32", "bool", "float16", "uint8", "int8", "int16"}
+
+
+class CheckFailure(AssertionError):
+    """A check found a mistake; the message says which output, expected vs got, and a hint."""
+
+
+@dataclasses.dataclass(frozen=True)
+class LearnerError:
+    """The learner's function raised instead of returning: kept as plain data for the judge."""
+
+    type: str
+    message: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Exercise:
+    """One graded exercise.
+
+    name:      the exercise id; the notebook's test cell is ``test_<name>`` and calls ``check_<name>``.
+    function:  the name the learner's function (or class) has in the notebook.
+    cases:     ``cases(seed, hidden) -> {case_name: {input_name: plain data}}`` (trusted).
+    run:       ``run(fn, case) -> plain data``: calls the learner's code (runs in the learner's kernel).
+    judge:     ``judge(cases, results) -> None``: raises :class:`CheckFailure` (trusted).
+    """
+
+    name: str
+    function: str
+    cases: Callable[[int, bool], dict[str, dict[str, Any]]]
+    run: Callable[[Callable, dict[str, Any]], Any]
+    judge: Callable[[dict[str, dict[str, Any]], dict[str, Any]], None]
+    callable_answer: bool = True  # False where the learner fills in a value (a quiz answer), not code
+
+    def check(self, fn: Any, hidden: bool = False, seed: int | None = None) -> None:
+        """Run the whole check in this process (what the notebook's test cell does)."""
+        __tracebackhide__ = True
+        run_check(self, fn, hidden=hidden, seed=seed)
+
+
+# --------------------------------------------------------------------------------------------------
+# Running a learner's function on the cases
+
+
+def run_cases(exercise: Exercise, fn: Any, cases: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+    """Call ``fn`` on every case; what it raised is recorded as a :class:`LearnerError`, not raised."""
+    results: dict[str, Any] = {}
+    for case_name, case in cases.items():
+        try:
+            results[case_name] = exercise.run(fn, _copy_inputs(case))
+        except Exception as error:  # the learner's bug becomes data the judge can name
+            results[case_name] = LearnerError(type(error).__name__, str(error)[:500])
+    return results
+
+
+def run_check(exercise: Exercise, fn: Any, hidden: bool = False, seed: int | None = None) -> None:
+    """Cases, learner run and judge in one process; prints a line when every case passes."""
+    __tracebackhide__ = True
+    if exercise.callable_answer and not callable(fn):
+        raise CheckFailure(
+            f"{exercise.function} should be a function (or class), but it is a "
+            f"{type(fn).__name__}. Did a later cell reuse the name?"
+        )
+    if seed is None:
+        seed = HIDDEN_SEED if hidden else VISIBLE_SEED
+    cases = exercise.cases(seed, hidden)
+    # The round trip through plain data is the same one grading uses, so a result that cannot cross a
+    # process boundary fails here too, with the same message.
+    results = decode_plain(encode_plain(run_cases(exercise, fn, cases)))
+    exercise.judge(cases, results)
+    kind = "hidden" if hidden else "visible"
+    print(f"✓ {exercise.function}: all {len(cases)} {kind} cases pass")
+
+
+def _copy_inputs(case: dict[str, Any]) -> dict[str, Any]:
+    """Fresh copies, so a learner's function that writes into its inputs cannot change the judge's."""
+    return {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in case.items()}
+
+
+# --------------------------------------------------------------------------------------------------
+# Plain data: what may cross from a learner's kernel to the grader
+
+
+def encode_plain(value: Any) -> Any:
+    """Turn tensors, arrays, errors and containers into JSON-ready plain data."""
+    if isinstance(value, LearnerError):
+        return {"__error__": value.type, "message": value.message}
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().resolve_conj().resolve_neg().numpy()
+    if isinstance(value, np.ndarray):
+        if value.dtype.name not in _ARRAY_DTYPES:
+            raise TypeError(f"arrays of dtype {value.dtype} cannot be checked")
+        data = np.ascontiguousarray(value)
+        return {
+            "__ndarray__": base64.b64encode(data.tobytes()).decode("ascii"),
+            "dtype": value.dtype.name,
+            "shape": list(value.shape),
+        }
+    if isinstance(value, (bool, int, str)) or value is None:
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else {"__float__": repr(value)}
+    if isinstance(value, (np.integer, np.floating, np.bool_)):
+        return encode_plain(value.item())
+    if isinstance(value, (list, tuple)):
+        return {"__seq__": type(value).__name__, "items": [encode_plain(v) for v in value]}
+    if isinstance(value, dict):
+        return {"__dict__": [[encode_plain(k), encode_plain(v)] for k, v in value.items()]}
+    raise TypeError(f"a {type(value).__name__} cannot be checked; return tensors, numbers or strings")
+
+
+def decode_plain(value: Any, _budget: list[int] | None = None) -> Any:
+    """Inverse of :func:`encode_plain`; refuses anything else (the grader reads untrusted data)."""
+    budget = [MAX_PLAIN_BYTES] if _budget is None else _budget
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, dict):
+        if "__ndarray__" in value:
+            dtype = value.get("dtype")
+            shape = value.get("shape")
+            if dtype not in _ARRAY_DTYPES or not isinstance(shape, list):
+                raise ValueError("malformed array")
+            if not all(isinstance(s, int) and 0 <= s for s in shape):
+                raise ValueError("malformed array shape")
+            raw = base64.b64decode(str(value["__ndarray__"]), validate=True)
+            budget[0] -= len(raw)
+            if budget[0] < 0:
+                raise ValueError("results too large")
+            count = math.prod(shape)
+            if count * np.dtype(dtype).itemsize != len(raw):
+                raise ValueError("array data does not match its shape")
+            return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+        if "__error__" in value:
+            return LearnerError(str(value["__error__"]), str(value.get("message", "")))
+        if "__float__" in value:
+            return float(value["__float__"])
+        if "__seq__" in value:
+            items = [decode_plain(v, budget) for v in value["items"]]
+            return tuple(items) if value["__seq__"] == "tuple" else items
+        if "__dict__" in value:
+            out = {}
+            for pair in value["__dict__"]:
+                if not (isinstance(pair, list) and len(pair) == 2):
+                    raise ValueError("malformed dict entry")
+                key = decode_plain(pair[0], budget)
+                if not isinstance(key, (str, int, float, bool)) and key is not None:
+                    raise ValueError("dict keys must be strings or numbers")
+                out[key] = decode_plain(pair[1], budget)
+            return out
+    raise ValueError(f"unexpected value of type {type(value).__name__} in results")
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading results and comparing them, with messages a learner can act on
+
+
+def result_of(results: Mapping[str, Any], case: str, function: str) -> Any:
+    """The value the learner's function returned on ``case``; names what it raised instead."""
+    __tracebackhide__ = True
+    if case not in results:
+        raise CheckFailure(f"no result for case '{case}': the check did not reach {function}")
+    value = results[case]
+    if isinstance(value, LearnerError):
+        if value.type == "NotImplementedError":
+            raise CheckFailure(
+                f"{function} is not implemented yet: replace `raise NotImplementedError()` in its cell "
+                f"with your code, run that cell, then this one."
+            )
+        raise CheckFailure(f"{function} raised {value.type}: {value.message} (case '{case}')")
+    return value
+
+
+def as_tensor(value: Any, what: str, shape: tuple[int, ...] | None = None, letters: str = "") -> torch.Tensor:
+    """``value`` as a tensor of ``shape``; otherwise a message naming ``what`` and both shapes."""
+    __tracebackhide__ = True
+    if not isinstance(value, np.ndarray):
+        raise CheckFailure(f"{what} should be a tensor, but it is a {_type_name(value)}")
+    tensor = torch.from_numpy(value)
+    if shape is not None and tuple(tensor.shape) != tuple(shape):
+        letters = f" {letters} =" if letters else ""
+        hint = ""
+        if tensor.dim() == len(shape) and tuple(reversed(tensor.shape)) == tuple(shape):
+            hint = " It looks transposed."
+        raise CheckFailure(
+            f"{what} has shape {tuple(tensor.shape)}, expected{letters} {tuple(shape)}.{hint}"
+        )
+    return tensor
+
+
+def rel_error(got: torch.Tensor, expected: torch.Tensor) -> float:
+    """max |got - expected| / max(1e-8, |got| + |expected|), as in CS231n."""
+    got, expected = got.double(), expected.double()
+    den = (got.abs() + expected.abs()).clamp_min(1e-8)
+    return float(((got - expected).abs() / den).max()) if got.numel() else 0.0
+
+
+def assert_close(
+    got: torch.Tensor,
+    expected: torch.Tensor,
+    what: str,
+    rtol: float = 1e-6,
+    atol: float = 1e-8,
+    hint: str = "",
+) -> None:
+    """Raise a :class:`CheckFailure` naming ``what`` unless ``got`` matches ``expected``."""
+    __tracebackhide__ = True
+    if tuple(got.shape) != tuple(expected.shape):
+        raise CheckFailure(f"{what} has shape {tuple(got.shape)}, expected {tuple(expected.shape)}. {hint}")
+    if got.dtype.is_floating_point != expected.dtype.is_floating_point and expected.dtype != torch.bool:
+        raise CheckFailure(f"{what} has dtype {got.dtype}, expected {expected.dtype}. {hint}")
+    g, e = got.double(), expected.double()
+    if not torch.isfinite(g).all():
+        raise CheckFailure(f"{what} contains NaN or inf: {describe(got)}. {hint}")
+    if torch.allclose(g, e, rtol=rtol, atol=atol):
+        return
+    diff = (g - e).abs()
+    where = tuple(int(i) for i in np.unravel_index(int(diff.argmax()), tuple(g.shape))) if g.dim() else ()
+    raise CheckFailure(
+        f"{what} is wrong: max relative error {rel_error(g, e):.2e} (tolerance rtol={rtol:g}, atol={atol:g}); "
+        f"at index {where} expected {float(e[where]):.6g}, got {float(g[where]):.6g}.\n"
+        f"  expected {describe(expected)}\n  got      {describe(got)}\n{hint}".rstrip()
+    )
+
+
+def describe(value: Any, limit: int = 6) -> str:
+    """A short, readable rendering: shape, dtype and the first few values."""
+    if isinstance(value, torch.Tensor):
+        flat = value.detach().reshape(-1)[:limit].tolist()
+        text = ", ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in flat)
+        more = ", ..." if value.numel() > limit else ""
+        return f"tensor of shape {tuple(value.shape)}, {value.dtype}: [{text}{more}]"
+    if isinstance(value, np.ndarray):
+        return describe(torch.from_numpy(value), limit)
+    text = repr(value)
+    return text if len(text) < 200 else text[:200] + "..."
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return f"{type(value).__name__} of length {len(value)}"
+    return type(value).__name__
