@@ -119,7 +119,7 @@ def run_check(exercise: Exercise, fn: Any, hidden: bool = False, seed: int | Non
     results = decode_plain(encode_plain(run_cases(exercise, fn, cases)))
     exercise.judge(cases, results)
     kind = "hidden" if hidden else "visible"
-    print(f"✓ {exercise.function}: all {len(cases)} {kind} cases pass")
+    print(f"✓ {exercise.function}: {len(cases)} {kind} case{'' if len(cases) == 1 else 's'} passed")
 
 
 def _copy_inputs(case: dict[str, Any]) -> dict[str, Any]:

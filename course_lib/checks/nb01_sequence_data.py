@@ -214,7 +214,7 @@ DECODE = Exercise("decode", "decode", _decode_cases, _decode_run, _decode_judge)
 
 
 def _one_hot_cases(seed, hidden):
-    cases = {"ids (T,)": {"ids": np.array([0, 2, 1, 2], dtype=np.int64), "V": 4}}
+    cases = {"ids (T,)": {"ids": np.array([0, 2, 1, 2, 3], dtype=np.int64), "V": 4}}
     if hidden:
         g = _generator(seed)
         cases["batch (N, T)"] = {"ids": torch.randint(0, 7, (3, 5), generator=g).numpy(), "V": 7}

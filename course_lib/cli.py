@@ -1,0 +1,102 @@
+"""The ``course`` command: what instructors and learners run.
+
+  course release [ASSIGNMENT ...]      regenerate notebooks/ from solutions/ (nbgrader generate_assignment)
+  course validate NOTEBOOK             run a notebook's tests as the grader will, before handing it in
+  course grade SUBMISSIONS             grade a class: sandboxed, judged outside the learner's kernel;
+                                       writes the gradebook, feedback HTML, grades.csv and a report
+  course doctor                        say in plain words what is wrong with this set-up
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from course_lib.nbgrader_setup import CourseError
+
+__all__ = ["main"]
+
+
+def _find_root(start: Path) -> Path:
+    for folder in [start, *start.parents]:
+        if (folder / "nbgrader_config.py").is_file() and (folder / "solutions").is_dir():
+            return folder
+    raise CourseError(f"no course folder (with nbgrader_config.py and solutions/) at or above {start}; pass --course-dir")
+
+
+def _cmd_release(args) -> int:
+    from course_lib.release import release
+
+    root = args.course_dir or _find_root(Path.cwd())
+    for path in release(root, args.assignments or None):
+        print(f"released {path.relative_to(root)}")
+    return 0
+
+
+def _cmd_validate(args) -> int:
+    from course_lib.validate import validate
+
+    report = validate(Path(args.notebook), timeout=args.timeout)
+    print(report.text())
+    return 0 if report.passed else 1
+
+
+def _cmd_grade(args) -> int:
+    from course_lib.grading.run import GradeOptions, grade_class
+
+    root = args.course_dir or _find_root(Path.cwd())
+    options = GradeOptions(jobs=args.jobs, assignments=args.assignment or None, sandbox=not args.no_sandbox,
+                           force=args.force, notebook_timeout=args.notebook_timeout,
+                           cell_timeout=args.cell_timeout, memory_mb=args.memory_mb)
+    summary = grade_class(root, Path(args.submissions), options)
+    print(summary.text())
+    return 0
+
+
+def _cmd_doctor(args) -> int:
+    from course_lib.doctor import diagnose
+
+    ok, text = diagnose()
+    print(text)
+    return 0 if ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="course", description="Sequence Modelling course: release, validate, grade.")
+    parser.add_argument("--course-dir", type=Path, default=None, help="the course folder (default: found from here)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("release", help="regenerate notebooks/ from solutions/")
+    p.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
+    p.set_defaults(func=_cmd_release)
+
+    p = sub.add_parser("validate", help="run a notebook's checks as the grader will")
+    p.add_argument("notebook")
+    p.add_argument("--timeout", type=int, default=600, help="seconds for the whole notebook")
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("grade", help="grade a folder (or LMS zip) of submissions")
+    p.add_argument("submissions", help="folder laid out as SUBMISSIONS/<student>/<assignment>/<notebook>.ipynb, or a zip")
+    p.add_argument("--assignment", action="append", help="grade only this assignment (repeatable)")
+    p.add_argument("--jobs", type=int, default=None, help="students graded at once (default: number of cores)")
+    p.add_argument("--force", action="store_true", help="re-grade submissions already graded")
+    p.add_argument("--notebook-timeout", type=int, default=300, help="seconds per notebook")
+    p.add_argument("--cell-timeout", type=int, default=120, help="seconds per cell")
+    p.add_argument("--memory-mb", type=int, default=4096, help="memory limit of a learner kernel")
+    p.add_argument("--no-sandbox", action="store_true", help="run without bubblewrap (trusted code only)")
+    p.set_defaults(func=_cmd_grade)
+
+    p = sub.add_parser("doctor", help="check this set-up")
+    p.set_defaults(func=_cmd_doctor)
+
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except CourseError as error:
+        print(f"course {args.command}: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

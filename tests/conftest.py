@@ -1,0 +1,31 @@
+"""Shared fixtures: the repository root and a helper that asserts a check fails with a given message."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from course_lib.checks.core import CheckFailure
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def root() -> Path:
+    return ROOT
+
+
+def fails_with(check, fn, pattern: str, hidden: bool = False) -> str:
+    """Assert that ``check(fn)`` raises CheckFailure whose message matches ``pattern``; return the message."""
+    with pytest.raises(CheckFailure) as info:
+        check(fn, hidden=hidden)
+    message = str(info.value)
+    assert re.search(pattern, message, flags=re.S), f"message {message!r} does not match {pattern!r}"
+    return message
+
+
+def stub(*args, **kwargs):
+    """The learner stub nbgrader leaves in every solution cell."""
+    raise NotImplementedError()
