@@ -1,0 +1,154 @@
+"""Execute one notebook cell by cell and record what happened: the runner inside the grading sandbox.
+
+``python -m course_lib.grading.execute IN.ipynb --record-fd 3 --cell-timeout S`` runs every code cell
+of IN with nbclient and writes, after each cell, one JSON line to file descriptor 3:
+``{"index": i, "status": "ok" | "error" | "timeout" | "died", "outputs": [...]}`` (and ``{"event": ...}``
+lines).  Descriptor 3 is a pipe to the grader, not inherited by the kernel.  Everything here runs beside
+the learner's kernel and is therefore untrusted: the grader reads the record as data
+(``course_lib.grading.judge``) and judges it itself.
+
+A cell that runs past its limit is interrupted; a kernel that ignores the interrupt or dies (out of
+memory, ``os._exit``) is replaced by a fresh one, the cells that had succeeded are replayed, and the run
+goes on after the offending cell.  So an infinite loop or a crash costs the points that depend on that
+cell, not the whole notebook.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+__all__ = ["run_notebook", "main"]
+
+KERNEL_NAME = "course-python"
+
+
+class _KernelLost(Exception):
+    def __init__(self, index: int, status: str):
+        super().__init__(status)
+        self.index, self.status = index, status
+
+
+class Record:
+    """The JSON-lines record written to the grader's pipe."""
+
+    def __init__(self, fd: int):
+        os.set_inheritable(fd, False)  # the kernel, started after this, must not hold the grader's pipe
+        self._out = os.fdopen(fd, "w", encoding="utf-8")
+
+    def cell(self, index: int, status: str, outputs) -> None:
+        self._write({"index": index, "status": status, "outputs": outputs})
+
+    def event(self, text: str) -> None:
+        self._write({"event": text})
+
+    def _write(self, item: dict) -> None:
+        self._out.write(json.dumps(item) + "\n")
+        self._out.flush()
+
+
+def _install_kernelspec(jupyter_path: Path) -> None:
+    """A kernelspec for this very interpreter, so the learner's kernel is the course's environment."""
+    spec_dir = jupyter_path / "kernels" / KERNEL_NAME
+    spec_dir.mkdir(parents=True, exist_ok=True)
+    spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "course", "language": "python"}
+    (spec_dir / "kernel.json").write_text(json.dumps(spec))
+
+
+def _responsive(client: NotebookClient, seconds: float = 10) -> bool:
+    probe = nbformat.v4.new_code_cell("pass")
+    saved = client.timeout
+    client.timeout = seconds
+    try:
+        client.execute_cell(probe, -1)
+        return True
+    except (CellTimeoutError, DeadKernelError, RuntimeError):
+        return False
+    finally:
+        client.timeout = saved
+
+
+def run_notebook(nb, record: Record, cell_timeout: int, startup_timeout: int = 60) -> None:
+    """Execute ``nb`` cell by cell, recording each code cell's status and outputs."""
+    cells = nb.cells
+    ok: set[int] = set()
+    client = NotebookClient(nb, timeout=cell_timeout, kernel_name=KERNEL_NAME, allow_errors=True,
+                            interrupt_on_timeout=True, startup_timeout=startup_timeout,
+                            error_on_timeout={"ename": "CellTimeoutError",
+                                              "evalue": f"the cell ran longer than {cell_timeout} s and was stopped",
+                                              "traceback": [f"CellTimeoutError: the cell ran longer than {cell_timeout} s"]})
+    start = 0
+    while start < len(cells):
+        try:
+            with client.setup_kernel():
+                if start:
+                    _replay(client, cells, ok, start)
+                for index in range(start, len(cells)):
+                    cell = cells[index]
+                    if cell.cell_type != "code":
+                        continue
+                    try:
+                        client.execute_cell(cell, index)
+                    except DeadKernelError:
+                        raise _KernelLost(index, "died")
+                    outputs = cell.get("outputs", [])
+                    timed_out = any(o.get("ename") == "CellTimeoutError" for o in outputs)
+                    errored = any(o.get("output_type") == "error" for o in outputs)
+                    if not (timed_out or errored):
+                        ok.add(index)
+                    record.cell(index, "timeout" if timed_out else "error" if errored else "ok", outputs)
+                    if timed_out and not _responsive(client):
+                        raise _KernelLost(index, "timeout")
+            break
+        except _KernelLost as lost:
+            what = "ran past its limit and the kernel did not respond" if lost.status == "timeout" else "killed the kernel"
+            error = nbformat.v4.new_output("error", ename="KernelDied" if lost.status == "died" else "CellTimeoutError",
+                                           evalue=f"this cell {what}; a fresh kernel ran the cells before it again",
+                                           traceback=[])
+            record.cell(lost.index, lost.status, list(cells[lost.index].get("outputs", [])) + [error])
+            record.event(f"cell {lost.index} {what}")
+            start = lost.index + 1
+        except RuntimeError as error:  # the kernel could not start (or restart)
+            record.event(f"the kernel could not start: {error}")
+            break
+
+
+def _replay(client: NotebookClient, cells, ok: set[int], stop: int) -> None:
+    """Re-run the cells that succeeded before ``stop`` in the fresh kernel, discarding their outputs."""
+    for index in range(stop):
+        if index in ok and not cells[index].metadata.get("course_probe"):
+            try:
+                client.execute_cell(copy.deepcopy(cells[index]), index)
+            except DeadKernelError:
+                raise _KernelLost(index, "died")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebook")
+    parser.add_argument("--record-fd", type=int, required=True)
+    parser.add_argument("--cell-timeout", type=int, default=120)
+    args = parser.parse_args(argv)
+    record = Record(args.record_fd)
+    jupyter_path = Path(os.environ.get("COURSE_JUPYTER_PATH", "/tmp/jupyter"))
+    _install_kernelspec(jupyter_path)
+    os.environ["JUPYTER_PATH"] = str(jupyter_path)
+    nb = nbformat.read(args.notebook, as_version=4)
+    started = time.monotonic()
+    run_notebook(nb, record, args.cell_timeout)
+    record.event(f"executed in {time.monotonic() - started:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
