@@ -37,6 +37,7 @@ __all__ = [
     "run_check",
     "run_cases",
     "encode_plain",
+    "encode_results",
     "decode_plain",
     "result_of",
     "as_tensor",
@@ -116,7 +117,7 @@ def run_check(exercise: Exercise, fn: Any, hidden: bool = False, seed: int | Non
     cases = exercise.cases(seed, hidden)
     # The round trip through plain data is the same one grading uses, so a result that cannot cross a
     # process boundary fails here too, with the same message.
-    results = decode_plain(encode_plain(run_cases(exercise, fn, cases)))
+    results = decode_plain(encode_results(run_cases(exercise, fn, cases)))
     exercise.judge(cases, results)
     kind = "hidden" if hidden else "visible"
     print(f"✓ {exercise.function}: {len(cases)} {kind} case{'' if len(cases) == 1 else 's'} passed")
@@ -157,6 +158,17 @@ def encode_plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {"__dict__": [[encode_plain(k), encode_plain(v)] for k, v in value.items()]}
     raise TypeError(f"a {type(value).__name__} cannot be checked; return tensors, numbers or strings")
+
+
+def encode_results(results: dict[str, Any]) -> dict:
+    """Encode each case's result; one that cannot cross a process boundary becomes a LearnerError."""
+    encoded = {}
+    for case, value in results.items():
+        try:
+            encoded[case] = encode_plain(value)
+        except (TypeError, ValueError) as error:
+            encoded[case] = encode_plain(LearnerError("TypeError", f"the value returned cannot be checked: {error}"))
+    return {"__dict__": [[k, v] for k, v in encoded.items()]}
 
 
 def decode_plain(value: Any, _budget: list[int] | None = None) -> Any:

@@ -417,6 +417,8 @@ def _quiz_run(fn, case):
 
 def _quiz_judge(cases, results):
     answers = result_of(results, "answers", "io_structures")
+    if isinstance(answers, dict) and answers and all(v is None for v in answers.values()):
+        raise CheckFailure("IO_STRUCTURES is not implemented yet: replace each None with 'N-N', 'N-1' or '1-N'")
     if not isinstance(answers, dict):
         raise CheckFailure(f"IO_STRUCTURES should be a dict from task to 'N-N', 'N-1' or '1-N', got {type(answers).__name__}")
     for task in STRUCTURE_TASKS:

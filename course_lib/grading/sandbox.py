@@ -100,21 +100,30 @@ def _command(notebook: Path, limits: Limits, hide: list[Path], sources: dict[Pat
     cmd += ["--dir", "/sandbox", "--ro-bind", str(notebook), "/sandbox/notebook.ipynb",
             "--proc", "/proc", "--dev", "/dev", "--size", str(16 * 2**20), "--tmpfs", "/dev/shm",
             "--remount-ro", "/", "--chdir", "/tmp/home"]
+    for key, value in _environment(limits, "/tmp").items():
+        cmd += ["--setenv", key, value]
+    cmd += _runner(Path("/sandbox/notebook.ipynb"), limits, record_fd)
+    return cmd
+
+
+def _environment(limits: Limits, scratch: str) -> dict[str, str]:
+    """The kernel's whole environment: nothing of the grader's leaks in."""
     threads = str(limits.threads)
-    env = {"HOME": "/tmp/home", "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "LANG": "C.UTF-8",
-           "PYTHONDONTWRITEBYTECODE": "1", "MPLCONFIGDIR": "/tmp/mpl", "IPYTHONDIR": "/tmp/ipython",
-           "JUPYTER_RUNTIME_DIR": "/tmp/runtime", "JUPYTER_DATA_DIR": "/tmp/jupyter-data",
-           "JUPYTER_CONFIG_DIR": "/tmp/jupyter-config", "COURSE_JUPYTER_PATH": "/tmp/jupyter",
+    env = {"HOME": f"{scratch}/home", "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "LANG": "C.UTF-8",
+           "PYTHONDONTWRITEBYTECODE": "1", "MPLCONFIGDIR": f"{scratch}/mpl", "IPYTHONDIR": f"{scratch}/ipython",
+           "JUPYTER_RUNTIME_DIR": f"{scratch}/runtime", "JUPYTER_DATA_DIR": f"{scratch}/jupyter-data",
+           "JUPYTER_CONFIG_DIR": f"{scratch}/jupyter-config", "COURSE_JUPYTER_PATH": f"{scratch}/jupyter",
            "NBGRADER_EXECUTION": "autograde", "COURSE_GRADING": "1",
            "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads}
     for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # this machine's BLAS workarounds, if set
         if key in os.environ:
             env[key] = os.environ[key]
-    for key, value in env.items():
-        cmd += ["--setenv", key, value]
-    cmd += [sys.executable, "-m", "course_lib.grading.execute", "/sandbox/notebook.ipynb",
-            "--record-fd", str(record_fd), "--cell-timeout", str(limits.cell_seconds)]
-    return cmd
+    return env
+
+
+def _runner(notebook: Path, limits: Limits, record_fd: int) -> list[str]:
+    return [sys.executable, "-m", "course_lib.grading.execute", str(notebook), "--record-fd", str(record_fd),
+            "--cell-timeout", str(limits.cell_seconds)]
 
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -127,7 +136,7 @@ def _mount(source: bytes | None, target: bytes, flags: int) -> None:
         raise OSError(error, f"mount {source!r} on {target!r}: {os.strerror(error)}")
 
 
-def _prepare(limits: Limits, slot: int, staged: dict[Path, Path]):
+def _prepare(limits: Limits, slot: int, staged: dict[Path, Path] | None):
     """What runs in the child between fork and exec: limits, and for root, a drop to the job's own uid.
 
     An unprivileged uid cannot reach paths under a private folder (a Python under /root, say), so root
@@ -142,7 +151,7 @@ def _prepare(limits: Limits, slot: int, staged: dict[Path, Path]):
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         if limits.cpus:
             os.sched_setaffinity(0, limits.cpus)
-        if os.geteuid() == 0:
+        if staged is not None and os.geteuid() == 0:
             if _libc.unshare(_CLONE_NEWNS) != 0:
                 raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNS)")
             _mount(None, b"/", _MS_REC | _MS_PRIVATE)
@@ -152,18 +161,23 @@ def _prepare(limits: Limits, slot: int, staged: dict[Path, Path]):
             os.setgroups([])
             os.setgid(uid)
             os.setuid(uid)
-        resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
+        if staged is not None:  # only in the sandbox: outside a user namespace the limit counts all our processes
+            resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
 
     return apply
 
 
-def run_sandboxed(notebook_json: str, limits: Limits, slot: int = 0, hide: list[Path] = ()) -> tuple[SandboxResult, bytes]:
+def run_sandboxed(notebook_json: str, limits: Limits, slot: int = 0, hide: list[Path] = (),
+                  sandbox: bool = True) -> tuple[SandboxResult, bytes]:
     """Execute a notebook (given as JSON text) in the sandbox; returns the run and the runner's record.
+
+    ``sandbox=False`` runs the same runner with the same limits but without bubblewrap (``course validate``
+    on a learner's own machine, where the learner's code is the learner's own business).
 
     The record (JSON lines, one per executed cell; see ``course_lib.grading.execute``) arrives through a
     pipe and is cut off at MAX_RECORD_BYTES.  Every path in ``hide`` is an empty read-only folder inside.
     """
-    root_user = os.geteuid() == 0
+    root_user = sandbox and os.geteuid() == 0
     with tempfile.TemporaryDirectory(prefix="course-job-") as tmp:
         job = Path(tmp)
         job.chmod(0o755)
@@ -178,12 +192,17 @@ def run_sandboxed(notebook_json: str, limits: Limits, slot: int = 0, hide: list[
                 staged[path] = stage_dir / str(i)
         sources = staged if root_user else {p: p for p in _readable_paths()}
         read_end, write_end = os.pipe()
-        cmd = _command(notebook, limits, [Path(p).resolve() for p in hide], sources, write_end)
+        if sandbox:
+            cmd, env = _command(notebook, limits, [Path(p).resolve() for p in hide], sources, write_end), None
+        else:
+            scratch = job / "scratch"
+            scratch.mkdir()
+            cmd, env = _runner(notebook, limits, write_end), _environment(limits, str(scratch))
         started = time.monotonic()
         try:
             process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                       stderr=subprocess.PIPE, preexec_fn=_prepare(limits, slot, staged),
-                                       start_new_session=True, pass_fds=(write_end,))
+                                       stderr=subprocess.PIPE, preexec_fn=_prepare(limits, slot, staged if sandbox else None),
+                                       start_new_session=True, pass_fds=(write_end,), env=env, cwd=job)
         finally:
             os.close(write_end)
         record = bytearray()

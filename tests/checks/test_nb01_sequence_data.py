@@ -242,4 +242,8 @@ def test_io_structures_names_the_wrong_task():
 
 
 def test_io_structures_names_unfilled_answer():
-    fails_with(check_io_structures, {k: None for k in RIGHT}, "should be one of")
+    fails_with(check_io_structures, {k: None for k in RIGHT}, "not implemented yet")
+
+
+def test_io_structures_names_an_invalid_answer():
+    fails_with(check_io_structures, {**RIGHT, "caption from one image": "one to many"}, "should be one of")

@@ -1,0 +1,178 @@
+"""Bring a class's submissions into nbgrader's ``submitted/`` folder, checking each one on the way.
+
+Accepted: a folder laid out as nbgrader expects (``SUBMISSIONS/<student>/<assignment>/<notebook>.ipynb``)
+or a zip of that layout.  Each problem is reported by name for that student and never stops the class:
+
+- a notebook that is not valid JSON, or not a notebook  -> graded as the blank notebook (0), original kept
+- a missing notebook                                    -> graded as the blank notebook (0)
+- a renamed notebook (the only .ipynb in the folder)    -> graded under its right name
+- an old nbformat version                               -> converted to version 4
+- a notebook from another assignment                    -> graded, and reported
+- cells with nbgrader ids the source does not have      -> their grading metadata is removed
+- student ids or file names that could escape the folder, symlinks, oversized files -> refused
+
+The original files are kept untouched under ``.course/originals``: grading never loses a submission.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+
+import nbformat
+
+__all__ = ["Problem", "Intake", "intake"]
+
+STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
+MAX_NOTEBOOK_BYTES = 20 * 2**20
+MAX_ZIP_BYTES = 2 * 2**30
+
+
+@dataclasses.dataclass
+class Problem:
+    student: str
+    assignment: str
+    notebook: str
+    what: str
+
+
+@dataclasses.dataclass
+class Intake:
+    students: list[str]
+    work: list[tuple[str, str]]  # (student, assignment) pairs to grade
+    problems: list[Problem]
+
+
+def _grade_ids(nb) -> set[str]:
+    return {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in nb.get("cells", [])} - {None}
+
+
+def _unpack(zip_path: Path, into: Path) -> Path:
+    with zipfile.ZipFile(zip_path) as archive:
+        total = 0
+        for member in archive.infolist():
+            total += member.file_size
+            name = Path(member.filename)
+            if name.is_absolute() or ".." in name.parts:
+                raise ValueError(f"the zip holds an unsafe path: {member.filename!r}")
+            if member.external_attr >> 16 & 0o170000 == 0o120000:
+                raise ValueError(f"the zip holds a symbolic link: {member.filename!r}")
+        if total > MAX_ZIP_BYTES:
+            raise ValueError("the zip unpacks to more than 2 GiB")
+        archive.extractall(into)
+    entries = [p for p in into.iterdir() if not p.name.startswith(("__MACOSX", "."))]
+    # A zip of one folder holding the student folders is common; look inside it.
+    if len(entries) == 1 and entries[0].is_dir() and all(p.is_dir() for p in entries[0].iterdir()):
+        inner = entries[0]
+        if not any((inner / s).is_file() for s in ("nbgrader_config.py",)) and any(
+                any(q.is_dir() for q in p.iterdir()) for p in inner.iterdir() if p.is_dir()):
+            return inner
+    return into
+
+
+def intake(root: Path, source: Path, assignments: dict[str, dict[str, set[str]]],
+           release_dir: Path, only: list[str] | None = None) -> Intake:
+    """Copy ``source`` into ``root/submitted``; ``assignments`` maps assignment -> notebook -> grade ids.
+
+    ``release_dir`` holds the learner (blank) notebooks used in place of unreadable or missing ones.
+    """
+    root = Path(root)
+    if not source.exists():
+        raise FileNotFoundError(f"no submissions at {source}")
+    problems: list[Problem] = []
+    with tempfile.TemporaryDirectory(prefix="course-intake-") as tmp:
+        folder = _unpack(source, Path(tmp)) if source.is_file() and zipfile.is_zipfile(source) else source
+        if not folder.is_dir():
+            raise ValueError(f"{source} is neither a folder nor a zip file")
+        students, work = [], []
+        for student_dir in sorted(p for p in folder.iterdir() if not p.name.startswith(".")):
+            student = student_dir.name
+            if student_dir.is_symlink() or not student_dir.is_dir():
+                problems.append(Problem(student, "-", "-", "not a folder (or a symbolic link): ignored"))
+                continue
+            if not STUDENT_ID.match(student):
+                problems.append(Problem(student, "-", "-", "the student id has characters that are not allowed: ignored"))
+                continue
+            students.append(student)
+            handed_in = {p.name for p in student_dir.iterdir() if p.is_dir() and not p.is_symlink()}
+            unknown = sorted(handed_in - set(assignments))
+            for name in unknown:
+                problems.append(Problem(student, name, "-", f"unknown assignment '{name}': not graded "
+                                        f"(the course has {sorted(assignments)})"))
+            for assignment, notebooks in assignments.items():
+                if only and assignment not in only:
+                    continue
+                if assignment not in handed_in:
+                    continue
+                target = root / "submitted" / student / assignment
+                originals = root / ".course" / "originals" / student / assignment
+                if target.exists():
+                    shutil.rmtree(target)
+                target.mkdir(parents=True)
+                if originals.exists():
+                    shutil.rmtree(originals)
+                shutil.copytree(student_dir / assignment, originals, symlinks=True)
+                _take_assignment(student_dir / assignment, target, student, assignment, notebooks, assignments,
+                                 release_dir / assignment, problems)
+                work.append((student, assignment))
+    return Intake(students, work, problems)
+
+
+def _take_assignment(src: Path, target: Path, student: str, assignment: str, notebooks: dict[str, set[str]],
+                     all_assignments: dict[str, dict[str, set[str]]], blanks: Path, problems: list[Problem]) -> None:
+    files = {p.name: p for p in src.iterdir() if p.is_file() and not p.is_symlink()}
+    for p in src.iterdir():
+        if p.is_symlink():
+            problems.append(Problem(student, assignment, p.name, "a symbolic link: ignored"))
+    for name, path in files.items():  # data files and other extras come along, unless huge
+        if not name.endswith(".ipynb") and path.stat().st_size <= MAX_NOTEBOOK_BYTES:
+            shutil.copy2(path, target / name)
+    spare = [n for n in files if n.endswith(".ipynb") and n[:-6] not in notebooks]
+    for notebook, grade_ids in notebooks.items():
+        filename = f"{notebook}.ipynb"
+        path = files.get(filename)
+        if path is None and len(spare) == 1 and len(notebooks) == 1:
+            path = files[spare[0]]
+            problems.append(Problem(student, assignment, notebook, f"renamed: graded '{spare[0]}' as '{filename}'"))
+        if path is None:
+            problems.append(Problem(student, assignment, notebook, "missing: graded as the blank notebook (0 points)"))
+            shutil.copy2(blanks / filename, target / filename)
+            continue
+        try:
+            if path.stat().st_size > MAX_NOTEBOOK_BYTES:
+                raise ValueError(f"larger than {MAX_NOTEBOOK_BYTES // 2**20} MB")
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(raw, dict) or "cells" not in raw and "worksheets" not in raw:
+                raise ValueError("it is JSON but not a notebook")
+            version = raw.get("nbformat")
+            nb = nbformat.reads(json.dumps(raw), as_version=4)
+            if version != 4:
+                problems.append(Problem(student, assignment, notebook, f"converted from nbformat {version} to 4"))
+        except (ValueError, UnicodeDecodeError, KeyError, AttributeError, TypeError) as error:
+            problems.append(Problem(student, assignment, notebook,
+                                    f"unreadable ({type(error).__name__}: {str(error)[:200]}): graded as the blank "
+                                    f"notebook (0 points); the original is kept in .course/originals"))
+            shutil.copy2(blanks / filename, target / filename)
+            continue
+        ids = _grade_ids(nb)
+        if grade_ids and not ids & grade_ids:
+            other = [f"{a}/{n}" for a, nbs in all_assignments.items() for n, g in nbs.items() if ids & g]
+            where = f"it looks like {other[0]}" if other else "it has none of this notebook's cells"
+            problems.append(Problem(student, assignment, notebook, f"wrong notebook: {where}; graded as handed in"))
+        stripped = 0
+        for cell in nb.cells:
+            meta = cell.get("metadata", {})
+            grade_id = meta.get("nbgrader", {}).get("grade_id")
+            if "nbgrader" in meta and grade_id not in grade_ids:
+                del meta["nbgrader"]
+                stripped += 1
+        if stripped:
+            problems.append(Problem(student, assignment, notebook,
+                                    f"{stripped} cell(s) carried nbgrader ids that the assignment does not have: "
+                                    f"their grading metadata was removed"))
+        nbformat.write(nb, target / filename)

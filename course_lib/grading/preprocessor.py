@@ -1,0 +1,77 @@
+"""``SandboxedExecute``: the nbgrader preprocessor that replaces nbgrader's ``Execute`` in ``course grade``.
+
+nbgrader's autograde pipeline stays as it is (sanitize, overwrite the test cells from the source,
+save grades, late penalties); only the execution step changes: the notebook runs in the sandbox with
+probes instead of test cells, and each test cell's output is the grader's own verdict
+(:mod:`course_lib.grading.judge`).  A per-notebook JSON summary is written next to the gradebook for
+the class report.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Bool, Int, List, Unicode
+
+from course_lib.grading.judge import grading_seeds, judge_cell, merge_record, probe_notebook, verdict_outputs
+from course_lib.grading.sandbox import Limits, run_sandboxed
+
+__all__ = ["SandboxedExecute"]
+
+
+class SandboxedExecute(NbGraderPreprocessor):
+    """Execute in the sandbox; judge the test cells in this (trusted) process."""
+
+    cell_timeout = Int(120, help="seconds one cell may run").tag(config=True)
+    notebook_timeout = Int(300, help="seconds the whole notebook may run").tag(config=True)
+    memory_mb = Int(4096, help="address-space limit of the learner's kernel").tag(config=True)
+    disk_mb = Int(256, help="size of the learner's private /tmp").tag(config=True)
+    processes = Int(128, help="processes the learner's kernel may start").tag(config=True)
+    threads = Int(1, help="torch/BLAS threads of the learner's kernel").tag(config=True)
+    cpus = List(Int(), default_value=[], help="CPU cores the learner's kernel may use").tag(config=True)
+    slot = Int(0, help="job slot (selects the job's uid when grading as root)").tag(config=True)
+    sandbox = Bool(True, help="run the kernel inside bubblewrap").tag(config=True)
+    secret_file = Unicode("", help="file holding the course's grading secret").tag(config=True)
+    hide = List(Unicode(), default_value=[], help="folders invisible inside the sandbox").tag(config=True)
+    report_dir = Unicode("", help="where the per-notebook JSON summaries go").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        info = resources["nbgrader"]
+        student, assignment, notebook = info["student"], info["assignment"], info["notebook"]
+        secret = Path(self.secret_file).read_bytes() if self.secret_file else b""
+
+        def seeds_of(exercise: str):
+            return grading_seeds(secret, assignment, student, exercise)
+
+        run, tests = probe_notebook(nb, seeds_of)
+        limits = Limits(notebook_seconds=self.notebook_timeout, cell_seconds=self.cell_timeout,
+                        memory_mb=self.memory_mb, disk_mb=self.disk_mb, processes=self.processes,
+                        threads=self.threads, cpus=tuple(self.cpus))
+        import nbformat
+
+        result, record = run_sandboxed(nbformat.writes(run), limits, slot=self.slot, hide=list(self.hide),
+                                       sandbox=self.sandbox)
+        probes, events = merge_record(nb, record, tests)
+        if result.timed_out:
+            reason = f"the notebook ran past its limit of {self.notebook_timeout} s and was stopped"
+        elif not record:
+            reason = f"the notebook could not be executed ({result.stderr.strip().splitlines()[-1:] or ['no output']})"
+        else:
+            reason = "the kernel stopped before this cell (see the cells above)"
+        verdicts = []
+        for index, exercise in tests.items():
+            grade_id = nb.cells[index].metadata["nbgrader"]["grade_id"]
+            verdict = judge_cell(grade_id, exercise, probes.get(index), seeds_of(exercise), reason)
+            nb.cells[index].outputs = verdict_outputs(verdict)
+            verdicts.append(verdict)
+        if self.report_dir:
+            target = Path(self.report_dir) / student / assignment
+            target.mkdir(parents=True, exist_ok=True)
+            (target / f"{notebook}.json").write_text(json.dumps({
+                "student": student, "assignment": assignment, "notebook": notebook,
+                "seconds": round(result.seconds, 1), "timed_out": result.timed_out, "events": events,
+                "verdicts": [v.__dict__ for v in verdicts],
+            }, indent=1))
+        return nb, resources

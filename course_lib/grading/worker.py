@@ -1,0 +1,57 @@
+"""Autograde one student's assignment with nbgrader, execution replaced by :class:`SandboxedExecute`.
+
+``python -m course_lib.grading.worker ROOT STUDENT ASSIGNMENT --settings JSON`` prints one JSON line:
+``{"success": bool, "error": str}``.  ``course grade`` runs several of these at once, one per job slot;
+each is its own process, so a crash in one never takes the class down, and the gradebook (SQLite with a
+busy timeout, or PostgreSQL) serialises their writes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+__all__ = ["autograde_config", "main"]
+
+
+def autograde_config(root: Path, settings: dict):
+    """The course config with nbgrader's Execute replaced by the sandboxed, trusted execution."""
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput,
+                                        SaveAutoGrades)
+
+    from course_lib.grading.preprocessor import SandboxedExecute
+    from course_lib.nbgrader_setup import course_config
+
+    config = course_config(root, db_url=settings.get("db_url"))
+    config.Autograde.autograde_preprocessors = [SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor,
+                                                LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+    for name, value in settings.get("sandbox", {}).items():
+        setattr(config.SandboxedExecute, name, value)
+    return config
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("root", type=Path)
+    parser.add_argument("student")
+    parser.add_argument("assignment")
+    parser.add_argument("--settings", default="{}", help="JSON: db_url and SandboxedExecute traits")
+    args = parser.parse_args(argv)
+    try:
+        from course_lib.nbgrader_setup import api_for
+
+        api = api_for(autograde_config(args.root, json.loads(args.settings)))
+        result = api.autograde(args.assignment, args.student, force=True, create=True)
+        out = {"success": bool(result.get("success")), "error": (result.get("error") or "")[-3000:],
+               "log": (result.get("log") or "")[-3000:]}
+    except Exception as error:  # reported for this student; the class goes on
+        out = {"success": False, "error": f"{type(error).__name__}: {error}", "log": ""}
+    print(json.dumps(out))
+    return 0 if out["success"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
