@@ -168,6 +168,9 @@ def judge_cell(grade_id: str, exercise: str, item: dict | None, seeds: list[tupl
             payload = output["data"][MIME]
     if payload is None:
         errors = [o for o in item.get("outputs", []) if isinstance(o, dict) and o.get("output_type") == "error"]
+        if any(o.get("ename") in ("CellTimeoutError", "KeyboardInterrupt") for o in errors) or item.get("status") == "timeout":
+            return Verdict(grade_id, exercise, False, f"{spec.function} ran past the cell's time limit and was stopped "
+                           f"(an endless loop?)")
         why = f"{_clean_text(errors[-1].get('ename'), 100)}: {_clean_text(errors[-1].get('evalue'), 300)}" if errors else \
             "no result came back"
         return Verdict(grade_id, exercise, False, f"the check could not run your code ({why})")

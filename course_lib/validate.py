@@ -1,0 +1,76 @@
+"""``course validate NOTEBOOK``: check a notebook before handing it in, the way the grader will.
+
+The notebook runs top to bottom in a fresh kernel (with the small grading budget), its test cells are
+replaced by the same probes ``course grade`` uses, and each exercise is judged outside the kernel.  The
+hidden cases use the course's public hidden seed, not the grader's secret one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import nbformat
+
+from course_lib.checks import EXERCISES
+from course_lib.checks.core import HIDDEN_SEED, VISIBLE_SEED
+from course_lib.grading.judge import Verdict, judge_cell, merge_record, probe_notebook, test_exercise
+from course_lib.grading.sandbox import Limits, run_sandboxed
+from course_lib.nbgrader_setup import CourseError
+
+__all__ = ["Report", "validate"]
+
+
+@dataclasses.dataclass
+class Report:
+    notebook: Path
+    verdicts: list[Verdict]
+    points: dict[str, float]
+    notes: list[str]
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.verdicts) and all(v.passed for v in self.verdicts)
+
+    def text(self) -> str:
+        lines = [f"{self.notebook}:"]
+        lines += [f"  note: {n}" for n in self.notes]
+        for v in self.verdicts:
+            mark = "PASS" if v.passed else "FAIL"
+            lines.append(f"  {mark} {v.grade_id} ({self.points.get(v.grade_id, 0):g} points): {v.message}")
+        earned = sum(self.points.get(v.grade_id, 0) for v in self.verdicts if v.passed)
+        lines.append(f"  {earned:g} of {sum(self.points.values()):g} autograded points")
+        return "\n".join(lines)
+
+
+def validate(path: Path, timeout: int = 600, cell_timeout: int = 300) -> Report:
+    if not path.is_file():
+        raise CourseError(f"no notebook at {path}")
+    try:
+        nb = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
+    except (ValueError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CourseError(f"{path} is not a valid notebook (JSON): {error}")
+    notes = []
+    tests = {test_exercise(c) for c in nb.cells} - {None}
+    unknown = sorted(t for t in tests if t not in EXERCISES)
+    if unknown:
+        notes.append(f"test cells for unknown exercises {unknown} are skipped")
+        for cell in nb.cells:
+            if test_exercise(cell) in unknown:
+                cell.metadata.pop("nbgrader", None)
+    if not tests:
+        notes.append("this notebook has no autograded test cells (were they deleted? grading puts them back)")
+    seeds = [(VISIBLE_SEED, False), (HIDDEN_SEED, True)]
+    run, probes_at = probe_notebook(nb, lambda exercise: seeds)
+    result, record = run_sandboxed(nbformat.writes(run), Limits(notebook_seconds=timeout, cell_seconds=cell_timeout,
+                                                               memory_mb=16384, threads=2), sandbox=False)
+    probes, events = merge_record(nb, record, probes_at)
+    notes += events[:-1] if events and events[-1].startswith("executed") else events
+    reason = f"the notebook ran past {timeout} s" if result.timed_out else "the kernel stopped before this cell"
+    verdicts, points = [], {}
+    for index, exercise in probes_at.items():
+        meta = nb.cells[index].metadata["nbgrader"]
+        verdicts.append(judge_cell(meta["grade_id"], exercise, probes.get(index), seeds, reason))
+        points[meta["grade_id"]] = float(meta.get("points", 0))
+    return Report(path, verdicts, points, notes)

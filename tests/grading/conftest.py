@@ -1,0 +1,106 @@
+"""Fixtures for the grading suite: a temporary course, and submissions crafted from notebook 01.
+
+A submission is built from the learner notebook with solution cells filled in from the solution notebook
+(the answer an honest, correct learner hands in), then edited: a wrong function, tampering code, a
+deleted cell, broken JSON...
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_lib.grading.run import GradeOptions, grade_class
+from course_lib.grading.sandbox import bwrap_path
+from tests.conftest import ROOT
+
+A01 = "01_sequence_data"
+FULL_01 = 12.0  # autograded points of notebook 01 (plus 2 manual)
+
+needs_bwrap = pytest.mark.skipif(bwrap_path() is None, reason="bubblewrap is not installed (apt-get install bubblewrap)")
+
+
+def make_course(tmp: Path) -> Path:
+    course = tmp / "course"
+    course.mkdir()
+    for name in ("solutions", "notebooks"):
+        shutil.copytree(ROOT / name, course / name)
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    return course
+
+
+def solved(assignment: str = A01) -> nbformat.NotebookNode:
+    """The learner notebook with every solution cell replaced by the instructor's solution."""
+    learner = nbformat.read(ROOT / "notebooks" / assignment / f"{assignment}.ipynb", as_version=4)
+    solution = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
+    answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in solution.cells
+               if c.metadata.get("nbgrader", {}).get("solution")}
+    for cell in learner.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in answers:
+            cell.source = answers[grade_id]
+    return learner
+
+
+def stub(assignment: str = A01) -> nbformat.NotebookNode:
+    return nbformat.read(ROOT / "notebooks" / assignment / f"{assignment}.ipynb", as_version=4)
+
+
+def cell(nb, grade_id: str):
+    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def edit(nb, grade_id: str, source: str) -> nbformat.NotebookNode:
+    nb = copy.deepcopy(nb)
+    cell(nb, grade_id).source = source
+    return nb
+
+
+def write(subs: Path, student: str, nb, assignment: str = A01, name: str | None = None) -> None:
+    folder = subs / student / assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{name or assignment}.ipynb"
+    if isinstance(nb, str):
+        target.write_text(nb)
+    else:
+        nbformat.write(nb, target)
+
+
+def grade(course: Path, subs: Path, **options) -> "ClassSummary":
+    options.setdefault("jobs", 2)
+    options.setdefault("cell_timeout", 30)
+    options.setdefault("notebook_timeout", 240)
+    return grade_class(course, subs, GradeOptions(**options))
+
+
+def report(course: Path) -> dict:
+    return json.loads((course / "grading-report.json").read_text())
+
+
+def points(course: Path, student: str, assignment: str = A01) -> dict[str, float | None]:
+    """{cell grade_id: score} from the gradebook, via the report."""
+    data = report(course)[student]["assignments"][assignment]
+    return {e["cell"]: e["score"] for e in data["exercises"]}
+
+
+def auto_total(course: Path, student: str, assignment: str = A01) -> float:
+    return sum(s or 0 for c, s in points(course, student, assignment).items() if c.startswith("test_"))
+
+
+def message(course: Path, student: str, grade_id: str, assignment: str = A01) -> str:
+    data = report(course)[student]["assignments"][assignment]
+    return next(e.get("message", "") for e in data["exercises"] if e["cell"] == grade_id)
+
+
+def problems(course: Path, student: str) -> list[str]:
+    return [p["what"] for p in report(course)[student]["problems"]]
+
+
+def outputs_text(course: Path, student: str, grade_id: str, assignment: str = A01) -> str:
+    nb = nbformat.read(course / "autograded" / student / assignment / f"{assignment}.ipynb", as_version=4)
+    return json.dumps(cell(nb, grade_id).outputs)

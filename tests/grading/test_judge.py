@@ -1,0 +1,81 @@
+"""Does the trusted judge give points only for right answers, whatever the record holds?"""
+
+from __future__ import annotations
+
+import nbformat
+
+from course_lib.checks.core import VISIBLE_SEED, HIDDEN_SEED, encode_results, run_cases
+from course_lib.checks import EXERCISES
+from course_lib.grading.judge import _clean_output, grading_seeds, judge_cell, merge_record
+from course_lib.grading.probe import MIME
+
+SEEDS = [(VISIBLE_SEED, False), (HIDDEN_SEED, True)]
+
+
+def _item(payload) -> dict:
+    return {"index": 0, "status": "ok", "outputs": [{"output_type": "display_data", "data": {MIME: payload}}]}
+
+
+def _payload(fn, seeds=SEEDS, exercise="one_hot"):
+    spec = EXERCISES[exercise]
+    return {"exercise": exercise, "runs": [{"seed": s, "hidden": h, "results": encode_results(run_cases(spec, fn, spec.cases(s, h)))}
+                                           for s, h in seeds]}
+
+
+def right(ids, V):
+    import torch
+    return (ids[..., None] == torch.arange(V)).float()
+
+
+def test_right_answers_pass_and_wrong_answers_fail_with_the_checks_message():
+    assert judge_cell("test_one_hot", "one_hot", _item(_payload(right)), SEEDS, "").passed
+    wrong = judge_cell("test_one_hot", "one_hot", _item(_payload(lambda ids, V: right(ids, V).long())), SEEDS, "")
+    assert not wrong.passed and "should return floats" in wrong.message
+
+
+def test_no_points_without_every_requested_run():
+    only_visible = _payload(right, seeds=SEEDS[:1])
+    verdict = judge_cell("test_one_hot", "one_hot", _item(only_visible), SEEDS, "")
+    assert not verdict.passed and "incomplete" in verdict.message
+
+
+def test_no_points_for_runs_on_seeds_other_than_the_graders():
+    secret = grading_seeds(b"k" * 32, "01", "eve", "one_hot")
+    verdict = judge_cell("test_one_hot", "one_hot", _item(_payload(right)), secret, "")
+    assert not verdict.passed
+
+
+def test_no_points_for_garbage_payloads():
+    for payload in ({}, {"exercise": "one_hot"}, {"exercise": "one_hot", "runs": "x"},
+                    {"exercise": "decode", "runs": []}, "✓ passed", None,
+                    {"exercise": "one_hot", "runs": [{"seed": VISIBLE_SEED, "hidden": False, "results": {"x": 1}},
+                                                     {"seed": HIDDEN_SEED, "hidden": True, "results": []}]}):
+        assert not judge_cell("test_one_hot", "one_hot", _item(payload), SEEDS, "").passed, payload
+
+
+def test_a_test_cell_that_never_ran_says_why():
+    verdict = judge_cell("test_one_hot", "one_hot", None, SEEDS, "the notebook ran past its limit")
+    assert not verdict.passed and "ran past its limit" in verdict.message
+
+
+def test_hidden_seeds_are_secret_per_student_and_stable():
+    a = grading_seeds(b"s" * 32, "01", "alice", "one_hot")
+    assert a == grading_seeds(b"s" * 32, "01", "alice", "one_hot")
+    assert a != grading_seeds(b"s" * 32, "01", "bob", "one_hot")
+    assert a != grading_seeds(b"t" * 32, "01", "alice", "one_hot")
+
+
+def test_learner_outputs_are_cleaned_and_can_never_be_partial_credit():
+    assert _clean_output({"output_type": "execute_result", "data": {"text/plain": "0.5"}, "metadata": {}})[
+        "output_type"] == "display_data"
+    assert _clean_output({"output_type": "weird"}) is None
+    assert len(_clean_output({"output_type": "stream", "name": "stdout", "text": "x" * 10**6})["text"]) < 30_000
+
+
+def test_test_cells_get_no_output_from_the_kernel():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x"), nbformat.v4.new_code_cell("t")])
+    record = b'{"index": 1, "status": "ok", "outputs": [{"output_type": "stream", "name": "stdout", "text": "OK"}]}\n' \
+             b'{"index": 0, "status": "ok", "outputs": [{"output_type": "stream", "name": "stdout", "text": "hi"}]}\n' \
+             b'not json\n'
+    probes, _ = merge_record(nb, record, {1: "one_hot"})
+    assert nb.cells[1].outputs == [] and nb.cells[0].outputs[0]["text"] == "hi" and 1 in probes
