@@ -48,7 +48,7 @@ def _cmd_grade(args) -> int:
     root = args.course_dir or _find_root(Path.cwd())
     options = GradeOptions(jobs=args.jobs, assignments=args.assignment or None, sandbox=not args.no_sandbox,
                            force=args.force, notebook_timeout=args.notebook_timeout,
-                           cell_timeout=args.cell_timeout, memory_mb=args.memory_mb)
+                           cell_timeout=args.cell_timeout, memory_mb=args.memory_mb, lms_pattern=args.lms_pattern)
     summary = grade_class(root, Path(args.submissions), options)
     print(summary.text())
     return 0
@@ -84,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--notebook-timeout", type=int, default=300, help="seconds per notebook")
     p.add_argument("--cell-timeout", type=int, default=120, help="seconds per cell")
     p.add_argument("--memory-mb", type=int, default=4096, help="memory limit of a learner kernel")
+    p.add_argument("--lms-pattern", default=None,
+                   help="regular expression with (?P<student_id>...) and (?P<file_id>...) for flat LMS exports "
+                        "(default: Canvas's file names)")
     p.add_argument("--no-sandbox", action="store_true", help="run without bubblewrap (trusted code only)")
     p.set_defaults(func=_cmd_grade)
 

@@ -1,7 +1,10 @@
 """Bring a class's submissions into nbgrader's ``submitted/`` folder, checking each one on the way.
 
-Accepted: a folder laid out as nbgrader expects (``SUBMISSIONS/<student>/<assignment>/<notebook>.ipynb``)
-or a zip of that layout.  Each problem is reported by name for that student and never stops the class:
+Accepted: a folder laid out as nbgrader expects (``SUBMISSIONS/<student>/<assignment>/<notebook>.ipynb``),
+a zip of that layout, or an LMS export: a zip (or folder) of flat files whose names carry the student id,
+read with nbgrader's own ``FileNameCollectorPlugin`` (the collector of ``nbgrader zip_collect``) and the
+pattern ``LMS_PATTERN`` (Canvas's ``<student>_<LATE_><id>_<id>_<file>``; pass another with
+``--lms-pattern``).  Each problem is reported by name for that student and never stops the class:
 
 - a notebook that is not valid JSON, or not a notebook  -> graded as the blank notebook (0), original kept
 - a missing notebook                                    -> graded as the blank notebook (0)
@@ -31,6 +34,7 @@ __all__ = ["Problem", "Intake", "intake"]
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
 MAX_NOTEBOOK_BYTES = 20 * 2**20
 MAX_ZIP_BYTES = 2 * 2**30
+LMS_PATTERN = r"(?i)^(?:.*/)?(?P<student_id>[a-z0-9][a-z0-9.@+-]*)_(?:late_)?\d+_\d+_(?P<file_id>[^/]+\.ipynb)$"
 
 
 @dataclasses.dataclass
@@ -75,8 +79,27 @@ def _unpack(zip_path: Path, into: Path) -> Path:
     return into
 
 
+def _from_lms(folder: Path, assignment: str, pattern: str, into: Path, problems: list[Problem]) -> Path:
+    """Lay out a flat LMS export as <student>/<assignment>/<file> with nbgrader's file-name collector."""
+    from nbgrader.plugins.zipcollect import FileNameCollectorPlugin
+
+    collector = FileNameCollectorPlugin(named_regexp=pattern)
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
+        found = collector.collect(str(path))
+        if not found or not found.get("student_id") or not found.get("file_id"):
+            problems.append(Problem("-", assignment, path.name, "file name does not match the LMS pattern: ignored"))
+            continue
+        target = into / found["student_id"] / assignment / Path(found["file_id"]).name
+        if target.exists():
+            problems.append(Problem(found["student_id"], assignment, path.name, "a second file with the same name: ignored"))
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+    return into
+
+
 def intake(root: Path, source: Path, assignments: dict[str, dict[str, set[str]]],
-           release_dir: Path, only: list[str] | None = None) -> Intake:
+           release_dir: Path, only: list[str] | None = None, lms_pattern: str | None = None) -> Intake:
     """Copy ``source`` into ``root/submitted``; ``assignments`` maps assignment -> notebook -> grade ids.
 
     ``release_dir`` holds the learner (blank) notebooks used in place of unreadable or missing ones.
@@ -89,6 +112,11 @@ def intake(root: Path, source: Path, assignments: dict[str, dict[str, set[str]]]
         folder = _unpack(source, Path(tmp)) if source.is_file() and zipfile.is_zipfile(source) else source
         if not folder.is_dir():
             raise ValueError(f"{source} is neither a folder nor a zip file")
+        if lms_pattern or not any(p.is_dir() for p in folder.iterdir()):
+            if not only or len(only) != 1:
+                raise ValueError("these submissions are flat files (an LMS export): say which assignment they are "
+                                 "for with --assignment")
+            folder = _from_lms(folder, only[0], lms_pattern or LMS_PATTERN, Path(tmp) / "lms", problems)
         students, work = [], []
         for student_dir in sorted(p for p in folder.iterdir() if not p.name.startswith(".")):
             student = student_dir.name

@@ -45,6 +45,7 @@ class GradeOptions:
     notebook_timeout: int = 300
     cell_timeout: int = 120
     memory_mb: int = 4096
+    lms_pattern: str | None = None
 
 
 @dataclasses.dataclass
@@ -132,7 +133,7 @@ def grade_class(root: Path, submissions: Path, options: GradeOptions) -> ClassSu
             if not result.get("success"):
                 raise CourseError(f"nbgrader could not prepare {assignment}: {result.get('error')}")
         try:
-            taken = intake(root, Path(submissions), sources, release, chosen)
+            taken = intake(root, Path(submissions), sources, release, options.assignments, options.lms_pattern)
         except (FileNotFoundError, ValueError) as error:
             raise CourseError(str(error))
 
