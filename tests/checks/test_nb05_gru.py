@@ -11,6 +11,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from course_lib.checks.nb05_gru import (
@@ -406,3 +407,74 @@ class DetachedGRU(FusedGRU):
 def test_fused_gru_hidden_checks_gradients():
     check_fused_gru(DetachedGRU)  # the visible cases only look at values
     fails_with(check_fused_gru, DetachedGRU, r"gradient of weight_ih", hidden=True)
+
+
+# ------------------------------------------------------------------------------------------- other seeds
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_checks_do_not_depend_on_the_seed(seed):
+    """Grading draws its own secret seeds: right answers pass and mistakes are still named on any of them."""
+    for check, right in ((check_gru_cell, gru_cell), (check_count_params, count_params), (check_fused_gru, FusedGRU)):
+        check(right, hidden=True, seed=seed)
+    for fn, pattern in ((_cell_with(candidate="cho"), "Cho et al. variant"),
+                        (_cell_with(swap_update=True), r"\(1 - z\) is on the wrong term"),
+                        (_cell_with(swap_rz=True), "r/z swapped")):
+        with pytest.raises(AssertionError, match=pattern):
+            check_gru_cell(fn, hidden=True, seed=seed)
+
+
+class GRUCellInsideGRU(FusedGRU):
+    """Right numbers, but nn.GRUCell does the work."""
+
+    def forward(self, x, h0=None):
+        cell = nn.GRUCell(x.shape[2], self.hidden_size, dtype=x.dtype)
+        cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh = (self.weight_ih, self.weight_hh, self.bias_ih,
+                                                                      self.bias_hh)
+        h = x.new_zeros(x.shape[0], self.hidden_size) if h0 is None else h0
+        outs = []
+        for x_t in x.unbind(1):
+            h = cell(x_t, h)
+            outs.append(h)
+        return torch.stack(outs, 1), h
+
+
+def test_fused_gru_names_calling_torchs_gru():
+    fails_with(check_fused_gru, GRUCellInsideGRU, "calls nn.GRU or nn.GRUCell")
+
+
+class LinearGRU(FusedGRU):
+    """Fused with F.linear instead of @: the count sees it too, and it passes."""
+
+    def forward(self, x, h0=None):
+        h = x.new_zeros(x.shape[0], self.hidden_size) if h0 is None else h0
+        outs = []
+        for gi in F.linear(x, self.weight_ih, self.bias_ih).unbind(1):
+            gh = F.linear(h, self.weight_hh, self.bias_hh)
+            i_r, i_z, i_n = gi.chunk(3, 1)
+            h_r, h_z, h_n = gh.chunk(3, 1)
+            r, z = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)
+            h = (1 - z) * torch.tanh(i_n + r * h_n) + z * h
+            outs.append(h)
+        return torch.stack(outs, 1), h
+
+
+def test_fused_gru_accepts_f_linear():
+    check_fused_gru(LinearGRU, hidden=True)
+
+
+def test_fused_gru_counts_f_linear_in_the_loop():
+    class LinearInLoop(FusedGRU):
+        def forward(self, x, h0=None):
+            h = x.new_zeros(x.shape[0], self.hidden_size) if h0 is None else h0
+            outs = []
+            for x_t in x.unbind(1):
+                gi, gh = F.linear(x_t, self.weight_ih, self.bias_ih), F.linear(h, self.weight_hh, self.bias_hh)
+                i_r, i_z, i_n = gi.chunk(3, 1)
+                h_r, h_z, h_n = gh.chunk(3, 1)
+                r, z = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)
+                h = (1 - z) * torch.tanh(i_n + r * h_n) + z * h
+                outs.append(h)
+            return torch.stack(outs, 1), h
+
+    fails_with(check_fused_gru, LinearInLoop, "input projection inside the loop")
