@@ -38,7 +38,6 @@ __all__ = ["EXERCISES", "GATE_ORDER", "gru_variant", "check_gru_cell", "check_co
 
 GATE_ORDER = ("r", "z", "n")  # rows 0:H, H:2H, 2H:3H of weight_ih, weight_hh, bias_ih, bias_hh
 GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
-_GATE_NAMES = {"RNN": "one block (the tanh layer)", "GRU": "3 blocks (r, z, n)", "LSTM": "4 blocks (i, f, g, o)"}
 _PARAM_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
@@ -280,13 +279,13 @@ def _count_formula(case, *, one_bias=False, layer_input=False, gates=None, bias_
 
 
 _COUNT_MISTAKES = {
-    "one_bias": "you counted one bias vector per layer, but torch has two, bias_ih and bias_hh (one bias instead of "
-                "two: W_ih x + b_ih + W_hh h + b_hh), each of size gates × H",
+    "one_bias": "you counted one bias vector per layer, but torch has two, bias_ih and bias_hh (one bias instead "
+                "of two: W_ih x + b_ih + W_hh h + b_hh), each of size gates × H",
     "layer_input": "every layer after the first reads the hidden state of the layer below, so its weight_ih has "
-                   "shape (gates × H, H), not (gates × H, input_size): you used input_size for every layer (wrong layer "
-                   "input size)",
-    "gates": "the number of gate blocks is wrong (wrong gate multiplier): an RNN layer has one block (the tanh layer), a GRU 3 blocks (r, z, n), an LSTM 4 "
-             "(i, f, g, o); each block has its own W_ih, W_hh and biases",
+                   "shape (gates × H, H), not (gates × H, input_size): you used input_size for every layer (wrong "
+                   "layer input size)",
+    "gates": "the number of gate blocks is wrong (wrong gate multiplier): an RNN layer has one block (the tanh "
+             "layer), a GRU 3 blocks (r, z, n), an LSTM 4 (i, f, g, o); each block has its own W_ih, W_hh and biases",
     "bias_ignored": "with bias=False there are no bias vectors at all, but your count includes them",
     "one_layer": "num_layers stacks that many layers, each with its own weights; your count is that of one layer",
 }
@@ -402,14 +401,16 @@ def _layer_run(cls, case):
         value = module(x) if h0 is None else module(x, h0)
     result = {"parameters": found, "matmuls": counter.count, "torch_gru": counter.torch_gru}
     if not isinstance(value, (tuple, list)) or len(value) != 2:
-        result["returned"] = f"{type(value).__name__}" + (f" of length {len(value)}" if isinstance(value, (tuple, list)) else "")
+        length = f" of length {len(value)}" if isinstance(value, (tuple, list)) else ""
+        result["returned"] = type(value).__name__ + length
         return result
     out, h_T = value
     result["out"], result["h_T"] = out, h_T
     if case["grads"]:
         loss = (out * torch.from_numpy(case["w_out"])).sum() + (h_T * torch.from_numpy(case["w_h"])).sum()
-        grads = torch.autograd.grad(loss, [params[n] for n in _PARAM_NAMES], allow_unused=True)
-        result["grads"] = [None if gr is None else gr for gr in grads]
+        weights = [params[n] for n in _PARAM_NAMES]
+        grads = torch.autograd.grad(loss, weights, allow_unused=True) if loss.requires_grad else [None] * 4
+        result["grads"] = list(grads)
     return result
 
 
@@ -442,29 +443,36 @@ def _layer_variant_outputs(case, kwargs) -> torch.Tensor:
 
 
 def _layer_judge(cases, results):
-    checked = []
-    for name, case in cases.items():
-        value = result_of(results, name, "FusedGRU")
-        if not isinstance(value, dict):
-            raise CheckFailure(f"unexpected result from FusedGRU on case '{name}'")
-        _judge_parameters(value["parameters"], case)
-        if "returned" in value:
-            raise CheckFailure(f"FusedGRU.forward should return a pair (out, h_T), but it returned a {value['returned']}")
-        x = case["x"]
-        N, T, _ = x.shape
-        H = case["weight_hh"].shape[1]
-        out_ref, h_ref, grads_ref = _reference_layer(case)
-        out, h_T = value["out"], value["h_T"]
-        if isinstance(out, np.ndarray) and out.shape == (T, N, H) and T != N:
-            raise CheckFailure(f"out has shape {(T, N, H)} = (T, N, H): the layer is batch-first, out[:, t] is h_t "
-                               f"for every example, so stack the states along dim 1 (shape (N, T, H)).")
-        out = as_tensor(out, f"out on case '{name}'", (N, T, H), "(N, T, H)")
-        if isinstance(h_T, np.ndarray) and h_T.shape == (1, N, H):
-            raise CheckFailure(f"h_T has shape (1, N, H) like nn.GRU's h_n (num_layers, N, H); this one-layer module "
-                               f"returns h_T of shape (N, H) = {(N, H)}.")
-        h_T = as_tensor(h_T, f"h_T on case '{name}'", (N, H), "(N, H)")
-        checked.append((name, case, value, out, h_T, out_ref, h_ref, grads_ref))
+    checked = [_layer_outputs(name, case, result_of(results, name, "FusedGRU")) for name, case in cases.items()]
+    _judge_layer_values(checked)
+    for item in checked:
+        _judge_layer_structure(item)
+        _judge_layer_gradients(item)
 
+
+def _layer_outputs(name, case, value):
+    """Shapes and parameters first; returns (name, case, value, out, h_T, out_ref, h_ref, grads_ref)."""
+    if not isinstance(value, dict):
+        raise CheckFailure(f"unexpected result from FusedGRU on case '{name}'")
+    _judge_parameters(value["parameters"], case)
+    if "returned" in value:
+        raise CheckFailure(f"FusedGRU.forward should return a pair (out, h_T), but it returned a {value['returned']}")
+    N, T, _ = case["x"].shape
+    H = case["weight_hh"].shape[1]
+    out, h_T = value["out"], value["h_T"]
+    if isinstance(out, np.ndarray) and out.shape == (T, N, H) and T != N:
+        raise CheckFailure(f"out has shape {(T, N, H)} = (T, N, H): the layer is batch-first, out[:, t] is h_t for "
+                           f"every example, so stack the states along dim 1 (shape (N, T, H)).")
+    if isinstance(h_T, np.ndarray) and h_T.shape == (1, N, H):
+        raise CheckFailure(f"h_T has shape (1, N, H) like nn.GRU's h_n (num_layers, N, H); this one-layer module "
+                           f"returns h_T of shape (N, H) = {(N, H)}.")
+    out = as_tensor(out, f"out on case '{name}'", (N, T, H), "(N, T, H)")
+    h_T = as_tensor(h_T, f"h_T on case '{name}'", (N, H), "(N, H)")
+    return (name, case, value, out, h_T, *_reference_layer(case))
+
+
+def _judge_layer_values(checked):
+    """out against nn.GRU (naming a known wrong formula if one fits every case), then h_T."""
     wrong = [item for item in checked if not _close(item[3], item[5])]
     if wrong:
         message = _name_mistakes([item[3] for item in checked],
@@ -473,44 +481,54 @@ def _layer_judge(cases, results):
         if message:
             raise CheckFailure(f"FusedGRU on case '{name}': {message}\n  expected out {describe(out_ref)}\n"
                                f"  got          {describe(out)}")
-        if case["h0"] is None and _close(out, _layer_variant_outputs({**case, "h0": np.ones_like(out_ref[:, 0].numpy())}, {})):
-            raise CheckFailure(f"FusedGRU on case '{name}': with h0=None the initial state is zeros, not ones.")
-        T = out_ref.shape[1]
-        first = next(t for t in range(T) if not _close(out[:, t], out_ref[:, t]))
+        first = next(t for t in range(out_ref.shape[1]) if not _close(out[:, t], out_ref[:, t]))
+        where = (" (the very first step: check h0, the input projection and the gates)." if first == 0
+                 else ": the first steps are right, so check how h_t is carried to the next step.")
         assert_close(out, out_ref, f"out on case '{name}'", **_tolerances(out_ref.dtype),
-                     hint=f"The first wrong step is t = {first}"
-                          + (" (the very first step: check h0, the input projection and the gates)." if first == 0
-                             else ": the first steps are right, so check how h_t is carried to the next step."))
-    for name, case, value, out, h_T, out_ref, h_ref, grads_ref in checked:
+                     hint=f"The first wrong step is t = {first}{where}")
+    for name, _, _, out, h_T, out_ref, h_ref, _ in checked:
         if not _close(h_T, h_ref):
             hint = " It equals out[:, 0]: return the *last* state." if _close(h_T, out_ref[:, 0]) else ""
             assert_close(h_T, h_ref, f"h_T on case '{name}'", **_tolerances(h_ref.dtype),
                          hint=f"h_T is the state after the last step, out[:, -1].{hint}")
-        T = out_ref.shape[1]
-        if value["torch_gru"]:
-            raise CheckFailure("FusedGRU calls nn.GRU or nn.GRUCell: compute the gates yourself from the four parameters "
-                               "(the point of the exercise is the fused computation).")
-        if value["matmuls"] > T + 1:
-            per_step = value["matmuls"] / T
-            raise CheckFailure(
-                f"FusedGRU on case '{name}' (T={T}) ran {value['matmuls']} matrix products; a fused layer needs at most "
-                f"T + 1 = {T + 1}: one for the input projection of all time steps (x @ weight_ih.T on the whole (N, T, "
-                f"D) tensor, before the loop) and one per step for h_{{t-1}} @ weight_hh.T (all three gates at once). "
-                f"Yours does about {per_step:.1f} per step: "
-                + ("is the input projection inside the loop?" if per_step >= 1.5 and per_step < 2.5 else
-                   "are the gates multiplied one at a time? Stack them." if per_step >= 2.5 else "where do the extra ones come from?")
-            )
-        if grads_ref is not None:
-            grads = value.get("grads")
-            for param, g_ref, g in zip(_PARAM_NAMES, grads_ref, grads):
-                if g is None:
-                    raise CheckFailure(f"no gradient reaches {param}: the forward pass must build the output from the "
-                                       f"parameters with torch operations (no .detach(), .item(), .numpy() or "
-                                       f"torch.tensor(...) of intermediate values).")
-                assert_close(as_tensor(g, f"gradient of {param}", tuple(g_ref.shape)), g_ref,
-                             f"gradient of {param} on case '{name}'", **_tolerances(g_ref.dtype),
-                             hint="The outputs are right but the gradients are not: does the forward pass modify a "
-                                  "tensor in place after using it, or cut the graph somewhere?")
+
+
+def _judge_layer_structure(item):
+    """Right numbers; now is it fused: no torch GRU kernel, at most T + 1 matrix products?"""
+    name, _, value, _, _, out_ref, _, _ = item
+    T = out_ref.shape[1]
+    if value["torch_gru"]:
+        raise CheckFailure("FusedGRU calls nn.GRU or nn.GRUCell: compute the gates yourself from the four "
+                           "parameters (the point of the exercise is the fused computation).")
+    if value["matmuls"] > T + 1:
+        per_step = value["matmuls"] / T
+        if 1.5 <= per_step < 2.5:
+            guess = "is the input projection inside the loop?"
+        elif per_step >= 2.5:
+            guess = "are the gates multiplied one at a time? Stack them."
+        else:
+            guess = "where do the extra ones come from?"
+        raise CheckFailure(
+            f"FusedGRU on case '{name}' (T={T}) ran {value['matmuls']} matrix products; a fused layer needs at most "
+            f"T + 1 = {T + 1}: one for the input projection of all time steps (x @ weight_ih.T on the whole (N, T, D) "
+            f"tensor, before the loop) and one per step for h_{{t-1}} @ weight_hh.T (all three gates at once). Yours "
+            f"does about {per_step:.1f} per step: {guess}"
+        )
+
+
+def _judge_layer_gradients(item):
+    name, _, value, _, _, _, _, grads_ref = item
+    if grads_ref is None:
+        return
+    for param, g_ref, g in zip(_PARAM_NAMES, grads_ref, value["grads"]):
+        if g is None:
+            raise CheckFailure(f"no gradient reaches {param}: the forward pass must build the output from the "
+                               f"parameters with torch operations (no .detach(), .item(), .numpy(), torch.no_grad() "
+                               f"or torch.tensor(...) of intermediate values).")
+        assert_close(as_tensor(g, f"gradient of {param}", tuple(g_ref.shape)), g_ref,
+                     f"gradient of {param} on case '{name}'", **_tolerances(g_ref.dtype),
+                     hint="The outputs are right but the gradients are not: does the forward pass modify a tensor "
+                          "in place after using it, or cut the graph somewhere?")
 
 
 def _judge_parameters(found: dict[str, list[int]], case: dict[str, Any]) -> None:

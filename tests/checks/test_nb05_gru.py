@@ -478,3 +478,13 @@ def test_fused_gru_counts_f_linear_in_the_loop():
             return torch.stack(outs, 1), h
 
     fails_with(check_fused_gru, LinearInLoop, "input projection inside the loop")
+
+
+class NoGradGRU(FusedGRU):
+    def forward(self, x, h0=None):
+        with torch.no_grad():
+            return super().forward(x, h0)
+
+
+def test_fused_gru_names_a_forward_without_graph():
+    fails_with(check_fused_gru, NoGradGRU, "no gradient reaches weight_ih", hidden=True)
