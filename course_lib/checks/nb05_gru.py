@@ -452,9 +452,13 @@ def _layer_judge(cases, results):
 
 def _layer_outputs(name, case, value):
     """Shapes and parameters first; returns (name, case, value, out, h_T, out_ref, h_ref, grads_ref)."""
-    if not isinstance(value, dict):
-        raise CheckFailure(f"unexpected result from FusedGRU on case '{name}'")
+    # the result crossed from the learner's kernel: check its form before reading it
+    unexpected = CheckFailure(f"unexpected result from FusedGRU on case '{name}'")
+    if not (isinstance(value, dict) and isinstance(value.get("parameters"), dict)):
+        raise unexpected
     _judge_parameters(value["parameters"], case)
+    if not ("returned" in value or {"out", "h_T", "matmuls", "torch_gru"} <= value.keys()):
+        raise unexpected
     if "returned" in value:
         raise CheckFailure(f"FusedGRU.forward should return a pair (out, h_T), but it returned a {value['returned']}")
     N, T, _ = case["x"].shape
@@ -533,9 +537,10 @@ def _judge_layer_gradients(item):
 
 def _judge_parameters(found: dict[str, list[int]], case: dict[str, Any]) -> None:
     D, H = case["x"].shape[2], case["weight_hh"].shape[1]
+    shape = {n: tuple(s) if isinstance(s, list) else s for n, s in found.items()}
     missing = [n for n in _PARAM_NAMES if n not in found]
     if missing:
-        have = ", ".join(f"{n} {tuple(s)}" for n, s in found.items()) or "none"
+        have = ", ".join(f"{n} {s}" for n, s in shape.items()) or "none"
         raise CheckFailure(
             f"FusedGRU({D}, {H}) has no parameter named {missing[0]}. It needs four nn.Parameter attributes named "
             f"weight_ih (3H, D), weight_hh (3H, H), bias_ih (3H,), bias_hh (3H,) (the names of nn.GRUCell); "
@@ -545,7 +550,7 @@ def _judge_parameters(found: dict[str, list[int]], case: dict[str, Any]) -> None
         want = list(case[n].shape)
         if found[n] != want:
             hint = " It looks transposed: weights are (out, in), applied as x @ W.T." if found[n] == want[::-1] else ""
-            raise CheckFailure(f"FusedGRU({D}, {H}).{n} has shape {tuple(found[n])}, expected {tuple(want)} "
+            raise CheckFailure(f"FusedGRU({D}, {H}).{n} has shape {shape[n]}, expected {tuple(want)} "
                                f"(D = {D}, H = {H}: three gates r, z, n stacked, 3H = {3 * H} rows).{hint}")
 
 

@@ -488,3 +488,15 @@ class NoGradGRU(FusedGRU):
 
 def test_fused_gru_names_a_forward_without_graph():
     fails_with(check_fused_gru, NoGradGRU, "no gradient reaches weight_ih", hidden=True)
+
+
+def test_fused_gru_judge_refuses_malformed_results():
+    """What comes back from a learner's kernel is untrusted: a malformed result is a CheckFailure, not a crash."""
+    from course_lib.checks.core import CheckFailure
+    from course_lib.checks.nb05_gru import FUSED_GRU
+
+    cases = FUSED_GRU.cases(0, False)
+    right = {"weight_ih": [12, 3], "weight_hh": [12, 4], "bias_ih": [12], "bias_hh": [12]}
+    for bad in ({}, {"parameters": []}, {"parameters": right, "out": None}, "text"):
+        with pytest.raises(CheckFailure, match="unexpected result"):
+            FUSED_GRU.judge(cases, {name: bad for name in cases})
