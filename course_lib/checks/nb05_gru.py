@@ -16,7 +16,9 @@ When a result is wrong, the judges try the typical wrong formulas one at a time 
 the reset applied before the matmul (Cho et al. 2014, the seed article), ``b_hn`` outside the reset,
 no reset at all, ``(1 - z)`` on the wrong term, ``r`` and ``z`` swapped; for counts, one bias vector
 instead of two, ``input_size`` for every stacked layer, a wrong gate multiplier, biases counted with
-``bias=False``, one layer only.  The first formula that reproduces every case is named.
+``bias=False``, one layer only.  The first formula that reproduces every case is named.  For the fused
+layer the learner's kernel also counts the matrix products its forward pass calls (a ``TorchFunctionMode``):
+a fused layer needs at most T + 1 for T steps.
 
 References: Cho et al., "Learning Phrase Representations using RNN Encoder-Decoder for Statistical
 Machine Translation" (2014); the PyTorch documentation of ``nn.GRU`` / ``nn.GRUCell``.
