@@ -156,7 +156,7 @@ def lab(tmp_path_factory) -> Lab:
     course = base / "course"
     _copy_course(course)
     _lab_settings(base / "settings")
-    for folder in ("workspaces", "jupyter-config", "runtime", "ipython"):
+    for folder in ("workspaces", "jupyter-config", "jupyter-data", "runtime", "ipython"):
         (base / folder).mkdir()
 
     env = dict(os.environ)
@@ -167,7 +167,10 @@ def lab(tmp_path_factory) -> Lab:
         # nbgrader's formgrader runs `alembic` to create the gradebook: the environment's bin on PATH,
         # as an activated environment (or quickstart.sh) has it
         PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
-        JUPYTER_CONFIG_DIR=str(base / "jupyter-config"),  # not the person's ~/.jupyter
+        # not the person's ~/.jupyter or ~/.local/share/jupyter (a kernel there would shadow the
+        # environment's own); the environment's kernel and extensions are found under sys.prefix
+        JUPYTER_CONFIG_DIR=str(base / "jupyter-config"),
+        JUPYTER_DATA_DIR=str(base / "jupyter-data"),
         JUPYTER_RUNTIME_DIR=str(base / "runtime"),
         IPYTHONDIR=str(base / "ipython"),
     )

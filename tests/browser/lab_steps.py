@@ -135,6 +135,7 @@ def open_lab(page: Page, lab, workspace: str) -> None:
     page.goto(f"{lab.url}/lab/workspaces/{workspace}?token={lab.token}")
     page.locator("#jp-MainMenu").wait_for(timeout=60_000)
     page.locator("#jp-MainMenu .lm-MenuBar-itemLabel", has_text="Nbgrader").wait_for(timeout=60_000)
+    page.locator(".jp-DirListing-item", has_text="notebooks").first.wait_for(timeout=60_000)  # the file browser
     dismiss_news(page)
 
 
