@@ -31,7 +31,11 @@ c.OverwriteCells.add_missing_cells = True
 # Per-cell limit while validating or autograding; the whole notebook has its own limit in course grade.
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
-c.Execute.allow_errors = True
+
+# The exchange (nbgrader's release/collect between accounts on one server) lives inside the course, so
+# the Assignment List works without a system-wide /usr/local/share/nbgrader/exchange.
+c.Exchange.root = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".course", "exchange")
+os.makedirs(c.Exchange.root, exist_ok=True)
 
 # Feedback never shows the hidden tests.
 c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests]

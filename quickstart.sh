@@ -35,6 +35,8 @@ install_venv() {
     "$VENV/bin/python" -m pip install -q -e ".[test]"
     # The course's kernel: the notebooks run in this environment, whatever other Pythons the machine has.
     "$VENV/bin/python" -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)" >/dev/null
+    # nbgrader shells out to alembic (the gradebook) and the course command: the environment's bin comes first.
+    export PATH="$VENV/bin:$PATH"
 }
 
 install_debian_packages() {
@@ -60,7 +62,9 @@ case "${1:-}" in
     lab)
         install_venv
         log "opening the course in JupyterLab (Ctrl-C to stop)"
-        exec "$VENV/bin/jupyter" lab --notebook-dir="$ROOT" "${@:2}"
+        extra=()
+        [ "$(id -u)" -eq 0 ] && extra+=(--allow-root)  # containers often run as root
+        exec "$VENV/bin/jupyter" lab --notebook-dir="$ROOT" "${extra[@]}" "${@:2}"
         ;;
     test)
         install_debian_packages

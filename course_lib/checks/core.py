@@ -56,6 +56,10 @@ _ARRAY_DTYPES = {"float32", "float64", "int64", "int32", "bool", "float16", "uin
 class CheckFailure(AssertionError):
     """A check found a mistake; the message says which output, expected vs got, and a hint."""
 
+    def _render_traceback_(self) -> list[str]:
+        # IPython shows this instead of a traceback through course_lib's internals: the message is the point.
+        return [f"\x1b[0;31mCheckFailure\x1b[0m: {self}"]
+
 
 @dataclasses.dataclass(frozen=True)
 class LearnerError:
