@@ -16,6 +16,9 @@ ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir(
 MISTAKES = {
     "01_sequence_data": ("pad_batch", "padded[row, : len(s)] = s", "padded[row, T_max - len(s) :] = s",
                          "test_pad_batch", "padding is on the left"),
+    "03_vanishing_gradients": ("rescale_spectral_radius", "radius = torch.linalg.eigvals(W).abs().max()",
+                               "radius = torch.linalg.matrix_norm(W, ord=2)", "test_rescale_spectral_radius",
+                               "used the largest singular value"),
     "05_gru": ("gru_cell", "return (1 - z) * n + z * h_prev", "return z * n + (1 - z) * h_prev",
                "test_gru_cell", "(1 - z) is on the wrong term"),
 }
