@@ -19,7 +19,9 @@ from playwright.sync_api import Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 NOTEBOOK = ".jp-NotebookPanel"
-TRACEBACK_HEADER = re.compile(r"^(\S+)\s+Traceback \(most recent call last\)", re.M)
+# An exception's rendering: IPython's traceback header, or a course check's one-line message (CheckFailure
+# renders without a traceback through course_lib's internals).
+TRACEBACK_HEADER = re.compile(r"^(?:(?P<name>\S+)\s+Traceback \(most recent call last\)|(?P<check>CheckFailure): )", re.M)
 
 # One record per cell of the open notebook (see the module docstring).
 _CELLS_JS = """
@@ -86,7 +88,7 @@ class Cell:
         for text in self.stderr:
             header = TRACEBACK_HEADER.search(text)
             if header:
-                return Error(self.index, header.group(1), text)
+                return Error(self.index, header.group("name") or header.group("check"), text)
         return None
 
     @property
