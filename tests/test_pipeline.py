@@ -16,6 +16,8 @@ ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir(
 MISTAKES = {
     "01_sequence_data": ("pad_batch", "padded[row, : len(s)] = s", "padded[row, T_max - len(s) :] = s",
                          "test_pad_batch", "padding is on the left"),
+    "02_rnn": ("rnn_cell", "return torch.tanh(x_t @ W_xh.T + h_prev @ W_hh.T + b_h)",
+               "return x_t @ W_xh.T + h_prev @ W_hh.T + b_h", "test_rnn_cell", "tanh missing"),
     "03_vanishing_gradients": ("rescale_spectral_radius", "radius = torch.linalg.eigvals(W).abs().max()",
                                "radius = torch.linalg.matrix_norm(W, ord=2)", "test_rescale_spectral_radius",
                                "used the largest singular value"),
