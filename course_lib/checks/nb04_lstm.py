@@ -128,7 +128,7 @@ def _torch_layer(x, weight_ih, weight_hh, bias, h0=None, c0=None):
 
 
 def _variant_step(blocks: dict[str, torch.Tensor], h_prev, c_prev, *, roles=None, g_act=torch.tanh,
-                  cell_act=torch.tanh, h_from_prev=False, forget_h=False, forget_after=False,
+                  gate_act=None, cell_act=torch.tanh, h_from_prev=False, forget_h=False, forget_after=False,
                   return_c_prev=False, swap_outputs=False):
     """One LSTM step from the pre-activations ``blocks`` (gate -> (N, H)), with one mistake switched on.
 
@@ -136,7 +136,8 @@ def _variant_step(blocks: dict[str, torch.Tensor], h_prev, c_prev, *, roles=None
     """
     roles = roles or {}
     z = {k: blocks[roles.get(k, k)] for k in GATE_ORDER}
-    i, f, o = torch.sigmoid(z["i"]), torch.sigmoid(z["f"]), torch.sigmoid(z["o"])
+    act = {"i": torch.sigmoid, "f": torch.sigmoid, "o": torch.sigmoid, **(gate_act or {})}
+    i, f, o = act["i"](z["i"]), act["f"](z["f"]), act["o"](z["o"])
     g = g_act(z["g"])
     if forget_after:
         c_t = f * (c_prev + i * g)
@@ -157,6 +158,13 @@ _SINGLE_MISTAKES: list[tuple[str, dict[str, Any]]] = [
      "(the three gates use sigmoid because they are fractions in (0, 1); the candidate is a value in (-1, 1))",
      {"g_act": torch.sigmoid}),
     ("the candidate c~_t has no tanh: c~_t = tanh(x_t W_xc^T + h_{t-1} W_hc^T + b_c)", {"g_act": _identity}),
+    ("the candidate c~_t goes through a ReLU; it uses tanh, so that what is written lies in (-1, 1)",
+     {"g_act": torch.relu}),
+] + [
+    (f"{_ROLE[k]} goes through {name}; the three gates use sigmoid, so that they are fractions in (0, 1)",
+     {"gate_act": {k: act}})
+    for k in ("i", "f", "o") for name, act in (("tanh", torch.tanh), ("no activation", _identity))
+] + [
     ("the tanh on the cell state is missing: h_t = o_t * tanh(c_t), not o_t * c_t", {"cell_act": _identity}),
     ("h_t is computed from c_{t-1} (the previous cell state) where the new c_t belongs: first "
      "c_t = f_t * c_{t-1} + i_t * c~_t, then h_t = o_t * tanh(c_t)", {"h_from_prev": True}),
@@ -282,7 +290,8 @@ def _seed_blocks(case, swap: tuple[str, int, str] | None = None) -> dict[str, to
 
 def _cell_outputs(value: Any, what: str, N: int, H: int) -> tuple[torch.Tensor, torch.Tensor]:
     if not isinstance(value, (tuple, list)) or len(value) != 2:
-        got = f"a {type(value).__name__}" + (f" of length {len(value)}" if isinstance(value, (tuple, list)) else "")
+        got = (f"a tensor of shape {value.shape}" if isinstance(value, np.ndarray) else f"a {type(value).__name__}"
+               + (f" of length {len(value)}" if isinstance(value, (tuple, list)) else ""))
         raise CheckFailure(f"{what} should return a pair (h_t, c_t), got {got}")
     h = as_tensor(value[0], f"h_t returned by {what}", (N, H), "(N, H)")
     c = as_tensor(value[1], f"c_t returned by {what}", (N, H), "(N, H)")
@@ -324,19 +333,33 @@ def _judge_cell(cases, results, function: str, blocks_of: Callable, reference: C
             stripped = {n: blocks_of(c, (gate, -1, None)) for n, c in cases.items()}
             if matches(lambda n: _variant_step(stripped[n], *prev[n])):
                 raise CheckFailure(f"{function}: the bias {SEED_PARAMS[gate][2]} is missing from {_ROLE[gate]}.")
-    # 2. the probes: with the other gates switched off, a mismatch points at one gate
-    failing = [k for k in GATE_ORDER if _probe_name(k) in cases and not all(
-        _close(got[_probe_name(k)][j], expected[_probe_name(k)][j], torch.float64) for j in (0, 1))]
-    if failing:
-        k = failing[0]
-        name = _probe_name(k)
-        j = 1 if k != "o" else 0
-        what = "c_t" if j == 1 else "h_t"
-        others = f" (the probes of {', '.join(_ROLE[m] for m in failing[1:])} fail too)" if failing[1:] else ""
+    # 2. the probes: with the other gates switched off, the pattern of failing probes points at a gate
+    probes = [k for k in GATE_ORDER if _probe_name(k) in cases]
+    c_fail = [k for k in probes if not _close(got[_probe_name(k)][1], expected[_probe_name(k)][1], torch.float64)]
+    h_fail = [k for k in probes if not _close(got[_probe_name(k)][0], expected[_probe_name(k)][0], torch.float64)]
+    if c_fail or h_fail:
+        if c_fail == ["g"] or (set(c_fail) == {"i", "g", "o"} and "f" in probes):
+            # the candidate is the only gate that does not matter when the input gate is shut (probe of f)
+            gate, j, why = "g", 1, ""
+        elif len(c_fail) == 1:
+            gate, j, why = c_fail[0], 1, ""
+        elif c_fail:
+            gate, j = c_fail[0], 1
+            why = (f" The probes of {', '.join(_ROLE[m][4:] for m in c_fail)} all fail, so more than one gate may be "
+                   f"wrong; this is the first.")
+        elif h_fail == ["o"]:
+            gate, j, why = "o", 0, ""
+        else:
+            name = _probe_name(h_fail[0])
+            raise CheckFailure(
+                f"{function}: c_t is right in every probe but h_t is not: the problem is in h_t = o_t * tanh(c_t).\n"
+                f"  expected h_t: {describe(expected[name][0])}\n  got      h_t: {describe(got[name][0])}"
+            )
+        name, what = _probe_name(gate), ("c_t" if j == 1 else "h_t")
         raise CheckFailure(
-            f"{function}: problem in {_ROLE[k]}{others}. In case '{name}' the biases switch the other gates "
-            f"({_PROBES[k][1]}).\n  expected {what}: {describe(expected[name][j])}\n  got      {what}: "
-            f"{describe(got[name][j])}\nCheck the line that computes {_ROLE[k][4:]}: its parameters, its "
+            f"{function}: problem in {_ROLE[gate]}. In case '{name}' the biases switch the other gates "
+            f"({_PROBES[gate][1]}).{why}\n  expected {what}: {describe(expected[name][j])}\n  got      {what}: "
+            f"{describe(got[name][j])}\nCheck the line that computes {_ROLE[gate][4:]}: its parameters, its "
             f"activation and where it enters c_t or h_t."
         )
     # 3. nothing recognised: the plain difference on the first failing case

@@ -47,7 +47,7 @@ def test_every_exercise_is_registered():
 
 
 def lstm_cell(x_t, h_prev, c_prev, p, *, g_act=torch.tanh, cell_act=torch.tanh, names=None, old_c_in_h=False,
-              forget_h=False, swap_out=False, f_fn=lambda f: f):
+              forget_h=False, swap_out=False, f_fn=lambda f: f, i_act=torch.sigmoid):
     """The seed's equations; keyword arguments switch one typical mistake on."""
     names = names or {k: SEED_PARAMS[k] for k in GATE_ORDER}
 
@@ -55,7 +55,7 @@ def lstm_cell(x_t, h_prev, c_prev, p, *, g_act=torch.tanh, cell_act=torch.tanh, 
         wx, wh, b = names[k]
         return x_t @ p[wx].T + h_prev @ p[wh].T + p[b]
 
-    i, f, o = torch.sigmoid(pre("i")), torch.sigmoid(pre("f")), torch.sigmoid(pre("o"))
+    i, f, o = i_act(pre("i")), torch.sigmoid(pre("f")), torch.sigmoid(pre("o"))
     g = g_act(pre("g"))
     c_t = f_fn(f) * (h_prev if forget_h else c_prev) + i * g
     h_t = o * cell_act(c_prev if old_c_in_h else c_t)
@@ -118,6 +118,21 @@ def test_lstm_cell_names_missing_bias():
 def test_lstm_cell_probe_points_at_the_wrong_gate():
     """A mistake no rule knows (the forget gate squared): the probe with only f_t on names the forget gate."""
     fails_with(check_lstm_cell, lambda *a: lstm_cell(*a, f_fn=lambda f: f * f), r"problem in the forget gate f_t")
+
+
+def test_lstm_cell_probes_point_at_the_candidate():
+    """A scaled tanh on the candidate: every probe that lets c~_t through fails, the forget gate's does not."""
+    fails_with(check_lstm_cell, lambda *a: lstm_cell(*a, g_act=lambda z: torch.tanh(2 * z)),
+               r"problem in the candidate c~_t.*only candidate c~_t on")
+
+
+def test_lstm_cell_probes_point_at_the_output_line():
+    fails_with(check_lstm_cell, lambda *a: lstm_cell(*a, cell_act=torch.sigmoid),
+               r"c_t is right in every probe but h_t is not")
+
+
+def test_lstm_cell_names_tanh_on_a_gate():
+    fails_with(check_lstm_cell, lambda *a: lstm_cell(*a, i_act=torch.tanh), "input gate i_t goes through tanh")
 
 
 def test_lstm_cell_names_wrong_shape():
@@ -227,6 +242,21 @@ def test_fused_lstm_names_time_major_output():
 def test_fused_lstm_names_a_product_per_gate():
     fails_with(check_fused_lstm, lambda D, H, forget_bias=1.0: FusedLSTM(D, H, forget_bias, per_gate=True),
                r"correct but not fused.*4 or more per step")
+
+
+def test_fused_lstm_names_input_projection_inside_the_loop():
+    class PerStep(FusedLSTM):
+        def forward(self, x, state=None):
+            N, T, _ = x.shape
+            H = self.weight_hh.shape[1]
+            h, c = state if state is not None else (x.new_zeros(N, H), x.new_zeros(N, H))
+            outs = []
+            for t in range(T):
+                h, c = fused_lstm_cell(x[:, t] @ self.weight_ih.T + self.bias, h, c, self.weight_hh)
+                outs.append(h)
+            return torch.stack(outs, 1), (h, c)
+
+    fails_with(check_fused_lstm, PerStep, r"correct but not fused.*about 2 per step")
 
 
 def test_fused_lstm_names_nn_lstm_inside():
