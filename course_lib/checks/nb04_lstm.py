@@ -502,7 +502,6 @@ def _fused_lstm_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
 
 def _fused_lstm_run(cls, case):
     D, H = case["D"], case["H"]
-    torch.manual_seed(0)
     model = cls(D, H, forget_bias=case["forget_bias"])
     params = {name: p.detach().clone() for name, p in model.named_parameters()}
     found = {"parameters": {name: list(p.shape) for name, p in params.items()},
