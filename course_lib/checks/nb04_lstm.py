@@ -366,7 +366,8 @@ def _judge_cell(cases, results, function: str, blocks_of: Callable, reference: C
     for name in cases:
         for j, what in ((1, "c_t"), (0, "h_t")):
             assert_close(got[name][j], expected[name][j].to(got[name][j].dtype), f"{what} on case '{name}'",
-                         **_tol(dtype[name]), hint="Compare your code with the equations in the docstring, line by line.")
+                         **_tol(dtype[name]),
+                         hint="Compare your code with the equations in the docstring, line by line.")
 
 
 def _seed_blocks_for_judge(case, swap=None):
@@ -582,10 +583,14 @@ def _judge_layer_parameters(name, case, found):
     bias = torch.from_numpy(found["init_bias"]).double()
     blocks = dict(zip(GATE_ORDER, bias.chunk(4)))
     if not torch.allclose(blocks["f"], torch.full((H,), float(fb), dtype=torch.float64)):
-        where = [k for k in GATE_ORDER if k != "f" and fb != 0 and torch.allclose(blocks[k], torch.full((H,), float(fb), dtype=torch.float64))]
-        hint = (f" The value is in the block of {_ROLE[where[0]]} (rows {GATE_ORDER.index(where[0])}H:"
-                f"{GATE_ORDER.index(where[0]) + 1}H); in PyTorch's order i, f, g, o the forget gate is the second "
-                f"block, bias[H:2H].") if where else " The forget gate is the second block, bias[H:2H] (order i, f, g, o)."
+        filled = torch.full((H,), float(fb), dtype=torch.float64)
+        where = [k for k in GATE_ORDER if k != "f" and fb != 0 and torch.allclose(blocks[k], filled)]
+        if where:
+            j = GATE_ORDER.index(where[0])
+            hint = (f" The value is in the block of {_ROLE[where[0]]} (rows {j}H:{j + 1}H); in PyTorch's order "
+                    f"i, f, g, o the forget gate is the second block, bias[H:2H].")
+        else:
+            hint = " The forget gate is the second block, bias[H:2H] (order i, f, g, o)."
         raise CheckFailure(
             f"FusedLSTM({D}, {H}, forget_bias={fb}): the forget-gate bias bias[H:2H] should start at {fb}, got "
             f"{describe(blocks['f'])}.{hint}"

@@ -69,12 +69,14 @@ def test_lstm_cell_accepts_correct(hidden):
 
 def test_lstm_cell_names_swapped_input_and_forget_gates():
     names = {**{k: SEED_PARAMS[k] for k in GATE_ORDER}, "i": SEED_PARAMS["f"], "f": SEED_PARAMS["i"]}
-    fails_with(check_lstm_cell, lambda *a: lstm_cell(*a, names=names), "the input gate i_t and the forget gate f_t are swapped")
+    fails_with(check_lstm_cell, lambda *a: lstm_cell(*a, names=names),
+               "the input gate i_t and the forget gate f_t are swapped")
 
 
 def test_lstm_cell_names_swapped_output_gate_and_candidate():
     names = {**{k: SEED_PARAMS[k] for k in GATE_ORDER}, "o": SEED_PARAMS["g"], "g": SEED_PARAMS["o"]}
-    fails_with(check_lstm_cell, lambda *a: lstm_cell(*a, names=names), r"the candidate c~_t and the output gate o_t are swapped")
+    fails_with(check_lstm_cell, lambda *a: lstm_cell(*a, names=names),
+               r"the candidate c~_t and the output gate o_t are swapped")
 
 
 def test_lstm_cell_names_sigmoid_on_candidate():
