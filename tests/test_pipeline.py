@@ -21,6 +21,8 @@ MISTAKES = {
     "03_vanishing_gradients": ("rescale_spectral_radius", "radius = torch.linalg.eigvals(W).abs().max()",
                                "radius = torch.linalg.matrix_norm(W, ord=2)", "test_rescale_spectral_radius",
                                "used the largest singular value"),
+    "04_lstm": ("lstm_cell", "h_t = o_t * torch.tanh(c_t)", "h_t = o_t * c_t", "test_lstm_cell",
+                "the tanh on the cell state is missing"),
     "05_gru": ("gru_cell", "return (1 - z) * n + z * h_prev", "return z * n + (1 - z) * h_prev",
                "test_gru_cell", "(1 - z) is on the wrong term"),
 }
