@@ -232,6 +232,8 @@ def _write_outputs(root: Path, db_url: str, sources, work, problems: list[Proble
                     for exercise in data["exercises"]:
                         if exercise["cell"] in messages:
                             exercise["message"] = messages[exercise["cell"]]
+                        elif exercise["score"] == 0 and not exercise["needs_manual_grade"]:
+                            exercise["message"] = "left unanswered (the cell is as it was handed out)"
                     data.setdefault("events", []).extend(details.get("events", []))
     for problem in problems:
         report.setdefault(problem.student, {"assignments": {}, "problems": []})["problems"].append(
