@@ -27,7 +27,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, describe, result_of
 from course_lib.data.vocab import BOS, EOS, PAD, SPECIALS, UNK
@@ -61,6 +61,8 @@ def _plain(value: Any) -> Any:
     """What the learner returned, as data that can cross to the judge; other objects become their type name."""
     if isinstance(value, torch.Tensor):
         return value.detach()
+    if isinstance(value, PackedSequence):  # a tuple too, but not one of results
+        return {"object": "PackedSequence"}
     if isinstance(value, (list, tuple)):
         return tuple(_plain(v) for v in value)
     if value is None or isinstance(value, (bool, int, float, str, np.ndarray, np.generic)):
@@ -254,7 +256,7 @@ def _step_judge(cases, results):
         if _close(h_new, h) and not _close(h_new, h_ref):
             raise CheckFailure(f"case '{name}': h_new equals the old state h; return the cell's new state.")
         wrong = [
-            (reference(context, emb, h) if emb.shape == context.shape else None,
+            (reference(context, emb, h),
              "the cell's input is cat([embedding(y_prev), context]) in that order; yours has them swapped"),
             (reference(emb, h, h),
              "the cell's input has the state h where the context goes: x = cat([embedding(y_prev), context])"),
@@ -262,7 +264,7 @@ def _step_judge(cases, results):
              "the cell was run from the context instead of the state h: cell(x, h), with x = cat([embedding, context])"),
         ]
         for wrong_ref, message in wrong:
-            if wrong_ref is not None and _close(logits, wrong_ref[0]) and _close(h_new, wrong_ref[1]):
+            if _close(logits, wrong_ref[0]) and _close(h_new, wrong_ref[1]):
                 raise CheckFailure(f"case '{name}': {message}.")
         if _close(h_new, h_ref):
             if _close(logits, out(h).detach()):
@@ -795,7 +797,7 @@ def _ce_judge(cases, results):
         for message, wrong_value in wrong.items():
             if not torch.isclose(wrong_value, reference.detach(), rtol=1e-6) and \
                     torch.isclose(value, wrong_value, rtol=tol["rtol"], atol=tol["atol"]):
-                raise CheckFailure(f"case '{name}': {message}. Expected {float(reference):.6f}, got {float(value):.6f}.")
+                raise CheckFailure(f"case '{name}': {message}. Expected {float(reference.detach()):.6f}, got {float(value):.6f}.")
         assert_close(value, reference.detach(), f"the loss on case '{name}'", **tol,
                      hint="mean over the positions where tgt != pad_id of -log softmax(logits)[tgt].")
         if grad is None:
@@ -937,7 +939,8 @@ def _beam_judge(cases, results):
             raw = _log_prob(case, tokens)
             hint = ""
             if abs(score - raw) < 1e-4 * (1 + abs(raw)) and alpha != 0:
-                hint = " That is the raw sum of log-probabilities; divide it by len(tokens) ** alpha."
+                hint = (" That is the raw sum of log-probabilities; divide it by len(tokens) ** alpha (length "
+                        "normalisation).")
             raise CheckFailure(
                 f"case '{name}': the score returned, {score:.6f}, is not the length-normalised log-probability of the "
                 f"returned {shown}: sum_t log p(y_t | y_<t) / len ** alpha = {expected_score:.6f} (len counts <eos>)."
