@@ -128,17 +128,19 @@ def _encode_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     return cases
 
 
-def _encoder_modules(case) -> tuple[nn.Embedding, nn.GRU]:
-    V, E = case["weights"]["embedding.weight"].shape
-    H = case["weights"]["rnn.weight_hh_l0"].shape[1]
-    embedding, rnn = nn.Embedding(V, E, padding_idx=PAD_ID), nn.GRU(E, H, batch_first=True)
-    modules = {"embedding": embedding, "rnn": rnn}
+def _loaded(modules: dict[str, nn.Module], case) -> tuple[nn.Module, ...]:
+    """The modules with the case's weights ('module.parameter' -> array) copied in, in the case's dtype."""
     with torch.no_grad():
         for key, value in case["weights"].items():
             module, name = key.split(".")
             getattr(modules[module], name).copy_(torch.from_numpy(value))
-    dtype = _DTYPES[case["dtype"]]
-    return embedding.to(dtype), rnn.to(dtype)
+    return tuple(m.to(_DTYPES[case["dtype"]]) for m in modules.values())
+
+
+def _encoder_modules(case) -> tuple[nn.Embedding, nn.GRU]:
+    V, E = case["weights"]["embedding.weight"].shape
+    H = case["weights"]["rnn.weight_hh_l0"].shape[1]
+    return _loaded({"embedding": nn.Embedding(V, E, padding_idx=PAD_ID), "rnn": nn.GRU(E, H, batch_first=True)}, case)
 
 
 def _encode_run(fn, case):
@@ -157,7 +159,7 @@ def _encode_judge(cases, results):
             out, h_n = rnn(packed)
             outputs_ref, _ = pad_packed_sequence(out, batch_first=True, total_length=S)  # (N, S, H)
             context_ref = h_n[-1]  # (N, H)
-            unpacked_out, unpacked_h = rnn(embedding(src))  # the state after the padding too
+            _, unpacked_h = rnn(embedding(src))  # reads the padding too
         outputs, context = _pair(result_of(results, name, "encode"), "encode", "outputs, context")
         if isinstance(outputs, np.ndarray) and outputs.shape == (N, H) and isinstance(context, np.ndarray) \
                 and context.shape == (N, S, H):
@@ -218,13 +220,7 @@ def _step_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
 def _step_modules(case) -> tuple[nn.Embedding, nn.GRUCell, nn.Linear]:
     V, E = case["weights"]["embedding.weight"].shape
     H = case["weights"]["cell.weight_hh"].shape[1]
-    modules = {"embedding": nn.Embedding(V, E), "cell": nn.GRUCell(E + H, H), "out": nn.Linear(H, V)}
-    with torch.no_grad():
-        for key, value in case["weights"].items():
-            module, name = key.split(".")
-            getattr(modules[module], name).copy_(torch.from_numpy(value))
-    dtype = _DTYPES[case["dtype"]]
-    return tuple(modules[m].to(dtype) for m in ("embedding", "cell", "out"))
+    return _loaded({"embedding": nn.Embedding(V, E), "cell": nn.GRUCell(E + H, H), "out": nn.Linear(H, V)}, case)
 
 
 def _step_run(fn, case):

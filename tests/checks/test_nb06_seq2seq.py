@@ -17,7 +17,11 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from course_lib.checks.nb06_seq2seq import (
     BEAM_SEARCH,
     DECODE_TRAIN,
+    DECODER_STEP,
+    ENCODE,
     GREEDY_DECODE,
+    MASKED_CROSS_ENTROPY,
+    SEQUENCE_ACCURACY,
     check_beam_search,
     check_decode_train,
     check_decoder_step,
@@ -526,3 +530,16 @@ def _score(decoder, context, tokens, alpha):
         total += float(logits.log_softmax(-1)[0, token])
         y = torch.tensor([token])
     return total / len(tokens) ** alpha
+
+
+# ------------------------------------------------------------------------------------------- secret seeds
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13, 14, 15])
+def test_every_check_accepts_correct_answers_on_other_seeds(seed):
+    """Grading draws its own seeds: a right answer must pass whatever the cases are."""
+    for exercise, fn in [(ENCODE, encode), (ENCODE, encode_by_gather), (DECODER_STEP, decoder_step),
+                         (DECODE_TRAIN, decode_train), (GREEDY_DECODE, greedy_decode_shrinking),
+                         (SEQUENCE_ACCURACY, sequence_accuracy), (MASKED_CROSS_ENTROPY, masked_cross_entropy_by_hand),
+                         (BEAM_SEARCH, beam_search)]:
+        exercise.check(fn, hidden=True, seed=seed)

@@ -7,7 +7,12 @@ import math
 import pytest
 import torch
 
-from course_lib.checks.nb07_attention import ATTENTION, check_attention, check_attention_decoder_step
+from course_lib.checks.nb07_attention import (
+    ATTENTION,
+    ATTENTION_DECODER_STEP,
+    check_attention,
+    check_attention_decoder_step,
+)
 from tests.conftest import fails_with, stub
 
 
@@ -93,6 +98,11 @@ def attention_decoder_step(embedding, cell, out, y_prev, h, keys, mask):
 @pytest.mark.parametrize("hidden", [False, True])
 def test_attention_decoder_step_accepts_correct(hidden):
     check_attention_decoder_step(attention_decoder_step, hidden=hidden)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_attention_decoder_step_accepts_correct_on_other_seeds(seed):
+    ATTENTION_DECODER_STEP.check(attention_decoder_step, hidden=True, seed=seed)
 
 
 def test_attention_decoder_step_names_unmasked_attention():
