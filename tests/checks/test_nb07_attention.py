@@ -1,0 +1,129 @@
+"""Does each notebook-07 check accept a correct implementation and name the typical attention mistakes?"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from course_lib.checks.nb07_attention import (
+    ATTENTION,
+    ATTENTION_DECODER_STEP,
+    check_attention,
+    check_attention_decoder_step,
+)
+from tests.conftest import fails_with, stub
+
+
+@pytest.mark.parametrize("check", [check_attention, check_attention_decoder_step], ids=lambda c: c.__self__.name)
+def test_untouched_stub_fails_and_says_not_implemented(check):
+    fails_with(check, stub, "not implemented yet")
+
+
+def attention(query, keys, mask):
+    scores = torch.bmm(keys, query[:, :, None])[..., 0] / math.sqrt(query.shape[-1])  # (N, S)
+    weights = torch.softmax(scores.masked_fill(~mask, -math.inf), dim=1)
+    return torch.bmm(weights[:, None, :], keys)[:, 0], weights
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_attention_accepts_correct(hidden):
+    check_attention(attention, hidden=hidden)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_attention_accepts_correct_on_other_seeds(seed):
+    ATTENTION.check(attention, hidden=True, seed=seed)
+
+
+def test_attention_names_padding_with_weight():
+    def wrong(query, keys, mask):
+        scores = torch.einsum("nh,nsh->ns", query, keys) / math.sqrt(query.shape[-1])
+        weights = (scores * mask).softmax(-1)  # masked scores of 0 still get exp(0)
+        return torch.einsum("ns,nsh->nh", weights, keys), weights
+
+    fails_with(check_attention, wrong, "padding gets attention weight")
+
+
+def test_attention_names_missing_scale():
+    def wrong(query, keys, mask):
+        return attention(query * math.sqrt(query.shape[-1]), keys, mask)[0], \
+            attention(query * math.sqrt(query.shape[-1]), keys, mask)[1]
+
+    fails_with(check_attention, wrong, "not scaled")
+
+
+def test_attention_names_inverted_mask():
+    def wrong(query, keys, mask):
+        scores = torch.einsum("nh,nsh->ns", query, keys) / math.sqrt(query.shape[-1])
+        weights = scores.masked_fill(mask, -math.inf).softmax(-1)
+        return torch.einsum("ns,nsh->nh", weights, keys), weights
+
+    fails_with(check_attention, wrong, "mask is inverted")
+
+
+def test_attention_names_unstable_softmax():
+    def wrong(query, keys, mask):
+        scores = torch.einsum("nh,nsh->ns", query, keys) / math.sqrt(query.shape[-1])
+        e = scores.exp() * mask
+        weights = e / e.sum(-1, keepdim=True)
+        return torch.einsum("ns,nsh->nh", weights, keys), weights
+
+    fails_with(check_attention, wrong, "NaN or inf", hidden=True)
+
+
+def test_attention_names_unweighted_mean():
+    def wrong(query, keys, mask):
+        return keys.mean(1), attention(query, keys, mask)[1]
+
+    fails_with(check_attention, wrong, "plain mean")
+
+
+def test_attention_names_softmax_over_batch():
+    def wrong(query, keys, mask):
+        scores = torch.einsum("nh,nsh->ns", query, keys) / math.sqrt(query.shape[-1])
+        weights = scores.masked_fill(~mask, -math.inf).softmax(0).nan_to_num(0.0)
+        return torch.einsum("ns,nsh->nh", weights, keys), weights
+
+    fails_with(check_attention, wrong, "over the batch")
+
+
+def attention_decoder_step(embedding, cell, out, y_prev, h, keys, mask):
+    context, weights = attention(h, keys, mask)
+    h_new = cell(torch.cat([embedding(y_prev), context], 1), h)
+    return out(h_new), h_new, weights
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_attention_decoder_step_accepts_correct(hidden):
+    check_attention_decoder_step(attention_decoder_step, hidden=hidden)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_attention_decoder_step_accepts_correct_on_other_seeds(seed):
+    ATTENTION_DECODER_STEP.check(attention_decoder_step, hidden=True, seed=seed)
+
+
+def test_attention_decoder_step_names_unmasked_attention():
+    def wrong(embedding, cell, out, y_prev, h, keys, mask):
+        return attention_decoder_step(embedding, cell, out, y_prev, h, keys, torch.ones_like(mask))
+
+    fails_with(check_attention_decoder_step, wrong, "padding gets attention weight")
+
+
+def test_attention_decoder_step_names_mean_context():
+    def wrong(embedding, cell, out, y_prev, h, keys, mask):
+        _, weights = attention(h, keys, mask)
+        h_new = cell(torch.cat([embedding(y_prev), keys.mean(1)], 1), h)
+        return out(h_new), h_new, weights
+
+    fails_with(check_attention_decoder_step, wrong, "plain mean of the keys")
+
+
+def test_attention_decoder_step_names_wrong_output():
+    def wrong(*args):
+        logits, h_new, weights = attention_decoder_step(*args)
+        return logits.log_softmax(-1), h_new, weights
+
+    fails_with(check_attention_decoder_step, wrong, "logits on case")
