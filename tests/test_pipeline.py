@@ -25,6 +25,11 @@ MISTAKES = {
                 "the tanh on the cell state is missing"),
     "05_gru": ("gru_cell", "return (1 - z) * n + z * h_prev", "return z * n + (1 - z) * h_prev",
                "test_gru_cell", "(1 - z) is on the wrong term"),
+    "06_seq2seq": ("sequence_accuracy", "token = ((pred == tgt) & real).sum().item() / real.sum().item()",
+                   "token = (pred == tgt).float().mean().item()", "test_sequence_accuracy",
+                   "padding counted in accuracy"),
+    "07_attention": ("attention", 'weights = scores.masked_fill(~mask, float("-inf")).softmax(dim=-1)',
+                     "weights = scores.softmax(dim=-1)", "test_attention", "padding gets attention weight"),
 }
 
 
