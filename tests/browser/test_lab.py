@@ -63,46 +63,43 @@ def test_lab_opens_with_the_nbgrader_extensions(page, lab, shoot):
 
 @pytest.mark.parametrize("name", learner_notebooks())
 def test_learner_notebook_fails_only_at_the_exercises(page, lab, shoot, name):
-    """Run > Run All Cells on the untouched learner notebook, and after each stop Run > Run Selected Cell and
-    All Below from the next cell, as a learner who reads on does.  Every error must be an unfinished
-    exercise's (the stub's NotImplementedError, or a check saying "not implemented yet"), every autograded
-    test cell must fail, and nothing writes a warning."""
+    """Run > Run All Cells on the untouched learner notebook (it stops at the first exercise), then every
+    later code cell one at a time (Run Selected Cell and Do not Advance), as a learner who reads on does.
+    Every error must be an unfinished exercise's (the stub's NotImplementedError, or a check saying "not
+    implemented yet"), every autograded test cell must fail, and nothing writes a warning."""
     path = learner_path(name)
     lab_ui.open_notebook(page, lab, path, _workspace(name))
     shoot(f"{name}-learner-1-opened")
 
     errors: list[lab_ui.Error] = []
     problems: list[str] = []
-    start, item, stops = 0, "Run All Cells", 0
-    while True:
-        result = lab_ui.run(page, item, start, RUN_TIMEOUT_MS)
-        first = next((c for c in result.cells if c.kind == "code" and c.index >= start), None)
-        if item != "Run All Cells" and first is not None and first not in result.ran:
-            # The kernel may still be dropping the queue of the run that just failed when the next run
-            # arrives (ipykernel's stop-on-error); a learner would press Run again, and so does the test.
-            lab_ui.select_cell(page, first.index)
-            result = lab_ui.run(page, item, first.index, RUN_TIMEOUT_MS)
-        last = max(result.ran, key=lambda c: c.count)
-        stopped_early = any(c.kind == "code" and c.count is None and c.index > last.index for c in result.cells)
+    seen: set[int] = set()
+
+    def record(result: lab_ui.Run) -> None:
         for cell in result.ran:
+            if cell.index in seen:
+                continue
+            seen.add(cell.index)
             if cell.error:
                 errors.append(cell.error)
                 if not cell.error.is_learner_stub:
                     problems.append(f"{_describe(cell)}  <- not an unfinished exercise's error")
                     lab_ui.scroll_to_cell(page, cell.index, block="center")
                     shoot(f"{name}-learner-UNEXPECTED-cell{cell.index}")
-            problems += [f"cell {cell.index} wrote to stderr: {text.strip()[:300]}" for text in cell.warnings]
-        if stopped_early and not last.error:
-            problems.append(f"the run stopped at cell {last.index} without a traceback: {last.text[:300]!r}")
-        if stopped_early and stops == 0:
-            lab_ui.scroll_to_cell(page, last.index, block="center")
-            shoot(f"{name}-learner-2-first-exercise-error")
-        stops += 1
-        start = last.index + 1
-        if not stopped_early or stops > len(result.cells):
-            break
-        lab_ui.select_cell(page, start)
-        item = "Run Selected Cell and All Below"
+            problems.extend(f"cell {cell.index} wrote to stderr: {text.strip()[:300]}" for text in cell.warnings)
+
+    result = lab_ui.run(page, "Run All Cells", 0, RUN_TIMEOUT_MS)
+    record(result)
+    last = max(result.ran, key=lambda c: c.count)
+    if last.error is None and any(c.kind == "code" and c.count is None for c in result.cells):
+        problems.append(f"the run stopped at cell {last.index} without a traceback: {last.text[:300]!r}")
+    lab_ui.scroll_to_cell(page, last.index, block="center")
+    shoot(f"{name}-learner-2-first-exercise-error")
+    for cell in result.cells:
+        if cell.kind == "code" and cell.index > last.index:
+            lab_ui.select_cell(page, cell.index)
+            result = lab_ui.run(page, "Run Selected Cell and Do not Advance", cell.index, RUN_TIMEOUT_MS)
+            record(result)
     lab_ui.scroll_to_cell(page, len(result.cells) - 1)
     shoot(f"{name}-learner-3-end")
 
