@@ -64,7 +64,7 @@ def test_lab_opens_with_the_nbgrader_extensions(page, lab, shoot):
 @pytest.mark.parametrize("name", learner_notebooks())
 def test_learner_notebook_fails_only_at_the_exercises(page, lab, shoot, name):
     """Run > Run All Cells on the untouched learner notebook (it stops at the first exercise), then every
-    later code cell one at a time (Run Selected Cell and Do not Advance), as a learner who reads on does.
+    later code cell one at a time (Run Selected Cell), as a learner who reads on does.
     Every error must be an unfinished exercise's (the stub's NotImplementedError, or a check saying "not
     implemented yet"), every autograded test cell must fail, and nothing writes a warning."""
     path = learner_path(name)
@@ -98,7 +98,7 @@ def test_learner_notebook_fails_only_at_the_exercises(page, lab, shoot, name):
     for cell in result.cells:
         if cell.kind == "code" and cell.index > last.index:
             lab_ui.select_cell(page, cell.index)
-            result = lab_ui.run(page, "Run Selected Cell and Do not Advance", cell.index, RUN_TIMEOUT_MS)
+            result = lab_ui.run(page, "Run Selected Cell", cell.index, RUN_TIMEOUT_MS)
             record(result)
     lab_ui.scroll_to_cell(page, len(result.cells) - 1)
     shoot(f"{name}-learner-3-end")
