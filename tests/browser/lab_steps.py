@@ -175,7 +175,9 @@ def cells(page: Page) -> list[Cell]:
 def menu(page: Page, menu_name: str, item: str) -> None:
     """Click ``menu_name > item`` in JupyterLab's menu bar."""
     page.locator("#jp-MainMenu .lm-MenuBar-itemLabel", has_text=re.compile(rf"^{re.escape(menu_name)}$")).click()
-    page.locator(".lm-Menu").get_by_role("menuitem", name=item, exact=True).click()
+    # An item's accessible name ends with its keyboard shortcut, if it has one ("Run Selected Cell Shift+Enter").
+    name = re.compile(rf"^{re.escape(item)}(?:\s+(?:Ctrl|Shift|Alt|Cmd|Accel)\+\S+)?$")
+    page.locator(".lm-Menu").get_by_role("menuitem", name=name).click()
 
 
 @dataclass
