@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 
-from course_lib.checks import EXERCISES
+from course_lib.checks import EXERCISES, MODULES, checks_module
 from course_lib.checks.core import HIDDEN_SEED, VISIBLE_SEED
 from course_lib.grading.judge import Verdict, judge_cell, merge_record, probe_notebook, test_exercise
 from course_lib.grading.sandbox import Limits, run_sandboxed
@@ -53,7 +53,8 @@ def validate(path: Path, timeout: int = 600, cell_timeout: int = 300) -> Report:
         raise CourseError(f"{path} is not a valid notebook (JSON): {error}")
     notes = []
     tests = {test_exercise(c) for c in nb.cells} - {None}
-    unknown = sorted(t for t in tests if t not in EXERCISES)
+    module = _module_of(path, tests)
+    unknown = sorted(t for t in tests if f"{module}.{t}" not in EXERCISES)
     if unknown:
         notes.append(f"test cells for unknown exercises {unknown} are skipped")
         for cell in nb.cells:
@@ -62,7 +63,7 @@ def validate(path: Path, timeout: int = 600, cell_timeout: int = 300) -> Report:
     if not tests:
         notes.append("this notebook has no autograded test cells (were they deleted? grading puts them back)")
     seeds = [(VISIBLE_SEED, False), (HIDDEN_SEED, True)]
-    run, probes_at = probe_notebook(nb, lambda exercise: seeds)
+    run, probes_at = probe_notebook(nb, lambda exercise: seeds, module)
     result, record = run_sandboxed(nbformat.writes(run), Limits(notebook_seconds=timeout, cell_seconds=cell_timeout,
                                                                memory_mb=16384, threads=2), sandbox=False)
     probes, events = merge_record(nb, record, probes_at)
@@ -74,3 +75,15 @@ def validate(path: Path, timeout: int = 600, cell_timeout: int = 300) -> Report:
         verdicts.append(judge_cell(meta["grade_id"], exercise, probes.get(index), seeds, reason))
         points[meta["grade_id"]] = float(meta.get("points", 0))
     return Report(path, verdicts, points, notes)
+
+
+def _module_of(path: Path, tests: set[str]) -> str:
+    """The checks module of a learner's notebook: by its name, or else the one module with all its tests."""
+    by_name = checks_module(path.stem)
+    if by_name in MODULES:
+        return by_name
+    fits = [key for key, module in MODULES.items() if tests and tests <= {ex.name for ex in module.EXERCISES}]
+    if len(fits) == 1:
+        return fits[0]
+    raise CourseError(f"cannot tell which course notebook {path.name} is: name it as handed out "
+                      f"(e.g. 01_sequence_data.ipynb)")

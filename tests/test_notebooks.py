@@ -98,3 +98,20 @@ def test_learner_version_fails_only_where_the_learner_has_work_to_do(path, tmp_p
     for cell in graded:
         assert any(o.output_type == "error" for o in cell.outputs), \
             f"{cell.metadata['nbgrader']['grade_id']} passes on the untouched stub"
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=IDS)
+def test_every_test_cell_checks_an_exercise_of_its_own_notebook(path):
+    """The grader judges test cell test_X of assignment NN_topic with exercise X of module nbNN_topic."""
+    from course_lib.checks import EXERCISES, checks_module
+    from course_lib.grading.judge import test_exercise
+
+    module = checks_module(path.parent.name)
+    names = [test_exercise(c) for c in nbformat.read(path, as_version=4).cells]
+    names = [n for n in names if n]
+    assert names, f"{path.name} has no autograded test cells"
+    for cell in nbformat.read(path, as_version=4).cells:
+        name = test_exercise(cell)
+        if name:
+            assert f"{module}.{name}" in EXERCISES, f"{path.name}: test_{name} has no exercise {name} in {module}"
+            assert f"check_{name}(" in cell.source, f"{path.name}: test_{name} does not call check_{name}"

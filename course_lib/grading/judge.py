@@ -63,16 +63,20 @@ def grading_seeds(secret: bytes, assignment: str, student: str, exercise: str) -
     return [(VISIBLE_SEED, False), (int.from_bytes(digest[:4], "big") & 0x7FFFFFFF, True)]
 
 
-def probe_notebook(nb, seeds_of) -> tuple[Any, dict[int, str]]:
-    """A copy of ``nb`` whose test cells call the probe; returns it and {cell index: exercise}."""
+def probe_notebook(nb, seeds_of, module: str) -> tuple[Any, dict[int, str]]:
+    """A copy of ``nb`` whose test cells call the probe; returns it and {cell index: exercise key}.
+
+    ``module`` is the notebook's checks module (``nb01_sequence_data``): exercise keys are ``module.name``.
+    """
     run = nbformat.from_dict(json.loads(json.dumps(nb)))
     tests: dict[int, str] = {}
     for index, cell in enumerate(run.cells):
-        exercise = test_exercise(cell)
-        if exercise is None:
+        name = test_exercise(cell)
+        if name is None:
             continue
+        exercise = f"{module}.{name}"
         if exercise not in EXERCISES:
-            raise KeyError(f"test cell test_{exercise} checks an exercise course_lib does not know: {exercise!r}")
+            raise KeyError(f"test cell test_{name} checks an exercise course_lib does not know: {exercise!r}")
         cell.source = probe_source(exercise, seeds_of(exercise))
         cell.metadata["course_probe"] = True
         tests[index] = exercise

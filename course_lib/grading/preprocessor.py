@@ -15,6 +15,7 @@ from pathlib import Path
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Int, List, Unicode
 
+from course_lib.checks import checks_module
 from course_lib.grading.judge import grading_seeds, judge_cell, merge_record, probe_notebook, verdict_outputs
 from course_lib.grading.sandbox import Limits, run_sandboxed
 
@@ -45,7 +46,7 @@ class SandboxedExecute(NbGraderPreprocessor):
         def seeds_of(exercise: str):
             return grading_seeds(secret, assignment, student, exercise)
 
-        run, tests = probe_notebook(nb, seeds_of)
+        run, tests = probe_notebook(nb, seeds_of, checks_module(assignment))
         limits = Limits(notebook_seconds=self.notebook_timeout, cell_seconds=self.cell_timeout,
                         memory_mb=self.memory_mb, disk_mb=self.disk_mb, processes=self.processes,
                         threads=self.threads, cpus=tuple(self.cpus))

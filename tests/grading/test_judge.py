@@ -16,7 +16,10 @@ def _item(payload) -> dict:
     return {"index": 0, "status": "ok", "outputs": [{"output_type": "display_data", "data": {MIME: payload}}]}
 
 
-def _payload(fn, seeds=SEEDS, exercise="one_hot"):
+ONE_HOT = "nb01_sequence_data.one_hot"
+
+
+def _payload(fn, seeds=SEEDS, exercise=ONE_HOT):
     spec = EXERCISES[exercise]
     return {"exercise": exercise, "runs": [{"seed": s, "hidden": h, "results": encode_results(run_cases(spec, fn, spec.cases(s, h)))}
                                            for s, h in seeds]}
@@ -28,33 +31,33 @@ def right(ids, V):
 
 
 def test_right_answers_pass_and_wrong_answers_fail_with_the_checks_message():
-    assert judge_cell("test_one_hot", "one_hot", _item(_payload(right)), SEEDS, "").passed
-    wrong = judge_cell("test_one_hot", "one_hot", _item(_payload(lambda ids, V: right(ids, V).long())), SEEDS, "")
+    assert judge_cell("test_one_hot", ONE_HOT, _item(_payload(right)), SEEDS, "").passed
+    wrong = judge_cell("test_one_hot", ONE_HOT, _item(_payload(lambda ids, V: right(ids, V).long())), SEEDS, "")
     assert not wrong.passed and "should return floats" in wrong.message
 
 
 def test_no_points_without_every_requested_run():
     only_visible = _payload(right, seeds=SEEDS[:1])
-    verdict = judge_cell("test_one_hot", "one_hot", _item(only_visible), SEEDS, "")
+    verdict = judge_cell("test_one_hot", ONE_HOT, _item(only_visible), SEEDS, "")
     assert not verdict.passed and "incomplete" in verdict.message
 
 
 def test_no_points_for_runs_on_seeds_other_than_the_graders():
-    secret = grading_seeds(b"k" * 32, "01", "eve", "one_hot")
-    verdict = judge_cell("test_one_hot", "one_hot", _item(_payload(right)), secret, "")
+    secret = grading_seeds(b"k" * 32, "01", "eve", ONE_HOT)
+    verdict = judge_cell("test_one_hot", ONE_HOT, _item(_payload(right)), secret, "")
     assert not verdict.passed
 
 
 def test_no_points_for_garbage_payloads():
-    for payload in ({}, {"exercise": "one_hot"}, {"exercise": "one_hot", "runs": "x"},
-                    {"exercise": "decode", "runs": []}, "✓ passed", None,
-                    {"exercise": "one_hot", "runs": [{"seed": VISIBLE_SEED, "hidden": False, "results": {"x": 1}},
+    for payload in ({}, {"exercise": ONE_HOT}, {"exercise": ONE_HOT, "runs": "x"},
+                    {"exercise": "nb01_sequence_data.decode", "runs": []}, {"exercise": "one_hot", "runs": []}, "✓ passed", None,
+                    {"exercise": ONE_HOT, "runs": [{"seed": VISIBLE_SEED, "hidden": False, "results": {"x": 1}},
                                                      {"seed": HIDDEN_SEED, "hidden": True, "results": []}]}):
-        assert not judge_cell("test_one_hot", "one_hot", _item(payload), SEEDS, "").passed, payload
+        assert not judge_cell("test_one_hot", ONE_HOT, _item(payload), SEEDS, "").passed, payload
 
 
 def test_a_test_cell_that_never_ran_says_why():
-    verdict = judge_cell("test_one_hot", "one_hot", None, SEEDS, "the notebook ran past its limit")
+    verdict = judge_cell("test_one_hot", ONE_HOT, None, SEEDS, "the notebook ran past its limit")
     assert not verdict.passed and "ran past its limit" in verdict.message
 
 
@@ -77,5 +80,10 @@ def test_test_cells_get_no_output_from_the_kernel():
     record = b'{"index": 1, "status": "ok", "outputs": [{"output_type": "stream", "name": "stdout", "text": "OK"}]}\n' \
              b'{"index": 0, "status": "ok", "outputs": [{"output_type": "stream", "name": "stdout", "text": "hi"}]}\n' \
              b'not json\n'
-    probes, _ = merge_record(nb, record, {1: "one_hot"})
+    probes, _ = merge_record(nb, record, {1: ONE_HOT})
     assert nb.cells[1].outputs == [] and nb.cells[0].outputs[0]["text"] == "hi" and 1 in probes
+
+
+def test_exercises_with_the_same_name_in_two_notebooks_are_different_exercises():
+    """Notebook 01's encode (tokens -> ids) and notebook 06's (the seq2seq encoder) share a name."""
+    assert EXERCISES["nb01_sequence_data.encode"] is not EXERCISES["nb06_seq2seq.encode"]
