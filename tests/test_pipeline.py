@@ -28,8 +28,9 @@ MISTAKES = {
     "06_seq2seq": ("sequence_accuracy", "token = ((pred == tgt) & real).sum().item() / real.sum().item()",
                    "token = (pred == tgt).float().mean().item()", "test_sequence_accuracy",
                    "padding counted in accuracy"),
-    "07_attention": ("attention", 'weights = scores.masked_fill(~mask, float("-inf")).softmax(dim=-1)',
-                     "weights = scores.softmax(dim=-1)", "test_attention", "padding gets attention weight"),
+    "07_attention": ("attention_decoder_step", "context, weights = attention(h, keys, mask)",
+                     "context, weights = attention(h, keys, torch.ones_like(mask))", "test_attention_decoder_step",
+                     "pass the mask to the attention"),
 }
 
 
