@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from course_lib.grading.run import GradeOptions, grade_class  # noqa: E402
-from tests.grading.conftest import cell, edit, make_course, solved, stub, write  # noqa: E402
+from tests.grading.conftest import edit, make_course, solved, stub, write  # noqa: E402
 
 
 def _broken(assignment: str):

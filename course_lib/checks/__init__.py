@@ -13,7 +13,6 @@ the registry collects every such module in name order.  Notebooks import their c
 import importlib
 import pkgutil
 
-from course_lib.checks import nb01_sequence_data
 from course_lib.checks.core import CheckFailure, Exercise
 from course_lib.checks.nb01_sequence_data import (
     check_build_vocab,

@@ -78,7 +78,7 @@ def _norms_run(fn, case):
 def _autograd_norms(case: dict[str, Any]) -> torch.Tensor:
     """||dL/dh_t||, t = 1..T, by autograd through nn.RNNCell with the case's weights; L = sum(h_T ⊙ g_T)."""
     x, h0, g_T = (torch.from_numpy(case[k]) for k in ("x", "h0", "g_T"))
-    (N, T, D), H = x.shape, h0.shape[1]
+    T, D, H = x.shape[1], x.shape[2], h0.shape[1]
     cell = nn.RNNCell(D, H, nonlinearity="tanh", dtype=torch.float64)
     with torch.no_grad():
         cell.weight_ih.copy_(torch.from_numpy(case["W_xh"]))

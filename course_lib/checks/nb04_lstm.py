@@ -191,7 +191,7 @@ def _swap_message_seed(roles: dict[str, str]) -> str:
         a, b = roles
         head = f"{_ROLE[a]} and {_ROLE[b]} are swapped: "
     else:
-        head = f"the gates use each other's parameters: "
+        head = "the gates use each other's parameters: "
     return (head + uses + ". Each gate uses its own W_x?, W_h?, b_? (the names end in its letter; "
             "c for the candidate c~_t).")
 

@@ -440,7 +440,7 @@ def _shift_right(tokens: torch.Tensor) -> torch.Tensor:
 
 def _tf_judge(cases, results):
     for name, case in cases.items():
-        model, context, ratio = case["model"], case["context"], case["ratio"]
+        model, context = case["model"], case["context"]
         tgt = torch.from_numpy(case["tgt"])
         N, T = tgt.shape
         V = model["W"].shape[0]

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import hashlib
 import hmac
@@ -132,12 +131,8 @@ def _clean_output(output: Any) -> dict | None:
                 if mime == "application/vnd.jupyter.widget-view+json":
                     continue  # widget state is not kept in the record; the text/plain fallback stays
                 data[mime] = text
-        if not data:
-            return None
-        if kind == "execute_result":
-            # Never an execute_result: nbgrader reads a number there as partial credit.
-            return nbformat.v4.new_output("display_data", data=data)
-        return nbformat.v4.new_output("display_data", data=data)
+        # Always display_data, never an execute_result: nbgrader reads a number there as partial credit.
+        return nbformat.v4.new_output("display_data", data=data) if data else None
     return None
 
 
@@ -213,7 +208,3 @@ def verdict_outputs(verdict: Verdict) -> list:
     return [nbformat.v4.new_output("error", ename="CheckFailure", evalue=verdict.message,
                                    traceback=[f"CheckFailure: {verdict.message}"])]
 
-
-def notebook_digest(nb) -> str:
-    """A short digest of a notebook's content, for reports and resuming."""
-    return base64.urlsafe_b64encode(hashlib.sha256(nbformat.writes(nb).encode()).digest()[:12]).decode()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Int, List, Unicode
 
@@ -50,8 +51,6 @@ class SandboxedExecute(NbGraderPreprocessor):
         limits = Limits(notebook_seconds=self.notebook_timeout, cell_seconds=self.cell_timeout,
                         memory_mb=self.memory_mb, disk_mb=self.disk_mb, processes=self.processes,
                         threads=self.threads, cpus=tuple(self.cpus))
-        import nbformat
-
         result, record = run_sandboxed(nbformat.writes(run), limits, slot=self.slot, hide=list(self.hide),
                                        sandbox=self.sandbox)
         probes, events = merge_record(nb, record, tests)

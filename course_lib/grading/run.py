@@ -18,7 +18,6 @@ import json
 import os
 import queue
 import secrets
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -29,7 +28,6 @@ import nbformat
 
 import course_lib
 from course_lib.grading.intake import Problem, intake
-from course_lib.grading.judge import test_exercise
 from course_lib.grading.sandbox import bwrap_path
 from course_lib.nbgrader_setup import CourseError, api_for, assignments, course_config
 
@@ -86,15 +84,21 @@ def _secret(root: Path) -> Path:
     return path
 
 
-def _fingerprint(root: Path, student: str, assignment: str) -> str:
+def _grader_digest() -> str:
+    """A digest of course_lib's code: a new grader re-grades everything."""
     digest = hashlib.sha256(course_lib.__version__.encode())
+    for module in sorted(Path(course_lib.__file__).parent.rglob("*.py")):
+        digest.update(module.read_bytes())
+    return digest.hexdigest()
+
+
+def _fingerprint(root: Path, student: str, assignment: str, grader: str) -> str:
+    digest = hashlib.sha256(grader.encode())
     for folder in (root / "submitted" / student / assignment, root / "solutions" / assignment):
         for path in sorted(folder.rglob("*")):
             if path.is_file():
                 digest.update(str(path.relative_to(folder)).encode())
                 digest.update(path.read_bytes())
-    for module in sorted(Path(course_lib.__file__).parent.rglob("*.py")):
-        digest.update(module.read_bytes())
     return digest.hexdigest()
 
 
@@ -116,7 +120,6 @@ def grade_class(root: Path, submissions: Path, options: GradeOptions) -> ClassSu
         unknown = sorted(set(options.assignments) - set(sources))
         if unknown:
             raise CourseError(f"unknown assignment(s) {unknown}; the course has {sorted(sources)}")
-    db_path = root / "gradebook.db"
     db_url = course_config(root).CourseDirectory.db_url
     if db_url.startswith("sqlite:///") and "?" not in db_url:
         db_url += "?timeout=300"  # several workers write; SQLite makes each wait its turn
@@ -147,11 +150,11 @@ def grade_class(root: Path, submissions: Path, options: GradeOptions) -> ClassSu
         free.put(slot)
     marks = root / ".course" / "graded"
     failures: list[Problem] = []
-    graded = skipped = 0
+    grader = _grader_digest()
 
     def grade_one(student: str, assignment: str) -> str:
         mark = marks / student / f"{assignment}.json"
-        fingerprint = _fingerprint(root, student, assignment)
+        fingerprint = _fingerprint(root, student, assignment, grader)
         if not options.force and mark.is_file() and json.loads(mark.read_text()).get("fingerprint") == fingerprint:
             return "skipped"
         slot = free.get()
