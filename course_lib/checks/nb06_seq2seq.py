@@ -662,8 +662,13 @@ GREEDY_DECODE = Exercise("greedy_decode", "greedy_decode", _greedy_cases, _greed
 # 5. Accuracy and the masked loss
 
 
-def _with_eos(g: torch.Generator, N: int, T: int, V: int, min_len: int = 1) -> torch.Tensor:
+def _with_eos(g: torch.Generator, N: int, T: int, V: int, min_len: int = 1, mixed: bool = False) -> torch.Tensor:
+    """N target rows of random content ending in <eos> and padded to T.  ``mixed``: the first row fills all T
+    steps and the last is at most half as long, so padding is present and rows differ in length whatever the
+    seed (the masked-loss mistakes only show on such a batch)."""
     lengths = torch.randint(min_len, T + 1, (N,), generator=g)
+    if mixed:
+        lengths[0], lengths[-1] = T, min(int(lengths[-1]), max(T // 2, 1))
     seqs = torch.randint(4, V, (N, T), generator=g)
     for row, n in enumerate(lengths.tolist()):
         seqs[row, n - 1] = EOS_ID
@@ -748,7 +753,7 @@ def _ce_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
         setups += [("float64, N=6, T=8, V=11", 6, 8, 11, "float64"), ("float64, no padding", 2, 3, 5, "float64")]
     cases = {}
     for name, N, T, V, dtype in setups:
-        tgt = _with_eos(g, N, T, V, min_len=T if "no padding" in name else 1)
+        tgt = _with_eos(g, N, T, V, min_len=T if "no padding" in name else 1, mixed="no padding" not in name)
         cases[name] = {"logits": _randn(g, N, T, V, scale=2.0), "tgt": tgt.numpy(), "dtype": dtype}
     return cases
 
@@ -790,9 +795,9 @@ def _ce_judge(cases, results):
                 "each row was averaged first and then the rows: short rows weigh more; average over all real tokens "
                 "at once": ((per_token * mask).sum(1) / mask.sum(1)).mean(),
             }
-        for message, wrong_value in wrong.items():
-            if not torch.isclose(wrong_value, reference.detach(), rtol=1e-6) and \
-                    torch.isclose(value, wrong_value, rtol=tol["rtol"], atol=tol["atol"]):
+        right = torch.isclose(value, reference.detach(), rtol=tol["rtol"], atol=tol["atol"])
+        for message, wrong_value in wrong.items():  # a mistake is named only for an answer that is not right
+            if not right and torch.isclose(value, wrong_value, rtol=tol["rtol"], atol=tol["atol"]):
                 raise CheckFailure(f"case '{name}': {message}. Expected {float(reference.detach()):.6f}, got {float(value):.6f}.")
         assert_close(value, reference.detach(), f"the loss on case '{name}'", **tol,
                      hint="mean over the positions where tgt != pad_id of -log softmax(logits)[tgt].")
