@@ -1,0 +1,96 @@
+"""Checks of ``encode`` (tokens -> ids, unknown tokens -> the id of ``<unk>``) and ``decode`` (ids -> tokens,
+``<pad>`` dropped), judged against a vocabulary ``itos`` that starts with the special tokens."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from course_lib.checks.core import CheckFailure, Exercise, as_tensor, result_of
+from course_lib.checks.nb01_sequence_data._shared import _generator, _plain_list, _token_list
+from course_lib.data.vocab import SPECIALS
+
+__all__ = ["ENCODE", "DECODE", "check_encode", "check_decode"]
+
+
+def _itos_for(seed: int, hidden: bool) -> list[str]:
+    return list(SPECIALS) + ["good", "not", "bad", "film"] + (["好", "但"] if hidden else [])
+
+
+def _encode_cases(seed, hidden):
+    itos = _itos_for(seed, hidden)
+    cases = {
+        "known tokens": {"tokens": ["good", "not", "bad"], "itos": itos},
+        "unknown token": {"tokens": ["bad", "movie"], "itos": itos},
+    }
+    if hidden:
+        g = _generator(seed)
+        pool = itos[4:] + ["unseen", "词"]
+        ids = torch.randint(0, len(pool), (9,), generator=g).tolist()
+        cases["random"] = {"tokens": [pool[i] for i in ids], "itos": itos}
+        cases["empty"] = {"tokens": [], "itos": itos}
+    return cases
+
+
+def _encode_run(fn, case):
+    return fn(case["tokens"], case["itos"])
+
+
+def _encode_judge(cases, results):
+    for name, case in cases.items():
+        got = result_of(results, name, "encode")
+        itos = case["itos"]
+        stoi = {t: i for i, t in enumerate(itos)}
+        expected = torch.tensor([stoi.get(t, stoi["<unk>"]) for t in case["tokens"]], dtype=torch.long)
+        got = as_tensor(got, f"encode({case['tokens']}, itos)", tuple(expected.shape), "(T,)")
+        if got.dtype != torch.long:
+            raise CheckFailure(f"encode should return a LongTensor (dtype torch.long) of ids, got {got.dtype}")
+        if not torch.equal(got, expected):
+            unk = [t for t in case["tokens"] if t not in stoi]
+            hint = ""
+            if unk and got.tolist()[case["tokens"].index(unk[0])] == stoi["<pad>"]:
+                hint = " Unknown tokens map to the id of '<unk>', not to '<pad>' (index 0)."
+            elif unk:
+                hint = f" Unknown tokens such as {unk[0]!r} map to the id of '<unk>' ({stoi['<unk>']})."
+            raise CheckFailure(
+                f"case '{name}': encode({case['tokens']}) expected {expected.tolist()}, got {got.tolist()}.{hint}"
+            )
+
+
+ENCODE = Exercise("encode", "encode", _encode_cases, _encode_run, _encode_judge)
+
+check_encode = ENCODE.check
+
+
+def _decode_cases(seed, hidden):
+    itos = _itos_for(seed, hidden)
+    cases = {
+        "plain ids": {"ids": np.array([4, 5, 6], dtype=np.int64), "itos": itos},
+        "with padding": {"ids": np.array([2, 6, 7, 3, 0, 0], dtype=np.int64), "itos": itos},
+    }
+    if hidden:
+        g = _generator(seed)
+        ids = torch.randint(1, len(itos), (8,), generator=g)
+        cases["random, padded"] = {"ids": torch.cat([ids, torch.zeros(3, dtype=torch.long)]).numpy(), "itos": itos}
+        cases["only padding"] = {"ids": np.zeros(4, dtype=np.int64), "itos": itos}
+    return cases
+
+
+def _decode_run(fn, case):
+    return _plain_list(fn(torch.from_numpy(case["ids"]), case["itos"]))
+
+
+def _decode_judge(cases, results):
+    for name, case in cases.items():
+        got = _token_list(result_of(results, name, "decode"), f"decode(...) on case '{name}'")
+        itos = case["itos"]
+        expected = [itos[i] for i in case["ids"].tolist() if itos[i] != "<pad>"]
+        if got != expected:
+            with_pad = [itos[i] for i in case["ids"].tolist()]
+            hint = " Drop the '<pad>' tokens: padding is not part of the sequence." if got == with_pad else ""
+            raise CheckFailure(f"case '{name}': decode({case['ids'].tolist()}) expected {expected}, got {got}.{hint}")
+
+
+DECODE = Exercise("decode", "decode", _decode_cases, _decode_run, _decode_judge)
+
+check_decode = DECODE.check

@@ -1,0 +1,45 @@
+"""Check of ``one_hot``: ids ``(...)`` -> floats ``(..., V)`` with a single 1 per row, in column ``ids[t]``;
+the reference is torch's ``F.one_hot``."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, result_of
+from course_lib.checks.nb01_sequence_data._shared import _generator
+
+__all__ = ["ONE_HOT", "check_one_hot"]
+
+
+def _one_hot_cases(seed, hidden):
+    cases = {"ids (T,)": {"ids": np.array([0, 2, 1, 2, 3], dtype=np.int64), "V": 4}}
+    if hidden:
+        g = _generator(seed)
+        cases["batch (N, T)"] = {"ids": torch.randint(0, 7, (3, 5), generator=g).numpy(), "V": 7}
+        cases["last id V-1"] = {"ids": np.array([9, 0], dtype=np.int64), "V": 10}
+        cases["V larger than any id"] = {"ids": np.array([1, 1], dtype=np.int64), "V": 6}
+    return cases
+
+
+def _one_hot_run(fn, case):
+    return fn(torch.from_numpy(case["ids"]), case["V"])
+
+
+def _one_hot_judge(cases, results):
+    for name, case in cases.items():
+        ids = torch.from_numpy(case["ids"])
+        expected = F.one_hot(ids, case["V"]).float()
+        got = as_tensor(result_of(results, name, "one_hot"), f"one_hot(ids of shape {tuple(ids.shape)}, V={case['V']})",
+                        tuple(expected.shape), "(..., V)")
+        if not got.dtype.is_floating_point:
+            raise CheckFailure(
+                f"one_hot should return floats (so that one_hot @ W is a matrix product), got {got.dtype}"
+            )
+        assert_close(got, expected, f"one_hot on case '{name}'", hint="Row t has a single 1, in column ids[t].")
+
+
+ONE_HOT = Exercise("one_hot", "one_hot", _one_hot_cases, _one_hot_run, _one_hot_judge)
+
+check_one_hot = ONE_HOT.check

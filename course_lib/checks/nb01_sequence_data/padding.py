@@ -1,0 +1,67 @@
+"""Check of ``pad_batch``: sequences of different lengths -> ``padded: (N, T_max)`` (padded at the end, as
+``pad_sequence(seqs, batch_first=True, padding_value=pad_id)`` does, the reference), ``lengths: (N,)`` and the
+bool ``mask: (N, T_max)``, True on real tokens."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.nn.utils.rnn import pad_sequence
+
+from course_lib.checks.core import CheckFailure, Exercise, as_tensor, result_of
+from course_lib.checks.nb01_sequence_data._shared import _generator
+
+__all__ = ["PAD_BATCH", "check_pad_batch"]
+
+
+def _pad_cases(seed, hidden):
+    cases = {"three sequences": {"seqs": [np.array([5, 6, 7]), np.array([8]), np.array([9, 10])], "pad_id": 0}}
+    if hidden:
+        g = _generator(seed)
+        lengths = torch.randint(1, 9, (5,), generator=g).tolist()
+        cases["random lengths, pad_id=1"] = {
+            "seqs": [torch.randint(2, 30, (n,), generator=g).numpy() for n in lengths],
+            "pad_id": 1,
+        }
+        cases["equal lengths"] = {"seqs": [np.array([4, 5]), np.array([6, 7])], "pad_id": 0}
+        cases["one sequence"] = {"seqs": [np.array([3, 4, 5, 6])], "pad_id": 0}
+    return cases
+
+
+def _pad_run(fn, case):
+    seqs = [torch.from_numpy(np.asarray(s, dtype=np.int64)) for s in case["seqs"]]
+    return tuple(fn(seqs, pad_id=case["pad_id"]))
+
+
+def _pad_judge(cases, results):
+    for name, case in cases.items():
+        seqs = [torch.from_numpy(np.asarray(s, dtype=np.int64)) for s in case["seqs"]]
+        padded_ref = pad_sequence(seqs, batch_first=True, padding_value=case["pad_id"])  # (N, T_max)
+        lengths_ref = torch.tensor([len(s) for s in seqs])
+        mask_ref = torch.arange(padded_ref.shape[1])[None, :] < lengths_ref[:, None]  # (N, T_max)
+        value = result_of(results, name, "pad_batch")
+        if not isinstance(value, (list, tuple)) or len(value) != 3:
+            raise CheckFailure("pad_batch should return three things: (padded, lengths, mask)")
+        padded = as_tensor(value[0], f"padded on case '{name}'", tuple(padded_ref.shape), "(N, T_max)")
+        lengths = as_tensor(value[1], f"lengths on case '{name}'", tuple(lengths_ref.shape), "(N,)")
+        mask = as_tensor(value[2], f"mask on case '{name}'", tuple(mask_ref.shape), "(N, T_max)")
+        left = torch.stack([torch.roll(row, int(padded_ref.shape[1] - n)) for row, n in zip(padded_ref, lengths_ref)])
+        if not torch.equal(padded, padded_ref) and torch.equal(padded, left):
+            raise CheckFailure(f"case '{name}': the padding is on the left; pad at the end of each row "
+                               f"(as pad_sequence does), so position t is time step t.")
+        if not torch.equal(padded.long(), padded_ref):
+            raise CheckFailure(f"case '{name}': padded should equal pad_sequence(seqs, batch_first=True, "
+                               f"padding_value={case['pad_id']}); expected {padded_ref.tolist()}, got {padded.tolist()}")
+        if not torch.equal(lengths.long(), lengths_ref):
+            raise CheckFailure(f"case '{name}': lengths expected {lengths_ref.tolist()}, got {lengths.tolist()}")
+        if mask.dtype != torch.bool:
+            raise CheckFailure(f"mask should be a bool tensor, got {mask.dtype}")
+        if torch.equal(mask, ~mask_ref):
+            raise CheckFailure(f"case '{name}': the mask is inverted; True marks real tokens, False padding.")
+        if not torch.equal(mask, mask_ref):
+            raise CheckFailure(f"case '{name}': mask expected {mask_ref.int().tolist()}, got {mask.int().tolist()}")
+
+
+PAD_BATCH = Exercise("pad_batch", "pad_batch", _pad_cases, _pad_run, _pad_judge)
+
+check_pad_batch = PAD_BATCH.check

@@ -1,0 +1,40 @@
+"""Does check_pad_batch accept a correct padded batch and name each typical mistake?"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from course_lib.checks import check_pad_batch
+from tests.conftest import fails_with, stub
+
+
+def pad_batch(seqs, pad_id=0):
+    lengths = torch.tensor([len(s) for s in seqs])
+    padded = torch.nn.utils.rnn.pad_sequence(seqs, batch_first=True, padding_value=pad_id)
+    return padded, lengths, torch.arange(padded.shape[1])[None] < lengths[:, None]
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_pad_batch_accepts_correct(hidden):
+    check_pad_batch(pad_batch, hidden=hidden)
+
+
+def left_padding(seqs, pad_id=0):
+    padded, lengths, mask = pad_batch([s.flip(0) for s in seqs], pad_id)
+    return padded.flip(1), lengths, mask.flip(1)
+
+
+def inverted_mask(seqs, pad_id=0):
+    padded, lengths, mask = pad_batch(seqs, pad_id)
+    return padded, lengths, ~mask
+
+
+@pytest.mark.parametrize("wrong, pattern, hidden", [
+    pytest.param(stub, "not implemented yet", False, id="untouched stub"),
+    pytest.param(left_padding, "padding is on the left", False, id="left padding"),
+    pytest.param(inverted_mask, "mask is inverted", False, id="inverted mask"),
+    pytest.param(lambda seqs, pad_id=0: pad_batch(seqs, 0), "padding_value=1", True, id="ignored pad_id"),
+])
+def test_pad_batch_names_the_mistake(wrong, pattern, hidden):
+    fails_with(check_pad_batch, wrong, pattern, hidden=hidden)
