@@ -6,7 +6,8 @@ A notebook's test cell ``test_<exercise>`` calls ``check_<exercise>`` on the lea
 the learner's code never touched.  Names are unique within a notebook, not across the course (notebook
 01's ``encode`` is not notebook 06's), so the key carries the module: assignment ``NN_topic`` has its
 checks in ``nbNN_topic``.
-Each notebook's checks live in their own package, ``nb<NN>_<topic>/`` (one submodule per exercise), which
+Each notebook's checks live in their own package, ``nb<NN>_<topic>/`` (one submodule per exercise; a module
+``nb<NN>_<topic>.py`` while they are small, as 07's are), which
 defines ``EXERCISES``; the registry collects every such package in name order.  Notebooks import their
 checks from their package.
 """
