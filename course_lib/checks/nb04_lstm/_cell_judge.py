@@ -1,0 +1,100 @@
+"""The judge both cells share (exercise 1, ``lstm_cell``, and 2a, ``fused_lstm_cell``).
+
+In order: the reference (``_references``); then a single typical mistake (``_mistakes``) that explains
+every case; then the probes (``_gates``), whose pattern of failures points at one gate; then, when nothing
+is recognised, the plain difference on the first failing case.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from course_lib.checks.core import CheckFailure, as_tensor, assert_close, describe, result_of
+from course_lib.checks.nb04_lstm._gates import GATE_ORDER, SEED_PARAMS, _PROBES, _ROLE, _probe_name
+from course_lib.checks.nb04_lstm._mistakes import _SINGLE_MISTAKES, _role_permutations, _term_swaps, _variant_step
+from course_lib.checks.nb04_lstm._tensors import _close, _t, _tol
+
+
+def _cell_outputs(value: Any, what: str, N: int, H: int) -> tuple[torch.Tensor, torch.Tensor]:
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        got = (f"a tensor of shape {value.shape}" if isinstance(value, np.ndarray) else f"a {type(value).__name__}"
+               + (f" of length {len(value)}" if isinstance(value, (tuple, list)) else ""))
+        raise CheckFailure(f"{what} should return a pair (h_t, c_t), got {got}")
+    h = as_tensor(value[0], f"h_t returned by {what}", (N, H), "(N, H)")
+    c = as_tensor(value[1], f"c_t returned by {what}", (N, H), "(N, H)")
+    return h, c
+
+
+def _judge_cell(cases, results, function: str, blocks_of: Callable, reference: Callable,
+                swap_message: Callable, term_swaps: bool) -> None:
+    """Shared judge of the two cells: reference, then named mistakes, then the probes, then a plain diff."""
+    __tracebackhide__ = True
+    got, expected = {}, {}
+    for name, case in cases.items():
+        N, H = case["h_prev"].shape
+        got[name] = _cell_outputs(result_of(results, name, function), f"{function} on case '{name}'", N, H)
+        expected[name] = reference(case)
+    dtype = {name: _t(case["x_t"]).dtype for name, case in cases.items()}
+
+    def matches(outputs_of) -> bool:
+        return all(_close(got[n][j], outputs_of(n)[j], dtype[n]) for n in cases for j in (0, 1))
+
+    if matches(lambda n: expected[n]):
+        return
+    # 1. a single typical mistake that explains every case
+    prev = {n: (_t(c["h_prev"]).double(), _t(c["c_prev"]).double()) for n, c in cases.items()}
+    blocks = {n: blocks_of(c) for n, c in cases.items()}
+    for message, kwargs in _SINGLE_MISTAKES:
+        if matches(lambda n: _variant_step(blocks[n], *prev[n], **kwargs)):
+            raise CheckFailure(f"{function}: {message}.")
+    for roles in _role_permutations():
+        if matches(lambda n: _variant_step(blocks[n], *prev[n], roles=roles)):
+            raise CheckFailure(f"{function}: {swap_message(roles)}")
+    if term_swaps:
+        for gate, term, other in _term_swaps():
+            swapped = {n: blocks_of(c, (gate, term, other)) for n, c in cases.items()}
+            if matches(lambda n: _variant_step(swapped[n], *prev[n])):
+                right, used = SEED_PARAMS[gate][term], SEED_PARAMS[other][term]
+                raise CheckFailure(f"{function}: {_ROLE[gate]} uses {used} where {right} belongs.")
+        for gate in GATE_ORDER:
+            stripped = {n: blocks_of(c, (gate, -1, None)) for n, c in cases.items()}
+            if matches(lambda n: _variant_step(stripped[n], *prev[n])):
+                raise CheckFailure(f"{function}: the bias {SEED_PARAMS[gate][2]} is missing from {_ROLE[gate]}.")
+    # 2. the probes: with the other gates switched off, the pattern of failing probes points at a gate
+    probes = [k for k in GATE_ORDER if _probe_name(k) in cases]
+    c_fail = [k for k in probes if not _close(got[_probe_name(k)][1], expected[_probe_name(k)][1], torch.float64)]
+    h_fail = [k for k in probes if not _close(got[_probe_name(k)][0], expected[_probe_name(k)][0], torch.float64)]
+    if c_fail or h_fail:
+        if c_fail == ["g"] or (set(c_fail) == {"i", "g", "o"} and "f" in probes):
+            # the candidate is the only gate that does not matter when the input gate is shut (probe of f)
+            gate, j, why = "g", 1, ""
+        elif len(c_fail) == 1:
+            gate, j, why = c_fail[0], 1, ""
+        elif c_fail:
+            gate, j = c_fail[0], 1
+            why = (f" The probes of {', '.join(_ROLE[m][4:] for m in c_fail)} all fail, so more than one gate may be "
+                   f"wrong; this is the first.")
+        elif h_fail == ["o"]:
+            gate, j, why = "o", 0, ""
+        else:
+            name = _probe_name(h_fail[0])
+            raise CheckFailure(
+                f"{function}: c_t is right in every probe but h_t is not: the problem is in h_t = o_t * tanh(c_t).\n"
+                f"  expected h_t: {describe(expected[name][0])}\n  got      h_t: {describe(got[name][0])}"
+            )
+        name, what = _probe_name(gate), ("c_t" if j == 1 else "h_t")
+        raise CheckFailure(
+            f"{function}: problem in {_ROLE[gate]}. In case '{name}' the biases switch the other gates "
+            f"({_PROBES[gate][1]}).{why}\n  expected {what}: {describe(expected[name][j])}\n  got      {what}: "
+            f"{describe(got[name][j])}\nCheck the line that computes {_ROLE[gate][4:]}: its parameters, its "
+            f"activation and where it enters c_t or h_t."
+        )
+    # 3. nothing recognised: the plain difference on the first failing case
+    for name in cases:
+        for j, what in ((1, "c_t"), (0, "h_t")):
+            assert_close(got[name][j], expected[name][j].to(got[name][j].dtype), f"{what} on case '{name}'",
+                         **_tol(dtype[name]),
+                         hint="Compare your code with the equations in the docstring, line by line.")

@@ -1,0 +1,88 @@
+"""Exercise 2a: ``fused_lstm_cell(xp_t, h_prev, c_prev, weight_hh) -> (h_t, c_t)``, one product for four gates.
+
+``xp_t = x_t weight_ih^T + bias`` (N, 4H) is the input's share, projected before the call; ``weight_hh`` is
+(4H, H), stacked i, f, g, o::
+
+    z = xp_t + h_{t-1} weight_hh^T                                  # (N, 4H)
+    z_i, z_f, z_g, z_o = z[:, 0:H], z[:, H:2H], z[:, 2H:3H], z[:, 3H:4H]
+    c_t = sigmoid(z_f) * c_{t-1} + sigmoid(z_i) * tanh(z_g),   h_t = sigmoid(z_o) * tanh(c_t)
+
+The reference is ``nn.LSTMCell`` on x_t with the same stacked weights.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from course_lib.checks.core import CheckFailure, Exercise, LearnerError
+from course_lib.checks.nb04_lstm._cell_judge import _judge_cell
+from course_lib.checks.nb04_lstm._gates import GATE_ORDER, _PROBES, _probe_name
+from course_lib.checks.nb04_lstm._mistakes import _swap_message_stacked
+from course_lib.checks.nb04_lstm._references import _torch_cell
+from course_lib.checks.nb04_lstm._tensors import _generator, _randn, _t
+
+
+def _fused_cell_case(g, N, D, H, dtype, saturate=None) -> dict[str, Any]:
+    x = torch.randn(N, D, generator=g, dtype=torch.float64)
+    weight_ih = 0.6 * torch.randn(4 * H, D, generator=g, dtype=torch.float64)
+    bias = 0.5 * torch.randn(4 * H, generator=g, dtype=torch.float64)
+    for k, shift in (saturate or {}).items():
+        j = GATE_ORDER.index(k)
+        bias[j * H:(j + 1) * H] += shift
+    return {
+        "x_t": x.to(dtype).numpy(),  # kept for the reference; the learner gets xp_t
+        "xp_t": (x @ weight_ih.T + bias).to(dtype).numpy(),
+        "h_prev": np.tanh(_randn(g, N, H, dtype=dtype)),
+        "c_prev": _randn(g, N, H, scale=1.5, dtype=dtype),
+        "weight_hh": _randn(g, 4 * H, H, scale=0.6, dtype=dtype),
+        "weight_ih": weight_ih.numpy(),
+        "bias": bias.numpy(),
+    }
+
+
+def _fused_cell_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
+    g = _generator(seed)
+    shapes = [(3, 2, 4)] if not hidden else [(6, 5, 3), (1, 2, 1)]
+    cases = {f"random, N={N}, D={D}, H={H}": _fused_cell_case(g, N, D, H, torch.float64) for N, D, H in shapes}
+    N, D, H = (3, 2, 4) if not hidden else (2, 3, 5)
+    for k, (saturate, _) in _PROBES.items():
+        cases[_probe_name(k)] = _fused_cell_case(g, N, D, H, torch.float64, saturate)
+    if hidden:
+        cases["float32, N=4, D=3, H=3"] = _fused_cell_case(g, 4, 3, 3, torch.float32)
+    return cases
+
+
+def _fused_cell_run(fn, case):
+    return fn(_t(case["xp_t"]), _t(case["h_prev"]), _t(case["c_prev"]), _t(case["weight_hh"]))
+
+
+def _stacked_blocks(case, swap=None) -> dict[str, torch.Tensor]:
+    z = _t(case["xp_t"]).double() + _t(case["h_prev"]).double() @ _t(case["weight_hh"]).double().T
+    return dict(zip(GATE_ORDER, z.chunk(4, dim=1)))
+
+
+def _fused_reference(case):
+    return _torch_cell(_t(case["x_t"]), _t(case["h_prev"]), _t(case["c_prev"]), _t(case["weight_ih"]),
+                       _t(case["weight_hh"]).double(), _t(case["bias"]))
+
+
+def _fused_cell_judge(cases, results):
+    __tracebackhide__ = True
+    for name in cases:
+        value = results.get(name)
+        if isinstance(value, LearnerError) and "shape" in value.message and value.type == "RuntimeError":
+            raise CheckFailure(
+                f"fused_lstm_cell raised RuntimeError: {value.message} (case '{name}'). Hint: weight_hh is "
+                f"(4H, H), so the gates' product is h_prev @ weight_hh.T: (N, H) @ (H, 4H) -> (N, 4H), the "
+                f"shape of xp_t."
+            )
+    _judge_cell(cases, results, "fused_lstm_cell", _stacked_blocks, _fused_reference, _swap_message_stacked,
+                term_swaps=False)
+
+
+FUSED_LSTM_CELL = Exercise("fused_lstm_cell", "fused_lstm_cell", _fused_cell_cases, _fused_cell_run,
+                           _fused_cell_judge)
+check_fused_lstm_cell = FUSED_LSTM_CELL.check
