@@ -24,7 +24,6 @@ SEED_PARAMS = {
 """The seed article's parameter names of each gate (the candidate c~_t is PyTorch's "g")."""
 
 _ROLE = {"i": "the input gate i_t", "f": "the forget gate f_t", "g": "the candidate c~_t", "o": "the output gate o_t"}
-_OWNER = {"i": "input gate's", "f": "forget gate's", "g": "candidate's", "o": "output gate's"}
 _SAT = 40.0  # a bias this large switches a gate off (sigmoid -> 0) or fully on (sigmoid, tanh -> 1) in float64
 
 
