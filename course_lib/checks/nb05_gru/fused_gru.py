@@ -1,0 +1,254 @@
+"""Exercise 3 of notebook 05: ``FusedGRU(D, H)``, a one-layer, batch-first GRU with a fused forward pass.
+
+``FusedGRU(D, H)(x, h0=None) -> (out, h_T)`` with x: (N, T, D), h0: (N, H) or None (zeros), out: (N, T, H)
+the state after every step and h_T: (N, H) the last; its four parameters are those of ``nn.GRUCell``:
+weight_ih (3H, D), weight_hh (3H, H), bias_ih and bias_hh (3H,), gate order r, z, n.  Fused means::
+
+    G_x = x @ weight_ih.T + bias_ih                  # (N, T, 3H): every step's input projection, one product
+    G_h = h_{t-1} @ weight_hh.T + bias_hh            # (N, 3H): all three gates of step t, one product
+
+so T steps need at most T + 1 matrix products: the learner's forward pass runs under a
+``TorchFunctionMode`` (:class:`_CountMatmuls`) that counts them.  The oracle is ``nn.GRU`` (outputs, last
+state and, on hidden cases, the gradients of every weight); wrong outputs are matched against the typical
+wrong formulas of :mod:`.variants`, applied step by step.
+
+Reference: the PyTorch documentation of ``nn.GRU``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, describe, result_of
+from course_lib.checks.nb05_gru.variants import (
+    _PARAM_NAMES,
+    _close,
+    _generator,
+    _gru_weights,
+    _name_mistakes,
+    _randn,
+    _tensors,
+    _tolerances,
+    gru_variant,
+)
+
+# torch functions that multiply matrices, by name (x @ W.T reaches the mode as "matmul")
+_MATMULS = {"matmul", "__matmul__", "__rmatmul__", "mm", "addmm", "bmm", "baddbmm", "addbmm", "linear", "einsum",
+            "mv", "addmv", "tensordot", "inner", "dot", "multi_dot", "chain_matmul", "bilinear"}
+_TORCH_GRU = {"gru", "gru_cell"}  # nn.GRU / nn.GRUCell's kernels
+
+
+class _CountMatmuls(TorchFunctionMode):
+    """Counts the torch calls that multiply matrices while a learner's forward pass runs (and notes any call to
+    torch's own GRU kernels, which would make the exercise moot)."""
+
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+        self.torch_gru = False
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        name = getattr(func, "__name__", "")
+        self.count += name in _MATMULS
+        self.torch_gru |= name in _TORCH_GRU
+        return func(*args, **(kwargs or {}))
+
+
+def _layer_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
+    g = _generator(seed)
+    sizes = [("N=2, T=5, D=3, H=4, with h0", 2, 5, 3, 4, True, torch.float64, False),
+             ("N=3, T=4, D=2, H=3, h0=None", 3, 4, 2, 3, False, torch.float64, False)]
+    if hidden:
+        sizes += [
+            ("T=1", 4, 1, 3, 5, True, torch.float64, False),
+            ("N=1, D=1, H=1, T=6", 1, 6, 1, 1, True, torch.float64, False),
+            ("float32, N=8, T=30, D=5, H=16", 8, 30, 5, 16, True, torch.float32, False),
+            ("gradients, N=3, T=7, D=4, H=6", 3, 7, 4, 6, True, torch.float64, True),
+        ]
+    cases = {}
+    for name, N, T, D, H, with_h0, dtype, grads in sizes:
+        case = {"x": _randn(g, N, T, D, dtype=dtype), "h0": _randn(g, N, H, dtype=dtype) if with_h0 else None,
+                **_gru_weights(g, D, H, dtype=dtype), "grads": grads}
+        if grads:  # the loss is sum(out * w_out) + sum(h_T * w_h): every output gets its own upstream gradient
+            case["w_out"] = _randn(g, N, T, H, dtype=dtype)
+            case["w_h"] = _randn(g, N, H, dtype=dtype)
+        cases[name] = case
+    return cases
+
+
+def _layer_run(cls, case):
+    x = torch.from_numpy(case["x"])
+    D, H = x.shape[2], case["weight_hh"].shape[1]
+    module = cls(D, H)
+    found = {name: list(p.shape) for name, p in module.named_parameters()}
+    if any(found.get(name) != list(case[name].shape) for name in _PARAM_NAMES):
+        return {"parameters": found}
+    module = module.to(x.dtype)
+    params = dict(module.named_parameters())
+    with torch.no_grad():
+        for name in _PARAM_NAMES:
+            params[name].copy_(torch.from_numpy(case[name]))
+    h0 = None if case["h0"] is None else torch.from_numpy(case["h0"])
+    with torch.set_grad_enabled(case["grads"]), _CountMatmuls() as counter:
+        value = module(x) if h0 is None else module(x, h0)
+    result = {"parameters": found, "matmuls": counter.count, "torch_gru": counter.torch_gru}
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        length = f" of length {len(value)}" if isinstance(value, (tuple, list)) else ""
+        result["returned"] = type(value).__name__ + length
+        return result
+    out, h_T = value
+    result["out"], result["h_T"] = out, h_T
+    if case["grads"]:
+        loss = (out * torch.from_numpy(case["w_out"])).sum() + (h_T * torch.from_numpy(case["w_h"])).sum()
+        weights = [params[n] for n in _PARAM_NAMES]
+        grads = torch.autograd.grad(loss, weights, allow_unused=True) if loss.requires_grad else [None] * 4
+        result["grads"] = list(grads)
+    return result
+
+
+def _reference_layer(case: dict[str, Any]):
+    x = torch.from_numpy(case["x"])
+    D, H = x.shape[2], case["weight_hh"].shape[1]
+    gru = nn.GRU(D, H, batch_first=True, dtype=x.dtype)
+    with torch.no_grad():
+        for name, value in zip(_PARAM_NAMES, _tensors(case)):
+            getattr(gru, name + "_l0").copy_(value)
+    h0 = None if case["h0"] is None else torch.from_numpy(case["h0"])[None]  # (1, N, H)
+    out, h_n = gru(x, h0)
+    grads = None
+    if case["grads"]:
+        loss = (out * torch.from_numpy(case["w_out"])).sum() + (h_n[0] * torch.from_numpy(case["w_h"])).sum()
+        grads = torch.autograd.grad(loss, [getattr(gru, n + "_l0") for n in _PARAM_NAMES])
+    return out.detach(), h_n[0].detach(), grads
+
+
+def _layer_variant_outputs(case, kwargs) -> torch.Tensor:
+    x = torch.from_numpy(case["x"])
+    N, T = x.shape[:2]
+    H = case["weight_hh"].shape[1]
+    h = torch.zeros(N, H, dtype=x.dtype) if case["h0"] is None else torch.from_numpy(case["h0"])
+    outs = []
+    for x_t in x.unbind(1):
+        h = gru_variant(x_t, h, *_tensors(case), **kwargs)
+        outs.append(h)
+    return torch.stack(outs, 1)
+
+
+def _layer_judge(cases, results):
+    checked = [_layer_outputs(name, case, result_of(results, name, "FusedGRU")) for name, case in cases.items()]
+    _judge_layer_values(checked)
+    for item in checked:
+        _judge_layer_structure(item)
+        _judge_layer_gradients(item)
+
+
+def _layer_outputs(name, case, value):
+    """Shapes and parameters first; returns (name, case, value, out, h_T, out_ref, h_ref, grads_ref)."""
+    # the result crossed from the learner's kernel: check its form before reading it
+    unexpected = CheckFailure(f"unexpected result from FusedGRU on case '{name}'")
+    if not (isinstance(value, dict) and isinstance(value.get("parameters"), dict)):
+        raise unexpected
+    _judge_parameters(value["parameters"], case)
+    if not ("returned" in value or {"out", "h_T", "matmuls", "torch_gru"} <= value.keys()):
+        raise unexpected
+    if "returned" in value:
+        raise CheckFailure(f"FusedGRU.forward should return a pair (out, h_T), but it returned a {value['returned']}")
+    N, T, _ = case["x"].shape
+    H = case["weight_hh"].shape[1]
+    out, h_T = value["out"], value["h_T"]
+    if isinstance(out, np.ndarray) and out.shape == (T, N, H) and T != N:
+        raise CheckFailure(f"out has shape {(T, N, H)} = (T, N, H): the layer is batch-first, out[:, t] is h_t for "
+                           f"every example, so stack the states along dim 1 (shape (N, T, H)).")
+    if isinstance(h_T, np.ndarray) and h_T.shape == (1, N, H):
+        raise CheckFailure(f"h_T has shape (1, N, H) like nn.GRU's h_n (num_layers, N, H); this one-layer module "
+                           f"returns h_T of shape (N, H) = {(N, H)}.")
+    out = as_tensor(out, f"out on case '{name}'", (N, T, H), "(N, T, H)")
+    h_T = as_tensor(h_T, f"h_T on case '{name}'", (N, H), "(N, H)")
+    return (name, case, value, out, h_T, *_reference_layer(case))
+
+
+def _judge_layer_values(checked):
+    """out against nn.GRU (naming a known wrong formula if one fits every case), then h_T."""
+    wrong = [item for item in checked if not _close(item[3], item[5])]
+    if wrong:
+        message = _name_mistakes([item[3] for item in checked],
+                                 lambda kwargs: [_layer_variant_outputs(item[1], kwargs) for item in checked])
+        name, case, _, out, _, out_ref, _, _ = wrong[0]
+        if message:
+            raise CheckFailure(f"FusedGRU on case '{name}': {message}\n  expected out {describe(out_ref)}\n"
+                               f"  got          {describe(out)}")
+        first = next(t for t in range(out_ref.shape[1]) if not _close(out[:, t], out_ref[:, t]))
+        where = (" (the very first step: check h0, the input projection and the gates)." if first == 0
+                 else ": the first steps are right, so check how h_t is carried to the next step.")
+        assert_close(out, out_ref, f"out on case '{name}'", **_tolerances(out_ref.dtype),
+                     hint=f"The first wrong step is t = {first}{where}")
+    for name, _, _, out, h_T, out_ref, h_ref, _ in checked:
+        if not _close(h_T, h_ref):
+            hint = " It equals out[:, 0]: return the *last* state." if _close(h_T, out_ref[:, 0]) else ""
+            assert_close(h_T, h_ref, f"h_T on case '{name}'", **_tolerances(h_ref.dtype),
+                         hint=f"h_T is the state after the last step, out[:, -1].{hint}")
+
+
+def _judge_layer_structure(item):
+    """Right numbers; now is it fused: no torch GRU kernel, at most T + 1 matrix products?"""
+    name, _, value, _, _, out_ref, _, _ = item
+    T = out_ref.shape[1]
+    if value["torch_gru"]:
+        raise CheckFailure("FusedGRU calls nn.GRU or nn.GRUCell: compute the gates yourself from the four "
+                           "parameters (the point of the exercise is the fused computation).")
+    if value["matmuls"] > T + 1:
+        per_step = value["matmuls"] / T
+        if 1.5 <= per_step < 2.5:
+            guess = "is the input projection inside the loop?"
+        elif per_step >= 2.5:
+            guess = "are the gates multiplied one at a time? Stack them."
+        else:
+            guess = "where do the extra ones come from?"
+        raise CheckFailure(
+            f"FusedGRU on case '{name}' (T={T}) ran {value['matmuls']} matrix products; a fused layer needs at most "
+            f"T + 1 = {T + 1}: one for the input projection of all time steps (x @ weight_ih.T on the whole (N, T, D) "
+            f"tensor, before the loop) and one per step for h_{{t-1}} @ weight_hh.T (all three gates at once). Yours "
+            f"does about {per_step:.1f} per step: {guess}"
+        )
+
+
+def _judge_layer_gradients(item):
+    name, _, value, _, _, _, _, grads_ref = item
+    if grads_ref is None:
+        return
+    for param, g_ref, g in zip(_PARAM_NAMES, grads_ref, value["grads"]):
+        if g is None:
+            raise CheckFailure(f"no gradient reaches {param}: the forward pass must build the output from the "
+                               f"parameters with torch operations (no .detach(), .item(), .numpy(), torch.no_grad() "
+                               f"or torch.tensor(...) of intermediate values).")
+        assert_close(as_tensor(g, f"gradient of {param}", tuple(g_ref.shape)), g_ref,
+                     f"gradient of {param} on case '{name}'", **_tolerances(g_ref.dtype),
+                     hint="The outputs are right but the gradients are not: does the forward pass modify a tensor "
+                          "in place after using it, or cut the graph somewhere?")
+
+
+def _judge_parameters(found: dict[str, list[int]], case: dict[str, Any]) -> None:
+    D, H = case["x"].shape[2], case["weight_hh"].shape[1]
+    shape = {n: tuple(s) if isinstance(s, list) else s for n, s in found.items()}
+    missing = [n for n in _PARAM_NAMES if n not in found]
+    if missing:
+        have = ", ".join(f"{n} {s}" for n, s in shape.items()) or "none"
+        raise CheckFailure(
+            f"FusedGRU({D}, {H}) has no parameter named {missing[0]}. It needs four nn.Parameter attributes named "
+            f"weight_ih (3H, D), weight_hh (3H, H), bias_ih (3H,), bias_hh (3H,) (the names of nn.GRUCell); "
+            f"registered parameters found: {have}. Plain tensors are not parameters: wrap them in nn.Parameter."
+        )
+    for n in _PARAM_NAMES:
+        want = list(case[n].shape)
+        if found[n] != want:
+            hint = " It looks transposed: weights are (out, in), applied as x @ W.T." if found[n] == want[::-1] else ""
+            raise CheckFailure(f"FusedGRU({D}, {H}).{n} has shape {shape[n]}, expected {tuple(want)} "
+                               f"(D = {D}, H = {H}: three gates r, z, n stacked, 3H = {3 * H} rows).{hint}")
+
+
+FUSED_GRU = Exercise("fused_gru", "FusedGRU", _layer_cases, _layer_run, _layer_judge)

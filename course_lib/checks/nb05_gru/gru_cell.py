@@ -1,0 +1,92 @@
+"""Exercise 1 of notebook 05: one GRU step, ``gru_cell(x, h_prev, weight_ih, weight_hh, bias_ih, bias_hh)``.
+
+x: (N, D), h_prev: (N, H), weight_ih: (3H, D), weight_hh: (3H, H), bias_ih and bias_hh: (3H,), gate order
+r, z, n; returns h_t: (N, H) by the equations of :mod:`.variants` (those of ``nn.GRUCell``).
+
+The oracle is ``nn.GRUCell`` loaded with the same weights.  A wrong answer is first matched against the
+typical wrong formulas of :mod:`.variants` (the mistake is named), then shown as numbers with a hint.
+
+Reference: the PyTorch documentation of ``nn.GRUCell``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, describe, result_of
+from course_lib.checks.nb05_gru.variants import (
+    _PARAM_NAMES,
+    _close,
+    _generator,
+    _gru_weights,
+    _name_mistakes,
+    _randn,
+    _tensors,
+    _tolerances,
+    gru_variant,
+)
+
+
+def _cell_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
+    g = _generator(seed)
+    sizes = [("N=3, D=4, H=5", 3, 4, 5, torch.float64, 0.5)]
+    if hidden:
+        sizes += [
+            ("N=1, D=1, H=1", 1, 1, 1, torch.float64, 0.5),
+            ("N=7, D=6, H=8", 7, 6, 8, torch.float64, 0.5),
+            ("float32, N=4, D=3, H=6", 4, 3, 6, torch.float32, 0.5),
+            ("large weights (saturated gates)", 5, 3, 4, torch.float64, 3.0),
+        ]
+    cases = {}
+    for name, N, D, H, dtype, scale in sizes:
+        cases[name] = {
+            "x": _randn(g, N, D, dtype=dtype),
+            "h_prev": _randn(g, N, H, dtype=dtype),
+            **_gru_weights(g, D, H, scale=scale, dtype=dtype),
+        }
+    return cases
+
+
+def _cell_run(fn, case):
+    x, h_prev = torch.from_numpy(case["x"]), torch.from_numpy(case["h_prev"])
+    return fn(x, h_prev, *_tensors(case))
+
+
+def _reference_cell(case: dict[str, Any]) -> torch.Tensor:
+    x, h_prev = torch.from_numpy(case["x"]), torch.from_numpy(case["h_prev"])
+    D, H = x.shape[1], h_prev.shape[1]
+    cell = nn.GRUCell(D, H, dtype=x.dtype)
+    with torch.no_grad():
+        for name, value in zip(_PARAM_NAMES, _tensors(case)):
+            getattr(cell, name).copy_(value)
+        return cell(x, h_prev)
+
+
+def _cell_judge(cases, results):
+    checked = []
+    for name, case in cases.items():
+        expected = _reference_cell(case)
+        got = as_tensor(result_of(results, name, "gru_cell"), f"gru_cell(...) on case '{name}'",
+                        tuple(expected.shape), "(N, H)")
+        checked.append((name, case, expected, got))
+    wrong = [item for item in checked if not _close(item[3], item[2])]
+    if not wrong:
+        return
+    message = _name_mistakes(
+        [got for _, _, _, got in checked],
+        lambda kwargs: [gru_variant(torch.from_numpy(c["x"]), torch.from_numpy(c["h_prev"]), *_tensors(c), **kwargs)
+                        for _, c, _, _ in checked],
+    )
+    name, case, expected, got = wrong[0]
+    if message:
+        raise CheckFailure(f"gru_cell on case '{name}': {message}\n  expected {describe(expected)}\n"
+                           f"  got      {describe(got)}")
+    assert_close(got, expected, f"gru_cell(...) on case '{name}'", **_tolerances(expected.dtype),
+                 hint="Hint: split the stacked weights with .chunk(3) in the order r, z, n; r and z use sigmoid, n "
+                      "uses tanh; compare each gate with the equations above the exercise.")
+
+
+GRU_CELL = Exercise("gru_cell", "gru_cell", _cell_cases, _cell_run, _cell_judge)

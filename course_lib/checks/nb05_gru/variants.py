@@ -1,0 +1,153 @@
+"""The GRU step by PyTorch's formula and by the typical wrong ones, to name a learner's mistake.
+
+Shared by the checks of the GRU cell (:mod:`.gru_cell`) and of the fused layer (:mod:`.fused_gru`), with
+the random weights their cases are drawn from and the tolerances they compare with.
+
+Gate order of the stacked weights (:data:`GATE_ORDER`, PyTorch's, documented in ``torch.nn.GRU``): rows
+``0:H`` reset ``r``, ``H:2H`` update ``z``, ``2H:3H`` candidate ``n``::
+
+    r_t = sigmoid(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)
+    z_t = sigmoid(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)
+    n_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_{t-1} + b_hn))
+    h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}
+
+When a result is wrong, the judges try the typical wrong formulas one at a time (:func:`gru_variant`):
+the reset applied before the matmul (Cho et al. 2014, the seed article), ``b_hn`` outside the reset,
+no reset at all, ``(1 - z)`` on the wrong term, ``r`` and ``z`` swapped, and every combination of them,
+fewest mistakes first.  The first formula that reproduces every case is named (:func:`_name_mistakes`).
+
+References: Cho et al., "Learning Phrase Representations using RNN Encoder-Decoder for Statistical
+Machine Translation" (2014); the PyTorch documentation of ``nn.GRU`` / ``nn.GRUCell``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+import torch
+
+GATE_ORDER = ("r", "z", "n")  # rows 0:H, H:2H, 2H:3H of weight_ih, weight_hh, bias_ih, bias_hh
+_PARAM_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+
+def _generator(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def _randn(g: torch.Generator, *shape: int, scale: float = 1.0, dtype=torch.float64) -> np.ndarray:
+    return (scale * torch.randn(*shape, generator=g, dtype=torch.float64)).to(dtype).numpy()
+
+
+def _gru_weights(g: torch.Generator, D: int, H: int, scale: float = 0.5, dtype=torch.float64) -> dict[str, np.ndarray]:
+    return {
+        "weight_ih": _randn(g, 3 * H, D, scale=scale, dtype=dtype),
+        "weight_hh": _randn(g, 3 * H, H, scale=scale, dtype=dtype),
+        "bias_ih": _randn(g, 3 * H, scale=scale, dtype=dtype),
+        "bias_hh": _randn(g, 3 * H, scale=scale, dtype=dtype),
+    }
+
+
+def _tensors(case: dict[str, Any], names=_PARAM_NAMES) -> list[torch.Tensor]:
+    return [torch.from_numpy(case[name]) for name in names]
+
+
+def _tolerances(dtype: torch.dtype) -> dict[str, float]:
+    return {"rtol": 1e-6, "atol": 1e-8} if dtype == torch.float64 else {"rtol": 1e-4, "atol": 1e-5}
+
+
+def _close(got: torch.Tensor, expected: torch.Tensor) -> bool:
+    tol = _tolerances(expected.dtype)
+    return bool(torch.isfinite(got).all()) and torch.allclose(got.double(), expected.double(), **tol)
+
+
+# ------------------------------------------------------------------------------------- typical mistakes
+
+# candidate-gate variants, then the two switches that can come on top of any of them
+_CANDIDATES = ("torch", "cho", "bhn_outside", "no_reset")
+_MISTAKES = {
+    "cho": (
+        "this is the Cho et al. variant of the GRU (the seed article's formula): you applied the reset gate to "
+        "h_{t-1} *before* the matmul, n_t = tanh(W_in x_t + b_in + W_hn (r_t ⊙ h_{t-1}) + b_hn). It is a valid GRU, "
+        "but not PyTorch's: nn.GRUCell applies the reset *after* the matmul, n_t = tanh(W_in x_t + b_in + r_t ⊙ "
+        "(W_hn h_{t-1} + b_hn)), so that one matmul h_{t-1} @ weight_hh.T serves all three gates."
+    ),
+    "bhn_outside": (
+        "b_hn is outside the reset product: you computed r_t ⊙ (W_hn h_{t-1}) + b_hn, PyTorch computes "
+        "r_t ⊙ (W_hn h_{t-1} + b_hn) (the whole hidden projection of the candidate, bias included, is reset)."
+    ),
+    "no_reset": (
+        "the reset gate is never applied: n_t must use r_t ⊙ (W_hn h_{t-1} + b_hn), not W_hn h_{t-1} + b_hn."
+    ),
+    "swap_update": (
+        "(1 - z) is on the wrong term: you computed h_t = z_t ⊙ n_t + (1 - z_t) ⊙ h_{t-1}. PyTorch (and Cho et "
+        "al.) use h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}: z_t close to 1 *keeps* the old state. (Some texts use "
+        "your convention; it is the same model with z replaced by 1 - z, but not with torch's weights.)"
+    ),
+    "swap_rz": (
+        "r/z swapped: the reset and update gates are exchanged. The stacked weights are in the order r, z, n, so rows "
+        "0:H of weight_ih, weight_hh, bias_ih and bias_hh belong to r_t, rows H:2H to z_t and rows 2H:3H to n_t."
+    ),
+}
+
+
+def gru_variant(x, h, weight_ih, weight_hh, bias_ih, bias_hh, candidate="torch", swap_update=False, swap_rz=False):
+    """One GRU step by a chosen formula: the right one (``candidate="torch"``) or a typical wrong one.
+
+    x: (N, D), h: (N, H), weight_ih: (3H, D), weight_hh: (3H, H), biases (3H,), gate order r, z, n.
+    candidate: "torch"       n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
+               "cho"         n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn)     (Cho et al. 2014)
+               "bhn_outside" n = tanh(W_in x + b_in + r ⊙ (W_hn h) + b_hn)
+               "no_reset"    n = tanh(W_in x + b_in + W_hn h + b_hn)
+    swap_update: h' = z ⊙ n + (1 - z) ⊙ h instead of (1 - z) ⊙ n + z ⊙ h.
+    swap_rz:     r read from the z rows and z from the r rows.
+    Used to *name* mistakes; the reference itself is always nn.GRUCell / nn.GRU.
+    """
+    H = h.shape[-1]
+    gi = x @ weight_ih.T + bias_ih  # (N, 3H)
+    W_hr, W_hz, W_hn = weight_hh[:H], weight_hh[H : 2 * H], weight_hh[2 * H :]
+    b_hr, b_hz, b_hn = bias_hh[:H], bias_hh[H : 2 * H], bias_hh[2 * H :]
+    r = torch.sigmoid(gi[:, :H] + h @ W_hr.T + b_hr)
+    z = torch.sigmoid(gi[:, H : 2 * H] + h @ W_hz.T + b_hz)
+    if swap_rz:
+        r, z = z, r
+    if candidate == "torch":
+        hidden = r * (h @ W_hn.T + b_hn)
+    elif candidate == "cho":
+        hidden = (r * h) @ W_hn.T + b_hn
+    elif candidate == "bhn_outside":
+        hidden = r * (h @ W_hn.T) + b_hn
+    elif candidate == "no_reset":
+        hidden = h @ W_hn.T + b_hn
+    else:
+        raise ValueError(f"unknown candidate {candidate!r}")
+    n = torch.tanh(gi[:, 2 * H :] + hidden)
+    return z * n + (1 - z) * h if swap_update else (1 - z) * n + z * h
+
+
+def _variants():
+    """Every combination of the named mistakes, fewest mistakes first (the right formula excluded)."""
+    combos = []
+    for candidate, swap_update, swap_rz in itertools.product(_CANDIDATES, (False, True), (False, True)):
+        names = ([candidate] if candidate != "torch" else []) + (["swap_update"] if swap_update else []) + (
+            ["swap_rz"] if swap_rz else [])
+        if names:
+            combos.append((names, {"candidate": candidate, "swap_update": swap_update, "swap_rz": swap_rz}))
+    return sorted(combos, key=lambda item: len(item[0]))
+
+
+def _name_mistakes(got: list[torch.Tensor], variant_of) -> str | None:
+    """The message for the first combination of mistakes whose formula reproduces every case.
+
+    got:        what the learner returned, one tensor per case.
+    variant_of: ``variant_of(kwargs)`` -> the outputs of :func:`gru_variant` with ``kwargs``, same cases, same order.
+    """
+    for names, kwargs in _variants():
+        predicted = variant_of(kwargs)
+        if all(p.shape == g.shape and torch.allclose(g.double(), p.double(), rtol=1e-4, atol=1e-6)
+               for g, p in zip(got, predicted)):
+            if len(names) == 1:
+                return _MISTAKES[names[0]]
+            return "several mistakes together:\n" + "\n".join(f"  - {_MISTAKES[n]}" for n in names)
+    return None
