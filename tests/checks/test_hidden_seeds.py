@@ -18,7 +18,7 @@ import pytest
 from nbclient import NotebookClient
 
 from course_lib.checks import checks_module
-from course_lib.grading.judge import test_exercise
+from course_lib.grading.judge import test_exercise as exercise_of  # renamed: pytest would collect test_*
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
@@ -53,9 +53,9 @@ def test_solution_passes_every_check_on_many_hidden_seeds(assignment, monkeypatc
     path = ROOT / "solutions" / assignment / f"{assignment}.ipynb"
     nb = nbformat.read(path, as_version=4)
     module = checks_module(assignment)
-    keys = [f"{module}.{name}" for name in map(test_exercise, nb.cells) if name]
+    keys = [f"{module}.{name}" for name in map(exercise_of, nb.cells) if name]
     assert keys, f"{assignment} has no graded test cells"
-    nb.cells = [c for c in nb.cells if c.cell_type == "code" and not test_exercise(c)]
+    nb.cells = [c for c in nb.cells if c.cell_type == "code" and not exercise_of(c)]
     nb.cells.append(nbformat.v4.new_code_cell(SWEEP.format(keys=keys, seeds=SEED_LIST)))
     monkeypatch.setenv("COURSE_QUICK", "1")
     monkeypatch.setenv("MPLBACKEND", "Agg")
