@@ -1,0 +1,80 @@
+"""What several of notebook 02's checks share: seeded cases, torch's RNN modules as references, tolerances.
+
+The recurrence, in the notebook's row notation, with the shapes every case uses:
+
+    h_t = tanh(x_t W_xh^T + h_{t-1} W_hh^T + b_h)
+    x_t: (N, D), h_t: (N, H), W_xh: (H, D), W_hh: (H, H), b_h: (H,)
+
+``nn.RNNCell`` and ``nn.RNN`` hold two biases, b_ih + b_hh, where the notebook has one: the references
+copy b_h into b_ih and set b_hh to zero.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from course_lib.checks.core import CheckFailure
+
+
+def _generator(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def _t(value: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.asarray(value))
+
+
+def _same(got: torch.Tensor, expected: torch.Tensor, rtol: float = 1e-6, atol: float = 1e-9) -> bool:
+    """True if two tensors have one shape and agree (a named mistake is recognised with this)."""
+    return tuple(got.shape) == tuple(expected.shape) and torch.allclose(
+        got.double(), expected.double(), rtol=rtol, atol=atol)
+
+
+def _rnn_case(g: torch.Generator, N: int, D: int, H: int, T: int | None = None, dtype=torch.float64,
+              scale: float = 0.6) -> dict[str, np.ndarray]:
+    """Random inputs and weights: x (N, D) or (N, T, D), h0 (N, H), W_xh (H, D), W_hh (H, H), b_h (H,)."""
+    shape = (N, D) if T is None else (N, T, D)
+    case = {
+        "x": torch.randn(*shape, generator=g, dtype=torch.float64),
+        "h0": torch.randn(N, H, generator=g, dtype=torch.float64).tanh(),
+        "W_xh": scale * torch.randn(H, D, generator=g, dtype=torch.float64),
+        "W_hh": scale * torch.randn(H, H, generator=g, dtype=torch.float64),
+        "b_h": scale * torch.randn(H, generator=g, dtype=torch.float64),
+    }
+    return {k: v.to(dtype).numpy() for k, v in case.items()}
+
+
+def _cell_module(W_xh: torch.Tensor, W_hh: torch.Tensor, b_h: torch.Tensor) -> nn.RNNCell:
+    """nn.RNNCell holding W_xh, W_hh and b_h (its second bias b_hh set to zero)."""
+    H, D = W_xh.shape
+    cell = nn.RNNCell(D, H, dtype=W_xh.dtype)
+    with torch.no_grad():
+        cell.weight_ih.copy_(W_xh)
+        cell.weight_hh.copy_(W_hh)
+        cell.bias_ih.copy_(b_h)
+        cell.bias_hh.zero_()
+    return cell
+
+
+def _rnn_module(W_xh: torch.Tensor, W_hh: torch.Tensor, b_h: torch.Tensor) -> nn.RNN:
+    H, D = W_xh.shape
+    rnn = nn.RNN(D, H, batch_first=True, dtype=W_xh.dtype)
+    with torch.no_grad():
+        rnn.weight_ih_l0.copy_(W_xh)
+        rnn.weight_hh_l0.copy_(W_hh)
+        rnn.bias_ih_l0.copy_(b_h)
+        rnn.bias_hh_l0.zero_()
+    return rnn
+
+
+def _tolerance(dtype: torch.dtype) -> dict[str, float]:
+    return {"rtol": 1e-10, "atol": 1e-12} if dtype == torch.float64 else {"rtol": 1e-5, "atol": 1e-6}
+
+
+def _check_dtype(got: torch.Tensor, expected: torch.dtype, what: str) -> None:
+    if got.dtype != expected:
+        raise CheckFailure(
+            f"{what} has dtype {got.dtype}, but the inputs are {expected}. Keep the inputs' dtype: create new "
+            f"tensors with torch.zeros_like(...) or dtype=x.dtype, not with torch.zeros(...) alone.")

@@ -1,0 +1,95 @@
+"""Check of ``rnn_forward``: the recurrence over a whole sequence, batch first.
+
+    h_0 = h0,    h_t = tanh(x[:, t] W_xh^T + h_{t-1} W_hh^T + b_h),    t = 1..T
+    x: (N, T, D), h0: (N, H) -> hs = (h_1, .., h_T): (N, T, H), h_last = h_T: (N, H)
+
+The reference is ``nn.RNN(batch_first=True)`` on the same weights.  The named mistakes (h_0 among the
+states, a state not carried from step to step, h0 ignored) are computed and compared with the result.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, describe, result_of
+from course_lib.checks.nb02_rnn._common import _check_dtype, _generator, _rnn_case, _rnn_module, _same, _t, _tolerance
+
+__all__ = ["RNN_FORWARD", "check_rnn_forward"]
+
+def _forward_cases(seed, hidden):
+    g = _generator(seed)
+    cases = {"N=2, T=5, D=3, H=4": _rnn_case(g, N=2, D=3, H=4, T=5)}
+    if hidden:
+        cases["N=1, T=1, D=2, H=3"] = _rnn_case(g, N=1, D=2, H=3, T=1)
+        cases["N=3, T=20, D=4, H=6"] = _rnn_case(g, N=3, D=4, H=6, T=20)
+        cases["N=4, T=3, D=5, H=5"] = _rnn_case(g, N=4, D=5, H=5, T=3)
+        cases["float32, N=2, T=7, D=3, H=2"] = _rnn_case(g, N=2, D=3, H=2, T=7, dtype=torch.float32)
+    return cases
+
+
+def _forward_run(fn, case):
+    out = fn(_t(case["x"]), _t(case["h0"]), _t(case["W_xh"]), _t(case["W_hh"]), _t(case["b_h"]))
+    return tuple(out) if isinstance(out, (list, tuple)) else out
+
+
+def _pair(value: Any, what: str, names: str) -> tuple:
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        kind = type(value).__name__ if not isinstance(value, (list, tuple)) else f"{len(value)} values"
+        raise CheckFailure(f"{what} should return a pair {names}, got {kind}")
+    return tuple(value)
+
+
+def _forward_judge(cases, results):
+    for name, case in cases.items():
+        x, h0, W_xh, W_hh, b = (_t(case[k]) for k in ("x", "h0", "W_xh", "W_hh", "b_h"))
+        (N, T, _), H = x.shape, h0.shape[1]
+        hs_ref, last_ref = _rnn_module(W_xh, W_hh, b)(x, h0[None])
+        hs_ref, last_ref = hs_ref.detach(), last_ref[0].detach()
+        hs, last = _pair(result_of(results, name, "rnn_forward"), "rnn_forward", "(hs, h_last)")
+        if isinstance(hs, np.ndarray) and hs.shape == (N, T + 1, H):
+            raise CheckFailure(
+                f"case '{name}': hs has shape {hs.shape}, expected (N, T, H) = {(N, T, H)}: you returned h_0 among "
+                f"the states (off by one in time). hs[:, t] is the state after reading x[:, t]: h_1 .. h_T.")
+        if isinstance(hs, np.ndarray) and hs.shape == (T, N, H) and T != N:
+            raise CheckFailure(f"case '{name}': hs has shape {hs.shape} = (T, N, H), time first; return it batch "
+                               f"first, (N, T, H) = {(N, T, H)} (torch.stack(states, dim=1)).")
+        hs = as_tensor(hs, f"hs on case '{name}'", (N, T, H), "(N, T, H)")
+        last = as_tensor(last, f"h_last on case '{name}'", (N, H), "(N, H)")
+        _check_dtype(hs, hs_ref.dtype, f"hs on case '{name}'")
+        tol = _tolerance(hs_ref.dtype)
+        if not _same(hs, hs_ref, **tol):
+            shifted = torch.cat([h0[:, None], hs_ref[:, :-1]], dim=1)
+            from_h0 = torch.tanh(F.linear(x, W_xh, b) + F.linear(h0, W_hh)[:, None])  # every step from h0
+            from_zero = _rnn_module(W_xh, W_hh, b)(x, torch.zeros_like(h0)[None])[0].detach()
+            for wrong, message in (
+                (shifted, "you returned h_0 among the states (off by one in time): hs[:, 0] is h_0 and the final "
+                          "state is missing. hs[:, t] must be the state after reading x[:, t]."),
+                (from_h0, "the state is not carried from step to step: every step starts from h0. Step t must "
+                          "use the state of step t-1 (h = rnn_cell(x[:, t], h, ...))."),
+                (from_zero, "h0 is ignored: the first step must start from the given h0, not from zeros."),
+            ):
+                if _same(hs, wrong, **tol) and not _same(wrong, hs_ref, **tol):
+                    raise CheckFailure(f"case '{name}': {message}")
+            assert_close(hs, hs_ref, f"hs on case '{name}' (compared with nn.RNN(batch_first=True))", **tol,
+                         hint="hs[:, t] = tanh(x[:, t] @ W_xh.T + hs[:, t-1] @ W_hh.T + b_h), with hs[:, -1] "
+                              "replaced by h0 at t = 0.")
+        if not _same(last, last_ref, **tol):
+            if _same(last, h0, **tol):
+                hint = "it is h_0, the initial state"
+            elif T > 1 and _same(last, hs_ref[:, 0], **tol):
+                hint = "it is h_1, the first state"
+            elif T > 1 and _same(last, hs_ref[:, -2], **tol):
+                hint = "it is h_{T-1}, one step too early"
+            else:
+                hint = f"expected {describe(last_ref)}, got {describe(last)}"
+            raise CheckFailure(f"case '{name}': last is not the final state h_T = hs[:, -1] ({hint}). The N-1 "
+                               f"output of an RNN is the state after the last step.")
+
+
+RNN_FORWARD = Exercise("rnn_forward", "rnn_forward", _forward_cases, _forward_run, _forward_judge)
+
+check_rnn_forward = RNN_FORWARD.check

@@ -1,0 +1,132 @@
+"""Check of ``RNNLM``: a small RNN language model that must overfit a tiny set.
+
+    x_t = one_hot(ids[:, t]): (N, V),   h_t = tanh(x_t W_xh^T + h_{t-1} W_hh^T + b_h),   h_0 = 0
+    logits_t = h_t W_hy^T + b_y: (N, V)
+    W_xh: (H, V), W_hh: (H, H), b_h: (H,), W_hy: (V, H), b_y: (V,)
+
+The learner's model, built on their rnn_forward, is trained here on a tiny set; the judge recomputes the
+loss of the trained parameters with nn.RNN, so the verdict does not rest on numbers the model reports.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, result_of
+from course_lib.checks.nb02_rnn._common import _generator, _rnn_module, _same, _t
+
+__all__ = ["LM_LOSS_TARGET", "RNN_LM", "check_rnn_lm"]
+
+_LM_PARAMS = {"W_xh": ("H", "V"), "W_hh": ("H", "H"), "b_h": ("H",), "W_hy": ("V", "H"), "b_y": ("V",)}
+LM_LOSS_TARGET = 0.05  # "near zero": the cross-entropy the trained model must reach on the tiny set
+
+
+def _lm_case(ids: torch.Tensor, V: int, H: int, steps: int, seed: int) -> dict:
+    return {"ids": ids.numpy(), "V": V, "H": H, "steps": steps, "lr": 0.05, "seed": seed}
+
+
+def _lm_cases(seed, hidden):
+    g = _generator(seed)
+    poem = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
+    chars = sorted(set(poem))
+    ids = torch.tensor([[chars.index(c) for c in line] for line in (poem[:12], poem[12:])])
+    cases = {"静夜思, two lines of 12 characters": _lm_case(ids, len(chars), 16, 100, seed)}
+    if hidden:
+        V = 11
+        rows = [torch.cat([torch.tensor([first]), torch.randint(0, V, (9,), generator=g)])
+                for first in torch.randperm(V, generator=g)[:3].tolist()]  # distinct first ids: learnable
+        cases["3 random sequences, V=11"] = _lm_case(torch.stack(rows), V, 16, 100, seed + 1)
+    return cases
+
+
+def _lm_run(fn, case):
+    ids = _t(case["ids"])
+    X, Y, V, H = ids[:, :-1], ids[:, 1:], case["V"], case["H"]
+    state = torch.get_rng_state()
+    try:
+        torch.manual_seed(case["seed"])
+        model = fn(V, H)
+    finally:
+        torch.set_rng_state(state)
+    if not isinstance(model, nn.Module):
+        return {"error": f"RNNLM(V, H) should build an nn.Module, got {type(model).__name__}"}
+    params = dict(model.named_parameters())
+    init = {k: p.detach().clone() for k, p in params.items() if k in _LM_PARAMS}
+    optimizer = torch.optim.Adam(model.parameters(), lr=case["lr"])
+    losses, no_grad = [], []
+    for step in range(case["steps"]):
+        logits, _ = model(X)
+        loss = F.cross_entropy(logits.reshape(-1, V), Y.reshape(-1))
+        optimizer.zero_grad()
+        loss.backward()
+        if step == 0:
+            no_grad = [k for k in _LM_PARAMS if k in params and params[k].grad is None]
+        optimizer.step()
+        losses.append(float(loss.detach()))
+    with torch.no_grad():
+        logits, h_T = model(X)
+    return {"init": init, "final": {k: p.detach() for k, p in params.items() if k in _LM_PARAMS},
+            "names": sorted(params), "losses": losses, "logits": logits, "h_T": h_T, "no_grad": no_grad}
+
+
+def _lm_reference(params: dict[str, torch.Tensor], X: torch.Tensor, V: int):
+    """Logits (N, T, V) and h_T (N, H) of the same parameters, computed with nn.RNN and F.linear."""
+    W_xh = params["W_xh"]
+    rnn = _rnn_module(W_xh, params["W_hh"], params["b_h"])
+    hs, h_T = rnn(F.one_hot(X, V).to(W_xh.dtype))
+    return F.linear(hs, params["W_hy"], params["b_y"]).detach(), h_T[0].detach()
+
+
+def _lm_judge(cases, results):
+    for name, case in cases.items():
+        value = result_of(results, name, "RNNLM")
+        if "error" in value:
+            raise CheckFailure(value["error"])
+        V, H = case["V"], case["H"]
+        sizes = {"V": V, "H": H}
+        for key, letters in _LM_PARAMS.items():
+            if key not in value["final"]:
+                raise CheckFailure(f"RNNLM has no parameter named {key!r} (it has {value['names']}). Register it "
+                                   f"with self.{key} = nn.Parameter(...), shape {letters}.")
+            shape = tuple(sizes[s] for s in letters)
+            as_tensor(value["final"][key], f"RNNLM.{key}", shape, "(" + ", ".join(letters) + ")")
+        if value["no_grad"]:
+            raise CheckFailure(f"RNNLM.{value['no_grad'][0]} gets no gradient: the loss does not depend on it. Use "
+                               f"the parameters themselves in forward (no .detach(), .data or torch.no_grad()).")
+        init = {k: _t(v) for k, v in value["init"].items()}
+        if all(float(v.abs().max()) == 0 for k, v in init.items() if k.startswith("W")):
+            raise CheckFailure("RNNLM's weights start at zero: every hidden unit then gets the same (zero) "
+                               "gradient. Initialise them with small random values, uniform in ±1/sqrt(H) as "
+                               "nn.RNN does.")
+        ids = _t(case["ids"])
+        X, Y = ids[:, :-1], ids[:, 1:]
+        final = {k: _t(v) for k, v in value["final"].items()}
+        ref_logits, ref_h = _lm_reference(final, X, V)
+        logits = as_tensor(value["logits"], f"the logits of RNNLM on case '{name}'", tuple(ref_logits.shape),
+                           "(N, T, V)")
+        h_T = as_tensor(value["h_T"], f"the h_T of RNNLM on case '{name}'", tuple(ref_h.shape), "(N, H)")
+        tol = {"rtol": 1e-4, "atol": 1e-5}
+        hs_ref = _rnn_module(final["W_xh"], final["W_hh"], final["b_h"])(F.one_hot(X, V).to(final["W_xh"].dtype))[0]
+        late = F.linear(torch.cat([torch.zeros_like(hs_ref[:, :1]), hs_ref[:, :-1]], dim=1), final["W_hy"], final["b_y"])
+        if _same(logits, late.detach(), **tol):
+            raise CheckFailure(f"case '{name}': the logits at step t are computed from h_{{t-1}}; use h_t, the state "
+                               f"after reading ids[:, t] (logits = hs @ W_hy.T + b_y).")
+        assert_close(logits, ref_logits, f"RNNLM's logits on case '{name}' (compared with nn.RNN + a linear "
+                     f"read-out on RNNLM's own parameters)", **tol,
+                     hint="logits[:, t] = h_t @ W_hy.T + b_y with hs from rnn_forward(one_hot(ids), zeros, ...).")
+        assert_close(h_T, ref_h, f"RNNLM's h_T on case '{name}'", **tol, hint="Return rnn_forward's last state.")
+        loss = float(F.cross_entropy(ref_logits.reshape(-1, V).double(), Y.reshape(-1)))
+        first = value["losses"][0] if value["losses"] else float("nan")
+        if not loss < LM_LOSS_TARGET:
+            raise CheckFailure(
+                f"case '{name}': after {case['steps']} Adam steps (lr {case['lr']}) the loss went from {first:.3f} "
+                f"to {loss:.3f}; a correct model drives it below {LM_LOSS_TARGET} on this tiny set. Check that "
+                f"gradients reach every parameter (nn.Parameter, no .detach()) and that the weights start small "
+                f"(uniform in ±1/sqrt(H)); large random weights saturate tanh.")
+
+
+RNN_LM = Exercise("rnn_lm", "RNNLM", _lm_cases, _lm_run, _lm_judge)
+
+check_rnn_lm = RNN_LM.check
