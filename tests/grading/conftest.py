@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_lib.grading.run import GradeOptions, grade_class
+from course_lib.grading.run import ClassSummary, GradeOptions, grade_class
 from course_lib.grading.sandbox import bwrap_path
 from tests.conftest import ROOT
 
@@ -75,7 +75,7 @@ def write(subs: Path, student: str, nb, assignment: str = A01, name: str | None 
         nbformat.write(nb, target)
 
 
-def grade(course: Path, subs: Path, **options) -> "ClassSummary":
+def grade(course: Path, subs: Path, **options) -> ClassSummary:
     options.setdefault("jobs", 2)
     options.setdefault("cell_timeout", 30)
     options.setdefault("notebook_timeout", 240)
