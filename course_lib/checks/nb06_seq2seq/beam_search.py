@@ -1,0 +1,179 @@
+"""Check of ``beam_search``: beam search over the stand-in decoder, scored with length normalisation.
+
+    score(y) = sum_t log p(y_t | y_<t) / len(y) ** alpha          (len(y) counts the <eos>)
+
+Beam search is checked by invariants, never a stored answer: width 1 is greedy decoding; a beam wider than the
+number of candidates is exact search, compared with brute-force enumeration of every sequence; a wider beam
+never scores below greedy when the greedy path provably survives in it; the reported score is the model's
+length-normalised score of the returned tokens.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+import torch
+
+from course_lib.checks.core import CheckFailure, Exercise, describe, result_of
+from course_lib.checks.nb06_seq2seq._common import _DTYPES, BOS_ID, EOS_ID, PAD_ID, UNK_ID
+from course_lib.checks.nb06_seq2seq._common import _generator, _number, _pair, _plain, _tensor
+from course_lib.checks.nb06_seq2seq._toy_decoder import ToyDecoder, _replay, _shift_right, _toy_context, _toy_model
+
+
+def _beam_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
+    g = _generator(seed)
+    setups = [("", 4, 0.75, "float32", [1, 2, 3, 1000])]
+    if hidden:
+        setups += [("float64, alpha=1, ", 5, 1.0, "float64", [1, 2, 4, 5000]),
+                   ("float64, alpha=0, ", 4, 0.0, "float64", [1, 3, 1000]),
+                   ("max_len=1, ", 1, 0.75, "float64", [1, 3])]
+    cases = {}
+    for prefix, max_len, alpha, dtype, widths in setups:
+        for _ in range(20):  # prefer a model on which greedy decoding is not already the best sequence
+            model = _toy_model(g, 6, 3, dtype, scale=2.0)
+            context = _toy_context(g, [0], 3, dtype)
+            probe = {"model": model, "context": context, "max_len": max_len, "alpha": alpha}
+            if max_len == 1 or not torch.equal(_best_sequence(probe)[1], _greedy_path(probe)):
+                break
+        for k in widths:
+            label = f"k={k}" + (" (exact search)" if k >= 1000 else "")
+            cases[f"{prefix}{label}"] = {"model": model, "context": context, "k": k, "max_len": max_len, "alpha": alpha}
+    return cases
+
+
+def _beam_run(fn, case):
+    decoder = ToyDecoder(case["model"])
+    context = torch.from_numpy(case["context"]).to(_DTYPES[case["model"]["dtype"]])
+    return _plain(fn(decoder, context, k=case["k"], max_len=case["max_len"], alpha=case["alpha"]))
+
+
+def _log_probs(case, seqs: list[torch.Tensor]) -> list[float]:
+    """Sum of log p(y_t | y_<t) of each sequence (L,) under the toy decoder (sequences of a length run together)."""
+    out = [0.0] * len(seqs)
+    for length in {len(s) for s in seqs if len(s)}:
+        rows = [i for i, s in enumerate(seqs) if len(s) == length]
+        tokens = torch.stack([seqs[i] for i in rows])  # (B, L)
+        context = np.repeat(case["context"], len(rows), axis=0)
+        logits = _replay(case["model"], context, _shift_right(tokens))  # (B, L, V)
+        sums = logits.log_softmax(-1).gather(2, tokens[..., None])[..., 0].sum(1)
+        for i, value in zip(rows, sums.tolist()):
+            out[i] = value
+    return out
+
+
+def _log_prob(case, tokens: torch.Tensor) -> float:
+    return _log_probs(case, [tokens])[0]
+
+
+def _normalised(case, tokens: torch.Tensor, alpha: float | None = None) -> float:
+    alpha = case["alpha"] if alpha is None else alpha
+    return _log_prob(case, tokens) / max(len(tokens), 1) ** alpha
+
+
+def _best_sequence(case, alpha: float | None = None) -> tuple[float, torch.Tensor]:
+    """The best finished sequence by brute force: (normalised score, tokens)."""
+    alpha = case["alpha"] if alpha is None else alpha
+    seqs = _all_sequences(case["max_len"])
+    scores = [lp / len(s) ** alpha for lp, s in zip(_log_probs(case, seqs), seqs)]
+    best = int(np.argmax(scores))
+    return scores[best], seqs[best]
+
+
+def _all_sequences(max_len: int, content=(4, 5)) -> list[torch.Tensor]:
+    """Every finished sequence: content tokens then <eos> (length <= max_len), or max_len content tokens."""
+    seqs = [torch.tensor(list(body) + [EOS_ID]) for n in range(max_len) for body in itertools.product(content, repeat=n)]
+    return seqs + [torch.tensor(body) for body in itertools.product(content, repeat=max_len)]
+
+
+def _greedy_path(case) -> torch.Tensor:
+    decoder = ToyDecoder({**case["model"], "dtype": "float64"})
+    ctx = torch.from_numpy(case["context"]).double()
+    h, y, tokens = ctx, torch.tensor([BOS_ID]), []
+    with torch.no_grad():
+        for _ in range(case["max_len"]):
+            logits, h = decoder(y, h, ctx)
+            y = logits.argmax(-1)
+            tokens.append(int(y))
+            if int(y) == EOS_ID:
+                break
+    return torch.tensor(tokens, dtype=torch.long)
+
+
+def _greedy_survives(case, greedy: torch.Tensor, k: int) -> bool:
+    """True if the greedy prefix is among the k best candidates at every step, whatever else the beam holds."""
+    for t in range(1, len(greedy) + 1):
+        prefix_score = _log_prob(case, greedy[:t])
+        rivals = [torch.tensor(list(body) + [last]) for body in itertools.product((4, 5), repeat=t - 1)
+                  for last in (4, 5, EOS_ID)]
+        rivals = [s for s in rivals if not torch.equal(s, greedy[:t])]
+        better = sum(score > prefix_score + 1e-9 for score in _log_probs(case, rivals))
+        if better >= k:
+            return False
+    return True
+
+
+def _beam_judge(cases, results):
+    for name, case in cases.items():
+        k, max_len, alpha = case["k"], case["max_len"], case["alpha"]
+        tokens, score = _pair(result_of(results, name, "beam_search"), "beam_search", "tokens, score")
+        tokens = _tensor(tokens, f"the tokens returned on case '{name}'")
+        if tokens.dim() != 1 or tokens.dtype.is_floating_point:
+            raise CheckFailure(f"beam_search should return the tokens of the best sequence as a LongTensor of shape "
+                               f"(L,), got {describe(tokens)}")
+        tokens = tokens.long()
+        score = _number(score, "the score returned by beam_search")
+        shown = f"tokens {tokens.tolist()}"
+        if not 1 <= len(tokens) <= max_len:
+            raise CheckFailure(f"case '{name}': the best sequence should have 1 to max_len={max_len} tokens "
+                               f"(without <bos>), got {shown}")
+        if (tokens[:-1] == EOS_ID).any():
+            raise CheckFailure(f"case '{name}': {shown} continues after <eos>: a hypothesis that emits <eos> is finished.")
+        if tokens[-1] != EOS_ID and len(tokens) < max_len:
+            raise CheckFailure(f"case '{name}': {shown} has no <eos> but is shorter than max_len={max_len}: only a "
+                               f"hypothesis that emitted <eos>, or one that reached max_len, is finished.")
+        if ((tokens == PAD_ID) | (tokens == BOS_ID) | (tokens == UNK_ID)).any():
+            raise CheckFailure(f"case '{name}': {shown} contains <pad>, <bos> or <unk>; return only the generated tokens "
+                               f"(without the starting <bos>).")
+        greedy = _greedy_path(case)
+        if k == 1 and not torch.equal(tokens, greedy):
+            raise CheckFailure(
+                f"case '{name}': beam search with k=1 must reproduce greedy decoding exactly (beam k=1 differs from "
+                f"greedy): greedy gives {greedy.tolist()}, your beam {tokens.tolist()}. With one hypothesis, each step "
+                f"keeps the single best token, and the search ends at its <eos> or at max_len.")
+        expected_score = _normalised(case, tokens)
+        if abs(score - expected_score) > 1e-4 * (1 + abs(expected_score)):
+            raw = _log_prob(case, tokens)
+            hint = ""
+            if abs(score - raw) < 1e-4 * (1 + abs(raw)) and alpha != 0:
+                hint = (" That is the raw sum of log-probabilities; divide it by len(tokens) ** alpha (length "
+                        "normalisation).")
+            raise CheckFailure(
+                f"case '{name}': the score returned, {score:.6f}, is not the length-normalised log-probability of the "
+                f"returned {shown}: sum_t log p(y_t | y_<t) / len ** alpha = {expected_score:.6f} (len counts <eos>)."
+                + hint)
+        if k >= 1000:
+            best_score, best = _best_sequence(case)
+            if not torch.equal(tokens, best) and expected_score < best_score - 1e-5 * (1 + abs(best_score)):
+                raw_best = _best_sequence(case, alpha=0.0)[1]
+                hint = ""
+                if alpha != 0 and torch.equal(tokens, raw_best):
+                    hint = (" Yours is the best by the raw sum of log-probabilities: compare finished hypotheses by "
+                            "score / len ** alpha (length normalisation).")
+                raise CheckFailure(
+                    f"case '{name}': with a beam wider than the number of candidates nothing is pruned, so beam search "
+                    f"must return the best of all sequences: {best.tolist()} (normalised score {best_score:.4f}), but "
+                    f"it returned {tokens.tolist()} ({expected_score:.4f}).{hint} Keep every finished hypothesis "
+                    f"and return the best one.")
+        if k > 1:
+            greedy_score = _normalised(case, greedy)
+            if expected_score < greedy_score - 1e-6 and _greedy_survives(case, greedy, k):
+                raise CheckFailure(
+                    f"case '{name}': a larger beam returned a sequence with a lower model score than greedy: greedy's "
+                    f"{greedy.tolist()} scores {greedy_score:.4f}, your beam's {tokens.tolist()} {expected_score:.4f}. "
+                    f"The greedy path stays among the k best here, so it is a finished hypothesis; return the finished "
+                    f"hypothesis with the best normalised score.")
+
+
+BEAM_SEARCH = Exercise("beam_search", "beam_search", _beam_cases, _beam_run, _beam_judge)

@@ -1,0 +1,98 @@
+"""Check of ``decoder_step``: one step of the GRU decoder, fed the previous token and the encoder's context.
+
+    x      = cat([embedding(y_prev), context], dim=-1)      (N, E + H)
+    h_new  = GRUCell(x, h)                                  (N, H)
+    logits = out(h_new) = h_new W_out^T + b_out             (N, V)
+
+The reference is ``nn.GRUCell`` and ``nn.Linear`` loaded with the case's weights.  Named mistakes, by
+switching one thing at a time: the concatenation swapped, the state h or the context in the wrong place, the
+old state returned, logits from the old state, softmax or log_softmax applied to the logits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from course_lib.checks.core import CheckFailure, Exercise, assert_close, result_of
+from course_lib.checks.nb06_seq2seq._common import _DTYPES, _close, _generator, _loaded, _pair
+from course_lib.checks.nb06_seq2seq._common import _plain, _randn, _tensor, _tolerance
+
+
+def _step_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
+    g = _generator(seed)
+    shapes = [("N=3, V=7, E=4, H=5", 3, 7, 4, 5, "float32")]
+    if hidden:
+        shapes += [("float64, E == H", 4, 9, 6, 6, "float64"), ("float64, one row", 1, 6, 3, 2, "float64")]
+    cases = {}
+    for name, N, V, E, H, dtype in shapes:
+        cases[name] = {
+            "weights": {"embedding.weight": _randn(g, V, E), "cell.weight_ih": _randn(g, 3 * H, E + H, scale=0.6),
+                        "cell.weight_hh": _randn(g, 3 * H, H, scale=0.6), "cell.bias_ih": _randn(g, 3 * H, scale=0.5),
+                        "cell.bias_hh": _randn(g, 3 * H, scale=0.5), "out.weight": _randn(g, V, H),
+                        "out.bias": _randn(g, V, scale=0.5)},
+            "y_prev": torch.randint(2, V, (N,), generator=g).numpy(),
+            "h": np.tanh(_randn(g, N, H)), "context": np.tanh(_randn(g, N, H)), "dtype": dtype}
+    return cases
+
+
+def _step_modules(case) -> tuple[nn.Embedding, nn.GRUCell, nn.Linear]:
+    V, E = case["weights"]["embedding.weight"].shape
+    H = case["weights"]["cell.weight_hh"].shape[1]
+    return _loaded({"embedding": nn.Embedding(V, E), "cell": nn.GRUCell(E + H, H), "out": nn.Linear(H, V)}, case)
+
+
+def _step_run(fn, case):
+    embedding, cell, out = _step_modules(case)
+    dtype = _DTYPES[case["dtype"]]
+    h, context = (torch.from_numpy(case[k]).to(dtype) for k in ("h", "context"))
+    return _plain(fn(embedding, cell, out, torch.from_numpy(case["y_prev"]), h, context))
+
+
+def _step_judge(cases, results):
+    for name, case in cases.items():
+        embedding, cell, out = (m.double() for m in _step_modules(case))
+        y_prev = torch.from_numpy(case["y_prev"])
+        h, context = torch.from_numpy(case["h"]), torch.from_numpy(case["context"])
+        N, H = h.shape
+        V = out.out_features
+
+        def reference(first, second, state):
+            with torch.no_grad():
+                h_new = cell(torch.cat([first, second], dim=-1), state)
+                return out(h_new), h_new
+
+        emb = embedding(y_prev).detach()
+        logits_ref, h_ref = reference(emb, context, h)
+        logits, h_new = _pair(result_of(results, name, "decoder_step"), "decoder_step", "logits, h_new")
+        logits = _tensor(logits, f"logits on case '{name}'", (N, V), "(N, V)")
+        h_new = _tensor(h_new, f"h_new on case '{name}'", (N, H), "(N, H)")
+        tol = _tolerance(logits)
+        if _close(h_new, h) and not _close(h_new, h_ref):
+            raise CheckFailure(f"case '{name}': h_new equals the old state h; return the cell's new state.")
+        wrong = [
+            (reference(context, emb, h),
+             "the cell's input is cat([embedding(y_prev), context]) in that order; yours has them swapped"),
+            (reference(emb, h, h),
+             "the cell's input has the state h where the context goes: x = cat([embedding(y_prev), context])"),
+            (reference(emb, context, context),
+             "the cell was run from the context instead of the state h: cell(x, h), with x = cat([embedding, context])"),
+        ]
+        for wrong_ref, message in wrong:
+            if _close(logits, wrong_ref[0]) and _close(h_new, wrong_ref[1]):
+                raise CheckFailure(f"case '{name}': {message}.")
+        if _close(h_new, h_ref):
+            if _close(logits, out(h).detach()):
+                raise CheckFailure(f"case '{name}': the logits were computed from the old state h; use the new one.")
+            if _close(logits, logits_ref.softmax(-1)) or _close(logits, logits_ref.log_softmax(-1)):
+                raise CheckFailure(f"case '{name}': return the raw logits out(h_new), without softmax or log_softmax "
+                                   f"(cross-entropy and argmax take logits).")
+        assert_close(h_new.double(), h_ref, f"h_new on case '{name}'", **tol,
+                     hint="h_new = cell(cat([embedding(y_prev), context], dim=-1), h).")
+        assert_close(logits.double(), logits_ref, f"logits on case '{name}'", **tol, hint="logits = out(h_new).")
+
+
+DECODER_STEP = Exercise("decoder_step", "decoder_step", _step_cases, _step_run, _step_judge)

@@ -1,0 +1,110 @@
+"""Check of ``encode``: a GRU encoder over a padded batch of source ids ``src`` (N, S) with ``lengths`` (N,).
+
+    outputs[n, t] = the GRU state after reading src[n, :t + 1]                  (N, S, H)
+    context[n]    = the GRU state after the last real token, src[n, lengths[n] - 1]   (N, H)
+
+The reference is ``nn.GRU`` run on ``pack_padded_sequence`` of the embedded batch, loaded with the case's
+weights; ``outputs`` is compared at the real (unpadded) steps only.  Named mistakes: the context read after
+the padding, a missing ``total_length``, ``h_n`` returned with its layer axis, the pair swapped, a
+``PackedSequence`` returned.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn as nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from course_lib.checks.core import CheckFailure, Exercise, assert_close, result_of
+from course_lib.checks.nb06_seq2seq._common import PAD_ID, _generator, _loaded, _pair
+from course_lib.checks.nb06_seq2seq._common import _plain, _randn, _tensor, _tolerance
+
+
+def _encoder_weights(g: torch.Generator, V: int, E: int, H: int) -> dict[str, np.ndarray]:
+    return {"embedding.weight": _randn(g, V, E), "rnn.weight_ih_l0": _randn(g, 3 * H, E, scale=0.5),
+            "rnn.weight_hh_l0": _randn(g, 3 * H, H, scale=0.5), "rnn.bias_ih_l0": _randn(g, 3 * H, scale=0.5),
+            "rnn.bias_hh_l0": _randn(g, 3 * H, scale=0.5)}
+
+
+def _padded_src(g: torch.Generator, lengths: list[int], S: int, V: int) -> np.ndarray:
+    src = torch.randint(4, V, (len(lengths), S), generator=g)
+    for row, n in enumerate(lengths):
+        src[row, n:] = PAD_ID
+    return src.numpy()
+
+
+def _encode_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
+    g = _generator(seed)
+    shapes = [("3 rows of lengths 5, 3, 1", [5, 3, 1], 5, 9, 4, 3, "float32")]
+    if hidden:
+        shapes += [("float64, 4 rows, random lengths", [7] + torch.randint(1, 8, (3,), generator=g).tolist(), 7, 11, 5, 6,
+                    "float64"),
+                   ("float64, every row shorter than S", [4, 2], 6, 8, 3, 4, "float64"),
+                   ("float64, one row", [3], 3, 6, 2, 5, "float64")]
+    cases = {}
+    for name, lengths, S, V, E, H, dtype in shapes:
+        cases[name] = {"weights": _encoder_weights(g, V, E, H), "src": _padded_src(g, lengths, S, V),
+                       "lengths": np.array(lengths, dtype=np.int64), "dtype": dtype}
+    return cases
+
+
+def _encoder_modules(case) -> tuple[nn.Embedding, nn.GRU]:
+    V, E = case["weights"]["embedding.weight"].shape
+    H = case["weights"]["rnn.weight_hh_l0"].shape[1]
+    return _loaded({"embedding": nn.Embedding(V, E, padding_idx=PAD_ID), "rnn": nn.GRU(E, H, batch_first=True)}, case)
+
+
+def _encode_run(fn, case):
+    embedding, rnn = _encoder_modules(case)
+    return _plain(fn(embedding, rnn, torch.from_numpy(case["src"]), torch.from_numpy(case["lengths"])))
+
+
+def _encode_judge(cases, results):
+    for name, case in cases.items():
+        embedding, rnn = (m.double() for m in _encoder_modules(case))
+        src, lengths = torch.from_numpy(case["src"]), torch.from_numpy(case["lengths"])
+        N, S = src.shape
+        H = rnn.hidden_size
+        with torch.no_grad():
+            packed = pack_padded_sequence(embedding(src), lengths, batch_first=True, enforce_sorted=False)
+            out, h_n = rnn(packed)
+            outputs_ref, _ = pad_packed_sequence(out, batch_first=True, total_length=S)  # (N, S, H)
+            context_ref = h_n[-1]  # (N, H)
+            _, unpacked_h = rnn(embedding(src))  # reads the padding too
+        outputs, context = _pair(result_of(results, name, "encode"), "encode", "outputs, context")
+        if isinstance(outputs, np.ndarray) and outputs.shape == (N, H) and isinstance(context, np.ndarray) \
+                and context.shape == (N, S, H):
+            raise CheckFailure("encode returned (context, outputs); return them in the order (outputs, context)")
+        if isinstance(outputs, np.ndarray) and outputs.ndim == 3 and outputs.shape[:1] == (N,) \
+                and outputs.shape[1] == int(lengths.max()) < S:
+            raise CheckFailure(
+                f"case '{name}': outputs has shape {outputs.shape}, expected (N, S, H) = {(N, S, H)}: every row is "
+                f"shorter than S here, and pad_packed_sequence stops at the longest row unless you pass "
+                f"total_length=src.shape[1].")
+        outputs = _tensor(outputs, f"outputs on case '{name}'", (N, S, H), "(N, S, H)")
+        if isinstance(context, np.ndarray) and context.shape == (1, N, H):
+            raise CheckFailure(f"context has shape (1, N, H) = {context.shape}: h_n stacks one state per layer; "
+                               f"return h_n[-1], of shape (N, H).")
+        context = _tensor(context, f"context on case '{name}'", (N, H), "(N, H)")
+        if case["dtype"] == "float64" and outputs.dtype != torch.float64:
+            raise CheckFailure(f"outputs has dtype {outputs.dtype} with float64 modules: keep the modules' dtype")
+        tol = _tolerance(context)
+        real = (torch.arange(S)[None, :] < lengths[:, None])  # (N, S) True at real steps
+        short = lengths < S
+        if short.any() and torch.allclose(context[short].double(), unpacked_h[-1][short], **tol) \
+                and not torch.allclose(context_ref[short], unpacked_h[-1][short], **tol):
+            raise CheckFailure(
+                f"case '{name}': the context of a row shorter than S is the GRU state after reading its padding "
+                f"too (context read after the padding). The context must be the state at the row's last real "
+                f"token: pack the batch (pack_padded_sequence with the lengths) before the GRU, or gather "
+                f"outputs[n, lengths[n] - 1].")
+        assert_close(outputs.double()[real], outputs_ref[real], f"outputs at the real (unpadded) steps on case '{name}'",
+                     hint="outputs[n, t] is the GRU state after reading src[n, :t + 1]; embed the ids first.", **tol)
+        assert_close(context.double(), context_ref, f"context on case '{name}'",
+                     hint="context[n] is the GRU state after the last real token of row n.", **tol)
+
+
+ENCODE = Exercise("encode", "encode", _encode_cases, _encode_run, _encode_judge)

@@ -1,0 +1,128 @@
+"""Check of ``greedy_decode``: batched greedy decoding on the stand-in decoder, with an end per row.
+
+    h_0 = context,  y_0 = <bos>
+    logits_t, h_{t+1} = decoder(y_t, h_t, context),   y_{t+1} = argmax(logits_t)
+
+A row keeps its <eos> and has <pad> after it; decoding stops as soon as every row has emitted <eos>, or at
+``max_len``.  The cases' :class:`ToyDecoder` has an end schedule, so each row ends at its own known step.
+The judge replays the model on the learner's own tokens, shifted right, and checks each token is the argmax.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from course_lib.checks.core import CheckFailure, Exercise, result_of
+from course_lib.checks.nb06_seq2seq._common import _DTYPES, BOS_ID, EOS_ID, PAD_ID, _generator, _plain, _tensor
+from course_lib.checks.nb06_seq2seq._toy_decoder import _NEVER, ToyDecoder, _replay, _shift_right, _toy_context
+from course_lib.checks.nb06_seq2seq._toy_decoder import _toy_model
+from course_lib.data.vocab import SPECIALS
+
+
+def _greedy_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
+    g = _generator(seed)
+    setups = [("rows end at different steps", [2, 5, 0, 3], 8, "float32"),
+              ("one row never ends", [2, _NEVER, 1], 5, "float32")]
+    if hidden:
+        setups += [("float64, random ends", torch.randint(0, 7, (6,), generator=g).tolist(), 9, "float64"),
+                   ("every row ends at once", [0, 0], 4, "float64"),
+                   ("max_len=1", [3, _NEVER], 1, "float64"),
+                   ("one row", [4], 10, "float64")]
+    cases = {}
+    for name, ends, max_len, dtype in setups:
+        N, V, R = len(ends), 9, 4
+        codes = torch.randperm(N, generator=g).tolist()
+        model = _toy_model(g, V, R, dtype, ends=[ends[codes.index(c)] for c in range(N)])
+        cases[name] = {"model": model, "context": _toy_context(g, codes, R, dtype), "max_len": max_len,
+                       "ends": np.array(ends, dtype=np.int64)}
+    return cases
+
+
+def _greedy_run(fn, case):
+    decoder = ToyDecoder(case["model"])
+    context = torch.from_numpy(case["context"]).to(_DTYPES[case["model"]["dtype"]])
+    return _plain(fn(decoder, context, max_len=case["max_len"]))
+
+
+def _argmax_ok(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    """True where ``tokens`` is (within rounding) the argmax of ``logits`` (..., V)."""
+    chosen = logits.gather(-1, tokens.clamp(0, logits.shape[-1] - 1)[..., None])[..., 0]
+    best = logits.max(-1).values
+    return chosen >= best - 1e-5 * (1 + best.abs())
+
+
+def _greedy_judge(cases, results):
+    for name, case in cases.items():
+        ends, max_len = case["ends"].tolist(), case["max_len"]
+        N = len(ends)
+        value = result_of(results, name, "greedy_decode")
+        ids = _tensor(value, f"greedy_decode's result on case '{name}'")
+        if ids.dtype.is_floating_point or ids.dtype == torch.bool:
+            raise CheckFailure(f"greedy_decode should return token ids (a LongTensor), got dtype {ids.dtype}")
+        if ids.dim() != 2 or ids.shape[0] != N:
+            raise CheckFailure(f"case '{name}': greedy_decode should return ids of shape (N, T_out) with N = {N}, "
+                               f"got {tuple(ids.shape)}")
+        ids = ids.long()
+        T_out = ids.shape[1]
+        if T_out > max_len:
+            raise CheckFailure(f"case '{name}': {T_out} tokens per row with max_len={max_len}; never decode more than "
+                               f"max_len steps")
+        stop = [min(e + 1, max_len) for e in ends]  # tokens each row produces, <eos> included
+        inputs = _shift_right(ids) if T_out else torch.zeros(N, 0, dtype=torch.long)
+        logits = _replay(case["model"], case["context"], inputs)  # the model fed the learner's own tokens
+        ok = _argmax_ok(logits, ids) if T_out else torch.ones(N, 0, dtype=torch.bool)
+        for n in range(N):
+            for t in range(min(stop[n] - (1 if ends[n] < max_len else 0), T_out)):
+                if not ok[n, t]:
+                    _greedy_wrong_token(name, case, ids, n, t, logits)
+        for n in range(N):
+            if ends[n] < max_len:
+                e = ends[n]
+                if T_out <= e:
+                    raise CheckFailure(f"case '{name}': row {n} emits <eos> at step {e}, but your result stops after "
+                                       f"{T_out} steps; keep decoding until every row has emitted <eos> (or max_len).")
+                if int(ids[n, e]) != EOS_ID:
+                    token = SPECIALS[int(ids[n, e])] if int(ids[n, e]) < 4 else f"id {int(ids[n, e])}"
+                    raise CheckFailure(
+                        f"case '{name}': end token never emitted: at step {e} the decoder's most likely token for row "
+                        f"{n} is <eos>, but your result has {token!r} there. Keep the <eos> in the output; only what "
+                        f"comes after it is <pad>.")
+                after = ids[n, e + 1:]
+                if (after != PAD_ID).any():
+                    raise CheckFailure(
+                        f"case '{name}': not padding after eos: row {n} emitted <eos> at step {e} but continues with "
+                        f"{after.tolist()}; everything after a row's <eos> must be <pad> (id {PAD_ID}).")
+            elif T_out < max_len:
+                raise CheckFailure(f"case '{name}': row {n} never emits <eos>, so it runs for max_len={max_len} steps; "
+                                   f"your result stops after {T_out}.")
+        needed = max(stop) if N else 0
+        if T_out > needed:
+            raise CheckFailure(
+                f"case '{name}': never stopping: every row had emitted <eos> after {needed} steps, but decoding went on "
+                f"to {T_out} columns. Stop as soon as every row has ended (or at max_len).")
+
+
+def _greedy_wrong_token(name, case, ids, n, t, logits) -> None:
+    __tracebackhide__ = True
+    N, T_out = ids.shape
+    got, best = int(ids[n, t]), int(logits[n, t].argmax())
+    always_bos = _replay(case["model"], case["context"], torch.full((N, T_out), BOS_ID, dtype=torch.long))
+    if bool(_argmax_ok(always_bos, ids)[n, : t + 1].all()):
+        raise CheckFailure(f"case '{name}': the decoder was fed <bos> at every step: each step's input is the token "
+                           f"the previous step chose (its argmax), not <bos> again.")
+    ctx = torch.from_numpy(case["context"]).double()
+    frozen = torch.stack([ToyDecoder({**case["model"], "dtype": "float64"})(ids[:, max(s - 1, 0)] if s else
+                                                                             torch.full((N,), BOS_ID), ctx, ctx)[0]
+                          for s in range(T_out)], 1)
+    if bool(_argmax_ok(frozen, ids)[n, : t + 1].all()) and t > 0:
+        raise CheckFailure(f"case '{name}': every step was run from the context as its state: pass the new state h "
+                           f"returned by each step to the next step.")
+    raise CheckFailure(
+        f"case '{name}': row {n}, step {t}: the decoder fed your previous tokens gives argmax {best}, but your result "
+        f"has {got}. Greedy decoding feeds each step's argmax back as the next input and carries the new state h.")
+
+
+GREEDY_DECODE = Exercise("greedy_decode", "greedy_decode", _greedy_cases, _greedy_run, _greedy_judge)

@@ -1,0 +1,85 @@
+"""Check of ``masked_cross_entropy``: the mean cross-entropy over the real (non-<pad>) target positions.
+
+    loss = sum_{(n, t): tgt[n, t] != <pad>} -log softmax(logits[n, t])[tgt[n, t]]  /  #{(n, t): tgt[n, t] != <pad>}
+
+The reference is ``F.cross_entropy(ignore_index=pad_id)``, and its gradient by autograd.  Every case has
+padding and rows of different lengths, so the named mistakes (padding in the mean, the rows averaged first, a
+detached loss) change the value; a mistake is named only for a loss that is not right.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from course_lib.checks.core import CheckFailure, Exercise, assert_close, result_of
+from course_lib.checks.nb06_seq2seq._common import _DTYPES, PAD_ID, _generator, _pair, _plain
+from course_lib.checks.nb06_seq2seq._common import _randn, _tensor, _tolerance, _with_eos
+
+
+def _ce_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
+    g = _generator(seed)
+    setups = [("N=3, T=5, V=6", 3, 5, 6, "float32")]
+    if hidden:
+        setups += [("float64, N=6, T=8, V=11", 6, 8, 11, "float64"), ("float64, no padding", 2, 3, 5, "float64")]
+    cases = {}
+    for name, N, T, V, dtype in setups:
+        tgt = _with_eos(g, N, T, V, min_len=T if "no padding" in name else 1, mixed="no padding" not in name)
+        cases[name] = {"logits": _randn(g, N, T, V, scale=2.0), "tgt": tgt.numpy(), "dtype": dtype}
+    return cases
+
+
+def _ce_run(fn, case):
+    logits = torch.from_numpy(case["logits"]).to(_DTYPES[case["dtype"]]).requires_grad_(True)
+    loss = fn(logits, torch.from_numpy(case["tgt"]), pad_id=PAD_ID)
+    grad = None
+    if isinstance(loss, torch.Tensor) and loss.requires_grad and loss.numel() == 1:
+        (grad,) = torch.autograd.grad(loss.sum(), logits, allow_unused=True)
+    return _plain(loss), _plain(grad)
+
+
+def _ce_judge(cases, results):
+    for name, case in cases.items():
+        logits = torch.from_numpy(case["logits"]).requires_grad_(True)
+        tgt = torch.from_numpy(case["tgt"])
+        N, T, V = logits.shape
+        reference = F.cross_entropy(logits.reshape(-1, V), tgt.reshape(-1), ignore_index=PAD_ID)
+        (grad_ref,) = torch.autograd.grad(reference, logits)
+        loss, grad = _pair(result_of(results, name, "masked_cross_entropy"), "the check", "loss, grad")
+        if isinstance(loss, (int, float)) or (isinstance(loss, np.ndarray) and loss.size == 1 and grad is None):
+            raise CheckFailure("masked_cross_entropy should return a tensor connected to logits, so that loss.backward() "
+                               "trains the model: do not call .item() or .detach() on it.")
+        loss = _tensor(loss, f"the loss on case '{name}'")
+        if loss.numel() != 1:
+            raise CheckFailure(f"the loss should be a single number (a 0-d tensor), got shape {tuple(loss.shape)}: "
+                               f"average over the real (non-<pad>) positions.")
+        value = loss.double().reshape(())
+        tol = _tolerance(loss)
+        with torch.no_grad():
+            per_token = F.cross_entropy(logits.reshape(-1, V), tgt.reshape(-1), reduction="none").view(N, T)
+            mask = (tgt != PAD_ID).double()
+            wrong = {
+                "padding counted in the loss mean: the sum over real tokens was divided by N * T, every position "
+                "(divide by the number of non-<pad> targets)": (per_token * mask).sum() / (N * T),
+                "padding counted in the loss mean: the <pad> positions were included in the loss itself (mask them "
+                "out, or use ignore_index)": per_token.mean(),
+                "each row was averaged first and then the rows: short rows weigh more; average over all real tokens "
+                "at once": ((per_token * mask).sum(1) / mask.sum(1)).mean(),
+            }
+        right = torch.isclose(value, reference.detach(), rtol=tol["rtol"], atol=tol["atol"])
+        for message, wrong_value in wrong.items():  # a mistake is named only for an answer that is not right
+            if not right and torch.isclose(value, wrong_value, rtol=tol["rtol"], atol=tol["atol"]):
+                raise CheckFailure(f"case '{name}': {message}. Expected {float(reference.detach()):.6f}, got {float(value):.6f}.")
+        assert_close(value, reference.detach(), f"the loss on case '{name}'", **tol,
+                     hint="mean over the positions where tgt != pad_id of -log softmax(logits)[tgt].")
+        if grad is None:
+            raise CheckFailure("the loss is not connected to logits (no gradient reaches them); build it from logits "
+                               "with torch operations.")
+        assert_close(_tensor(grad, "d loss / d logits").double(), grad_ref, f"the gradient of the loss on case '{name}'",
+                     **tol)
+
+
+MASKED_CROSS_ENTROPY = Exercise("masked_cross_entropy", "masked_cross_entropy", _ce_cases, _ce_run, _ce_judge)

@@ -1,0 +1,82 @@
+"""Check of ``sequence_accuracy``: exact-match and token accuracy of predicted ids against padded targets.
+
+With ``pred`` and ``tgt`` padded with <pad> to the same width T:
+
+    exact = (1 / N) sum_n [pred[n, t] == tgt[n, t] for every t]
+    token = #{(n, t): pred[n, t] == tgt[n, t], tgt[n, t] != <pad>} / #{(n, t): tgt[n, t] != <pad>}
+
+Named mistakes: the <pad> positions counted in token accuracy, the positions where *pred* is not padding
+counted instead, the token accuracy returned as the exact match.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from course_lib.checks.core import CheckFailure, Exercise, result_of
+from course_lib.checks.nb06_seq2seq._common import PAD_ID, _generator, _number, _pair, _plain, _with_eos
+
+
+def _accuracy_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
+    g = _generator(seed)
+    tgt = torch.tensor([[5, 6, 7, 3, 0], [8, 3, 0, 0, 0], [5, 5, 5, 5, 3], [9, 4, 3, 0, 0]])
+    pred = torch.tensor([[5, 6, 7, 3], [8, 3, 0, 0], [5, 5, 6, 5], [9, 4, 4, 3]])  # right, right, one off, too long
+    cases = {"4 rows, pred narrower than tgt": {"pred": pred.numpy(), "tgt": tgt.numpy()}}
+    if hidden:
+        tgt = _with_eos(g, 8, 9, 12)
+        pred = tgt.clone()
+        wrong = torch.randperm(8, generator=g)[:3]
+        pred[wrong, 0] = (pred[wrong, 0] % 7) + 4  # a content token changed (row 0 may stay right)
+        cases["pred wider than tgt"] = {"pred": torch.cat([pred, torch.zeros(8, 3, dtype=torch.long)], 1).numpy(),
+                                        "tgt": tgt.numpy()}
+        cases["every row right"] = {"pred": tgt.numpy(), "tgt": tgt.numpy()}
+        other = _with_eos(g, 6, 7, 12)
+        cases["random"] = {"pred": _with_eos(g, 6, 5, 12).numpy(), "tgt": other.numpy()}
+        cases["stops early"] = {"pred": np.array([[5, 3, 0], [6, 7, 3]]), "tgt": np.array([[5, 6, 3], [6, 7, 3]])}
+    return cases
+
+
+def _accuracy_run(fn, case):
+    return _plain(fn(torch.from_numpy(case["pred"]), torch.from_numpy(case["tgt"]), pad_id=PAD_ID))
+
+
+def _aligned(pred: torch.Tensor, tgt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    T = max(pred.shape[1], tgt.shape[1])
+    return F.pad(pred, (0, T - pred.shape[1]), value=PAD_ID), F.pad(tgt, (0, T - tgt.shape[1]), value=PAD_ID)
+
+
+def _accuracy_judge(cases, results):
+    for name, case in cases.items():
+        pred, tgt = _aligned(torch.from_numpy(case["pred"]), torch.from_numpy(case["tgt"]))
+        real = tgt != PAD_ID
+        exact_ref = float((pred == tgt).all(1).double().mean())
+        token_ref = float(((pred == tgt) & real).sum()) / float(real.sum())
+        exact, token = _pair(result_of(results, name, "sequence_accuracy"), "sequence_accuracy", "exact, token")
+        exact, token = _number(exact, "exact"), _number(token, "token")
+        shown = f"pred = {case['pred'].tolist()}, tgt = {case['tgt'].tolist()}"
+        if abs(token - token_ref) > 1e-6:
+            with_padding = float((pred == tgt).double().mean())
+            on_pred = float(((pred == tgt) & (pred != PAD_ID)).sum()) / max(float((pred != PAD_ID).sum()), 1.0)
+            if abs(token - with_padding) < 1e-6:
+                raise CheckFailure(
+                    f"case '{name}': padding counted in accuracy: token accuracy {token:.4f} counts the <pad> positions, "
+                    f"where pad == pad always 'matches'; count only the positions where tgt is not <pad> "
+                    f"(expected {token_ref:.4f}). {shown}")
+            if abs(token - on_pred) < 1e-6:
+                raise CheckFailure(f"case '{name}': token accuracy {token:.4f} counts the positions where *pred* is "
+                                   f"not padding; count those where tgt is not <pad> (expected {token_ref:.4f}). {shown}")
+            raise CheckFailure(f"case '{name}': token accuracy expected {token_ref:.4f}, got {token:.4f}: correct "
+                               f"tokens / non-<pad> target positions (pad the narrower tensor first). {shown}")
+        if abs(exact - exact_ref) > 1e-6:
+            if abs(exact - token_ref) < 1e-6:
+                raise CheckFailure(f"case '{name}': exact is the token accuracy; exact match counts the rows whose "
+                                   f"every token is right (expected {exact_ref:.4f}). {shown}")
+            raise CheckFailure(f"case '{name}': exact match expected {exact_ref:.4f}, got {exact:.4f}: the share of rows "
+                               f"equal to the target at every position once both are padded to the same width. {shown}")
+
+
+SEQUENCE_ACCURACY = Exercise("sequence_accuracy", "sequence_accuracy", _accuracy_cases, _accuracy_run, _accuracy_judge)

@@ -1,0 +1,64 @@
+"""Does ``check_encode`` accept a packed and a gathered encoder, and name each typical mistake?"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from course_lib.checks.nb06_seq2seq import check_encode
+from tests.checks.nb06_seq2seq import SEEDS
+from tests.conftest import fails_with, stub
+
+
+def encode(embedding, rnn, src, lengths):
+    packed = pack_padded_sequence(embedding(src), lengths, batch_first=True, enforce_sorted=False)
+    out, h_n = rnn(packed)
+    outputs, _ = pad_packed_sequence(out, batch_first=True, total_length=src.shape[1])
+    return outputs, h_n[-1]
+
+
+def encode_by_gather(embedding, rnn, src, lengths):
+    """Another right answer: run over the padding, then read each row's state at its last real step."""
+    outputs, _ = rnn(embedding(src))
+    return outputs, outputs[torch.arange(len(src)), lengths - 1]
+
+
+@pytest.mark.parametrize("hidden, seed", SEEDS)
+@pytest.mark.parametrize("fn", [encode, encode_by_gather])
+def test_encode_accepts_correct(fn, hidden, seed):
+    check_encode(fn, hidden=hidden, seed=seed)
+
+
+def context_read_after_the_padding(embedding, rnn, src, lengths):
+    outputs, h_n = rnn(embedding(src))
+    return outputs, h_n[-1]
+
+
+def last_column_as_context(embedding, rnn, src, lengths):
+    outputs, _ = rnn(embedding(src))
+    return outputs, outputs[:, -1]
+
+
+def missing_total_length(embedding, rnn, src, lengths):
+    out, h_n = rnn(pack_padded_sequence(embedding(src), lengths, batch_first=True, enforce_sorted=False))
+    return pad_packed_sequence(out, batch_first=True)[0], h_n[-1]
+
+
+def packed_sequence_returned(embedding, rnn, src, lengths):
+    out, h_n = rnn(pack_padded_sequence(embedding(src), lengths, batch_first=True, enforce_sorted=False))
+    return out, h_n[-1]
+
+
+@pytest.mark.parametrize("wrong, message, hidden", [
+    pytest.param(stub, "not implemented yet", False, id="untouched_stub"),
+    pytest.param(context_read_after_the_padding, "context read after the padding", False,
+                 id="context_read_after_the_padding"),
+    pytest.param(last_column_as_context, "after the padding", False, id="last_column_as_context"),
+    pytest.param(missing_total_length, "total_length", True, id="missing_total_length"),
+    pytest.param(lambda *a: (encode(*a)[0], encode(*a)[1][None]), r"h_n\[-1\]", False, id="layer_dimension"),
+    pytest.param(lambda *a: encode(*a)[::-1], r"order \(outputs, context\)", False, id="swapped_outputs"),
+    pytest.param(packed_sequence_returned, "PackedSequence", False, id="packed_sequence_returned"),
+])
+def test_encode_names_mistake(wrong, message, hidden):
+    fails_with(check_encode, wrong, message, hidden=hidden)
