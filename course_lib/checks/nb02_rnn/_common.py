@@ -16,6 +16,7 @@ import torch
 import torch.nn as nn
 
 from course_lib.checks.core import CheckFailure
+from course_lib.checks.references import holding
 
 
 def _generator(seed: int) -> torch.Generator:
@@ -49,24 +50,12 @@ def _rnn_case(g: torch.Generator, N: int, D: int, H: int, T: int | None = None, 
 def _cell_module(W_xh: torch.Tensor, W_hh: torch.Tensor, b_h: torch.Tensor) -> nn.RNNCell:
     """nn.RNNCell holding W_xh, W_hh and b_h (its second bias b_hh set to zero)."""
     H, D = W_xh.shape
-    cell = nn.RNNCell(D, H, dtype=W_xh.dtype)
-    with torch.no_grad():
-        cell.weight_ih.copy_(W_xh)
-        cell.weight_hh.copy_(W_hh)
-        cell.bias_ih.copy_(b_h)
-        cell.bias_hh.zero_()
-    return cell
+    return holding(nn.RNNCell(D, H, dtype=W_xh.dtype), W_xh, W_hh, b_h)
 
 
 def _rnn_module(W_xh: torch.Tensor, W_hh: torch.Tensor, b_h: torch.Tensor) -> nn.RNN:
     H, D = W_xh.shape
-    rnn = nn.RNN(D, H, batch_first=True, dtype=W_xh.dtype)
-    with torch.no_grad():
-        rnn.weight_ih_l0.copy_(W_xh)
-        rnn.weight_hh_l0.copy_(W_hh)
-        rnn.bias_ih_l0.copy_(b_h)
-        rnn.bias_hh_l0.zero_()
-    return rnn
+    return holding(nn.RNN(D, H, batch_first=True, dtype=W_xh.dtype), W_xh, W_hh, b_h)
 
 
 def _tolerance(dtype: torch.dtype) -> dict[str, float]:

@@ -20,6 +20,7 @@ import torch.nn as nn
 
 from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, describe, result_of
 from course_lib.checks.nb03_vanishing_gradients._common import _close, _generator
+from course_lib.checks.references import holding
 from course_lib.measure import state_grad_norms
 
 
@@ -61,12 +62,8 @@ def _autograd_norms(case: dict[str, Any]) -> torch.Tensor:
     """||dL/dh_t||, t = 1..T, by autograd through nn.RNNCell with the case's weights; L = sum(h_T ⊙ g_T)."""
     x, h0, g_T = (torch.from_numpy(case[k]) for k in ("x", "h0", "g_T"))
     T, D, H = x.shape[1], x.shape[2], h0.shape[1]
-    cell = nn.RNNCell(D, H, nonlinearity="tanh", dtype=torch.float64)
-    with torch.no_grad():
-        cell.weight_ih.copy_(torch.from_numpy(case["W_xh"]))
-        cell.weight_hh.copy_(torch.from_numpy(case["W_hh"]))
-        cell.bias_ih.copy_(torch.from_numpy(case["b_h"]))
-        cell.bias_hh.zero_()
+    cell = holding(nn.RNNCell(D, H, nonlinearity="tanh", dtype=torch.float64),
+                   *(torch.from_numpy(case[k]) for k in ("W_xh", "W_hh", "b_h")))
     h, states = h0, []
     for t in range(T):
         h = cell(x[:, t], h)

@@ -10,15 +10,13 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
+from course_lib.checks.references import holding
+
 def _torch_cell(x, h, c, weight_ih, weight_hh, bias) -> tuple[torch.Tensor, torch.Tensor]:
     """nn.LSTMCell with the given stacked (i, f, g, o) weights; bias_hh is zero."""
     D, H = weight_ih.shape[1], weight_hh.shape[1]
-    cell = nn.LSTMCell(D, H, dtype=torch.float64)
+    cell = holding(nn.LSTMCell(D, H, dtype=torch.float64), weight_ih, weight_hh, bias)
     with torch.no_grad():
-        cell.weight_ih.copy_(weight_ih)
-        cell.weight_hh.copy_(weight_hh)
-        cell.bias_ih.copy_(bias)
-        cell.bias_hh.zero_()
         h_t, c_t = cell(x.double(), (h.double(), c.double()))
     return h_t, c_t
 
@@ -26,12 +24,8 @@ def _torch_cell(x, h, c, weight_ih, weight_hh, bias) -> tuple[torch.Tensor, torc
 def _torch_layer(x, weight_ih, weight_hh, bias, h0=None, c0=None):
     """nn.LSTM (batch-first, one layer) with the given stacked weights: out (N, T, H), h_T, c_T (N, H)."""
     D, H = weight_ih.shape[1], weight_hh.shape[1]
-    lstm = nn.LSTM(D, H, batch_first=True, dtype=torch.float64)
+    lstm = holding(nn.LSTM(D, H, batch_first=True, dtype=torch.float64), weight_ih, weight_hh, bias)
     with torch.no_grad():
-        lstm.weight_ih_l0.copy_(weight_ih)
-        lstm.weight_hh_l0.copy_(weight_hh)
-        lstm.bias_ih_l0.copy_(bias)
-        lstm.bias_hh_l0.zero_()
         state = None if h0 is None else (h0.double()[None], c0.double()[None])
         out, (h, c) = lstm(x.double(), state)
     return out, h[0], c[0]
