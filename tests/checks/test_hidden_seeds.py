@@ -6,12 +6,16 @@ named mistake (a batch with no padding, two "wrong" formulas that agree) costs a
 code.  Here each solution notebook runs in a real kernel (quick training budget); then one extra cell
 sends every exercise's function through the grading path -- run the cases, encode the results as plain
 data, JSON, decode, judge -- on many seeds spread over the 31-bit range the grader draws from.
+
+40 seeds per exercise run in CI; a rarer flake needs a wider sweep before a release:
+``COURSE_HIDDEN_SEEDS=1000 pytest tests/checks/test_hidden_seeds.py``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 
 import nbformat
 import pytest
@@ -24,7 +28,7 @@ from tests.conftest import ROOT
 pytestmark = pytest.mark.slow
 
 ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
-SEEDS = 40
+SEEDS = int(os.environ.get("COURSE_HIDDEN_SEEDS", "40"))
 # The seeds: fixed (a failure is reproducible), unrelated to the visible and default hidden seeds.
 SEED_LIST = [int.from_bytes(hashlib.sha256(f"hidden-seed-{i}".encode()).digest()[:4], "big") & 0x7FFFFFFF
              for i in range(SEEDS)]
