@@ -4,7 +4,8 @@ nbgrader's autograde pipeline stays as it is (sanitize, overwrite the test cells
 save grades, late penalties); only the execution step changes: the notebook runs in the sandbox with
 probes instead of test cells, and each test cell's output is the grader's own verdict
 (:mod:`course_lib.grading.judge`).  A per-notebook JSON summary is written next to the gradebook for
-the class report.
+the class report.  Before anyone's browser shows the notebook, its learner-written HTML is made inert
+(:mod:`course_lib.grading.inert`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Int, List, Unicode
 
 from course_lib.checks import checks_module
+from course_lib.grading.inert import make_inert
 from course_lib.grading.judge import grading_seeds, judge_cell, merge_record, probe_notebook, verdict_outputs
 from course_lib.grading.sandbox import Limits, run_sandboxed
 
@@ -54,6 +56,7 @@ class SandboxedExecute(NbGraderPreprocessor):
         result, record = run_sandboxed(nbformat.writes(run), limits, slot=self.slot, hide=list(self.hide),
                                        sandbox=self.sandbox)
         probes, events = merge_record(nb, record, tests)
+        turned_off = make_inert(nb)  # formgrader and feedback render the learner's HTML as it is
         if result.timed_out:
             reason = f"the notebook ran past its limit of {self.notebook_timeout} s and was stopped"
         elif not record:
@@ -72,6 +75,7 @@ class SandboxedExecute(NbGraderPreprocessor):
             (target / f"{notebook}.json").write_text(json.dumps({
                 "student": student, "assignment": assignment, "notebook": notebook,
                 "seconds": round(result.seconds, 1), "timed_out": result.timed_out, "events": events,
+                "html_turned_off": turned_off,
                 "verdicts": [v.__dict__ for v in verdicts],
             }, indent=1))
         return nb, resources

@@ -238,6 +238,8 @@ def _write_outputs(root: Path, db_url: str, sources, work, problems: list[Proble
                         elif exercise["score"] == 0 and not exercise["needs_manual_grade"]:
                             exercise["message"] = "left unanswered (the cell is as it was handed out)"
                     data.setdefault("events", []).extend(details.get("events", []))
+                    data.setdefault("html_turned_off", []).extend(
+                        f"{notebook}: {change}" for change in details.get("html_turned_off", []))
     for problem in problems:
         report.setdefault(problem.student, {"assignments": {}, "problems": []})["problems"].append(
             {"assignment": problem.assignment, "notebook": problem.notebook, "what": problem.what})
@@ -268,8 +270,15 @@ def _markdown(report: dict) -> str:
             for ex in data["exercises"]:
                 score = "manual" if ex["score"] is None else f"{ex['score']:g} / {ex['max']:g}"
                 note = ex.get("message", "needs manual grading" if ex["needs_manual_grade"] else "")
-                lines.append(f"| {ex['notebook']} | {ex['cell']} | {score} | {note.replace('|', '/').splitlines()[0] if note else ''} |")
+                lines.append(f"| {ex['notebook']} | {ex['cell']} | {score} | {_cell_text(note)} |")
             for event in data.get("events", []):
-                lines.append(f"- kernel: {event}")
+                lines.append(f"- kernel: {_cell_text(event)}")
+            for change in data.get("html_turned_off", []):
+                lines.append(f"- html: {change}")
         lines.append("")
     return "\n".join(lines)
+
+
+def _cell_text(note: str) -> str:
+    """The first line of ``note`` as Markdown text in a table cell or list item (a learner's message may hold HTML)."""
+    return note.splitlines()[0].replace("|", "/").replace("<", "&lt;") if note else ""

@@ -139,6 +139,11 @@ import os
 os._exit(1)
 """
 
+SCRIPT_ANSWER = """A bag of words ignores order. <img src=x onerror="alert('course-xss-probe')">"""
+SCRIPT_OUTPUT = """from IPython.display import HTML, display
+display(HTML("<b>a table</b><script>/*course-xss-probe*/</script>"))
+"""
+
 WRONG_PAD = """def pad_batch(seqs, pad_id=0):
     import torch
     lengths = torch.tensor([len(s) for s in seqs])
@@ -205,7 +210,10 @@ def graded(tmp_path_factory):
     cell(changed, "test_pad_batch").metadata["nbgrader"]["points"] = 100
     faked.cells = changed.cells + [fake]
     write(subs, "fake-metadata", faked)
-    write(subs, "old-nbformat", nbformat.writes(nbformat.convert(good, 3)))
+    scripted = edit(good, "why_bag_of_words_fails", SCRIPT_ANSWER)
+    scripted.cells = scripted.cells + [nbformat.v4.new_code_cell(SCRIPT_OUTPUT)]
+    write(subs, "script-in-answer", scripted)
+    write(subs, "old-nbformat", nbformat.writes(nbformat.convert(good, 3)))  # last: convert() changes good in place
     before = _course_lib_digest()
     summary = grade(course, subs)
     return course, subs, summary, before
@@ -214,8 +222,8 @@ def graded(tmp_path_factory):
 def test_the_whole_class_was_graded_and_nothing_failed(graded):
     course, _, summary, _ = graded
     assert summary.failed == 0, summary.text()
-    assert summary.graded == 21
-    assert (course / "grades.csv").read_text().count("\n") == 22
+    assert summary.graded == 22
+    assert (course / "grades.csv").read_text().count("\n") == 23
 
 
 def test_solution_scores_full_points_and_stub_zero(graded):
@@ -349,3 +357,48 @@ def test_an_old_nbformat_is_converted_and_graded(graded):
     course = graded[0]
     assert auto_total(course, "old-nbformat") == FULL_01
     assert any("nbformat 3" in p for p in problems(course, "old-nbformat"))
+
+
+def test_html_in_an_answer_or_an_output_never_runs_in_formgrader_or_feedback(graded):
+    """formgrader renders a written answer's HTML as it is, on the Jupyter server's origin: a script there
+    would run as the instructor.  The grader turns it off; the points and the answer's text stay."""
+    from nbconvert import HTMLExporter
+    from nbgrader.server_extensions.formgrader import handlers
+
+    course = graded[0]
+    assert auto_total(course, "script-in-answer") == FULL_01
+    autograded = course / "autograded" / "script-in-answer" / A01 / f"{A01}.ipynb"
+    formgrader = HTMLExporter(template_name="formgrade", extra_template_basedirs=[handlers.template_path])
+    resources = {"assignment_id": A01, "notebook_id": A01, "submission_id": "x", "index": 0, "total": 1,
+                 "base_url": "", "student": "script-in-answer", "last_name": "", "first_name": "",
+                 "notebook_path": str(autograded)}
+    pages = {"formgrader": formgrader.from_filename(str(autograded), resources=resources)[0],
+             "feedback": (course / "feedback" / "script-in-answer" / A01 / f"{A01}.html").read_text()}
+    for page, html in pages.items():
+        assert _live_probes(html) == [], page
+        assert "A bag of words ignores order." in html and "HTML was turned off" in html, page
+    changes = report(course)["script-in-answer"]["assignments"][A01]["html_turned_off"]
+    assert any("markdown" in c and "onerror=" in c for c in changes), changes
+    assert any("text/html output dropped" in c for c in changes), changes
+
+
+def _live_probes(html: str) -> list[str]:
+    """Where the page would run the probe: an on*= attribute or a <script> element that holds it (escaped
+    text in a code block does not count)."""
+    from html.parser import HTMLParser
+
+    found: list[str] = []
+
+    class Finder(HTMLParser):
+        in_script = False
+
+        def handle_starttag(self, tag, attrs):
+            self.in_script = tag == "script"
+            found.extend(f"<{tag} {k}=>" for k, v in attrs if k.startswith("on") and "course-xss-probe" in (v or ""))
+
+        def handle_data(self, data):
+            if self.in_script and "course-xss-probe" in data:
+                found.append("<script>")
+
+    Finder().feed(html)
+    return found
