@@ -12,6 +12,8 @@ pattern ``LMS_PATTERN`` (Canvas's ``<student>_<LATE_><id>_<id>_<file>``; pass an
 - an old nbformat version                               -> converted to version 4
 - a notebook from another assignment                    -> graded, and reported
 - cells with nbgrader ids the source does not have      -> their grading metadata is removed
+- copies of a graded cell (copy and paste keeps the id)  -> the first is graded, the copies are ordinary cells
+- anything else that cannot be read or is not a valid notebook -> graded as the blank notebook, reason given
 - student ids or file names that could escape the folder, symlinks, oversized files -> refused
 
 The original files are kept untouched under ``.course/originals``: grading never loses a submission.
@@ -52,10 +54,6 @@ class Intake:
     problems: list[Problem]
 
 
-def _grade_ids(nb) -> set[str]:
-    return {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in nb.get("cells", [])} - {None}
-
-
 def _unpack(zip_path: Path, into: Path) -> Path:
     with zipfile.ZipFile(zip_path) as archive:
         total = 0
@@ -84,10 +82,15 @@ def _from_lms(folder: Path, assignment: str, pattern: str, into: Path, problems:
     from nbgrader.plugins.zipcollect import FileNameCollectorPlugin
 
     collector = FileNameCollectorPlugin(named_regexp=pattern)
+    into.mkdir(parents=True, exist_ok=True)  # an export where no file matches is reported, not a crash
     for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
         found = collector.collect(str(path))
         if not found or not found.get("student_id") or not found.get("file_id"):
             problems.append(Problem("-", assignment, path.name, "file name does not match the LMS pattern: ignored"))
+            continue
+        if not STUDENT_ID.match(found["student_id"]):  # a custom --lms-pattern may capture "..": no path from it
+            problems.append(Problem("-", assignment, path.name, "the student id has characters that are not allowed: "
+                                    "ignored"))
             continue
         target = into / found["student_id"] / assignment / Path(found["file_id"]).name
         if target.exists():
@@ -172,35 +175,62 @@ def _take_assignment(src: Path, target: Path, student: str, assignment: str, not
             shutil.copy2(blanks / filename, target / filename)
             continue
         try:
-            if path.stat().st_size > MAX_NOTEBOOK_BYTES:
-                raise ValueError(f"larger than {MAX_NOTEBOOK_BYTES // 2**20} MB")
-            raw = json.loads(path.read_text(encoding="utf-8"))
-            if not isinstance(raw, dict) or "cells" not in raw and "worksheets" not in raw:
-                raise ValueError("it is JSON but not a notebook")
-            version = raw.get("nbformat")
-            nb = nbformat.reads(json.dumps(raw), as_version=4)
-            if version != 4:
-                problems.append(Problem(student, assignment, notebook, f"converted from nbformat {version} to 4"))
-        except (ValueError, UnicodeDecodeError, KeyError, AttributeError, TypeError) as error:
+            nb, notes = _read_notebook(path, grade_ids, all_assignments)
+        except Exception as error:  # untrusted input: whatever breaks the reading is this notebook's problem only
             problems.append(Problem(student, assignment, notebook,
-                                    f"unreadable ({type(error).__name__}: {str(error)[:200]}): graded as the blank "
+                                    f"unreadable ({type(error).__name__}: {' '.join(str(error).split())[:200]}): graded as the blank "
                                     f"notebook (0 points); the original is kept in .course/originals"))
             shutil.copy2(blanks / filename, target / filename)
             continue
-        ids = _grade_ids(nb)
-        if grade_ids and not ids & grade_ids:
-            other = [f"{a}/{n}" for a, nbs in all_assignments.items() for n, g in nbs.items() if ids & g]
-            where = f"it looks like {other[0]}" if other else "it has none of this notebook's cells"
-            problems.append(Problem(student, assignment, notebook, f"wrong notebook: {where}; graded as handed in"))
-        stripped = 0
-        for cell in nb.cells:
-            meta = cell.get("metadata", {})
-            grade_id = meta.get("nbgrader", {}).get("grade_id")
-            if "nbgrader" in meta and grade_id not in grade_ids:
-                del meta["nbgrader"]
-                stripped += 1
-        if stripped:
-            problems.append(Problem(student, assignment, notebook,
-                                    f"{stripped} cell(s) carried nbgrader ids that the assignment does not have: "
-                                    f"their grading metadata was removed"))
+        problems.extend(Problem(student, assignment, notebook, note) for note in notes)
         nbformat.write(nb, target / filename)
+
+
+def _read_notebook(path: Path, grade_ids: set[str], all_assignments: dict[str, dict[str, set[str]]]):
+    """The notebook at ``path`` as a valid nbformat-4 notebook, and notes on what was changed or found.
+
+    Raises (anything) when it cannot be read: the caller grades the blank notebook instead.
+    """
+    notes = []
+    if path.stat().st_size > MAX_NOTEBOOK_BYTES:
+        raise ValueError(f"larger than {MAX_NOTEBOOK_BYTES // 2**20} MB")
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(raw, dict) or "cells" not in raw and "worksheets" not in raw:
+        raise ValueError("it is JSON but not a notebook")
+    version = raw.get("nbformat")
+    nb = nbformat.reads(json.dumps(raw), as_version=4)
+    if version != 4:
+        notes.append(f"converted from nbformat {version} to 4")
+    handed_in_ids = {_grading_id(cell) for cell in nb.cells} - {None}
+    if grade_ids and not handed_in_ids & grade_ids:
+        other = [f"{a}/{n}" for a, nbs in all_assignments.items() for n, g in nbs.items() if handed_in_ids & g]
+        where = f"it looks like {other[0]}" if other else "it has none of this notebook's cells"
+        notes.append(f"wrong notebook: {where}; graded as handed in")
+    stripped, seen, copies = 0, set(), []
+    for cell in nb.cells:
+        if "nbgrader" not in cell.get("metadata", {}):
+            continue
+        grade_id = _grading_id(cell)
+        if grade_id not in grade_ids:
+            stripped += 1
+        elif grade_id in seen:  # a copied and pasted cell carries its original's id; nbgrader refuses the notebook
+            copies.append(grade_id)
+        else:
+            seen.add(grade_id)
+            continue
+        del cell.metadata["nbgrader"]
+    if stripped:
+        notes.append(f"{stripped} cell(s) carried nbgrader ids that the assignment does not have: their grading "
+                     f"metadata was removed")
+    if copies:
+        notes.append(f"copies of graded cells ({', '.join(sorted(set(copies)))}): the first of each is graded, the "
+                     f"copies run as ordinary cells")
+    nbformat.validate(nb)  # what nbgrader reads next must be a well-formed notebook
+    return nb, notes
+
+
+def _grading_id(cell) -> str | None:
+    """The cell's nbgrader grade id, or None where there is none or it is not even a string."""
+    grading = cell.get("metadata", {}).get("nbgrader")
+    grade_id = grading.get("grade_id") if isinstance(grading, dict) else None
+    return grade_id if isinstance(grade_id, str) else None

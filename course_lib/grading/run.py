@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import queue
+import re
 import secrets
 import subprocess
 import sys
@@ -175,7 +176,7 @@ def grade_class(root: Path, submissions: Path, options: GradeOptions) -> ClassSu
         finally:
             free.put(slot)
         if not outcome.get("success"):
-            failures.append(Problem(student, assignment, "-", f"grading failed: {outcome.get('error', '')[-500:]}"))
+            failures.append(Problem(student, assignment, "-", _failure(root, student, assignment, outcome)))
             return "failed"
         mark.parent.mkdir(parents=True, exist_ok=True)
         mark.write_text(json.dumps({"fingerprint": fingerprint}))
@@ -195,6 +196,19 @@ def grade_class(root: Path, submissions: Path, options: GradeOptions) -> ClassSu
     csv_path, report_path = _write_outputs(root, db_url, sources, taken.work, problems)
     return ClassSummary(graded, skipped, outcomes.count("failed"), time.monotonic() - started, csv_path,
                         report_path, problems)
+
+
+def _failure(root: Path, student: str, assignment: str, outcome: dict) -> str:
+    """One line on why a worker failed (its last exception line); the whole log goes to .course/logs."""
+    text = f"{outcome.get('log', '')}\n{outcome.get('error', '')}"
+    log = root / ".course" / "logs" / student / f"{assignment}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(text, encoding="utf-8")
+    # An exception line of a traceback; nbgrader's own wrapper ("see the the above traceback") says nothing.
+    raised = [line.strip() for line in text.splitlines()
+              if re.match(r"^[A-Za-z_][\w.]*: ", line) and "see the the above traceback" not in line]
+    why = (raised or [line.strip() for line in text.splitlines() if line.strip()] or ["no output"])[-1]
+    return f"grading failed: {why[:300]} (full log: {log.relative_to(root)})"
 
 
 def _write_outputs(root: Path, db_url: str, sources, work, problems: list[Problem]) -> tuple[Path, Path]:

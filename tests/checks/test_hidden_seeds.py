@@ -63,7 +63,7 @@ def test_solution_passes_every_check_on_many_hidden_seeds(assignment, monkeypatc
     nb.cells.append(nbformat.v4.new_code_cell(SWEEP.format(keys=keys, seeds=SEED_LIST)))
     monkeypatch.setenv("COURSE_QUICK", "1")
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(nb, timeout=600 + 3 * SEEDS, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
     printed = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.get("output_type") == "stream")
     failures = json.loads(printed.strip().splitlines()[-1])
     assert not failures, "a correct answer failed on a hidden seed:\n" + "\n".join(

@@ -72,3 +72,72 @@ def test_a_flat_export_needs_the_assignment_named(tmp_path, blanks):
         z.writestr(f"alicesmith_12345_678901_{A01}.ipynb", nbformat.writes(solved()))
     with pytest.raises(ValueError, match="--assignment"):
         intake(tmp_path / "course", archive, SOURCES, blanks)
+
+
+def _handed_in(subs, student: str, text: str) -> None:
+    folder = subs / student / A01
+    folder.mkdir(parents=True)
+    (folder / f"{A01}.ipynb").write_text(text, encoding="utf-8")
+
+
+def _with_cell(edit) -> str:
+    nb = nbformat.writes(solved())
+    data = __import__("json").loads(nb)
+    edit(data["cells"])
+    return __import__("json").dumps(data)
+
+
+MALFORMED = {  # student -> (notebook text, words the problem must contain)
+    "cell-a-string": (_with_cell(lambda cells: cells.__setitem__(2, "hello")), "unreadable (ValidationError"),
+    "cells-a-dict": ('{"cells": {}, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}', "unreadable"),
+    "source-a-number": (_with_cell(lambda cells: cells[2].__setitem__("source", 5)), "unreadable"),
+    "unknown-cell-type": (_with_cell(lambda cells: cells[2].__setitem__("cell_type", "heading")), "unreadable"),
+    "nested-too-deep": ('{"cells": ' + "[" * 100_000 + "]" * 100_000 + "}", "unreadable (RecursionError"),
+    "not-utf8": ('{"cells": "\udcff"}', "unreadable"),
+    "nbgrader-a-string": (_with_cell(lambda cells: cells[3]["metadata"].__setitem__("nbgrader", "x")),
+                          "grading metadata was removed"),
+    "grade-id-a-list": (_with_cell(lambda cells: cells[3]["metadata"].__setitem__(
+        "nbgrader", {"grade": True, "grade_id": ["test_encode"]})), "grading metadata was removed"),
+}
+
+
+def test_malformed_notebooks_are_named_one_by_one_and_never_stop_the_class(tmp_path, blanks):
+    subs = tmp_path / "subs"
+    for student, (text, _) in MALFORMED.items():
+        folder = subs / student / A01
+        folder.mkdir(parents=True)
+        (folder / f"{A01}.ipynb").write_bytes(text.encode("utf-8", "surrogateescape"))
+    taken = intake(tmp_path / "course", subs, SOURCES, blanks)
+    assert sorted(s for s, _ in taken.work) == sorted(MALFORMED)
+    whats = {p.student: p.what for p in taken.problems}
+    for student, (_, words) in MALFORMED.items():
+        assert words in whats.get(student, ""), f"{student}: {whats.get(student)}"
+        assert "\n" not in whats[student]
+        written = tmp_path / "course" / "submitted" / student / A01 / f"{A01}.ipynb"
+        nbformat.validate(nbformat.read(written, as_version=4))
+
+
+def test_a_copied_graded_cell_keeps_one_id_so_nbgrader_accepts_the_notebook(tmp_path, blanks):
+    import copy
+
+    nb = solved()
+    test_cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_encode")
+    nb.cells.append(copy.deepcopy(test_cell))
+    subs = tmp_path / "subs"
+    _handed_in(subs, "paster", nbformat.writes(nb))
+    taken = intake(tmp_path / "course", subs, SOURCES, blanks)
+    assert [p.what for p in taken.problems] == [
+        "copies of graded cells (test_encode): the first of each is graded, the copies run as ordinary cells"]
+    written = nbformat.read(tmp_path / "course" / "submitted" / "paster" / A01 / f"{A01}.ipynb", as_version=4)
+    ids = [c.metadata["nbgrader"]["grade_id"] for c in written.cells if "nbgrader" in c.metadata]
+    assert ids.count("test_encode") == 1 and len(written.cells) == len(nb.cells)
+
+
+def test_a_custom_lms_pattern_cannot_make_a_path_of_a_student_id(tmp_path, blanks):
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / f".._{A01}.ipynb").write_text(nbformat.writes(solved()))
+    taken = intake(tmp_path / "course", export, SOURCES, blanks, only=[A01],
+                   lms_pattern=r"^(?:.*/)?(?P<student_id>[^_]+)_(?P<file_id>.+\.ipynb)$")
+    assert taken.work == []
+    assert [p.what for p in taken.problems] == ["the student id has characters that are not allowed: ignored"]

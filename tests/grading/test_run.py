@@ -1,0 +1,30 @@
+"""When nbgrader itself fails on a submission, does the report say why in one line and keep the whole log?"""
+
+from __future__ import annotations
+
+from course_lib.grading.run import _failure
+
+LOG = """[AutogradeApp | ERROR] There was an error processing assignment: /c/submitted/eve/01
+Traceback (most recent call last):
+  File "/venv/nbgrader/preprocessors/overwritecells.py", line 80, in preprocess_cell
+    raise MissingEntry()
+nbgrader.api.MissingEntry: No such grade cell 'test_x'
+"""
+ERROR = """Traceback (most recent call last):
+  File "/venv/nbgrader/converters/base.py", line 468, in convert_notebooks
+    raise NbGraderException(msg)
+nbgrader.converters.base.NbGraderException: Please see the the above traceback for details on the specific errors on the above failures.
+"""
+
+
+def test_the_failure_names_the_exception_and_points_at_the_log(tmp_path):
+    line = _failure(tmp_path, "eve", "01_sequence_data", {"success": False, "log": LOG, "error": ERROR})
+    assert line == ("grading failed: nbgrader.api.MissingEntry: No such grade cell 'test_x' "
+                    "(full log: .course/logs/eve/01_sequence_data.log)")
+    saved = (tmp_path / ".course" / "logs" / "eve" / "01_sequence_data.log").read_text()
+    assert LOG in saved and ERROR in saved
+
+
+def test_a_failure_without_a_traceback_keeps_its_last_line(tmp_path):
+    line = _failure(tmp_path, "eve", "01_sequence_data", {"success": False, "error": "the grading worker did not finish in time"})
+    assert line.startswith("grading failed: the grading worker did not finish in time (full log: ")
