@@ -30,6 +30,8 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 __all__ = ["run_notebook", "main"]
 
 KERNEL_NAME = "course-python"
+MAX_CELL_OUTPUT = 4 * 2**20  # bytes of output kept of one cell's run: a print in an endless loop stays small
+MAX_PROBE_OUTPUT = 48 * 2**20  # a probe's answer: the judge refuses more than 32 MB of data (base64: 4/3)
 
 
 class _KernelLost(Exception):
@@ -54,6 +56,38 @@ class Record:
     def _write(self, item: dict) -> None:
         self._out.write(json.dumps(item) + "\n")
         self._out.flush()
+
+
+class _BoundedClient(NotebookClient):
+    """nbclient, keeping at most MAX_CELL_OUTPUT bytes of each cell run's output and noting the cut once.
+
+    nbclient holds every output in memory until the cell ends; a learner's print in an endless loop would
+    fill the runner's memory limit within the cell's time limit and lose the rest of the notebook.
+    """
+
+    def output(self, outs, msg, display_id, cell_index):
+        run = msg["parent_header"].get("msg_id")
+        if msg["msg_type"] in ("stream", "display_data", "execute_result", "update_display_data") and run:
+            used = self._output_bytes.get(run, 0) + len(json.dumps(msg.get("content", {})))
+            self._output_bytes[run] = used
+            probe = 0 <= cell_index < len(self.nb.cells) and self.nb.cells[cell_index].metadata.get("course_probe")
+            limit = MAX_PROBE_OUTPUT if probe else MAX_CELL_OUTPUT
+            if used > limit:
+                if run not in self._cut:
+                    self._cut.add(run)
+                    outs.append(nbformat.v4.new_output(
+                        "stream", name="stderr", text=f"\n... the grader kept only the first {limit // 2**20} MB "
+                                                      f"of this cell's output\n"))
+                return None
+        return super().output(outs, msg, display_id, cell_index)
+
+    @property
+    def _output_bytes(self) -> dict:
+        return self.__dict__.setdefault("_course_output_bytes", {})
+
+    @property
+    def _cut(self) -> set:
+        return self.__dict__.setdefault("_course_cut", set())
 
 
 def _install_kernelspec(jupyter_path: Path) -> None:
@@ -82,7 +116,7 @@ def run_notebook(nb, record: Record, cell_timeout: int, startup_timeout: int = 6
     """Execute ``nb`` cell by cell, recording each code cell's status and outputs."""
     cells = nb.cells
     ok: set[int] = set()
-    client = NotebookClient(nb, timeout=cell_timeout, kernel_name=KERNEL_NAME, allow_errors=True,
+    client = _BoundedClient(nb, timeout=cell_timeout, kernel_name=KERNEL_NAME, allow_errors=True,
                             interrupt_on_timeout=True, startup_timeout=startup_timeout,
                             error_on_timeout={"ename": "CellTimeoutError",
                                               "evalue": f"the cell ran longer than {cell_timeout} s and was stopped",

@@ -205,17 +205,20 @@ def run_sandboxed(notebook_json: str, limits: Limits, slot: int = 0, hide: list[
                                        start_new_session=True, pass_fds=(write_end,), env=env, cwd=job)
         finally:
             os.close(write_end)
-        record = bytearray()
+        record, stderr = bytearray(), bytearray()
         reader = threading.Thread(target=_drain, args=(read_end, record, process), daemon=True)
+        errors = threading.Thread(target=_keep_tail, args=(process.stderr, stderr), daemon=True)
         reader.start()
+        errors.start()
         timed_out = False
         try:
-            _, stderr = process.communicate(timeout=limits.notebook_seconds)
+            process.wait(timeout=limits.notebook_seconds)
         except subprocess.TimeoutExpired:
             timed_out = True
             os.killpg(process.pid, signal.SIGKILL)
-            _, stderr = process.communicate()
+            process.wait()
         reader.join(timeout=10)
+        errors.join(timeout=10)
         result = SandboxResult(process.returncode, time.monotonic() - started, timed_out,
                                stderr.decode("utf-8", "replace")[-4000:])
         return result, bytes(record)
@@ -233,3 +236,12 @@ def _drain(fd: int, record: bytearray, process: subprocess.Popen) -> None:
                 except ProcessLookupError:
                     pass
                 return
+
+
+def _keep_tail(pipe, tail: bytearray, keep: int = 1 << 16) -> None:
+    """Read the sandbox's stderr to EOF, keeping only its last ``keep`` bytes: the kernel inherits this
+    stream, and a learner's cell can write gigabytes to it that the grader must not hold in memory."""
+    with pipe:
+        while chunk := pipe.read1(1 << 16):
+            tail.extend(chunk)
+            del tail[:-keep]
