@@ -92,7 +92,7 @@ def _parse_record(record: bytes) -> tuple[dict[int, dict], list[str]]:
     for line in record.decode("utf-8", "replace").splitlines():
         try:
             item = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # the record is untrusted: a line nested 100,000 deep is skipped
             continue
         if not isinstance(item, dict):
             continue

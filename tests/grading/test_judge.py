@@ -79,7 +79,7 @@ def test_test_cells_get_no_output_from_the_kernel():
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x"), nbformat.v4.new_code_cell("t")])
     record = b'{"index": 1, "status": "ok", "outputs": [{"output_type": "stream", "name": "stdout", "text": "OK"}]}\n' \
              b'{"index": 0, "status": "ok", "outputs": [{"output_type": "stream", "name": "stdout", "text": "hi"}]}\n' \
-             b'not json\n'
+             b'not json\n' + b'{"index": 0, "outputs": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n"
     probes, _ = merge_record(nb, record, {1: ONE_HOT})
     assert nb.cells[1].outputs == [] and nb.cells[0].outputs[0]["text"] == "hi" and 1 in probes
 
