@@ -165,14 +165,36 @@ def encode_plain(value: Any) -> Any:
 
 
 def encode_results(results: dict[str, Any]) -> dict:
-    """Encode each case's result; one that cannot cross a process boundary becomes a LearnerError."""
-    encoded = {}
+    """Encode each case's result; one that cannot cross a process boundary becomes a LearnerError.
+
+    Past MAX_PLAIN_BYTES of array data in all (what the grader's decoder accepts), a case's result is replaced
+    by a LearnerError that says so before anything is encoded: a wrong broadcast can return gigabytes.
+    """
+    encoded, used = {}, 0
     for case, value in results.items():
         try:
+            size = _array_bytes(value)
+            used += size
+            if used > MAX_PLAIN_BYTES:
+                raise ValueError(f"it holds {size / 2**20:.0f} MB of tensors, more than the check takes "
+                                 f"({MAX_PLAIN_BYTES // 2**20} MB in all): is a shape wrong?")
             encoded[case] = encode_plain(value)
-        except (TypeError, ValueError) as error:
+        except (TypeError, ValueError, RecursionError) as error:
             encoded[case] = encode_plain(LearnerError("TypeError", f"the value returned cannot be checked: {error}"))
     return {"__dict__": [[k, v] for k, v in encoded.items()]}
+
+
+def _array_bytes(value: Any) -> int:
+    """Bytes of tensor and array data in ``value`` (nested in lists, tuples and dicts)."""
+    if isinstance(value, torch.Tensor):
+        return value.numel() * value.element_size()
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if isinstance(value, (list, tuple)):
+        return sum(_array_bytes(v) for v in value)
+    if isinstance(value, dict):
+        return sum(_array_bytes(v) for v in value.values())
+    return 0
 
 
 def decode_plain(value: Any, _budget: list[int] | None = None) -> Any:

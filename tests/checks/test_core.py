@@ -44,6 +44,16 @@ def test_oversized_results_are_refused():
         decode_plain(big)
 
 
+def test_a_result_too_large_to_check_is_named_before_it_is_encoded():
+    huge = torch.zeros(5 * 2**20, dtype=torch.float64)  # 40 MB: a wrong broadcast, say
+    loop = []
+    loop.append(loop)
+    results = decode_plain(encode_results({"small": torch.ones(3), "huge": (huge,), "loop": loop}))
+    assert torch.equal(torch.from_numpy(results["small"]), torch.ones(3))
+    assert isinstance(results["huge"], LearnerError) and "40 MB of tensors" in results["huge"].message
+    assert isinstance(results["loop"], LearnerError) and "cannot be checked" in results["loop"].message
+
+
 def test_result_of_names_what_the_learner_function_raised():
     with pytest.raises(CheckFailure, match="not implemented yet"):
         result_of({"c": LearnerError("NotImplementedError", "")}, "c", "f")
