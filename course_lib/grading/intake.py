@@ -15,6 +15,7 @@ pattern ``LMS_PATTERN`` (Canvas's ``<student>_<LATE_><id>_<id>_<file>``; pass an
 - copies of a graded cell (copy and paste keeps the id)  -> the first is graded, the copies are ordinary cells
 - anything else that cannot be read or is not a valid notebook -> graded as the blank notebook, reason given
 - student ids or file names that could escape the folder, symlinks, oversized files -> refused
+- extra files past MAX_FOLDER_BYTES per assignment folder -> left out (named), so no folder fills the disk
 
 The original files are kept untouched under ``.course/originals``: grading never loses a submission.
 """
@@ -35,6 +36,7 @@ __all__ = ["Problem", "Intake", "intake"]
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
 MAX_NOTEBOOK_BYTES = 20 * 2**20
+MAX_FOLDER_BYTES = 200 * 2**20  # what one student's assignment folder may bring along (extras and originals)
 MAX_ZIP_BYTES = 2 * 2**30
 LMS_PATTERN = r"(?i)^(?:.*/)?(?P<student_id>[a-z0-9][a-z0-9.@+-]*)_(?:late_)?\d+_\d+_(?P<file_id>[^/]+\.ipynb)$"
 
@@ -147,11 +149,31 @@ def intake(root: Path, source: Path, assignments: dict[str, dict[str, set[str]]]
                 target.mkdir(parents=True)
                 if originals.exists():
                     shutil.rmtree(originals)
-                shutil.copytree(student_dir / assignment, originals, symlinks=True)
+                shutil.copytree(student_dir / assignment, originals, symlinks=True, ignore=_beyond_budget())
                 _take_assignment(student_dir / assignment, target, student, assignment, notebooks, assignments,
                                  release_dir / assignment, problems)
                 work.append((student, assignment))
     return Intake(students, work, problems)
+
+
+def _beyond_budget():
+    """A copytree ``ignore`` that keeps files until MAX_FOLDER_BYTES are copied (a folder of huge files
+    must not fill the grader's disk); what it leaves is still in the instructor's own copy."""
+    budget = [MAX_FOLDER_BYTES]
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        skipped = set()
+        for name in sorted(names):
+            path = Path(folder) / name
+            if path.is_file() and not path.is_symlink() and not name.endswith(".ipynb"):  # notebooks always
+                size = path.stat().st_size
+                if size > budget[0]:
+                    skipped.add(name)
+                else:
+                    budget[0] -= size
+        return skipped
+
+    return ignore
 
 
 def _take_assignment(src: Path, target: Path, student: str, assignment: str, notebooks: dict[str, set[str]],
@@ -160,9 +182,20 @@ def _take_assignment(src: Path, target: Path, student: str, assignment: str, not
     for p in src.iterdir():
         if p.is_symlink():
             problems.append(Problem(student, assignment, p.name, "a symbolic link: ignored"))
-    for name, path in files.items():  # data files and other extras come along, unless huge
-        if not name.endswith(".ipynb") and path.stat().st_size <= MAX_NOTEBOOK_BYTES:
-            shutil.copy2(path, target / name)
+    budget, left_out = MAX_FOLDER_BYTES, []
+    for name, path in sorted(files.items()):  # data files and other extras come along, unless huge
+        size = path.stat().st_size
+        if name.endswith(".ipynb"):
+            continue
+        if size > MAX_NOTEBOOK_BYTES or size > budget:
+            left_out.append(name)
+            continue
+        budget -= size
+        shutil.copy2(path, target / name)
+    if left_out:
+        problems.append(Problem(student, assignment, "-", f"{len(left_out)} extra file(s) too large to take along "
+                                                           f"(each <= {MAX_NOTEBOOK_BYTES // 2**20} MB, "
+                                                           f"{MAX_FOLDER_BYTES // 2**20} MB in all): {left_out[:5]}"))
     spare = [n for n in files if n.endswith(".ipynb") and n[:-6] not in notebooks]
     for notebook, grade_ids in notebooks.items():
         filename = f"{notebook}.ipynb"

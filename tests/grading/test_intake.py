@@ -141,3 +141,20 @@ def test_a_custom_lms_pattern_cannot_make_a_path_of_a_student_id(tmp_path, blank
                    lms_pattern=r"^(?:.*/)?(?P<student_id>[^_]+)_(?P<file_id>.+\.ipynb)$")
     assert taken.work == []
     assert [p.what for p in taken.problems] == ["the student id has characters that are not allowed: ignored"]
+
+
+def test_huge_extra_files_are_left_out_and_named(tmp_path, blanks, monkeypatch):
+    from course_lib.grading import intake as intake_module
+
+    monkeypatch.setattr(intake_module, "MAX_FOLDER_BYTES", 3000)
+    subs = tmp_path / "subs"
+    _handed_in(subs, "hoarder", nbformat.writes(solved()))
+    for name in ("a.csv", "b.csv", "c.csv"):
+        (subs / "hoarder" / A01 / name).write_bytes(b"x" * 1200)
+    taken = intake(tmp_path / "course", subs, SOURCES, blanks)
+    assert [p.what for p in taken.problems] == [
+        "1 extra file(s) too large to take along (each <= 20 MB, 0 MB in all): ['c.csv']"]
+    assert sorted(p.name for p in (tmp_path / "course" / "submitted" / "hoarder" / A01).iterdir()) == [
+        f"{A01}.ipynb", "a.csv", "b.csv"]
+    originals = tmp_path / "course" / ".course" / "originals" / "hoarder" / A01
+    assert (originals / f"{A01}.ipynb").is_file() and len(list(originals.iterdir())) < 4
