@@ -65,6 +65,11 @@ class _BoundedClient(NotebookClient):
     fill the runner's memory limit within the cell's time limit and lose the rest of the notebook.
     """
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._output_bytes: dict[str, int] = {}  # per cell run (its execute request's msg_id)
+        self._cut: set[str] = set()
+
     def output(self, outs, msg, display_id, cell_index):
         run = msg["parent_header"].get("msg_id")
         if msg["msg_type"] in ("stream", "display_data", "execute_result", "update_display_data") and run:
@@ -80,14 +85,6 @@ class _BoundedClient(NotebookClient):
                                                       f"of this cell's output\n"))
                 return None
         return super().output(outs, msg, display_id, cell_index)
-
-    @property
-    def _output_bytes(self) -> dict:
-        return self.__dict__.setdefault("_course_output_bytes", {})
-
-    @property
-    def _cut(self) -> set:
-        return self.__dict__.setdefault("_course_cut", set())
 
 
 def _install_kernelspec(jupyter_path: Path) -> None:
