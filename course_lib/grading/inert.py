@@ -56,8 +56,8 @@ class _Inspector(HTMLParser):
             self.verbatim = max(0, self.verbatim - 1)
 
     def handle_data(self, data):
-        if not self.verbatim and _script_url(data):  # MathJax turns \href{javascript:...} in text into a link
-            self._flag(_script_url(data))
+        if not self.verbatim and (reason := _script_url(data)):  # MathJax turns \href{javascript:...} into a link
+            self._flag(reason)
 
     def _flag(self, reason: str) -> None:
         self.reason = self.reason or reason

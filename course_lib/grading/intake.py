@@ -156,24 +156,26 @@ def intake(root: Path, source: Path, assignments: dict[str, dict[str, set[str]]]
     return Intake(students, work, problems)
 
 
+def _over_budget(paths, budget: list[int], max_each: int | None = None) -> set[Path]:
+    """The extra files (not notebooks) among ``paths`` that do not fit, in name order, in ``budget[0]`` bytes
+    (or are larger than ``max_each``); those that fit use the budget up.  A folder of huge files must not fill
+    the grader's disk; notebooks always come along."""
+    over = set()
+    for path in sorted(paths):
+        if path.is_symlink() or not path.is_file() or path.name.endswith(".ipynb"):
+            continue
+        size = path.stat().st_size
+        if size > budget[0] or (max_each is not None and size > max_each):
+            over.add(path)
+        else:
+            budget[0] -= size
+    return over
+
+
 def _beyond_budget():
-    """A copytree ``ignore`` that keeps files until MAX_FOLDER_BYTES are copied (a folder of huge files
-    must not fill the grader's disk); what it leaves is still in the instructor's own copy."""
+    """A copytree ``ignore`` that leaves out what does not fit in MAX_FOLDER_BYTES (still in the instructor's copy)."""
     budget = [MAX_FOLDER_BYTES]
-
-    def ignore(folder: str, names: list[str]) -> set[str]:
-        skipped = set()
-        for name in sorted(names):
-            path = Path(folder) / name
-            if path.is_file() and not path.is_symlink() and not name.endswith(".ipynb"):  # notebooks always
-                size = path.stat().st_size
-                if size > budget[0]:
-                    skipped.add(name)
-                else:
-                    budget[0] -= size
-        return skipped
-
-    return ignore
+    return lambda folder, names: {p.name for p in _over_budget([Path(folder) / n for n in names], budget)}
 
 
 def _take_assignment(src: Path, target: Path, student: str, assignment: str, notebooks: dict[str, set[str]],
@@ -182,16 +184,11 @@ def _take_assignment(src: Path, target: Path, student: str, assignment: str, not
     for p in src.iterdir():
         if p.is_symlink():
             problems.append(Problem(student, assignment, p.name, "a symbolic link: ignored"))
-    budget, left_out = MAX_FOLDER_BYTES, []
-    for name, path in sorted(files.items()):  # data files and other extras come along, unless huge
-        size = path.stat().st_size
-        if name.endswith(".ipynb"):
-            continue
-        if size > MAX_NOTEBOOK_BYTES or size > budget:
-            left_out.append(name)
-            continue
-        budget -= size
-        shutil.copy2(path, target / name)
+    over = _over_budget(files.values(), [MAX_FOLDER_BYTES], max_each=MAX_NOTEBOOK_BYTES)
+    for name, path in files.items():  # data files and other extras come along, unless huge
+        if not name.endswith(".ipynb") and path not in over:
+            shutil.copy2(path, target / name)
+    left_out = sorted(p.name for p in over)
     if left_out:
         problems.append(Problem(student, assignment, "-", f"{len(left_out)} extra file(s) too large to take along "
                                                            f"(each <= {MAX_NOTEBOOK_BYTES // 2**20} MB, "
