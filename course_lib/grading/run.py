@@ -5,13 +5,13 @@
 3. autograde: one worker process per (student, assignment), ``--jobs`` at a time, each with its own job
    slot (uid, cores, thread count); a (student, assignment) whose submission and grader are unchanged
    since its last successful grading is skipped, so an interrupted run resumes where it stopped;
-4. feedback HTML (hidden tests removed), ``grades.csv`` for the LMS, ``grading-report.md`` / ``.json``.
+4. feedback HTML (hidden tests removed), then :mod:`course_lib.grading.report` writes ``grades.csv`` for the
+   LMS and ``grading-report.md`` / ``.json``.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-import csv
 import dataclasses
 import hashlib
 import json
@@ -29,6 +29,7 @@ import nbformat
 
 import course_lib
 from course_lib.grading.intake import Problem, intake
+from course_lib.grading.report import write_outputs
 from course_lib.grading.sandbox import bwrap_path
 from course_lib.nbgrader_setup import CourseError, api_for, assignments, course_config
 
@@ -193,7 +194,7 @@ def grade_class(root: Path, submissions: Path, options: GradeOptions) -> ClassSu
             if not result.get("success"):
                 failures.append(Problem(student, assignment, "-", f"feedback failed: {result.get('error')}"))
     problems = taken.problems + failures
-    csv_path, report_path = _write_outputs(root, db_url, sources, taken.work, problems)
+    csv_path, report_path = write_outputs(root, db_url, sources, taken.work, problems)
     return ClassSummary(graded, skipped, outcomes.count("failed"), time.monotonic() - started, csv_path,
                         report_path, problems)
 
@@ -209,90 +210,3 @@ def _failure(root: Path, student: str, assignment: str, outcome: dict) -> str:
               if re.match(r"^[A-Za-z_][\w.]*: ", line) and "see the the above traceback" not in line]
     why = (raised or [line.strip() for line in text.splitlines() if line.strip()] or ["no output"])[-1]
     return f"grading failed: {why[:300]} (full log: {log.relative_to(root)})"
-
-
-def _write_outputs(root: Path, db_url: str, sources, work, problems: list[Problem]) -> tuple[Path, Path]:
-    """grades.csv (one row per student, one column per assignment) and the readable per-student report."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    students = sorted({s for s, _ in work})
-    chosen = sorted({a for _, a in work})
-    rows, report = [], {}
-    with Gradebook(db_url) as gb:
-        for student in students:
-            row = {"student": student}
-            entry = report.setdefault(student, {"assignments": {}, "problems": []})
-            for assignment in chosen:
-                try:
-                    submission = gb.find_submission(assignment, student)
-                except MissingEntry:
-                    row[assignment] = ""
-                    continue
-                row[assignment] = f"{submission.score:g}"
-                row[f"{assignment} (max)"] = f"{submission.max_score:g}"
-                exercises = []
-                for notebook in submission.notebooks:
-                    for grade in notebook.grades:
-                        exercises.append({"notebook": notebook.name, "cell": grade.name,
-                                          "score": grade.score, "max": grade.max_score,
-                                          "needs_manual_grade": bool(grade.needs_manual_grade)})
-                entry["assignments"][assignment] = {"score": submission.score, "max": submission.max_score,
-                                                    "exercises": exercises}
-            rows.append(row)
-    for student, entry in report.items():
-        for assignment, data in entry["assignments"].items():
-            for notebook in sources.get(assignment, {}):
-                summary = root / ".course" / "reports" / student / assignment / f"{notebook}.json"
-                if summary.is_file():
-                    details = json.loads(summary.read_text())
-                    messages = {v["grade_id"]: v["message"] for v in details["verdicts"]}
-                    for exercise in data["exercises"]:
-                        if exercise["cell"] in messages:
-                            exercise["message"] = messages[exercise["cell"]]
-                        elif exercise["score"] == 0 and not exercise["needs_manual_grade"]:
-                            exercise["message"] = "left unanswered (the cell is as it was handed out)"
-                    data.setdefault("events", []).extend(details.get("events", []))
-                    data.setdefault("html_turned_off", []).extend(
-                        f"{notebook}: {change}" for change in details.get("html_turned_off", []))
-    for problem in problems:
-        report.setdefault(problem.student, {"assignments": {}, "problems": []})["problems"].append(
-            {"assignment": problem.assignment, "notebook": problem.notebook, "what": problem.what})
-    csv_path = root / "grades.csv"
-    columns = ["student"] + [c for a in chosen for c in (a, f"{a} (max)")] + ["problems"]
-    with csv_path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        for row in rows:
-            row["problems"] = "; ".join(p["what"] for p in report[row["student"]]["problems"])
-            writer.writerow(row)
-    (root / "grading-report.json").write_text(json.dumps(report, indent=1, ensure_ascii=False))
-    report_path = root / "grading-report.md"
-    report_path.write_text(_markdown(report), encoding="utf-8")
-    return csv_path, report_path
-
-
-def _markdown(report: dict) -> str:
-    lines = ["# Grading report", ""]
-    for student in sorted(report):
-        entry = report[student]
-        lines += [f"## {student}", ""]
-        for problem in entry["problems"]:
-            lines.append(f"- **problem** ({problem['assignment']} / {problem['notebook']}): {problem['what']}")
-        for assignment, data in sorted(entry["assignments"].items()):
-            lines += ["", f"### {assignment}: {data['score']:g} / {data['max']:g}", "",
-                      "| notebook | cell | points | note |", "|---|---|---|---|"]
-            for ex in data["exercises"]:
-                score = "manual" if ex["score"] is None else f"{ex['score']:g} / {ex['max']:g}"
-                note = ex.get("message", "needs manual grading" if ex["needs_manual_grade"] else "")
-                lines.append(f"| {ex['notebook']} | {ex['cell']} | {score} | {_cell_text(note)} |")
-            for event in data.get("events", []):
-                lines.append(f"- kernel: {_cell_text(event)}")
-            for change in data.get("html_turned_off", []):
-                lines.append(f"- html: {change}")
-        lines.append("")
-    return "\n".join(lines)
-
-
-def _cell_text(note: str) -> str:
-    """The first line of ``note`` as Markdown text in a table cell or list item (a learner's message may hold HTML)."""
-    return note.splitlines()[0].replace("|", "/").replace("<", "&lt;") if note else ""
