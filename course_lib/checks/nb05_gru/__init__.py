@@ -16,7 +16,8 @@ instead of two, ``input_size`` for every stacked layer, a wrong gate multiplier,
 layer the learner's kernel also counts the matrix products its forward pass calls (a ``TorchFunctionMode``):
 a fused layer needs at most T + 1 for T steps.
 
-The checks live in one module per exercise: :mod:`.gru_cell`, :mod:`.count_params` and :mod:`.fused_gru`;
+The checks live in one module per exercise: :mod:`.gru_cell`, :mod:`.count_params`, :mod:`.fused_gru` and
+:mod:`.final_states` (the last layer's final states of a deep, bidirectional ``nn.LSTM`` on packed sequences);
 :mod:`.variants` holds the gate order, the typical wrong formulas and the naming of mistakes that the cell
 and layer checks share.  This package re-exports every public name, so notebooks import
 ``from course_lib.checks.nb05_gru import check_gru_cell, gru_variant``.
@@ -26,14 +27,18 @@ Machine Translation" (2014); the PyTorch documentation of ``nn.GRU`` / ``nn.GRUC
 """
 
 from course_lib.checks.nb05_gru.count_params import COUNT_PARAMS
+from course_lib.checks.nb05_gru.final_states import FINAL_STATES
 from course_lib.checks.nb05_gru.fused_gru import FUSED_GRU
 from course_lib.checks.nb05_gru.gru_cell import GRU_CELL
 from course_lib.checks.nb05_gru.variants import GATE_ORDER, gru_variant
 
-__all__ = ["EXERCISES", "GATE_ORDER", "gru_variant", "check_gru_cell", "check_count_params", "check_fused_gru"]
+__all__ = [
+    "EXERCISES", "GATE_ORDER", "check_count_params", "check_final_states", "check_fused_gru", "check_gru_cell", "gru_variant",
+]
 
-EXERCISES = (GRU_CELL, COUNT_PARAMS, FUSED_GRU)
+EXERCISES = (GRU_CELL, COUNT_PARAMS, FUSED_GRU, FINAL_STATES)
 
 check_gru_cell = GRU_CELL.check
 check_count_params = COUNT_PARAMS.check
 check_fused_gru = FUSED_GRU.check
+check_final_states = FINAL_STATES.check

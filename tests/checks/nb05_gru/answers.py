@@ -70,3 +70,9 @@ class FusedGRU(nn.Module):
         gi_all = x @ self.weight_ih.T + self.bias_ih  # (N, T, 3H), all steps at once
         return run_steps(lambda gi, h: gru_update(gi, h @ self.weight_hh.T + self.bias_hh, h),  # one matmul a step
                          gi_all, self.initial_state(x, h0))
+
+
+def final_states(output, h_n, lengths):
+    """The last layer's final (forward, backward) states: h_n is (L * 2, N, H), layer-major, direction-minor."""
+    last = h_n.view(-1, 2, *h_n.shape[1:])[-1]  # (2, N, H)
+    return last[0], last[1]

@@ -5,18 +5,27 @@ from __future__ import annotations
 
 import pytest
 
-from course_lib.checks.nb05_gru import EXERCISES, check_count_params, check_fused_gru, check_gru_cell
-from tests.checks.nb05_gru.answers import FusedGRU, count_params, gru_cell
+from course_lib.checks.nb05_gru import (
+    EXERCISES,
+    check_count_params,
+    check_final_states,
+    check_fused_gru,
+    check_gru_cell,
+)
+from tests.checks.nb05_gru.answers import FusedGRU, count_params, final_states, gru_cell
 from tests.conftest import fails_with, stub
 
-RIGHT_ANSWERS = {"gru_cell": gru_cell, "count_params": count_params, "fused_gru": FusedGRU}
+RIGHT_ANSWERS = {
+    "gru_cell": gru_cell, "count_params": count_params, "fused_gru": FusedGRU, "final_states": final_states,
+}
 by_name = pytest.mark.parametrize("exercise", EXERCISES, ids=lambda exercise: exercise.name)
 visible_and_hidden = pytest.mark.parametrize("hidden", [False, True], ids=["visible", "hidden"])
 
 
 def test_exercises_in_notebook_order_with_their_checks():
-    assert [exercise.name for exercise in EXERCISES] == ["gru_cell", "count_params", "fused_gru"]
-    assert [check_gru_cell, check_count_params, check_fused_gru] == [exercise.check for exercise in EXERCISES]
+    assert [exercise.name for exercise in EXERCISES] == ["gru_cell", "count_params", "fused_gru", "final_states"]
+    assert [check_gru_cell, check_count_params, check_fused_gru, check_final_states] == [
+        exercise.check for exercise in EXERCISES]
 
 
 @by_name
