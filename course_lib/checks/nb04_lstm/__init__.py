@@ -24,7 +24,9 @@ seed's cell), :mod:`.fused_lstm_cell` (2a, one product for the four gates), :mod
 layer over time) and :mod:`.lstm_state_grad_norms` (3, ||dL/dh_t||).  Shared, private: ``_gates`` (the
 order and names of the stacked gates, the probes), ``_tensors`` (seeded case data, tolerances),
 ``_references`` (the torch modules), ``_mistakes`` (the wrong formulas) and ``_cell_judge`` (the judge
-of both cells).
+of both cells).  The bonus exercise 4, the LSTM's backward pass by hand, is :mod:`.lstm_step_backward` (one
+step) and :mod:`.lstm_backward` (BPTT through the layer), with their autograd references and mistaken graphs
+in ``_backward``.
 """
 
 from __future__ import annotations
@@ -32,8 +34,10 @@ from __future__ import annotations
 from course_lib.checks.nb04_lstm._gates import GATE_ORDER, SEED_PARAMS, stack_seed_params
 from course_lib.checks.nb04_lstm.fused_lstm import FUSED_LSTM, check_fused_lstm
 from course_lib.checks.nb04_lstm.fused_lstm_cell import FUSED_LSTM_CELL, check_fused_lstm_cell
+from course_lib.checks.nb04_lstm.lstm_backward import LSTM_BACKWARD, check_lstm_backward
 from course_lib.checks.nb04_lstm.lstm_cell import LSTM_CELL, check_lstm_cell
 from course_lib.checks.nb04_lstm.lstm_state_grad_norms import LSTM_STATE_GRAD_NORMS, check_lstm_state_grad_norms
+from course_lib.checks.nb04_lstm.lstm_step_backward import LSTM_STEP_BACKWARD, check_lstm_step_backward
 
 __all__ = [
     "EXERCISES",
@@ -44,6 +48,8 @@ __all__ = [
     "check_fused_lstm_cell",
     "check_fused_lstm",
     "check_lstm_state_grad_norms",
+    "check_lstm_step_backward",
+    "check_lstm_backward",
 ]
 
-EXERCISES = (LSTM_CELL, FUSED_LSTM_CELL, FUSED_LSTM, LSTM_STATE_GRAD_NORMS)
+EXERCISES = (LSTM_CELL, FUSED_LSTM_CELL, FUSED_LSTM, LSTM_STATE_GRAD_NORMS, LSTM_STEP_BACKWARD, LSTM_BACKWARD)
