@@ -20,6 +20,7 @@ Modules, each owning one thing:
 - :mod:`course_lib.data`      vocabularies, windows, padding and the shipped data sets
 - :mod:`course_lib.plotting`  the figures the notebooks draw
 - :mod:`course_lib.training`  a small fit loop with a progress bar and a grading budget
+- :mod:`course_lib.devices`   the device to compute on (CUDA when present, else CPU; ``COURSE_DEVICE`` overrides)
 - :mod:`course_lib.checks`    one ``check_<exercise>`` per graded exercise
 - :mod:`course_lib.grading`   sandboxed, trusted grading behind ``course grade``
 - :mod:`course_lib.cli`       the ``course`` command
@@ -27,4 +28,12 @@ Modules, each owning one thing:
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "device"]
+
+
+def device():
+    """The device the notebooks compute on: see :func:`course_lib.devices.device` (imported lazily, so that
+    ``import course_lib`` alone does not load torch)."""
+    from course_lib.devices import device as chosen
+
+    return chosen()

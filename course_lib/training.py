@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from course_lib.devices import to_device
+
 __all__ = ["under_grading", "budget", "set_seed", "History", "fit"]
 
 
@@ -63,15 +65,20 @@ def fit(
     clip: float | None = None,
     desc: str = "training",
     progress: bool = True,
+    device: torch.device | str | None = None,
 ) -> History:
     """Train ``model`` by minimising ``loss_of_batch(model, batch)`` over ``batches`` for ``epochs``.
 
     batches:        a list of batches, or a function returning a fresh iterable each epoch (shuffling).
     graded_epochs:  the epochs used while grading (see :func:`budget`).
     clip:           if given, ``clip_grad_norm_(model.parameters(), clip)`` before each step.
+    device:         if given, the model and every batch (its tensors, nested in tuples, lists, dicts) are moved
+                    there, e.g. ``device=course_lib.device()``; batches are moved one at a time, as they are used.
     Returns a :class:`History`; the progress bar shows the running loss.
     """
     epochs = budget(epochs, min(epochs, graded_epochs))
+    if device is not None:
+        model.to(device)  # before the optimiser is made, so that it holds the moved parameters
     optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
     history = History()
     model.train()
@@ -81,7 +88,7 @@ def fit(
         losses = []
         for batch in batches() if callable(batches) else batches:
             optimizer.zero_grad(set_to_none=True)
-            loss = loss_of_batch(model, batch)
+            loss = loss_of_batch(model, batch if device is None else to_device(batch, device))
             loss.backward()
             if clip is not None:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), clip)

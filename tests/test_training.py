@@ -31,3 +31,19 @@ def test_full_budget_outside_grading(monkeypatch):
     monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
     monkeypatch.delenv("COURSE_QUICK", raising=False)
     assert not under_grading() and budget(2000, 20) == 2000
+
+
+def test_fit_moves_the_model_and_each_batch_to_the_device_asked_for(monkeypatch):
+    """fit(..., device=...) trains where it is told; batches (nested tensors) are moved as they are used.
+    CI has only a CPU, so this checks the plumbing (nested batches reach loss_of_batch on the device asked for)."""
+    monkeypatch.setenv("COURSE_QUICK", "1")
+    seen = []
+
+    def loss_of_batch(model, batch):
+        seen.append(batch["x"].device)
+        return ((model(batch["x"]).squeeze(1) - batch["y"][0]) ** 2).mean()
+
+    model = torch.nn.Linear(3, 1)
+    batches = [{"x": torch.randn(4, 3), "y": [torch.randn(4)]}]
+    fit(model, batches, loss_of_batch, epochs=2, graded_epochs=2, device="cpu", progress=False)
+    assert seen == [torch.device("cpu")] * 2 and next(model.parameters()).device == torch.device("cpu")
