@@ -22,7 +22,7 @@ import itertools
 
 import numpy as np
 import torch
-import torch.nn as nn
+from torch import nn
 from torch.func import functional_call
 
 from course_lib.checks.nb04_lstm._gates import GATE_ORDER

@@ -26,10 +26,26 @@ from typing import Any
 import numpy as np
 import torch
 
-from course_lib.checks.core import CheckFailure, Exercise, assert_close, rel_error, result_of
-from course_lib.checks.nb04_lstm._backward import GRAD_ATOL, GRAD_RTOL, STEP_MISTAKES, _leaves, _step_graph, same
+from course_lib.checks.core import (
+    CheckFailure,
+    Exercise,
+    assert_close,
+    rel_error,
+    result_of,
+)
+from course_lib.checks.nb04_lstm._backward import (
+    GRAD_ATOL,
+    GRAD_RTOL,
+    STEP_MISTAKES,
+    _leaves,
+    _step_graph,
+    same,
+)
 from course_lib.checks.nb04_lstm._tensors import _generator, _randn, _t
-from course_lib.checks.nb04_lstm.lstm_step_backward import grads_returned, name_order_mistake
+from course_lib.checks.nb04_lstm.lstm_step_backward import (
+    grads_returned,
+    name_order_mistake,
+)
 
 LAYER_GRADS = ("dx", "dh0", "dc0", "dweight_ih", "dweight_hh", "dbias")
 _WRT = ("x", "h0", "c0", "weight_ih", "weight_hh", "bias")

@@ -28,7 +28,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, rel_error, result_of
+from course_lib.checks.core import (
+    CheckFailure,
+    Exercise,
+    as_tensor,
+    assert_close,
+    rel_error,
+    result_of,
+)
 from course_lib.checks.nb04_lstm._backward import (
     GRAD_ATOL,
     GRAD_RTOL,

@@ -34,7 +34,13 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, result_of
+from course_lib.checks.core import (
+    CheckFailure,
+    Exercise,
+    as_tensor,
+    assert_close,
+    result_of,
+)
 
 _RTOL, _ATOL = 1e-6, 1e-9
 
@@ -118,36 +124,36 @@ def _mistakes(case: dict) -> dict[str, list[tuple[torch.Tensor, str]]]:
     L, H, rows = case["num_layers"], h_n.shape[-1], torch.arange(output.shape[0])
     layer_major = "h_n is (num_layers * 2, N, H), layer-major and direction-minor: h_n.view(L, 2, N, H)"
     both = [
-        (h_n[0], f"it is h_n[0], the FIRST layer's forward state; the last layer's are h_n[-2] (forward) and "
-                 f"h_n[-1] (backward). {layer_major}"),
-        (h_n[1], f"it is h_n[1], the FIRST layer's backward state; the last layer's are h_n[-2] (forward) and "
-                 f"h_n[-1] (backward). {layer_major}"),
+        (h_n[0], (f"it is h_n[0], the FIRST layer's forward state; the last layer's are h_n[-2] (forward) and "
+                 f"h_n[-1] (backward). {layer_major}")),
+        (h_n[1], (f"it is h_n[1], the FIRST layer's backward state; the last layer's are h_n[-2] (forward) and "
+                 f"h_n[-1] (backward). {layer_major}")),
     ]
     forward = [
-        (h_n[-1], "it is h_n[-1], the last layer's BACKWARD state: the forward state is h_n[-2] "
-                  f"({layer_major}, and direction 0 is forward)"),
-        (output[:, -1, :H], "it is output[:, -1, :H], the padded output's last column: for a sequence shorter "
+        (h_n[-1], ("it is h_n[-1], the last layer's BACKWARD state: the forward state is h_n[-2] "
+                  f"({layer_major}, and direction 0 is forward)")),
+        (output[:, -1, :H], ("it is output[:, -1, :H], the padded output's last column: for a sequence shorter "
                             "than T that is padding (zeros). Read the forward state at each row's own last step, "
-                            "output[n, lengths[n] - 1, :H], or take h_n[-2]"),
-        (output[:, -1, H:], "it is output[:, -1, H:], the BACKWARD half of the last column. The forward state is "
-                            "h_n[-2] (= output[n, lengths[n] - 1, :H])"),
+                            "output[n, lengths[n] - 1, :H], or take h_n[-2]")),
+        (output[:, -1, H:], ("it is output[:, -1, H:], the BACKWARD half of the last column. The forward state is "
+                            "h_n[-2] (= output[n, lengths[n] - 1, :H])")),
     ]
     backward = [
-        (h_n[-2], "it is h_n[-2], the last layer's FORWARD state: the backward state is h_n[-1] "
-                  f"({layer_major}, and direction 1 is backward)"),
-        (output[:, -1, H:], "it is output[:, -1, H:]: the backward direction starts at the end and FINISHES at "
+        (h_n[-2], ("it is h_n[-2], the last layer's FORWARD state: the backward state is h_n[-1] "
+                  f"({layer_major}, and direction 1 is backward)")),
+        (output[:, -1, H:], ("it is output[:, -1, H:]: the backward direction starts at the end and FINISHES at "
                             "t = 0, so output[:, -1, H:] is its first step (and padding for short rows). Its final "
-                            "state is output[:, 0, H:], which is h_n[-1]"),
-        (output[rows, lengths - 1, H:], "it is the backward state at step lengths - 1, where the backward "
+                            "state is output[:, 0, H:], which is h_n[-1]")),
+        (output[rows, lengths - 1, H:], ("it is the backward state at step lengths - 1, where the backward "
                                         "direction STARTS (one step read). It finishes at t = 0: output[:, 0, H:], "
-                                        "which is h_n[-1]"),
-        (output[:, 0, :H], "it is output[:, 0, :H], the FORWARD direction after one step. The backward half is "
-                           "output[..., H:]: the final backward state is output[:, 0, H:], which is h_n[-1]"),
+                                        "which is h_n[-1]")),
+        (output[:, 0, :H], ("it is output[:, 0, :H], the FORWARD direction after one step. The backward half is "
+                           "output[..., H:]: the final backward state is output[:, 0, H:], which is h_n[-1]")),
     ]
     if L > 1:  # h_n.view(2, L, N, H)[:, -1] gets the backward state right (h_n[2L - 1]) but not the forward one
-        forward.insert(0, (h_n[L - 1], f"it is h_n[L - 1] = h_n.view(2, L, N, H)[0, -1] (layer {(L - 1) // 2}'s "
+        forward.insert(0, (h_n[L - 1], (f"it is h_n[L - 1] = h_n.view(2, L, N, H)[0, -1] (layer {(L - 1) // 2}'s "
                                        f"{('forward', 'backward')[(L - 1) % 2]} state): the layout is not direction-major. {layer_major}, so the last layer "
-                                       f"is h_n.view(L, 2, N, H)[-1] and its forward state h_n[-2]"))
+                                       f"is h_n.view(L, 2, N, H)[-1] and its forward state h_n[-2]")))
     return {"h_forward": forward + both, "h_backward": backward + both}
 
 
