@@ -25,6 +25,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from course_lib.article.classifiers import one_thread
+
 __all__ = ["TwoLayerRNN", "build_data", "generate", "train_poem_rnn"]
 
 
@@ -87,16 +89,17 @@ def train_poem_rnn(model: TwoLayerRNN, inputs: torch.Tensor, targets: torch.Tens
     params = list(model.parameters())
     history = torch.zeros(epochs)
     model.train()
-    for epoch in range(epochs):
-        for start in range(0, len(inputs), batch_size):
-            x, y = inputs[start:start + batch_size], targets[start:start + batch_size]
-            log_probs = model(x)  # (B, T, V)
-            window_loss = -log_probs.gather(2, y.unsqueeze(2)).squeeze(2).mean(dim=1)  # (B,)
-            grads = torch.autograd.grad(window_loss.sum(), params)
-            with torch.no_grad():
-                for p, g in zip(params, grads):
-                    p.add_(g, alpha=-lr)
-            history[epoch] += float(window_loss.detach().sum())
+    with one_thread():
+        for epoch in range(epochs):
+            for start in range(0, len(inputs), batch_size):
+                x, y = inputs[start:start + batch_size], targets[start:start + batch_size]
+                log_probs = model(x)  # (B, T, V)
+                window_loss = -log_probs.gather(2, y.unsqueeze(2)).squeeze(2).mean(dim=1)  # (B,)
+                grads = torch.autograd.grad(window_loss.sum(), params)
+                with torch.no_grad():
+                    for p, g in zip(params, grads):
+                        p.add_(g, alpha=-lr)
+                history[epoch] += float(window_loss.detach().sum())
     model.eval()
     return history / len(inputs)
 
