@@ -7,6 +7,8 @@ is the course's own.  It keeps the article's column-vector convention, ``W @ x_t
 
 - :mod:`course_lib.article.classifiers`  SimpleRNN, SimpleLSTM, SimpleGRU on the six-sentence sentiment
   pipeline (``text2onehot``, log-softmax + NLL, SGD one sentence at a time)
+- :mod:`course_lib.article.pipeline`     that pipeline for several models at once, scored on the longer and
+  contradictory sentences the article's claims are about
 - :mod:`course_lib.article.poem_rnn`     the two-layer (24 -> 12) character RNN on poems, ``build_data``
   windows and greedy continuation of a prefix
 
@@ -23,6 +25,12 @@ from course_lib.article.classifiers import (
     text2onehot,
     train_article,
 )
+from course_lib.article.pipeline import (
+    PipelineRun,
+    claim_sets,
+    plot_pipeline,
+    run_pipeline,
+)
 from course_lib.article.poem_rnn import (
     TwoLayerRNN,
     build_data,
@@ -31,14 +39,18 @@ from course_lib.article.poem_rnn import (
 )
 
 __all__ = [
+    "PipelineRun",
     "SimpleGRU",
     "SimpleLSTM",
     "SimpleRNN",
     "TwoLayerRNN",
     "accuracy",
     "build_data",
+    "claim_sets",
     "generate",
+    "plot_pipeline",
     "predict",
+    "run_pipeline",
     "text2onehot",
     "train_article",
     "train_poem_rnn",
