@@ -9,6 +9,7 @@ import pytest
 from course_lib.data import order_sentiment, seed_sentiment
 from course_lib.data.sentiment import (
     ARTICLE_ENGLISH,
+    ARTICLE_ROLES,
     ARTICLE_VOCAB,
     article_clauses,
     article_contrast,
@@ -74,3 +75,11 @@ def test_contrast_sentences_are_decided_after_but_and_out_of_reach_of_a_bag_of_w
         assert e.tokens[2] == "但" and len(e.tokens) == 5
         bags[tuple(sorted(e.tokens))].add(e.label)
     assert all(labels == {0, 1} for labels in bags.values())
+
+
+def test_every_word_of_the_vocabulary_has_a_role_that_agrees_with_the_clauses():
+    assert set(ARTICLE_ROLES) == set(ARTICLE_VOCAB)
+    for clause in article_clauses():
+        aspect, opinion = clause.tokens
+        assert ARTICLE_ROLES[aspect] == "aspect"
+        assert ARTICLE_ROLES[opinion] == ("positive" if clause.label == 1 else "negative")
