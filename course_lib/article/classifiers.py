@@ -72,6 +72,16 @@ class _ArticleClassifier(nn.Module):
     def _zeros(self, rows: int) -> nn.Parameter:
         return nn.Parameter(torch.zeros(self.copies, rows, 1))
 
+    def _gates(self, gates: str) -> None:
+        """W_x<g> (H, D), W_h<g> (H, H) ~ N(0, 0.1²) and b_<g> = 0 for each gate, in the article's order, then
+        W_hy ~ N(0, 0.1²), b_y = 0: the initialisation of the article's SimpleLSTM and SimpleGRU."""
+        H, D, C = self.hidden_dim, self.input_dim, self.output_dim
+        for gate in gates:
+            setattr(self, f"W_x{gate}", self._normal(H, D, 0.1))
+            setattr(self, f"W_h{gate}", self._normal(H, H, 0.1))
+            setattr(self, f"b_{gate}", self._zeros(H))
+        self.W_hy, self.b_y = self._normal(C, H, 0.1), self._zeros(C)
+
     def initial_state(self) -> tuple[torch.Tensor, ...]:
         return (torch.zeros(self.copies, self.hidden_dim, 1),)
 
@@ -106,12 +116,7 @@ class SimpleLSTM(_ArticleClassifier):
 
     def __init__(self, input_dim, hidden_dim, output_dim=2, copies=1, generator=None):
         super().__init__(input_dim, hidden_dim, output_dim, copies, generator)
-        H, D, C = hidden_dim, input_dim, output_dim
-        for gate in "ifoc":
-            setattr(self, f"W_x{gate}", self._normal(H, D, 0.1))
-            setattr(self, f"W_h{gate}", self._normal(H, H, 0.1))
-            setattr(self, f"b_{gate}", self._zeros(H))
-        self.W_hy, self.b_y = self._normal(C, H, 0.1), self._zeros(C)
+        self._gates("ifoc")
 
     def initial_state(self):
         zeros = torch.zeros(self.copies, self.hidden_dim, 1)
@@ -132,12 +137,7 @@ class SimpleGRU(_ArticleClassifier):
 
     def __init__(self, input_dim, hidden_dim, output_dim=2, copies=1, generator=None):
         super().__init__(input_dim, hidden_dim, output_dim, copies, generator)
-        H, D, C = hidden_dim, input_dim, output_dim
-        for gate in "zrh":
-            setattr(self, f"W_x{gate}", self._normal(H, D, 0.1))
-            setattr(self, f"W_h{gate}", self._normal(H, H, 0.1))
-            setattr(self, f"b_{gate}", self._zeros(H))
-        self.W_hy, self.b_y = self._normal(C, H, 0.1), self._zeros(C)
+        self._gates("zrh")
 
     def cell(self, x_t, state):
         (h_prev,) = state
