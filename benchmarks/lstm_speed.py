@@ -2,7 +2,7 @@
 
 Four implementations of one LSTM layer, all with the same weights (PyTorch's stacked order i, f, g, o):
 
-- ``textbook``     the seed's equations step by step: eight matrix products per step (one per gate and input);
+- ``textbook``     the article's equations step by step: eight matrix products per step (one per gate and input);
 - ``fused, xp[t]`` the inputs of all steps projected in one product before the loop, indexed ``xp[t]``;
 - ``fused``        the same, iterating ``xp.unbind(1)``: one product per step, ``addmm(xp_t, h, W_hh^T)``;
 - ``nn.LSTM``      PyTorch's C++ loop (MKL-DNN on CPU).
@@ -32,7 +32,7 @@ import torch.nn as nn
 
 
 def textbook(x, W_ih, W_hh, b):
-    """Eight products per step (the seed's W_x? x_t and W_h? h_{t-1} for each gate)."""
+    """Eight products per step (the article's W_x? x_t and W_h? h_{t-1} for each gate)."""
     N, T, _ = x.shape
     H = W_hh.shape[1]
     Wx, Wh, bs = W_ih.chunk(4), W_hh.chunk(4), b.chunk(4)

@@ -13,7 +13,8 @@ L     number of stacked layers
 ====  =====================================================
 
 Weights follow PyTorch: ``W`` has shape (out, in) and is applied to a batch of rows as
-``x @ W.T``.  The seed article writes the same computation for one column vector as ``W @ x_t``.
+``x @ W.T``.  The article the course follows, "From RNNs to LSTMs and GRUs: A Hands-On Guide to Sequence
+Modeling in PyTorch" (AI Cyberspace), writes the same computation for one column vector as ``W @ x_t``.
 
 Modules, each owning one thing:
 
@@ -22,6 +23,7 @@ Modules, each owning one thing:
 - :mod:`course_lib.training`  a small fit loop with a progress bar and a grading budget
 - :mod:`course_lib.devices`   the device to compute on (CUDA when present, else CPU; ``COURSE_DEVICE`` overrides)
 - :mod:`course_lib.checks`    one ``check_<exercise>`` per graded exercise
+- :mod:`course_lib.article`   the article's systems rebuilt as it publishes them (demonstrations)
 - :mod:`course_lib.grading`   sandboxed, trusted grading behind ``course grade``
 - :mod:`course_lib.cli`       the ``course`` command
 """

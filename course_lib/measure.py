@@ -26,6 +26,6 @@ def state_grad_norms(loss: torch.Tensor, states: Sequence[torch.Tensor]) -> torc
 
 
 def first_last_ratio(norms: torch.Tensor) -> float:
-    """||dL/dh_1|| / ||dL/dh_T||: below 0.1 the first steps barely learn (the seed's vanishing criterion)."""
+    """||dL/dh_1|| / ||dL/dh_T||: below 0.1 the first steps barely learn (the article's vanishing criterion)."""
     last = float(norms[-1])
     return float(norms[0]) / last if last > 0 else float("inf")

@@ -1,8 +1,9 @@
 """Classical Chinese poems: a small corpus of five-character Tang poems for a character-level RNN.
 
 Seventy-odd poems, every line five characters long: five-character quatrains (五言绝句, four lines) and
-regulated verse (五言律诗, eight lines).  Among them the four poems whose openings the seed article's
-character RNN continues -- 床前 (静夜思), 白日 (登鹳雀楼), 春眠 (春晓), 千山 (江雪) -- each with an English
+regulated verse (五言律诗, eight lines).  Among them the four poems whose openings the character RNN of
+"From RNNs to LSTMs and GRUs: A Hands-On Guide to Sequence Modeling in PyTorch" (the article the course follows)
+continues -- 床前 (静夜思), 白日 (登鹳雀楼), 春眠 (春晓), 千山 (江雪) -- each with an English
 gloss.
 
 Provenance: the poems were written in the Tang dynasty (618-907) and are in the public domain.  The
@@ -24,7 +25,7 @@ import dataclasses
 
 __all__ = ["Poem", "PREFIXES", "poems", "poem_corpus", "poem_by_prefix"]
 
-PREFIXES = ("床前", "白日", "春眠", "千山")  # the openings the seed article's character RNN continues
+PREFIXES = ("床前", "白日", "春眠", "千山")  # the openings the article's character RNN continues
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,12 +1,21 @@
-"""Sentiment sentences: the seed's six short Chinese sentences, and an order-sensitive set in two languages.
+"""Sentiment sentences: the article's six, its vocabulary's contrast sentences, and an order-sensitive set.
+
+The article is "From RNNs to LSTMs and GRUs: A Hands-On Guide to Sequence Modeling in PyTorch" (AI
+Cyberspace).  Its data, carried over as facts: six short segmented Chinese reviews with labels
+(:func:`article_sentiment`) and an 18-word vocabulary in a fixed order (:data:`ARTICLE_VOCAB`, the
+one-hot index of its ``text2onehot``).  Eight of the 18 words (但, 剧情, 一般, 演技, 好, 心情, 分量, 少)
+appear in none of the six sentences; the article only says that "longer or contradictory sentences
+expose the RNN's limitation".  :func:`article_contrast` builds those sentences for the course from the
+article's words alone ("A 但 B": the clause after 但 decides) and :func:`article_pairs` the longer ones
+(two clauses of one polarity).  The English glosses are written for the course.
 
 The order-sensitive set is built so that a bag of words cannot solve it: every sentence has a twin made
 of exactly the same words with the opposite label ("the plot was dull but the acting was great" is
 positive, "the acting was great but the plot was dull" is negative).  Labels: 1 positive, 0 negative.
 
-Provenance: written for this course (templates below), released under CC0.  The six seed sentences
-follow the seed article's example (short segmented Chinese reviews); the article's exact sentences were
-not available to us, so these are written in its style, each with an English translation.
+Provenance: the six sentences, their labels and the vocabulary are the article's; everything else
+(:func:`seed_sentiment`'s six sentences in the article's style, the contrast and pair sentences, the
+order-sensitive templates, the English glosses) is written for this course and released under CC0.
 """
 
 from __future__ import annotations
@@ -14,7 +23,18 @@ from __future__ import annotations
 import dataclasses
 import itertools
 
-__all__ = ["Example", "seed_sentiment", "order_sentiment"]
+__all__ = [
+    "ARTICLE_ENGLISH",
+    "ARTICLE_ROLES",
+    "ARTICLE_VOCAB",
+    "Example",
+    "article_clauses",
+    "article_contrast",
+    "article_pairs",
+    "article_sentiment",
+    "order_sentiment",
+    "seed_sentiment",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,6 +44,73 @@ class Example:
     tokens: tuple[str, ...]
     label: int
     english: str
+
+
+# The article's vocabulary in its order: word -> index of the one-hot vector.
+ARTICLE_VOCAB = ("电影", "好看", "饭菜", "难吃", "天气", "糟糕", "音乐", "好听", "剧情", "一般", "但", "演技", "好",
+                 "难看", "好吃", "心情", "分量", "少")
+ARTICLE_ENGLISH = {"电影": "film", "好看": "good-looking", "饭菜": "food", "难吃": "bad-tasting", "天气": "weather",
+                   "糟糕": "awful", "音乐": "music", "好听": "lovely", "剧情": "plot", "一般": "mediocre", "但": "but",
+                   "演技": "acting", "好": "good", "难看": "ugly", "好吃": "tasty", "心情": "mood", "分量": "portion",
+                   "少": "small"}
+
+# The role of each word in the sentences built from the article's vocabulary (for tagging, notebook 06).
+ARTICLE_ROLES = {**dict.fromkeys(("电影", "饭菜", "天气", "音乐", "剧情", "演技", "心情", "分量"), "aspect"),
+                 **dict.fromkeys(("好看", "好听", "好", "好吃"), "positive"),
+                 **dict.fromkeys(("难吃", "糟糕", "一般", "难看", "少"), "negative"),
+                 "但": "but"}
+
+# The article's six training sentences and labels (1 positive, 0 negative), in its order.
+_ARTICLE = (("电影 好看", 1), ("饭菜 难吃", 0), ("天气 糟糕", 0), ("音乐 好听", 1), ("电影 难看", 0), ("饭菜 好吃", 1))
+
+# Clauses made of the article's words only (written for the course): (aspect, opinion, label).
+_CLAUSES = (
+    ("电影", "好看", 1), ("饭菜", "好吃", 1), ("音乐", "好听", 1), ("演技", "好", 1), ("剧情", "好", 1),
+    ("心情", "好", 1), ("天气", "好", 1),
+    ("电影", "难看", 0), ("饭菜", "难吃", 0), ("天气", "糟糕", 0), ("剧情", "一般", 0), ("演技", "一般", 0),
+    ("分量", "少", 0), ("心情", "糟糕", 0), ("音乐", "一般", 0),
+)
+
+
+def _gloss(tokens) -> str:
+    return " ".join(ARTICLE_ENGLISH[t] for t in tokens)
+
+
+def article_sentiment() -> list[Example]:
+    """The article's six training sentences with its labels (Chinese tokens; ``english`` is a gloss)."""
+    return [Example(tuple(text.split()), label, _gloss(text.split())) for text, label in _ARTICLE]
+
+
+def article_clauses() -> list[Example]:
+    """Fifteen two-word clauses (aspect, opinion) made of the article's words: 7 positive, 8 negative."""
+    return [Example((aspect, opinion), label, _gloss((aspect, opinion))) for aspect, opinion, label in _CLAUSES]
+
+
+def article_contrast() -> list[Example]:
+    """Contradictory sentences "A 但 B" (5 tokens): B's polarity decides, A has the other one.
+
+    Every ordered pair of a positive and a negative clause about different aspects, both ways round:
+    2 * (7 * 8 - 7) = 98 sentences, half positive, in a fixed order.  Each bag of words occurs twice,
+    once per label, so a model that ignores order gets at most half of them right.
+    """
+    clauses = article_clauses()
+    out = []
+    for first, second in itertools.permutations(clauses, 2):
+        if first.label != second.label and first.tokens[0] != second.tokens[0]:
+            tokens = first.tokens + ("但",) + second.tokens
+            out.append(Example(tokens, second.label, _gloss(tokens)))
+    return out
+
+
+def article_pairs() -> list[Example]:
+    """Longer sentences: two clauses of the same polarity about different aspects (4 tokens), that label."""
+    clauses = article_clauses()
+    out = []
+    for first, second in itertools.permutations(clauses, 2):
+        if first.label == second.label and first.tokens[0] != second.tokens[0]:
+            tokens = first.tokens + second.tokens
+            out.append(Example(tokens, first.label, _gloss(tokens)))
+    return out
 
 
 _SEED_ZH = (
@@ -46,7 +133,11 @@ _SEED_EN = (
 
 
 def seed_sentiment(lang: str = "zh") -> list[Example]:
-    """The six short sentences of the seed article (``lang="zh"``) or their English twin (``"en"``)."""
+    """Six short sentences written for the course in the article's style (``"zh"``), or their English twin.
+
+    Not the article's own six (those are :func:`article_sentiment`): these are longer (3-6 tokens) and
+    come with an English twin set; notebook 01 shows them.
+    """
     rows = {"zh": _SEED_ZH, "en": _SEED_EN}[_check_lang(lang)]
     return [Example(tuple(text.split()), label, english) for text, label, english in rows]
 

@@ -7,7 +7,7 @@ The recurrence, in the notebook's (PyTorch's) row notation, for a batch of rows 
 
     a_t = x_t W_xh^T + h_{t-1} W_hh^T + b_h,      h_t = tanh(a_t),      t = 1..T
 
-(the seed article writes the same for one column vector: h_t = tanh(W_xh x_t + W_hh h_{t-1} + b_h)).
+(the article writes the same for one column vector: h_t = tanh(W_xh x_t + W_hh h_{t-1} + b_h)).
 
 References are torch's own: ``nn.RNNCell`` and ``nn.RNN`` with copied weights (their two biases
 b_ih + b_hh hold b_h and 0), autograd for every gradient, ``torch.multinomial`` with the same

@@ -1,6 +1,6 @@
-"""Checks for notebook 04 (LSTM): the seed's cell, the fused cell, the fused layer, gradient norms.
+"""Checks for notebook 04 (LSTM): the article's cell, the fused cell, the fused layer, gradient norms.
 
-The equations (the seed article's notation; rows are examples, ``W`` is (out, in), applied as ``x @ W.T``)::
+The equations (the article's notation; rows are examples, ``W`` is (out, in), applied as ``x @ W.T``)::
 
     i_t  = sigmoid(x_t W_xi^T + h_{t-1} W_hi^T + b_i)      input gate
     f_t  = sigmoid(x_t W_xf^T + h_{t-1} W_hf^T + b_f)      forget gate
@@ -20,7 +20,7 @@ their biases (a bias of -40 gives sigmoid = 0, +40 gives sigmoid = tanh = 1), so
 probe points at the one gate left on.
 
 One module per exercise, each with its cases, its run and its judge: :mod:`.lstm_cell` (exercise 1, the
-seed's cell), :mod:`.fused_lstm_cell` (2a, one product for the four gates), :mod:`.fused_lstm` (2b, the
+article's cell), :mod:`.fused_lstm_cell` (2a, one product for the four gates), :mod:`.fused_lstm` (2b, the
 layer over time) and :mod:`.lstm_state_grad_norms` (3, ||dL/dh_t||).  Shared, private: ``_gates`` (the
 order and names of the stacked gates, the probes), ``_tensors`` (seeded case data, tolerances),
 ``_references`` (the torch modules), ``_mistakes`` (the wrong formulas) and ``_cell_judge`` (the judge

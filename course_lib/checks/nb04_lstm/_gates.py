@@ -1,7 +1,7 @@
-"""The four gates' layout: PyTorch's stacking order, the seed article's parameter names, and the probes.
+"""The four gates' layout: PyTorch's stacking order, the article's parameter names, and the probes.
 
 ``nn.LSTM`` and ``nn.LSTMCell`` stack the gates' weights row-wise as i, f, g, o (:data:`GATE_ORDER`), so
-block ``j`` of a stacked (4H, ...) tensor is rows ``jH:(j+1)H``.  The seed article names each gate's
+block ``j`` of a stacked (4H, ...) tensor is rows ``jH:(j+1)H``.  The article names each gate's
 parameters after its letter (:data:`SEED_PARAMS`; its candidate c~_t is PyTorch's "g").
 
 A probe case saturates every gate but one through its bias: sigmoid(-40) = 0, sigmoid(+40) = tanh(+40) = 1
@@ -21,14 +21,14 @@ SEED_PARAMS = {
     "g": ("W_xc", "W_hc", "b_c"),
     "o": ("W_xo", "W_ho", "b_o"),
 }
-"""The seed article's parameter names of each gate (the candidate c~_t is PyTorch's "g")."""
+"""the article's parameter names of each gate (the candidate c~_t is PyTorch's "g")."""
 
 _ROLE = {"i": "the input gate i_t", "f": "the forget gate f_t", "g": "the candidate c~_t", "o": "the output gate o_t"}
 _SAT = 40.0  # a bias this large switches a gate off (sigmoid -> 0) or fully on (sigmoid, tanh -> 1) in float64
 
 
 def stack_seed_params(params: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The seed's per-gate parameters stacked in PyTorch's order: weight_ih (4H, D), weight_hh (4H, H), bias (4H,)."""
+    """the article's per-gate parameters stacked in PyTorch's order: weight_ih (4H, D), weight_hh (4H, H), bias (4H,)."""
     weight_ih = torch.cat([params[SEED_PARAMS[k][0]] for k in GATE_ORDER])
     weight_hh = torch.cat([params[SEED_PARAMS[k][1]] for k in GATE_ORDER])
     bias = torch.cat([params[SEED_PARAMS[k][2]] for k in GATE_ORDER])

@@ -93,7 +93,7 @@ def _swap_message_seed(roles: dict[str, str]) -> str:
 def _swap_message_stacked(roles: dict[str, str]) -> str:
     read = {v: k for k, v in roles.items()}
     as_read = ", ".join(read.get(k, k) for k in GATE_ORDER)
-    seed = " (the order in which the seed article lists the equations)" if as_read == "i, f, o, g" else ""
+    seed = " (the order in which the article lists the equations)" if as_read == "i, f, o, g" else ""
     return (f"the gate blocks are read in the wrong order: you used the blocks as {as_read}{seed}, but PyTorch "
             f"stacks them as i, f, g, o: z[:, 0:H] -> i, z[:, H:2H] -> f, z[:, 2H:3H] -> g (the candidate), "
             f"z[:, 3H:4H] -> o.")

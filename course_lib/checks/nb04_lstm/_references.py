@@ -2,7 +2,7 @@
 
 The stacked weights are (i, f, g, o) blocks (see ``_gates``): ``weight_ih`` (4H, D), ``weight_hh`` (4H, H),
 ``bias`` (4H,) goes into ``bias_ih`` and ``bias_hh`` is zero, so torch computes
-``z = x_t weight_ih^T + h_{t-1} weight_hh^T + bias`` and the seed article's six equations from it.
+``z = x_t weight_ih^T + h_{t-1} weight_hh^T + bias`` and the article's six equations from it.
 """
 
 from __future__ import annotations

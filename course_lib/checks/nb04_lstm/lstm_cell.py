@@ -1,4 +1,4 @@
-"""Exercise 1: ``lstm_cell(x_t, h_prev, c_prev, params) -> (h_t, c_t)`` with the seed article's names.
+"""Exercise 1: ``lstm_cell(x_t, h_prev, c_prev, params) -> (h_t, c_t)`` with the article's names.
 
 ``params`` maps each gate's names to its tensors: ``W_x?`` (H, D), ``W_h?`` (H, H), ``b_?`` (H,), with
 ? in i, f, o and c for the candidate; x_t is (N, D), h_prev and c_prev are (N, H)::
@@ -74,7 +74,7 @@ def _lstm_cell_run(fn, case):
 
 
 def _seed_blocks(case, swap: tuple[str, int, str] | None = None) -> dict[str, torch.Tensor]:
-    """Pre-activations of each gate from the seed's parameters; ``swap`` takes one term from another gate."""
+    """Pre-activations of each gate from the article's parameters; ``swap`` takes one term from another gate."""
     p = {k: _t(v).double() for k, v in case["params"].items()}
     x, h = _t(case["x_t"]).double(), _t(case["h_prev"]).double()
     blocks = {}

@@ -9,7 +9,7 @@ Gate order of the stacked weights (PyTorch's, documented in ``torch.nn.GRU``): r
 :func:`gru_variant`, which implements them.
 
 When a result is wrong, the judges try the typical wrong formulas one at a time (:func:`gru_variant`):
-the reset applied before the matmul (Cho et al. 2014, the seed article), ``b_hn`` outside the reset,
+the reset applied before the matmul (Cho et al. 2014; with ``z`` <-> ``1 - z`` the article's GRU), ``b_hn`` outside the reset,
 no reset at all, ``(1 - z)`` on the wrong term, ``r`` and ``z`` swapped; for counts, one bias vector
 instead of two, ``input_size`` for every stacked layer, a wrong gate multiplier, biases counted with
 ``bias=False``, one layer only.  The first formula that reproduces every case is named.  For the fused

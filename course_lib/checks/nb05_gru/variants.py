@@ -12,9 +12,12 @@ Gate order of the stacked weights (:data:`GATE_ORDER`, PyTorch's, documented in 
     h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}
 
 When a result is wrong, the judges try the typical wrong formulas one at a time (:func:`gru_variant`):
-the reset applied before the matmul (Cho et al. 2014, the seed article), ``b_hn`` outside the reset,
-no reset at all, ``(1 - z)`` on the wrong term, ``r`` and ``z`` swapped, and every combination of them,
-fewest mistakes first.  The first formula that reproduces every case is named (:func:`_name_mistakes`).
+the reset applied before the matmul (Cho et al. 2014), ``b_hn`` outside the reset, no reset at all,
+``(1 - z)`` on the wrong term, ``r`` and ``z`` swapped, and every combination of them, fewest mistakes
+first.  The first formula that reproduces every case is named (:func:`_name_mistakes`).  Two of them are
+published GRUs and are named as such: Cho et al.'s (reset before the matmul, ``z`` on ``h_{t-1}``) and the
+one of the article "From RNNs to LSTMs and GRUs: A Hands-On Guide to Sequence Modeling in PyTorch"
+(reset before the matmul *and* ``h_t = (1 - z_t) ⊙ h_{t-1} + z_t ⊙ h̃_t``: Cho's with ``z`` <-> ``1 - z``).
 
 References: Cho et al., "Learning Phrase Representations using RNN Encoder-Decoder for Statistical
 Machine Translation" (2014); the PyTorch documentation of ``nn.GRU`` / ``nn.GRUCell``.
@@ -68,7 +71,7 @@ def _close(got: torch.Tensor, expected: torch.Tensor) -> bool:
 _CANDIDATES = ("torch", "cho", "bhn_outside", "no_reset")
 _MISTAKES = {
     "cho": (
-        "this is the Cho et al. variant of the GRU (the seed article's formula): you applied the reset gate to "
+        "this is the Cho et al. variant of the GRU (Cho et al. 2014): you applied the reset gate to "
         "h_{t-1} *before* the matmul, n_t = tanh(W_in x_t + b_in + W_hn (r_t ⊙ h_{t-1}) + b_hn). It is a valid GRU, "
         "but not PyTorch's: nn.GRUCell applies the reset *after* the matmul, n_t = tanh(W_in x_t + b_in + r_t ⊙ "
         "(W_hn h_{t-1} + b_hn)), so that one matmul h_{t-1} @ weight_hh.T serves all three gates."
@@ -82,14 +85,27 @@ _MISTAKES = {
     ),
     "swap_update": (
         "(1 - z) is on the wrong term: you computed h_t = z_t ⊙ n_t + (1 - z_t) ⊙ h_{t-1}. PyTorch (and Cho et "
-        "al.) use h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}: z_t close to 1 *keeps* the old state. (Some texts use "
-        "your convention; it is the same model with z replaced by 1 - z, but not with torch's weights.)"
+        "al.) use h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}: z_t close to 1 *keeps* the old state. (The article \"From RNNs "
+        "to LSTMs and GRUs\" uses your convention; it is the same model with z replaced by 1 - z, but not with "
+        "torch's weights.)"
+    ),
+    "article": (
+        "this is the GRU as the article \"From RNNs to LSTMs and GRUs: A Hands-On Guide to Sequence Modeling in "
+        "PyTorch\" writes it: h_t = (1 - z_t) ⊙ h_{t-1} + z_t ⊙ n_t with n_t = tanh(W_in x_t + b_in + W_hn (r_t ⊙ "
+        "h_{t-1}) + b_hn). It is a valid GRU, but it differs from nn.GRUCell twice: (1) z_t weighs the candidate, "
+        "PyTorch's z_t weighs the old state, h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1} (the same model with z replaced "
+        "by 1 - z, not with torch's weights); (2) the reset is applied before the matmul, PyTorch's after it: "
+        "r_t ⊙ (W_hn h_{t-1} + b_hn)."
     ),
     "swap_rz": (
         "r/z swapped: the reset and update gates are exchanged. The stacked weights are in the order r, z, n, so rows "
         "0:H of weight_ih, weight_hh, bias_ih and bias_hh belong to r_t, rows H:2H to z_t and rows 2H:3H to n_t."
     ),
 }
+
+
+# combinations of mistakes that make up a published GRU, named as that GRU rather than as a list of mistakes
+_PUBLISHED = {("cho", "swap_update"): "article"}
 
 
 def gru_variant(x, h, weight_ih, weight_hh, bias_ih, bias_hh, candidate="torch", swap_update=False, swap_rz=False):
@@ -147,6 +163,8 @@ def _name_mistakes(got: list[torch.Tensor], variant_of) -> str | None:
         predicted = variant_of(kwargs)
         if all(p.shape == g.shape and torch.allclose(g.double(), p.double(), rtol=1e-4, atol=1e-6)
                for g, p in zip(got, predicted)):
+            if tuple(names) in _PUBLISHED:
+                return _MISTAKES[_PUBLISHED[tuple(names)]]
             if len(names) == 1:
                 return _MISTAKES[names[0]]
             return "several mistakes together:\n" + "\n".join(f"  - {_MISTAKES[n]}" for n in names)

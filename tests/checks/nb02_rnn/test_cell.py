@@ -16,7 +16,7 @@ def test_rnn_cell_accepts_correct(hidden):
 
 
 def test_rnn_cell_accepts_column_vector_form():
-    """The seed's W @ x_t on columns is the same computation as x_t @ W.T on rows."""
+    """the article's W @ x_t on columns is the same computation as x_t @ W.T on rows."""
     check_rnn_cell(lambda x, h, W_xh, W_hh, b: torch.tanh(W_xh @ x.T + W_hh @ h.T + b[:, None]).T, hidden=True)
 
 

@@ -28,10 +28,10 @@ def test_fused_lstm_cell_accepts_correct(hidden):
 
 @pytest.mark.parametrize("wrong, pattern", [
     pytest.param(stub, "not implemented yet", id="untouched_stub"),
-    # chunking as i, f, o, g (the order the seed lists its equations) instead of PyTorch's i, f, g, o
+    # chunking as i, f, o, g (the order the article lists its equations) instead of PyTorch's i, f, g, o
     pytest.param(lambda *a: fused_lstm_cell(*a, order="ifog"),
-                 r"read in the wrong order: you used the blocks as i, f, o, g \(the order in which the seed",
-                 id="the_seed_order"),
+                 r"read in the wrong order: you used the blocks as i, f, o, g \(the order in which the article",
+                 id="the_articles_order"),
     pytest.param(lambda *a: fused_lstm_cell(*a, order="figo"), r"blocks as f, i, g, o",
                  id="swapped_input_and_forget"),
     pytest.param(lambda *a: fused_lstm_cell(*a, g_act=torch.sigmoid), "goes through a sigmoid",

@@ -1,4 +1,4 @@
-"""Does the documented gate order (i, f, g, o) load into nn.LSTMCell and nn.LSTM as the seed's equations?
+"""Does the documented gate order (i, f, g, o) load into nn.LSTMCell and nn.LSTM as the article's equations?
 
 The weights are loaded in the order ``GATE_ORDER`` states, and in the order the solution notebook's
 docstrings state, so the order written in the docstrings cannot drift from the order the checks and torch use.
@@ -18,7 +18,7 @@ from tests.conftest import ROOT
 
 
 def _seed_equations(x, h, c, p):
-    """The seed's six equations, one gate at a time, in float64: the order-free ground truth."""
+    """the article's six equations, one gate at a time, in float64: the order-free ground truth."""
     i = torch.sigmoid(x @ p["W_xi"].T + h @ p["W_hi"].T + p["b_i"])
     f = torch.sigmoid(x @ p["W_xf"].T + h @ p["W_hf"].T + p["b_f"])
     o = torch.sigmoid(x @ p["W_xo"].T + h @ p["W_ho"].T + p["b_o"])
@@ -38,7 +38,7 @@ def _random_seed_params(D, H, gen):
 
 
 def test_documented_order_loads_into_nn_lstmcell():
-    """Stacking the seed's weights in GATE_ORDER = (i, f, g, o) gives nn.LSTMCell the seed's equations."""
+    """Stacking the article's weights in GATE_ORDER = (i, f, g, o) gives nn.LSTMCell the article's equations."""
     assert GATE_ORDER == ("i", "f", "g", "o")
     gen = torch.Generator().manual_seed(0)
     D, H, N = 3, 5, 4
@@ -56,7 +56,7 @@ def test_documented_order_loads_into_nn_lstmcell():
 
 
 def test_documented_order_loads_into_nn_lstm():
-    """The same stacked weights in nn.LSTM give the seed's equations at every step, and h_T, c_T."""
+    """The same stacked weights in nn.LSTM give the article's equations at every step, and h_T, c_T."""
     gen = torch.Generator().manual_seed(1)
     D, H, N, T = 2, 3, 2, 5
     p = _random_seed_params(D, H, gen)
@@ -88,7 +88,7 @@ def _documented_order(text: str, name: str) -> tuple[str, ...]:
     match = re.search(rf"{name}:\s*\(4H,?\s*[DH]?\)\s*=\s*\[([^\]]+)\]", text)
     assert match, f"the solution notebook should document the layout of {name} as '{name}: (4H, ...) = [...]'"
     letters = [part.strip()[-1] for part in match.group(1).split(";")]
-    return tuple("g" if letter == "c" else letter for letter in letters)  # the seed's c~ is PyTorch's g
+    return tuple("g" if letter == "c" else letter for letter in letters)  # the article's c~ is PyTorch's g
 
 
 @pytest.mark.parametrize("name", ["weight_ih", "weight_hh", "bias"])
@@ -98,7 +98,7 @@ def test_solution_docstrings_state_the_order_the_checks_use(name):
 
 
 def test_weights_stacked_in_the_documented_order_load_into_nn_lstm():
-    """Stack the seed's weights in the order the notebook documents; nn.LSTM then computes the seed's equations."""
+    """Stack the article's weights in the order the notebook documents; nn.LSTM then computes the article's equations."""
     text = _solution_sources()
     orders = {name: _documented_order(text, name) for name in ("weight_ih", "weight_hh", "bias")}
     gen = torch.Generator().manual_seed(2)

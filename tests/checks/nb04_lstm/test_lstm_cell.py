@@ -15,7 +15,7 @@ from tests.conftest import fails_with, stub
 
 def lstm_cell(x_t, h_prev, c_prev, p, *, g_act=torch.tanh, cell_act=torch.tanh, names=None, old_c_in_h=False,
               forget_h=False, swap_out=False, f_fn=lambda f: f, i_act=torch.sigmoid):
-    """The seed's equations; keyword arguments switch one typical mistake on."""
+    """the article's equations; keyword arguments switch one typical mistake on."""
     names = names or {k: SEED_PARAMS[k] for k in GATE_ORDER}
 
     def pre(k):
@@ -34,7 +34,7 @@ def with_mistake(**mistake):
 
 
 def with_names(**gates):
-    """The seed's parameter names with some gates' names replaced."""
+    """the article's parameter names with some gates' names replaced."""
     return with_mistake(names={**{k: SEED_PARAMS[k] for k in GATE_ORDER}, **gates})
 
 

@@ -35,7 +35,9 @@ NAMED_MISTAKES = [
     pytest.param({"candidate": "bhn_outside"}, "b_hn is outside the reset", id="bias_outside_reset"),
     pytest.param({"candidate": "no_reset"}, "reset gate is never applied", id="missing_reset"),
     pytest.param({"candidate": "cho", "swap_update": True},
-                 r"several mistakes.*Cho et al\. variant.*\(1 - z\) is on the wrong term", id="two_mistakes_together"),
+                 r"the GRU as the article \"From RNNs to LSTMs and GRUs.*\(1\).*\(2\)", id="the_articles_gru"),
+    pytest.param({"candidate": "bhn_outside", "swap_update": True},
+                 r"several mistakes.*b_hn is outside.*\(1 - z\) is on the wrong term", id="two_mistakes_together"),
 ]
 
 
@@ -45,7 +47,7 @@ def test_gru_cell_names_the_mistake(mistake, pattern):
 
 
 def test_gru_cell_recognises_cho_variant_written_by_hand():
-    def cho(x, h, Wi, Wh, bi, bh):  # the seed's formula with separate names, as a learner writes it
+    def cho(x, h, Wi, Wh, bi, bh):  # Cho et al.'s formula with separate names, as a learner writes it
         W_ir, W_iz, W_in = Wi.chunk(3)
         W_hr, W_hz, W_hn = Wh.chunk(3)
         b_ir, b_iz, b_in = bi.chunk(3)

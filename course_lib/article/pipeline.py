@@ -1,0 +1,87 @@
+"""The article's sentiment pipeline run for several models at once, and the claims it makes about them.
+
+"From RNNs to LSTMs and GRUs: A Hands-On Guide to Sequence Modeling in PyTorch" says that "longer or
+contradictory sentences expose the RNN's limitation", that its SimpleLSTM on "the same sentiment-analysis
+pipeline" yields "higher accuracy on longer or contradictory sentences", and that its SimpleGRU "achieves
+performance comparable to LSTM".  It shows no numbers for any of the three.  :func:`run_pipeline` trains
+each model exactly as the article trains its SimpleRNN (six sentences, one-hot, H = 4, SGD lr 0.1 one
+sentence at a time, 1000 epochs), K copies with different initial weights, and scores every copy on
+the article's six sentences and on the longer and contradictory sentences built from its vocabulary
+(:mod:`course_lib.data.sentiment`).  :func:`plot_pipeline` draws the loss curves and the accuracies.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import matplotlib.pyplot as plt
+import torch
+
+from course_lib.article.classifiers import accuracy, train_article
+from course_lib.data.sentiment import (
+    ARTICLE_VOCAB,
+    Example,
+    article_contrast,
+    article_pairs,
+    article_sentiment,
+)
+
+__all__ = ["PipelineRun", "claim_sets", "plot_pipeline", "run_pipeline"]
+
+
+def claim_sets() -> dict[str, list[Example]]:
+    """The sentences each model is scored on: its training set, then the two kinds the article names."""
+    return {"the six training sentences": article_sentiment(),
+            "longer (two clauses, 4 words)": article_pairs(),
+            "contradictory (A 但 B, 5 words)": article_contrast()}
+
+
+@dataclasses.dataclass
+class PipelineRun:
+    """One model class trained on the article's pipeline: loss (epochs, K), accuracy per set (K,), seconds."""
+
+    name: str
+    model: torch.nn.Module
+    loss: torch.Tensor
+    accuracy: dict[str, torch.Tensor]
+    seconds: float
+
+    def summary(self) -> str:
+        """One line per set: the mean accuracy of the K copies, and their range."""
+        return "\n".join(f"  {self.name:<11}{name:<33} mean {acc.mean():4.0%}   copies {acc.min():4.0%} to {acc.max():4.0%}"
+                         for name, acc in self.accuracy.items())
+
+
+def run_pipeline(model_class, copies: int = 8, epochs: int = 1000, seed: int = 0, hidden_dim: int = 4) -> PipelineRun:
+    """Train ``copies`` models of ``model_class`` as the article trains its SimpleRNN; score them on :func:`claim_sets`."""
+    model = model_class(len(ARTICLE_VOCAB), hidden_dim, 2, copies=copies, generator=torch.Generator().manual_seed(seed))
+    start = time.perf_counter()
+    loss = train_article(model, article_sentiment(), epochs=epochs, lr=0.1)
+    seconds = time.perf_counter() - start
+    scores = {name: accuracy(model, examples) for name, examples in claim_sets().items()}
+    return PipelineRun(model_class.__name__, model, loss, scores, seconds)
+
+
+def plot_pipeline(runs: list[PipelineRun], title: str = "the article's pipeline") -> plt.Figure:
+    """Left: training loss per epoch (median of the copies, band from best to worst).  Right: accuracy per set."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.4), layout="constrained")
+    sets = list(runs[0].accuracy)
+    width = 0.8 / len(runs)
+    for k, run in enumerate(runs):
+        epochs = torch.arange(1, len(run.loss) + 1)
+        left.fill_between(epochs, run.loss.min(dim=1).values, run.loss.max(dim=1).values, color=f"C{k}", alpha=0.2)
+        left.plot(epochs, run.loss.median(dim=1).values, color=f"C{k}", label=run.name)
+        means = [float(run.accuracy[s].mean()) for s in sets]
+        low = [m - float(run.accuracy[s].min()) for m, s in zip(means, sets)]
+        high = [float(run.accuracy[s].max()) - m for m, s in zip(means, sets)]
+        positions = [i + (k - (len(runs) - 1) / 2) * width for i in range(len(sets))]
+        right.bar(positions, means, width, yerr=[low, high], color=f"C{k}", capsize=3, label=run.name)
+    left.axhline(0.0007, color="0.5", ls=":", label="article's RNN loss at epoch 1000")
+    left.set(xscale="log", yscale="log", xlabel="epoch", ylabel="NLL (mean over the six)", title=title)
+    left.legend(fontsize=8)
+    right.axhline(0.5, color="0.5", ls=":")
+    right.set_xticks(range(len(sets)), [s.split(" (")[0] for s in sets])
+    right.set(ylim=(0, 1.05), ylabel="accuracy (mean; bars: worst to best copy)", title="accuracy of each copy")
+    right.legend(fontsize=8)
+    return fig
