@@ -44,7 +44,7 @@ from html.parser import HTMLParser
 import nh3
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
-__all__ = ["unsafe_html", "unsafe_markdown", "unsafe_svg", "sanitize_html", "inert_markdown", "make_inert"]
+__all__ = ["inert_markdown", "make_inert", "sanitize_html", "unsafe_html", "unsafe_markdown", "unsafe_svg"]
 
 ALLOWED_TAGS = frozenset(
     "a abbr b blockquote br caption center cite code col colgroup dd del details div dl dt em figcaption figure "
@@ -61,7 +61,7 @@ ALLOWED_CSS = frozenset(
 SAFE_CLASS = re.compile(r"^(?:[a-z]{1,2}[0-9]?|highlight|hl-[\w-]+|language-[\w-]+|anchor-link|dataframe|"
                         r"task-list-item(?:-checkbox)?)$")
 SAFE_SCHEMES = frozenset({"http", "https", "mailto", "data"})  # data: only for an image's src (_keep_attribute)
-SAFE_IMAGE_DATA = re.compile(r"^data:image/(?:png|jpe?g|gif|webp|bmp|svg\+xml);base64,", re.I)  # an <img> runs no script
+SAFE_IMAGE_DATA = re.compile(r"^data:image/(?:png|jpe?g|gif|webp|bmp|svg\+xml);base64,", re.IGNORECASE)  # an <img> runs no script
 SVG_TAGS = frozenset("svg g path rect circle ellipse line polyline polygon text tspan title desc defs "
                      "lineargradient radialgradient stop clippath".split())
 SVG_ATTRIBUTES = frozenset(
@@ -90,7 +90,7 @@ _STYLE_ATTRIBUTE = re.compile(r'style="([^"]*)"')
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*)\s*:")
 # Browsers drop ASCII whitespace and control characters inside a scheme: "java\tscript:" is javascript:.
 _IGNORED_IN_URL = re.compile(r"[\x00-\x20\x7f]")
-_SCRIPT_URL = re.compile(r"(?:java|vb|live)script\s*:", re.I)
+_SCRIPT_URL = re.compile(r"(?:java|vb|live)script\s*:", re.IGNORECASE)
 # MathJax's HTML extension: \style{position:fixed...}, \class{modal}, \cssId{...} style or name a box.
 _MATHJAX_STYLING = re.compile(r"\\(?:style|class|cssId)\b")
 SAFE_TAG = re.compile(r"^[\w-]{1,64}$")
@@ -98,7 +98,7 @@ SAFE_TAG = re.compile(r"^[\w-]{1,64}$")
 # page's own <html>/<body>: <body onload=...> runs.  Any of them is refused, wherever it is.
 # <style> too: nh3 cannot keep a stylesheet while filtering style= (lax drops it with its content), and a
 # stylesheet restyles and positions the whole page.
-_DOCUMENT_TAG = re.compile(r"<\s*(html|head|body|frameset|frame|style)(?=[\s/>])", re.I)
+_DOCUMENT_TAG = re.compile(r"<\s*(html|head|body|frameset|frame|style)(?=[\s/>])", re.IGNORECASE)
 
 
 def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import nbformat
 
-__all__ = ["Problem", "Intake", "intake", "shown"]
+__all__ = ["Intake", "Problem", "intake", "shown"]
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
 MAX_NOTEBOOK_BYTES = 20 * 2**20

@@ -5,8 +5,17 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from course_lib.grading.inert import inert_markdown, make_inert, unsafe_html, unsafe_markdown
+from course_lib.grading.inert import (
+    inert_markdown,
+    make_inert,
+    render_markdown,
+    sanitize_html,
+    unsafe_html,
+    unsafe_markdown,
+    unsafe_svg,
+)
 from tests.conftest import ROOT
+from tests.grading.xss_corpus import BENIGN, VECTORS
 
 HOSTILE_MARKDOWN = {
     "script tag": "My answer. <script>fetch('/api/kernels', {method: 'POST'})</script>",
@@ -101,8 +110,6 @@ def test_html_outputs_allowlist():
 
 # ------------------------------------------------------------------ the attacker's corpus, vector by vector
 
-from course_lib.grading.inert import render_markdown, sanitize_html, unsafe_svg  # noqa: E402
-from tests.grading.xss_corpus import BENIGN, VECTORS  # noqa: E402
 
 
 @pytest.mark.parametrize("name", VECTORS)
