@@ -107,7 +107,7 @@ def _install_kernelspec(jupyter_path: Path) -> None:
     (spec_dir / "kernel.json").write_text(json.dumps(spec))
 
 
-def _responsive(client: "_BoundedClient", seconds: float = INTERRUPT_GRACE) -> bool:
+def _responsive(client: _BoundedClient, seconds: float = INTERRUPT_GRACE) -> bool:
     """Whether the kernel runs a ``pass`` within ``seconds`` (after an interrupt: whether the cell stopped)."""
     probe = nbformat.v4.new_code_cell("pass")
     saved = client.timeout
