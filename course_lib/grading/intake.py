@@ -26,6 +26,7 @@ The original files are kept untouched under ``.course/originals``: grading never
 from __future__ import annotations
 
 import collections
+import copy
 import dataclasses
 import json
 import os
@@ -288,7 +289,7 @@ def _take_assignment(src: Path, found: _Inventory, target: Path, student: str, a
             shutil.copy2(blanks / filename, target / filename)
             continue
         try:
-            nb, notes = _read_notebook(path, grade_ids, all_assignments)
+            nb, notes = _read_notebook(path, grade_ids, all_assignments, _reference(blanks / filename))
         except Exception as error:  # untrusted input: whatever breaks the reading is this notebook's problem only
             problems.append(Problem(student, assignment, notebook,
                                     f"unreadable ({type(error).__name__}: {' '.join(str(error).split())[:200]}): graded as the blank "
@@ -299,8 +300,32 @@ def _take_assignment(src: Path, found: _Inventory, target: Path, student: str, a
         nbformat.write(nb, target / filename)
 
 
-def _read_notebook(path: Path, grade_ids: set[str], all_assignments: dict[str, dict[str, set[str]]]):
+GRADING_FIELDS = ("grade", "solution", "locked", "task", "points")
+
+
+def _reference(blank: Path) -> dict[str, tuple[str, dict]]:
+    """{grade id: (cell type, nbgrader metadata)} of the assignment's own (released) notebook."""
+    nb = nbformat.read(blank, as_version=4)
+    return {cell.metadata["nbgrader"]["grade_id"]: (cell.cell_type, dict(cell.metadata["nbgrader"]))
+            for cell in nb.cells if _grading_id(cell) is not None}
+
+
+def _grading_kind(cell_type: str, meta: dict) -> tuple:
+    """What makes a cell graded, comparable: its type, its flags and its points."""
+    try:
+        points = float(meta.get("points") or 0)
+    except (TypeError, ValueError):
+        points = float("nan")  # a forged value never equals the source's
+    return (cell_type, *(bool(meta.get(f)) for f in GRADING_FIELDS[:-1]), points)
+
+
+def _read_notebook(path: Path, grade_ids: set[str], all_assignments: dict[str, dict[str, set[str]]],
+                   reference: dict[str, tuple[str, dict]] | None = None):
     """The notebook at ``path`` as a valid nbformat-4 notebook, and notes on what was changed or found.
+
+    A graded cell whose grading metadata (grade, solution, locked, task, points, cell type) disagrees with
+    ``reference`` (the assignment's own notebook) is forged: its metadata is restored from the reference (a
+    cell of another type loses it).  nbgrader itself fails such a notebook with "see the above traceback".
 
     Raises (anything) when it cannot be read: the caller grades the blank notebook instead.
     """
@@ -319,7 +344,7 @@ def _read_notebook(path: Path, grade_ids: set[str], all_assignments: dict[str, d
         other = [f"{a}/{n}" for a, nbs in all_assignments.items() for n, g in nbs.items() if handed_in_ids & g]
         where = f"it looks like {other[0]}" if other else "it has none of this notebook's cells"
         notes.append(f"wrong notebook: {where}; graded as handed in")
-    stripped, seen, copies = 0, set(), []
+    stripped, seen, copies, forged = 0, set(), [], []
     for cell in nb.cells:
         if "nbgrader" not in cell.get("metadata", {}):
             continue
@@ -330,11 +355,22 @@ def _read_notebook(path: Path, grade_ids: set[str], all_assignments: dict[str, d
             copies.append(grade_id)
         else:
             seen.add(grade_id)
-            continue
+            if reference is None or grade_id not in reference:
+                continue
+            cell_type, meta = reference[grade_id]
+            if _grading_kind(cell.cell_type, cell.metadata["nbgrader"]) == _grading_kind(cell_type, meta):
+                continue
+            forged.append(grade_id)
+            if cell.cell_type == cell_type:
+                cell.metadata["nbgrader"] = copy.deepcopy(meta)
+                continue
         del cell.metadata["nbgrader"]
     if stripped:
         notes.append(f"{stripped} cell(s) carried nbgrader ids that the assignment does not have: their grading "
                      f"metadata was removed")
+    if forged:
+        notes.append(f"forged grading metadata in {', '.join(forged)} (its grade/solution/locked/points or cell type "
+                     f"differ from the assignment's): restored from the assignment, graded as the assignment says")
     if copies:
         notes.append(f"copies of graded cells ({', '.join(sorted(set(copies)))}): the first of each is graded, the "
                      f"copies run as ordinary cells")

@@ -232,3 +232,26 @@ def test_fifos_sockets_devices_links_odd_names_and_deep_trees_are_that_students_
     originals = tmp_path / "course" / ".course" / "originals" / "mallory" / A01
     assert (originals / f"{A01}.ipynb").is_file() and not (originals / "pipe").exists()
     assert not (originals / "passwd").is_symlink() and not (originals / "notes" / "up").is_symlink()
+
+
+def test_forged_grading_metadata_is_named_and_restored_from_the_assignment(tmp_path, blanks):
+    """A solution cell marked "grade": true made nbgrader fail the notebook ("see the above traceback")."""
+    nb = solved()
+    for c in nb.cells:
+        meta = c.metadata.get("nbgrader", {})
+        if meta.get("grade_id") == "build_vocab":
+            meta.update(grade=True, points=5)
+        elif meta.get("grade_id") == "test_encode":
+            meta.update(points=100)
+        elif meta.get("grade_id") == "test_decode":
+            meta.update(locked=False, points="lots")
+    subs = tmp_path / "subs"
+    _handed_in(subs, "forger", nbformat.writes(nb))
+    taken = intake(tmp_path / "course", subs, SOURCES, blanks)
+    assert [p.what for p in taken.problems] == [
+        "forged grading metadata in build_vocab, test_encode, test_decode (its grade/solution/locked/points or cell "
+        "type differ from the assignment's): restored from the assignment, graded as the assignment says"]
+    written = nbformat.read(tmp_path / "course" / "submitted" / "forger" / A01 / f"{A01}.ipynb", as_version=4)
+    blank = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"] for c in stub().cells if "nbgrader" in c.metadata}
+    got = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"] for c in written.cells if "nbgrader" in c.metadata}
+    assert got == blank
