@@ -368,6 +368,10 @@ def _read_notebook(path: Path, grade_ids: set[str], all_assignments: dict[str, d
     if stripped:
         notes.append(f"{stripped} cell(s) carried nbgrader ids that the assignment does not have: their grading "
                      f"metadata was removed")
+    deleted = [i for i in (reference or {}) if i not in seen]
+    if deleted and len(deleted) < len(reference or {}):  # none at all is the "wrong notebook" note above
+        notes.append(f"graded cells deleted from the notebook: {', '.join(deleted)}; put back from the assignment "
+                     f"and graded (a deleted answer cell earns nothing)")
     if forged:
         notes.append(f"forged grading metadata in {', '.join(forged)} (its grade/solution/locked/points or cell type "
                      f"differ from the assignment's): restored from the assignment, graded as the assignment says")

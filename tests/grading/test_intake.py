@@ -255,3 +255,14 @@ def test_forged_grading_metadata_is_named_and_restored_from_the_assignment(tmp_p
     blank = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"] for c in stub().cells if "nbgrader" in c.metadata}
     got = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"] for c in written.cells if "nbgrader" in c.metadata}
     assert got == blank
+
+
+def test_a_deleted_graded_cell_is_reported(tmp_path, blanks):
+    nb = solved()
+    nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "test_pad_batch"]
+    subs = tmp_path / "subs"
+    _handed_in(subs, "deleter", nbformat.writes(nb))
+    taken = intake(tmp_path / "course", subs, SOURCES, blanks)
+    assert [p.what for p in taken.problems] == [
+        "graded cells deleted from the notebook: test_pad_batch; put back from the assignment and graded (a deleted "
+        "answer cell earns nothing)"]
