@@ -248,9 +248,9 @@ def test_forged_grading_metadata_is_named_and_restored_from_the_assignment(tmp_p
     subs = tmp_path / "subs"
     _handed_in(subs, "forger", nbformat.writes(nb))
     taken = intake(tmp_path / "course", subs, SOURCES, blanks)
-    assert [p.what for p in taken.problems] == [
+    assert [p.what for p in taken.problems] == [(
         "forged grading metadata in build_vocab, test_encode, test_decode (its grade/solution/locked/points or cell "
-        "type differ from the assignment's): restored from the assignment, graded as the assignment says"]
+        "type differ from the assignment's): restored from the assignment, graded as the assignment says")]
     written = nbformat.read(tmp_path / "course" / "submitted" / "forger" / A01 / f"{A01}.ipynb", as_version=4)
     blank = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"] for c in stub().cells if "nbgrader" in c.metadata}
     got = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"] for c in written.cells if "nbgrader" in c.metadata}
@@ -263,6 +263,6 @@ def test_a_deleted_graded_cell_is_reported(tmp_path, blanks):
     subs = tmp_path / "subs"
     _handed_in(subs, "deleter", nbformat.writes(nb))
     taken = intake(tmp_path / "course", subs, SOURCES, blanks)
-    assert [p.what for p in taken.problems] == [
+    assert [p.what for p in taken.problems] == [(
         "graded cells deleted from the notebook: test_pad_batch; put back from the assignment and graded (a deleted "
-        "answer cell earns nothing)"]
+        "answer cell earns nothing)")]
