@@ -234,6 +234,12 @@ def test_fifos_sockets_devices_links_odd_names_and_deep_trees_are_that_students_
     assert not (originals / "passwd").is_symlink() and not (originals / "notes" / "up").is_symlink()
 
 
+def _problems_of(tmp_path, blanks, student: str, nb) -> list[str]:
+    """What intake says about ``student`` handing in ``nb`` alone."""
+    _handed_in(tmp_path / "subs", student, nbformat.writes(nb))
+    return [p.what for p in intake(tmp_path / "course", tmp_path / "subs", SOURCES, blanks).problems]
+
+
 def test_forged_grading_metadata_is_named_and_restored_from_the_assignment(tmp_path, blanks):
     """A solution cell marked "grade": true made nbgrader fail the notebook ("see the above traceback")."""
     nb = solved()
@@ -245,10 +251,7 @@ def test_forged_grading_metadata_is_named_and_restored_from_the_assignment(tmp_p
             meta.update(points=100)
         elif meta.get("grade_id") == "test_decode":
             meta.update(locked=False, points="lots")
-    subs = tmp_path / "subs"
-    _handed_in(subs, "forger", nbformat.writes(nb))
-    taken = intake(tmp_path / "course", subs, SOURCES, blanks)
-    assert [p.what for p in taken.problems] == [(
+    assert _problems_of(tmp_path, blanks, "forger", nb) == [(
         "forged grading metadata in build_vocab, test_encode, test_decode (its grade/solution/locked/points or cell "
         "type differ from the assignment's): restored from the assignment, graded as the assignment says")]
     written = nbformat.read(tmp_path / "course" / "submitted" / "forger" / A01 / f"{A01}.ipynb", as_version=4)
@@ -260,9 +263,6 @@ def test_forged_grading_metadata_is_named_and_restored_from_the_assignment(tmp_p
 def test_a_deleted_graded_cell_is_reported(tmp_path, blanks):
     nb = solved()
     nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "test_pad_batch"]
-    subs = tmp_path / "subs"
-    _handed_in(subs, "deleter", nbformat.writes(nb))
-    taken = intake(tmp_path / "course", subs, SOURCES, blanks)
-    assert [p.what for p in taken.problems] == [(
+    assert _problems_of(tmp_path, blanks, "deleter", nb) == [(
         "graded cells deleted from the notebook: test_pad_batch; put back from the assignment and graded (a deleted "
         "answer cell earns nothing)")]
