@@ -7,10 +7,14 @@ lines).  Descriptor 3 is a pipe to the grader, not inherited by the kernel.  Eve
 the learner's kernel and is therefore untrusted: the grader reads the record as data
 (``course_lib.grading.judge``) and judges it itself.
 
-A cell that runs past its limit is interrupted; a kernel that ignores the interrupt or dies (out of
-memory, ``os._exit``) is replaced by a fresh one, the cells that had succeeded are replayed, and the run
-goes on after the offending cell.  So an infinite loop or a crash costs the points that depend on that
-cell, not the whole notebook.
+A cell that runs past its limit is interrupted (SIGINT); if the kernel does not answer within
+INTERRUPT_GRACE seconds (the cell ignores SIGINT, masks it, or is blocked in a C call), it is killed (SIGKILL,
+which nothing can ignore) and replaced by a fresh one, the cells that had succeeded are replayed, and the run
+goes on after the offending cell.  A kernel that dies (out of memory, ``os._exit``) is replaced the same way.
+So an infinite loop or a crash costs the points that depend on that cell, not the whole notebook.
+
+Whether a cell timed out is read from nbclient's time-out handler, never from the cell's outputs: an
+interrupt the cell ignores leaves no output at all (once, every such cell and all after it were "ok").
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ __all__ = ["run_notebook", "main"]
 
 KERNEL_NAME = "course-python"
 MAX_CELL_OUTPUT = 4 * 2**20  # bytes of output kept of one cell's run: a print in an endless loop stays small
+INTERRUPT_GRACE = 5  # seconds a cell has to stop after the interrupt before its kernel is killed
 MAX_PROBE_OUTPUT = 48 * 2**20  # a probe's answer: the judge refuses more than 32 MB of data (base64: 4/3)
 
 
@@ -70,6 +75,12 @@ class _BoundedClient(NotebookClient):
         self._output_bytes: dict[str, int] = {}  # per cell run (its execute request's msg_id)
         self._cut: set[str] = set()
 
+    timed_out = False  # set when nbclient's time-out fired (and interrupted the kernel) during the last cell
+
+    async def _async_handle_timeout(self, timeout, cell=None):
+        self.timed_out = True
+        return await super()._async_handle_timeout(timeout, cell)
+
     def output(self, outs, msg, display_id, cell_index):
         run = msg["parent_header"].get("msg_id")
         if msg["msg_type"] in ("stream", "display_data", "execute_result", "update_display_data") and run:
@@ -96,16 +107,22 @@ def _install_kernelspec(jupyter_path: Path) -> None:
     (spec_dir / "kernel.json").write_text(json.dumps(spec))
 
 
-def _responsive(client: NotebookClient, seconds: float = 10) -> bool:
+def _responsive(client: _BoundedClient, seconds: float = INTERRUPT_GRACE) -> bool:
+    """Whether the kernel runs a ``pass`` within ``seconds`` (after an interrupt: whether the cell stopped)."""
     probe = nbformat.v4.new_code_cell("pass")
     saved = client.timeout
     client.timeout = seconds
+    client.timed_out = False
+    # nbclient stores the executed cell at its index: the probe gets a slot of its own (index -1 was the
+    # notebook's last cell, which the probe then replaced).
+    client.nb.cells.append(probe)
     try:
-        client.execute_cell(probe, -1)
-        return True
+        client.execute_cell(probe, len(client.nb.cells) - 1)
+        return not client.timed_out  # nbclient answers a time-out itself: the kernel did not
     except (CellTimeoutError, DeadKernelError, RuntimeError):
         return False
     finally:
+        client.nb.cells.pop()
         client.timeout = saved
 
 
@@ -113,11 +130,14 @@ def run_notebook(nb, record: Record, cell_timeout: int, startup_timeout: int = 6
     """Execute ``nb`` cell by cell, recording each code cell's status and outputs."""
     cells = nb.cells
     ok: set[int] = set()
+    # nbclient interrupts on a time-out and answers for the kernel (no output); _BoundedClient notes that it
+    # did.  "immediate": a kernel is killed, not asked to shut down (a busy one never answers).
     client = _BoundedClient(nb, timeout=cell_timeout, kernel_name=KERNEL_NAME, allow_errors=True,
-                            interrupt_on_timeout=True, startup_timeout=startup_timeout,
-                            error_on_timeout={"ename": "CellTimeoutError",
-                                              "evalue": f"the cell ran longer than {cell_timeout} s and was stopped",
-                                              "traceback": [f"CellTimeoutError: the cell ran longer than {cell_timeout} s"]})
+                            interrupt_on_timeout=True, startup_timeout=startup_timeout, shutdown_kernel="immediate",
+                            error_on_timeout={"ename": "CellTimeoutError", "evalue": "", "traceback": []})
+    stopped = nbformat.v4.new_output("error", ename="CellTimeoutError",
+                                     evalue=f"the cell ran longer than {cell_timeout} s and was stopped",
+                                     traceback=[f"CellTimeoutError: the cell ran longer than {cell_timeout} s"])
     start = 0
     while start < len(cells):
         try:
@@ -128,25 +148,29 @@ def run_notebook(nb, record: Record, cell_timeout: int, startup_timeout: int = 6
                     cell = cells[index]
                     if cell.cell_type != "code":
                         continue
+                    client.timed_out = False
                     try:
                         client.execute_cell(cell, index)
                     except DeadKernelError:
                         raise _KernelLost(index, "died")
+                    timed_out = client.timed_out
+                    if timed_out:
+                        cell.outputs = list(cell.get("outputs", [])) + [copy.deepcopy(stopped)]
                     outputs = cell.get("outputs", [])
-                    timed_out = any(o.get("ename") == "CellTimeoutError" for o in outputs)
                     errored = any(o.get("output_type") == "error" for o in outputs)
+                    if timed_out and not _responsive(client):
+                        raise _KernelLost(index, "timeout")
                     if not (timed_out or errored):
                         ok.add(index)
                     record.cell(index, "timeout" if timed_out else "error" if errored else "ok", outputs)
-                    if timed_out and not _responsive(client):
-                        raise _KernelLost(index, "timeout")
             break
         except _KernelLost as lost:
             what = "ran past its limit and the kernel did not respond" if lost.status == "timeout" else "killed the kernel"
             error = nbformat.v4.new_output("error", ename="KernelDied" if lost.status == "died" else "CellTimeoutError",
                                            evalue=f"this cell {what}; a fresh kernel ran the cells before it again",
                                            traceback=[])
-            record.cell(lost.index, lost.status, list(cells[lost.index].get("outputs", [])) + [error])
+            outputs = [o for o in cells[lost.index].get("outputs", []) if o.get("ename") != "CellTimeoutError"]
+            record.cell(lost.index, lost.status, outputs + [error])
             record.event(f"cell {lost.index} {what}")
             start = lost.index + 1
         except RuntimeError as error:  # the kernel could not start (or restart)

@@ -1,113 +1,234 @@
 """Make a submission's HTML inert before anybody's browser renders it.
 
-nbgrader's formgrader and its feedback pages render a markdown cell with ``markdown2html`` and no
-sanitizer, and nbconvert keeps raw HTML (``<script>``, ``onerror=``, ``javascript:`` links).  A learner's
-written answer holding such HTML would run in the instructor's browser while the instructor grades it, on
-the Jupyter server's own origin -- from where the server's API can run code as the instructor and change
-the gradebook.  So the grader, in its own process, checks what the learner could write:
+nbgrader's formgrader and its feedback pages render a markdown cell with ``markdown2html`` (nbconvert's
+``IPythonRenderer``, ``escape=False``) and no sanitizer; ``text/html`` and ``text/markdown`` outputs are
+inserted as they are, ``text/latex`` is escaped but then read by MathJax.  A learner's written answer holding
+HTML that runs would run in the instructor's browser while the instructor grades it, on the Jupyter
+server's own origin -- from where the server's API can run code as the instructor and change the gradebook.
 
-- a markdown cell whose rendered HTML is not inert is shown as its text, in a code block, with a note;
-- a ``text/html`` or ``text/markdown`` output that is not inert is dropped (its ``text/plain`` stays).
+The decision "inert or not" is made by nh3 (ammonia on html5ever, the HTML5 parser of Servo), which parses
+as a browser does: comment, CDATA, foreign-content (SVG/MathML) and character-reference tricks that fool a
+hand-written parser are read the way Chromium reads them.  For a piece of HTML ``h`` (a markdown cell after
+rendering with the renderer nbgrader's templates use, or an output):
 
-"Inert" is an allowlist, not a list of known attacks: only the tags and attributes that markdown and
-plain formatting produce, URLs of the ``http(s)``, ``mailto``, relative and ``#anchor`` kinds (plus
-``data:image/...`` for an image's ``src``), and no ``javascript:`` anywhere (MathJax's ``\\href`` reads
-it in math too).  The course's own notebooks pass it (tests/grading/test_inert.py).
+    strict(h) = nh3 with the course's allowlist          (what may be shown)
+    lax(h)    = nh3 keeping every tag, attribute and URL  (what a browser would build from h, serialised
+                                                            the same way)
+    inert(h)  <=>  strict(h) == lax(h)  and  no script URL / MathJax styling in its text
 
-Reference: the OWASP XSS prevention cheat sheet (allowlists over blocklists).
+so what is judged inert is exactly what nh3 would keep, and anything nh3 removes is named.  Then:
+
+- a markdown cell that is not inert is shown as its text, in a code block, with a note naming what was
+  removed (its original is kept in ``submitted/`` and ``.course/originals``);
+- a ``text/html`` output that is not inert is replaced by nh3's sanitized HTML (a ``text/markdown``,
+  ``text/latex`` or ``image/svg+xml`` one is dropped; its ``text/plain`` stays);
+- cell tags (nbconvert writes them into a ``class=``) that are not plain words are removed.
+
+Allowed: the tags markdown and plain formatting produce; ``http(s)``, ``mailto``, relative and ``#anchor``
+URLs (``data:image/...`` for an image's ``src``); ``style=`` with colour and font properties only (nothing
+that positions, sizes or moves a box, so no overlay); ``class=`` with code-highlighting and table classes
+only (formgrader's Bootstrap has classes that position); no ``javascript:`` anywhere (MathJax's ``\\href``
+reads it in math too), no MathJax ``\\style``, ``\\class`` or ``\\cssId``.  The course's own notebooks pass
+unchanged (tests/grading/test_inert.py).
+
+Reference: the OWASP XSS prevention cheat sheet (allowlists over blocklists, a maintained sanitizer).
 """
 
 from __future__ import annotations
 
 import html as html_text
 import re
+import string
 from html.parser import HTMLParser
 
+import nh3
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
-__all__ = ["unsafe_html", "unsafe_markdown", "inert_markdown", "make_inert"]
+__all__ = ["inert_markdown", "make_inert", "sanitize_html", "unsafe_html", "unsafe_markdown", "unsafe_svg"]
 
 ALLOWED_TAGS = frozenset(
     "a abbr b blockquote br caption center cite code col colgroup dd del details div dl dt em figcaption figure "
     "h1 h2 h3 h4 h5 h6 hr i img input ins kbd li mark ol p pre q s samp small span strike strong sub summary sup "
     "table tbody td tfoot th thead tr tt u ul var".split())
 ALLOWED_ATTRIBUTES = frozenset(
-    "align alt border cellpadding cellspacing checked class colspan dir disabled height href id lang name open rowspan scope "
-    "span src start style title type valign width".split())
-URL_ATTRIBUTES = frozenset({"href", "src"})
-SAFE_URL = re.compile(r"^(?:https?:|mailto:|attachment:|#|/|\.|[^:/?#]*(?:[/?#]|$))", re.I)
-SAFE_IMAGE_DATA = re.compile(r"^data:image/(?:png|jpe?g|gif|webp|bmp|svg\+xml);base64,", re.I)  # an <img> runs no script
+    "align alt border cellpadding cellspacing checked class colspan dir disabled height href id lang name open "
+    "rowspan scope span src start style title type valign width".split())
+# CSS properties a style= may keep: colour and type, nothing that positions, sizes, moves or layers a box.
+ALLOWED_CSS = frozenset(
+    "color background-color font-weight font-style font-family font-variant text-decoration text-align "
+    "vertical-align white-space".split())
+# Pygments' token classes (k, nf, s1 ...), its wrappers, pandas' tables, markdown's anchors and code languages.
+SAFE_CLASS = re.compile(r"^(?:[a-z]{1,2}[0-9]?|highlight|hl-[\w-]+|language-[\w-]+|anchor-link|dataframe|"
+                        r"task-list-item(?:-checkbox)?)$")
+SAFE_SCHEMES = frozenset({"http", "https", "mailto", "data"})  # data: only for an image's src (_keep_attribute)
+SAFE_IMAGE_DATA = re.compile(r"^data:image/(?:png|jpe?g|gif|webp|bmp|svg\+xml);base64,", re.IGNORECASE)  # an <img> runs no script
+SVG_TAGS = frozenset("svg g path rect circle ellipse line polyline polygon text tspan title desc defs "
+                     "lineargradient radialgradient stop clippath".split())
+SVG_ATTRIBUTES = frozenset(
+    "viewbox width height x y x1 y1 x2 y2 cx cy r rx ry d points fill stroke stroke-width stroke-linecap "
+    "stroke-linejoin stroke-dasharray opacity fill-opacity stroke-opacity transform font-size font-family "
+    "text-anchor offset stop-color id version xmlns viewBox".split())
+
+# What ``lax`` keeps on top of whatever names the text holds: every element, attribute and URL scheme that
+# runs, loads or positions something, so that removing one always makes strict and lax differ.
+_KNOWN_TAGS = frozenset(
+    "a abbr address animate animatemotion animatetransform applet area article aside audio b base basefont bdi bdo "
+    "bgsound big blink blockquote body br button canvas caption center cite code col colgroup data datalist dd "
+    "del details dfn dialog dir div dl dt em embed fieldset figcaption figure font footer foreignobject form frame "
+    "frameset h1 h2 h3 h4 h5 h6 handler head header hgroup hr html i iframe image img input ins isindex kbd keygen "
+    "label layer legend li link listener main map mark marquee math menu menuitem meta meter mglyph mi mn mo ms "
+    "mtext nav noembed noframes noscript object ol optgroup option output p param picture plaintext portal pre "
+    "progress q rp rt ruby s samp script search section select set slot small source span strike strong style "
+    "sub summary sup svg table tbody td template textarea tfoot th thead time title tr track tt u ul use var "
+    "video wbr xml xmp xss".split()) | SVG_TAGS
+_ANY_ATTRIBUTE = frozenset(string.ascii_letters + string.digits + string.punctuation) - {"=", ">", "/"}
+_SCRIPT_SCHEMES = frozenset({"javascript", "vbscript", "livescript", "mocha", "data", "blob", "filesystem", "file",
+                             "jar", "ms-its", "mhtml", "feed", "view-source", "wyciwyg", "res", "about"})
+_TAG_NAME = re.compile(r"<\s*/?\s*([^\s/>\x00]+)")
+_ATTRIBUTE_START = re.compile(r"[\s/\"']([^\s\"'/>=])")
+_STYLE_ATTRIBUTE = re.compile(r'style="([^"]*)"')
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*)\s*:")
 # Browsers drop ASCII whitespace and control characters inside a scheme: "java\tscript:" is javascript:.
 _IGNORED_IN_URL = re.compile(r"[\x00-\x20\x7f]")
-_SCRIPT_SCHEME = re.compile(r"(?:java|vb)script\s*:", re.I)
-_BAD_CSS = re.compile(r"expression\s*\(|url\s*\(|@import|behavior\s*:|-moz-binding", re.I)
+_SCRIPT_URL = re.compile(r"(?:java|vb|live)script\s*:", re.IGNORECASE)
+# MathJax's HTML extension: \style{position:fixed...}, \class{modal}, \cssId{...} style or name a box.
+_MATHJAX_STYLING = re.compile(r"\\(?:style|class|cssId)\b")
+SAFE_TAG = re.compile(r"^[\w-]{1,64}$")
+# A fragment parser (nh3's) ignores these start tags, but in the page a browser adds their attributes to the
+# page's own <html>/<body>: <body onload=...> runs.  Any of them is refused, wherever it is.
+# <style> too: nh3 cannot keep a stylesheet while filtering style= (lax drops it with its content), and a
+# stylesheet restyles and positions the whole page.
+_DOCUMENT_TAG = re.compile(r"<\s*(html|head|body|frameset|frame|style)(?=[\s/>])", re.IGNORECASE)
 
 
-class _Inspector(HTMLParser):
-    """Collects the first reason a piece of HTML is not inert."""
+def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
+    """nh3's attribute filter: a class keeps its safe names; a data: URL only as an image's source."""
+    if attribute == "class":
+        kept = " ".join(name for name in value.split() if SAFE_CLASS.match(name))
+        return kept or None
+    if attribute in ("href", "src") and _IGNORED_IN_URL.sub("", value).lower().startswith("data:"):
+        return value if tag == "img" and attribute == "src" and SAFE_IMAGE_DATA.match(_IGNORED_IN_URL.sub("", value)) else None
+    return value
+
+
+def _strict(html: str, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES) -> str:
+    return nh3.clean(html, tags=set(tags), attributes={"*": set(attributes)}, attribute_filter=_keep_attribute,
+                     url_schemes=set(SAFE_SCHEMES), filter_style_properties=set(ALLOWED_CSS), link_rel=None)
+
+
+def _lax(html: str) -> str:
+    """nh3 keeping (nearly) everything: the browser's reading of ``html``, serialised like ``_strict``'s."""
+    unescaped = _IGNORED_IN_URL.sub("", html_text.unescape(html))
+    tags = (_KNOWN_TAGS | {name.lower() for name in _TAG_NAME.findall(html)}) - {"style"}
+    prefixes = _ANY_ATTRIBUTE | {first for first in _ATTRIBUTE_START.findall(html)}
+    schemes = _SCRIPT_SCHEMES | SAFE_SCHEMES | {s.lower() for s in _SCHEME.findall(unescaped)}
+    return nh3.clean(html, tags=set(tags), attributes={}, generic_attribute_prefixes=prefixes,
+                     clean_content_tags={"style"}, url_schemes=schemes, link_rel=None)
+
+
+def _same_styles(serialized: str) -> str:
+    """nh3 rewrites a filtered style= ("color: red; x" -> "color:red"): spacing made the same for comparing."""
+
+    def canonical(match: re.Match) -> str:
+        declarations = (d.split(":", 1) for d in html_text.unescape(match.group(1)).split(";") if d.strip())
+        return 'style="' + html_text.escape(";".join(":".join(p.strip() for p in d) for d in declarations)) + '"'
+
+    return _STYLE_ATTRIBUTE.sub(canonical, serialized)
+
+
+class _Elements(HTMLParser):
+    """The (tag, attribute, value) triples of nh3's canonical serialisation (well-formed: html.parser reads it
+    exactly), used only to *name* what the strict pass removed."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.reason: str | None = None
-        self.verbatim = 0  # depth inside <pre>/<code>, where MathJax reads nothing
-
-    def handle_endtag(self, tag):
-        if tag in ("pre", "code"):
-            self.verbatim = max(0, self.verbatim - 1)
-
-    def handle_data(self, data):
-        if not self.verbatim and (reason := _script_url(data)):  # MathJax turns \href{javascript:...} into a link
-            self._flag(reason)
-
-    def _flag(self, reason: str) -> None:
-        self.reason = self.reason or reason
+        self.found: list[tuple[str, str, str]] = []
 
     def handle_starttag(self, tag, attrs):
-        self.verbatim += tag in ("pre", "code")
-        if tag not in ALLOWED_TAGS:
-            self._flag(f"the tag <{tag}>")
-        for name, value in attrs:
-            value = value or ""
-            if name not in ALLOWED_ATTRIBUTES:
-                self._flag(f"the attribute {name}= on <{tag}>")
-            elif name in URL_ATTRIBUTES:
-                url = _IGNORED_IN_URL.sub("", value)
-                if not (SAFE_URL.match(url) or (name == "src" and SAFE_IMAGE_DATA.match(url))):
-                    self._flag(f"a {name}= URL that is not http(s), relative or an image")
-            elif name == "style" and _BAD_CSS.search(value):
-                self._flag("a style= that loads or runs something")
-
-    def handle_startendtag(self, tag, attrs):
-        self.handle_starttag(tag, attrs)
-        self.handle_endtag(tag)
-
-    def handle_pi(self, data):
-        self._flag("an XML processing instruction")
-
-    def unknown_decl(self, data):
-        self._flag("an unknown HTML declaration")
+        self.found.append((tag, "", ""))
+        self.found += [(tag, name, value or "") for name, value in attrs]
 
 
-def _script_url(text: str) -> str | None:
-    """A javascript: URL anywhere in ``text``, written plainly or with character references."""
+def _elements(html: str) -> list[tuple[str, str, str]]:
+    parser = _Elements()
+    parser.feed(html)
+    parser.close()
+    return parser.found
+
+
+def _removed(lax: str, strict: str) -> list[str]:
+    """What the strict pass removed from ``lax``, in words (each kind once)."""
+    kept = list(_elements(strict))
+    removed = []
+    for tag, attribute, value in _elements(lax):
+        if (tag, attribute, value) in kept:
+            kept.remove((tag, attribute, value))
+            continue
+        if not attribute:
+            what = f"the tag <{tag}>"
+        elif attribute in ("href", "src") and attribute in ALLOWED_ATTRIBUTES:
+            what = f"a {attribute}= URL that is not http(s), relative or an image"
+        elif attribute in ("style", "class") and attribute in ALLOWED_ATTRIBUTES:
+            what = f"a {attribute}= that positions or restyles the page"
+        else:
+            what = f"the attribute {attribute}= on <{tag}>"
+        if what not in removed:
+            removed.append(what)
+    return removed or ["HTML that a browser reads differently from how it looks"]
+
+
+def _text_outside_code(html: str) -> str:
+    """The text MathJax reads: everything outside <pre>/<code>, character references decoded."""
+    return html_text.unescape(nh3.clean(html, tags=set(), clean_content_tags={"pre", "code", "script", "style"}))
+
+
+def _script_text(text: str) -> str | None:
+    """A javascript: URL or MathJax styling command anywhere in ``text`` (plain or with character references)."""
     for variant in (text, html_text.unescape(text)):
-        if _SCRIPT_SCHEME.search(_IGNORED_IN_URL.sub("", variant)):
+        if _SCRIPT_URL.search(_IGNORED_IN_URL.sub("", variant)):
             return "a script URL (javascript or vbscript)"
+        if _MATHJAX_STYLING.search(variant):
+            return "MathJax styling (its style, class or cssId commands)"
     return None
 
 
+def _judge(html: str, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES) -> tuple[str, list[str]]:
+    """(nh3's sanitized ``html``, what it removed -- empty when ``html`` is inert)."""
+    strict, lax = _strict(html, tags, attributes), _lax(html)
+    removed = [] if _same_styles(strict) == _same_styles(lax) else _removed(lax, strict)
+    removed += [f"the tag <{tag.lower()}>" for tag in dict.fromkeys(_DOCUMENT_TAG.findall(html))]
+    text_reason = _script_text(_text_outside_code(strict))
+    if text_reason:
+        removed.append(text_reason)
+    return strict, removed
+
+
+def sanitize_html(html: str) -> str:
+    """``html`` with everything outside the allowlist removed (nh3's output)."""
+    return _strict(html)
+
+
 def unsafe_html(html: str) -> str | None:
-    """Why ``html`` is not inert (a short phrase), or None when every tag and attribute is allowed."""
-    inspector = _Inspector()
-    inspector.feed(html)
-    inspector.close()
-    return inspector.reason
+    """What nh3 removes from ``html`` (a short phrase, several joined by "; "), or None when it is inert."""
+    removed = _judge(html)[1]
+    return "; ".join(removed) if removed else None
+
+
+def unsafe_svg(svg: str) -> str | None:
+    """What an SVG output holds beyond plain shapes and text (scripts, handlers, links, styles), or None."""
+    removed = _judge(svg, SVG_TAGS, SVG_ATTRIBUTES)[1]
+    return "; ".join(removed) if removed else None
+
+
+def render_markdown(source: str, attachments: dict | None = None) -> str:
+    """``source`` as formgrader and the feedback page render it (nbconvert's ``HTMLExporter.markdown2html``)."""
+    return MarkdownWithMath(renderer=IPythonRenderer(escape=False, attachments=attachments or {})).render(source)
 
 
 def unsafe_markdown(source: str, attachments: dict | None = None) -> str | None:
-    """Why the HTML that ``source`` renders to (as nbconvert renders it for formgrader) is not inert, or None."""
+    """What nh3 removes from the HTML that ``source`` renders to, or None when it is inert."""
     try:
-        rendered = MarkdownWithMath(renderer=IPythonRenderer(escape=False, attachments=attachments or {})).render(source)
+        rendered = render_markdown(source, attachments)
     except Exception as error:  # whatever the renderer chokes on is not shown as HTML either
         return f"markdown that could not be rendered ({type(error).__name__})"
     return unsafe_html(rendered)
@@ -117,39 +238,63 @@ def inert_markdown(source: str, reason: str) -> str:
     """``source`` shown as text: a fenced code block (no HTML is rendered inside one) after a note."""
     longest = max((len(run) for run in re.findall(r"`+|~+", source)), default=0)
     fence = "`" * max(3, longest + 1)
-    reason = html_text.escape(reason)
-    note = (f"*course grade: this cell's HTML was turned off ({reason}); it could run code in the browser of "
-            f"whoever reads it. Its text, as handed in:*")
+    reason = html_text.escape(reason).replace("\\", "\\\\").replace("$", "\\$").replace("*", "\\*").replace("_", "\\_")
+    note = (f"*course grade: this cell's HTML was turned off (removed: {reason}); it could run code in the browser "
+            f"of whoever reads it. Its text, as handed in:*")
     text = f"{note}\n\n{fence}text\n{source}\n{fence}\n"
     if unsafe_markdown(text) is None:
         return text
-    return f"*course grade: this cell's HTML was turned off ({reason}); the original is in submitted/.*\n"
+    return "*course grade: this cell's HTML was turned off; the original is in submitted/.*\n"
+
+
+def _text(value) -> str:
+    return value if isinstance(value, str) else "".join(value)
+
+
+def _clean_tags(cell, index: int, changes: list[str]) -> None:
+    """nbconvert writes each cell tag into the cell's class= (escaped, but a space starts another class)."""
+    tags = cell.get("metadata", {}).get("tags")
+    if tags is None:
+        return
+    kept = [t for t in tags if isinstance(t, str) and SAFE_TAG.match(t)] if isinstance(tags, list) else []
+    if kept != tags:
+        cell.metadata["tags"] = kept
+        changes.append(f"cell {index}: cell tags that are not plain words removed")
+
+
+def _clean_outputs(cell, index: int, changes: list[str]) -> None:
+    for output in cell.get("outputs", []):
+        data = output.get("data", {})
+        if "text/html" in data:
+            clean, removed = _judge(_text(data["text/html"]))
+            if removed and not _script_text(_text_outside_code(clean)):
+                data["text/html"] = clean
+                changes.append(f"cell {index}: a text/html output sanitized, removed: {'; '.join(removed)}")
+            elif removed:
+                del data["text/html"]
+                changes.append(f"cell {index}: a text/html output dropped, {'; '.join(removed)}")
+        for mime, check in (("text/markdown", unsafe_markdown), ("text/latex", _script_text),
+                            ("image/svg+xml", unsafe_svg)):
+            if mime in data and (reason := check(_text(data[mime]))) is not None:
+                del data[mime]
+                changes.append(f"cell {index}: a {mime} output dropped, {reason}")
 
 
 def make_inert(nb) -> list[str]:
     """Turn off every learner-writable piece of HTML in ``nb`` (in place); returns what was turned off."""
-    changes = []
+    changes: list[str] = []
     for index, cell in enumerate(nb.cells):
         if cell.cell_type == "markdown":
             reason = unsafe_markdown(cell.source, cell.get("attachments"))
             if reason is not None:
                 cell.source = inert_markdown(cell.source, reason)
                 cell.pop("attachments", None)
-                changes.append(f"cell {index} (markdown): HTML turned off, {reason}")
+                changes.append(f"cell {index} (markdown): HTML turned off, removed: {reason}")
         elif cell.cell_type == "raw" and cell.get("metadata", {}).get("format", "").lower() in ("text/html", "html"):
             reason = unsafe_html(cell.source)
             if reason is not None:
                 cell.source = ""
-                changes.append(f"cell {index} (raw HTML): emptied, {reason}")
-        for output in cell.get("outputs", []):
-            data = output.get("data", {})
-            for mime, check in (("text/html", unsafe_html), ("text/markdown", unsafe_markdown),
-                                ("text/latex", _script_url)):
-                if mime in data:
-                    text = data[mime] if isinstance(data[mime], str) else "".join(data[mime])
-                    reason = check(text)
-                    if reason is not None:
-                        del data[mime]
-                        changes.append(f"cell {index}: a {mime} output dropped, {reason}")
+                changes.append(f"cell {index} (raw HTML): emptied, removed: {reason}")
+        _clean_tags(cell, index, changes)
+        _clean_outputs(cell, index, changes)
     return changes
-

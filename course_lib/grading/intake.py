@@ -16,28 +16,37 @@ pattern ``LMS_PATTERN`` (Canvas's ``<student>_<LATE_><id>_<id>_<file>``; pass an
 - anything else that cannot be read or is not a valid notebook -> graded as the blank notebook, reason given
 - student ids or file names that could escape the folder, symlinks, oversized files -> refused
 - extra files past MAX_FOLDER_BYTES per assignment folder -> left out (named), so no folder fills the disk
+- named pipes, sockets, devices, symbolic links (anywhere in the folder), names that are not UTF-8, more than
+  MAX_ENTRIES entries or MAX_DEPTH levels, a folder where the notebook should be -> left out, named for that
+  student (a FIFO is never opened: reading one would wait forever)
 
 The original files are kept untouched under ``.course/originals``: grading never loses a submission.
 """
 
 from __future__ import annotations
 
+import collections
+import copy
 import dataclasses
 import json
+import os
 import re
 import shutil
+import stat
 import tempfile
 import zipfile
 from pathlib import Path
 
 import nbformat
 
-__all__ = ["Problem", "Intake", "intake"]
+__all__ = ["Intake", "Problem", "intake", "shown"]
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
 MAX_NOTEBOOK_BYTES = 20 * 2**20
 MAX_FOLDER_BYTES = 200 * 2**20  # what one student's assignment folder may bring along (extras and originals)
 MAX_ZIP_BYTES = 2 * 2**30
+MAX_ENTRIES = 10_000  # files and folders one student's assignment folder may hold
+MAX_DEPTH = 12  # folders inside folders
 LMS_PATTERN = r"(?i)^(?:.*/)?(?P<student_id>[a-z0-9][a-z0-9.@+-]*)_(?:late_)?\d+_\d+_(?P<file_id>[^/]+\.ipynb)$"
 
 
@@ -54,6 +63,73 @@ class Intake:
     students: list[str]
     work: list[tuple[str, str]]  # (student, assignment) pairs to grade
     problems: list[Problem]
+
+
+def shown(name: str) -> str:
+    """A file name as printable UTF-8 text: bytes that are not UTF-8 as ``\\xff``, control characters escaped."""
+    text = os.fsencode(name).decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _decodable(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+        return True
+    except UnicodeEncodeError:  # os.fsdecode keeps undecodable bytes as lone surrogates
+        return False
+
+
+_SPECIAL = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"),
+            (stat.S_ISBLK, "a device"))
+
+
+@dataclasses.dataclass
+class _Inventory:
+    """What a student's assignment folder holds that can be taken: regular files and folders (relative
+    paths, in name order), and what was left out, as (shown path, why)."""
+
+    files: list[Path] = dataclasses.field(default_factory=list)
+    folders: list[Path] = dataclasses.field(default_factory=list)
+    left_out: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+
+
+def _inventory(folder: Path) -> _Inventory:
+    """Walk ``folder`` without following links or opening anything: regular files and folders only."""
+    found = _Inventory()
+    seen = 0
+    pending = collections.deque([(Path(), 0)])  # breadth first: a deep chain does not hide the rest
+    while pending:
+        relative, depth = pending.popleft()
+        try:
+            entries = sorted(os.scandir(folder / relative), key=lambda e: e.name)
+        except OSError as error:
+            found.left_out.append((shown(str(relative)), f"could not be read ({type(error).__name__}): ignored"))
+            continue
+        subfolders = []
+        for entry in entries:
+            seen += 1
+            if seen > MAX_ENTRIES:
+                found.left_out.append((shown(str(relative)), f"more than {MAX_ENTRIES} files and folders: the rest ignored"))
+                return found
+            path = relative / entry.name
+            if not _decodable(entry.name):
+                found.left_out.append((shown(str(path)), "a file name that is not UTF-8: ignored"))
+            elif entry.is_symlink():
+                found.left_out.append((shown(str(path)), "a symbolic link: ignored"))
+            elif entry.is_dir(follow_symlinks=False):
+                if depth + 1 > MAX_DEPTH:
+                    found.left_out.append((shown(str(path)), f"nested deeper than {MAX_DEPTH} folders: ignored"))
+                else:
+                    found.folders.append(path)
+                    subfolders.append((path, depth + 1))
+            elif entry.is_file(follow_symlinks=False):
+                found.files.append(path)
+            else:
+                mode = entry.stat(follow_symlinks=False).st_mode
+                why = next((what for test, what in _SPECIAL if test(mode)), "not a regular file")
+                found.left_out.append((shown(str(path)), f"{why}: ignored"))
+        pending.extend(subfolders)
+    return found
 
 
 def _unpack(zip_path: Path, into: Path) -> Path:
@@ -88,15 +164,16 @@ def _from_lms(folder: Path, assignment: str, pattern: str, into: Path, problems:
     for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
         found = collector.collect(str(path))
         if not found or not found.get("student_id") or not found.get("file_id"):
-            problems.append(Problem("-", assignment, path.name, "file name does not match the LMS pattern: ignored"))
+            problems.append(Problem("-", assignment, shown(path.name), "file name does not match the LMS pattern: ignored"))
             continue
         if not STUDENT_ID.match(found["student_id"]):  # a custom --lms-pattern may capture "..": no path from it
-            problems.append(Problem("-", assignment, path.name, "the student id has characters that are not allowed: "
+            problems.append(Problem("-", assignment, shown(path.name), "the student id has characters that are not allowed: "
                                     "ignored"))
             continue
         target = into / found["student_id"] / assignment / Path(found["file_id"]).name
         if target.exists():
-            problems.append(Problem(found["student_id"], assignment, path.name, "a second file with the same name: ignored"))
+            problems.append(Problem(found["student_id"], assignment, shown(path.name),
+                                    "a second file with the same name: ignored"))
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)
@@ -126,31 +203,34 @@ def intake(root: Path, source: Path, assignments: dict[str, dict[str, set[str]]]
         for student_dir in sorted(p for p in folder.iterdir() if not p.name.startswith(".")):
             student = student_dir.name
             if student_dir.is_symlink() or not student_dir.is_dir():
-                problems.append(Problem(student, "-", "-", "not a folder (or a symbolic link): ignored"))
+                problems.append(Problem(shown(student), "-", "-", "not a folder (or a symbolic link): ignored"))
                 continue
             if not STUDENT_ID.match(student):
-                problems.append(Problem(student, "-", "-", "the student id has characters that are not allowed: ignored"))
+                problems.append(Problem(shown(student), "-", "-",
+                                        "the student id has characters that are not allowed: ignored"))
+                continue
+            try:
+                handed_in = {p.name for p in student_dir.iterdir() if p.is_dir() and not p.is_symlink()}
+            except OSError as error:  # an unreadable folder is this student's problem
+                problems.append(Problem(student, "-", "-", f"the folder could not be read ({type(error).__name__})"))
                 continue
             students.append(student)
-            handed_in = {p.name for p in student_dir.iterdir() if p.is_dir() and not p.is_symlink()}
-            unknown = sorted(handed_in - set(assignments))
-            for name in unknown:
-                problems.append(Problem(student, name, "-", f"unknown assignment '{name}': not graded "
+            for name in sorted(handed_in - set(assignments)):
+                problems.append(Problem(student, shown(name), "-", f"unknown assignment '{shown(name)}': not graded "
                                         f"(the course has {sorted(assignments)})"))
             for assignment, notebooks in assignments.items():
-                if only and assignment not in only:
-                    continue
-                if assignment not in handed_in:
+                if (only and assignment not in only) or assignment not in handed_in:
                     continue
                 target = root / "submitted" / student / assignment
                 originals = root / ".course" / "originals" / student / assignment
-                if target.exists():
-                    shutil.rmtree(target)
+                for old in (target, originals):
+                    if old.exists():
+                        shutil.rmtree(old)
                 target.mkdir(parents=True)
-                if originals.exists():
-                    shutil.rmtree(originals)
-                shutil.copytree(student_dir / assignment, originals, symlinks=True, ignore=_beyond_budget())
-                _take_assignment(student_dir / assignment, target, student, assignment, notebooks, assignments,
+                found = _inventory(student_dir / assignment)
+                problems.extend(Problem(student, assignment, "-", f"{path}: {why}") for path, why in found.left_out)
+                _keep_originals(student_dir / assignment, found, originals)
+                _take_assignment(student_dir / assignment, found, target, student, assignment, notebooks, assignments,
                                  release_dir / assignment, problems)
                 work.append((student, assignment))
     return Intake(students, work, problems)
@@ -172,18 +252,21 @@ def _over_budget(paths, budget: list[int], max_each: int | None = None) -> set[P
     return over
 
 
-def _beyond_budget():
-    """A copytree ``ignore`` that leaves out what does not fit in MAX_FOLDER_BYTES (still in the instructor's copy)."""
-    budget = [MAX_FOLDER_BYTES]
-    return lambda folder, names: {p.name for p in _over_budget([Path(folder) / n for n in names], budget)}
+def _keep_originals(src: Path, found: _Inventory, originals: Path) -> None:
+    """Copy what ``found`` lists into ``originals``: the folders, the notebooks, the extras that fit the budget."""
+    originals.mkdir(parents=True)
+    for folder in found.folders:
+        (originals / folder).mkdir(parents=True, exist_ok=True)
+    over = _over_budget([src / f for f in found.files], [MAX_FOLDER_BYTES])
+    for relative in found.files:
+        if src / relative not in over:
+            shutil.copy2(src / relative, originals / relative, follow_symlinks=False)
 
 
-def _take_assignment(src: Path, target: Path, student: str, assignment: str, notebooks: dict[str, set[str]],
-                     all_assignments: dict[str, dict[str, set[str]]], blanks: Path, problems: list[Problem]) -> None:
-    files = {p.name: p for p in src.iterdir() if p.is_file() and not p.is_symlink()}
-    for p in src.iterdir():
-        if p.is_symlink():
-            problems.append(Problem(student, assignment, p.name, "a symbolic link: ignored"))
+def _take_assignment(src: Path, found: _Inventory, target: Path, student: str, assignment: str,
+                     notebooks: dict[str, set[str]], all_assignments: dict[str, dict[str, set[str]]], blanks: Path,
+                     problems: list[Problem]) -> None:
+    files = {p.name: src / p for p in found.files if len(p.parts) == 1}
     over = _over_budget(files.values(), [MAX_FOLDER_BYTES], max_each=MAX_NOTEBOOK_BYTES)
     for name, path in files.items():  # data files and other extras come along, unless huge
         if not name.endswith(".ipynb") and path not in over:
@@ -201,11 +284,12 @@ def _take_assignment(src: Path, target: Path, student: str, assignment: str, not
             path = files[spare[0]]
             problems.append(Problem(student, assignment, notebook, f"renamed: graded '{spare[0]}' as '{filename}'"))
         if path is None:
-            problems.append(Problem(student, assignment, notebook, "missing: graded as the blank notebook (0 points)"))
+            where = "a folder, not a notebook" if Path(filename) in found.folders else "missing"
+            problems.append(Problem(student, assignment, notebook, f"{where}: graded as the blank notebook (0 points)"))
             shutil.copy2(blanks / filename, target / filename)
             continue
         try:
-            nb, notes = _read_notebook(path, grade_ids, all_assignments)
+            nb, notes = _read_notebook(path, grade_ids, all_assignments, _reference(blanks / filename))
         except Exception as error:  # untrusted input: whatever breaks the reading is this notebook's problem only
             problems.append(Problem(student, assignment, notebook,
                                     f"unreadable ({type(error).__name__}: {' '.join(str(error).split())[:200]}): graded as the blank "
@@ -216,8 +300,32 @@ def _take_assignment(src: Path, target: Path, student: str, assignment: str, not
         nbformat.write(nb, target / filename)
 
 
-def _read_notebook(path: Path, grade_ids: set[str], all_assignments: dict[str, dict[str, set[str]]]):
+GRADING_FIELDS = ("grade", "solution", "locked", "task", "points")
+
+
+def _reference(blank: Path) -> dict[str, tuple[str, dict]]:
+    """{grade id: (cell type, nbgrader metadata)} of the assignment's own (released) notebook."""
+    nb = nbformat.read(blank, as_version=4)
+    return {cell.metadata["nbgrader"]["grade_id"]: (cell.cell_type, dict(cell.metadata["nbgrader"]))
+            for cell in nb.cells if _grading_id(cell) is not None}
+
+
+def _grading_kind(cell_type: str, meta: dict) -> tuple:
+    """What makes a cell graded, comparable: its type, its flags and its points."""
+    try:
+        points = float(meta.get("points") or 0)
+    except (TypeError, ValueError):
+        points = float("nan")  # a forged value never equals the source's
+    return (cell_type, *(bool(meta.get(f)) for f in GRADING_FIELDS[:-1]), points)
+
+
+def _read_notebook(path: Path, grade_ids: set[str], all_assignments: dict[str, dict[str, set[str]]],
+                   reference: dict[str, tuple[str, dict]] | None = None):
     """The notebook at ``path`` as a valid nbformat-4 notebook, and notes on what was changed or found.
+
+    A graded cell whose grading metadata (grade, solution, locked, task, points, cell type) disagrees with
+    ``reference`` (the assignment's own notebook) is forged: its metadata is restored from the reference (a
+    cell of another type loses it).  nbgrader itself fails such a notebook with "see the above traceback".
 
     Raises (anything) when it cannot be read: the caller grades the blank notebook instead.
     """
@@ -236,7 +344,7 @@ def _read_notebook(path: Path, grade_ids: set[str], all_assignments: dict[str, d
         other = [f"{a}/{n}" for a, nbs in all_assignments.items() for n, g in nbs.items() if handed_in_ids & g]
         where = f"it looks like {other[0]}" if other else "it has none of this notebook's cells"
         notes.append(f"wrong notebook: {where}; graded as handed in")
-    stripped, seen, copies = 0, set(), []
+    stripped, seen, copies, forged = 0, set(), [], []
     for cell in nb.cells:
         if "nbgrader" not in cell.get("metadata", {}):
             continue
@@ -247,11 +355,26 @@ def _read_notebook(path: Path, grade_ids: set[str], all_assignments: dict[str, d
             copies.append(grade_id)
         else:
             seen.add(grade_id)
-            continue
+            if reference is None or grade_id not in reference:
+                continue
+            cell_type, meta = reference[grade_id]
+            if _grading_kind(cell.cell_type, cell.metadata["nbgrader"]) == _grading_kind(cell_type, meta):
+                continue
+            forged.append(grade_id)
+            if cell.cell_type == cell_type:
+                cell.metadata["nbgrader"] = copy.deepcopy(meta)
+                continue
         del cell.metadata["nbgrader"]
     if stripped:
         notes.append(f"{stripped} cell(s) carried nbgrader ids that the assignment does not have: their grading "
                      f"metadata was removed")
+    deleted = [i for i in (reference or {}) if i not in seen]
+    if deleted and len(deleted) < len(reference or {}):  # none at all is the "wrong notebook" note above
+        notes.append(f"graded cells deleted from the notebook: {', '.join(deleted)}; put back from the assignment "
+                     f"and graded (a deleted answer cell earns nothing)")
+    if forged:
+        notes.append(f"forged grading metadata in {', '.join(forged)} (its grade/solution/locked/points or cell type "
+                     f"differ from the assignment's): restored from the assignment, graded as the assignment says")
     if copies:
         notes.append(f"copies of graded cells ({', '.join(sorted(set(copies)))}): the first of each is graded, the "
                      f"copies run as ordinary cells")

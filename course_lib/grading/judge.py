@@ -15,7 +15,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
+import io
 import json
+import re
 from typing import Any
 
 import nbformat
@@ -27,6 +29,12 @@ from course_lib.grading.probe import MIME, probe_source
 __all__ = ["Verdict", "test_exercise", "grading_seeds", "probe_notebook", "merge_record", "judge_cell"]
 
 MAX_TEXT = 20_000  # characters kept of one text output
+# JSON values (numbers, lists, objects...) one record line may hold before it is parsed.  Parsed, a value costs
+# Python 24-64 bytes for 2-5 characters of text ("[]," is a 56-byte list), so a 48 MB line of them would
+# cost the grader ~1 GB; tensors come as base64 strings and cost nothing here.  1e6 values: <= ~64 MB.
+MAX_JSON_VALUES = 1_000_000
+_JSON_STRING = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"')  # unrolled, possessive: no backtracking stack
+_RECORD_INDEX = re.compile(rb'^\{"index": (\d{1,9}),')
 MAX_DATA = 2 * 2**20  # bytes kept of one rich output (a figure)
 RICH_TYPES = {"text/plain", "text/html", "text/markdown", "image/png", "image/jpeg", "image/svg+xml",
               "application/vnd.jupyter.widget-view+json", "text/latex"}
@@ -86,12 +94,28 @@ def probe_notebook(nb, seeds_of, module: str) -> tuple[Any, dict[int, str]]:
     return run, tests
 
 
+def _json_values(line: bytes) -> int:
+    """An upper bound of the JSON values in ``line``, counted without parsing it (strings do not count)."""
+    bare = _JSON_STRING.sub(b'""', line)
+    return bare.count(b",") + bare.count(b"[") + bare.count(b"{") + 1
+
+
 def _parse_record(record: bytes) -> tuple[dict[int, dict], list[str]]:
+    """The record's cell items and events, one line at a time; a line with more than MAX_JSON_VALUES values
+    is not parsed (its cell is recorded as an error that says so), so the grader's memory stays bounded."""
     cells: dict[int, dict] = {}
     events: list[str] = []
-    for line in record.decode("utf-8", "replace").splitlines():
+    for raw in io.BytesIO(record):
+        if _json_values(raw) > MAX_JSON_VALUES:
+            index = _RECORD_INDEX.match(raw)
+            if index:
+                cells[int(index.group(1))] = {"index": int(index.group(1)), "status": "error", "outputs": [
+                    {"output_type": "error", "ename": "OutputTooLarge", "traceback": [],
+                     "evalue": f"this cell's output holds more than {MAX_JSON_VALUES:,} values (numbers, lists...); "
+                               f"return tensors, not Python lists"}]}
+            continue
         try:
-            item = json.loads(line)
+            item = json.loads(raw)  # bytes: no decoded copy of a 48 MB line (the runner writes ASCII)
         except (ValueError, RecursionError):  # the record is untrusted: a line nested 100,000 deep is skipped
             continue
         if not isinstance(item, dict):

@@ -8,7 +8,9 @@ goes through :func:`cell_text`.
 from __future__ import annotations
 
 import csv
+import html
 import json
+import re
 from pathlib import Path
 
 from course_lib.grading.intake import Problem
@@ -80,24 +82,34 @@ def markdown(report: dict) -> str:
     lines = ["# Grading report", ""]
     for student in sorted(report):
         entry = report[student]
-        lines += [f"## {student}", ""]
+        lines += [f"## {cell_text(student)}", ""]
         for problem in entry["problems"]:
-            lines.append(f"- **problem** ({problem['assignment']} / {problem['notebook']}): {problem['what']}")
+            lines.append(f"- **problem** ({cell_text(problem['assignment'])} / {cell_text(problem['notebook'])}): "
+                         f"{cell_text(problem['what'])}")
         for assignment, data in sorted(entry["assignments"].items()):
             lines += ["", f"### {assignment}: {data['score']:g} / {data['max']:g}", "",
                       "| notebook | cell | points | note |", "|---|---|---|---|"]
             for ex in data["exercises"]:
                 score = "manual" if ex["score"] is None else f"{ex['score']:g} / {ex['max']:g}"
                 note = ex.get("message", "needs manual grading" if ex["needs_manual_grade"] else "")
-                lines.append(f"| {ex['notebook']} | {ex['cell']} | {score} | {cell_text(note)} |")
+                lines.append(f"| {cell_text(ex['notebook'])} | {cell_text(ex['cell'])} | {score} | {cell_text(note)} |")
             for event in data.get("events", []):
                 lines.append(f"- kernel: {cell_text(event)}")
             for change in data.get("html_turned_off", []):
-                lines.append(f"- html: {change}")
+                lines.append(f"- html: {cell_text(change)}")
         lines.append("")
     return "\n".join(lines)
 
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
+
+
 def cell_text(note: str) -> str:
-    """The first line of ``note`` as Markdown text in a table cell or list item (a learner's message may hold HTML)."""
-    return note.splitlines()[0].replace("|", "/").replace("<", "&lt;") if note else ""
+    """The first line of ``note`` as inert Markdown text for a table cell or list item.
+
+    Everything learner-controlled (messages, file names, kernel events) goes through here: HTML's ``& < >``
+    become character references and every Markdown punctuation character is backslash-escaped, so no tag,
+    link, image, emphasis or table column can come from it.
+    """
+    line = note.splitlines()[0] if note and note.splitlines() else ""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(line, quote=False))

@@ -5,8 +5,17 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from course_lib.grading.inert import inert_markdown, make_inert, unsafe_html, unsafe_markdown
+from course_lib.grading.inert import (
+    inert_markdown,
+    make_inert,
+    render_markdown,
+    sanitize_html,
+    unsafe_html,
+    unsafe_markdown,
+    unsafe_svg,
+)
 from tests.conftest import ROOT
+from tests.grading.xss_corpus import BENIGN, VECTORS
 
 HOSTILE_MARKDOWN = {
     "script tag": "My answer. <script>fetch('/api/kernels', {method: 'POST'})</script>",
@@ -87,13 +96,86 @@ def test_make_inert_cleans_cells_and_outputs_and_keeps_the_rest():
     assert len(changes) == 4, changes
     assert "HTML was turned off" in answer.source and plain.source == BENIGN_MARKDOWN[0]
     first, table, third = code.outputs
-    assert first.data == {"text/plain": "<HTML object>"}
+    assert first.data == {"text/plain": "<HTML object>", "text/html": "<b>ok</b>"}, "sanitized, not dropped"
     assert "table" in table.data["text/html"] and third.data == {}
     assert make_inert(nb) == [], "a second pass must find nothing left"
 
 
 def test_html_outputs_allowlist():
     assert unsafe_html('<table class="dataframe"><tr><td>1</td></tr></table>') is None
-    assert unsafe_html("<img src=x onerror=alert(1)>") == "the attribute onerror= on <img>"
-    assert unsafe_html("<object data=x></object>") == "the tag <object>"
+    assert "the attribute onerror= on <img>" in unsafe_html("<img src=x onerror=alert(1)>")
+    assert "the tag <object>" in unsafe_html("<object data=x></object>")
     assert unsafe_html("<pre>javascript:alert(1)</pre>") is None  # verbatim text is not a link
+
+
+# ------------------------------------------------------------------ the attacker's corpus, vector by vector
+
+
+
+@pytest.mark.parametrize("name", VECTORS)
+def test_every_known_vector_is_turned_off_and_shown_as_text(name):
+    source = VECTORS[name]
+    reason = unsafe_markdown(source)
+    assert reason is not None, f"{name}: judged inert: {render_markdown(source)!r}"
+    text = inert_markdown(source, reason)
+    assert unsafe_markdown(text) is None and source in text and "removed: " in text
+
+
+@pytest.mark.parametrize("name", VECTORS)
+def test_nh3s_output_of_every_vector_is_itself_inert(name):
+    from html.parser import HTMLParser
+
+    clean = sanitize_html(render_markdown(VECTORS[name]))
+    found = []
+
+    class Elements(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            found.append(tag)
+            found.extend(f"{k}={v}" for k, v in attrs)
+
+    Elements().feed(clean)
+    assert not [f for f in found if f in ("script", "style", "svg", "math", "iframe") or f.startswith("on")
+                or "position" in f or "javascript" in f.lower()], found
+    if "MathJax" not in name and "autolink" not in name:  # a script URL in the text stays text (shown in a code block)
+        assert unsafe_html(clean) is None, clean
+
+
+@pytest.mark.parametrize("source", BENIGN)
+def test_what_learners_write_is_left_alone(source):
+    assert unsafe_markdown(source) is None
+
+
+@pytest.mark.parametrize("html, removed", [
+    ('<a href="https://x.invalid/" style="position:fixed;top:0;left:0;width:100%;height:100%">x</a>', "style="),
+    ('<span style="color:red;margin-top:-900px">x</span>', "style="),
+    ('<a class="navbar-fixed-top" href="https://x.invalid/">x</a>', "class="),
+    ("<body onload=alert(1)>", "<body>"),
+])
+def test_overlays_and_document_tags_are_named(html, removed):
+    assert removed in unsafe_html(html)
+
+
+def test_colour_code_highlighting_and_tables_keep_their_style_and_classes():
+    assert unsafe_html('<span style="color:red; font-weight:bold">x</span>') is None
+    assert unsafe_html('<div class="highlight hl-python"><pre><span class="k">def</span></pre></div>') is None
+    assert unsafe_html('<table class="dataframe"><tr><td>1</td></tr></table>') is None
+
+
+def test_an_svg_output_with_script_is_named_and_plain_shapes_are_not():
+    assert unsafe_svg('<svg viewBox="0 0 1 1"><path d="M0 0L1 1" stroke="black"/></svg>') is None
+    assert "onload" in unsafe_svg("<svg onload=alert(1)><rect width=1 height=1/></svg>")
+    assert "<script>" in unsafe_svg("<svg><script>alert(1)</script></svg>")
+
+
+def test_hostile_outputs_and_cell_tags_are_cleaned_and_named():
+    code = nbformat.v4.new_code_cell("display(...)", metadata={"tags": ["ok-tag", "x navbar-fixed-top"]})
+    code.outputs = [nbformat.v4.new_output("display_data", data={
+        "image/svg+xml": "<svg onload=alert(1)></svg>", "text/plain": "<svg>",
+        "text/html": "<b>kept</b><img src=x onerror=alert(1)>"})]
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [code]
+    changes = make_inert(nb)
+    assert code.metadata["tags"] == ["ok-tag"]
+    assert code.outputs[0].data == {"text/plain": "<svg>", "text/html": '<b>kept</b><img src="x">'}
+    assert any("image/svg+xml output dropped" in c for c in changes) and any("tags" in c for c in changes)
+    assert any("text/html output sanitized, removed: the attribute onerror=" in c for c in changes), changes

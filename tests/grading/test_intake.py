@@ -158,3 +158,111 @@ def test_huge_extra_files_are_left_out_and_named(tmp_path, blanks, monkeypatch):
         f"{A01}.ipynb", "a.csv", "b.csv"]
     originals = tmp_path / "course" / ".course" / "originals" / "hoarder" / A01
     assert (originals / f"{A01}.ipynb").is_file() and len(list(originals.iterdir())) < 4
+
+
+# ------------------------------------------------- any file a student hands in is that student's problem
+
+def _hostile_folder(subs, tmp_path):
+    """mallory's folder: a good notebook among a FIFO, a socket, a device, links out, an undecodable name, a
+    folder 40 deep and one of many files; nb-dir hands in a folder named like the notebook."""
+    import os
+    import socket
+
+    folder = subs / "mallory" / A01
+    folder.mkdir(parents=True)
+    nbformat.write(solved(), folder / f"{A01}.ipynb")
+    os.mkfifo(folder / "pipe")
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(folder / "socket"))
+    try:
+        os.mknod(folder / "device", 0o600 | __import__("stat").S_IFCHR, os.makedev(1, 3))
+    except PermissionError:
+        pass  # not root: the device case is left out
+    (folder / "passwd").symlink_to("/etc/passwd")
+    (folder / "notes").mkdir()
+    (folder / "notes" / "up").symlink_to(tmp_path)
+    os.mkfifo(folder / "notes" / "pipe")
+    with open(os.path.join(os.fsencode(folder), b"caf\xe9.csv"), "wb") as handle:
+        handle.write(b"1,2\n")
+    nbformat.write(solved(), (subs / "deep-tree" / A01).mkdir(parents=True) or subs / "deep-tree" / A01 / f"{A01}.ipynb")
+    deep = subs / "deep-tree" / A01 / "deep"
+    for _ in range(40):
+        deep = deep / "d"
+    deep.mkdir(parents=True)
+    many = folder / "zmany"
+    many.mkdir()
+    for i in range(200):
+        (many / f"{i}.txt").write_text("x")
+    (subs / "nb-dir" / A01 / f"{A01}.ipynb").mkdir(parents=True)
+    os.makedirs(os.path.join(os.fsencode(subs), b"\xff\xfestudent", A01.encode()))
+    (subs / "alice" / A01).mkdir(parents=True)
+    nbformat.write(solved(), subs / "alice" / A01 / f"{A01}.ipynb")
+    return server
+
+
+def test_fifos_sockets_devices_links_odd_names_and_deep_trees_are_that_students_problem(tmp_path, blanks, monkeypatch):
+    from course_lib.grading import intake as intake_module
+    from course_lib.grading.report import markdown
+
+    monkeypatch.setattr(intake_module, "MAX_ENTRIES", 100, raising=False)
+    subs = tmp_path / "subs"
+    server = _hostile_folder(subs, tmp_path)
+    try:
+        taken = intake(tmp_path / "course", subs, SOURCES, blanks)
+    finally:
+        server.close()
+    assert sorted(taken.work) == [("alice", A01), ("deep-tree", A01), ("mallory", A01), ("nb-dir", A01)]
+    whats = [f"{p.student}: {p.what}" for p in taken.problems]  # grades.csv shows the what: it names the file
+    text = "\n".join(whats)
+    text.encode("utf-8")  # every name is printable: the report is written as UTF-8
+    for words in ("mallory: pipe: a named pipe (FIFO): ignored", "mallory: socket: a socket: ignored",
+                  "mallory: passwd: a symbolic link: ignored", "mallory: notes/up: a symbolic link: ignored",
+                  "mallory: notes/pipe: a named pipe (FIFO): ignored",
+                  r"mallory: caf\xe9.csv: a file name that is not UTF-8: ignored",
+                  "mallory: zmany: more than 100 files and folders", "deep-tree: deep" + "/d" * 12 + ": nested deeper than 12 folders: ignored",
+                  "nb-dir: a folder, not a notebook: graded as the blank notebook (0 points)",
+                  r"\xff\xfestudent: the student id has characters that are not allowed"):
+        assert words in text, f"{words!r} not in:\n{text}"
+    if any("device" in w for w in whats):
+        assert "mallory: device: a device: ignored" in text
+    assert not [w for w in whats if w.startswith("alice")]
+    markdown({p.student: {"assignments": {}, "problems": [p.__dict__]} for p in taken.problems}).encode("utf-8")
+    submitted = tmp_path / "course" / "submitted" / "mallory" / A01
+    assert nbformat.read(submitted / f"{A01}.ipynb", as_version=4).cells
+    originals = tmp_path / "course" / ".course" / "originals" / "mallory" / A01
+    assert (originals / f"{A01}.ipynb").is_file() and not (originals / "pipe").exists()
+    assert not (originals / "passwd").is_symlink() and not (originals / "notes" / "up").is_symlink()
+
+
+def _problems_of(tmp_path, blanks, student: str, nb) -> list[str]:
+    """What intake says about ``student`` handing in ``nb`` alone."""
+    _handed_in(tmp_path / "subs", student, nbformat.writes(nb))
+    return [p.what for p in intake(tmp_path / "course", tmp_path / "subs", SOURCES, blanks).problems]
+
+
+def test_forged_grading_metadata_is_named_and_restored_from_the_assignment(tmp_path, blanks):
+    """A solution cell marked "grade": true made nbgrader fail the notebook ("see the above traceback")."""
+    nb = solved()
+    for c in nb.cells:
+        meta = c.metadata.get("nbgrader", {})
+        if meta.get("grade_id") == "build_vocab":
+            meta.update(grade=True, points=5)
+        elif meta.get("grade_id") == "test_encode":
+            meta.update(points=100)
+        elif meta.get("grade_id") == "test_decode":
+            meta.update(locked=False, points="lots")
+    assert _problems_of(tmp_path, blanks, "forger", nb) == [(
+        "forged grading metadata in build_vocab, test_encode, test_decode (its grade/solution/locked/points or cell "
+        "type differ from the assignment's): restored from the assignment, graded as the assignment says")]
+    written = nbformat.read(tmp_path / "course" / "submitted" / "forger" / A01 / f"{A01}.ipynb", as_version=4)
+    blank = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"] for c in stub().cells if "nbgrader" in c.metadata}
+    got = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"] for c in written.cells if "nbgrader" in c.metadata}
+    assert got == blank
+
+
+def test_a_deleted_graded_cell_is_reported(tmp_path, blanks):
+    nb = solved()
+    nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "test_pad_batch"]
+    assert _problems_of(tmp_path, blanks, "deleter", nb) == [(
+        "graded cells deleted from the notebook: test_pad_batch; put back from the assignment and graded (a deleted "
+        "answer cell earns nothing)")]

@@ -87,3 +87,35 @@ def test_test_cells_get_no_output_from_the_kernel():
 def test_exercises_with_the_same_name_in_two_notebooks_are_different_exercises():
     """Notebook 01's encode (tokens -> ids) and notebook 06's (the seq2seq encoder) share a name."""
     assert EXERCISES["nb01_sequence_data.encode"] is not EXERCISES["nb06_seq2seq.encode"]
+
+
+def test_a_result_of_too_many_json_values_is_named_without_being_parsed(monkeypatch):
+    """Parsed, "[]," costs Python 64 bytes for 3 characters: a 48 MB line of them cost the grader ~1 GB
+    (benchmarks/judge_memory.py).  Such a line is refused before json.loads sees it."""
+    import json
+
+    from course_lib.grading import judge
+
+    monkeypatch.setattr(judge, "MAX_JSON_VALUES", 1000)
+    monkeypatch.setattr(judge.json, "loads", _loads_counting := _Counting(json.loads))
+    flood = {"exercise": ONE_HOT, "runs": [{"seed": s, "hidden": h, "results": {"__seq__": "list", "items": [[]] * 2000}}
+                                          for s, h in SEEDS]}
+    small = {"index": 0, "status": "ok", "outputs": [{"output_type": "stream", "name": "stdout",
+                                                       "text": "commas, [brackets] and {braces}, " * 100}]}
+    record = (json.dumps(small) + "\n" + json.dumps({**_item(flood), "index": 1}) + "\n").encode()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("print()"), nbformat.v4.new_code_cell("probe")]
+    probes, _ = merge_record(nb, record, {1: ONE_HOT})
+    assert _loads_counting.sizes == [len(json.dumps(small)) + 1], "only the small line was parsed"
+    assert nb.cells[0].outputs[0]["text"].startswith("commas, [brackets]"), "text in strings does not count"
+    verdict = judge_cell("test_one_hot", ONE_HOT, probes[1], SEEDS, "")
+    assert not verdict.passed and "OutputTooLarge" in verdict.message and "more than 1,000 values" in verdict.message
+
+
+class _Counting:
+    def __init__(self, loads):
+        self.loads, self.sizes = loads, []
+
+    def __call__(self, text, *args, **kwargs):
+        self.sizes.append(len(text))
+        return self.loads(text, *args, **kwargs)
