@@ -13,6 +13,8 @@ import os
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
+from course_lib.grading.late import LatePenalty
+
 c = get_config()  # noqa: F821 -- injected by traitlets when nbgrader loads this file
 
 c.CourseDirectory.course_id = "sequence-modelling"
@@ -39,3 +41,11 @@ os.makedirs(c.Exchange.root, exist_ok=True)
 
 # Feedback never shows the hidden tests.
 c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests]
+
+# Late work (course_lib/grading/late.py): nbgrader compares each submission's timestamp.txt with the
+# assignment's due date (`course grade --due 2026-12-01T23:59`, or Canvas's LATE_ marker) and takes
+# 10 % of the notebook's score per started day late, at most all of it.
+c.AssignLatePenalties.plugin_class = LatePenalty
+c.LatePenalty.per_day = 0.10
+c.LatePenalty.cap = 1.0
+c.LatePenalty.grace_minutes = 0

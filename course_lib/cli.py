@@ -48,7 +48,8 @@ def _cmd_grade(args) -> int:
     root = args.course_dir or _find_root(Path.cwd())
     options = GradeOptions(jobs=args.jobs, assignments=args.assignment or None, sandbox=not args.no_sandbox,
                            force=args.force, notebook_timeout=args.notebook_timeout,
-                           cell_timeout=args.cell_timeout, memory_mb=args.memory_mb, lms_pattern=args.lms_pattern)
+                           cell_timeout=args.cell_timeout, memory_mb=args.memory_mb, lms_pattern=args.lms_pattern,
+                           due=args.due)
     summary = grade_class(root, Path(args.submissions), options)
     print(summary.text())
     return 0
@@ -87,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lms-pattern", default=None,
                    help="regular expression with (?P<student_id>...) and (?P<file_id>...) for flat LMS exports "
                         "(default: Canvas's file names)")
+    p.add_argument("--due", default=None,
+                   help="due date of the graded assignment(s), e.g. 2026-12-01T23:59 (UTC unless an offset is given); "
+                        "late work is penalised as nbgrader_config.py's LatePenalty says")
     p.add_argument("--no-sandbox", action="store_true", help="run without bubblewrap (trusted code only)")
     p.set_defaults(func=_cmd_grade)
 

@@ -38,7 +38,7 @@ STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
 MAX_NOTEBOOK_BYTES = 20 * 2**20
 MAX_FOLDER_BYTES = 200 * 2**20  # what one student's assignment folder may bring along (extras and originals)
 MAX_ZIP_BYTES = 2 * 2**30
-LMS_PATTERN = r"(?i)^(?:.*/)?(?P<student_id>[a-z0-9][a-z0-9.@+-]*)_(?:late_)?\d+_\d+_(?P<file_id>[^/]+\.ipynb)$"
+LMS_PATTERN = r"(?i)^(?:.*/)?(?P<student_id>[a-z0-9][a-z0-9.@+-]*)_(?P<late>late_)?\d+_\d+_(?P<file_id>[^/]+\.ipynb)$"
 
 
 @dataclasses.dataclass
@@ -54,6 +54,8 @@ class Intake:
     students: list[str]
     work: list[tuple[str, str]]  # (student, assignment) pairs to grade
     problems: list[Problem]
+    from_lms: bool = False  # flat LMS files: their times are those of unpacking
+    late: set[tuple[str, str]] = dataclasses.field(default_factory=set)  # (student, assignment) the LMS marked late
 
 
 def _unpack(zip_path: Path, into: Path) -> Path:
@@ -79,7 +81,8 @@ def _unpack(zip_path: Path, into: Path) -> Path:
     return into
 
 
-def _from_lms(folder: Path, assignment: str, pattern: str, into: Path, problems: list[Problem]) -> Path:
+def _from_lms(folder: Path, assignment: str, pattern: str, into: Path, problems: list[Problem],
+              late: set[tuple[str, str]]) -> Path:
     """Lay out a flat LMS export as <student>/<assignment>/<file> with nbgrader's file-name collector."""
     from nbgrader.plugins.zipcollect import FileNameCollectorPlugin
 
@@ -100,6 +103,8 @@ def _from_lms(folder: Path, assignment: str, pattern: str, into: Path, problems:
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)
+        if found.get("late"):  # Canvas's LATE_ marker: grading/late.py turns it into nbgrader's timestamp
+            late.add((found["student_id"], assignment))
     return into
 
 
@@ -113,6 +118,8 @@ def intake(root: Path, source: Path, assignments: dict[str, dict[str, set[str]]]
     if not source.exists():
         raise FileNotFoundError(f"no submissions at {source}")
     problems: list[Problem] = []
+    late: set[tuple[str, str]] = set()
+    from_lms = False
     with tempfile.TemporaryDirectory(prefix="course-intake-") as tmp:
         folder = _unpack(source, Path(tmp)) if source.is_file() and zipfile.is_zipfile(source) else source
         if not folder.is_dir():
@@ -121,7 +128,8 @@ def intake(root: Path, source: Path, assignments: dict[str, dict[str, set[str]]]
             if not only or len(only) != 1:
                 raise ValueError("these submissions are flat files (an LMS export): say which assignment they are "
                                  "for with --assignment")
-            folder = _from_lms(folder, only[0], lms_pattern or LMS_PATTERN, Path(tmp) / "lms", problems)
+            folder = _from_lms(folder, only[0], lms_pattern or LMS_PATTERN, Path(tmp) / "lms", problems, late)
+            from_lms = True
         students, work = [], []
         for student_dir in sorted(p for p in folder.iterdir() if not p.name.startswith(".")):
             student = student_dir.name
@@ -153,7 +161,7 @@ def intake(root: Path, source: Path, assignments: dict[str, dict[str, set[str]]]
                 _take_assignment(student_dir / assignment, target, student, assignment, notebooks, assignments,
                                  release_dir / assignment, problems)
                 work.append((student, assignment))
-    return Intake(students, work, problems)
+    return Intake(students, work, problems, from_lms, late)
 
 
 def _over_budget(paths, budget: list[int], max_each: int | None = None) -> set[Path]:
