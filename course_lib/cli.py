@@ -4,6 +4,7 @@
   course validate NOTEBOOK             run a notebook's tests as the grader will, before handing it in
   course grade SUBMISSIONS             grade a class: sandboxed, judged outside the learner's kernel;
                                        writes the gradebook, feedback HTML, grades.csv and a report
+  course export canvas|moodle          the gradebook as the CSV Canvas's / Moodle's grade import takes
   course doctor                        say in plain words what is wrong with this set-up
 """
 
@@ -55,6 +56,21 @@ def _cmd_grade(args) -> int:
     return 0
 
 
+def _cmd_export(args) -> int:
+    from course_lib.grading.export import export_grades
+    from course_lib.nbgrader_setup import course_config
+
+    root = args.course_dir or _find_root(Path.cwd())
+    out = args.output or Path(root) / f"{args.lms}-grades.csv"
+    try:
+        result = export_grades(root, course_config(root).CourseDirectory.db_url, args.lms, out,
+                               args.assignment or None, args.roster)
+    except (ValueError, OSError) as error:
+        raise CourseError(str(error))
+    print(result.text())
+    return 0
+
+
 def _cmd_doctor(args) -> int:
     from course_lib.doctor import diagnose
 
@@ -93,6 +109,15 @@ def main(argv: list[str] | None = None) -> int:
                         "late work is penalised as nbgrader_config.py's LatePenalty says")
     p.add_argument("--no-sandbox", action="store_true", help="run without bubblewrap (trusted code only)")
     p.set_defaults(func=_cmd_grade)
+
+    p = sub.add_parser("export", help="write the gradebook as the CSV Canvas's or Moodle's grade import takes")
+    p.add_argument("lms", choices=["canvas", "moodle"])
+    p.add_argument("--assignment", action="append", help="export only this assignment (repeatable; default: all)")
+    p.add_argument("--roster", type=Path, default=None,
+                   help="the LMS's own gradebook export (CSV): its student and section columns are kept, and "
+                        "students are matched to its rows")
+    p.add_argument("-o", "--output", type=Path, default=None, help="the file to write (default: <lms>-grades.csv)")
+    p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("doctor", help="check this set-up")
     p.set_defaults(func=_cmd_doctor)
