@@ -11,9 +11,9 @@ and Formgrader's button all use it) sets three things:
   so that the page says "2 points awaiting your instructor" rather than "Score: 0.0 / 2.0";
 - the template ``templates/feedback/course_feedback.html.j2`` (extending nbgrader's ``feedback`` page): those titles in
   the table of contents and the cell headings, failure messages in full and wrapped, and MathJax as the
-  classic notebook loads it (``HTMLExporter.mathjax_url``, the CDN by default: point it at a local copy
-  where students have no network).  Where MathJax cannot load, the LaTeX stays as written, in a readable
-  serif face, between its ``$`` signs.
+  classic notebook loads it (``HTMLExporter.mathjax_url``: :data:`MATHJAX_URL` on the CDN by default; point
+  it at a local copy, e.g. jupyter-server-mathjax's, where students have no network).  Where MathJax
+  cannot load, the LaTeX stays as written between its ``$`` signs.
 """
 
 from __future__ import annotations
@@ -24,10 +24,13 @@ from pathlib import Path
 
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-__all__ = ["TEMPLATE_FILE", "FeedbackTitles", "configure", "titles"]
+__all__ = ["MATHJAX_URL", "TEMPLATE_FILE", "FeedbackTitles", "configure", "titles"]
 
 TEMPLATE_FILE = "course_feedback.html.j2"
 TEMPLATES = Path(__file__).parent / "templates"  # holds feedback/course_feedback.html.j2
+# MathJax 2.7.9 with the configuration the classic notebook server loads: the same files the
+# jupyter-server-mathjax package ships, so a course without network can serve that copy instead.
+MATHJAX_URL = "https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.9/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
 HEADING = re.compile(r"^#{1,3}\s+(?P<text>.+?)\s*#*\s*$", re.MULTILINE)
 
 
@@ -88,3 +91,4 @@ def configure(c) -> None:
     # folder is on its search path, ours first: our file extends index.html.j2, found in nbgrader's folder.
     c.HTMLExporter.template_file = TEMPLATE_FILE
     c.HTMLExporter.extra_template_basedirs = [os.fspath(TEMPLATES), os.fspath(nbgrader_templates)]
+    c.HTMLExporter.mathjax_url = MATHJAX_URL  # set it again after configure(c) to use another copy
