@@ -46,7 +46,7 @@ def titles(nb) -> dict[str, str]:
         if not meta.get("grade") or not isinstance(meta.get("grade_id"), str):
             continue
         grade_id = meta["grade_id"]
-        exercise = grade_id[len("test_"):] if grade_id.startswith("test_") else grade_id
+        exercise = grade_id.removeprefix("test_")
         kind = "written answer" if cell.cell_type == "markdown" else ""
         name = f"{exercise} ({kind})" if kind else exercise
         out[grade_id] = f"{name} — {section}" if section else name

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import csv
 import datetime
+import json
 from pathlib import Path
 
 import pytest
 
 from course_lib.grading.export import export_grades, read_roster
-from tests.grading.sample_gradebook import A, DUE, gradebook
+from tests.grading.sample_gradebook import DUE, A, gradebook
 
 SAMPLE = Path(__file__).parent / "data" / "canvas-gradebook-export.csv"
 CLASS = {
@@ -58,8 +59,8 @@ def test_moodle_import_file_maps_an_identifier_to_the_grade(tmp_path):
 
 def test_a_submission_the_last_run_could_not_grade_is_left_empty(tmp_path):
     url = gradebook(tmp_path, {"doejane": {"auto": 12, "manual": 2}})
-    (tmp_path / "grading-report.json").write_text(
-        '{"doejane": {"assignments": {"%s": {"status": "not graded", "cause": "grading failed: x"}}}}' % A)
+    last_run = {"doejane": {"assignments": {A: {"status": "not graded", "cause": "grading failed: x"}}}}
+    (tmp_path / "grading-report.json").write_text(json.dumps(last_run))
     result = export_grades(tmp_path, url, "canvas", tmp_path / "canvas.csv", [A], roster=SAMPLE)
     grades = {r["SIS Login ID"]: r["01 Sequence data (90210)"] for r in read_roster(result.path)[1]}
     assert grades["jdoe"] == "", "the gradebook's older 14 is not exported"

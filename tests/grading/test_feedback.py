@@ -28,14 +28,14 @@ def page(course) -> str:
 
 
 def test_every_graded_cell_is_titled_by_its_exercise(page):
-    toc = re.search(r'<div id="toc">(.*?)</div>', page, re.S).group(1)
+    toc = re.search(r'<div id="toc">(.*?)</div>', page, re.DOTALL).group(1)
     assert "Test cell" not in toc and "Written response" not in toc
     assert '<a href="#test_make_windows">make_windows — 5. Windows for next-step prediction</a> (Score: 0.0 / 2.0)' in toc
     assert "<b>make_windows — 5. Windows for next-step prediction</b>" in page, "the cell heading carries the title too"
 
 
 def test_a_written_answer_not_graded_yet_is_awaiting_the_instructor_not_zero(page):
-    toc = re.search(r'<div id="toc">(.*?)</div>', page, re.S).group(1)
+    toc = re.search(r'<div id="toc">(.*?)</div>', page, re.DOTALL).group(1)
     written = next(line for line in toc.splitlines() if "#why_bag_of_words_fails" in line)
     assert "2.0 points awaiting your instructor" in written and "Score: 0.0" not in written
     assert "2.0 points awaiting your instructor</span>)</h4>" in page
