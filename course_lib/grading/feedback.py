@@ -72,7 +72,7 @@ class FeedbackTitles(NbGraderPreprocessor):
                     grade = gb.find_grade(meta["grade_id"], info["notebook"], info["assignment"], info["student"])
                 except MissingEntry:
                     continue
-                meta["pending"] = bool(grade.needs_manual_grade)
+                meta["pending"] = bool(grade.needs_manual_grade) and grade.manual_score is None
                 if meta["pending"]:
                     pending += grade.max_score
         info["pending"] = pending

@@ -9,7 +9,8 @@ ways, so that a written answer nobody has graded yet is never a silent zero::
 
     auto     = sum of the autograded cells' points (no manual score entered)
     manual   = sum of the points an instructor entered in Formgrader
-    pending  = sum of the maximum points of the cells still awaiting manual grading
+    pending  = sum of the maximum points of the cells still awaiting manual grading (no manual score yet;
+               nbgrader re-flags a manually graded cell for review when it autogrades again: that one counts)
     total    = auto + manual - late penalty          (status "awaiting manual grading" while pending > 0)
 
 A (student, assignment) that could not be graded in this run is shown as ``not graded: <cause>`` and
@@ -35,10 +36,10 @@ def standing(submission) -> dict:
     exercises, auto, manual, pending = [], 0.0, 0.0, 0.0
     for notebook in submission.notebooks:
         for grade in notebook.grades:
-            if grade.needs_manual_grade:
-                kind, pending = "pending", pending + grade.max_score
-            elif grade.manual_score is not None:
+            if grade.manual_score is not None:  # counted even when nbgrader flags it for review after a re-grade
                 kind, manual = "manual", manual + grade.score
+            elif grade.needs_manual_grade:
+                kind, pending = "pending", pending + grade.max_score
             else:
                 kind, auto = "auto", auto + grade.score
             exercises.append({"notebook": notebook.name, "cell": grade.name,

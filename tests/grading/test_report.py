@@ -60,3 +60,15 @@ def test_a_submission_missing_from_the_gradebook_is_not_graded_with_a_cause(tmp_
     rows = {row["student"]: row for row in csv.DictReader(csv_path.open())}
     assert rows["dave"][f"{A} status"] == "not graded: the gradebook has no record of it"
     assert rows["dave"][A] == "" and rows["alice"][A] == "14"
+
+
+def test_a_manual_grade_nbgrader_flagged_for_review_after_a_regrade_still_counts(tmp_path):
+    from nbgrader.api import Gradebook
+
+    url = gradebook(tmp_path, {"alice": {"auto": 12, "manual": 2}})
+    with Gradebook(url) as gb:  # what nbgrader's SaveAutoGrades does to a manually graded cell on a re-grade
+        gb.find_grade("why_bag_of_words_fails", A, A, "alice").needs_manual_grade = True
+        gb.db.commit()
+    csv_path, _ = write_outputs(tmp_path, url, SOURCES, [("alice", A)], [])
+    alice = next(csv.DictReader(csv_path.open()))
+    assert (alice[A], alice[f"{A} (manual)"], alice[f"{A} (pending)"], alice[f"{A} status"]) == ("14", "2", "0", "graded")
