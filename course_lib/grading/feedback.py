@@ -32,6 +32,7 @@ TEMPLATES = Path(__file__).parent / "templates"  # holds feedback/course_feedbac
 # jupyter-server-mathjax package ships, so a course without network can serve that copy instead.
 MATHJAX_URL = "https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.9/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
 HEADING = re.compile(r"^#{1,3}\s+(?P<text>.+?)\s*#*\s*$", re.MULTILINE)
+FENCED = re.compile(r"^(```|~~~).*?^\1", re.MULTILINE | re.DOTALL)
 
 
 def titles(nb) -> dict[str, str]:
@@ -39,7 +40,7 @@ def titles(nb) -> dict[str, str]:
     out, section = {}, ""
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            found = HEADING.findall(cell.source)
+            found = HEADING.findall(FENCED.sub("", cell.source))  # a "# comment" in a code block is no heading
             if found:
                 section = found[-1]
         meta = cell.metadata.get("nbgrader", {})

@@ -9,10 +9,16 @@ from __future__ import annotations
 import html
 import re
 
+import nbformat
 import pytest
 
+from course_lib.grading.feedback import titles
 from tests.grading.conftest import A01, message, needs_bwrap, report
-from tests.grading.feedback_class import feedback_html, graded_feedback_class
+from tests.grading.feedback_class import (
+    HOSTILE_HEADING,
+    feedback_html,
+    graded_feedback_class,
+)
 
 pytestmark = [needs_bwrap, pytest.mark.slow]
 
@@ -54,3 +60,19 @@ def test_the_late_penalty_is_on_the_page_and_in_the_report(course, page):
     assert data["late_penalty"] == 10.0 and data["seconds_late"] > 0, "10 % a day, capped at all 10 autograded points"
     assert data["score"] == 0.0 and data["pending"] == 2.0
     assert "Late submission penalty (Score: -10.0)" in page
+
+
+def test_a_title_quoting_the_learners_own_heading_is_text_not_markup(page):
+    toc = re.search(r'<div id="toc">(.*?)</div>', page, re.DOTALL).group(1)
+    assert "io_structures — My notes on &lt;b&gt;tensors&lt;/b&gt; &amp; &lt;i&gt;shapes&lt;/i&gt;" in toc
+    assert HOSTILE_HEADING not in toc
+
+
+def test_titles_name_exercises_by_their_section_and_skip_code_blocks():
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("## 5. Windows\n\n```python\n# not a heading\n```"),
+        nbformat.v4.new_code_cell("", metadata={"nbgrader": {"grade": True, "grade_id": "test_make_windows"}}),
+        nbformat.v4.new_markdown_cell("x", metadata={"nbgrader": {"grade": True, "solution": True, "grade_id": "why"}}),
+        nbformat.v4.new_code_cell("", metadata={"nbgrader": {"solution": True, "grade_id": "make_windows"}}),
+    ])
+    assert titles(nb) == {"test_make_windows": "make_windows — 5. Windows", "why": "why (written answer) — 5. Windows"}
