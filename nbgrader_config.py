@@ -10,8 +10,8 @@ the trusted, sandboxed execution of course_lib.grading on top.
 
 import os
 
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+from course_lib.grading.feedback import configure as configure_feedback
+from course_lib.grading.late import LatePenalty
 
 c = get_config()  # noqa: F821 -- injected by traitlets when nbgrader loads this file
 
@@ -37,5 +37,14 @@ c.Execute.interrupt_on_timeout = True
 c.Exchange.root = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".course", "exchange")
 os.makedirs(c.Exchange.root, exist_ok=True)
 
-# Feedback never shows the hidden tests.
-c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests]
+# Feedback (course_lib/grading/feedback.py): nbgrader's generate_feedback with the hidden tests removed, each
+# graded cell titled by its exercise, points awaiting manual grading said as such, messages in full, MathJax.
+configure_feedback(c)
+
+# Late work (course_lib/grading/late.py): nbgrader compares each submission's timestamp.txt with the
+# assignment's due date (`course grade --due 2026-12-01T23:59`, or Canvas's LATE_ marker) and takes
+# 10 % of the notebook's score per started day late, at most all of it.
+c.AssignLatePenalties.plugin_class = LatePenalty
+c.LatePenalty.per_day = 0.10
+c.LatePenalty.cap = 1.0
+c.LatePenalty.grace_minutes = 0

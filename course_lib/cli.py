@@ -4,6 +4,7 @@
   course validate NOTEBOOK             run a notebook's tests as the grader will, before handing it in
   course grade SUBMISSIONS             grade a class: sandboxed, judged outside the learner's kernel;
                                        writes the gradebook, feedback HTML, grades.csv and a report
+  course export canvas|moodle          the gradebook as the CSV Canvas's / Moodle's grade import takes
   course doctor                        say in plain words what is wrong with this set-up
 """
 
@@ -48,9 +49,25 @@ def _cmd_grade(args) -> int:
     root = args.course_dir or _find_root(Path.cwd())
     options = GradeOptions(jobs=args.jobs, assignments=args.assignment or None, sandbox=not args.no_sandbox,
                            force=args.force, notebook_timeout=args.notebook_timeout,
-                           cell_timeout=args.cell_timeout, memory_mb=args.memory_mb, lms_pattern=args.lms_pattern)
+                           cell_timeout=args.cell_timeout, memory_mb=args.memory_mb, lms_pattern=args.lms_pattern,
+                           due=args.due)
     summary = grade_class(root, Path(args.submissions), options)
     print(summary.text())
+    return 0
+
+
+def _cmd_export(args) -> int:
+    from course_lib.grading.export import export_grades
+    from course_lib.nbgrader_setup import course_config
+
+    root = args.course_dir or _find_root(Path.cwd())
+    out = args.output or Path(root) / f"{args.lms}-grades.csv"
+    try:
+        result = export_grades(root, course_config(root).CourseDirectory.db_url, args.lms, out,
+                               args.assignment or None, args.roster)
+    except (ValueError, OSError) as error:
+        raise CourseError(str(error))
+    print(result.text())
     return 0
 
 
@@ -87,8 +104,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lms-pattern", default=None,
                    help="regular expression with (?P<student_id>...) and (?P<file_id>...) for flat LMS exports "
                         "(default: Canvas's file names)")
+    p.add_argument("--due", default=None,
+                   help="due date of the graded assignment(s), e.g. 2026-12-01T23:59 (UTC unless an offset is given); "
+                        "late work is penalised as nbgrader_config.py's LatePenalty says")
     p.add_argument("--no-sandbox", action="store_true", help="run without bubblewrap (trusted code only)")
     p.set_defaults(func=_cmd_grade)
+
+    p = sub.add_parser("export", help="write the gradebook as the CSV Canvas's or Moodle's grade import takes")
+    p.add_argument("lms", choices=["canvas", "moodle"])
+    p.add_argument("--assignment", action="append", help="export only this assignment (repeatable; default: all)")
+    p.add_argument("--roster", type=Path, default=None,
+                   help="the LMS's own gradebook export (CSV): its student and section columns are kept, and "
+                        "students are matched to its rows")
+    p.add_argument("-o", "--output", type=Path, default=None, help="the file to write (default: <lms>-grades.csv)")
+    p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("doctor", help="check this set-up")
     p.set_defaults(func=_cmd_doctor)

@@ -49,3 +49,30 @@ def test_validate_names_a_notebook_that_is_not_json(tmp_path, capsys):
 def test_validate_names_a_missing_notebook(tmp_path, capsys):
     assert main(["validate", str(tmp_path / "none.ipynb")]) == 2
     assert "no notebook at" in capsys.readouterr().err
+
+
+def test_grade_names_a_due_date_it_cannot_read(course, capsys):
+    (course / "subs").mkdir()
+    assert main(["--course-dir", str(course), "grade", str(course / "subs"), "--due", "friday", "--no-sandbox"]) == 2
+    assert "the due date 'friday' is not an ISO date and time" in capsys.readouterr().err
+
+
+def test_export_writes_the_lms_file_and_lists_what_it_left_empty(course, capsys):
+    from tests.grading.sample_gradebook import A, gradebook
+
+    gradebook(course, {"s1001": {"auto": 12, "manual": 2}, "s1002": {"auto": 12, "manual": None}})
+    assert main(["--course-dir", str(course), "export", "canvas", "--assignment", A]) == 0
+    out = capsys.readouterr().out
+    assert f"wrote {course / 'canvas-grades.csv'} (2 student rows)" in out
+    assert f"s1002 / {A}: 2 point(s) awaiting manual grading" in out
+    lines = (course / "canvas-grades.csv").read_text().splitlines()
+    assert lines[:2] == [f"Student,ID,SIS User ID,SIS Login ID,Section,{A}", "Points Possible,,,,,14"]
+    assert sorted(lines[2:]) == ["s1001,,s1001,,,14", "s1002,,s1002,,,"]
+
+
+def test_export_names_a_missing_roster(course, capsys):
+    from tests.grading.sample_gradebook import gradebook
+
+    gradebook(course, {})
+    assert main(["--course-dir", str(course), "export", "moodle", "--roster", str(course / "nope.csv")]) == 2
+    assert "nope.csv" in capsys.readouterr().err

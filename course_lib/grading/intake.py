@@ -34,6 +34,7 @@ import re
 import shutil
 import stat
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -47,7 +48,7 @@ MAX_FOLDER_BYTES = 200 * 2**20  # what one student's assignment folder may bring
 MAX_ZIP_BYTES = 2 * 2**30
 MAX_ENTRIES = 10_000  # files and folders one student's assignment folder may hold
 MAX_DEPTH = 12  # folders inside folders
-LMS_PATTERN = r"(?i)^(?:.*/)?(?P<student_id>[a-z0-9][a-z0-9.@+-]*)_(?:late_)?\d+_\d+_(?P<file_id>[^/]+\.ipynb)$"
+LMS_PATTERN = r"(?i)^(?:.*/)?(?P<student_id>[a-z0-9][a-z0-9.@+-]*)_(?P<late>late_)?\d+_\d+_(?P<file_id>[^/]+\.ipynb)$"
 
 
 @dataclasses.dataclass
@@ -63,6 +64,8 @@ class Intake:
     students: list[str]
     work: list[tuple[str, str]]  # (student, assignment) pairs to grade
     problems: list[Problem]
+    from_lms: bool = False  # flat LMS files: their times are those of unpacking
+    late: set[tuple[str, str]] = dataclasses.field(default_factory=set)  # (student, assignment) the LMS marked late
 
 
 def shown(name: str) -> str:
@@ -145,6 +148,12 @@ def _unpack(zip_path: Path, into: Path) -> Path:
         if total > MAX_ZIP_BYTES:
             raise ValueError("the zip unpacks to more than 2 GiB")
         archive.extractall(into)
+        for member in archive.infolist():  # extractall does not keep a file's time; late.py reads it
+            stamp = time.mktime((*member.date_time, 0, 0, -1))
+            try:
+                os.utime(into / member.filename, (stamp, stamp))
+            except (OSError, ValueError, OverflowError):
+                pass  # a time that cannot be set only means the file's time is the time of unpacking
     entries = [p for p in into.iterdir() if not p.name.startswith(("__MACOSX", "."))]
     # A zip of one folder holding the student folders is common; look inside it.
     if len(entries) == 1 and entries[0].is_dir() and all(p.is_dir() for p in entries[0].iterdir()):
@@ -155,7 +164,8 @@ def _unpack(zip_path: Path, into: Path) -> Path:
     return into
 
 
-def _from_lms(folder: Path, assignment: str, pattern: str, into: Path, problems: list[Problem]) -> Path:
+def _from_lms(folder: Path, assignment: str, pattern: str, into: Path, problems: list[Problem],
+              late: set[tuple[str, str]]) -> Path:
     """Lay out a flat LMS export as <student>/<assignment>/<file> with nbgrader's file-name collector."""
     from nbgrader.plugins.zipcollect import FileNameCollectorPlugin
 
@@ -177,6 +187,8 @@ def _from_lms(folder: Path, assignment: str, pattern: str, into: Path, problems:
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)
+        if found.get("late"):  # Canvas's LATE_ marker: grading/late.py turns it into nbgrader's timestamp
+            late.add((found["student_id"], assignment))
     return into
 
 
@@ -190,6 +202,8 @@ def intake(root: Path, source: Path, assignments: dict[str, dict[str, set[str]]]
     if not source.exists():
         raise FileNotFoundError(f"no submissions at {source}")
     problems: list[Problem] = []
+    late: set[tuple[str, str]] = set()
+    from_lms = False
     with tempfile.TemporaryDirectory(prefix="course-intake-") as tmp:
         folder = _unpack(source, Path(tmp)) if source.is_file() and zipfile.is_zipfile(source) else source
         if not folder.is_dir():
@@ -198,7 +212,8 @@ def intake(root: Path, source: Path, assignments: dict[str, dict[str, set[str]]]
             if not only or len(only) != 1:
                 raise ValueError("these submissions are flat files (an LMS export): say which assignment they are "
                                  "for with --assignment")
-            folder = _from_lms(folder, only[0], lms_pattern or LMS_PATTERN, Path(tmp) / "lms", problems)
+            folder = _from_lms(folder, only[0], lms_pattern or LMS_PATTERN, Path(tmp) / "lms", problems, late)
+            from_lms = True
         students, work = [], []
         for student_dir in sorted(p for p in folder.iterdir() if not p.name.startswith(".")):
             student = student_dir.name
@@ -233,7 +248,7 @@ def intake(root: Path, source: Path, assignments: dict[str, dict[str, set[str]]]
                 _take_assignment(student_dir / assignment, found, target, student, assignment, notebooks, assignments,
                                  release_dir / assignment, problems)
                 work.append((student, assignment))
-    return Intake(students, work, problems)
+    return Intake(students, work, problems, from_lms, late)
 
 
 def _over_budget(paths, budget: list[int], max_each: int | None = None) -> set[Path]:

@@ -1,8 +1,20 @@
-"""What ``course grade`` hands the instructor: ``grades.csv`` (for the LMS), ``grading-report.md`` and ``.json``.
+"""What ``course grade`` hands the instructor: ``grades.csv``, ``grading-report.md`` and ``.json``.
 
 Runs in the coordinator (trusted), after grading, from the gradebook and the per-notebook summaries the
 grading steps left in ``.course/reports``.  Everything learner-controlled that reaches the Markdown report
 goes through :func:`cell_text`.
+
+Each (student, assignment) is read from the gradebook by :func:`standing`, which splits its points three
+ways, so that a written answer nobody has graded yet is never a silent zero::
+
+    auto     = sum of the autograded cells' points (no manual score entered)
+    manual   = sum of the points an instructor entered in Formgrader
+    pending  = sum of the maximum points of the cells still awaiting manual grading (no manual score yet;
+               nbgrader re-flags a manually graded cell for review when it autogrades again: that one counts)
+    total    = auto + manual - late penalty          (status "awaiting manual grading" while pending > 0)
+
+A (student, assignment) that could not be graded in this run is shown as ``not graded: <cause>`` and
+never with the score an earlier run left in the gradebook.
 """
 
 from __future__ import annotations
@@ -15,39 +27,88 @@ from pathlib import Path
 
 from course_lib.grading.intake import Problem
 
-__all__ = ["write_outputs", "markdown", "cell_text"]
+__all__ = ["GRADED", "NOT_GRADED", "PENDING", "cell_text", "heading", "markdown", "not_graded_in", "standing", "write_outputs"]
+
+GRADED, PENDING, NOT_GRADED = "graded", "awaiting manual grading", "not graded"
+FAILED_PREFIX = "grading failed"  # how run.py words a (student, assignment) that could not be graded
 
 
-def write_outputs(root: Path, db_url: str, sources, work, problems: list[Problem]) -> tuple[Path, Path]:
-    """grades.csv (one row per student, one column per assignment) and the readable per-student report."""
+def standing(submission) -> dict:
+    """The points of one nbgrader ``SubmittedAssignment``: auto, manual, pending, late penalty, total, per cell."""
+    exercises, auto, manual, pending = [], 0.0, 0.0, 0.0
+    for notebook in submission.notebooks:
+        for grade in notebook.grades:
+            if grade.manual_score is not None:  # counted even when nbgrader flags it for review after a re-grade
+                kind, manual = "manual", manual + grade.score
+            elif grade.needs_manual_grade:
+                kind, pending = "pending", pending + grade.max_score
+            else:
+                kind, auto = "auto", auto + grade.score
+            exercises.append({"notebook": notebook.name, "cell": grade.name,
+                              "score": None if kind == "pending" else grade.score, "max": grade.max_score,
+                              "kind": kind, "needs_manual_grade": kind == "pending"})
+    penalty = float(submission.late_submission_penalty or 0.0)
+    return {"status": PENDING if pending else GRADED, "score": auto + manual - penalty, "max": submission.max_score,
+            "auto": auto, "manual": manual, "pending": pending, "late_penalty": penalty,
+            "seconds_late": float(submission.total_seconds_late or 0.0), "exercises": exercises}
+
+
+def not_graded_in(problems: list[Problem]) -> dict[tuple[str, str], str]:
+    """(student, assignment) -> cause, for every submission this run could not grade."""
+    return {(p.student, p.assignment): p.what for p in problems if p.what.startswith(FAILED_PREFIX)}
+
+
+def _csv_row(student: str, chosen: list[str], entry: dict) -> dict:
+    row = {"student": student}
+    for assignment in chosen:
+        data = entry["assignments"].get(assignment)
+        if data is None:
+            continue
+        row[f"{assignment} status"] = data["status"] if data["status"] != NOT_GRADED else f"not graded: {data['cause']}"
+        if data["status"] == NOT_GRADED:
+            continue  # no number at all: an older score would look current
+        row[assignment] = f"{data['score']:g}"
+        for part in ("max", "auto", "manual", "pending", "late_penalty"):
+            row[f"{assignment} ({part.replace('_', ' ')})"] = f"{data[part]:g}"
+    row["problems"] = "; ".join(p["what"] for p in entry["problems"])
+    return row
+
+
+def write_outputs(root: Path, db_url: str, sources, work, problems: list[Problem],
+                  not_graded: dict[tuple[str, str], str] | None = None) -> tuple[Path, Path]:
+    """grades.csv (one row per student, columns per assignment) and the readable per-student report.
+
+    ``not_graded`` maps (student, assignment) to why it could not be graded now (default: read from the
+    ``grading failed`` problems); those show the cause, never the gradebook's older score.
+    """
     from nbgrader.api import Gradebook, MissingEntry
 
+    not_graded = not_graded_in(problems) if not_graded is None else not_graded
+    work = set(work)
     students = sorted({s for s, _ in work})
     chosen = sorted({a for _, a in work})
-    rows, report = [], {}
+    report = {}
     with Gradebook(db_url) as gb:
         for student in students:
-            row = {"student": student}
             entry = report.setdefault(student, {"assignments": {}, "problems": []})
             for assignment in chosen:
+                if (student, assignment) not in work:
+                    continue
+                if (student, assignment) in not_graded:
+                    entry["assignments"][assignment] = {"status": NOT_GRADED, "cause": not_graded[student, assignment],
+                                                        "score": None, "exercises": []}
+                    continue
                 try:
                     submission = gb.find_submission(assignment, student)
                 except MissingEntry:
-                    row[assignment] = ""
+                    entry["assignments"][assignment] = {"status": NOT_GRADED, "score": None, "exercises": [],
+                                                        "cause": "the gradebook has no record of it"}
                     continue
-                row[assignment] = f"{submission.score:g}"
-                row[f"{assignment} (max)"] = f"{submission.max_score:g}"
-                exercises = []
-                for notebook in submission.notebooks:
-                    for grade in notebook.grades:
-                        exercises.append({"notebook": notebook.name, "cell": grade.name,
-                                          "score": grade.score, "max": grade.max_score,
-                                          "needs_manual_grade": bool(grade.needs_manual_grade)})
-                entry["assignments"][assignment] = {"score": submission.score, "max": submission.max_score,
-                                                    "exercises": exercises}
-            rows.append(row)
+                entry["assignments"][assignment] = standing(submission)
     for student, entry in report.items():
         for assignment, data in entry["assignments"].items():
+            if data["status"] == NOT_GRADED:
+                continue
             for notebook in sources.get(assignment, {}):
                 summary = root / ".course" / "reports" / student / assignment / f"{notebook}.json"
                 if summary.is_file():
@@ -56,7 +117,7 @@ def write_outputs(root: Path, db_url: str, sources, work, problems: list[Problem
                     for exercise in data["exercises"]:
                         if exercise["cell"] in messages:
                             exercise["message"] = messages[exercise["cell"]]
-                        elif exercise["score"] == 0 and not exercise["needs_manual_grade"]:
+                        elif exercise["score"] == 0 and exercise["kind"] == "auto":
                             exercise["message"] = "left unanswered (the cell is as it was handed out)"
                     data.setdefault("events", []).extend(details.get("events", []))
                     data.setdefault("html_turned_off", []).extend(
@@ -65,13 +126,13 @@ def write_outputs(root: Path, db_url: str, sources, work, problems: list[Problem
         report.setdefault(problem.student, {"assignments": {}, "problems": []})["problems"].append(
             {"assignment": problem.assignment, "notebook": problem.notebook, "what": problem.what})
     csv_path = root / "grades.csv"
-    columns = ["student"] + [c for a in chosen for c in (a, f"{a} (max)")] + ["problems"]
+    columns = ["student"] + [c for a in chosen for c in (
+        a, f"{a} status", f"{a} (max)", f"{a} (auto)", f"{a} (manual)", f"{a} (pending)", f"{a} (late penalty)")]
     with csv_path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer = csv.DictWriter(handle, fieldnames=columns + ["problems"])
         writer.writeheader()
-        for row in rows:
-            row["problems"] = "; ".join(p["what"] for p in report[row["student"]]["problems"])
-            writer.writerow(row)
+        for student in students:
+            writer.writerow(_csv_row(student, chosen, report[student]))
     (root / "grading-report.json").write_text(json.dumps(report, indent=1, ensure_ascii=False))
     report_path = root / "grading-report.md"
     report_path.write_text(markdown(report), encoding="utf-8")
@@ -87,11 +148,14 @@ def markdown(report: dict) -> str:
             lines.append(f"- **problem** ({cell_text(problem['assignment'])} / {cell_text(problem['notebook'])}): "
                          f"{cell_text(problem['what'])}")
         for assignment, data in sorted(entry["assignments"].items()):
-            lines += ["", f"### {assignment}: {data['score']:g} / {data['max']:g}", "",
-                      "| notebook | cell | points | note |", "|---|---|---|---|"]
+            lines += ["", f"### {assignment}: {heading(data)}", ""]
+            if data["status"] == NOT_GRADED:
+                continue
+            lines += ["| notebook | cell | points | note |", "|---|---|---|---|"]
             for ex in data["exercises"]:
-                score = "manual" if ex["score"] is None else f"{ex['score']:g} / {ex['max']:g}"
-                note = ex.get("message", "needs manual grading" if ex["needs_manual_grade"] else "")
+                score = f"awaiting manual grading ({ex['max']:g})" if ex["kind"] == "pending" else \
+                    f"{ex['score']:g} / {ex['max']:g}" + (" (manual)" if ex["kind"] == "manual" else "")
+                note = ex.get("message", "")
                 lines.append(f"| {cell_text(ex['notebook'])} | {cell_text(ex['cell'])} | {score} | {cell_text(note)} |")
             for event in data.get("events", []):
                 lines.append(f"- kernel: {cell_text(event)}")
@@ -102,6 +166,21 @@ def markdown(report: dict) -> str:
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
+
+
+def heading(data: dict) -> str:
+    """One line on a (student, assignment): its total and how it is made up, or why it was not graded."""
+    if data["status"] == NOT_GRADED:
+        return f"not graded: {cell_text(data['cause'])}"
+    parts = [f"{data['auto']:g} autograded"]
+    if data["manual"]:
+        parts.append(f"{data['manual']:g} graded by hand")
+    if data["late_penalty"]:
+        parts.append(f"−{data['late_penalty']:g} late penalty ({data['seconds_late'] / 3600:.1f} h late)")
+    text = f"{data['score']:g} / {data['max']:g} ({', '.join(parts)})"
+    if data["pending"]:
+        text += f" — {data['pending']:g} point(s) awaiting manual grading"
+    return text
 
 
 def cell_text(note: str) -> str:

@@ -29,6 +29,7 @@ import nbformat
 
 import course_lib
 from course_lib.grading.intake import Problem, intake
+from course_lib.grading.late import parse_due, set_due_date, stamp
 from course_lib.grading.report import write_outputs
 from course_lib.grading.sandbox import bwrap_path
 from course_lib.nbgrader_setup import CourseError, api_for, assignments, course_config
@@ -46,6 +47,7 @@ class GradeOptions:
     cell_timeout: int = 120
     memory_mb: int = 4096
     lms_pattern: str | None = None
+    due: str | None = None  # ISO date and time: the due date of the chosen assignments (late.py)
 
 
 @dataclasses.dataclass
@@ -126,6 +128,10 @@ def grade_class(root: Path, submissions: Path, options: GradeOptions) -> ClassSu
     if db_url.startswith("sqlite:///") and "?" not in db_url:
         db_url += "?timeout=300"  # several workers write; SQLite makes each wait its turn
     config = course_config(root, db_url=db_url)
+    try:
+        due = parse_due(options.due) if options.due else None
+    except ValueError as error:
+        raise CourseError(str(error))
 
     # The gradebook learns each assignment's cells; the scratch release folder also gives the blank notebooks.
     with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp:
@@ -137,10 +143,13 @@ def grade_class(root: Path, submissions: Path, options: GradeOptions) -> ClassSu
             result = api.generate_assignment(assignment, force=True, create=True)
             if not result.get("success"):
                 raise CourseError(f"nbgrader could not prepare {assignment}: {result.get('error')}")
+            if due:
+                set_due_date(db_url, assignment, due)
         try:
             taken = intake(root, Path(submissions), sources, release, options.assignments, options.lms_pattern)
         except (FileNotFoundError, ValueError) as error:
             raise CourseError(str(error))
+    taken.problems.extend(stamp(root, taken.work, due, taken.from_lms, taken.late))
 
     jobs = max(1, min(options.jobs or len(os.sched_getaffinity(0)), max(1, len(taken.work))))
     settings = {"db_url": db_url, "sandbox": {

@@ -1,0 +1,95 @@
+"""Feedback a student can read, made by nbgrader's own ``generate_feedback`` through configuration only.
+
+:func:`configure` (called from ``nbgrader_config.py``, so ``course grade``, ``nbgrader generate_feedback``
+and Formgrader's button all use it) sets three things:
+
+- the preprocessors: nbgrader's ``GetGrades``, the CSS header, ``ClearHiddenTests`` (the hidden tests'
+  source never reaches a student; only the grader's message says what a hidden case found), then
+  :class:`FeedbackTitles`;
+- :class:`FeedbackTitles`: gives every graded cell a title, its exercise and section (``test_make_windows``
+  -> "make_windows — 5. Windows for next-step prediction"), and marks cells still awaiting manual grading,
+  so that the page says "2 points awaiting your instructor" rather than "Score: 0.0 / 2.0";
+- the template ``templates/feedback/course_feedback.html.j2`` (extending nbgrader's ``feedback`` page): those titles in
+  the table of contents and the cell headings, failure messages in full and wrapped, and MathJax as the
+  classic notebook loads it (``HTMLExporter.mathjax_url``: :data:`MATHJAX_URL` on the CDN by default; point
+  it at a local copy, e.g. jupyter-server-mathjax's, where students have no network).  Where MathJax
+  cannot load, the LaTeX stays as written between its ``$`` signs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from nbgrader.preprocessors import NbGraderPreprocessor
+
+__all__ = ["MATHJAX_URL", "TEMPLATE_FILE", "FeedbackTitles", "configure", "titles"]
+
+TEMPLATE_FILE = "course_feedback.html.j2"
+TEMPLATES = Path(__file__).parent / "templates"  # holds feedback/course_feedback.html.j2
+# MathJax 2.7.9 with the configuration the classic notebook server loads: the same files the
+# jupyter-server-mathjax package ships, so a course without network can serve that copy instead.
+MATHJAX_URL = "https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.9/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
+HEADING = re.compile(r"^#{1,3}\s+(?P<text>.+?)\s*#*\s*$", re.MULTILINE)
+FENCED = re.compile(r"^(```|~~~).*?^\1", re.MULTILINE | re.DOTALL)
+
+
+def titles(nb) -> dict[str, str]:
+    """grade_id -> "<exercise> — <section heading>" for every graded cell of ``nb``."""
+    out, section = {}, ""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            found = HEADING.findall(FENCED.sub("", cell.source))  # a "# comment" in a code block is no heading
+            if found:
+                section = found[-1]
+        meta = cell.metadata.get("nbgrader", {})
+        if not meta.get("grade") or not isinstance(meta.get("grade_id"), str):
+            continue
+        grade_id = meta["grade_id"]
+        exercise = grade_id.removeprefix("test_")
+        kind = "written answer" if cell.cell_type == "markdown" else ""
+        name = f"{exercise} ({kind})" if kind else exercise
+        out[grade_id] = f"{name} — {section}" if section else name
+    return out
+
+
+class FeedbackTitles(NbGraderPreprocessor):
+    """Titles every graded cell and marks those awaiting manual grading (from the gradebook)."""
+
+    def preprocess(self, nb, resources):
+        from nbgrader.api import Gradebook, MissingEntry
+
+        info = resources["nbgrader"]
+        named = titles(nb)
+        pending = 0.0
+        with Gradebook(info["db_url"]) as gb:
+            for cell in nb.cells:
+                meta = cell.metadata.get("nbgrader", {})
+                if meta.get("grade_id") not in named:
+                    continue
+                meta["title"] = named[meta["grade_id"]]
+                try:
+                    grade = gb.find_grade(meta["grade_id"], info["notebook"], info["assignment"], info["student"])
+                except MissingEntry:
+                    continue
+                meta["pending"] = bool(grade.needs_manual_grade) and grade.manual_score is None
+                if meta["pending"]:
+                    pending += grade.max_score
+        info["pending"] = pending
+        return nb, resources
+
+
+def configure(c) -> None:
+    """Set up ``generate_feedback`` on the traitlets config ``c`` (``nbgrader_config.py``'s ``c``)."""
+    import nbgrader
+    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+
+    nbgrader_templates = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"
+    c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests, FeedbackTitles]
+    # nbgrader's API always renders feedback with the template *named* "feedback"; every basedir's "feedback"
+    # folder is on its search path, ours first: our file extends index.html.j2, found in nbgrader's folder.
+    c.HTMLExporter.template_file = TEMPLATE_FILE
+    c.HTMLExporter.extra_template_basedirs = [os.fspath(TEMPLATES), os.fspath(nbgrader_templates)]
+    c.HTMLExporter.mathjax_url = MATHJAX_URL  # set it again after configure(c) to use another copy

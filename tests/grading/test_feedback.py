@@ -1,0 +1,78 @@
+"""Can a student read the feedback page `course grade` writes (through nbgrader's own generate_feedback)?
+
+Each graded cell is titled by its exercise and section, points not graded yet say so, failure messages are
+whole, the hidden tests' source is not there, and the late penalty is shown; the report agrees.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+import nbformat
+import pytest
+
+from course_lib.grading.feedback import titles
+from tests.grading.conftest import A01, message, needs_bwrap, report
+from tests.grading.feedback_class import (
+    HOSTILE_HEADING,
+    feedback_html,
+    graded_feedback_class,
+)
+
+pytestmark = [needs_bwrap, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    return graded_feedback_class(tmp_path_factory.mktemp("feedback"))
+
+
+@pytest.fixture(scope="module")
+def page(course) -> str:
+    return feedback_html(course).read_text(encoding="utf-8")
+
+
+def test_every_graded_cell_is_titled_by_its_exercise(page):
+    toc = re.search(r'<div id="toc">(.*?)</div>', page, re.DOTALL).group(1)
+    assert "Test cell" not in toc and "Written response" not in toc
+    assert '<a href="#test_make_windows">make_windows — 5. Windows for next-step prediction</a> (Score: 0.0 / 2.0)' in toc
+    assert "<b>make_windows — 5. Windows for next-step prediction</b>" in page, "the cell heading carries the title too"
+
+
+def test_a_written_answer_not_graded_yet_is_awaiting_the_instructor_not_zero(page):
+    toc = re.search(r'<div id="toc">(.*?)</div>', page, re.DOTALL).group(1)
+    written = next(line for line in toc.splitlines() if "#why_bag_of_words_fails" in line)
+    assert "2.0 points awaiting your instructor" in written and "Score: 0.0" not in written
+    assert "2.0 points awaiting your instructor</span>)</h4>" in page
+
+
+def test_the_failure_message_is_whole_and_the_hidden_tests_are_not_shown(course, page):
+    full = message(course, "alice", "test_make_windows")
+    assert len(full) > 80
+    assert html.escape(full, quote=False) in page
+    assert "white-space: pre-wrap" in page
+    assert "BEGIN HIDDEN TESTS" not in page and "hidden=True" not in page
+
+
+def test_the_late_penalty_is_on_the_page_and_in_the_report(course, page):
+    data = report(course)["alice"]["assignments"][A01]
+    assert data["late_penalty"] == 10.0 and data["seconds_late"] > 0, "10 % a day, capped at all 10 autograded points"
+    assert data["score"] == 0.0 and data["pending"] == 2.0
+    assert "Late submission penalty (Score: -10.0)" in page
+
+
+def test_a_title_quoting_the_learners_own_heading_is_text_not_markup(page):
+    toc = re.search(r'<div id="toc">(.*?)</div>', page, re.DOTALL).group(1)
+    assert "io_structures — My notes on &lt;b&gt;tensors&lt;/b&gt; &amp; &lt;i&gt;shapes&lt;/i&gt;" in toc
+    assert HOSTILE_HEADING not in toc
+
+
+def test_titles_name_exercises_by_their_section_and_skip_code_blocks():
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("## 5. Windows\n\n```python\n# not a heading\n```"),
+        nbformat.v4.new_code_cell("", metadata={"nbgrader": {"grade": True, "grade_id": "test_make_windows"}}),
+        nbformat.v4.new_markdown_cell("x", metadata={"nbgrader": {"grade": True, "solution": True, "grade_id": "why"}}),
+        nbformat.v4.new_code_cell("", metadata={"nbgrader": {"solution": True, "grade_id": "make_windows"}}),
+    ])
+    assert titles(nb) == {"test_make_windows": "make_windows — 5. Windows", "why": "why (written answer) — 5. Windows"}
