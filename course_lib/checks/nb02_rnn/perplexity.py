@@ -80,33 +80,33 @@ def _mistakes(logits: torch.Tensor, targets: torch.Tensor, pad_id: int) -> list[
     M, lengths = int(real.sum()), real.sum(1)
     ce = float(nll[real].sum()) / M
     named = [
-        (float(nll.mean()), "padding is included: the mean runs over every position, the <pad> targets too. "
-                            "Leave them out: F.cross_entropy(..., ignore_index=pad_id), or a mask targets != pad_id."),
-        (float(nll[real].sum()), "exp of the *sum* of the cross-entropies: perplexity is exp of the *mean* per "
-                                 "predicted character (divide by the number of real targets)."),
-        (ce / math.log(2), "the cross-entropy is in bits (log base 2) but you took exp(): use nats with exp(), "
-                           "or bits with 2 ** (...), not a mix."),
-        (ce * math.log(2), "2 ** (cross-entropy in nats): torch's log and cross_entropy are natural logarithms, "
-                           "so the perplexity is exp(CE), not 2 ** CE."),
-        (math.log(ce) if ce > 0 else float("nan"), "you returned the cross-entropy itself, not its exponential: "
-                                                   "perplexity = exp(mean cross-entropy)."),
-        (float(nll[real].sum()) / (N * T), "the sum over real targets is divided by every position N * T, padding "
-                                           "included: divide by the number of real targets."),
-        (float(nll[real].sum()) / N, "the cross-entropy is summed per sequence and averaged over the N sequences: "
-                                     "average per predicted character over the whole batch instead."),
+        (float(nll.mean()), ("padding is included: the mean runs over every position, the <pad> targets too. "
+                            "Leave them out: F.cross_entropy(..., ignore_index=pad_id), or a mask targets != pad_id.")),
+        (float(nll[real].sum()), ("exp of the *sum* of the cross-entropies: perplexity is exp of the *mean* per "
+                                 "predicted character (divide by the number of real targets).")),
+        (ce / math.log(2), ("the cross-entropy is in bits (log base 2) but you took exp(): use nats with exp(), "
+                           "or bits with 2 ** (...), not a mix.")),
+        (ce * math.log(2), ("2 ** (cross-entropy in nats): torch's log and cross_entropy are natural logarithms, "
+                           "so the perplexity is exp(CE), not 2 ** CE.")),
+        (math.log(ce) if ce > 0 else float("nan"), ("you returned the cross-entropy itself, not its exponential: "
+                                                   "perplexity = exp(mean cross-entropy).")),
+        (float(nll[real].sum()) / (N * T), ("the sum over real targets is divided by every position N * T, padding "
+                                           "included: divide by the number of real targets.")),
+        (float(nll[real].sum()) / N, ("the cross-entropy is summed per sequence and averaged over the N sequences: "
+                                     "average per predicted character over the whole batch instead.")),
     ]
     if pad_id != 0:
         keep0 = targets != 0
-        named.append((float(nll[keep0].mean()), f"padding is taken to be id 0, but pad_id is {pad_id} here: use "
-                                                f"the pad_id argument."))
+        named.append((float(nll[keep0].mean()), (f"padding is taken to be id 0, but pad_id is {pad_id} here: use "
+                                                f"the pad_id argument.")))
     if bool((lengths > 0).all()) and len(set(lengths.tolist())) > 1:
         per_sequence = (nll * real).sum(1) / lengths  # (N,)
-        named.append((float(per_sequence.mean()), "a mean of per-sequence means: every sequence then weighs the "
+        named.append((float(per_sequence.mean()), ("a mean of per-sequence means: every sequence then weighs the "
                                                   "same, however long it is. Take one mean over all real targets "
-                                                  "of the batch (a long poem has more characters to predict)."))
-        named.append((math.log(float(per_sequence.exp().mean())), "a mean of per-sequence perplexities: take exp "
+                                                  "of the batch (a long poem has more characters to predict).")))
+        named.append((math.log(float(per_sequence.exp().mean())), ("a mean of per-sequence perplexities: take exp "
                                                                   "of one mean cross-entropy over all real targets "
-                                                                  "of the batch instead."))
+                                                                  "of the batch instead.")))
     return named
 
 
