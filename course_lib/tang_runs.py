@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime
 import math
+import multiprocessing
 import time
 
 import torch
@@ -28,45 +29,69 @@ from course_lib.charlm import CharGRU, cross_entropy, encode_poems, train_char_m
 from course_lib.data.poems import poems
 from course_lib.data.tang import tang_poems, tang_vocab
 
-__all__ = ["SETTINGS", "tang_runs"]
+__all__ = ["RUNS", "SETTINGS", "run_one", "tang_runs"]
 
 SETTINGS = {
     "memorise": {"epochs": 60, "lr": 1e-2, "batch_size": 16, "dropout": 0.0},
     "dropout": {"epochs": 25, "lr": 3e-3, "batch_size": 64, "dropouts": (0.0, 0.3), "poems": 2000},
     "corpus": {"epochs": 8, "lr": 3e-3, "batch_size": 64, "dropout": 0.1},
 }
+RUNS = ("memorise", "dropout 0.0", "dropout 0.3", "corpus")
 
 
-def tang_runs(epochs: int | None = None, log=print) -> tuple[dict, CharGRU]:
-    """Run the three experiments; returns (curves, the corpus model).  ``epochs`` overrides every run's count."""
+def run_one(name: str, epochs: int | None = None, log=print) -> tuple[dict, CharGRU]:
+    """One of ``RUNS``; returns its curves and the trained model.  Each run seeds itself (seed 0), so the
+    result does not depend on which runs came before it or ran beside it."""
     vocab = tang_vocab()
-    V = len(vocab)
-    train = encode_poems([p.text for p in tang_poems("train")], vocab)
-    valid = encode_poems([p.text for p in tang_poems("valid")], vocab)
-    test = encode_poems([p.text for p in tang_poems("test")], vocab)
-    curves = {"vocabulary": V, "settings": SETTINGS, "torch": torch.__version__,
-              "date": datetime.date.today().isoformat()}
 
-    def run(name: str, data, held_out, dropout: float, s: dict) -> tuple[dict, CharGRU]:
-        log(f"{name}: {len(data)} poems, dropout {dropout}")
-        torch.manual_seed(0)
-        model = CharGRU(V, dropout=dropout)
-        history = train_char_model(model, data, held_out, epochs or s["epochs"], lr=s["lr"],
-                                   batch_size=s["batch_size"], log=log)
-        return history, model
+    def encode(split: str) -> list[torch.Tensor]:
+        return encode_poems([p.text for p in tang_poems(split)], vocab)
 
-    s = SETTINGS["memorise"]
-    course = encode_poems([p.text for p in poems()], vocab)
-    curves["memorise"] = run("memorise", course, valid[:500], s["dropout"], s)[0]
-
-    s = SETTINGS["dropout"]
-    pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:s["poems"]]
-    subset = [train[int(i)] for i in pick]
-    curves["dropout"] = {str(p): run("dropout", subset, valid, p, s)[0] for p in s["dropouts"]}
-
-    s = SETTINGS["corpus"]
+    train, valid = encode("train"), encode("valid")
+    if name == "memorise":
+        s, dropout = SETTINGS["memorise"], SETTINGS["memorise"]["dropout"]
+        data, held_out = encode_poems([p.text for p in poems()], vocab), valid[:500]
+    elif name.startswith("dropout "):
+        s, dropout = SETTINGS["dropout"], float(name.split()[1])
+        pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:s["poems"]]
+        data, held_out = [train[int(i)] for i in pick], valid
+    elif name == "corpus":
+        s, dropout = SETTINGS["corpus"], SETTINGS["corpus"]["dropout"]
+        data, held_out = train, valid
+    else:
+        raise ValueError(f"unknown run {name!r}; the runs are {RUNS}")
+    log(f"{name}: {len(data)} poems, dropout {dropout}")
+    torch.manual_seed(0)
+    model = CharGRU(len(vocab), dropout=dropout)
     start = time.perf_counter()
-    curves["corpus"], model = run("corpus", train, valid, s["dropout"], s)
-    curves["corpus"]["minutes"] = round((time.perf_counter() - start) / 60, 1)
-    curves["corpus"]["test"] = math.exp(cross_entropy(model, test))
-    return curves, model
+    history = train_char_model(model, data, held_out, s["epochs"] if epochs is None else epochs, lr=s["lr"],
+                               batch_size=s["batch_size"], log=(lambda line: log(f"{name}, {line}")) if log else None)
+    history["minutes"] = round((time.perf_counter() - start) / 60, 1)
+    if name == "corpus":
+        history["test"] = math.exp(cross_entropy(model, encode("test")))
+    return history, model
+
+
+def _in_process(name: str, epochs: int | None) -> tuple[dict, dict]:
+    torch.set_num_threads(1)
+    history, model = run_one(name, epochs, log=lambda line: print(line, flush=True))
+    return history, model.state_dict()
+
+
+def tang_runs(epochs: int | None = None, log=print, jobs: int = 1) -> tuple[dict, CharGRU]:
+    """All of ``RUNS`` (in ``jobs`` processes); returns (curves, the corpus model).  ``epochs`` overrides each run's."""
+    if jobs > 1:
+        with multiprocessing.get_context("spawn").Pool(min(jobs, len(RUNS))) as pool:
+            done = dict(zip(RUNS, pool.starmap(_in_process, [(name, epochs) for name in RUNS])))
+        results = {}
+        for name, (history, state) in done.items():
+            model = CharGRU(len(tang_vocab()), dropout=SETTINGS["corpus"]["dropout"])
+            model.load_state_dict(state)
+            results[name] = (history, model.eval())
+    else:
+        results = {name: run_one(name, epochs, log) for name in RUNS}
+    curves = {"vocabulary": len(tang_vocab()), "settings": SETTINGS, "torch": torch.__version__,
+              "date": datetime.date.today().isoformat(), "memorise": results["memorise"][0],
+              "dropout": {name.split()[1]: results[name][0] for name in RUNS if name.startswith("dropout ")},
+              "corpus": results["corpus"][0]}
+    return curves, results["corpus"][1]

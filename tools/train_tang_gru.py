@@ -26,9 +26,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=None, help="override every run's number of epochs")
     parser.add_argument("--out", type=pathlib.Path, default=FILES)
+    parser.add_argument("--jobs", type=int, default=1, help="run the four runs in this many processes")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    curves, model = tang_runs(args.epochs)
+    curves, model = tang_runs(args.epochs, jobs=args.jobs)
     corpus = curves["corpus"]
     info = {"trained_by": "tools/train_tang_gru.py (course_lib.tang_runs)", "settings": curves["settings"]["corpus"],
             "epochs": corpus["epoch"][-1], "minutes": corpus["minutes"], "valid_ppl": corpus["valid"][-1],
