@@ -47,6 +47,7 @@ __all__ = [
     "CharGRU",
     "cross_entropy",
     "encode_poems",
+    "load_char_model",
     "load_tang_gru",
     "ngram_cross_entropy",
     "poem_batches",
@@ -176,13 +177,17 @@ def train_char_model(model: nn.Module, train: Sequence[torch.Tensor], valid: Seq
 def save_checkpoint(model: CharGRU, vocab: Vocab, info: dict, path) -> None:
     """The weights in float16 (half the bytes; the perplexity changes in the 4th digit), config, vocab, info."""
     state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    info = json.loads(json.dumps(info))  # plain str/float/list/dict only: torch.load(weights_only=True) reads it
     torch.save({"state": state, "config": model.config, "itos": vocab.itos, "info": info}, path)
 
 
-def load_tang_gru() -> tuple[CharGRU, Vocab, dict]:
-    """The shipped corpus model (eval mode, float32), its vocabulary and how it was trained (``info``)."""
-    raw = importlib.resources.files("course_lib.data").joinpath("files", CHECKPOINT).read_bytes()
-    saved = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+def load_char_model(source) -> tuple[CharGRU, Vocab, dict]:
+    """A checkpoint of :func:`save_checkpoint` (a path or bytes): the model (eval mode, float32), vocabulary, info.
+
+    Read with ``torch.load(weights_only=True)``: tensors and plain data only, no code runs from the file.
+    """
+    raw = io.BytesIO(source) if isinstance(source, bytes) else source
+    saved = torch.load(raw, map_location="cpu", weights_only=True)
     model = CharGRU(**saved["config"])
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in saved["state"].items()})
     vocab = Vocab([])
@@ -190,6 +195,11 @@ def load_tang_gru() -> tuple[CharGRU, Vocab, dict]:
     if vocab.itos[0] != PAD:
         raise ValueError(f"{CHECKPOINT}: the vocabulary must start with {PAD}")
     return model.eval(), vocab, saved["info"]
+
+
+def load_tang_gru() -> tuple[CharGRU, Vocab, dict]:
+    """The shipped corpus model (eval mode, float32), its vocabulary and how it was trained (``info``)."""
+    return load_char_model(importlib.resources.files("course_lib.data").joinpath("files", CHECKPOINT).read_bytes())
 
 
 def tang_curves() -> dict:

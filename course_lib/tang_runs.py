@@ -90,7 +90,7 @@ def tang_runs(epochs: int | None = None, log=print, jobs: int = 1) -> tuple[dict
             results[name] = (history, model.eval())
     else:
         results = {name: run_one(name, epochs, log) for name in RUNS}
-    curves = {"vocabulary": len(tang_vocab()), "settings": SETTINGS, "torch": torch.__version__,
+    curves = {"vocabulary": len(tang_vocab()), "settings": SETTINGS, "torch": str(torch.__version__),
               "date": datetime.date.today().isoformat(), "memorise": results["memorise"][0],
               "dropout": {name.split()[1]: results[name][0] for name in RUNS if name.startswith("dropout ")},
               "corpus": results["corpus"][0]}

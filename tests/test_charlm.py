@@ -14,9 +14,11 @@ from course_lib.charlm import (
     CharGRU,
     cross_entropy,
     encode_poems,
+    load_char_model,
     load_tang_gru,
     ngram_cross_entropy,
     poem_batches,
+    save_checkpoint,
     tang_curves,
     train_char_model,
 )
@@ -88,6 +90,16 @@ def test_training_lowers_the_training_perplexity():
     history = train_char_model(CharGRU(9, E=8, H=16), seqs, seqs[:5], epochs=5, lr=1e-2, batch_size=8, log=None)
     assert history["epoch"] == [0, 1, 2, 3, 4, 5]
     assert history["train"][-1] < 0.8 * history["train"][0]
+
+
+def test_checkpoint_round_trip_keeps_the_model_to_float16_precision(tmp_path):
+    torch.manual_seed(0)
+    model, vocab = CharGRU(len(tang_vocab()), E=4, H=5), tang_vocab()
+    save_checkpoint(model, vocab, {"torch": torch.__version__, "epochs": 1}, tmp_path / "model.pt")
+    loaded, loaded_vocab, info = load_char_model(tmp_path / "model.pt")
+    assert info == {"torch": str(torch.__version__), "epochs": 1} and loaded_vocab.itos == vocab.itos
+    ids = encode_poems(["床前明月光，疑是地上霜。"], vocab)[0][None]
+    torch.testing.assert_close(loaded(ids)[0], model(ids)[0], rtol=0, atol=2e-3)
 
 
 @pytest.fixture(scope="module")
