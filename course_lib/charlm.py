@@ -45,6 +45,7 @@ __all__ = [
     "CHECKPOINT",
     "CURVES",
     "CharGRU",
+    "NGram",
     "cross_entropy",
     "encode_poems",
     "load_char_model",
@@ -117,26 +118,44 @@ def cross_entropy(model: nn.Module, sequences: Sequence[torch.Tensor], pad_id: i
     return total / count
 
 
-def ngram_cross_entropy(train: Sequence[torch.Tensor], held_out: Sequence[torch.Tensor], V: int, order: int,
-                        alpha: float = 0.03) -> float:
-    """Mean cross-entropy on ``held_out`` of the add-alpha unigram (order 1) or bigram (order 2) model of ``train``.
+class NGram:
+    """The add-alpha unigram (order 1) or bigram (order 2) model of ``train``, counted once.
 
     unigram: p(y) = (c(y) + alpha) / (M + alpha V);  bigram: p(y | x) = (c(x, y) + alpha) / (c(x) + alpha V),
     counted over every (previous, next) pair of the sequences, <bos> and <eos> included as in the RNN's targets.
+    The bigram keeps only the pairs that occur (sorted keys x V + y), not a dense V x V table.
     """
-    if order not in (1, 2):
-        raise ValueError(f"order must be 1 (unigram) or 2 (bigram), got {order}")
-    prev_train = torch.cat([s[:-1] for s in train])
-    next_train = torch.cat([s[1:] for s in train])
-    prev, nxt = torch.cat([s[:-1] for s in held_out]), torch.cat([s[1:] for s in held_out])
-    if order == 1:
-        counts = torch.bincount(next_train, minlength=V).double()
-        log_p = ((counts[nxt] + alpha) / (counts.sum() + alpha * V)).log()
-    else:
-        pair = torch.bincount(prev_train * V + next_train, minlength=V * V).double()  # c(x, y) at x V + y
-        context = torch.bincount(prev_train, minlength=V).double()  # c(x) as a context
-        log_p = ((pair[prev * V + nxt] + alpha) / (context[prev] + alpha * V)).log()
-    return float(-log_p.mean())
+
+    def __init__(self, train: Sequence[torch.Tensor], V: int, order: int, alpha: float = 0.03):
+        if order not in (1, 2):
+            raise ValueError(f"order must be 1 (unigram) or 2 (bigram), got {order}")
+        self.V, self.order, self.alpha = V, order, alpha
+        prev, nxt = torch.cat([s[:-1] for s in train]), torch.cat([s[1:] for s in train])
+        if order == 1:
+            self.counts = torch.bincount(nxt, minlength=V).double()  # c(y)
+        else:
+            self.keys, pairs = torch.unique(prev * V + nxt, return_counts=True)  # c(x, y) at key x V + y
+            self.pair_counts = pairs.double()
+            self.context = torch.bincount(prev, minlength=V).double()  # c(x) as a context
+
+    def cross_entropy(self, held_out: Sequence[torch.Tensor]) -> float:
+        """Mean cross-entropy (nats per predicted character) on ``held_out``."""
+        prev, nxt = torch.cat([s[:-1] for s in held_out]), torch.cat([s[1:] for s in held_out])
+        V, alpha = self.V, self.alpha
+        if self.order == 1:
+            log_p = ((self.counts[nxt] + alpha) / (self.counts.sum() + alpha * V)).log()
+        else:
+            query = prev * V + nxt
+            at = torch.searchsorted(self.keys, query).clamp(max=len(self.keys) - 1)
+            pair = torch.where(self.keys[at] == query, self.pair_counts[at], 0.0)
+            log_p = ((pair + alpha) / (self.context[prev] + alpha * V)).log()
+        return float(-log_p.mean())
+
+
+def ngram_cross_entropy(train: Sequence[torch.Tensor], held_out: Sequence[torch.Tensor], V: int, order: int,
+                        alpha: float = 0.03) -> float:
+    """Mean cross-entropy on ``held_out`` of the add-alpha unigram (order 1) or bigram (order 2) model of ``train``."""
+    return NGram(train, V, order, alpha).cross_entropy(held_out)
 
 
 def train_char_model(model: nn.Module, train: Sequence[torch.Tensor], valid: Sequence[torch.Tensor], epochs: int,
