@@ -13,7 +13,8 @@ norm clipped at 1, seed 0, in this order:
 Perplexity after every epoch, with dropout off, on (the first 2,000 of) the run's training poems and on the
 validation poems (the corpus run: all 1,787; the others: the first 500, to keep their many epochs quick).
 ``tools/train_tang_gru.py`` runs them and writes ``files/tang_gru.pt`` and ``files/tang_curves.json``;
-notebook 02 can rerun them (off by default: about ten minutes of one CPU core, in four processes).
+notebook 02 can rerun them (off by default: with ``jobs=4`` the slowest run, the corpus model, took 51 minutes
+on the course's shared 2-core build machine under heavy load).
 """
 
 from __future__ import annotations
