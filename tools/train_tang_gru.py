@@ -1,6 +1,6 @@
 """Train notebook 02's Tang-corpus models: writes ``tang_gru.pt`` and ``tang_curves.json`` in course_lib/data/files/.
 
-The runs are :func:`course_lib.tang_runs.tang_runs` (memorise the 72 course poems, dropout on 2,000 poems,
+The runs are :func:`course_lib.tang_runs.tang_runs` (memorise the 72 course poems, dropout on 1,000 poems,
 the corpus model); the corpus model is saved in float16 with its vocabulary and how it was trained.
 One CPU thread per process, seed 0; with ``--jobs 4`` (four processes) the shipped files took 51 minutes on a shared,
 heavily loaded 2-core machine.
