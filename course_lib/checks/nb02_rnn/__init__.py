@@ -1,7 +1,7 @@
 """Checks for notebook 02 (RNN and backpropagation through time).
 
 Exercises: an RNN cell, the forward pass over a sequence, BPTT by hand, truncated BPTT, sampling from a
-character model, and a small RNN language model that must overfit a tiny set.
+character model, a small RNN language model that must overfit a tiny set, and the perplexity of a padded batch.
 
 The recurrence, in the notebook's (PyTorch's) row notation, for a batch of rows x_t: (N, D):
 
@@ -24,12 +24,14 @@ One submodule per exercise, in the notebook's order; ``_common`` holds what seve
     tbptt           tbptt          truncated BPTT: detach the state every k steps
     sampling        sample         ids ~ softmax(logits / temperature), greedy at 0
     language_model  RNNLM          an RNN language model that overfits a tiny set
+    perplexity      perplexity     exp(mean cross-entropy over the real, non-pad targets)
 """
 
 from course_lib.checks.nb02_rnn.bptt import BPTT_RTOL, RNN_BACKWARD, check_rnn_backward
 from course_lib.checks.nb02_rnn.cell import RNN_CELL, check_rnn_cell
 from course_lib.checks.nb02_rnn.forward import RNN_FORWARD, check_rnn_forward
 from course_lib.checks.nb02_rnn.language_model import LM_LOSS_TARGET, RNN_LM, check_rnn_lm
+from course_lib.checks.nb02_rnn.perplexity import PERPLEXITY, check_perplexity
 from course_lib.checks.nb02_rnn.sampling import SAMPLE, check_sample
 from course_lib.checks.nb02_rnn.tbptt import TBPTT, check_tbptt
 
@@ -43,12 +45,14 @@ __all__ = [
     "TBPTT",
     "SAMPLE",
     "RNN_LM",
+    "PERPLEXITY",
     "check_rnn_cell",
     "check_rnn_forward",
     "check_rnn_backward",
     "check_tbptt",
     "check_sample",
     "check_rnn_lm",
+    "check_perplexity",
 ]
 
-EXERCISES = (RNN_CELL, RNN_FORWARD, RNN_BACKWARD, TBPTT, SAMPLE, RNN_LM)
+EXERCISES = (RNN_CELL, RNN_FORWARD, RNN_BACKWARD, TBPTT, SAMPLE, RNN_LM, PERPLEXITY)

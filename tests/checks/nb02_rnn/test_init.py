@@ -6,6 +6,7 @@ import pytest
 
 from course_lib.checks import nb02_rnn
 from course_lib.checks.nb02_rnn import (
+    check_perplexity,
     check_rnn_backward,
     check_rnn_cell,
     check_rnn_forward,
@@ -15,7 +16,8 @@ from course_lib.checks.nb02_rnn import (
 )
 from tests.conftest import fails_with, stub
 
-ALL_CHECKS = [check_rnn_cell, check_rnn_forward, check_rnn_backward, check_tbptt, check_sample, check_rnn_lm]
+ALL_CHECKS = [check_rnn_cell, check_rnn_forward, check_rnn_backward, check_tbptt, check_sample, check_rnn_lm,
+              check_perplexity]
 
 
 @pytest.mark.parametrize("check", ALL_CHECKS, ids=lambda c: c.__self__.name)
@@ -25,7 +27,7 @@ def test_untouched_stub_fails_and_says_not_implemented(check):
 
 def test_registry_lists_every_exercise_once():
     assert [ex.name for ex in nb02_rnn.EXERCISES] == ["rnn_cell", "rnn_forward", "rnn_backward", "tbptt", "sample",
-                                                      "rnn_lm"]
+                                                      "rnn_lm", "perplexity"]
 
 
 def test_package_exports_each_exercise_and_its_check():
