@@ -18,18 +18,16 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, describe, result_of
+from course_lib.checks.toolkit import generator, randn, tolerance
+from course_lib.checks.toolkit import close
 
 __all__ = ["EXERCISES", "check_attention", "check_attention_decoder_step"]
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
-def _generator(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
-
-
-def _randn(g: torch.Generator, *shape: int, scale: float = 1.0) -> np.ndarray:
-    return (scale * torch.randn(*shape, generator=g, dtype=torch.float64)).numpy()
+_generator = generator  # the toolkit's
+_randn = randn
 
 
 def _mask(lengths: list[int], S: int) -> np.ndarray:
@@ -52,11 +50,11 @@ def _plain(value: Any) -> Any:
 
 
 def _tolerance(got: torch.Tensor) -> dict[str, float]:
-    return {"rtol": 1e-4, "atol": 1e-6} if got.dtype != torch.float64 else {"rtol": 1e-7, "atol": 1e-10}
+    return tolerance(got.dtype if got.dtype.is_floating_point else torch.float64)
 
 
 def _close(got: torch.Tensor, expected: torch.Tensor, tol: dict[str, float]) -> bool:
-    return tuple(got.shape) == tuple(expected.shape) and torch.allclose(got.double(), expected.double(), **tol)
+    return close(got, expected, **tol)
 
 
 def reference_weights(query: torch.Tensor, keys: torch.Tensor, mask: torch.Tensor, scale: float | None = None,
