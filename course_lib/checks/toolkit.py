@@ -37,8 +37,11 @@ __all__ = [
     "assert_close",
     "close",
     "differences",
+    "assert_gradients",
     "first_named_mistake",
     "generator",
+    "gradients",
+    "reaches_first_step",
     "kind_of",
     "kinds",
     "name_mistake",
@@ -243,6 +246,87 @@ def name_mistake(got: Any, reference: Any, mistakes: Iterable[Mistake], prefix: 
     message = first_named_mistake(got, reference, mistakes, same)
     if message:
         raise CheckFailure(prefix + message)
+
+
+# --------------------------------------------------------------------------------------------------
+# Gradients: through time, to the initial state and to every parameter
+
+
+def gradients(outputs: list[Any], upstream: list[torch.Tensor], wrt: list[torch.Tensor]) -> list[Any]:
+    """d/d``wrt`` of ``loss = sum_k sum(outputs[k] * upstream[k])`` by autograd (every output gets its own
+    random upstream gradient, so no output's gradient can hide another's); None for what the loss does not
+    reach.  Runs in the learner's kernel on the learner's outputs, and in the judge on torch's."""
+    if len(outputs) != len(upstream) or not all(isinstance(o, torch.Tensor) for o in outputs):
+        return [None] * len(wrt)
+    if any(tuple(o.shape) != tuple(u.shape) for o, u in zip(outputs, upstream)):
+        return [None] * len(wrt)
+    loss = sum((o * u.to(o.dtype)).sum() for o, u in zip(outputs, upstream))
+    if not isinstance(loss, torch.Tensor) or not loss.requires_grad:
+        return [None] * len(wrt)
+    grads = torch.autograd.grad(loss, wrt, allow_unused=True)
+    return [None if g is None else g.detach() for g in grads]
+
+
+def reaches_first_step(last: Any, x: torch.Tensor) -> bool | None:
+    """Does the last time step's output depend on the first step's input ``x[:, 0]`` through the graph (as it
+    must when the state carries gradients through time)?  None when it cannot be told (no graph, T = 1)."""
+    if not (isinstance(last, torch.Tensor) and last.requires_grad and x.requires_grad) or x.dim() < 2:
+        return None
+    if x.shape[1] < 2:
+        return None
+    (g,) = torch.autograd.grad(last.sum(), [x], allow_unused=True, retain_graph=True)
+    return g is not None and bool(g[:, 0].abs().sum() > 0)
+
+
+DETACHED_STATE = (
+    "the values are right but the gradients are not those of backpropagation through time: they are what you get "
+    "when the state is detached inside the time loop (h.detach(), h.data, torch.tensor(h), .item() or .numpy() of "
+    "the state), so no gradient flows from step t back to step t-1. Keep the state in the graph from step to step.")
+
+
+def assert_gradients(got: list[Any], expected: list[torch.Tensor], names: tuple[str, ...], what: str,
+                     detached: Callable[[], list[torch.Tensor]] | None = None,
+                     through_time: bool | None = None) -> None:
+    """Each gradient in ``got`` against autograd's ``expected``, in the order of ``names``.
+
+    A wrong result is named as a state detached inside the time loop when ``through_time`` is False (the learner's
+    last output does not depend on the first input: :func:`reaches_first_step`), or when it equals ``detached()``,
+    the gradients of the same computation with the state detached at every step.  A missing gradient is named
+    with what cuts a graph.
+    """
+    __tracebackhide__ = True
+    if all(g is None for g in got):
+        raise CheckFailure(
+            f"{what}: no gradient reaches any input or parameter: the outputs are not connected to the graph. "
+            f"Build them with torch operations from the inputs and parameters (no torch.no_grad(), .detach(), "
+            f".data, .item(), .numpy() or torch.tensor(...) of intermediate values).")
+    got_tensors = [as_tensor(g, f"the gradient with respect to {n}", tuple(e.shape)) if g is not None else None
+                   for g, n, e in zip(got, names, expected)]
+    if through_time is False and not _same_gradients(got_tensors, list(expected)):
+        raise CheckFailure(f"{what}: {DETACHED_STATE}")
+    if detached is not None and not _same_gradients(got_tensors, list(expected)):
+        reference = detached()
+        if _same_gradients(got_tensors, reference) and not _same_gradients(list(expected), reference):
+            raise CheckFailure(f"{what}: {DETACHED_STATE}")
+    for g, n, e in zip(got_tensors, names, expected):
+        if g is None:
+            raise CheckFailure(
+                f"{what}: no gradient reaches {n}: the loss does not depend on it through the graph. Is the state "
+                f"detached somewhere (h.detach(), .data), or {n} replaced by a copy (torch.tensor({n}), {n}.clone() "
+                f"under torch.no_grad())?")
+        assert_close(g, e, f"{what}: the gradient with respect to {n}",
+                     hint="The outputs are right but this gradient is not (autograd through torch's module is the "
+                          "reference): is a tensor modified in place after it was used, or the graph cut somewhere?")
+
+
+def _same_gradients(got: list[Any], expected: list[Any]) -> bool:
+    """Equal where both exist; a missing gradient equals an all-zero one."""
+    for g, e in zip(got, expected):
+        g = torch.zeros_like(e) if g is None and e is not None else g
+        e = torch.zeros_like(g) if e is None and g is not None else e
+        if g is not None and not close(g, e):
+            return False
+    return True
 
 
 # --------------------------------------------------------------------------------------------------
