@@ -29,8 +29,11 @@ def _cell_outputs(value: Any, what: str, N: int, H: int) -> tuple[torch.Tensor, 
 
 
 def _judge_cell(cases, results, function: str, blocks_of: Callable, reference: Callable,
-                swap_message: Callable, term_swaps: bool) -> None:
-    """Shared judge of the two cells: reference, then named mistakes, then the probes, then a plain diff."""
+                swap_message: Callable, term_swaps: bool, layouts: dict[str, Callable] | None = None) -> None:
+    """Shared judge of the two cells: reference, then named mistakes, then the probes, then a plain diff.
+
+    ``layouts``: message -> ``blocks(case)``, the gates split from the stacked pre-activations in a wrong layout
+    (the fused cell's ``view(N, H, 4)``), tried before the other mistakes."""
     __tracebackhide__ = True
     got, expected = {}, {}
     for name, case in cases.items():
@@ -46,6 +49,9 @@ def _judge_cell(cases, results, function: str, blocks_of: Callable, reference: C
         return
     # 1. a single typical mistake that explains every case
     prev = {n: (_t(c["h_prev"]).double(), _t(c["c_prev"]).double()) for n, c in cases.items()}
+    for message, wrong_blocks in (layouts or {}).items():
+        if matches(lambda n: _variant_step(wrong_blocks(cases[n]), *prev[n])):
+            raise CheckFailure(f"{function}: {message}")
     blocks = {n: blocks_of(c) for n, c in cases.items()}
     for message, kwargs in _SINGLE_MISTAKES:
         if matches(lambda n: _variant_step(blocks[n], *prev[n], **kwargs)):
