@@ -156,6 +156,12 @@ def _tf_diagnose(name, case, logits, teacher, free, reference, tgt, tol) -> None
                                                           _shift_right(logits.argmax(-1))), step_context="state")):
         raise CheckFailure(f"case '{name}': the decoder was given its state h where it takes the context: pass the "
                            f"encoder's context (the same tensor) at every step, decoder(y_prev, h, context).")
+    leaked = torch.where(_coins(case, N, T), tgt, _shift_right(logits.argmax(-1)))
+    leaked[:, 0] = BOS_ID
+    if close(logits, _replay(model, context, leaked)):
+        raise CheckFailure(f"case '{name}': where the coin says 'truth', step t was fed tgt[:, t], the token that step "
+                           f"must predict (the answer leaks into training). Feed the previous target, tgt[:, t - 1] "
+                           f"(the argmax of the step t - 1 logits where the coin says no).")
     used = _inputs_used(case, logits, tgt, tol)
     if used is not None:
         used, expected = used

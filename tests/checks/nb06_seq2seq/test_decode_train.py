@@ -59,6 +59,19 @@ def leaked_answer(decoder, context, tgt, teacher_forcing=1.0, generator=None):
     return torch.stack(steps, 1)
 
 
+def fed_current_target(decoder, context, tgt, teacher_forcing=1.0, generator=None):
+    """Where the coin says truth, step t is fed tgt[:, t] (the answer) instead of tgt[:, t - 1]."""
+    N, T = tgt.shape
+    y_prev, h, steps = torch.full((N,), BOS), context, []
+    for t in range(T):
+        if t > 0:
+            use_truth = torch.rand(N, generator=generator) < teacher_forcing
+            y_prev = torch.where(use_truth, tgt[:, t], steps[-1].argmax(-1))
+        logits, h = decoder(y_prev, h, context)
+        steps.append(logits)
+    return torch.stack(steps, 1)
+
+
 def global_random_state(decoder, context, tgt, teacher_forcing=1.0, generator=None):
     return decode_train(decoder, context, tgt, teacher_forcing, None)
 
@@ -78,6 +91,7 @@ def state_given_as_context(decoder, context, tgt, teacher_forcing=1.0, generator
     pytest.param(inverted_coin, "teacher forcing ratio not exact.*inverted", id="inverted_coin"),
     pytest.param(one_coin_per_step, "teacher forcing ratio not exact.*coins", id="one_coin_per_step"),
     pytest.param(leaked_answer, "answer leaks", id="leaked_answer"),
+    pytest.param(fed_current_target, r"fed tgt\[:, t\].*answer leaks.*tgt\[:, t - 1\]", id="fed_current_target"),
     pytest.param(global_random_state, "cannot be repeated", id="global_random_state"),
     pytest.param(zero_initial_state, "zero state", id="zero_initial_state"),
     pytest.param(state_given_as_context, "state h where it takes the context", id="state_given_as_context"),
