@@ -71,7 +71,8 @@ def reference_weights(query: torch.Tensor, keys: torch.Tensor, mask: torch.Tenso
 
 def _attention_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     g = _generator(seed)
-    setups = [("N=2, S=4, H=3, one row padded", [4, 2], 4, 3, 1.0, "float32")]
+    setups = [("N=2, S=4, H=3, one row padded", [4, 2], 4, 3, 1.0, "float32"),
+              ("float64, large scores (exp overflows)", [4, 3], 4, 6, 2000.0, "float64")]
     if hidden:
         lengths = [6] + torch.randint(1, 7, (2,), generator=g).tolist()
         setups += [("float64, random lengths", lengths, 6, 5, 1.0, "float64"),
@@ -81,7 +82,7 @@ def _attention_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     cases = {}
     for name, lengths, S, H, scale, dtype in setups:
         cases[name] = {"query": _randn(g, len(lengths), H, scale=scale), "keys": _randn(g, len(lengths), S, H),
-                       "mask": _mask(lengths, S), "dtype": dtype}
+                       "mask": _mask(lengths, S), "dtype": dtype, "kind": "edge" if scale > 1 else "values"}
     return cases
 
 
