@@ -18,8 +18,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, describe, result_of
-from course_lib.checks.toolkit import generator, randn, tolerance
-from course_lib.checks.toolkit import close
+from course_lib.checks.toolkit import close, generator, randn, tolerance
 
 __all__ = ["EXERCISES", "check_attention", "check_attention_decoder_step"]
 

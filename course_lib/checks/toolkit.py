@@ -37,6 +37,7 @@ __all__ = [
     "assert_close",
     "close",
     "differences",
+    "show_difference",
     "assert_gradients",
     "first_named_mistake",
     "generator",
@@ -171,6 +172,16 @@ def differences(got: torch.Tensor, expected: torch.Tensor, *, rtol: float, atol:
             f"max relative error {rel_error(g, e):.2e})" + (":\n" + "\n".join(rows) if rows else "."))
     cause = _likely_cause(got, expected, rel_error(g, e), same_digits)
     return text + (f"\n  {cause}" if cause else "")
+
+
+def show_difference(got: Any, expected: Any, dtype: torch.dtype | str | None = None) -> str:
+    """The first differences between ``got`` and ``expected`` (see :func:`differences`) at the tolerance of the
+    dtypes, for a message that has already named the mistake: what a learner can compare, not the answer."""
+    got_t, expected_t = _as_compared(got), _as_compared(expected)
+    if got_t is None or expected_t is None or tuple(got_t.shape) != tuple(expected_t.shape):
+        return f"got {describe(got)}"
+    r, a = _tol(got_t, expected_t, dtype, None, None)
+    return differences(got_t, expected_t, rtol=r, atol=a)
 
 
 def _likely_cause(got: torch.Tensor, expected: torch.Tensor, error: float, same_digits: bool) -> str:

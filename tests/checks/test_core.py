@@ -6,8 +6,16 @@ import numpy as np
 import pytest
 import torch
 
-from course_lib.checks.core import (CheckFailure, LearnerError, as_tensor, assert_close, decode_plain, encode_plain,
-                                    encode_results, result_of)
+from course_lib.checks.core import (
+    CheckFailure,
+    LearnerError,
+    as_tensor,
+    assert_close,
+    decode_plain,
+    encode_plain,
+    encode_results,
+    result_of,
+)
 
 
 def test_plain_data_round_trips_tensors_numbers_strings_and_containers():

@@ -6,11 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import torch
 
 from course_lib.checks.core import CheckFailure
 from course_lib.checks.toolkit import generator
-
 
 _generator = generator  # the toolkit's
 

@@ -19,7 +19,6 @@ from course_lib.checks.core import CheckFailure
 from course_lib.checks.references import holding
 from course_lib.checks.toolkit import close, generator, tensor, tolerance
 
-
 _generator = generator  # the toolkit's
 _t = tensor
 

@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, describe, result_of
+from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, result_of
 from course_lib.checks.nb02_rnn._common import _cell_module, _check_dtype, _generator, _rnn_case, _same, _t, _tolerance
+from course_lib.checks.toolkit import show_difference
 
 __all__ = ["RNN_CELL", "check_rnn_cell"]
 
@@ -88,7 +89,7 @@ def _cell_judge(cases, results):
         got = as_tensor(result_of(results, name, "rnn_cell"), f"h_t on case '{name}'", tuple(expected.shape), "(N, H)")
         message = _cell_probe_message(name, case, got) if name in _CELL_PROBES else None
         if message:
-            raise CheckFailure(f"case '{name}': {message}\n  expected {describe(expected)}\n  got      {describe(got)}")
+            raise CheckFailure(f"case '{name}': {message}\n  {show_difference(got, expected)}")
         _check_dtype(got, expected.dtype, f"h_t on case '{name}'")
         assert_close(got, expected, f"h_t on case '{name}' (compared with nn.RNNCell on the same weights)",
                      **_tolerance(expected.dtype),

@@ -6,7 +6,6 @@ import torch
 
 from course_lib.checks.toolkit import close, generator
 
-
 _generator = generator  # the toolkit's
 
 

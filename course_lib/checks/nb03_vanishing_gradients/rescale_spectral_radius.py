@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from course_lib.checks.core import CheckFailure, Exercise, as_tensor, describe, result_of
+from course_lib.checks.core import CheckFailure, Exercise, as_tensor, result_of
 from course_lib.checks.nb03_vanishing_gradients._common import _close, _generator
+from course_lib.checks.toolkit import show_difference
 
 
 def _radius_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
@@ -98,7 +99,7 @@ def _radius_judge(cases, results):
             continue
         for wrong, message in _radius_mistakes(W.double(), rho):
             if _close(got, wrong, rtol) and not _close(wrong, expected, rtol):
-                raise CheckFailure(f"case '{name}': {message}\n  expected {describe(expected)}\n  got      {describe(got)}")
+                raise CheckFailure(f"case '{name}': {message}\n  {show_difference(got, expected)}")
         got_radius = float(torch.linalg.eigvals(got.double()).abs().max()) if torch.isfinite(got).all() else float("nan")
         factor = float((got.double() * W.double()).sum() / (W.double() ** 2).sum())
         if not _close(got.double(), factor * W.double(), 1e-6) or factor <= 0:

@@ -18,9 +18,10 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, describe, result_of
+from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, result_of
 from course_lib.checks.nb03_vanishing_gradients._common import _close, _generator
 from course_lib.checks.references import holding
+from course_lib.checks.toolkit import show_difference
 from course_lib.measure import state_grad_norms
 
 
@@ -131,7 +132,7 @@ def _norms_judge(cases, results):
         for wrong, message in _norms_mistakes(h, W, g_T):
             if _close(got, wrong, rtol=1e-6) and not _close(wrong, expected, rtol=1e-6):
                 raise CheckFailure(f"case '{name}' (N={N}, T={T}, H={H}): {message}\n"
-                                   f"  expected {describe(expected)}\n  got      {describe(got)}")
+                                   f"  {show_difference(got, expected)}")
         assert_close(got, expected, f"||dL/dh_t|| on case '{name}' (N={N}, T={T}, H={H})", rtol=1e-6,
                      atol=1e-12 * float(expected.abs().max()),
                      hint="Hint: start from g = g_T, record its norm, then go back one step at a time with "

@@ -23,13 +23,12 @@ import torch.nn as nn
 from torch.overrides import TorchFunctionMode
 
 from course_lib.checks.core import CheckFailure, Exercise, LearnerError, as_tensor, assert_close, describe, result_of
-from course_lib.checks.nb04_lstm._gates import GATE_ORDER, _ROLE
+from course_lib.checks.nb04_lstm._gates import _ROLE, GATE_ORDER
 from course_lib.checks.nb04_lstm._mistakes import _role_permutations, _swap_message_stacked, _variant_step
 from course_lib.checks.nb04_lstm._references import _torch_layer
 from course_lib.checks.nb04_lstm._tensors import _close, _generator, _randn, _t
 from course_lib.checks.references import holding
 from course_lib.checks.toolkit import assert_gradients, gradients, note, reaches_first_step
-
 
 _MATMULS = {"matmul", "__matmul__", "__rmatmul__", "mm", "addmm", "bmm", "baddbmm", "einsum", "linear",
             "tensordot", "mv", "addmv", "addbmm", "inner", "multi_dot", "chain_matmul", "dot"}

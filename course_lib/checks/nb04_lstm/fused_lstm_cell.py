@@ -19,7 +19,7 @@ import torch
 
 from course_lib.checks.core import CheckFailure, Exercise, LearnerError
 from course_lib.checks.nb04_lstm._cell_judge import _judge_cell
-from course_lib.checks.nb04_lstm._gates import GATE_ORDER, _PROBES, _probe_name
+from course_lib.checks.nb04_lstm._gates import _PROBES, GATE_ORDER, _probe_name
 from course_lib.checks.nb04_lstm._mistakes import _swap_message_stacked
 from course_lib.checks.nb04_lstm._references import _torch_cell
 from course_lib.checks.nb04_lstm._tensors import _generator, _randn, _t

@@ -37,7 +37,7 @@ from course_lib.checks.nb05_gru.variants import (
     _tolerances,
     gru_variant,
 )
-from course_lib.checks.toolkit import assert_gradients, gradients, reaches_first_step
+from course_lib.checks.toolkit import assert_gradients, gradients, reaches_first_step, show_difference
 
 # torch functions that multiply matrices, by name (x @ W.T reaches the mode as "matmul")
 _MATMULS = {"matmul", "__matmul__", "__rmatmul__", "mm", "addmm", "bmm", "baddbmm", "addbmm", "linear", "einsum",
@@ -207,8 +207,7 @@ def _judge_layer_values(checked):
                                  lambda kwargs: [_layer_variant_outputs(item[1], kwargs) for item in checked])
         name, case, _, out, _, out_ref, _, _ = wrong[0]
         if message:
-            raise CheckFailure(f"FusedGRU on case '{name}': {message}\n  expected out {describe(out_ref)}\n"
-                               f"  got          {describe(out)}")
+            raise CheckFailure(f"FusedGRU on case '{name}': {message}\n  out: {show_difference(out, out_ref)}")
         if "before" in case:
             kept = _reference_layer({**case, "x": case["before"]["x"], "h0": case["before"]["h0"], "grads": False})[1]
             for start, what in ((kept.numpy(), "the final state of the previous call"),

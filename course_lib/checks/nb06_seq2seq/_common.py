@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 from torch.nn.utils.rnn import PackedSequence
 
-from course_lib.checks.core import CheckFailure, as_tensor, describe
+from course_lib.checks.core import CheckFailure, as_tensor
 from course_lib.checks.toolkit import close, generator, number, pair, randn, tolerance
 from course_lib.data.vocab import BOS, EOS, PAD, SPECIALS, UNK
 

@@ -17,8 +17,18 @@ import numpy as np
 import torch
 
 from course_lib.checks.core import CheckFailure, Exercise, describe, result_of
-from course_lib.checks.nb06_seq2seq._common import _DTYPES, BOS_ID, EOS_ID, PAD_ID, UNK_ID
-from course_lib.checks.nb06_seq2seq._common import _generator, _number, _pair, _plain, _tensor
+from course_lib.checks.nb06_seq2seq._common import (
+    _DTYPES,
+    BOS_ID,
+    EOS_ID,
+    PAD_ID,
+    UNK_ID,
+    _generator,
+    _number,
+    _pair,
+    _plain,
+    _tensor,
+)
 from course_lib.checks.nb06_seq2seq._toy_decoder import ToyDecoder, _replay, _shift_right, _toy_context, _toy_model
 
 

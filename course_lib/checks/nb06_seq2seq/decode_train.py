@@ -21,8 +21,18 @@ import numpy as np
 import torch
 
 from course_lib.checks.core import CheckFailure, Exercise, assert_close, result_of
-from course_lib.checks.nb06_seq2seq._common import _DTYPES, BOS_ID, EOS_ID, PAD_ID, UNK_ID, _close, _generator
-from course_lib.checks.nb06_seq2seq._common import _plain, _tensor, _tolerance
+from course_lib.checks.nb06_seq2seq._common import (
+    _DTYPES,
+    BOS_ID,
+    EOS_ID,
+    PAD_ID,
+    UNK_ID,
+    _close,
+    _generator,
+    _plain,
+    _tensor,
+    _tolerance,
+)
 from course_lib.checks.nb06_seq2seq._toy_decoder import ToyDecoder, _replay, _shift_right, _toy_context, _toy_model
 from course_lib.data.vocab import SPECIALS
 

@@ -19,8 +19,16 @@ import torch.nn as nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from course_lib.checks.core import CheckFailure, Exercise, assert_close, result_of
-from course_lib.checks.nb06_seq2seq._common import PAD_ID, _generator, _loaded, _pair
-from course_lib.checks.nb06_seq2seq._common import _plain, _randn, _tensor, _tolerance
+from course_lib.checks.nb06_seq2seq._common import (
+    PAD_ID,
+    _generator,
+    _loaded,
+    _pair,
+    _plain,
+    _randn,
+    _tensor,
+    _tolerance,
+)
 from course_lib.checks.toolkit import close
 
 

@@ -17,8 +17,14 @@ import torch
 
 from course_lib.checks.core import CheckFailure, Exercise, result_of
 from course_lib.checks.nb06_seq2seq._common import _DTYPES, BOS_ID, EOS_ID, PAD_ID, _generator, _plain, _tensor
-from course_lib.checks.nb06_seq2seq._toy_decoder import _NEVER, ToyDecoder, _replay, _shift_right, _toy_context
-from course_lib.checks.nb06_seq2seq._toy_decoder import _toy_model
+from course_lib.checks.nb06_seq2seq._toy_decoder import (
+    _NEVER,
+    ToyDecoder,
+    _replay,
+    _shift_right,
+    _toy_context,
+    _toy_model,
+)
 from course_lib.data.vocab import SPECIALS
 
 

@@ -16,8 +16,17 @@ import torch
 import torch.nn.functional as F
 
 from course_lib.checks.core import CheckFailure, Exercise, assert_close, result_of
-from course_lib.checks.nb06_seq2seq._common import _DTYPES, PAD_ID, _generator, _pair, _plain
-from course_lib.checks.nb06_seq2seq._common import _randn, _tensor, _tolerance, _with_eos
+from course_lib.checks.nb06_seq2seq._common import (
+    _DTYPES,
+    PAD_ID,
+    _generator,
+    _pair,
+    _plain,
+    _randn,
+    _tensor,
+    _tolerance,
+    _with_eos,
+)
 
 
 def _ce_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
