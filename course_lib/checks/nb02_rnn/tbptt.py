@@ -45,11 +45,12 @@ def _tbptt_cases(seed, hidden):
         "T=12, k=4": _tbptt_case(g, 2, 12, 3, 4, 4),
         "T=10, k=4 (a shorter last chunk)": _tbptt_case(g, 2, 10, 3, 4, 4),
         "T=9, k=3, with an SGD optimizer": _tbptt_case(g, 2, 9, 3, 4, 3, lr=0.1),
+        "T=4, k=6 (k > T: one chunk)": {**_tbptt_case(g, 2, 4, 2, 3, 6), "kind": "edge"},
     }
     if hidden:
-        cases["T=7, k=7 (one chunk)"] = _tbptt_case(g, 3, 7, 2, 3, 7)
-        cases["T=5, k=1"] = _tbptt_case(g, 1, 5, 2, 3, 1)
-        cases["T=6, k=10 (k > T)"] = _tbptt_case(g, 2, 6, 3, 2, 10)
+        cases["T=7, k=7 (one chunk)"] = {**_tbptt_case(g, 3, 7, 2, 3, 7), "kind": "edge"}
+        cases["T=5, k=1"] = {**_tbptt_case(g, 1, 5, 2, 3, 1), "kind": "edge"}
+        cases["T=6, k=10 (k > T)"] = {**_tbptt_case(g, 2, 6, 3, 2, 10), "kind": "edge"}
         cases["T=20, k=6"] = _tbptt_case(g, 3, 20, 4, 5, 6)
         cases["T=11, k=4, with an SGD optimizer"] = _tbptt_case(g, 3, 11, 2, 4, 4, lr=0.05)
     return cases

@@ -31,13 +31,14 @@ from course_lib.checks.nb06_seq2seq._common import (
 
 def _ce_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     g = _generator(seed)
-    setups = [("N=3, T=5, V=6", 3, 5, 6, "float32")]
+    setups = [("N=3, T=5, V=6", 3, 5, 6, "float32"), ("no padding, N=2, T=3, V=6", 2, 3, 6, "float32")]
     if hidden:
         setups += [("float64, N=6, T=8, V=11", 6, 8, 11, "float64"), ("float64, no padding", 2, 3, 5, "float64")]
     cases = {}
     for name, N, T, V, dtype in setups:
         tgt = _with_eos(g, N, T, V, min_len=T if "no padding" in name else 1, mixed="no padding" not in name)
-        cases[name] = {"logits": _randn(g, N, T, V, scale=2.0), "tgt": tgt.numpy(), "dtype": dtype}
+        cases[name] = {"logits": _randn(g, N, T, V, scale=2.0), "tgt": tgt.numpy(), "dtype": dtype,
+                       "kind": "edge" if "no padding" in name else "values"}
     return cases
 
 
