@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, describe, result_of
 from course_lib.checks.nb02_rnn._common import _check_dtype, _generator, _rnn_case, _rnn_module, _same, _t, _tolerance
-from course_lib.checks.toolkit import assert_gradients, gradients, randn, reaches_first_step
+from course_lib.checks.toolkit import assert_gradients, gradients, name_mistake, randn, reaches_first_step
 
 __all__ = ["RNN_FORWARD", "check_rnn_forward"]
 
@@ -118,15 +118,13 @@ def _judge_values(name, case, results):
         shifted = torch.cat([h0[:, None], hs_ref[:, :-1]], dim=1)
         from_h0 = torch.tanh(F.linear(x, W_xh, b) + F.linear(h0, W_hh)[:, None])  # every step from h0
         from_zero = _rnn_module(W_xh, W_hh, b)(x, torch.zeros_like(h0)[None])[0].detach()
-        for wrong, message in (
-            (shifted, "you returned h_0 among the states (off by one in time): hs[:, 0] is h_0 and the final "
-                      "state is missing. hs[:, t] must be the state after reading x[:, t]."),
-            (from_h0, "the state is not carried from step to step: every step starts from h0. Step t must "
-                      "use the state of step t-1 (h = rnn_cell(x[:, t], h, ...))."),
-            (from_zero, "h0 is ignored: the first step must start from the given h0, not from zeros."),
-        ):
-            if _same(hs, wrong, **tol) and not _same(wrong, hs_ref, **tol):
-                raise CheckFailure(f"case '{name}': {message}")
+        name_mistake(hs, hs_ref, [
+            ("you returned h_0 among the states (off by one in time): hs[:, 0] is h_0 and the final state is "
+             "missing. hs[:, t] must be the state after reading x[:, t].", shifted),
+            ("the state is not carried from step to step: every step starts from h0. Step t must use the state of "
+             "step t-1 (h = rnn_cell(x[:, t], h, ...)).", from_h0),
+            ("h0 is ignored: the first step must start from the given h0, not from zeros.", from_zero),
+        ], prefix=f"case '{name}': ", same=lambda a, b: _same(a, b, **tol))
         assert_close(hs, hs_ref, f"hs on case '{name}' (compared with nn.RNN(batch_first=True))", **tol,
                      hint="hs[:, t] = tanh(x[:, t] @ W_xh.T + hs[:, t-1] @ W_hh.T + b_h), with hs[:, -1] "
                           "replaced by h0 at t = 0.")

@@ -16,7 +16,7 @@ import torch
 
 from course_lib.checks.core import CheckFailure, Exercise, as_tensor, result_of
 from course_lib.checks.nb03_vanishing_gradients._common import _close, _generator
-from course_lib.checks.toolkit import show_difference
+from course_lib.checks.toolkit import first_named_mistake, show_difference
 
 
 def _radius_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
@@ -97,9 +97,10 @@ def _radius_judge(cases, results):
         rtol = 1e-9 if W.dtype == torch.float64 else 1e-5
         if _close(got, expected, rtol):
             continue
-        for wrong, message in _radius_mistakes(W.double(), rho):
-            if _close(got, wrong, rtol) and not _close(wrong, expected, rtol):
-                raise CheckFailure(f"case '{name}': {message}\n  {show_difference(got, expected)}")
+        message = first_named_mistake(got, expected, [(m, w) for w, m in _radius_mistakes(W.double(), rho)],
+                                      same=lambda a, b: _close(a, b, rtol))
+        if message:
+            raise CheckFailure(f"case '{name}': {message}\n  {show_difference(got, expected)}")
         got_radius = float(torch.linalg.eigvals(got.double()).abs().max()) if torch.isfinite(got).all() else float("nan")
         factor = float((got.double() * W.double()).sum() / (W.double() ** 2).sum())
         if not _close(got.double(), factor * W.double(), 1e-6) or factor <= 0:

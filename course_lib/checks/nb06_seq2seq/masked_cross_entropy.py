@@ -27,6 +27,7 @@ from course_lib.checks.nb06_seq2seq._common import (
     _tolerance,
     _with_eos,
 )
+from course_lib.checks.toolkit import close, first_named_mistake, show_difference
 
 
 def _ce_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
@@ -79,10 +80,9 @@ def _ce_judge(cases, results):
                 "each row was averaged first and then the rows: short rows weigh more; average over all real tokens "
                 "at once": ((per_token * mask).sum(1) / mask.sum(1)).mean(),
             }
-        right = torch.isclose(value, reference.detach(), rtol=tol["rtol"], atol=tol["atol"])
-        for message, wrong_value in wrong.items():  # a mistake is named only for an answer that is not right
-            if not right and torch.isclose(value, wrong_value, rtol=tol["rtol"], atol=tol["atol"]):
-                raise CheckFailure(f"case '{name}': {message}. Expected {float(reference.detach()):.6f}, got {float(value):.6f}.")
+        message = first_named_mistake(value, reference.detach(), wrong.items(), same=lambda a, b: close(a, b, **tol))
+        if message:
+            raise CheckFailure(f"case '{name}': {message}. {show_difference(value, reference.detach(), loss.dtype)}")
         assert_close(value, reference.detach(), f"the loss on case '{name}'", **tol,
                      hint="mean over the positions where tgt != pad_id of -log softmax(logits)[tgt].")
         if grad is None:
