@@ -39,9 +39,11 @@ __all__ = [
     "differences",
     "show_difference",
     "assert_gradients",
+    "SLOW_INDEXING_NOTE",
     "first_named_mistake",
     "generator",
     "gradients",
+    "is_time_step_index",
     "reaches_first_step",
     "kind_of",
     "kinds",
@@ -367,6 +369,23 @@ def kind_of(case: Mapping[str, Any]) -> str:
 def kinds(cases: Mapping[str, Mapping[str, Any]]) -> set[str]:
     """The kinds of case among ``cases`` (``{name: case}``)."""
     return {kind_of(case) for case in cases.values()}
+
+
+def is_time_step_index(args: tuple) -> bool:
+    """Whether ``args`` of a ``Tensor.__getitem__`` call (seen by a ``TorchFunctionMode``) read one time step of a
+    (N, T, ·) tensor, ``xp[:, t]`` or ``xp[:, t, :]``: right, but each is its own autograd node, and T of them
+    make the backward pass of a recurrent layer many times slower than ``xp.unbind(1)``."""
+    if len(args) != 2 or not isinstance(args[0], torch.Tensor) or args[0].dim() != 3:
+        return False
+    index = args[1]
+    return (isinstance(index, tuple) and len(index) in (2, 3) and index[0] == slice(None)
+            and isinstance(index[1], int) and all(i == slice(None) for i in index[2:]))
+
+
+SLOW_INDEXING_NOTE = (
+    "your layer reads the time steps as xp[:, t] inside the loop. It is right, but each xp[:, t] is its own "
+    "autograd node, and the backward pass pays for all T of them (64-105x slower in notebook 04's section 5); "
+    "iterate xp.unbind(1) instead: one node for all T slices.")
 
 
 def note(text: str) -> list[str]:

@@ -28,7 +28,14 @@ from course_lib.checks.nb04_lstm._mistakes import _role_permutations, _swap_mess
 from course_lib.checks.nb04_lstm._references import _torch_layer
 from course_lib.checks.nb04_lstm._tensors import _close, _generator, _randn, _t
 from course_lib.checks.references import holding
-from course_lib.checks.toolkit import assert_gradients, gradients, note, reaches_first_step
+from course_lib.checks.toolkit import (
+    SLOW_INDEXING_NOTE,
+    assert_gradients,
+    gradients,
+    is_time_step_index,
+    note,
+    reaches_first_step,
+)
 
 _MATMULS = {"matmul", "__matmul__", "__rmatmul__", "mm", "addmm", "bmm", "baddbmm", "einsum", "linear",
             "tensordot", "mv", "addmv", "addbmm", "inner", "multi_dot", "chain_matmul", "dot"}
@@ -47,24 +54,9 @@ class _CountMatmuls(TorchFunctionMode):
         name = getattr(func, "__name__", "")
         if name in _MATMULS:
             self.count += 1
-        elif name == "__getitem__" and _is_time_step(args):
+        elif name == "__getitem__" and is_time_step_index(args):
             self.indexed += 1
         return func(*args, **(kwargs or {}))
-
-
-def _is_time_step(args) -> bool:
-    """``args`` of ``tensor[:, t]`` on a 3-d tensor (and ``tensor[:, t, :]``)."""
-    if len(args) != 2 or not isinstance(args[0], torch.Tensor) or args[0].dim() != 3:
-        return False
-    index = args[1]
-    return (isinstance(index, tuple) and len(index) in (2, 3) and index[0] == slice(None)
-            and isinstance(index[1], int) and all(i == slice(None) for i in index[2:]))
-
-
-SLOW_INDEXING_NOTE = (
-    "your layer reads the time steps as xp[:, t] inside the loop. It is right, but each xp[:, t] is its own "
-    "autograd node, and the backward pass pays for all T of them (64-105x slower in section 5 of the notebook); "
-    "iterate xp.unbind(1) instead: one node for all T slices.")
 
 
 def _fused_lstm_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:

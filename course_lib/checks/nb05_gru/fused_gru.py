@@ -37,7 +37,15 @@ from course_lib.checks.nb05_gru.variants import (
     _tolerances,
     gru_variant,
 )
-from course_lib.checks.toolkit import assert_gradients, gradients, reaches_first_step, show_difference
+from course_lib.checks.toolkit import (
+    SLOW_INDEXING_NOTE,
+    assert_gradients,
+    gradients,
+    is_time_step_index,
+    note,
+    reaches_first_step,
+    show_difference,
+)
 
 # torch functions that multiply matrices, by name (x @ W.T reaches the mode as "matmul")
 _MATMULS = {"matmul", "__matmul__", "__rmatmul__", "mm", "addmm", "bmm", "baddbmm", "addbmm", "linear", "einsum",
@@ -53,11 +61,13 @@ class _CountMatmuls(TorchFunctionMode):
         super().__init__()
         self.count = 0
         self.torch_gru = False
+        self.indexed = 0  # time steps read as xp[:, t]: right, but slow (toolkit.SLOW_INDEXING_NOTE)
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         name = getattr(func, "__name__", "")
         self.count += name in _MATMULS
         self.torch_gru |= name in _TORCH_GRU
+        self.indexed += name == "__getitem__" and is_time_step_index(args)
         return func(*args, **(kwargs or {}))
 
 
@@ -121,7 +131,8 @@ def _layer_run(cls, case):
         h0.requires_grad_(True)
     with torch.set_grad_enabled(case["grads"]), _CountMatmuls() as counter:
         value = module(x) if h0 is None else module(x, h0)
-    result = {"parameters": found, "matmuls": counter.count, "torch_gru": counter.torch_gru, "init": init}
+    result = {"parameters": found, "matmuls": counter.count, "torch_gru": counter.torch_gru, "init": init,
+              "indexed": counter.indexed}
     if not isinstance(value, (tuple, list)) or len(value) != 2:
         length = f" of length {len(value)}" if isinstance(value, (tuple, list)) else ""
         result["returned"] = type(value).__name__ + length
@@ -170,6 +181,9 @@ def _layer_judge(cases, results):
     for item in checked:
         _judge_layer_structure(item)
         _judge_layer_gradients(item)
+    if any(item[2].get("indexed", 0) >= item[1]["x"].shape[1] > 1 for item in checked):
+        return note(SLOW_INDEXING_NOTE)
+    return None
 
 
 def _layer_outputs(name, case, value):

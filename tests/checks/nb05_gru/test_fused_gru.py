@@ -201,6 +201,23 @@ def test_fused_gru_names_what_the_docstring_promises(layer, pattern):
     fails_with(check_fused_gru, layer, pattern)
 
 
+class IndexedStepsGRU(FusedGRU):
+    """Correct but slow: gi_all[:, t] inside the loop."""
+
+    def forward(self, x, h0=None):
+        gi_all, h, outs = x @ self.weight_ih.T + self.bias_ih, self.initial_state(x, h0), []
+        for t in range(x.shape[1]):
+            h = gru_update(gi_all[:, t], h @ self.weight_hh.T + self.bias_hh, h)
+            outs.append(h)
+        return torch.stack(outs, 1), h
+
+
+def test_fused_gru_slow_indexing_passes_with_a_note(capsys):
+    check_fused_gru(IndexedStepsGRU, hidden=True)
+    printed = capsys.readouterr().out
+    assert "✓ FusedGRU" in printed and "note:" in printed and "unbind(1)" in printed
+
+
 def test_fused_gru_accepts_einsum_and_in_place_ops():
     check_fused_gru(EinsumInPlaceGRU)
     check_fused_gru(EinsumInPlaceGRU, hidden=True)
