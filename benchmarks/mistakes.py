@@ -42,7 +42,13 @@ class Recorder:
         self._original = conftest.fails_with
 
     def fails_with(self, check, fn, pattern, hidden=False):
-        record = {"file": self.current, "pattern": pattern, "caught": False, "named": False, "stub": fn is conftest.stub}
+        record = {
+            "file": self.current,
+            "pattern": pattern,
+            "caught": False,
+            "named": False,
+            "stub": fn is conftest.stub,
+        }
         self.mistakes.append(record)
         try:
             check(fn, hidden=hidden)
@@ -50,7 +56,8 @@ class Recorder:
             message = str(failure)
             record["caught"] = True
             record["named"] = bool(re.search(pattern, message, flags=re.S)) and not (
-                GENERIC.search(message) and not re.search(pattern, GENERIC.split(message)[0], flags=re.S))
+                GENERIC.search(message) and not re.search(pattern, GENERIC.split(message)[0], flags=re.S)
+            )
         return self._original(check, fn, pattern, hidden)
 
     @pytest.hookimpl(tryfirst=True)
@@ -71,8 +78,18 @@ def main(paths: list[str]) -> int:
     recorder = Recorder()
     recorder.current = ""
     conftest.fails_with = recorder.fails_with  # the test modules import it by name, after this line
-    code = pytest.main([*(paths or ["tests/checks"]), "-q", "-p", "no:cacheprovider",
-                        "--deselect", "tests/checks/test_hidden_seeds.py", "-x"], plugins=[recorder])
+    code = pytest.main(
+        [
+            *(paths or ["tests/checks"]),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--deselect",
+            "tests/checks/test_hidden_seeds.py",
+            "-x",
+        ],
+        plugins=[recorder],
+    )
     rows = collections.defaultdict(lambda: collections.Counter())
     for record in recorder.mistakes:
         if record["stub"]:
@@ -90,13 +107,19 @@ def main(paths: list[str]) -> int:
     for notebook in sorted(rows):
         row = rows[notebook]
         total.update(row)
-        print(f"{notebook:<10}{row['caught']:>8}/{row['written']:<7}{row['named']:>7}/{row['caught']:<6}"
-              f"{row['accepted']:>9}/{row['correct']:<8}")
-    print(f"{'all':<10}{total['caught']:>8}/{total['written']:<7}{total['named']:>7}/{total['caught']:<6}"
-          f"{total['accepted']:>9}/{total['correct']:<8}")
+        print(
+            f"{notebook:<10}{row['caught']:>8}/{row['written']:<7}{row['named']:>7}/{row['caught']:<6}"
+            f"{row['accepted']:>9}/{row['correct']:<8}"
+        )
+    print(
+        f"{'all':<10}{total['caught']:>8}/{total['written']:<7}{total['named']:>7}/{total['caught']:<6}"
+        f"{total['accepted']:>9}/{total['correct']:<8}"
+    )
     if total["caught"]:
-        print(f"named: {100 * total['named'] / total['caught']:.1f} % of caught; caught: "
-              f"{100 * total['caught'] / max(total['written'], 1):.1f} % of written")
+        print(
+            f"named: {100 * total['named'] / total['caught']:.1f} % of caught; caught: "
+            f"{100 * total['caught'] / max(total['written'], 1):.1f} % of written"
+        )
     return int(code)
 
 

@@ -108,13 +108,22 @@ def _tol(got: torch.Tensor, expected: torch.Tensor, dtype, rtol, atol) -> tuple[
     return (base["rtol"] if rtol is None else rtol), (base["atol"] if atol is None else atol)
 
 
-def close(got: Any, expected: Any, dtype: torch.dtype | str | None = None, *, rtol: float | None = None,
-          atol: float | None = None) -> bool:
+def close(
+    got: Any,
+    expected: Any,
+    dtype: torch.dtype | str | None = None,
+    *,
+    rtol: float | None = None,
+    atol: float | None = None,
+) -> bool:
     """True if ``got`` has ``expected``'s shape and every value within the tolerance of ``dtype`` (by default the
     less precise dtype of the two); tuples and lists are compared item by item, numbers as 0-d tensors."""
     if isinstance(expected, (tuple, list)):
-        return isinstance(got, (tuple, list)) and len(got) == len(expected) and all(
-            close(a, b, dtype, rtol=rtol, atol=atol) for a, b in zip(got, expected))
+        return (
+            isinstance(got, (tuple, list))
+            and len(got) == len(expected)
+            and all(close(a, b, dtype, rtol=rtol, atol=atol) for a, b in zip(got, expected))
+        )
     got, expected = _as_compared(got), _as_compared(expected)
     if got is None or expected is None or tuple(got.shape) != tuple(expected.shape):
         return False
@@ -132,8 +141,16 @@ def _as_compared(value: Any) -> torch.Tensor | None:
     return None
 
 
-def assert_close(got: torch.Tensor, expected: torch.Tensor, what: str, *, dtype: torch.dtype | str | None = None,
-                 rtol: float | None = None, atol: float | None = None, hint: str = "") -> None:
+def assert_close(
+    got: torch.Tensor,
+    expected: torch.Tensor,
+    what: str,
+    *,
+    dtype: torch.dtype | str | None = None,
+    rtol: float | None = None,
+    atol: float | None = None,
+    hint: str = "",
+) -> None:
     """Raise a :class:`CheckFailure` naming ``what`` unless ``got`` matches ``expected`` (see :func:`close`).
 
     The message shows the first differences (index, expected, got, ``|diff|``, tolerance) -- not the expected
@@ -166,12 +183,17 @@ def differences(got: torch.Tensor, expected: torch.Tensor, *, rtol: float, atol:
         ev, gv = float(e[tuple(index)]), float(g[tuple(index)])
         same_digits &= f"{ev:.6g}" == f"{gv:.6g}"
         at = f"at {tuple(index)}: " if g.dim() else ""
-        shown = f"got {gv:.10g}, |diff| {abs(gv - ev):.2g}" if total == 1 else \
-            f"expected {ev:.6g}, got {gv:.6g}, |diff| {abs(gv - ev):.2g}"
+        shown = (
+            f"got {gv:.10g}, |diff| {abs(gv - ev):.2g}"
+            if total == 1
+            else f"expected {ev:.6g}, got {gv:.6g}, |diff| {abs(gv - ev):.2g}"
+        )
         rows.append(f"  {at}{shown} > tolerance {atol + rtol * abs(ev):.2g}")
     head = f"{count} of {total} values differ" if total > 1 else "the value differs"
-    text = (f"{head} (tolerance rtol={rtol:g}, atol={atol:g}: |got - expected| <= atol + rtol * |expected|; "
-            f"max relative error {rel_error(g, e):.2e})" + (":\n" + "\n".join(rows) if rows else "."))
+    text = (
+        f"{head} (tolerance rtol={rtol:g}, atol={atol:g}: |got - expected| <= atol + rtol * |expected|; "
+        f"max relative error {rel_error(g, e):.2e})" + (":\n" + "\n".join(rows) if rows else ".")
+    )
     cause = _likely_cause(got, expected, rel_error(g, e), same_digits)
     return text + (f"\n  {cause}" if cause else "")
 
@@ -190,17 +212,23 @@ def _likely_cause(got: torch.Tensor, expected: torch.Tensor, error: float, same_
     if expected.dtype == torch.float64 and got.dtype == torch.float64 and got.numel():
         g = got.detach()
         if torch.equal(g.float().double(), g) and not torch.equal(expected.float().double(), expected):
-            return ("Likely cause: float32. Every value you returned is exactly a float32 number: the computation ran "
-                    "in float32 and was cast to float64 at the end. Keep the inputs' dtype throughout (no .float(); "
-                    "make new tensors with x.new_zeros(...) or dtype=x.dtype).")
+            return (
+                "Likely cause: float32. Every value you returned is exactly a float32 number: the computation ran "
+                "in float32 and was cast to float64 at the end. Keep the inputs' dtype throughout (no .float(); "
+                "make new tensors with x.new_zeros(...) or dtype=x.dtype)."
+            )
     if expected.dtype == torch.float64 and 1e-10 <= error < 3e-7:
-        return ("Likely cause: the difference is at float32 precision (about 1e-7). Part of the computation may run "
-                "in float32 while the inputs are float64: a tensor made without dtype= (torch.zeros(...), "
-                "torch.tensor(...), torch.randn(...)), a .float(), or float32 parameters. Make new tensors with "
-                "x.new_zeros(...) or dtype=x.dtype.")
+        return (
+            "Likely cause: the difference is at float32 precision (about 1e-7). Part of the computation may run "
+            "in float32 while the inputs are float64: a tensor made without dtype= (torch.zeros(...), "
+            "torch.tensor(...), torch.randn(...)), a .float(), or float32 parameters. Make new tensors with "
+            "x.new_zeros(...) or dtype=x.dtype."
+        )
     if same_digits or error < 1e-10:
-        return ("Likely cause: rounding. The values agree to the digits shown, so the formula is right up to the "
-                "order of operations; compute in the inputs' dtype and avoid subtracting nearly equal numbers.")
+        return (
+            "Likely cause: rounding. The values agree to the digits shown, so the formula is right up to the "
+            "order of operations; compute in the inputs' dtype and avoid subtracting nearly equal numbers."
+        )
     if error < 1e-3:
         return "The difference is small but real: a term is slightly off (a constant, an epsilon, a scale factor?)."
     return ""
@@ -235,8 +263,9 @@ def number(value: Any, what: str) -> float:
 Mistake = tuple[str, Any]  # (message, the wrong answer, or a function of no arguments that computes it)
 
 
-def first_named_mistake(got: Any, reference: Any, mistakes: Iterable[Mistake],
-                        same: Callable[[Any, Any], bool] = close) -> str | None:
+def first_named_mistake(
+    got: Any, reference: Any, mistakes: Iterable[Mistake], same: Callable[[Any, Any], bool] = close
+) -> str | None:
     """The message of the first mistake whose answer ``got`` equals, or None.
 
     The guard every check needs is applied here: nothing is named when ``got`` equals ``reference`` (a right
@@ -252,8 +281,9 @@ def first_named_mistake(got: Any, reference: Any, mistakes: Iterable[Mistake],
     return None
 
 
-def name_mistake(got: Any, reference: Any, mistakes: Iterable[Mistake], prefix: str = "",
-                 same: Callable[[Any, Any], bool] = close) -> None:
+def name_mistake(
+    got: Any, reference: Any, mistakes: Iterable[Mistake], prefix: str = "", same: Callable[[Any, Any], bool] = close
+) -> None:
     """Raise ``CheckFailure(prefix + message)`` for :func:`first_named_mistake`, if it finds one."""
     __tracebackhide__ = True
     message = first_named_mistake(got, reference, mistakes, same)
@@ -296,12 +326,18 @@ def reaches_first_step(last: Any, x: torch.Tensor) -> bool | None:
 DETACHED_STATE = (
     "the values are right but the gradients are not those of backpropagation through time: they are what you get "
     "when the state is detached inside the time loop (h.detach(), h.data, torch.tensor(h), .item() or .numpy() of "
-    "the state), so no gradient flows from step t back to step t-1. Keep the state in the graph from step to step.")
+    "the state), so no gradient flows from step t back to step t-1. Keep the state in the graph from step to step."
+)
 
 
-def assert_gradients(got: list[Any], expected: list[torch.Tensor], names: tuple[str, ...], what: str,
-                     detached: Callable[[], list[torch.Tensor]] | None = None,
-                     through_time: bool | None = None) -> None:
+def assert_gradients(
+    got: list[Any],
+    expected: list[torch.Tensor],
+    names: tuple[str, ...],
+    what: str,
+    detached: Callable[[], list[torch.Tensor]] | None = None,
+    through_time: bool | None = None,
+) -> None:
     """Each gradient in ``got`` against autograd's ``expected``, in the order of ``names``.
 
     A wrong result is named as a state detached inside the time loop when ``through_time`` is False (the learner's
@@ -314,9 +350,12 @@ def assert_gradients(got: list[Any], expected: list[torch.Tensor], names: tuple[
         raise CheckFailure(
             f"{what}: no gradient reaches any input or parameter: the outputs are not connected to the graph. "
             f"Build them with torch operations from the inputs and parameters (no torch.no_grad(), .detach(), "
-            f".data, .item(), .numpy() or torch.tensor(...) of intermediate values).")
-    got_tensors = [as_tensor(g, f"the gradient with respect to {n}", tuple(e.shape)) if g is not None else None
-                   for g, n, e in zip(got, names, expected)]
+            f".data, .item(), .numpy() or torch.tensor(...) of intermediate values)."
+        )
+    got_tensors = [
+        as_tensor(g, f"the gradient with respect to {n}", tuple(e.shape)) if g is not None else None
+        for g, n, e in zip(got, names, expected)
+    ]
     if through_time is False and not _same_gradients(got_tensors, list(expected)):
         raise CheckFailure(f"{what}: {DETACHED_STATE}")
     if detached is not None and not _same_gradients(got_tensors, list(expected)):
@@ -328,10 +367,15 @@ def assert_gradients(got: list[Any], expected: list[torch.Tensor], names: tuple[
             raise CheckFailure(
                 f"{what}: no gradient reaches {n}: the loss does not depend on it through the graph. Is the state "
                 f"detached somewhere (h.detach(), .data), or {n} replaced by a copy (torch.tensor({n}), {n}.clone() "
-                f"under torch.no_grad())?")
-        assert_close(g, e, f"{what}: the gradient with respect to {n}",
-                     hint="The outputs are right but this gradient is not (autograd through torch's module is the "
-                          "reference): is a tensor modified in place after it was used, or the graph cut somewhere?")
+                f"under torch.no_grad())?"
+            )
+        assert_close(
+            g,
+            e,
+            f"{what}: the gradient with respect to {n}",
+            hint="The outputs are right but this gradient is not (autograd through torch's module is the "
+            "reference): is a tensor modified in place after it was used, or the graph cut somewhere?",
+        )
 
 
 def _same_gradients(got: list[Any], expected: list[Any]) -> bool:
@@ -378,14 +422,20 @@ def is_time_step_index(args: tuple) -> bool:
     if len(args) != 2 or not isinstance(args[0], torch.Tensor) or args[0].dim() != 3:
         return False
     index = args[1]
-    return (isinstance(index, tuple) and len(index) in (2, 3) and index[0] == slice(None)
-            and isinstance(index[1], int) and all(i == slice(None) for i in index[2:]))
+    return (
+        isinstance(index, tuple)
+        and len(index) in (2, 3)
+        and index[0] == slice(None)
+        and isinstance(index[1], int)
+        and all(i == slice(None) for i in index[2:])
+    )
 
 
 SLOW_INDEXING_NOTE = (
     "your layer reads the time steps as xp[:, t] inside the loop. It is right, but each xp[:, t] is its own "
     "autograd node, and the backward pass pays for all T of them (64-105x slower in notebook 04's section 5); "
-    "iterate xp.unbind(1) instead: one node for all T slices.")
+    "iterate xp.unbind(1) instead: one node for all T slices."
+)
 
 
 def note(text: str) -> list[str]:

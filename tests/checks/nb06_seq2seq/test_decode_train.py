@@ -77,24 +77,30 @@ def global_random_state(decoder, context, tgt, teacher_forcing=1.0, generator=No
 
 
 def zero_initial_state(decoder, context, tgt, teacher_forcing=1.0, generator=None):
-    return _teacher_forcing(decoder, context, tgt, teacher_forcing, generator, h0=torch.zeros_like(context),
-                            coins=row_coins)
+    return _teacher_forcing(
+        decoder, context, tgt, teacher_forcing, generator, h0=torch.zeros_like(context), coins=row_coins
+    )
 
 
 def state_given_as_context(decoder, context, tgt, teacher_forcing=1.0, generator=None):
     return decode_train(lambda y, h, c: decoder(y, h, h), context, tgt, teacher_forcing, generator)
 
 
-@pytest.mark.parametrize("wrong, message", [
-    pytest.param(stub, "not implemented yet", id="untouched_stub"),
-    pytest.param(ground_truth_at_inference, "decoder fed the ground truth at inference", id="ground_truth_at_inference"),
-    pytest.param(inverted_coin, "teacher forcing ratio not exact.*inverted", id="inverted_coin"),
-    pytest.param(one_coin_per_step, "teacher forcing ratio not exact.*coins", id="one_coin_per_step"),
-    pytest.param(leaked_answer, "answer leaks", id="leaked_answer"),
-    pytest.param(fed_current_target, r"fed tgt\[:, t\].*answer leaks.*tgt\[:, t - 1\]", id="fed_current_target"),
-    pytest.param(global_random_state, "cannot be repeated", id="global_random_state"),
-    pytest.param(zero_initial_state, "zero state", id="zero_initial_state"),
-    pytest.param(state_given_as_context, "state h where it takes the context", id="state_given_as_context"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        pytest.param(stub, "not implemented yet", id="untouched_stub"),
+        pytest.param(
+            ground_truth_at_inference, "decoder fed the ground truth at inference", id="ground_truth_at_inference"
+        ),
+        pytest.param(inverted_coin, "teacher forcing ratio not exact.*inverted", id="inverted_coin"),
+        pytest.param(one_coin_per_step, "teacher forcing ratio not exact.*coins", id="one_coin_per_step"),
+        pytest.param(leaked_answer, "answer leaks", id="leaked_answer"),
+        pytest.param(fed_current_target, r"fed tgt\[:, t\].*answer leaks.*tgt\[:, t - 1\]", id="fed_current_target"),
+        pytest.param(global_random_state, "cannot be repeated", id="global_random_state"),
+        pytest.param(zero_initial_state, "zero state", id="zero_initial_state"),
+        pytest.param(state_given_as_context, "state h where it takes the context", id="state_given_as_context"),
+    ],
+)
 def test_decode_train_names_mistake(wrong, message):
     fails_with(check_decode_train, wrong, message)
