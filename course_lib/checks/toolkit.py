@@ -335,14 +335,14 @@ def assert_gradients(
     expected: list[torch.Tensor],
     names: tuple[str, ...],
     what: str,
-    detached: Callable[[], list[torch.Tensor]] | None = None,
+    detached: Callable[[], list[torch.Tensor]] | list[Callable[[], list[torch.Tensor]]] | None = None,
     through_time: bool | None = None,
 ) -> None:
     """Each gradient in ``got`` against autograd's ``expected``, in the order of ``names``.
 
     A wrong result is named as a state detached inside the time loop when ``through_time`` is False (the learner's
-    last output does not depend on the first input: :func:`reaches_first_step`), or when it equals ``detached()``,
-    the gradients of the same computation with the state detached at every step.  A missing gradient is named
+    last output does not depend on the first input: :func:`reaches_first_step`), or when it equals ``detached()``
+    (or one of a list of them), the gradients of the same computation with the state detached at every step.  A missing gradient is named
     with what cuts a graph.
     """
     __tracebackhide__ = True
@@ -358,10 +358,12 @@ def assert_gradients(
     ]
     if through_time is False and not _same_gradients(got_tensors, list(expected)):
         raise CheckFailure(f"{what}: {DETACHED_STATE}")
-    if detached is not None and not _same_gradients(got_tensors, list(expected)):
-        reference = detached()
-        if _same_gradients(got_tensors, reference) and not _same_gradients(list(expected), reference):
-            raise CheckFailure(f"{what}: {DETACHED_STATE}")
+    variants = detached if isinstance(detached, (list, tuple)) else [detached] if detached is not None else []
+    if variants and not _same_gradients(got_tensors, list(expected)):
+        for variant in variants:  # the detach before or after the step, say
+            reference = variant()
+            if _same_gradients(got_tensors, reference) and not _same_gradients(list(expected), reference):
+                raise CheckFailure(f"{what}: {DETACHED_STATE}")
     for g, n, e in zip(got_tensors, names, expected):
         if g is None:
             raise CheckFailure(

@@ -34,6 +34,7 @@ from course_lib.checks.nb06_seq2seq._common import (
     _tolerance,
 )
 from course_lib.checks.nb06_seq2seq._toy_decoder import ToyDecoder, _replay, _shift_right, _toy_context, _toy_model
+from course_lib.checks.toolkit import assert_gradients, gradients, randn
 from course_lib.data.vocab import SPECIALS
 
 
@@ -82,12 +83,24 @@ def _tf_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
                 "ratio": ratio,
                 "gen_seed": gen_seed,
             }
+        if T > 1:  # the training pass carries gradients through time: d loss / d context against autograd
+            cases[f"{prefix}gradients, teacher_forcing=1"] = {
+                **cases[f"{prefix}teacher_forcing=1"],
+                "kind": "gradients",
+                "upstream": randn(g, N, T, V),
+            }
     return cases
 
 
 def _tf_run(fn, case):
     decoder = ToyDecoder(case["model"])
     dtype = _DTYPES[case["model"]["dtype"]]
+    if case.get("kind") == "gradients":
+        context = torch.from_numpy(case["context"]).to(dtype).requires_grad_(True)
+        generator = torch.Generator().manual_seed(case["gen_seed"])
+        logits = fn(decoder, context, torch.from_numpy(case["tgt"]), teacher_forcing=1.0, generator=generator)
+        (grad,) = gradients([logits], [torch.from_numpy(case["upstream"])], [context])
+        return {"logits": _plain(logits), "grad": grad}
     calls = 2 if 0.0 < case["ratio"] < 1.0 else 1
     results = []
     for global_seed in range(calls):  # a different global seed each call: a run that uses it is not reproducible
@@ -124,6 +137,11 @@ def _tf_judge(cases, results):
         N, T = tgt.shape
         V = model["W"].shape[0]
         runs = result_of(results, name, "decode_train")
+        grad = None
+        if case.get("kind") == "gradients":
+            if not isinstance(runs, dict):
+                raise CheckFailure(f"the check could not read decode_train's results on case '{name}'")
+            grad, runs = runs.get("grad"), (runs.get("logits"),)
         logits = _tensor(runs[0], f"logits on case '{name}'", None)
         if logits.dim() == 3 and logits.shape[0] == N and logits.shape[2] == V and logits.shape[1] != T:
             raise CheckFailure(
@@ -145,8 +163,30 @@ def _tf_judge(cases, results):
                 f"generator=generator)), not from torch's or Python's global random state."
             )
         if _close(logits, reference, tol):
+            if case.get("kind") == "gradients":
+                assert_gradients(
+                    [grad],
+                    _gradients_reference(case),
+                    ("context",),
+                    f"decode_train (case '{name}')",
+                    detached=[lambda d=d: _gradients_reference(case, d) for d in ("before", "after")],
+                )
             continue
         _tf_diagnose(name, case, logits, teacher, free, reference, tgt, tol)
+
+
+def _gradients_reference(case, detach: str = "") -> list[torch.Tensor]:
+    """d sum(logits * upstream) / d context by autograd through the stand-in decoder fed the truth (h_0 = context);
+    ``detach``: the state detached "before" every step (h_0 too) or "after" every step, the mistake."""
+    decoder = ToyDecoder({**case["model"], "dtype": "float64"})
+    context = torch.from_numpy(case["context"]).double().requires_grad_(True)
+    inputs = _shift_right(torch.from_numpy(case["tgt"]))
+    h, steps = context, []
+    for t in range(inputs.shape[1]):
+        logits, h = decoder(inputs[:, t], h.detach() if detach == "before" else h, context)
+        h = h.detach() if detach == "after" else h
+        steps.append(logits)
+    return gradients([torch.stack(steps, 1)], [torch.from_numpy(case["upstream"])], [context])
 
 
 def _tf_diagnose(name, case, logits, teacher, free, reference, tgt, tol) -> None:

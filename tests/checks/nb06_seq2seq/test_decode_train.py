@@ -72,6 +72,19 @@ def fed_current_target(decoder, context, tgt, teacher_forcing=1.0, generator=Non
     return torch.stack(steps, 1)
 
 
+def state_detached_before_each_step(decoder, context, tgt, teacher_forcing=1.0, generator=None):
+    """Right logits, but no gradient flows from one step to the previous one."""
+    return decode_train(lambda y, h, c: decoder(y, h.detach(), c), context, tgt, teacher_forcing, generator)
+
+
+def state_detached_after_each_step(decoder, context, tgt, teacher_forcing=1.0, generator=None):
+    def step(y, h, c):
+        logits, h_new = decoder(y, h, c)
+        return logits, h_new.detach()
+
+    return decode_train(step, context, tgt, teacher_forcing, generator)
+
+
 def global_random_state(decoder, context, tgt, teacher_forcing=1.0, generator=None):
     return decode_train(decoder, context, tgt, teacher_forcing, None)
 
@@ -96,6 +109,8 @@ def state_given_as_context(decoder, context, tgt, teacher_forcing=1.0, generator
         pytest.param(inverted_coin, "teacher forcing ratio not exact.*inverted", id="inverted_coin"),
         pytest.param(one_coin_per_step, "teacher forcing ratio not exact.*coins", id="one_coin_per_step"),
         pytest.param(leaked_answer, "answer leaks", id="leaked_answer"),
+        pytest.param(state_detached_before_each_step, "detached inside the time loop", id="state_detached_before_step"),
+        pytest.param(state_detached_after_each_step, "detached inside the time loop", id="state_detached_after_step"),
         pytest.param(fed_current_target, r"fed tgt\[:, t\].*answer leaks.*tgt\[:, t - 1\]", id="fed_current_target"),
         pytest.param(global_random_state, "cannot be repeated", id="global_random_state"),
         pytest.param(zero_initial_state, "zero state", id="zero_initial_state"),
