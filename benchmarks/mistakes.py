@@ -44,6 +44,7 @@ class Recorder:
     def fails_with(self, check, fn, pattern, hidden=False):
         record = {
             "file": self.current,
+            "test": self.test,
             "pattern": pattern,
             "caught": False,
             "named": False,
@@ -63,6 +64,7 @@ class Recorder:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item):
         self.current = str(Path(item.fspath).relative_to(ROOT))
+        self.test = item.nodeid
 
     def pytest_runtest_logreport(self, report):
         if report.when == "call" and "accepts" in report.nodeid.split("::")[-1]:
@@ -76,7 +78,7 @@ def notebook_of(path: str) -> str:
 
 def main(paths: list[str]) -> int:
     recorder = Recorder()
-    recorder.current = ""
+    recorder.current = recorder.test = ""
     conftest.fails_with = recorder.fails_with  # the test modules import it by name, after this line
     code = pytest.main(
         [
@@ -115,6 +117,9 @@ def main(paths: list[str]) -> int:
         f"{'all':<10}{total['caught']:>8}/{total['written']:<7}{total['named']:>7}/{total['caught']:<6}"
         f"{total['accepted']:>9}/{total['correct']:<8}"
     )
+    for record in recorder.mistakes:
+        if record["caught"] and not record["named"] and not record["stub"]:
+            print(f"caught, not named: {record['test']}")
     if total["caught"]:
         print(
             f"named: {100 * total['named'] / total['caught']:.1f} % of caught; caught: "
