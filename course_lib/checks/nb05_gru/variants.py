@@ -73,7 +73,9 @@ _MISTAKES = {
         "b_hn is outside the reset product: you computed r_t ⊙ (W_hn h_{t-1}) + b_hn, PyTorch computes "
         "r_t ⊙ (W_hn h_{t-1} + b_hn) (the whole hidden projection of the candidate, bias included, is reset)."
     ),
-    "no_reset": ("the reset gate is never applied: n_t must use r_t ⊙ (W_hn h_{t-1} + b_hn), not W_hn h_{t-1} + b_hn."),
+    "no_reset": (
+        "the reset gate is never applied: n_t must use r_t ⊙ (W_hn h_{t-1} + b_hn), not W_hn h_{t-1} + b_hn."
+    ),
     "swap_update": (
         "(1 - z) is on the wrong term: you computed h_t = z_t ⊙ n_t + (1 - z_t) ⊙ h_{t-1}. PyTorch (and Cho et "
         "al.) use h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}: z_t close to 1 *keeps* the old state. (Some texts use "
@@ -124,11 +126,8 @@ def _variants():
     """Every combination of the named mistakes, fewest mistakes first (the right formula excluded)."""
     combos = []
     for candidate, swap_update, swap_rz in itertools.product(_CANDIDATES, (False, True), (False, True)):
-        names = (
-            ([candidate] if candidate != "torch" else [])
-            + (["swap_update"] if swap_update else [])
-            + (["swap_rz"] if swap_rz else [])
-        )
+        names = ([candidate] if candidate != "torch" else []) + (["swap_update"] if swap_update else []) + (
+            ["swap_rz"] if swap_rz else [])
         if names:
             combos.append((names, {"candidate": candidate, "swap_update": swap_update, "swap_rz": swap_rz}))
     return sorted(combos, key=lambda item: len(item[0]))
@@ -142,10 +141,8 @@ def _name_mistakes(got: list[torch.Tensor], variant_of) -> str | None:
     """
     for names, kwargs in _variants():
         predicted = variant_of(kwargs)
-        if all(
-            p.shape == g.shape and torch.allclose(g.double(), p.double(), rtol=1e-4, atol=1e-6)
-            for g, p in zip(got, predicted)
-        ):
+        if all(p.shape == g.shape and torch.allclose(g.double(), p.double(), rtol=1e-4, atol=1e-6)
+               for g, p in zip(got, predicted)):
             if len(names) == 1:
                 return _MISTAKES[names[0]]
             return "several mistakes together:\n" + "\n".join(f"  - {_MISTAKES[n]}" for n in names)

@@ -20,13 +20,10 @@ def test_io_structures_accepts_right_answers():
     check_io_structures(RIGHT)
 
 
-@pytest.mark.parametrize(
-    "answers, pattern",
-    [
-        pytest.param({**RIGHT, "caption from one image": "N-1"}, "caption from one image", id="wrong task"),
-        pytest.param({k: None for k in RIGHT}, "not implemented yet", id="unfilled answer"),
-        pytest.param({**RIGHT, "caption from one image": "one to many"}, "should be one of", id="invalid answer"),
-    ],
-)
+@pytest.mark.parametrize("answers, pattern", [
+    pytest.param({**RIGHT, "caption from one image": "N-1"}, "caption from one image", id="wrong task"),
+    pytest.param({k: None for k in RIGHT}, "not implemented yet", id="unfilled answer"),
+    pytest.param({**RIGHT, "caption from one image": "one to many"}, "should be one of", id="invalid answer"),
+])
 def test_io_structures_names_the_mistake(answers, pattern):
     fails_with(check_io_structures, answers, pattern)

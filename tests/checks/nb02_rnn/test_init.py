@@ -24,14 +24,8 @@ def test_untouched_stub_fails_and_says_not_implemented(check):
 
 
 def test_registry_lists_every_exercise_once():
-    assert [ex.name for ex in nb02_rnn.EXERCISES] == [
-        "rnn_cell",
-        "rnn_forward",
-        "rnn_backward",
-        "tbptt",
-        "sample",
-        "rnn_lm",
-    ]
+    assert [ex.name for ex in nb02_rnn.EXERCISES] == ["rnn_cell", "rnn_forward", "rnn_backward", "tbptt", "sample",
+                                                      "rnn_lm"]
 
 
 def test_package_exports_each_exercise_and_its_check():
