@@ -18,18 +18,15 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, describe, result_of
+from course_lib.checks.toolkit import close, generator, randn, tolerance
 
 __all__ = ["EXERCISES", "check_attention", "check_attention_decoder_step"]
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
-def _generator(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
-
-
-def _randn(g: torch.Generator, *shape: int, scale: float = 1.0) -> np.ndarray:
-    return (scale * torch.randn(*shape, generator=g, dtype=torch.float64)).numpy()
+_generator = generator  # the toolkit's
+_randn = randn
 
 
 def _mask(lengths: list[int], S: int) -> np.ndarray:
@@ -52,11 +49,11 @@ def _plain(value: Any) -> Any:
 
 
 def _tolerance(got: torch.Tensor) -> dict[str, float]:
-    return {"rtol": 1e-4, "atol": 1e-6} if got.dtype != torch.float64 else {"rtol": 1e-7, "atol": 1e-10}
+    return tolerance(got.dtype if got.dtype.is_floating_point else torch.float64)
 
 
 def _close(got: torch.Tensor, expected: torch.Tensor, tol: dict[str, float]) -> bool:
-    return tuple(got.shape) == tuple(expected.shape) and torch.allclose(got.double(), expected.double(), **tol)
+    return close(got, expected, **tol)
 
 
 def reference_weights(query: torch.Tensor, keys: torch.Tensor, mask: torch.Tensor, scale: float | None = None,
@@ -73,7 +70,8 @@ def reference_weights(query: torch.Tensor, keys: torch.Tensor, mask: torch.Tenso
 
 def _attention_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     g = _generator(seed)
-    setups = [("N=2, S=4, H=3, one row padded", [4, 2], 4, 3, 1.0, "float32")]
+    setups = [("N=2, S=4, H=3, one row padded", [4, 2], 4, 3, 1.0, "float32"),
+              ("float64, large scores (exp overflows)", [4, 3], 4, 6, 2000.0, "float64")]
     if hidden:
         lengths = [6] + torch.randint(1, 7, (2,), generator=g).tolist()
         setups += [("float64, random lengths", lengths, 6, 5, 1.0, "float64"),
@@ -83,7 +81,7 @@ def _attention_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     cases = {}
     for name, lengths, S, H, scale, dtype in setups:
         cases[name] = {"query": _randn(g, len(lengths), H, scale=scale), "keys": _randn(g, len(lengths), S, H),
-                       "mask": _mask(lengths, S), "dtype": dtype}
+                       "mask": _mask(lengths, S), "dtype": dtype, "kind": "edge" if scale > 1 else "values"}
     return cases
 
 

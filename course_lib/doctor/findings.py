@@ -21,6 +21,7 @@ REQUIREMENTS = {
     "nbgrader": ">=0.9.6,<0.10",
     "nbclient": ">=0.10",
     "nbformat": ">=5.9",
+    "nh3": ">=0.3",
 }
 TORCH_PIN = "2.13.0"  # what quickstart.sh installs
 REINSTALL = "bash quickstart.sh lab (it reinstalls the course's environment in .venv)"

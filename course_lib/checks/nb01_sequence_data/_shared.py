@@ -6,13 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import torch
 
 from course_lib.checks.core import CheckFailure
+from course_lib.checks.toolkit import generator
 
-
-def _generator(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
+_generator = generator  # the toolkit's
 
 
 def _token_list(value: Any, what: str) -> list[str]:

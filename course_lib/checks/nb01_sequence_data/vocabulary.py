@@ -33,13 +33,15 @@ def _vocab_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
         return {
             "min_freq=1": {"sentences": sentences, "min_freq": 1},
             "min_freq=2": {"sentences": sentences, "min_freq": 2},
+            "text containing '<unk>'": {"kind": "edge", "sentences": [["<unk>", "ok", "ok"], ["<pad>", "ok"]],
+                                        "min_freq": 1},
         }
     g = _generator(seed)
     return {
         "random, min_freq=1": {"sentences": _random_sentences(g, 12), "min_freq": 1},
         "random, min_freq=3": {"sentences": _random_sentences(g, 20), "min_freq": 3},
-        "no sentences": {"sentences": [], "min_freq": 1},
-        "text containing '<unk>'": {"sentences": [["<unk>", "好", "好"], ["<pad>", "好"]], "min_freq": 1},
+        "no sentences": {"kind": "edge", "sentences": [], "min_freq": 1},
+        "text containing '<unk>'": {"kind": "edge", "sentences": [["<unk>", "好", "好"], ["<pad>", "好"]], "min_freq": 1},
     }
 
 

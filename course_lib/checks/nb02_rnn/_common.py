@@ -17,20 +17,15 @@ import torch.nn as nn
 
 from course_lib.checks.core import CheckFailure
 from course_lib.checks.references import holding
+from course_lib.checks.toolkit import close, generator, tensor, tolerance
+
+_generator = generator  # the toolkit's
+_t = tensor
 
 
-def _generator(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
-
-
-def _t(value: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.asarray(value))
-
-
-def _same(got: torch.Tensor, expected: torch.Tensor, rtol: float = 1e-6, atol: float = 1e-9) -> bool:
-    """True if two tensors have one shape and agree (a named mistake is recognised with this)."""
-    return tuple(got.shape) == tuple(expected.shape) and torch.allclose(
-        got.double(), expected.double(), rtol=rtol, atol=atol)
+def _same(got: torch.Tensor, expected: torch.Tensor, rtol: float | None = None, atol: float | None = None) -> bool:
+    """True if two tensors have one shape and agree (the toolkit's :func:`close`)."""
+    return close(got, expected, rtol=rtol, atol=atol)
 
 
 def _rnn_case(g: torch.Generator, N: int, D: int, H: int, T: int | None = None, dtype=torch.float64,
@@ -58,8 +53,7 @@ def _rnn_module(W_xh: torch.Tensor, W_hh: torch.Tensor, b_h: torch.Tensor) -> nn
     return holding(nn.RNN(D, H, batch_first=True, dtype=W_xh.dtype), W_xh, W_hh, b_h)
 
 
-def _tolerance(dtype: torch.dtype) -> dict[str, float]:
-    return {"rtol": 1e-10, "atol": 1e-12} if dtype == torch.float64 else {"rtol": 1e-5, "atol": 1e-6}
+_tolerance = tolerance
 
 
 def _check_dtype(got: torch.Tensor, expected: torch.dtype, what: str) -> None:

@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, describe, result_of
+from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, result_of
 from course_lib.checks.nb02_rnn._common import _cell_module, _check_dtype, _generator, _rnn_case, _same, _t, _tolerance
+from course_lib.checks.toolkit import first_named_mistake, show_difference
 
 __all__ = ["RNN_CELL", "check_rnn_cell"]
 
@@ -73,12 +74,8 @@ def _cell_probe_message(name: str, case: dict, got: torch.Tensor) -> str | None:
                  (torch.zeros_like(h), "h_prev is not used: with x_t = 0 and b_h = 0, h_t must be "
                                        "tanh(h_prev @ W_hh.T), you returned zeros.")]
         expected = torch.tanh(h @ W_hh.T)
-    if _same(got, expected, rtol=1e-9, atol=1e-12):
-        return None
-    for wrong, message in named:
-        if _same(got, wrong, rtol=1e-9, atol=1e-12) and not _same(wrong, expected, rtol=1e-9, atol=1e-12):
-            return message
-    return None
+    return first_named_mistake(got, expected, [(message, wrong) for wrong, message in named],
+                               same=lambda a, b: _same(a, b, rtol=1e-9, atol=1e-12))
 
 
 def _cell_judge(cases, results):
@@ -88,7 +85,7 @@ def _cell_judge(cases, results):
         got = as_tensor(result_of(results, name, "rnn_cell"), f"h_t on case '{name}'", tuple(expected.shape), "(N, H)")
         message = _cell_probe_message(name, case, got) if name in _CELL_PROBES else None
         if message:
-            raise CheckFailure(f"case '{name}': {message}\n  expected {describe(expected)}\n  got      {describe(got)}")
+            raise CheckFailure(f"case '{name}': {message}\n  {show_difference(got, expected)}")
         _check_dtype(got, expected.dtype, f"h_t on case '{name}'")
         assert_close(got, expected, f"h_t on case '{name}' (compared with nn.RNNCell on the same weights)",
                      **_tolerance(expected.dtype),

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, result_of
 from course_lib.checks.nb02_rnn._common import _generator, _rnn_module, _same, _t
+from course_lib.checks.toolkit import assert_gradients
 
 __all__ = ["LM_LOSS_TARGET", "RNN_LM", "check_rnn_lm"]
 
@@ -24,16 +25,22 @@ LM_LOSS_TARGET = 0.05  # "near zero": the cross-entropy the trained model must r
 
 
 def _lm_case(ids: torch.Tensor, V: int, H: int, steps: int, seed: int) -> dict:
-    return {"ids": ids.numpy(), "V": V, "H": H, "steps": steps, "lr": 0.05, "seed": seed}
+    return {"kind": "training", "ids": ids.numpy(), "V": V, "H": H, "steps": steps, "lr": 0.05, "seed": seed}
 
 
 def _lm_cases(seed, hidden):
+    """Kinds: ``training`` (the model overfits a tiny set; its logits are recomputed with nn.RNN) and
+    ``gradients`` (of the loss at initialisation, to every parameter, against autograd through nn.RNN: the state
+    must carry gradients through time)."""
     g = _generator(seed)
     poem = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
     chars = sorted(set(poem))
     ids = torch.tensor([[chars.index(c) for c in line] for line in (poem[:12], poem[12:])])
-    cases = {"静夜思, two lines of 12 characters": _lm_case(ids, len(chars), 16, 100, seed)}
+    cases = {"静夜思, two lines of 12 characters": _lm_case(ids, len(chars), 16, 100, seed),
+             "gradients at initialisation, 静夜思": {**_lm_case(ids, len(chars), 8, 0, seed + 2), "kind": "gradients"}}
     if hidden:
+        cases["gradients at initialisation, V=7"] = {
+            **_lm_case(torch.randint(0, 7, (3, 9), generator=g), 7, 5, 0, seed + 3), "kind": "gradients"}
         V = 11
         rows = [torch.cat([torch.tensor([first]), torch.randint(0, V, (9,), generator=g)])
                 for first in torch.randperm(V, generator=g)[:3].tolist()]  # distinct first ids: learnable
@@ -54,6 +61,13 @@ def _lm_run(fn, case):
         return {"error": f"RNNLM(V, H) should build an nn.Module, got {type(model).__name__}"}
     params = dict(model.named_parameters())
     init = {k: p.detach().clone() for k, p in params.items() if k in _LM_PARAMS}
+    if case["kind"] == "gradients":
+        logits, _ = model(X)
+        loss = F.cross_entropy(logits.reshape(-1, V), Y.reshape(-1))
+        wrt = [params[k] for k in _LM_PARAMS if k in params]
+        grads = torch.autograd.grad(loss, wrt, allow_unused=True) if loss.requires_grad else [None] * len(wrt)
+        return {"init": init, "final": init, "names": sorted(params), "no_grad": [],
+                "grads": [None if g is None else g.detach() for g in grads]}
     optimizer = torch.optim.Adam(model.parameters(), lr=case["lr"])
     losses, no_grad = [], []
     for step in range(case["steps"]):
@@ -95,6 +109,9 @@ def _lm_judge(cases, results):
         if value["no_grad"]:
             raise CheckFailure(f"RNNLM.{value['no_grad'][0]} gets no gradient: the loss does not depend on it. Use "
                                f"the parameters themselves in forward (no .detach(), .data or torch.no_grad()).")
+        if case["kind"] == "gradients":
+            _judge_lm_gradients(name, case, value)
+            continue
         init = {k: _t(v) for k, v in value["init"].items()}
         if all(float(v.abs().max()) == 0 for k, v in init.items() if k.startswith("W")):
             raise CheckFailure("RNNLM's weights start at zero: every hidden unit then gets the same (zero) "
@@ -125,6 +142,33 @@ def _lm_judge(cases, results):
                 f"to {loss:.3f}; a correct model drives it below {LM_LOSS_TARGET} on this tiny set. Check that "
                 f"gradients reach every parameter (nn.Parameter, no .detach()) and that the weights start small "
                 f"(uniform in ±1/sqrt(H)); large random weights saturate tanh.")
+
+
+def _lm_gradients_reference(params: dict[str, torch.Tensor], case: dict, detach_state: bool = False):
+    """d loss / d (W_xh, W_hh, b_h, W_hy, b_y) of the cross-entropy at these parameters, by autograd, step by step
+    (with ``detach_state``: the state detached at every step, the mistake)."""
+    ids = _t(case["ids"])
+    X, Y, V = ids[:, :-1], ids[:, 1:], case["V"]
+    leaves = {k: params[k].double().requires_grad_(True) for k in _LM_PARAMS}
+    x = F.one_hot(X, V).double()
+    h, hs = x.new_zeros(X.shape[0], leaves["W_hh"].shape[0]), []
+    for x_t in x.unbind(1):
+        h = torch.tanh(F.linear(x_t, leaves["W_xh"], leaves["b_h"]) + F.linear(h.detach() if detach_state else h,
+                                                                               leaves["W_hh"]))
+        hs.append(h)
+    logits = F.linear(torch.stack(hs, 1), leaves["W_hy"], leaves["b_y"])
+    loss = F.cross_entropy(logits.reshape(-1, V), Y.reshape(-1))
+    return list(torch.autograd.grad(loss, list(leaves.values())))
+
+
+def _judge_lm_gradients(name: str, case: dict, value: dict) -> None:
+    __tracebackhide__ = True
+    init = {k: _t(v) for k, v in value["init"].items()}
+    got = value.get("grads")
+    got = list(got) if isinstance(got, (list, tuple)) and len(got) == len(_LM_PARAMS) else [None] * len(_LM_PARAMS)
+    reference = _lm_gradients_reference(init, case)
+    assert_gradients(got, reference, tuple(_LM_PARAMS), f"RNNLM's loss at initialisation (case '{name}')",
+                     detached=lambda: _lm_gradients_reference(init, case, detach_state=True))
 
 
 RNN_LM = Exercise("rnn_lm", "RNNLM", _lm_cases, _lm_run, _lm_judge)

@@ -41,12 +41,15 @@ def _sample_cases(seed, hidden):
         "temperature 1": _sample_case(g, 6, [1], 12, 1.0, seed=seeds[1]),
         "temperature 0.5": _sample_case(g, 8, [3, 4, 5], 10, 0.5, seed=seeds[2]),
         f"{_STATS}, temperature 2, 3000 draws": _sample_case(g, 5, [0], 3000, 2.0, "constant", seeds[3]),
+        "temperature 0.001 (near the greedy limit)": {
+            **_sample_case(g, 7, [2], 10, 1e-3, "separated", seeds[9]), "kind": "edge"},
     }
     if hidden:
         cases["greedy, one start id, V=30"] = _sample_case(g, 30, [7], 15, 0.0, seed=seeds[4])
-        cases["temperature 0.001 (the greedy limit)"] = _sample_case(g, 9, [4], 12, 1e-3, "separated", seeds[5])
+        cases["temperature 0.001 (the greedy limit)"] = {
+            **_sample_case(g, 9, [4], 12, 1e-3, "separated", seeds[5]), "kind": "edge"}
         cases["temperature 5"] = _sample_case(g, 7, [1, 2], 20, 5.0, seed=seeds[6])
-        cases["steps = 0"] = _sample_case(g, 5, [3, 1], 0, 1.0, seed=seeds[7])
+        cases["steps = 0"] = {**_sample_case(g, 5, [3, 1], 0, 1.0, seed=seeds[7]), "kind": "edge"}
         cases[f"{_STATS}, temperature 0.5, 3000 draws"] = _sample_case(g, 6, [2], 3000, 0.5, "constant", seeds[8])
     return cases
 

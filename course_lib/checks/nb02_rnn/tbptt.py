@@ -45,11 +45,12 @@ def _tbptt_cases(seed, hidden):
         "T=12, k=4": _tbptt_case(g, 2, 12, 3, 4, 4),
         "T=10, k=4 (a shorter last chunk)": _tbptt_case(g, 2, 10, 3, 4, 4),
         "T=9, k=3, with an SGD optimizer": _tbptt_case(g, 2, 9, 3, 4, 3, lr=0.1),
+        "T=4, k=6 (k > T: one chunk)": {**_tbptt_case(g, 2, 4, 2, 3, 6), "kind": "edge"},
     }
     if hidden:
-        cases["T=7, k=7 (one chunk)"] = _tbptt_case(g, 3, 7, 2, 3, 7)
-        cases["T=5, k=1"] = _tbptt_case(g, 1, 5, 2, 3, 1)
-        cases["T=6, k=10 (k > T)"] = _tbptt_case(g, 2, 6, 3, 2, 10)
+        cases["T=7, k=7 (one chunk)"] = {**_tbptt_case(g, 3, 7, 2, 3, 7), "kind": "edge"}
+        cases["T=5, k=1"] = {**_tbptt_case(g, 1, 5, 2, 3, 1), "kind": "edge"}
+        cases["T=6, k=10 (k > T)"] = {**_tbptt_case(g, 2, 6, 3, 2, 10), "kind": "edge"}
         cases["T=20, k=6"] = _tbptt_case(g, 3, 20, 4, 5, 6)
         cases["T=11, k=4, with an SGD optimizer"] = _tbptt_case(g, 3, 11, 2, 4, 4, lr=0.05)
     return cases
@@ -64,7 +65,17 @@ def _tbptt_run(fn, case):
         calls[0] += 1
         return _tbptt_step(P, x_t, y_t, h)
 
-    optimizer = torch.optim.SGD(list(P.values()), lr=case["lr"]) if case["lr"] else None
+    steps = {"all": 0, "on cleared gradients": 0}
+
+    class SGD(torch.optim.SGD):
+        """torch's SGD, noting each step() and whether the gradients it applies were already cleared."""
+
+        def step(self, closure=None):
+            steps["all"] += 1
+            steps["on cleared gradients"] += all(q.grad is None or not bool(q.grad.any()) for q in P.values())
+            return super().step(closure)
+
+    optimizer = SGD(list(P.values()), lr=case["lr"]) if case["lr"] else None
     out = fn(step, _t(case["x"]), _t(case["y"]), _t(case["h0"]), case["k"], optimizer=optimizer)
     if not isinstance(out, (list, tuple)) or len(out) != 2:
         return {"returned": type(out).__name__ if not isinstance(out, (list, tuple)) else f"{len(out)} values"}
@@ -72,7 +83,7 @@ def _tbptt_run(fn, case):
     if isinstance(loss, torch.Tensor) and loss.numel() == 1:
         loss = float(loss.detach())
     grads = {k: (None if p.grad is None else p.grad.detach()) for k, p in P.items()}
-    return {"h_T": h_T, "loss": loss, "calls": calls[0], "grads": grads,
+    return {"h_T": h_T, "loss": loss, "calls": calls[0], "grads": grads, "steps": steps,
             "params": {k: p.detach() for k, p in P.items()}}
 
 
@@ -153,7 +164,7 @@ def _tbptt_judge(cases, results):
             return all(_same(got[n], other[key][n], rtol=1e-8, atol=1e-12) for n in _TBPTT_PARAMS)
 
         if not matches(ref):
-            _tbptt_diagnose(case, name, got, key, ref, matches)
+            _tbptt_diagnose(case, name, got, key, ref, matches, value.get("steps") or {})
         h_T = as_tensor(value["h_T"], f"h_T on case '{name}'", (N, H), "(N, H)")
         if not _same(h_T, ref["h_T"], rtol=1e-9, atol=1e-12):
             raise CheckFailure(f"case '{name}': the returned state is not h_T, the state after the last step. "
@@ -164,7 +175,7 @@ def _tbptt_judge(cases, results):
                                f"chunks, as a float: expected {ref['loss']:.6g}, got {describe(loss)}.")
 
 
-def _tbptt_diagnose(case, name, got, key, ref, matches):
+def _tbptt_diagnose(case, name, got, key, ref, matches, steps):
     """Raise a CheckFailure naming the mistake whose gradients (or updated parameters) the learner's match."""
     T, k, sgd = case["x"].shape[1], case["k"], bool(case["lr"])
     variants = [(dict(k=T), "the state is never detached: the gradient flows back through every chunk (full "
@@ -194,6 +205,11 @@ def _tbptt_diagnose(case, name, got, key, ref, matches):
                                       for n in _TBPTT_PARAMS):
             raise CheckFailure(f"case '{name}': {message}")
     if sgd and all(_same(got[n], _t(case[n])) for n in _TBPTT_PARAMS):
+        if steps.get("all") and steps.get("on cleared gradients") == steps.get("all"):
+            raise CheckFailure(
+                f"case '{name}': the parameters did not change: optimizer.step() was called {steps['all']} times, but "
+                f"always on cleared gradients, so optimizer.zero_grad() runs between loss.backward() and "
+                f"optimizer.step(). Per chunk the order is loss.backward(), optimizer.step(), optimizer.zero_grad().")
         raise CheckFailure(f"case '{name}': the parameters did not change: call optimizer.step() after "
                            f"each chunk's backward (when an optimizer is given).")
     for n in _TBPTT_PARAMS:

@@ -38,12 +38,13 @@ def _clip_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
             g, [(4, 3), (4,), (2, 4)], 2.0, 1.0, generator=True),
         "total norm below max_norm (leave alone)": _params_case(g, [(3, 3), (3,)], 0.1, 5.0),
         "a parameter without gradient (grad None)": _params_case(g, [(2, 3), (5,), (3,)], 1.0, 0.5, none_at=(1,)),
+        "all gradients zero (total norm 0)": {**_params_case(g, [(2, 2), (3,)], 0.0, 1.0), "kind": "edge"},
     }
     if hidden:
         cases.update({
             "many parameters, max_norm=0.25": _params_case(g, [(6, 5), (6,), (6, 6), (6,), (1, 6), (1,)], 1.5, 0.25,
                                                            generator=True),
-            "all gradients zero": _params_case(g, [(3, 2), (2,)], 0.0, 1.0),
+            "all gradients zero": {**_params_case(g, [(3, 2), (2,)], 0.0, 1.0), "kind": "edge"},
             "one zero gradient among others": _params_case(g, [(4,), (2, 2)], 3.0, 1.0, zero_at=(0,)),
             "float32, huge gradients": _params_case(g, [(8, 8), (8,)], 1e4, 5.0, dtype=torch.float32),
             "below max_norm with a None gradient": _params_case(g, [(3,), (3, 3)], 0.05, 10.0, none_at=(0,)),

@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from course_lib.checks.core import CheckFailure, Exercise, as_tensor, describe, result_of
+from course_lib.checks.core import CheckFailure, Exercise, as_tensor, result_of
 from course_lib.checks.nb03_vanishing_gradients._common import _close, _generator
+from course_lib.checks.toolkit import first_named_mistake, show_difference
 
 
 def _radius_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
@@ -24,6 +25,10 @@ def _radius_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     cases = {
         "random 4x4, rho=0.9": {"W": randn(4, 4).numpy(), "rho": 0.9},
         "random 6x6, rho=1.5": {"W": (randn(6, 6) / 3).numpy(), "rho": 1.5},
+        # complex eigenvalues (0.1 ± 2i) and a negative one: the modulus, not the real part, makes the radius
+        "rotation-like 2x2 (eigenvalues 0.1 ± 2i), rho=0.8": {"W": np.array([[0.1, -2.0], [2.0, 0.1]]), "rho": 0.8},
+        "1x1 [[-2]], rho=0.6": {"kind": "edge", "W": np.array([[-2.0]]), "rho": 0.6},
+        "float32 3x3, rho=0.7": {"kind": "dtype", "W": randn(3, 3).float().numpy(), "rho": 0.7},
     }
     if hidden:
         S = randn(5, 5)
@@ -31,11 +36,11 @@ def _radius_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
         bound = 1 / math.sqrt(32)  # nn.RNN's default init: U(-1/sqrt(H), 1/sqrt(H))
         cases.update({
             "random 10x10, rho=1.0": {"W": randn(10, 10).numpy(), "rho": 1.0},
-            "float32 8x8, rho=0.5": {"W": randn(8, 8).float().numpy(), "rho": 0.5},
+            "float32 8x8, rho=0.5": {"kind": "dtype", "W": randn(8, 8).float().numpy(), "rho": 0.5},
             "symmetric 5x5, rho=2.0": {"W": (S + S.T).numpy(), "rho": 2.0},
             "non-normal (triangular) 5x5, rho=1.0": {"W": upper.numpy(), "rho": 1.0},
             "rotation-like 2x2 (eigenvalues ±2i), rho=0.5": {"W": np.array([[0.1, -2.0], [2.0, 0.1]]), "rho": 0.5},
-            "1x1 [[-3]], rho=0.7": {"W": np.array([[-3.0]]), "rho": 0.7},
+            "1x1 [[-3]], rho=0.7": {"kind": "edge", "W": np.array([[-3.0]]), "rho": 0.7},
             "nn.RNN default init 32x32, rho=1.0": {
                 "W": ((torch.rand(32, 32, generator=g, dtype=torch.float64) * 2 - 1) * bound).numpy(), "rho": 1.0},
         })
@@ -92,17 +97,25 @@ def _radius_judge(cases, results):
         rtol = 1e-9 if W.dtype == torch.float64 else 1e-5
         if _close(got, expected, rtol):
             continue
-        for wrong, message in _radius_mistakes(W.double(), rho):
-            if _close(got, wrong, rtol) and not _close(wrong, expected, rtol):
-                raise CheckFailure(f"case '{name}': {message}\n  expected {describe(expected)}\n  got      {describe(got)}")
+        message = first_named_mistake(got, expected, [(m, w) for w, m in _radius_mistakes(W.double(), rho)],
+                                      same=lambda a, b: _close(a, b, rtol))
+        if message:
+            raise CheckFailure(f"case '{name}': {message}\n  {show_difference(got, expected)}")
         got_radius = float(torch.linalg.eigvals(got.double()).abs().max()) if torch.isfinite(got).all() else float("nan")
         factor = float((got.double() * W.double()).sum() / (W.double() ** 2).sum())
         if not _close(got.double(), factor * W.double(), 1e-6) or factor <= 0:
             raise CheckFailure(f"case '{name}': the result is not W times a positive number; keep the direction of W "
                                f"and change only its scale (spectral radius of your result {got_radius:.6g}, wanted {rho}).")
+        want = rho / radius
+        cause, relative = "", abs(factor - want) / want
+        if relative < 1e-4:  # close: say by how much, and the likely cause
+            cause = (f" They differ by {abs(factor - want):.2g} (relative {relative:.1e}; tolerance rtol={rtol:g}). " + (
+                "That is float32 precision: part of the computation ran in float32 (a .float(), or torch.tensor(...) "
+                "without dtype=); compute the radius from W in W's dtype." if W.dtype == torch.float64 and relative < 1e-5
+                else "Check the order of operations and the dtype of each step."))
         raise CheckFailure(f"case '{name}': the spectral radius of your result is {got_radius:.6g}, expected {rho} "
-                           f"(W's own is {radius:.6g}, so the factor is rho / {radius:.6g} = {rho / radius:.6g}; "
-                           f"yours is {factor:.6g}).")
+                           f"(W's own is {radius:.6g}, so the factor is rho / {radius:.6g} = {want:.6g}; "
+                           f"yours is {factor:.6g}).{cause}")
 
 
 RESCALE_SPECTRAL_RADIUS = Exercise("rescale_spectral_radius", "rescale_spectral_radius", _radius_cases, _radius_run,

@@ -18,9 +18,10 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, describe, result_of
+from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, result_of
 from course_lib.checks.nb03_vanishing_gradients._common import _close, _generator
 from course_lib.checks.references import holding
+from course_lib.checks.toolkit import first_named_mistake, show_difference
 from course_lib.measure import state_grad_norms
 
 
@@ -128,10 +129,10 @@ def _norms_judge(cases, results):
         expected = _autograd_norms(case)
         if _close(got, expected, rtol=1e-6):
             continue
-        for wrong, message in _norms_mistakes(h, W, g_T):
-            if _close(got, wrong, rtol=1e-6) and not _close(wrong, expected, rtol=1e-6):
-                raise CheckFailure(f"case '{name}' (N={N}, T={T}, H={H}): {message}\n"
-                                   f"  expected {describe(expected)}\n  got      {describe(got)}")
+        message = first_named_mistake(got, expected, [(m, w) for w, m in _norms_mistakes(h, W, g_T)],
+                                      same=lambda a, b: _close(a, b, rtol=1e-6))
+        if message:
+            raise CheckFailure(f"case '{name}' (N={N}, T={T}, H={H}): {message}\n  {show_difference(got, expected)}")
         assert_close(got, expected, f"||dL/dh_t|| on case '{name}' (N={N}, T={T}, H={H})", rtol=1e-6,
                      atol=1e-12 * float(expected.abs().max()),
                      hint="Hint: start from g = g_T, record its norm, then go back one step at a time with "

@@ -12,10 +12,11 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from course_lib.checks.core import CheckFailure, as_tensor, assert_close, describe, result_of
-from course_lib.checks.nb04_lstm._gates import GATE_ORDER, SEED_PARAMS, _PROBES, _ROLE, _probe_name
+from course_lib.checks.core import CheckFailure, as_tensor, assert_close, result_of
+from course_lib.checks.nb04_lstm._gates import _PROBES, _ROLE, GATE_ORDER, SEED_PARAMS, _probe_name
 from course_lib.checks.nb04_lstm._mistakes import _SINGLE_MISTAKES, _role_permutations, _term_swaps, _variant_step
 from course_lib.checks.nb04_lstm._tensors import _close, _t, _tol
+from course_lib.checks.toolkit import show_difference
 
 
 def _cell_outputs(value: Any, what: str, N: int, H: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -29,8 +30,11 @@ def _cell_outputs(value: Any, what: str, N: int, H: int) -> tuple[torch.Tensor, 
 
 
 def _judge_cell(cases, results, function: str, blocks_of: Callable, reference: Callable,
-                swap_message: Callable, term_swaps: bool) -> None:
-    """Shared judge of the two cells: reference, then named mistakes, then the probes, then a plain diff."""
+                swap_message: Callable, term_swaps: bool, layouts: dict[str, Callable] | None = None) -> None:
+    """Shared judge of the two cells: reference, then named mistakes, then the probes, then a plain diff.
+
+    ``layouts``: message -> ``blocks(case)``, the gates split from the stacked pre-activations in a wrong layout
+    (the fused cell's ``view(N, H, 4)``), tried before the other mistakes."""
     __tracebackhide__ = True
     got, expected = {}, {}
     for name, case in cases.items():
@@ -46,6 +50,9 @@ def _judge_cell(cases, results, function: str, blocks_of: Callable, reference: C
         return
     # 1. a single typical mistake that explains every case
     prev = {n: (_t(c["h_prev"]).double(), _t(c["c_prev"]).double()) for n, c in cases.items()}
+    for message, wrong_blocks in (layouts or {}).items():
+        if matches(lambda n: _variant_step(wrong_blocks(cases[n]), *prev[n])):
+            raise CheckFailure(f"{function}: {message}")
     blocks = {n: blocks_of(c) for n, c in cases.items()}
     for message, kwargs in _SINGLE_MISTAKES:
         if matches(lambda n: _variant_step(blocks[n], *prev[n], **kwargs)):
@@ -83,13 +90,13 @@ def _judge_cell(cases, results, function: str, blocks_of: Callable, reference: C
             name = _probe_name(h_fail[0])
             raise CheckFailure(
                 f"{function}: c_t is right in every probe but h_t is not: the problem is in h_t = o_t * tanh(c_t).\n"
-                f"  expected h_t: {describe(expected[name][0])}\n  got      h_t: {describe(got[name][0])}"
+                f"  h_t: {show_difference(got[name][0], expected[name][0])}"
             )
         name, what = _probe_name(gate), ("c_t" if j == 1 else "h_t")
         raise CheckFailure(
             f"{function}: problem in {_ROLE[gate]}. In case '{name}' the biases switch the other gates "
-            f"({_PROBES[gate][1]}).{why}\n  expected {what}: {describe(expected[name][j])}\n  got      {what}: "
-            f"{describe(got[name][j])}\nCheck the line that computes {_ROLE[gate][4:]}: its parameters, its "
+            f"({_PROBES[gate][1]}).{why}\n  {what}: {show_difference(got[name][j], expected[name][j])}\n"
+            f"Check the line that computes {_ROLE[gate][4:]}: its parameters, its "
             f"activation and where it enters c_t or h_t."
         )
     # 3. nothing recognised: the plain difference on the first failing case

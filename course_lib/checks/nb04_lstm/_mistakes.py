@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from course_lib.checks.nb04_lstm._gates import GATE_ORDER, SEED_PARAMS, _ROLE
+from course_lib.checks.nb04_lstm._gates import _ROLE, GATE_ORDER, SEED_PARAMS
 
 
 def _variant_step(blocks: dict[str, torch.Tensor], h_prev, c_prev, *, roles=None, g_act=torch.tanh,

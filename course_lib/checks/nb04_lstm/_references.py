@@ -12,6 +12,7 @@ import torch.nn as nn
 
 from course_lib.checks.references import holding
 
+
 def _torch_cell(x, h, c, weight_ih, weight_hh, bias) -> tuple[torch.Tensor, torch.Tensor]:
     """nn.LSTMCell with the given stacked (i, f, g, o) weights; bias_hh is zero."""
     D, H = weight_ih.shape[1], weight_hh.shape[1]

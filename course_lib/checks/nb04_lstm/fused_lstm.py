@@ -19,50 +19,74 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn as nn
 from torch.overrides import TorchFunctionMode
 
 from course_lib.checks.core import CheckFailure, Exercise, LearnerError, as_tensor, assert_close, describe, result_of
-from course_lib.checks.nb04_lstm._gates import GATE_ORDER, _ROLE
+from course_lib.checks.nb04_lstm._gates import _ROLE, GATE_ORDER
 from course_lib.checks.nb04_lstm._mistakes import _role_permutations, _swap_message_stacked, _variant_step
 from course_lib.checks.nb04_lstm._references import _torch_layer
 from course_lib.checks.nb04_lstm._tensors import _close, _generator, _randn, _t
-
+from course_lib.checks.references import holding
+from course_lib.checks.toolkit import (
+    SLOW_INDEXING_NOTE,
+    assert_gradients,
+    gradients,
+    is_time_step_index,
+    note,
+    reaches_first_step,
+)
 
 _MATMULS = {"matmul", "__matmul__", "__rmatmul__", "mm", "addmm", "bmm", "baddbmm", "einsum", "linear",
             "tensordot", "mv", "addmv", "addbmm", "inner", "multi_dot", "chain_matmul", "dot"}
 
 
 class _CountMatmuls(TorchFunctionMode):
-    """Counts the matrix products a forward pass calls (x @ W.T, torch.addmm, F.linear, ...)."""
+    """Counts the matrix products a forward pass calls (x @ W.T, torch.addmm, F.linear, ...), and the time steps
+    it reads by indexing a (N, T, ·) tensor, ``xp[:, t]`` (right, but one autograd node per step)."""
 
     def __init__(self):
         super().__init__()
         self.count = 0
+        self.indexed = 0
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
-        if getattr(func, "__name__", "") in _MATMULS:
+        name = getattr(func, "__name__", "")
+        if name in _MATMULS:
             self.count += 1
+        elif name == "__getitem__" and is_time_step_index(args):
+            self.indexed += 1
         return func(*args, **(kwargs or {}))
 
 
 def _fused_lstm_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
+    """Kinds: ``values`` (state None), ``given state`` (h0, c0), ``no state`` (state None on a call after one
+    with a state: a layer must not keep a previous call's state), ``gradients`` (every parameter, x, h0, c0)."""
     g = _generator(seed)
-    settings = [(3, 6, 2, 4, 1.0, False)] if not hidden else [
-        (2, 9, 3, 5, 2.5, True), (1, 1, 1, 1, 0.0, False), (4, 7, 4, 3, 1.0, True)]
+    settings = [(3, 6, 2, 4, 1.0, "values"), (2, 5, 3, 3, 0.5, "given state"), (2, 4, 2, 3, 1.0, "no state"),
+                (2, 5, 3, 4, 1.0, "gradients")]
+    if hidden:
+        settings += [(2, 9, 3, 5, 2.5, "given state"), (1, 1, 1, 1, 0.0, "values"), (4, 7, 4, 3, 1.0, "given state"),
+                     (3, 8, 2, 5, 2.0, "no state"), (1, 6, 4, 2, 0.0, "gradients")]
     cases = {}
-    for N, T, D, H, forget_bias, with_state in settings:
+    for N, T, D, H, forget_bias, kind in settings:
         case = {
-            "N": N, "T": T, "D": D, "H": H, "forget_bias": forget_bias,
+            "kind": kind, "N": N, "T": T, "D": D, "H": H, "forget_bias": forget_bias,
             "x": _randn(g, N, T, D),
             "weight_ih": _randn(g, 4 * H, D, scale=0.5),
             "weight_hh": _randn(g, 4 * H, H, scale=0.5),
             "bias": _randn(g, 4 * H, scale=0.5),
         }
-        if with_state:
+        if kind in ("given state", "gradients"):
             case["h0"] = np.tanh(_randn(g, N, H))
             case["c0"] = _randn(g, N, H)
-        label = f"N={N}, T={T}, D={D}, H={H}, forget_bias={forget_bias}" + (", given (h0, c0)" if with_state else "")
-        cases[label] = case
+        if kind == "no state":  # the call before: another input, with a state the layer could keep
+            case["before"] = {"x": _randn(g, N, T, D), "h0": np.tanh(_randn(g, N, H)), "c0": _randn(g, N, H)}
+        if kind == "gradients":  # loss = sum(out * w_out) + sum(h_T * w_h) + sum(c_T * w_c)
+            case["upstream"] = [_randn(g, N, T, H), _randn(g, N, H), _randn(g, N, H)]
+        label = {"values": "", "given state": ", given (h0, c0)", "gradients": ", gradients",
+                 "no state": ", state=None after a call with a state"}[kind]
+        cases[f"N={N}, T={T}, D={D}, H={H}, forget_bias={forget_bias}{label}"] = case
     return cases
 
 
@@ -85,12 +109,32 @@ def _fused_lstm_run(cls, case):
         model.bias.copy_(_t(case["bias"]))
     x = _t(case["x"])
     state = (_t(case["h0"]), _t(case["c0"])) if "h0" in case else None
+    if "before" in case:
+        with torch.no_grad():
+            model(_t(case["before"]["x"]), (_t(case["before"]["h0"]), _t(case["before"]["c0"])))
+    grads = case["kind"] == "gradients"
+    if grads:
+        x.requires_grad_(True)
+        state = tuple(s.requires_grad_(True) for s in state)
     counter = _CountMatmuls()
-    with counter:
+    with torch.set_grad_enabled(grads), counter:
         result = model(x) if state is None else model(x, state)
     found["matmuls"] = counter.count
+    found["indexed"] = counter.indexed
     found["forward"] = result
+    if grads:
+        wrt = [model.weight_ih, model.weight_hh, model.bias, x, *state]
+        outputs = _outputs(result)
+        found["through_time"] = reaches_first_step(outputs[0][:, -1] if outputs else None, x)
+        found["grads"] = gradients(outputs, [_t(u) for u in case["upstream"]], wrt)
     return found
+
+
+def _outputs(result) -> list:
+    """out, h_T, c_T of a forward pass that returned (out, (h_T, c_T)); what is missing is left out."""
+    if isinstance(result, (tuple, list)) and len(result) == 2 and isinstance(result[1], (tuple, list)):
+        return [result[0], *result[1]]
+    return []
 
 
 def _layer_variant(case, *, roles=None, carry_h=True, carry_c=True, state=True):
@@ -125,6 +169,41 @@ def _fused_lstm_judge(cases, results):
         _judge_layer_parameters(name, case, found)
     for name, case in cases.items():
         _judge_layer_forward(name, case, results[name])
+    for name, case in cases.items():
+        if case["kind"] == "gradients":
+            _judge_layer_gradients(name, case, results[name])
+    if any(results[n].get("indexed", 0) >= c["T"] > 1 for n, c in cases.items()):
+        return note(SLOW_INDEXING_NOTE)
+    return None
+
+
+_GRAD_NAMES = ("weight_ih", "weight_hh", "bias", "x", "h0", "c0")
+
+
+def _layer_gradients_reference(case, detach_state: bool = False):
+    """d loss / d (weight_ih, weight_hh, bias, x, h0, c0) by autograd through nn.LSTMCell, step by step; with
+    ``detach_state`` the state is detached at every step (the mistake that stops gradients flowing in time)."""
+    D, H = case["D"], case["H"]
+    cell = holding(nn.LSTMCell(D, H, dtype=torch.float64), _t(case["weight_ih"]), _t(case["weight_hh"]),
+                   _t(case["bias"]))
+    x, h, c = (_t(case[k]).requires_grad_(True) for k in ("x", "h0", "c0"))
+    inputs, outs = (x, h, c), []
+    for x_t in x.unbind(1):
+        if detach_state and outs:
+            h, c = h.detach(), c.detach()
+        h, c = cell(x_t, (h, c))
+        outs.append(h)
+    wrt = [cell.weight_ih, cell.weight_hh, cell.bias_ih, *inputs]
+    return gradients([torch.stack(outs, 1), h, c], [_t(u) for u in case["upstream"]], wrt)
+
+
+def _judge_layer_gradients(name, case, found):
+    __tracebackhide__ = True
+    got = found.get("grads") or [None] * len(_GRAD_NAMES)
+    reference = _layer_gradients_reference(case)
+    assert_gradients(got, reference, _GRAD_NAMES, f"FusedLSTM (case '{name}')",
+                     detached=lambda: _layer_gradients_reference(case, detach_state=True),
+                     through_time=found.get("through_time"))
 
 
 def _judge_layer_parameters(name, case, found):
@@ -209,6 +288,18 @@ def _judge_layer_forward(name, case, found):
         for message, kwargs in variants:
             if all(_close(a, b, torch.float64) for a, b in zip(got, _layer_variant(case, **kwargs))):
                 raise CheckFailure(f"FusedLSTM (case '{name}'): {message}.")
+        if "before" in case:
+            b = case["before"]
+            _, kept_h, kept_c = _torch_layer(_t(b["x"]), _t(case["weight_ih"]), _t(case["weight_hh"]),
+                                             _t(case["bias"]), _t(b["h0"]), _t(b["c0"]))
+            x, w = _t(case["x"]), (_t(case["weight_ih"]), _t(case["weight_hh"]), _t(case["bias"]))
+            for start, what_kept in (((kept_h, kept_c), "the final state of the previous call"),
+                                     ((_t(b["h0"]), _t(b["c0"])), "the state given to the previous call")):
+                if all(_close(a, r, torch.float64) for a, r in zip(got, _torch_layer(x, *w, *start))):
+                    raise CheckFailure(
+                        f"{what}: with state=None the layer started from {what_kept}, not from zeros. A layer keeps "
+                        f"no state between calls: state=None means zeros, every time (keep the state in a local "
+                        f"variable of forward, not in self).")
         if ok[0] and _close(h_T, ref_c, torch.float64) and _close(c_T, ref_h, torch.float64):
             raise CheckFailure(f"{what}: the final state is (c_T, h_T); return (out, (h_T, c_T)).")
         if ok[0] and _close(h_T, ref_out[:, 0], torch.float64):

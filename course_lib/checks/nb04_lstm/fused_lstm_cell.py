@@ -19,7 +19,7 @@ import torch
 
 from course_lib.checks.core import CheckFailure, Exercise, LearnerError
 from course_lib.checks.nb04_lstm._cell_judge import _judge_cell
-from course_lib.checks.nb04_lstm._gates import GATE_ORDER, _PROBES, _probe_name
+from course_lib.checks.nb04_lstm._gates import _PROBES, GATE_ORDER, _probe_name
 from course_lib.checks.nb04_lstm._mistakes import _swap_message_stacked
 from course_lib.checks.nb04_lstm._references import _torch_cell
 from course_lib.checks.nb04_lstm._tensors import _generator, _randn, _t
@@ -64,6 +64,27 @@ def _stacked_blocks(case, swap=None) -> dict[str, torch.Tensor]:
     return dict(zip(GATE_ORDER, z.chunk(4, dim=1)))
 
 
+def _interleaved_blocks(case) -> dict[str, torch.Tensor]:
+    """The gates read from z.view(N, H, 4): gate k is every fourth column, z[:, k::4]."""
+    z = torch.cat(list(_stacked_blocks(case).values()), dim=1)  # (N, 4H)
+    return dict(zip(GATE_ORDER, z.view(z.shape[0], -1, 4).unbind(-1)))
+
+
+def _row_mixed_blocks(case) -> dict[str, torch.Tensor]:
+    """The gates read from z.view(4, N, H): each 'gate' mixes the rows of the batch."""
+    z = torch.cat(list(_stacked_blocks(case).values()), dim=1)  # (N, 4H)
+    return dict(zip(GATE_ORDER, z.reshape(4, z.shape[0], -1).unbind(0)))
+
+
+_LAYOUTS = {
+    "the gates are split as z.view(N, H, 4), which takes every fourth column (z[:, k::4]) as gate k. In "
+    "weight_hh (and so in z) each gate is a contiguous block of H columns, in the order i, f, g, o: split with "
+    "z.chunk(4, dim=1), or z.view(N, 4, H).unbind(1).": _interleaved_blocks,
+    "the gates are split as z.view(4, N, H), which mixes the rows of the batch: z is (N, 4H) with each gate a "
+    "block of H columns; split with z.chunk(4, dim=1), or z.view(N, 4, H).unbind(1).": _row_mixed_blocks,
+}
+
+
 def _fused_reference(case):
     return _torch_cell(_t(case["x_t"]), _t(case["h_prev"]), _t(case["c_prev"]), _t(case["weight_ih"]),
                        _t(case["weight_hh"]).double(), _t(case["bias"]))
@@ -80,7 +101,7 @@ def _fused_cell_judge(cases, results):
                 f"shape of xp_t."
             )
     _judge_cell(cases, results, "fused_lstm_cell", _stacked_blocks, _fused_reference, _swap_message_stacked,
-                term_swaps=False)
+                term_swaps=False, layouts=_LAYOUTS)
 
 
 FUSED_LSTM_CELL = Exercise("fused_lstm_cell", "fused_lstm_cell", _fused_cell_cases, _fused_cell_run,

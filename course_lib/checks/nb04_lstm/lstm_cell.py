@@ -22,7 +22,7 @@ import torch
 
 from course_lib.checks.core import Exercise
 from course_lib.checks.nb04_lstm._cell_judge import _judge_cell
-from course_lib.checks.nb04_lstm._gates import GATE_ORDER, SEED_PARAMS, _PROBES, _probe_name, stack_seed_params
+from course_lib.checks.nb04_lstm._gates import _PROBES, GATE_ORDER, SEED_PARAMS, _probe_name, stack_seed_params
 from course_lib.checks.nb04_lstm._mistakes import _swap_message_seed
 from course_lib.checks.nb04_lstm._references import _torch_cell
 from course_lib.checks.nb04_lstm._tensors import _generator, _randn, _t

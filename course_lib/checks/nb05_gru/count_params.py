@@ -48,25 +48,25 @@ def _count_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
                 specs.append((kind, I, H, L, bias))
         specs += [("LSTM", 1, 1, 1, True), ("RNN", 3, 3, 4, False), ("GRU", 512, 1024, 2, True)]
     return {f"{k}(input_size={I}, hidden_size={H}, num_layers={L}, bias={b})": {
-        "kind": k, "input_size": I, "hidden_size": H, "num_layers": L, "bias": b} for k, I, H, L, b in specs}
+        "layer": k, "input_size": I, "hidden_size": H, "num_layers": L, "bias": b} for k, I, H, L, b in specs}
 
 
 def _count_run(fn, case):
-    value = fn(case["kind"], case["input_size"], case["hidden_size"], num_layers=case["num_layers"], bias=case["bias"])
+    value = fn(case["layer"], case["input_size"], case["hidden_size"], num_layers=case["num_layers"], bias=case["bias"])
     if isinstance(value, torch.Tensor) and value.numel() == 1:
         value = value.item()
     return value
 
 
 def _torch_layer(case: dict[str, Any]) -> nn.Module:
-    module = getattr(nn, case["kind"])
+    module = getattr(nn, case["layer"])
     return module(case["input_size"], case["hidden_size"], num_layers=case["num_layers"], bias=case["bias"],
                   device="meta")
 
 
 def _count_formula(case, *, one_bias=False, layer_input=False, gates=None, bias_ignored=False, one_layer=False):
     """The count by a (possibly wrong) formula; the reference is sum(p.numel()) of the torch module."""
-    g = GATES[case["kind"]] if gates is None else gates
+    g = GATES[case["layer"]] if gates is None else gates
     I, H, L = case["input_size"], case["hidden_size"], case["num_layers"]
     total = 0
     for layer in range(1 if one_layer else L):
@@ -92,7 +92,7 @@ _COUNT_MISTAKES = {
 
 def _count_mistake(kind_cases: list[tuple[dict, int]]) -> str | None:
     """Find the smallest set of count mistakes that reproduces every (case, got) pair of one kind."""
-    kind = kind_cases[0][0]["kind"]
+    kind = kind_cases[0][0]["layer"]
     flags = ("one_bias", "layer_input", "gates", "bias_ignored", "one_layer")
     for size in range(1, len(flags) + 1):
         for chosen in itertools.combinations(flags, size):
@@ -124,7 +124,7 @@ def _count_judge(cases, results):
         expected = sum(p.numel() for p in module.parameters())
         if answers[name] == expected:
             continue
-        same_kind = [(c, answers[n]) for n, c in cases.items() if c["kind"] == case["kind"]]
+        same_kind = [(c, answers[n]) for n, c in cases.items() if c["layer"] == case["layer"]]
         mistake = _count_mistake(same_kind)
         shapes = ", ".join(f"{n} {tuple(p.shape)}" for n, p in module.named_parameters())
         raise CheckFailure(

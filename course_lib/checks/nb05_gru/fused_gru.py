@@ -17,6 +17,7 @@ Reference: the PyTorch documentation of ``nn.GRU``.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,15 @@ from course_lib.checks.nb05_gru.variants import (
     _tolerances,
     gru_variant,
 )
+from course_lib.checks.toolkit import (
+    SLOW_INDEXING_NOTE,
+    assert_gradients,
+    gradients,
+    is_time_step_index,
+    note,
+    reaches_first_step,
+    show_difference,
+)
 
 # torch functions that multiply matrices, by name (x @ W.T reaches the mode as "matmul")
 _MATMULS = {"matmul", "__matmul__", "__rmatmul__", "mm", "addmm", "bmm", "baddbmm", "addbmm", "linear", "einsum",
@@ -51,30 +61,42 @@ class _CountMatmuls(TorchFunctionMode):
         super().__init__()
         self.count = 0
         self.torch_gru = False
+        self.indexed = 0  # time steps read as xp[:, t]: right, but slow (toolkit.SLOW_INDEXING_NOTE)
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         name = getattr(func, "__name__", "")
         self.count += name in _MATMULS
         self.torch_gru |= name in _TORCH_GRU
+        self.indexed += name == "__getitem__" and is_time_step_index(args)
         return func(*args, **(kwargs or {}))
 
 
 def _layer_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
+    """Kinds: ``given state`` (h0), ``values`` (h0=None), ``no state`` (h0=None on a call after one with h0: a
+    layer keeps no state between calls), ``gradients`` (every parameter, x and h0, against nn.GRU); every case
+    also checks the initialisation the docstring fixes (uniform in ±1/sqrt(H))."""
     g = _generator(seed)
-    sizes = [("N=2, T=5, D=3, H=4, with h0", 2, 5, 3, 4, True, torch.float64, False),
-             ("N=3, T=4, D=2, H=3, h0=None", 3, 4, 2, 3, False, torch.float64, False)]
+    sizes = [("N=2, T=5, D=3, H=4, with h0", 2, 5, 3, 4, "given state", torch.float64),
+             ("N=3, T=4, D=2, H=3, h0=None", 3, 4, 2, 3, "values", torch.float64),
+             ("N=2, T=3, D=3, H=4, h0=None after a call with h0", 2, 3, 3, 4, "no state", torch.float64),
+             ("gradients, N=2, T=4, D=3, H=4", 2, 4, 3, 4, "gradients", torch.float64)]
     if hidden:
         sizes += [
-            ("T=1", 4, 1, 3, 5, True, torch.float64, False),
-            ("N=1, D=1, H=1, T=6", 1, 6, 1, 1, True, torch.float64, False),
-            ("float32, N=8, T=30, D=5, H=16", 8, 30, 5, 16, True, torch.float32, False),
-            ("gradients, N=3, T=7, D=4, H=6", 3, 7, 4, 6, True, torch.float64, True),
+            ("T=1", 4, 1, 3, 5, "given state", torch.float64),
+            ("N=1, D=1, H=1, T=6", 1, 6, 1, 1, "given state", torch.float64),
+            ("float32, N=8, T=30, D=5, H=16", 8, 30, 5, 16, "given state", torch.float32),
+            ("N=4, T=6, D=2, H=5, h0=None after a call with h0", 4, 6, 2, 5, "no state", torch.float64),
+            ("gradients, N=3, T=7, D=4, H=6", 3, 7, 4, 6, "gradients", torch.float64),
         ]
     cases = {}
-    for name, N, T, D, H, with_h0, dtype, grads in sizes:
-        case = {"x": _randn(g, N, T, D, dtype=dtype), "h0": _randn(g, N, H, dtype=dtype) if with_h0 else None,
-                **_gru_weights(g, D, H, dtype=dtype), "grads": grads}
-        if grads:  # the loss is sum(out * w_out) + sum(h_T * w_h): every output gets its own upstream gradient
+    for name, N, T, D, H, kind, dtype in sizes:
+        with_h0 = kind in ("given state", "gradients")
+        case = {"kind": kind, "x": _randn(g, N, T, D, dtype=dtype),
+                "h0": _randn(g, N, H, dtype=dtype) if with_h0 else None,
+                **_gru_weights(g, D, H, dtype=dtype), "grads": kind == "gradients", "seed": seed}
+        if kind == "no state":  # the call before, with a state the layer could keep
+            case["before"] = {"x": _randn(g, N, T, D, dtype=dtype), "h0": _randn(g, N, H, dtype=dtype)}
+        if kind == "gradients":  # the loss is sum(out * w_out) + sum(h_T * w_h): each output its own upstream
             case["w_out"] = _randn(g, N, T, H, dtype=dtype)
             case["w_h"] = _randn(g, N, H, dtype=dtype)
         cases[name] = case
@@ -84,19 +106,33 @@ def _layer_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
 def _layer_run(cls, case):
     x = torch.from_numpy(case["x"])
     D, H = x.shape[2], case["weight_hh"].shape[1]
-    module = cls(D, H)
+    state = torch.get_rng_state()
+    try:  # the initialisation is drawn from a known seed, so that a verdict on it is reproducible
+        torch.manual_seed(case.get("seed", 0))
+        module = cls(D, H)
+    finally:
+        torch.set_rng_state(state)
     found = {name: list(p.shape) for name, p in module.named_parameters()}
     if any(found.get(name) != list(case[name].shape) for name in _PARAM_NAMES):
         return {"parameters": found}
+    params = dict(module.named_parameters())
+    init = {name: params[name].detach().clone() for name in _PARAM_NAMES}
     module = module.to(x.dtype)
     params = dict(module.named_parameters())
     with torch.no_grad():
         for name in _PARAM_NAMES:
             params[name].copy_(torch.from_numpy(case[name]))
     h0 = None if case["h0"] is None else torch.from_numpy(case["h0"])
+    if "before" in case:
+        with torch.no_grad():
+            module(torch.from_numpy(case["before"]["x"]), torch.from_numpy(case["before"]["h0"]))
+    if case["grads"]:
+        x.requires_grad_(True)
+        h0.requires_grad_(True)
     with torch.set_grad_enabled(case["grads"]), _CountMatmuls() as counter:
         value = module(x) if h0 is None else module(x, h0)
-    result = {"parameters": found, "matmuls": counter.count, "torch_gru": counter.torch_gru}
+    result = {"parameters": found, "matmuls": counter.count, "torch_gru": counter.torch_gru, "init": init,
+              "indexed": counter.indexed}
     if not isinstance(value, (tuple, list)) or len(value) != 2:
         length = f" of length {len(value)}" if isinstance(value, (tuple, list)) else ""
         result["returned"] = type(value).__name__ + length
@@ -104,10 +140,9 @@ def _layer_run(cls, case):
     out, h_T = value
     result["out"], result["h_T"] = out, h_T
     if case["grads"]:
-        loss = (out * torch.from_numpy(case["w_out"])).sum() + (h_T * torch.from_numpy(case["w_h"])).sum()
-        weights = [params[n] for n in _PARAM_NAMES]
-        grads = torch.autograd.grad(loss, weights, allow_unused=True) if loss.requires_grad else [None] * 4
-        result["grads"] = list(grads)
+        result["through_time"] = reaches_first_step(out[:, -1] if isinstance(out, torch.Tensor) else None, x)
+        upstream = [torch.from_numpy(case["w_out"]), torch.from_numpy(case["w_h"])]
+        result["grads"] = gradients([out, h_T], upstream, [*(params[n] for n in _PARAM_NAMES), x, h0])
     return result
 
 
@@ -118,12 +153,13 @@ def _reference_layer(case: dict[str, Any]):
     with torch.no_grad():
         for name, value in zip(_PARAM_NAMES, _tensors(case)):
             getattr(gru, name + "_l0").copy_(value)
-    h0 = None if case["h0"] is None else torch.from_numpy(case["h0"])[None]  # (1, N, H)
-    out, h_n = gru(x, h0)
+    x.requires_grad_(case["grads"])
+    h0 = None if case["h0"] is None else torch.from_numpy(case["h0"]).requires_grad_(case["grads"])
+    out, h_n = gru(x, None if h0 is None else h0[None])  # h0: (1, N, H)
     grads = None
     if case["grads"]:
-        loss = (out * torch.from_numpy(case["w_out"])).sum() + (h_n[0] * torch.from_numpy(case["w_h"])).sum()
-        grads = torch.autograd.grad(loss, [getattr(gru, n + "_l0") for n in _PARAM_NAMES])
+        upstream = [torch.from_numpy(case["w_out"]), torch.from_numpy(case["w_h"])]
+        grads = gradients([out, h_n[0]], upstream, [*(getattr(gru, n + "_l0") for n in _PARAM_NAMES), x, h0])
     return out.detach(), h_n[0].detach(), grads
 
 
@@ -145,6 +181,9 @@ def _layer_judge(cases, results):
     for item in checked:
         _judge_layer_structure(item)
         _judge_layer_gradients(item)
+    if any(item[2].get("indexed", 0) >= item[1]["x"].shape[1] > 1 for item in checked):
+        return note(SLOW_INDEXING_NOTE)
+    return None
 
 
 def _layer_outputs(name, case, value):
@@ -154,6 +193,8 @@ def _layer_outputs(name, case, value):
     if not (isinstance(value, dict) and isinstance(value.get("parameters"), dict)):
         raise unexpected
     _judge_parameters(value["parameters"], case)
+    if "init" in value:
+        _judge_initialisation(value["init"], case)
     if not ("returned" in value or {"out", "h_T", "matmuls", "torch_gru"} <= value.keys()):
         raise unexpected
     if "returned" in value:
@@ -180,8 +221,16 @@ def _judge_layer_values(checked):
                                  lambda kwargs: [_layer_variant_outputs(item[1], kwargs) for item in checked])
         name, case, _, out, _, out_ref, _, _ = wrong[0]
         if message:
-            raise CheckFailure(f"FusedGRU on case '{name}': {message}\n  expected out {describe(out_ref)}\n"
-                               f"  got          {describe(out)}")
+            raise CheckFailure(f"FusedGRU on case '{name}': {message}\n  out: {show_difference(out, out_ref)}")
+        if "before" in case:
+            kept = _reference_layer({**case, "x": case["before"]["x"], "h0": case["before"]["h0"], "grads": False})[1]
+            for start, what in ((kept.numpy(), "the final state of the previous call"),
+                                (case["before"]["h0"], "the h0 given to the previous call")):
+                if _close(out, _reference_layer({**case, "h0": start, "grads": False})[0]):
+                    raise CheckFailure(
+                        f"FusedGRU on case '{name}': with h0=None the layer started from {what}, not from zeros. A "
+                        f"layer keeps no state between calls: h0=None means zeros, every time (keep the state in a "
+                        f"local variable of forward, not in self).")
         first = next(t for t in range(out_ref.shape[1]) if not _close(out[:, t], out_ref[:, t]))
         where = (" (the very first step: check h0, the input projection and the gates)." if first == 0
                  else ": the first steps are right, so check how h_t is carried to the next step.")
@@ -221,15 +270,25 @@ def _judge_layer_gradients(item):
     name, _, value, _, _, _, _, grads_ref = item
     if grads_ref is None:
         return
-    for param, g_ref, g in zip(_PARAM_NAMES, grads_ref, value["grads"]):
-        if g is None:
-            raise CheckFailure(f"no gradient reaches {param}: the forward pass must build the output from the "
-                               f"parameters with torch operations (no .detach(), .item(), .numpy(), torch.no_grad() "
-                               f"or torch.tensor(...) of intermediate values).")
-        assert_close(as_tensor(g, f"gradient of {param}", tuple(g_ref.shape)), g_ref,
-                     f"gradient of {param} on case '{name}'", **_tolerances(g_ref.dtype),
-                     hint="The outputs are right but the gradients are not: does the forward pass modify a tensor "
-                          "in place after using it, or cut the graph somewhere?")
+    got = value.get("grads")
+    got = list(got) if isinstance(got, (list, tuple)) and len(got) == len(grads_ref) else [None] * len(grads_ref)
+    assert_gradients(got, grads_ref, (*_PARAM_NAMES, "x", "h0"), f"FusedGRU on case '{name}'",
+                     through_time=value.get("through_time"))
+
+
+def _judge_initialisation(found: dict[str, Any], case: dict[str, Any]) -> None:
+    """The docstring fixes it: each of the four parameters uniform in [-1/sqrt(H), 1/sqrt(H)], as torch's."""
+    H = case["weight_hh"].shape[1]
+    bound = 1 / math.sqrt(H)
+    for n in _PARAM_NAMES:
+        w = as_tensor(found.get(n), f"FusedGRU's initial {n}").double()
+        spread = w.numel() < 12 or float(w.abs().max()) >= 0.3 * bound  # P(correct fails) < 0.3^12
+        if not torch.isfinite(w).all() or float(w.abs().max()) > bound + 1e-6 or not spread or \
+                (w.numel() > 1 and float(w.std()) == 0.0):
+            raise CheckFailure(
+                f"FusedGRU(D, {H}).{n} should start uniform in [-1/sqrt(H), 1/sqrt(H)] = [{-bound:.3g}, {bound:.3g}], "
+                f"as the docstring says (and nn.GRU does), got {describe(w)}. Hint: "
+                f"nn.Parameter(torch.empty(...).uniform_(-k, k)) with k = 1 / sqrt(H), for the biases too.")
 
 
 def _judge_parameters(found: dict[str, list[int]], case: dict[str, Any]) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, describe, result_of
+from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, result_of
 from course_lib.checks.nb05_gru.variants import (
     _PARAM_NAMES,
     _close,
@@ -28,6 +28,7 @@ from course_lib.checks.nb05_gru.variants import (
     _tolerances,
     gru_variant,
 )
+from course_lib.checks.toolkit import show_difference
 
 
 def _cell_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
@@ -82,8 +83,7 @@ def _cell_judge(cases, results):
     )
     name, case, expected, got = wrong[0]
     if message:
-        raise CheckFailure(f"gru_cell on case '{name}': {message}\n  expected {describe(expected)}\n"
-                           f"  got      {describe(got)}")
+        raise CheckFailure(f"gru_cell on case '{name}': {message}\n  {show_difference(got, expected)}")
     assert_close(got, expected, f"gru_cell(...) on case '{name}'", **_tolerances(expected.dtype),
                  hint="Hint: split the stacked weights with .chunk(3) in the order r, z, n; r and z use sigmoid, n "
                       "uses tanh; compare each gate with the equations above the exercise.")

@@ -31,16 +31,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from course_lib.checks.toolkit import close, generator, randn, tolerance
+
 GATE_ORDER = ("r", "z", "n")  # rows 0:H, H:2H, 2H:3H of weight_ih, weight_hh, bias_ih, bias_hh
 _PARAM_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
-def _generator(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
-
-
-def _randn(g: torch.Generator, *shape: int, scale: float = 1.0, dtype=torch.float64) -> np.ndarray:
-    return (scale * torch.randn(*shape, generator=g, dtype=torch.float64)).to(dtype).numpy()
+_generator = generator  # the toolkit's
+_randn = randn
 
 
 def _gru_weights(g: torch.Generator, D: int, H: int, scale: float = 0.5, dtype=torch.float64) -> dict[str, np.ndarray]:
@@ -56,13 +54,11 @@ def _tensors(case: dict[str, Any], names=_PARAM_NAMES) -> list[torch.Tensor]:
     return [torch.from_numpy(case[name]) for name in names]
 
 
-def _tolerances(dtype: torch.dtype) -> dict[str, float]:
-    return {"rtol": 1e-6, "atol": 1e-8} if dtype == torch.float64 else {"rtol": 1e-4, "atol": 1e-5}
+_tolerances = tolerance
 
 
 def _close(got: torch.Tensor, expected: torch.Tensor) -> bool:
-    tol = _tolerances(expected.dtype)
-    return bool(torch.isfinite(got).all()) and torch.allclose(got.double(), expected.double(), **tol)
+    return bool(torch.isfinite(got).all()) and close(got, expected, expected.dtype)
 
 
 # ------------------------------------------------------------------------------------- typical mistakes

@@ -15,19 +15,18 @@ import torch
 import torch.nn as nn
 from torch.nn.utils.rnn import PackedSequence
 
-from course_lib.checks.core import CheckFailure, as_tensor, describe
+from course_lib.checks.core import CheckFailure, as_tensor
+from course_lib.checks.toolkit import close, generator, number, pair, randn, tolerance
 from course_lib.data.vocab import BOS, EOS, PAD, SPECIALS, UNK
 
 PAD_ID, UNK_ID, BOS_ID, EOS_ID = (SPECIALS.index(t) for t in (PAD, UNK, BOS, EOS))
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
-def _generator(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
-
-
-def _randn(g: torch.Generator, *shape: int, scale: float = 1.0) -> np.ndarray:
-    return (scale * torch.randn(*shape, generator=g, dtype=torch.float64)).numpy()
+_generator = generator  # the toolkit's
+_randn = randn
+_pair = pair
+_number = number
 
 
 def _plain(value: Any) -> Any:
@@ -51,22 +50,14 @@ def _tensor(value: Any, what: str, shape: tuple[int, ...] | None = None, letters
     return as_tensor(value, what, shape, letters)
 
 
-def _pair(value: Any, function: str, names: str) -> tuple:
-    __tracebackhide__ = True
-    if not isinstance(value, (list, tuple)) or len(value) != 2:
-        got = f"a {type(value).__name__}" + (f" of length {len(value)}" if isinstance(value, (list, tuple)) else "")
-        raise CheckFailure(f"{function} should return a pair ({names}), got {got}")
-    return tuple(value)
-
-
 def _tolerance(got: torch.Tensor) -> dict[str, float]:
-    return {"rtol": 1e-4, "atol": 1e-5} if got.dtype != torch.float64 else {"rtol": 1e-7, "atol": 1e-9}
+    return tolerance(got.dtype if got.dtype.is_floating_point else torch.float64)
 
 
 def _close(got: torch.Tensor, expected: torch.Tensor, tol: dict[str, float] | None = None) -> bool:
     """Same shape and close, with the tolerance of ``got``'s dtype unless ``tol`` is given."""
     tol = tol or _tolerance(got)
-    return tuple(got.shape) == tuple(expected.shape) and torch.allclose(got.double(), expected.double(), **tol)
+    return close(got, expected, **tol)
 
 
 def _loaded(modules: dict[str, nn.Module], case) -> tuple[nn.Module, ...]:
@@ -78,13 +69,6 @@ def _loaded(modules: dict[str, nn.Module], case) -> tuple[nn.Module, ...]:
     return tuple(m.to(_DTYPES[case["dtype"]]) for m in modules.values())
 
 
-def _number(value: Any, what: str) -> float:
-    __tracebackhide__ = True
-    if isinstance(value, np.ndarray) and value.size == 1:
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise CheckFailure(f"{what} should be a number (a float, or a 0-d tensor), got {describe(value)}")
-    return float(value)
 
 
 def _with_eos(g: torch.Generator, N: int, T: int, V: int, min_len: int = 1, mixed: bool = False) -> torch.Tensor:

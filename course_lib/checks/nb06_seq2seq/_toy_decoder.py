@@ -33,7 +33,8 @@ class ToyDecoder(nn.Module):
         logits = r_t W^T + b                                  <pad>, <unk>, <bos> at -1e4: never chosen
 
     With an end schedule ``ends`` (one step per row code) the <eos> logit is +50 from step ``ends[code]``
-    on and -50 before it, so each row of a batch ends at its own, known step.
+    on and -50 before it, so each row of a batch ends at its own, known step.  With a ``pads`` schedule the
+    <pad> logit is +30 at step ``pads[code]``: the model emits <pad> as an ordinary token there (-1 never).
     """
 
     def __init__(self, model: dict[str, Any]):
@@ -41,6 +42,7 @@ class ToyDecoder(nn.Module):
         dtype = _DTYPES[model["dtype"]]
         self.A, self.B, self.C, self.W, self.b = (torch.from_numpy(model[k]).to(dtype) for k in "ABCWb")
         self.ends = None if model.get("ends") is None else torch.from_numpy(model["ends"])
+        self.pads = None if model.get("pads") is None else torch.from_numpy(model["pads"])
         self.R, self.V = self.A.shape[0], self.W.shape[0]
 
     def forward(self, y_prev: torch.Tensor, h: torch.Tensor, context: torch.Tensor):
@@ -55,6 +57,9 @@ class ToyDecoder(nn.Module):
             ends = self.ends[code.round().long().clamp(0, len(self.ends) - 1)]
             eos = torch.where(step >= ends.to(step.dtype), 50.0, -50.0).to(logits.dtype)
             logits = logits + F.one_hot(torch.tensor(EOS_ID), self.V).to(logits.dtype) * eos[:, None]
+        if self.pads is not None:  # <pad> chosen as an ordinary token at its scheduled step (+30 < the <eos> +50)
+            pads = self.pads[code.round().long().clamp(0, len(self.pads) - 1)]
+            logits[:, PAD_ID] = torch.where(step == pads.to(step.dtype), 30.0, -1e4).to(logits.dtype)
         h_new = torch.cat([code[:, None], step[:, None] + 1, r_new], dim=1)
         return logits, h_new
 
@@ -79,10 +84,13 @@ class ToyDecoder(nn.Module):
 
 
 def _toy_model(g: torch.Generator, V: int, R: int, dtype: str, scale: float = 1.5,
-               ends: list[int] | None = None) -> dict[str, Any]:
-    return {"A": _randn(g, R, R, scale=0.8 / R**0.5), "B": _randn(g, V, R), "C": _randn(g, R, R, scale=0.5),
-            "W": _randn(g, V, R, scale=scale), "b": _randn(g, V, scale=0.3), "dtype": dtype,
-            "ends": None if ends is None else np.array(ends, dtype=np.int64)}
+               ends: list[int] | None = None, pads: list[int] | None = None) -> dict[str, Any]:
+    model = {"A": _randn(g, R, R, scale=0.8 / R**0.5), "B": _randn(g, V, R), "C": _randn(g, R, R, scale=0.5),
+             "W": _randn(g, V, R, scale=scale), "b": _randn(g, V, scale=0.3), "dtype": dtype,
+             "ends": None if ends is None else np.array(ends, dtype=np.int64)}
+    if pads is not None:
+        model["pads"] = np.array(pads, dtype=np.int64)
+    return model
 
 
 def _toy_context(g: torch.Generator, codes: list[int], R: int, dtype: str) -> np.ndarray:

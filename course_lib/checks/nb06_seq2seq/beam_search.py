@@ -17,18 +17,28 @@ import numpy as np
 import torch
 
 from course_lib.checks.core import CheckFailure, Exercise, describe, result_of
-from course_lib.checks.nb06_seq2seq._common import _DTYPES, BOS_ID, EOS_ID, PAD_ID, UNK_ID
-from course_lib.checks.nb06_seq2seq._common import _generator, _number, _pair, _plain, _tensor
+from course_lib.checks.nb06_seq2seq._common import (
+    _DTYPES,
+    BOS_ID,
+    EOS_ID,
+    PAD_ID,
+    UNK_ID,
+    _generator,
+    _number,
+    _pair,
+    _plain,
+    _tensor,
+)
 from course_lib.checks.nb06_seq2seq._toy_decoder import ToyDecoder, _replay, _shift_right, _toy_context, _toy_model
 
 
 def _beam_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     g = _generator(seed)
-    setups = [("", 4, 0.75, "float32", [1, 2, 3, 1000])]
+    setups = [("", 4, 0.75, "float32", [1, 2, 3, 1000]), ("max_len=1, ", 1, 0.75, "float32", [2])]
     if hidden:
         setups += [("float64, alpha=1, ", 5, 1.0, "float64", [1, 2, 4, 5000]),
                    ("float64, alpha=0, ", 4, 0.0, "float64", [1, 3, 1000]),
-                   ("max_len=1, ", 1, 0.75, "float64", [1, 3])]
+                   ("float64, max_len=1, ", 1, 0.75, "float64", [1, 3])]
     cases = {}
     for prefix, max_len, alpha, dtype, widths in setups:
         for _ in range(20):  # prefer a model on which greedy decoding is not already the best sequence
@@ -39,7 +49,8 @@ def _beam_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
                 break
         for k in widths:
             label = f"k={k}" + (" (exact search)" if k >= 1000 else "")
-            cases[f"{prefix}{label}"] = {"model": model, "context": context, "k": k, "max_len": max_len, "alpha": alpha}
+            cases[f"{prefix}{label}"] = {"model": model, "context": context, "k": k, "max_len": max_len, "alpha": alpha,
+                                         "kind": "edge" if max_len == 1 else "values"}
     return cases
 
 

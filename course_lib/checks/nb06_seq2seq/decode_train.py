@@ -21,9 +21,20 @@ import numpy as np
 import torch
 
 from course_lib.checks.core import CheckFailure, Exercise, assert_close, result_of
-from course_lib.checks.nb06_seq2seq._common import _DTYPES, BOS_ID, EOS_ID, PAD_ID, UNK_ID, _close, _generator
-from course_lib.checks.nb06_seq2seq._common import _plain, _tensor, _tolerance
+from course_lib.checks.nb06_seq2seq._common import (
+    _DTYPES,
+    BOS_ID,
+    EOS_ID,
+    PAD_ID,
+    UNK_ID,
+    _close,
+    _generator,
+    _plain,
+    _tensor,
+    _tolerance,
+)
 from course_lib.checks.nb06_seq2seq._toy_decoder import ToyDecoder, _replay, _shift_right, _toy_context, _toy_model
+from course_lib.checks.toolkit import assert_gradients, gradients, randn
 from course_lib.data.vocab import SPECIALS
 
 
@@ -54,7 +65,10 @@ def _tf_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     g = _generator(seed)
     setups = [("", 3, 5, 8, 4, "float32", [1.0, 0.0, 0.5])]
     if hidden:
-        setups += [("float64, ", 5, 7, 9, 5, "float64", [1.0, 0.0, 0.3, 0.8]), ("T=1, ", 2, 1, 6, 3, "float64", [0.0, 1.0])]
+        setups += [
+            ("float64, ", 5, 7, 9, 5, "float64", [1.0, 0.0, 0.3, 0.8]),
+            ("T=1, ", 2, 1, 6, 3, "float64", [0.0, 1.0]),
+        ]
     cases = {}
     for prefix, N, T, V, R, dtype, ratios in setups:
         model = _toy_model(g, V, R, dtype)
@@ -62,22 +76,48 @@ def _tf_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
         tgt = _random_targets(g, N, T, V)
         for ratio in ratios:
             gen_seed = int(torch.randint(0, 2**31 - 1, (1,), generator=g))
-            cases[f"{prefix}teacher_forcing={ratio:g}"] = {"model": model, "context": context, "tgt": tgt,
-                                                            "ratio": ratio, "gen_seed": gen_seed}
+            cases[f"{prefix}teacher_forcing={ratio:g}"] = {
+                "model": model,
+                "context": context,
+                "tgt": tgt,
+                "ratio": ratio,
+                "gen_seed": gen_seed,
+            }
+        if T > 1:  # the training pass carries gradients through time: d loss / d context against autograd
+            cases[f"{prefix}gradients, teacher_forcing=1"] = {
+                **cases[f"{prefix}teacher_forcing=1"],
+                "kind": "gradients",
+                "upstream": randn(g, N, T, V),
+            }
     return cases
 
 
 def _tf_run(fn, case):
     decoder = ToyDecoder(case["model"])
     dtype = _DTYPES[case["model"]["dtype"]]
+    if case.get("kind") == "gradients":
+        context = torch.from_numpy(case["context"]).to(dtype).requires_grad_(True)
+        generator = torch.Generator().manual_seed(case["gen_seed"])
+        logits = fn(decoder, context, torch.from_numpy(case["tgt"]), teacher_forcing=1.0, generator=generator)
+        (grad,) = gradients([logits], [torch.from_numpy(case["upstream"])], [context])
+        return {"logits": _plain(logits), "grad": grad}
     calls = 2 if 0.0 < case["ratio"] < 1.0 else 1
     results = []
     for global_seed in range(calls):  # a different global seed each call: a run that uses it is not reproducible
         with _global_rng(1000 + global_seed):
             generator = torch.Generator().manual_seed(case["gen_seed"])
             context = torch.from_numpy(case["context"]).to(dtype)
-            results.append(_plain(fn(decoder, context, torch.from_numpy(case["tgt"]), teacher_forcing=case["ratio"],
-                                     generator=generator)))
+            results.append(
+                _plain(
+                    fn(
+                        decoder,
+                        context,
+                        torch.from_numpy(case["tgt"]),
+                        teacher_forcing=case["ratio"],
+                        generator=generator,
+                    )
+                )
+            )
     return tuple(results)
 
 
@@ -97,10 +137,17 @@ def _tf_judge(cases, results):
         N, T = tgt.shape
         V = model["W"].shape[0]
         runs = result_of(results, name, "decode_train")
+        grad = None
+        if case.get("kind") == "gradients":
+            if not isinstance(runs, dict):
+                raise CheckFailure(f"the check could not read decode_train's results on case '{name}'")
+            grad, runs = runs.get("grad"), (runs.get("logits"),)
         logits = _tensor(runs[0], f"logits on case '{name}'", None)
         if logits.dim() == 3 and logits.shape[0] == N and logits.shape[2] == V and logits.shape[1] != T:
-            raise CheckFailure(f"case '{name}': logits has {logits.shape[1]} steps for targets of T = {T} steps; "
-                               f"produce one step of logits per target position (the first from <bos>).")
+            raise CheckFailure(
+                f"case '{name}': logits has {logits.shape[1]} steps for targets of T = {T} steps; "
+                f"produce one step of logits per target position (the first from <bos>)."
+            )
         logits = _tensor(runs[0], f"logits on case '{name}'", (N, T, V), "(N, T, V)")
         tol = _tolerance(logits)
         logits = logits.double()
@@ -110,12 +157,36 @@ def _tf_judge(cases, results):
         implied = torch.where(coins, _shift_right(tgt), _shift_right(logits.argmax(-1)))
         reference = _replay(model, context, implied)
         if len(runs) > 1 and not (isinstance(runs[1], np.ndarray) and np.array_equal(runs[0], runs[1])):
-            raise CheckFailure(f"case '{name}': two calls with generators of the same seed gave different logits, so "
-                               f"a run cannot be repeated: draw every coin from `generator` (torch.rand(N, "
-                               f"generator=generator)), not from torch's or Python's global random state.")
+            raise CheckFailure(
+                f"case '{name}': two calls with generators of the same seed gave different logits, so "
+                f"a run cannot be repeated: draw every coin from `generator` (torch.rand(N, "
+                f"generator=generator)), not from torch's or Python's global random state."
+            )
         if _close(logits, reference, tol):
+            if case.get("kind") == "gradients":
+                assert_gradients(
+                    [grad],
+                    _gradients_reference(case),
+                    ("context",),
+                    f"decode_train (case '{name}')",
+                    detached=[lambda d=d: _gradients_reference(case, d) for d in ("before", "after")],
+                )
             continue
         _tf_diagnose(name, case, logits, teacher, free, reference, tgt, tol)
+
+
+def _gradients_reference(case, detach: str = "") -> list[torch.Tensor]:
+    """d sum(logits * upstream) / d context by autograd through the stand-in decoder fed the truth (h_0 = context);
+    ``detach``: the state detached "before" every step (h_0 too) or "after" every step, the mistake."""
+    decoder = ToyDecoder({**case["model"], "dtype": "float64"})
+    context = torch.from_numpy(case["context"]).double().requires_grad_(True)
+    inputs = _shift_right(torch.from_numpy(case["tgt"]))
+    h, steps = context, []
+    for t in range(inputs.shape[1]):
+        logits, h = decoder(inputs[:, t], h.detach() if detach == "before" else h, context)
+        h = h.detach() if detach == "after" else h
+        steps.append(logits)
+    return gradients([torch.stack(steps, 1)], [torch.from_numpy(case["upstream"])], [context])
 
 
 def _tf_diagnose(name, case, logits, teacher, free, reference, tgt, tol) -> None:
@@ -130,32 +201,66 @@ def _tf_diagnose(name, case, logits, teacher, free, reference, tgt, tol) -> None
         ctx = torch.from_numpy(context).double()
         first = torch.full((N, 1), BOS_ID, dtype=torch.long)
         if close(logits[:, :1], _replay(model, context, first, h0=torch.zeros_like(ctx))):
-            raise CheckFailure(f"case '{name}': the decoder started from a zero state; its first state is h_0 = context.")
+            raise CheckFailure(
+                f"case '{name}': the decoder started from a zero state; its first state is h_0 = context."
+            )
         for token in (PAD_ID, EOS_ID, UNK_ID):
             if close(logits[:, :1], _replay(model, context, torch.full((N, 1), token, dtype=torch.long))):
-                raise CheckFailure(f"case '{name}': the first input was {SPECIALS[token]!r}; every row starts from "
-                                   f"<bos> (id {BOS_ID}).")
+                raise CheckFailure(
+                    f"case '{name}': the first input was {SPECIALS[token]!r}; every row starts from "
+                    f"<bos> (id {BOS_ID})."
+                )
         if close(logits[:, :1], _replay(model, context, tgt[:, :1])):
-            raise CheckFailure(f"case '{name}': the first input was tgt[:, 0], the token the first step must predict "
-                               f"(the answer leaks). Start from <bos>, then feed tgt[:, t - 1] at step t.")
-        assert_close(logits[:, 0], reference[:, 0], f"the first step's logits on case '{name}'", **tol,
-                     hint="Step 0 is decoder(<bos> ids, context, context): h_0 = context.")
+            raise CheckFailure(
+                f"case '{name}': the first input was tgt[:, 0], the token the first step must predict "
+                f"(the answer leaks). Start from <bos>, then feed tgt[:, t - 1] at step t."
+            )
+        assert_close(
+            logits[:, 0],
+            reference[:, 0],
+            f"the first step's logits on case '{name}'",
+            **tol,
+            hint="Step 0 is decoder(<bos> ids, context, context): h_0 = context.",
+        )
     if close(logits, _replay(model, context, tgt)):
-        raise CheckFailure(f"case '{name}': the input at step t was tgt[:, t], the token that step must predict "
-                           f"(the answer leaks). Shift right: <bos>, tgt[:, 0], ..., tgt[:, T - 2].")
+        raise CheckFailure(
+            f"case '{name}': the input at step t was tgt[:, t], the token that step must predict "
+            f"(the answer leaks). Shift right: <bos>, tgt[:, 0], ..., tgt[:, T - 2]."
+        )
     if ratio == 0.0 and close(logits, teacher):
-        raise CheckFailure(f"case '{name}': the decoder fed the ground truth at inference: with teacher_forcing=0 "
-                           f"every input after <bos> must be the decoder's own previous prediction (the argmax of its "
-                           f"logits), never tgt.")
+        raise CheckFailure(
+            f"case '{name}': the decoder fed the ground truth at inference: with teacher_forcing=0 "
+            f"every input after <bos> must be the decoder's own previous prediction (the argmax of its "
+            f"logits), never tgt."
+        )
     if ratio == 1.0 and close(logits, free):
-        raise CheckFailure(f"case '{name}': teacher forcing ratio not exact: with teacher_forcing=1 every input after "
-                           f"<bos> must be the ground truth tgt[:, t - 1], but the decoder was fed its own predictions. "
-                           f"Is the coin comparison inverted? Feed the truth where torch.rand(N, generator=generator) "
-                           f"< teacher_forcing.")
-    if close(logits, _replay(model, context, torch.where(_coins(case, N, T), _shift_right(tgt),
-                                                          _shift_right(logits.argmax(-1))), step_context="state")):
-        raise CheckFailure(f"case '{name}': the decoder was given its state h where it takes the context: pass the "
-                           f"encoder's context (the same tensor) at every step, decoder(y_prev, h, context).")
+        raise CheckFailure(
+            f"case '{name}': teacher forcing ratio not exact: with teacher_forcing=1 every input after "
+            f"<bos> must be the ground truth tgt[:, t - 1], but the decoder was fed its own predictions. "
+            f"Is the coin comparison inverted? Feed the truth where torch.rand(N, generator=generator) "
+            f"< teacher_forcing."
+        )
+    if close(
+        logits,
+        _replay(
+            model,
+            context,
+            torch.where(_coins(case, N, T), _shift_right(tgt), _shift_right(logits.argmax(-1))),
+            step_context="state",
+        ),
+    ):
+        raise CheckFailure(
+            f"case '{name}': the decoder was given its state h where it takes the context: pass the "
+            f"encoder's context (the same tensor) at every step, decoder(y_prev, h, context)."
+        )
+    leaked = torch.where(_coins(case, N, T), tgt, _shift_right(logits.argmax(-1)))
+    leaked[:, 0] = BOS_ID
+    if close(logits, _replay(model, context, leaked)):
+        raise CheckFailure(
+            f"case '{name}': where the coin says 'truth', step t was fed tgt[:, t], the token that step "
+            f"must predict (the answer leaks into training). Feed the previous target, tgt[:, t - 1] "
+            f"(the argmax of the step t - 1 logits where the coin says no)."
+        )
     used = _inputs_used(case, logits, tgt, tol)
     if used is not None:
         used, expected = used
@@ -164,10 +269,15 @@ def _tf_diagnose(name, case, logits, teacher, free, reference, tgt, tol) -> None
             f"prediction, but not where the specified coins say: {used:.0%} of the inputs after <bos> were the truth, "
             f"the coins give {expected:.0%}. At each step t = 1, ..., T - 1, in order, draw one coin per row, "
             f"torch.rand(N, generator=generator) < teacher_forcing, and feed tgt[:, t - 1] where it is True, the "
-            f"argmax of the step t - 1 logits where it is False.")
-    assert_close(logits, reference, f"logits on case '{name}'", **tol,
-                 hint="At step t: logits_t, h = decoder(y_prev, h, context), with h_0 = context and y_prev = <bos> "
-                      "at t = 0.")
+            f"argmax of the step t - 1 logits where it is False."
+        )
+    assert_close(
+        logits,
+        reference,
+        f"logits on case '{name}'",
+        **tol,
+        hint="At step t: logits_t, h = decoder(y_prev, h, context), with h_0 = context and y_prev = <bos> at t = 0.",
+    )
 
 
 def _inputs_used(case, logits: torch.Tensor, tgt: torch.Tensor, tol: dict[str, float]) -> tuple[float, float] | None:
@@ -179,7 +289,9 @@ def _inputs_used(case, logits: torch.Tensor, tgt: torch.Tensor, tol: dict[str, f
     h, truth_count = ctx, 0
     with torch.no_grad():
         for t in range(T):
-            options = [torch.full((N,), BOS_ID, dtype=torch.long)] if t == 0 else [tgt[:, t - 1], logits[:, t - 1].argmax(-1)]
+            options = (
+                [torch.full((N,), BOS_ID, dtype=torch.long)] if t == 0 else [tgt[:, t - 1], logits[:, t - 1].argmax(-1)]
+            )
             outcomes = [decoder(y, h, ctx) for y in options]
             chosen = torch.full((N,), -1)
             for i, (out, _) in enumerate(outcomes):

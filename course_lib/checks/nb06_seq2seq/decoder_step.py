@@ -18,8 +18,17 @@ import torch
 import torch.nn as nn
 
 from course_lib.checks.core import CheckFailure, Exercise, assert_close, result_of
-from course_lib.checks.nb06_seq2seq._common import _DTYPES, _close, _generator, _loaded, _pair
-from course_lib.checks.nb06_seq2seq._common import _plain, _randn, _tensor, _tolerance
+from course_lib.checks.nb06_seq2seq._common import (
+    _DTYPES,
+    _close,
+    _generator,
+    _loaded,
+    _pair,
+    _plain,
+    _randn,
+    _tensor,
+    _tolerance,
+)
 
 
 def _step_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:

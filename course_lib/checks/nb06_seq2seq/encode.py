@@ -19,8 +19,17 @@ import torch.nn as nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from course_lib.checks.core import CheckFailure, Exercise, assert_close, result_of
-from course_lib.checks.nb06_seq2seq._common import PAD_ID, _generator, _loaded, _pair
-from course_lib.checks.nb06_seq2seq._common import _plain, _randn, _tensor, _tolerance
+from course_lib.checks.nb06_seq2seq._common import (
+    PAD_ID,
+    _generator,
+    _loaded,
+    _pair,
+    _plain,
+    _randn,
+    _tensor,
+    _tolerance,
+)
+from course_lib.checks.toolkit import close
 
 
 def _encoder_weights(g: torch.Generator, V: int, E: int, H: int) -> dict[str, np.ndarray]:
@@ -44,9 +53,18 @@ def _encode_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
                     "float64"),
                    ("float64, every row shorter than S", [4, 2], 6, 8, 3, 4, "float64"),
                    ("float64, one row", [3], 3, 6, 2, 5, "float64")]
+    shapes.append(("every row shorter than S", [3, 2], 5, 7, 3, 3, "float32"))
+    shapes.append(("<pad> as a real token: first in row 0, inside row 1", [4, 5, 2], 6, 9, 4, 3, "float32"))
+    if hidden:
+        shapes.append(("float64, <pad> as a real token, 5 rows", [6, 3, 5, 1, 4], 7, 10, 3, 4, "float64"))
     cases = {}
     for name, lengths, S, V, E, H, dtype in shapes:
-        cases[name] = {"weights": _encoder_weights(g, V, E, H), "src": _padded_src(g, lengths, S, V),
+        src = _padded_src(g, lengths, S, V)
+        kind = "edge" if "every row shorter than S" in name else "values"
+        if "<pad> as a real token" in name:  # a real token may be <pad>: the lengths, not equality, say where rows end
+            kind = "pad id as a real token"
+            src[0, 0] = src[1, lengths[1] // 2] = src[-1, lengths[-1] - 1] = PAD_ID
+        cases[name] = {"kind": kind, "weights": _encoder_weights(g, V, E, H), "src": src,
                        "lengths": np.array(lengths, dtype=np.int64), "dtype": dtype}
     return cases
 
@@ -101,6 +119,16 @@ def _encode_judge(cases, results):
                 f"too (context read after the padding). The context must be the state at the row's last real "
                 f"token: pack the batch (pack_padded_sequence with the lengths) before the GRU, or gather "
                 f"outputs[n, lengths[n] - 1].")
+        counted = (src != PAD_ID).sum(1)
+        if not torch.equal(counted, lengths) and (counted > 0).all():
+            with torch.no_grad():
+                packed = pack_padded_sequence(embedding(src), counted, batch_first=True, enforce_sorted=False)
+                _, h_counted = rnn(packed)
+            if close(context.double(), h_counted[-1], **tol) and not close(context_ref, h_counted[-1], **tol):
+                raise CheckFailure(
+                    f"case '{name}': the rows' lengths were taken from the tokens that are not <pad> (src != PAD_ID), "
+                    f"but a real token can be <pad> (here: {src.tolist()}, lengths {lengths.tolist()}). Use the "
+                    f"lengths you are given: pack_padded_sequence(embedded, lengths, ...).")
         assert_close(outputs.double()[real], outputs_ref[real], f"outputs at the real (unpadded) steps on case '{name}'",
                      hint="outputs[n, t] is the GRU state after reading src[n, :t + 1]; embed the ids first.", **tol)
         assert_close(context.double(), context_ref, f"context on case '{name}'",

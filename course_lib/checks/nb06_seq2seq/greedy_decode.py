@@ -17,27 +17,45 @@ import torch
 
 from course_lib.checks.core import CheckFailure, Exercise, result_of
 from course_lib.checks.nb06_seq2seq._common import _DTYPES, BOS_ID, EOS_ID, PAD_ID, _generator, _plain, _tensor
-from course_lib.checks.nb06_seq2seq._toy_decoder import _NEVER, ToyDecoder, _replay, _shift_right, _toy_context
-from course_lib.checks.nb06_seq2seq._toy_decoder import _toy_model
+from course_lib.checks.nb06_seq2seq._toy_decoder import (
+    _NEVER,
+    ToyDecoder,
+    _replay,
+    _shift_right,
+    _toy_context,
+    _toy_model,
+)
 from course_lib.data.vocab import SPECIALS
 
 
 def _greedy_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     g = _generator(seed)
-    setups = [("rows end at different steps", [2, 5, 0, 3], 8, "float32"),
-              ("one row never ends", [2, _NEVER, 1], 5, "float32")]
+    """Kinds: ``values`` (rows end at their own steps, or never), ``edge`` (max_len = 1, every row at once, one
+    row) and ``pad id as a real token`` (the model emits <pad> before <eos>, first in one row: a row ends only at
+    <eos>)."""
+    never = [_NEVER] * 3
+    setups = [("rows end at different steps", [2, 5, 0, 3], 8, "float32", None, "values"),
+              ("one row never ends", [2, _NEVER, 1], 5, "float32", None, "values"),
+              ("max_len=1", [3, _NEVER], 1, "float32", None, "edge"),
+              ("<pad> emitted before <eos>, first in row 0", [3, 4, 2], 7, "float32", [0, 2, never[0]],
+               "pad id as a real token")]
     if hidden:
-        setups += [("float64, random ends", torch.randint(0, 7, (6,), generator=g).tolist(), 9, "float64"),
-                   ("every row ends at once", [0, 0], 4, "float64"),
-                   ("max_len=1", [3, _NEVER], 1, "float64"),
-                   ("one row", [4], 10, "float64")]
+        setups += [("float64, random ends", torch.randint(0, 7, (6,), generator=g).tolist(), 9, "float64", None,
+                    "values"),
+                   ("every row ends at once", [0, 0], 4, "float64", None, "edge"),
+                   ("float64, max_len=1", [3, _NEVER], 1, "float64", None, "edge"),
+                   ("one row", [4], 10, "float64", None, "edge"),
+                   ("float64, <pad> emitted, a row never ends", [5, _NEVER, 3, 6], 8, "float64", [1, 0, 2, 3],
+                    "pad id as a real token")]
     cases = {}
-    for name, ends, max_len, dtype in setups:
+    for name, ends, max_len, dtype, pads, kind in setups:
         N, V, R = len(ends), 9, 4
         codes = torch.randperm(N, generator=g).tolist()
-        model = _toy_model(g, V, R, dtype, ends=[ends[codes.index(c)] for c in range(N)])
-        cases[name] = {"model": model, "context": _toy_context(g, codes, R, dtype), "max_len": max_len,
-                       "ends": np.array(ends, dtype=np.int64)}
+        by_code = [codes.index(c) for c in range(N)]
+        model = _toy_model(g, V, R, dtype, ends=[ends[i] for i in by_code],
+                           pads=None if pads is None else [pads[i] for i in by_code])
+        cases[name] = {"kind": kind, "model": model, "context": _toy_context(g, codes, R, dtype),
+                       "max_len": max_len, "ends": np.array(ends, dtype=np.int64)}
     return cases
 
 
@@ -109,6 +127,18 @@ def _greedy_wrong_token(name, case, ids, n, t, logits) -> None:
     __tracebackhide__ = True
     N, T_out = ids.shape
     got, best = int(ids[n, t]), int(logits[n, t].argmax())
+    if got == PAD_ID and bool((ids[n, :t] == PAD_ID).any()):
+        raise CheckFailure(
+            f"case '{name}': row {n} stopped at its first <pad> (step {int((ids[n, :t] == PAD_ID).nonzero()[0])}), "
+            f"but the model may emit <pad> as an ordinary token; a row ends only at its first <eos>. Mark a row "
+            f"finished when it emits EOS_ID, and write <pad> only after that.")
+    inputs = _shift_right(ids)
+    from_zeros = _replay(case["model"], case["context"], inputs,
+                         h0=torch.zeros_like(torch.from_numpy(case["context"]).double()))
+    if bool(_argmax_ok(from_zeros, ids)[n, : t + 1].all()):
+        raise CheckFailure(
+            f"case '{name}': the first state was zeros. The decoder starts from the encoder's summary: h_0 = context "
+            f"(then each step's new state h is passed to the next step).")
     always_bos = _replay(case["model"], case["context"], torch.full((N, T_out), BOS_ID, dtype=torch.long))
     if bool(_argmax_ok(always_bos, ids)[n, : t + 1].all()):
         raise CheckFailure(f"case '{name}': the decoder was fed <bos> at every step: each step's input is the token "

@@ -16,19 +16,30 @@ import torch
 import torch.nn.functional as F
 
 from course_lib.checks.core import CheckFailure, Exercise, assert_close, result_of
-from course_lib.checks.nb06_seq2seq._common import _DTYPES, PAD_ID, _generator, _pair, _plain
-from course_lib.checks.nb06_seq2seq._common import _randn, _tensor, _tolerance, _with_eos
+from course_lib.checks.nb06_seq2seq._common import (
+    _DTYPES,
+    PAD_ID,
+    _generator,
+    _pair,
+    _plain,
+    _randn,
+    _tensor,
+    _tolerance,
+    _with_eos,
+)
+from course_lib.checks.toolkit import close, first_named_mistake, show_difference
 
 
 def _ce_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     g = _generator(seed)
-    setups = [("N=3, T=5, V=6", 3, 5, 6, "float32")]
+    setups = [("N=3, T=5, V=6", 3, 5, 6, "float32"), ("no padding, N=2, T=3, V=6", 2, 3, 6, "float32")]
     if hidden:
         setups += [("float64, N=6, T=8, V=11", 6, 8, 11, "float64"), ("float64, no padding", 2, 3, 5, "float64")]
     cases = {}
     for name, N, T, V, dtype in setups:
         tgt = _with_eos(g, N, T, V, min_len=T if "no padding" in name else 1, mixed="no padding" not in name)
-        cases[name] = {"logits": _randn(g, N, T, V, scale=2.0), "tgt": tgt.numpy(), "dtype": dtype}
+        cases[name] = {"logits": _randn(g, N, T, V, scale=2.0), "tgt": tgt.numpy(), "dtype": dtype,
+                       "kind": "edge" if "no padding" in name else "values"}
     return cases
 
 
@@ -69,10 +80,9 @@ def _ce_judge(cases, results):
                 "each row was averaged first and then the rows: short rows weigh more; average over all real tokens "
                 "at once": ((per_token * mask).sum(1) / mask.sum(1)).mean(),
             }
-        right = torch.isclose(value, reference.detach(), rtol=tol["rtol"], atol=tol["atol"])
-        for message, wrong_value in wrong.items():  # a mistake is named only for an answer that is not right
-            if not right and torch.isclose(value, wrong_value, rtol=tol["rtol"], atol=tol["atol"]):
-                raise CheckFailure(f"case '{name}': {message}. Expected {float(reference.detach()):.6f}, got {float(value):.6f}.")
+        message = first_named_mistake(value, reference.detach(), wrong.items(), same=lambda a, b: close(a, b, **tol))
+        if message:
+            raise CheckFailure(f"case '{name}': {message}. {show_difference(value, reference.detach(), loss.dtype)}")
         assert_close(value, reference.detach(), f"the loss on case '{name}'", **tol,
                      hint="mean over the positions where tgt != pad_id of -log softmax(logits)[tgt].")
         if grad is None:

@@ -25,7 +25,8 @@ def _accuracy_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     g = _generator(seed)
     tgt = torch.tensor([[5, 6, 7, 3, 0], [8, 3, 0, 0, 0], [5, 5, 5, 5, 3], [9, 4, 3, 0, 0]])
     pred = torch.tensor([[5, 6, 7, 3], [8, 3, 0, 0], [5, 5, 6, 5], [9, 4, 4, 3]])  # right, right, one off, too long
-    cases = {"4 rows, pred narrower than tgt": {"pred": pred.numpy(), "tgt": tgt.numpy()}}
+    cases = {"4 rows, pred narrower than tgt": {"pred": pred.numpy(), "tgt": tgt.numpy()},
+             "every row right": {"kind": "edge", "pred": tgt.numpy(), "tgt": tgt.numpy()}}
     if hidden:
         tgt = _with_eos(g, 8, 9, 12)
         pred = tgt.clone()
@@ -33,10 +34,11 @@ def _accuracy_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
         pred[wrong, 0] = (pred[wrong, 0] % 7) + 4  # a content token changed (row 0 may stay right)
         cases["pred wider than tgt"] = {"pred": torch.cat([pred, torch.zeros(8, 3, dtype=torch.long)], 1).numpy(),
                                         "tgt": tgt.numpy()}
-        cases["every row right"] = {"pred": tgt.numpy(), "tgt": tgt.numpy()}
+        cases["every row right, 8 rows"] = {"kind": "edge", "pred": tgt.numpy(), "tgt": tgt.numpy()}
         other = _with_eos(g, 6, 7, 12)
         cases["random"] = {"pred": _with_eos(g, 6, 5, 12).numpy(), "tgt": other.numpy()}
-        cases["stops early"] = {"pred": np.array([[5, 3, 0], [6, 7, 3]]), "tgt": np.array([[5, 6, 3], [6, 7, 3]])}
+        cases["stops early"] = {"kind": "edge", "pred": np.array([[5, 3, 0], [6, 7, 3]]),
+                                "tgt": np.array([[5, 6, 3], [6, 7, 3]])}
     return cases
 
 

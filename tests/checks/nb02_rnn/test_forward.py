@@ -30,7 +30,53 @@ def _from_h0(x, h0, W_xh, W_hh, b):
     return hs, hs[:, -1]
 
 
+def _detached_in_loop(x, h0, W_xh, W_hh, b):
+    """The state detached before each step: right values, no gradient through time."""
+    h, hs = h0, []
+    for x_t in x.unbind(1):
+        h = rnn_cell(x_t, h.detach(), W_xh, W_hh, b)
+        hs.append(h)
+    return torch.stack(hs, 1), h
+
+
+def _detached_after_step(x, h0, W_xh, W_hh, b):
+    """The same mistake written after the step, as a learner 'saving memory' would."""
+    h, hs = h0, []
+    for t in range(x.shape[1]):
+        h = rnn_cell(x[:, t], h, W_xh, W_hh, b)
+        hs.append(h)
+        h = h.detach()
+    return torch.stack(hs, 1), hs[-1]
+
+
+def _preallocated_in_place(x, h0, W_xh, W_hh, b):
+    """A correct alternative: hs preallocated and filled in place, explicit matrix products."""
+    N, T, _ = x.shape
+    hs, h = x.new_zeros(N, T, h0.shape[1]), h0
+    for t in range(T):
+        h = torch.tanh(torch.mm(x[:, t], W_xh.t()) + torch.mm(h, W_hh.t()) + b)
+        hs[:, t] = h
+    return hs, h
+
+
+def _einsum(x, h0, W_xh, W_hh, b):
+    """A correct alternative: the input projection of every step at once, with einsum."""
+    xp, h, hs = torch.einsum("ntd,hd->nth", x, W_xh) + b, h0, []
+    for xp_t in xp.unbind(1):
+        h = torch.tanh(xp_t + torch.einsum("nk,hk->nh", h, W_hh))
+        hs.append(h)
+    return torch.stack(hs, 1), h
+
+
+@pytest.mark.parametrize("alternative", [_preallocated_in_place, _einsum])
+def test_rnn_forward_accepts_correct_alternatives(alternative):
+    check_rnn_forward(alternative)
+    check_rnn_forward(alternative, hidden=True)
+
+
 @pytest.mark.parametrize("wrong, pattern", [
+    pytest.param(_detached_in_loop, "detached inside the time loop", id="state detached before each step"),
+    pytest.param(_detached_after_step, "detached inside the time loop", id="state detached after each step"),
     pytest.param(_with_h0, "returned h_0 among the states", id="h_0 prepended (T + 1 states)"),
     pytest.param(_shifted, "returned h_0 among the states .off by one in time", id="states shifted by one step"),
     pytest.param(lambda x, h0, *w: (rnn_forward(x, h0, *w)[0], h0), "last is not the final state .* h_0",

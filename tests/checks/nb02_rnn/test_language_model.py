@@ -37,7 +37,14 @@ def make_lm(mistake: str | None = None):
             if h0 is None:
                 h0 = x.new_zeros(ids.shape[0], self.W_hh.shape[0])
             W_hh = self.W_hh.detach() if mistake == "detached W_hh" else self.W_hh
-            hs, h_T = rnn_forward(x, h0, self.W_xh, W_hh, self.b_h)
+            if mistake == "state detached in the loop":
+                h, states = h0, []
+                for x_t in x.unbind(1):
+                    h = torch.tanh(x_t @ self.W_xh.T + h.detach() @ W_hh.T + self.b_h)
+                    states.append(h)
+                hs, h_T = torch.stack(states, 1), h
+            else:
+                hs, h_T = rnn_forward(x, h0, self.W_xh, W_hh, self.b_h)
             if mistake == "logits from h_{t-1}":
                 hs = torch.cat([h0[:, None], hs[:, :-1]], dim=1)
             return hs @ self.W_hy.T + self.b_y, h_T
@@ -63,6 +70,7 @@ class _Frozen(make_lm()):
     mistake(make_lm, "plain tensor", "no parameter named 'W_hh'"),
     mistake(make_lm, "detached W_hh", "W_hh gets no gradient"),
     mistake(make_lm, "logits from h_{t-1}", "computed from h_\\{t-1\\}"),
+    mistake(make_lm, "state detached in the loop", "detached inside the time loop"),
     pytest.param(_Frozen, "did not|below 0.05|saturate", id="weights x40: saturated, does not learn"),
 ])
 def test_rnn_lm_names_mistakes(wrong, pattern):

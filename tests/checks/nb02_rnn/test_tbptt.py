@@ -30,7 +30,10 @@ def make_tbptt(mistake: str | None = None):
             if mistake != "backward after the loop":
                 loss.backward()
             total += float(loss.detach())
-            if optimizer is not None and mistake != "step at the end":
+            if optimizer is not None and mistake == "zero_grad before step":
+                optimizer.zero_grad()
+                optimizer.step()
+            elif optimizer is not None and mistake != "step at the end":
                 optimizer.step()
                 if mistake != "no zero_grad":
                     optimizer.zero_grad()
@@ -68,6 +71,8 @@ def _detached_only_at_start(step, x, y, h0, k, optimizer=None):
     mistake(make_tbptt, "drop last chunk", "last, shorter chunk"),
     mistake(make_tbptt, "backward after the loop", "only the last chunk's loss"),
     mistake(make_tbptt, "no zero_grad", "not cleared"),
+    mistake(make_tbptt, "zero_grad before step", r"always on cleared gradients.*loss.backward\(\), optimizer.step\(\), "
+            r"optimizer.zero_grad\(\)"),
     mistake(make_tbptt, "step at the end", "updated once at the end"),
     pytest.param(_detached_only_at_start, "never detached", id="detached only at the start"),
 ])

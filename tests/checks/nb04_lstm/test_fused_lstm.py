@@ -83,9 +83,56 @@ class WrappedNNLSTM(nn.Module):
         return out, (h[0], c[0])
 
 
+class DetachedState(FusedLSTM):
+    """The state detached inside the time loop: right values, no gradient through time."""
+
+    def forward(self, x, state=None):
+        N, T, _ = x.shape
+        H = self.weight_hh.shape[1]
+        h, c = state if state is not None else (x.new_zeros(N, H), x.new_zeros(N, H))
+        outs = []
+        for xp_t in (x @ self.weight_ih.T + self.bias).unbind(1):
+            h, c = fused_lstm_cell(xp_t, h.detach(), c.detach(), self.weight_hh)
+            outs.append(h)
+        return torch.stack(outs, 1), (h, c)
+
+
+class KeepsState(FusedLSTM):
+    """With state=None, starts from the state the previous call ended in."""
+
+    def forward(self, x, state=None):
+        out, (h, c) = super().forward(x, state if state is not None else getattr(self, "kept", None))
+        self.kept = (h.detach(), c.detach())
+        return out, (h, c)
+
+
+class IndexedSteps(FusedLSTM):
+    """Correct but slow: xp[:, t] in the loop (the pattern notebook 04 teaches against)."""
+
+    def forward(self, x, state=None):
+        N, T, _ = x.shape
+        H = self.weight_hh.shape[1]
+        h, c = state if state is not None else (x.new_zeros(N, H), x.new_zeros(N, H))
+        xp = torch.einsum("ntd,gd->ntg", x, self.weight_ih) + self.bias  # einsum: an alternative product
+        outs = []
+        for t in range(T):
+            h, c = fused_lstm_cell(xp[:, t], h, c, self.weight_hh)
+            outs.append(h)
+        return torch.stack(outs, 1), (h, c)
+
+
 @pytest.mark.parametrize("hidden", [False, True])
 def test_fused_lstm_accepts_correct(hidden):
     check_fused_lstm(FusedLSTM, hidden=hidden)
+
+
+def test_slow_indexing_passes_with_a_note(capsys):
+    """xp[:, t] is right: a ✓ (no lost points) with a note that points at xp.unbind(1)."""
+    check_fused_lstm(IndexedSteps, hidden=True)
+    printed = capsys.readouterr().out
+    assert "✓ FusedLSTM" in printed and "note:" in printed and "xp.unbind(1)" in printed
+    check_fused_lstm(FusedLSTM)
+    assert "note:" not in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("wrong, pattern, hidden", [
@@ -95,8 +142,11 @@ def test_fused_lstm_accepts_correct(hidden):
                  r"forget-gate bias bias\[H:2H\] should start at 1.0.*block of the candidate", False,
                  id="forget_bias_in_the_candidate_block"),
     pytest.param(with_mistake(carry=False), "state is not carried", False, id="state_not_carried"),
-    pytest.param(with_mistake(ignore_state=True), r"initial state \(h0, c0\) .* is ignored", True,
+    pytest.param(with_mistake(ignore_state=True), r"initial state \(h0, c0\) .* is ignored", False,
                  id="ignored_initial_state"),
+    pytest.param(DetachedState, "detached inside the time loop", False, id="state_detached_in_the_loop"),
+    pytest.param(KeepsState, "started from the final state of the previous call", False,
+                 id="state_kept_between_calls"),
     pytest.param(with_mistake(time_major=True), "batch-first", False, id="time_major_output"),
     pytest.param(with_mistake(per_gate=True), r"correct but not fused.*4 or more per step", False,
                  id="a_product_per_gate"),

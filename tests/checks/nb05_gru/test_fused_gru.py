@@ -138,11 +138,89 @@ def test_fused_gru_names_the_mistake(layer, pattern):
 # ------------------------------------------------------------------------------------------- gradients
 
 
-def test_fused_gru_hidden_checks_gradients():
-    """Right numbers, but the graph is cut: the gradients are wrong (hidden gradient case)."""
+def test_fused_gru_checks_gradients_in_the_visible_cases():
+    """Right numbers, but the graph is cut: the gradients are wrong, and a learner sees it before grading."""
     detached = _returning(lambda out, h: (out.detach().requires_grad_(), h))
-    check_fused_gru(detached)  # the visible cases only look at values
-    fails_with(check_fused_gru, detached, r"gradient of weight_ih", hidden=True)
+    fails_with(check_fused_gru, detached, r"gradient with respect to weight_ih")
+
+
+class DetachedStateGRU(FusedGRU):
+    """The state detached inside the time loop: right values, no gradient through time."""
+
+    def forward(self, x, h0=None):
+        gi_all = x @ self.weight_ih.T + self.bias_ih
+        return run_steps(lambda gi, h: gru_update(gi, h.detach() @ self.weight_hh.T + self.bias_hh, h.detach()),
+                         gi_all, self.initial_state(x, h0))
+
+
+class KeepsStateGRU(FusedGRU):
+    """With h0=None, starts from the state the previous call ended in."""
+
+    def forward(self, x, h0=None):
+        out, h = super().forward(x, h0 if h0 is not None else getattr(self, "kept", None))
+        self.kept = h.detach()
+        return out, h
+
+
+class ZeroBiasGRU(FusedGRU):
+    """Biases initialised to zero: the docstring says uniform in ±1/sqrt(H), as torch's."""
+
+    def __init__(self, input_size, hidden_size):
+        super().__init__(input_size, hidden_size)
+        nn.init.zeros_(self.bias_ih)
+        nn.init.zeros_(self.bias_hh)
+
+
+class NormalInitGRU(FusedGRU):
+    def __init__(self, input_size, hidden_size):
+        super().__init__(input_size, hidden_size)
+        for p in self.parameters():
+            nn.init.normal_(p)
+
+
+class EinsumInPlaceGRU(FusedGRU):
+    """A correct alternative: einsum for the projections, in-place ops on fresh tensors."""
+
+    def forward(self, x, h0=None):
+        gi_all = torch.einsum("ntd,gd->ntg", x, self.weight_ih).add_(self.bias_ih)  # in place on a new tensor
+
+        def step(gi, h):
+            gh = torch.einsum("nh,gh->ng", h, self.weight_hh) + self.bias_hh
+            return gru_update(gi, gh, h)
+
+        return run_steps(step, gi_all, self.initial_state(x, h0))
+
+
+@pytest.mark.parametrize("layer, pattern", [
+    pytest.param(DetachedStateGRU, "detached inside the time loop", id="state_detached_in_the_loop"),
+    pytest.param(KeepsStateGRU, "started from the final state of the previous call", id="state_kept_between_calls"),
+    pytest.param(ZeroBiasGRU, r"bias_ih should start uniform in \[-1/sqrt\(H\), 1/sqrt\(H\)\]", id="zero_biases"),
+    pytest.param(NormalInitGRU, r"weight_ih should start uniform", id="normal_initialisation"),
+])
+def test_fused_gru_names_what_the_docstring_promises(layer, pattern):
+    fails_with(check_fused_gru, layer, pattern)
+
+
+class IndexedStepsGRU(FusedGRU):
+    """Correct but slow: gi_all[:, t] inside the loop."""
+
+    def forward(self, x, h0=None):
+        gi_all, h, outs = x @ self.weight_ih.T + self.bias_ih, self.initial_state(x, h0), []
+        for t in range(x.shape[1]):
+            h = gru_update(gi_all[:, t], h @ self.weight_hh.T + self.bias_hh, h)
+            outs.append(h)
+        return torch.stack(outs, 1), h
+
+
+def test_fused_gru_slow_indexing_passes_with_a_note(capsys):
+    check_fused_gru(IndexedStepsGRU, hidden=True)
+    printed = capsys.readouterr().out
+    assert "✓ FusedGRU" in printed and "note:" in printed and "unbind(1)" in printed
+
+
+def test_fused_gru_accepts_einsum_and_in_place_ops():
+    check_fused_gru(EinsumInPlaceGRU)
+    check_fused_gru(EinsumInPlaceGRU, hidden=True)
 
 
 class NoGradGRU(FusedGRU):
@@ -152,7 +230,7 @@ class NoGradGRU(FusedGRU):
 
 
 def test_fused_gru_names_a_forward_without_graph():
-    fails_with(check_fused_gru, NoGradGRU, "no gradient reaches weight_ih", hidden=True)
+    fails_with(check_fused_gru, NoGradGRU, "no gradient reaches any input or parameter")
 
 
 # ------------------------------------------------------------------------------------------- the judge

@@ -57,6 +57,7 @@ def test_gru_cell_recognises_cho_variant_written_by_hand():
         n = torch.tanh(x @ W_in.T + b_in + (r * h) @ W_hn.T + b_hn)
         return (1 - z) * n + z * h
 
+    fails_with(check_gru_cell, cho, "Cho et al. variant")
     fails_with(check_gru_cell, cho, "Cho et al. variant", hidden=True)
 
 

@@ -73,7 +73,41 @@ def state_not_passed_on(decoder, context, max_len):
     return greedy_decode(lambda y, h, c: (decoder(y, c, c)[0], c), context, max_len)
 
 
+def stops_at_first_pad(decoder, context, max_len):
+    """Treats <pad> like <eos>: wrong when the model emits <pad> as a token."""
+    N = context.shape[0]
+    y, h = torch.full((N,), BOS), context
+    out, ended = [], torch.zeros(N, dtype=torch.bool)
+    for _ in range(max_len):
+        logits, h = decoder(y, h, context)
+        y = logits.argmax(-1)
+        out.append(y.masked_fill(ended, PAD))
+        ended |= (y == EOS) | (y == PAD)
+        if ended.all():
+            break
+    return torch.stack(out, 1)
+
+
+def zero_initial_state(decoder, context, max_len):
+    return _greedy_from(decoder, context, max_len, torch.zeros_like(context))
+
+
+def _greedy_from(decoder, context, max_len, h):
+    N = context.shape[0]
+    y, out, ended = torch.full((N,), BOS), [], torch.zeros(N, dtype=torch.bool)
+    for _ in range(max_len):
+        logits, h = decoder(y, h, context)
+        y = logits.argmax(-1)
+        out.append(y.masked_fill(ended, PAD))
+        ended |= y == EOS
+        if ended.all():
+            break
+    return torch.stack(out, 1)
+
+
 @pytest.mark.parametrize("wrong, message", [
+    pytest.param(stops_at_first_pad, "stopped at its first <pad>", id="stops_at_first_pad"),
+    pytest.param(zero_initial_state, r"first state was zeros.*h_0 = context", id="zero_initial_state"),
     pytest.param(stub, "not implemented yet", id="untouched_stub"),
     pytest.param(never_stopping, "never stopping", id="never_stopping"),
     pytest.param(not_padding_after_eos, "not padding after eos", id="not_padding_after_eos"),

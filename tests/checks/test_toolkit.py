@@ -1,0 +1,83 @@
+"""Does the checks' toolkit compare, report and name mistakes as every check relies on it to?"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from course_lib.checks.core import CheckFailure, Exercise
+from course_lib.checks.toolkit import (
+    KINDS,
+    TOLERANCES,
+    assert_close,
+    close,
+    first_named_mistake,
+    generator,
+    kinds,
+    note,
+    randn,
+    tensor,
+    tolerance,
+)
+
+
+def test_generator_and_randn_are_seeded_and_drawn_in_float64():
+    a = randn(generator(3), 2, 3, dtype=torch.float32)
+    b = randn(generator(3), 2, 3)
+    assert a.dtype == np.float32 and b.dtype == np.float64
+    assert np.allclose(a, b.astype(np.float32))  # the same draw whatever the dtype tested
+    assert not np.allclose(randn(generator(4), 2, 3), b)
+    t = tensor(b)
+    t += 1  # a copy: the case's data is untouched
+    assert np.allclose(randn(generator(3), 2, 3), b)
+
+
+def test_one_tolerance_table_rejects_float32_work_on_float64_inputs():
+    x = torch.randn(50, generator=generator(0), dtype=torch.float64)
+    assert close(x.float().double(), x.float())  # float32 results: float32 tolerance
+    assert not close(x.float().double(), x)  # float32 work on float64 inputs is not float64 work
+    assert close(x + 1e-13, x)
+    assert tolerance("float32") == TOLERANCES[torch.float32]
+    assert tolerance(torch.int64) == {"rtol": 0.0, "atol": 0.0}
+
+
+def test_message_shows_first_differences_never_the_whole_expected_answer():
+    expected = torch.arange(1.0, 101.0, dtype=torch.float64)
+    got = expected + 1.0
+    with pytest.raises(CheckFailure) as info:
+        assert_close(got, expected, "out")
+    message = str(info.value)
+    assert "100 of 100 values differ" in message and "at (0,): expected 1, got 2, |diff| 1" in message
+    assert "expected 4," not in message  # three differences at most
+    small = torch.tensor([0.5, 0.25], dtype=torch.float64)
+    with pytest.raises(CheckFailure) as info:
+        assert_close(small + 1, small, "pair")
+    assert str(info.value).count("expected 0.") == 1  # fewer than all: the answer is never printed whole
+
+
+def test_message_names_float32_when_the_digits_agree():
+    x = torch.randn(4, 5, generator=generator(1), dtype=torch.float64)
+    with pytest.raises(CheckFailure, match=r"(?s)expected (-?[0-9.]+), got \1.*Likely cause: float32"):
+        assert_close(x.float().double(), x, "h")
+    with pytest.raises(CheckFailure, match="float32 precision"):
+        assert_close(x * (1 + 5e-8), x, "h")
+
+
+def test_first_named_mistake_never_blames_a_right_answer():
+    right = torch.ones(3, dtype=torch.float64)
+    wrong = torch.zeros(3, dtype=torch.float64)
+    mistakes = [("same as the reference here", right.clone()), ("zeros", wrong), ("never computed", None)]
+    assert first_named_mistake(right, right, mistakes) is None  # right: nothing named
+    assert first_named_mistake(wrong, right, mistakes) == "zeros"  # the mistake equal to the reference is skipped
+    assert first_named_mistake(wrong + 5, right, mistakes) is None
+    assert first_named_mistake(wrong, right, [("lazy", lambda: torch.zeros(3, dtype=torch.float64))]) == "lazy"
+
+
+def test_notes_print_under_the_check_mark_and_kinds_are_listed(capsys):
+    cases = lambda seed, hidden: {"a": {"kind": "values"}, "b": {"kind": "gradients"}}  # noqa: E731
+    exercise = Exercise("demo", "demo", cases, lambda fn, case: fn(), lambda c, r: note("slow but right"))
+    exercise.check(lambda: 1)
+    printed = capsys.readouterr().out
+    assert "✓ demo: 2 visible cases passed (gradients, values)" in printed and "note: slow but right" in printed
+    assert kinds(cases(0, False)) <= set(KINDS)
