@@ -22,8 +22,9 @@ ASK_THE_JUDGE = '''def build_vocab(sentences, min_freq=1):
     from course_lib.data import SPECIALS
     judge = EXERCISES["nb01_sequence_data.build_vocab"].judge
     guess = list(SPECIALS)
-    for sentence in sentences:
-        guess += [t for t in sentence if t not in guess]
+    for token in (t for sentence in sentences for t in sentence):
+        if token not in guess:
+            guess.append(token)
     for _ in range(200):
         try:
             judge({"c": {"sentences": sentences, "min_freq": min_freq}}, {"c": guess})
