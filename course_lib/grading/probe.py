@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from course_lib.checks import EXERCISES
 from course_lib.checks.core import decode_plain, encode_plain, encode_results, run_cases

@@ -52,11 +52,17 @@ def test_the_view_is_built_once_per_course_lib(view):
     assert not [p for p in view.parent.parent.iterdir() if p.name.startswith(".building-")]
 
 
+def test_without_a_writable_cache_the_view_is_built_in_a_private_folder(tmp_path):
+    (tmp_path / "not-a-folder").write_text("")
+    view = grading_view(tmp_path / "not-a-folder" / "cache")
+    assert (view / "__init__.py").is_file() and not view.is_relative_to(tmp_path)
+
+
 def test_a_view_that_would_carry_a_judge_or_a_real_module_is_refused(tmp_path):
     leaky = tmp_path / "checks"
     build_view(leaky)
     judge = EXERCISES["nb01_sequence_data.build_vocab"].judge
-    import course_lib.checks.nb01_sequence_data.vocabulary as vocabulary
+    from course_lib.checks.nb01_sequence_data import vocabulary
 
     cloudpickle.register_pickle_by_value(vocabulary)
     try:
@@ -143,8 +149,8 @@ def test_in_the_sandbox_notebook_imports_work_run_steps_run_and_no_judge_is_reac
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(_notebook_imports()), nbformat.v4.new_code_cell(SNOOP)]
     inputs, _ = probe_inputs(EXERCISES, lambda exercise: [(VISIBLE_SEED, False), (HIDDEN_SEED, True)])
-    result, record = run_sandboxed(nbformat.writes(nb), Limits(notebook_seconds=240, cell_seconds=120),
-                                   inputs_json=inputs)
+    _, record = run_sandboxed(nbformat.writes(nb), Limits(notebook_seconds=240, cell_seconds=120),
+                              inputs_json=inputs)
     cells = {item["index"]: item for item in map(json.loads, record.decode().splitlines()) if "index" in item}
     assert cells[0]["status"] == "ok", cells[0]["outputs"]
     assert cells[1]["status"] == "ok", cells[1]["outputs"]
