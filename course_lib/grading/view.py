@@ -12,14 +12,15 @@ algorithm.  So the sandbox mounts this view over ``course_lib/checks`` instead o
   the code ``run`` references comes along), while ``cases``, ``judge`` and any other callable become
   :class:`GraderOnly` stubs; every ``check_<exercise>`` becomes a :class:`GradedByGrader` that only says the
   check runs in the grader, so the notebook's import cells and its own calls keep working;
-- nothing else: no ``references.py``, no judge helper module.
+- every other module of the package (``references.py``, helpers shared by judges): its public names only,
+  each callable a :class:`GraderOnly` stub, so that an import of it keeps working and brings no code.
 
 The grader builds the cases itself from its secret seeds and hands them to the probe as plain data (see
 :mod:`course_lib.grading.probe`), so the kernel needs no ``cases`` either.  :func:`audit` walks everything a
 view holds and refuses one that carries a judge, a case generator or a reference module's code; it runs on
 every build.  Views are cached per digest of course_lib's code (and the interpreter), one folder each under
-``$XDG_CACHE_HOME/course_lib/grading-views``; a build goes to a scratch folder renamed into place, so
-parallel grading workers never see half a view.
+``$XDG_CACHE_HOME/course_lib/grading-views`` (those of other versions go after a week unused); a build
+goes to a scratch folder renamed into place, so parallel grading workers never see half a view.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import pkgutil
 import shutil
 import sys
 import tempfile
+import time
 import types
 from pathlib import Path
 from collections.abc import Iterator
@@ -117,7 +119,16 @@ def grading_view(cache: Path | None = None) -> Path:
                 raise
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    _prune(cache, keep=final)
     return final / "checks"
+
+
+def _prune(cache: Path, keep: Path, days: float = 7) -> None:
+    """Views (and interrupted builds) of other course_lib versions, untouched for ``days``, go."""
+    old = time.time() - days * 86400
+    for folder in cache.iterdir():
+        if folder != keep and folder.is_dir() and folder.stat().st_mtime < old:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 @functools.lru_cache(maxsize=1)
@@ -146,11 +157,14 @@ def build_view(target: Path) -> None:
         cloudpickle.register_pickle_by_value(module)
     try:
         for info in children:
-            if not info.name.startswith("nb"):
-                continue  # references, shared judge helpers: not in the view at all
+            if info.name == "core":
+                continue
             module = importlib.import_module(f"{real.__name__}.{info.name}")
             names = _public_names(module)
-            namespace = {name: _translate(getattr(module, name), trusted) for name in names}
+            if info.name.startswith("nb"):
+                namespace = {name: _translate(getattr(module, name), trusted) for name in names}
+            else:  # references, helpers shared by judges: names without code
+                namespace = {name: _name_only(getattr(module, name), f"{module.__name__}.{name}") for name in names}
             folder = target / info.name if info.ispkg else target
             folder.mkdir(exist_ok=True)
             pickle_name = PICKLE if info.ispkg else f"{info.name}.pkl"
@@ -168,7 +182,15 @@ def _public_names(module: types.ModuleType) -> list[str]:
     names = getattr(module, "__all__", None)
     if names is None:
         names = [n for n in vars(module) if not n.startswith("_") and not isinstance(getattr(module, n), types.ModuleType)]
-    return sorted(set(names) | {"EXERCISES"})
+    return sorted(set(names) | ({"EXERCISES"} if hasattr(module, "EXERCISES") else set()))
+
+
+def _name_only(value: Any, what: str) -> Any:
+    """A public name of a module the kernel must not get the code of: plain data, or a stub."""
+    plain = (bool, int, float, str, type(None))
+    if isinstance(value, plain) or (isinstance(value, tuple) and all(isinstance(v, plain) for v in value)):
+        return value
+    return GraderOnly(what)
 
 
 def _translate(value: Any, trusted: dict[int, str]) -> Any:
