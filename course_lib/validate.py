@@ -16,6 +16,8 @@ import nbformat
 from course_lib.checks import EXERCISES, MODULES, checks_module
 from course_lib.checks.core import HIDDEN_SEED, VISIBLE_SEED
 from course_lib.grading.judge import Verdict, judge_cell, merge_record, probe_notebook, test_exercise
+from course_lib.grading.keys import answer_keys
+from course_lib.grading.probe import probe_inputs
 from course_lib.grading.sandbox import Limits, run_sandboxed
 from course_lib.nbgrader_setup import CourseError
 
@@ -63,16 +65,20 @@ def validate(path: Path, timeout: int = 600, cell_timeout: int = 300) -> Report:
     if not tests:
         notes.append("this notebook has no autograded test cells (were they deleted? grading puts them back)")
     seeds = [(VISIBLE_SEED, False), (HIDDEN_SEED, True)]
-    run, probes_at = probe_notebook(nb, lambda exercise: seeds, module)
+    keys = answer_keys(nb, module)  # only in an instructor's notebook: a learner's has no hidden tests
+    run, probes_at = probe_notebook(nb, module)
+    inputs_json, made = probe_inputs(probes_at.values(), lambda exercise: seeds)
     result, record = run_sandboxed(nbformat.writes(run), Limits(notebook_seconds=timeout, cell_seconds=cell_timeout,
-                                                               memory_mb=16384, threads=2), sandbox=False)
+                                                               memory_mb=16384, threads=2), sandbox=False,
+                                   inputs_json=inputs_json)
     probes, events = merge_record(nb, record, probes_at)
     notes += events[:-1] if events and events[-1].startswith("executed") else events
     reason = f"the notebook ran past {timeout} s" if result.timed_out else "the kernel stopped before this cell"
     verdicts, points = [], {}
     for index, exercise in probes_at.items():
         meta = nb.cells[index].metadata["nbgrader"]
-        verdicts.append(judge_cell(meta["grade_id"], exercise, probes.get(index), seeds, reason))
+        verdicts.append(judge_cell(meta["grade_id"], exercise, probes.get(index), seeds, reason, made=made[exercise],
+                                   key=keys.get(exercise)))
         points[meta["grade_id"]] = float(meta.get("points", 0))
     return Report(path, verdicts, points, notes)
 

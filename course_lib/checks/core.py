@@ -10,9 +10,15 @@ so a check is cut in three pieces that can run in different processes:
    an invariant, and raises :class:`CheckFailure` with a message that names the mistake.
 
 In a notebook the three run one after the other (:func:`run_check`).  Under ``course grade`` only the
-middle one runs in the (sandboxed) learner kernel; the grader regenerates the cases from its own secret
-seed and judges the returned plain data itself, so nothing the learner's code patched can change the
-verdict (see :mod:`course_lib.grading`).
+middle one runs in the (sandboxed) learner kernel, on cases the grader made from its own secret seed; the
+grader judges the returned plain data itself, so nothing the learner's code patched can change the
+verdict, and the kernel holds no judge to ask (see :mod:`course_lib.grading.view`).
+
+A quiz (``callable_answer=False``: the learner fills in a value) is marked against an answer key that
+lives only with the instructor, in the hidden tests of the source notebook
+(``check_x(ANSWER, key=...)``).  The key reaches the judge as the ``key`` entry of every case
+(:func:`with_key`); without it, as in the learner's notebook, the judge checks the answer's form only and
+the check says the answer is recorded.
 
 References: CS231n's ``rel_error``; the Coursera sequence-models tests, which switch one term on at a
 time to name the wrong one.
@@ -36,6 +42,7 @@ __all__ = [
     "HIDDEN_SEED",
     "run_check",
     "run_cases",
+    "with_key",
     "encode_plain",
     "encode_results",
     "decode_plain",
@@ -89,10 +96,11 @@ class Exercise:
     judge: Callable[[dict[str, dict[str, Any]], dict[str, Any]], Any]
     callable_answer: bool = True  # False where the learner fills in a value (a quiz answer), not code
 
-    def check(self, fn: Any, hidden: bool = False, seed: int | None = None) -> None:
-        """Run the whole check in this process (what the notebook's test cell does)."""
+    def check(self, fn: Any, hidden: bool = False, seed: int | None = None, key: Any = None) -> None:
+        """Run the whole check in this process (what the notebook's test cell does); ``key``: a quiz's
+        answer key (the instructor's hidden tests pass it)."""
         __tracebackhide__ = True
-        run_check(self, fn, hidden=hidden, seed=seed)
+        run_check(self, fn, hidden=hidden, seed=seed, key=key)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -110,7 +118,7 @@ def run_cases(exercise: Exercise, fn: Any, cases: Mapping[str, dict[str, Any]]) 
     return results
 
 
-def run_check(exercise: Exercise, fn: Any, hidden: bool = False, seed: int | None = None) -> None:
+def run_check(exercise: Exercise, fn: Any, hidden: bool = False, seed: int | None = None, key: Any = None) -> None:
     """Cases, learner run and judge in one process; prints a line when every case passes."""
     __tracebackhide__ = True
     if exercise.callable_answer and not callable(fn):
@@ -124,13 +132,23 @@ def run_check(exercise: Exercise, fn: Any, hidden: bool = False, seed: int | Non
     # The round trip through plain data is the same one grading uses, so a result that cannot cross a
     # process boundary fails here too, with the same message.
     results = decode_plain(encode_results(run_cases(exercise, fn, cases)))
-    notes = exercise.judge(cases, results)
+    notes = exercise.judge(with_key(cases, key), results)
+    if not exercise.callable_answer and key is None:
+        print(f"✓ {exercise.function}: your answer is recorded (every part in the expected form); "
+              f"the grader marks it against your instructor's key")
+        return
     kind = "hidden" if hidden else "visible"
     tested = sorted({str(case.get("kind", "values")) for case in cases.values() if isinstance(case, dict)})
     print(f"✓ {exercise.function}: {len(cases)} {kind} case{'' if len(cases) == 1 else 's'} passed"
           + (f" ({', '.join(tested)})" if tested != ["values"] else ""))
     for text in notes or ():  # a remark on a right answer (a slow pattern): it costs no points
         print(f"  note: {text}")
+
+
+def with_key(cases: dict[str, dict[str, Any]], key: Any) -> dict[str, dict[str, Any]]:
+    """The cases as the judge of a quiz sees them: each with the answer key as its ``key`` entry (the
+    learner's run never gets it).  Unchanged without a key."""
+    return cases if key is None else {name: {**case, "key": key} for name, case in cases.items()}
 
 
 def _copy_inputs(case: dict[str, Any]) -> dict[str, Any]:

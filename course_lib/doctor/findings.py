@@ -22,6 +22,7 @@ REQUIREMENTS = {
     "nbclient": ">=0.10",
     "nbformat": ">=5.9",
     "nh3": ">=0.3",
+    "cloudpickle": ">=3.0",
 }
 TORCH_PIN = "2.13.0"  # what quickstart.sh installs
 REINSTALL = "bash quickstart.sh lab (it reinstalls the course's environment in .venv)"

@@ -1,13 +1,14 @@
 """The trusted half of grading: what runs in the grader's process, never in a learner's kernel.
 
 1. :func:`probe_notebook` turns a (sanitized) submission into the notebook the sandbox executes: every
-   autograded test cell ``test_<exercise>`` is replaced by a probe call with the grader's seeds, so the
-   kernel never sees the hidden tests.
+   autograded test cell ``test_<exercise>`` is replaced by a probe call, so the kernel never sees the hidden
+   tests; the probe's inputs are cases the grader made from its seeds (:func:`~course_lib.grading.probe.probe_inputs`).
 2. :func:`merge_record` reads the sandbox's execution record as untrusted data: outputs are validated and
    size-limited, test cells get no output from the kernel at all.
-3. :func:`judge_cell` regenerates the cases from the grader's seeds and judges the probe's plain data with
-   the exercise's own ``judge``; the verdict becomes the test cell's only output, which nbgrader's
-   ``SaveAutoGrades`` turns into points (an error output is 0 points).
+3. :func:`judge_cell` judges the probe's plain data with the exercise's own ``judge``, on the grader's own
+   cases (and, for a quiz, the instructor's answer key: :mod:`course_lib.grading.keys`); the verdict becomes
+   the test cell's only output, which nbgrader's ``SaveAutoGrades`` turns into points (an error output is
+   0 points).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 import nbformat
 
 from course_lib.checks import EXERCISES
-from course_lib.checks.core import HIDDEN_SEED, VISIBLE_SEED, CheckFailure, decode_plain
+from course_lib.checks.core import HIDDEN_SEED, VISIBLE_SEED, CheckFailure, decode_plain, with_key
 from course_lib.grading.probe import MIME, probe_source
 
 __all__ = ["Verdict", "test_exercise", "grading_seeds", "probe_notebook", "merge_record", "judge_cell"]
@@ -70,7 +71,7 @@ def grading_seeds(secret: bytes, assignment: str, student: str, exercise: str) -
     return [(VISIBLE_SEED, False), (int.from_bytes(digest[:4], "big") & 0x7FFFFFFF, True)]
 
 
-def probe_notebook(nb, seeds_of, module: str) -> tuple[Any, dict[int, str]]:
+def probe_notebook(nb, module: str) -> tuple[Any, dict[int, str]]:
     """A copy of ``nb`` whose test cells call the probe; returns it and {cell index: exercise key}.
 
     ``module`` is the notebook's checks module (``nb01_sequence_data``): exercise keys are ``module.name``.
@@ -84,7 +85,7 @@ def probe_notebook(nb, seeds_of, module: str) -> tuple[Any, dict[int, str]]:
         exercise = f"{module}.{name}"
         if exercise not in EXERCISES:
             raise KeyError(f"test cell test_{name} checks an exercise course_lib does not know: {exercise!r}")
-        cell.source = probe_source(exercise, seeds_of(exercise))
+        cell.source = probe_source(exercise)
         cell.metadata["course_probe"] = True
         tests[index] = exercise
     for cell in run.cells:
@@ -180,9 +181,18 @@ def merge_record(nb, record: bytes, tests: dict[int, str]) -> tuple[dict[int, di
 
 
 def judge_cell(grade_id: str, exercise: str, item: dict | None, seeds: list[tuple[int, bool]],
-               not_run_reason: str) -> Verdict:
-    """Judge one test cell from its probe output; any doubt is a failure with a reason, never points."""
+               not_run_reason: str, made: list | None = None, key: Any = None, need_key: bool = False) -> Verdict:
+    """Judge one test cell from its probe output; any doubt is a failure with a reason, never points.
+
+    ``made``: the cases the probe was given, ``[(seed, hidden, cases), ...]`` (made again from the seeds
+    if None).  ``key``: a quiz's answer key; with ``need_key`` (``course grade``), a quiz without one is
+    not marked (0 points, and the message says why) rather than passed on its form alone.
+    """
     spec = EXERCISES[exercise]
+    if not spec.callable_answer and key is None and need_key:
+        return Verdict(grade_id, exercise, False, f"{spec.function} cannot be marked: the course has no answer key "
+                       f"for it (instructor: give check_{spec.name} a `key=` in the hidden tests of {grade_id})")
+    given = {(seed, hidden): cases for seed, hidden, cases in made or ()}
     if item is None:
         return Verdict(grade_id, exercise, False, f"this test did not run: {not_run_reason}")
     payload = None
@@ -208,12 +218,12 @@ def judge_cell(grade_id: str, exercise: str, item: dict | None, seeds: list[tupl
         run = next((r for r in runs if isinstance(r, dict) and r.get("seed") == seed and r.get("hidden") == hidden), None)
         if run is None:
             return Verdict(grade_id, exercise, False, "the check's result was incomplete")
-        cases = spec.cases(seed, hidden)
+        cases = given[(seed, hidden)] if (seed, hidden) in given else spec.cases(seed, hidden)
         try:
             results = decode_plain(run.get("results"))
             if not isinstance(results, dict):
                 raise ValueError("results are not a mapping")
-            spec.judge(cases, results)
+            spec.judge(with_key(cases, key), results)
         except CheckFailure as failure:
             prefix = "hidden test: " if hidden else ""
             return Verdict(grade_id, exercise, False, prefix + str(failure))
@@ -221,6 +231,9 @@ def judge_cell(grade_id: str, exercise: str, item: dict | None, seeds: list[tupl
             return Verdict(grade_id, exercise, False,
                            f"your results could not be checked ({type(error).__name__}: {str(error)[:300]})")
         counts[hidden] += len(cases)
+    if not spec.callable_answer and key is None:  # course validate on a learner's notebook: no key there
+        return Verdict(grade_id, exercise, True, f"✓ {spec.function}: your answer is recorded (every part in the "
+                       f"expected form); the grader marks it against your instructor's key")
     return Verdict(grade_id, exercise, True,
                    f"✓ {spec.function}: {counts[False]} visible and {counts[True]} hidden cases passed")
 

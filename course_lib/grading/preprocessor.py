@@ -20,6 +20,8 @@ from traitlets import Bool, Int, List, Unicode
 from course_lib.checks import checks_module
 from course_lib.grading.inert import make_inert
 from course_lib.grading.judge import grading_seeds, judge_cell, merge_record, probe_notebook, verdict_outputs
+from course_lib.grading.keys import answer_keys
+from course_lib.grading.probe import probe_inputs
 from course_lib.grading.sandbox import Limits, run_sandboxed
 
 __all__ = ["SandboxedExecute"]
@@ -49,12 +51,16 @@ class SandboxedExecute(NbGraderPreprocessor):
         def seeds_of(exercise: str):
             return grading_seeds(secret, assignment, student, exercise)
 
-        run, tests = probe_notebook(nb, seeds_of, checks_module(assignment))
+        # nb's test cells are the gradebook's (nbgrader's OverwriteCells): a quiz's key is read from there,
+        # here, and the cell is replaced by a probe before anything runs.
+        keys = answer_keys(nb, checks_module(assignment))
+        run, tests = probe_notebook(nb, checks_module(assignment))
+        inputs_json, made = probe_inputs(tests.values(), seeds_of)
         limits = Limits(notebook_seconds=self.notebook_timeout, cell_seconds=self.cell_timeout,
                         memory_mb=self.memory_mb, disk_mb=self.disk_mb, processes=self.processes,
                         threads=self.threads, cpus=tuple(self.cpus))
         result, record = run_sandboxed(nbformat.writes(run), limits, slot=self.slot, hide=list(self.hide),
-                                       sandbox=self.sandbox)
+                                       sandbox=self.sandbox, inputs_json=inputs_json)
         probes, events = merge_record(nb, record, tests)
         turned_off = make_inert(nb)  # formgrader and feedback render the learner's HTML as it is
         if result.timed_out:
@@ -66,7 +72,8 @@ class SandboxedExecute(NbGraderPreprocessor):
         verdicts = []
         for index, exercise in tests.items():
             grade_id = nb.cells[index].metadata["nbgrader"]["grade_id"]
-            verdict = judge_cell(grade_id, exercise, probes.get(index), seeds_of(exercise), reason)
+            verdict = judge_cell(grade_id, exercise, probes.get(index), seeds_of(exercise), reason,
+                                 made=made[exercise], key=keys.get(exercise), need_key=True)
             nb.cells[index].outputs = verdict_outputs(verdict)
             verdicts.append(verdict)
         if self.report_dir:

@@ -1,7 +1,8 @@
 """The grading sandbox: bubblewrap plus resource limits around one learner notebook's execution.
 
 What the learner's kernel sees: a read-only view of the system directories, the Python environment and
-the ``course_lib`` package; its own notebook (read-only) and one writable folder for the result; a
+the ``course_lib`` package, with the grading view (:mod:`course_lib.grading.view`: run steps, no judge, no
+reference) in place of ``course_lib/checks``; its own notebook and the probe's inputs (read-only); a
 private ``/tmp`` of limited size.  It does not see the course folder (solutions, gradebook, other
 students' submissions, the grading secret), the network (a private network namespace with loopback
 only), or other processes (a private PID namespace).
@@ -32,6 +33,8 @@ import time
 from pathlib import Path
 
 import course_lib
+from course_lib.grading.probe import INPUTS_ENV
+from course_lib.grading.view import grading_view
 
 __all__ = ["Limits", "SandboxResult", "bwrap_path", "run_sandboxed"]
 
@@ -75,8 +78,16 @@ def _readable_paths() -> list[Path]:
     return sorted(paths)
 
 
+def _binds(view: Path | None) -> dict[Path, Path]:
+    """{path inside: path outside} of what the kernel reads; the view goes over course_lib/checks."""
+    binds = {p: p for p in _readable_paths()}
+    if view is not None:
+        binds[Path(course_lib.__file__).resolve().parent / "checks"] = view
+    return dict(sorted(binds.items()))  # a parent before the paths bound inside it
+
+
 def _command(notebook: Path, limits: Limits, hide: list[Path], sources: dict[Path, Path],
-             record_fd: int) -> list[str]:
+             record_fd: int, inputs: Path) -> list[str]:
     """The bwrap command line; ``sources`` maps each path the kernel reads to where bwrap finds it."""
     bwrap = bwrap_path()
     if bwrap is None:
@@ -98,22 +109,23 @@ def _command(notebook: Path, limits: Limits, hide: list[Path], sources: dict[Pat
     for secret in hide:
         cmd += ["--remount-ro", str(secret)]
     cmd += ["--dir", "/sandbox", "--ro-bind", str(notebook), "/sandbox/notebook.ipynb",
+            "--ro-bind", str(inputs), f"/sandbox/{inputs.name}",
             "--proc", "/proc", "--dev", "/dev", "--size", str(16 * 2**20), "--tmpfs", "/dev/shm",
             "--remount-ro", "/", "--chdir", "/tmp/home"]
-    for key, value in _environment(limits, "/tmp").items():
+    for key, value in _environment(limits, "/tmp", f"/sandbox/{inputs.name}").items():
         cmd += ["--setenv", key, value]
     cmd += _runner(Path("/sandbox/notebook.ipynb"), limits, record_fd)
     return cmd
 
 
-def _environment(limits: Limits, scratch: str) -> dict[str, str]:
+def _environment(limits: Limits, scratch: str, inputs: str) -> dict[str, str]:
     """The kernel's whole environment: nothing of the grader's leaks in."""
     threads = str(limits.threads)
     env = {"HOME": f"{scratch}/home", "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "LANG": "C.UTF-8",
            "PYTHONDONTWRITEBYTECODE": "1", "MPLCONFIGDIR": f"{scratch}/mpl", "IPYTHONDIR": f"{scratch}/ipython",
            "JUPYTER_RUNTIME_DIR": f"{scratch}/runtime", "JUPYTER_DATA_DIR": f"{scratch}/jupyter-data",
            "JUPYTER_CONFIG_DIR": f"{scratch}/jupyter-config", "COURSE_JUPYTER_PATH": f"{scratch}/jupyter",
-           "NBGRADER_EXECUTION": "autograde", "COURSE_GRADING": "1",
+           "NBGRADER_EXECUTION": "autograde", "COURSE_GRADING": "1", INPUTS_ENV: inputs,
            "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads}
     for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # this machine's BLAS workarounds, if set
         if key in os.environ:
@@ -155,8 +167,8 @@ def _prepare(limits: Limits, slot: int, staged: dict[Path, Path] | None):
             if _libc.unshare(_CLONE_NEWNS) != 0:
                 raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNS)")
             _mount(None, b"/", _MS_REC | _MS_PRIVATE)
-            for path, stage in staged.items():
-                _mount(str(path).encode(), str(stage).encode(), _MS_BIND | _MS_REC)
+            for source, stage in staged.items():
+                _mount(str(source).encode(), str(stage).encode(), _MS_BIND | _MS_REC)
             uid = BASE_UID + slot
             os.setgroups([])
             os.setgid(uid)
@@ -168,11 +180,13 @@ def _prepare(limits: Limits, slot: int, staged: dict[Path, Path] | None):
 
 
 def run_sandboxed(notebook_json: str, limits: Limits, slot: int = 0, hide: list[Path] = (),
-                  sandbox: bool = True) -> tuple[SandboxResult, bytes]:
+                  sandbox: bool = True, inputs_json: str = "{}") -> tuple[SandboxResult, bytes]:
     """Execute a notebook (given as JSON text) in the sandbox; returns the run and the runner's record.
 
-    ``sandbox=False`` runs the same runner with the same limits but without bubblewrap (``course validate``
-    on a learner's own machine, where the learner's code is the learner's own business).
+    ``inputs_json``: the probe's inputs (:func:`course_lib.grading.probe.probe_inputs`).
+    ``sandbox=False`` runs the same runner with the same limits but without bubblewrap, and with the real
+    course_lib (``course validate`` on a learner's own machine, where the learner's code is the learner's
+    own business).
 
     The record (JSON lines, one per executed cell; see ``course_lib.grading.execute``) arrives through a
     pipe and is cut off at MAX_RECORD_BYTES.  Every path in ``hide`` is an empty read-only folder inside.
@@ -184,20 +198,24 @@ def run_sandboxed(notebook_json: str, limits: Limits, slot: int = 0, hide: list[
         notebook, stage_dir = job / "notebook.ipynb", job / "stage"
         notebook.write_text(notebook_json, encoding="utf-8")
         notebook.chmod(0o644)
+        inputs = job / "probe-inputs.json"
+        inputs.write_text(inputs_json, encoding="utf-8")
+        inputs.chmod(0o644)
+        binds = _binds(grading_view()) if sandbox else {}
         staged: dict[Path, Path] = {}
         if root_user:
             stage_dir.mkdir(mode=0o755)
-            for i, path in enumerate(_readable_paths()):
+            for i, source in enumerate(binds.values()):
                 (stage_dir / str(i)).mkdir()
-                staged[path] = stage_dir / str(i)
-        sources = staged if root_user else {p: p for p in _readable_paths()}
+                staged[source] = stage_dir / str(i)
+        sources = {path: staged[source] for path, source in binds.items()} if root_user else binds
         read_end, write_end = os.pipe()
         if sandbox:
-            cmd, env = _command(notebook, limits, [Path(p).resolve() for p in hide], sources, write_end), None
+            cmd, env = _command(notebook, limits, [Path(p).resolve() for p in hide], sources, write_end, inputs), None
         else:
             scratch = job / "scratch"
             scratch.mkdir()
-            cmd, env = _runner(notebook, limits, write_end), _environment(limits, str(scratch))
+            cmd, env = _runner(notebook, limits, write_end), _environment(limits, str(scratch), str(inputs))
         started = time.monotonic()
         try:
             process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,

@@ -119,3 +119,17 @@ class _Counting:
     def __call__(self, text, *args, **kwargs):
         self.sizes.append(len(text))
         return self.loads(text, *args, **kwargs)
+QUIZ = "nb01_sequence_data.io_structures"
+KEY = {"sentiment of a review": "N-1", "next character at every step": "N-N", "caption from one image": "1-N",
+       "part-of-speech tag of every word": "N-N", "tomorrow's temperature from the last 30 days": "N-1"}
+
+
+def test_a_quiz_is_marked_against_the_key_and_never_passed_on_its_form_under_grading():
+    wrong = _item(_payload({**KEY, "caption from one image": "N-1"}, exercise=QUIZ))
+    assert judge_cell("test_io_structures", QUIZ, _item(_payload(KEY, exercise=QUIZ)), SEEDS, "", key=KEY).passed
+    verdict = judge_cell("test_io_structures", QUIZ, wrong, SEEDS, "", key=KEY)
+    assert not verdict.passed and "caption from one image" in verdict.message
+    keyless = judge_cell("test_io_structures", QUIZ, wrong, SEEDS, "", need_key=True)
+    assert not keyless.passed and "no answer key" in keyless.message
+    recorded = judge_cell("test_io_structures", QUIZ, wrong, SEEDS, "")  # course validate: no key, no grader
+    assert recorded.passed and "recorded" in recorded.message

@@ -2,7 +2,7 @@
 
 Each reference is torch's own (``F.one_hot``, ``Tensor.unfold``, ``pad_sequence``) or an invariant of
 the specification (a vocabulary is checked by what it must contain and in which order, not against a
-stored answer).  The structure quiz compares salted hashes, so the answers are not in this file.
+stored answer).  The structure quiz's key is not in course_lib: it lives in the instructor's hidden tests.
 
 One submodule per exercise group: :mod:`.vocabulary` (``build_vocab``), :mod:`.encoding` (``encode``,
 ``decode``), :mod:`.one_hot`, :mod:`.windows` (``make_windows``, ``make_char_windows``), :mod:`.padding`
@@ -16,7 +16,6 @@ from course_lib.checks.nb01_sequence_data.encoding import DECODE, ENCODE, check_
 from course_lib.checks.nb01_sequence_data.one_hot import ONE_HOT, check_one_hot
 from course_lib.checks.nb01_sequence_data.padding import PAD_BATCH, check_pad_batch
 from course_lib.checks.nb01_sequence_data.structures import (
-    ANSWER_DIGESTS,
     IO_STRUCTURES,
     STRUCTURE_TASKS,
     STRUCTURES,
@@ -51,7 +50,6 @@ __all__ = [
     "IO_STRUCTURES",
     "STRUCTURE_TASKS",
     "STRUCTURES",
-    "ANSWER_DIGESTS",
 ]
 
 EXERCISES = (BUILD_VOCAB, ENCODE, DECODE, ONE_HOT, MAKE_WINDOWS, MAKE_CHAR_WINDOWS, PAD_BATCH, IO_STRUCTURES)
