@@ -113,7 +113,7 @@ def record(root: Path, config, outcome: Outcome, marks: Marks, fingerprint: str)
     stamp = timestamp.read_text().strip() if timestamp.is_file() else ""
     notebooks = {Path(name).stem: data for name, data in outcome.autograded.items()
                  if "/" not in name and name.endswith(".ipynb")}
-    with Gradebook(db_url) as gb, warnings.catch_warnings():
+    with Gradebook(db_url, config.CourseDirectory.course_id) as gb, warnings.catch_warnings():
         warnings.simplefilter("ignore", SAWarning)  # nbgrader's add_submission, as in `nbgrader autograde`
         gb.update_or_create_student(student)
         submission = gb.update_or_create_submission(assignment, student, **({"timestamp": stamp} if stamp else {}))

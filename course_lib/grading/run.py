@@ -65,6 +65,8 @@ class ClassSummary:
     csv_path: Path
     report_path: Path
     problems: list[Problem]
+    # where the time went: the coordinator's steps, and summed over the tasks (see benchmarks/grading.py)
+    timings: dict[str, float] = dataclasses.field(default_factory=dict)
 
     def text(self) -> str:
         lines = [f"graded {self.graded} submission(s), reused {self.skipped} unchanged, {self.failed} failed "
@@ -175,7 +177,8 @@ def _killed_line(error: BaseException) -> str:
             f"({type(error).__name__})")
 
 
-def _grade(course: _Course, options: GradeOptions, todo, shared: Shared, progress: Progress) -> list[Problem]:
+def _grade(course: _Course, options: GradeOptions, todo, shared: Shared, progress: Progress,
+           timings: dict[str, float]) -> list[Problem]:
     """Run the tasks on the cluster; record each outcome as it arrives.  Returns the problems."""
     from distributed import as_completed
     from distributed.scheduler import KilledWorker
@@ -186,7 +189,10 @@ def _grade(course: _Course, options: GradeOptions, todo, shared: Shared, progres
     config = course_config(root, db_url=course.db_url)
     cluster = ClusterOptions(jobs=options.jobs or 1, scheduler=options.scheduler, tls_ca_file=options.tls_ca_file,
                              tls_cert=options.tls_cert, tls_key=options.tls_key)
+    clock = time.monotonic()
     with grading_client(cluster) as client:
+        timings["cluster start"] = time.monotonic() - clock
+        clock = time.monotonic()
         shared_future = client.scatter(shared, broadcast=True, hash=False)
         futures = {}
         for student, assignment, fingerprint in todo:
@@ -209,7 +215,11 @@ def _grade(course: _Course, options: GradeOptions, todo, shared: Shared, progres
                 if not outcome.success:
                     what = failure_line(root, student, assignment, outcome.error, outcome.log)
                 else:
+                    recording = time.monotonic()
                     record(root, config, outcome, marks, fingerprint)
+                    timings["coordinator: record"] = timings.get("coordinator: record", 0) + time.monotonic() - recording
+                    for step, seconds in outcome.timings.items():
+                        timings[f"tasks: {step}"] = timings.get(f"tasks: {step}", 0) + seconds
                     if outcome.feedback_error:
                         failures.append(Problem(student, assignment, "-", f"feedback failed: {outcome.feedback_error}"))
             if what is not None:
@@ -217,21 +227,25 @@ def _grade(course: _Course, options: GradeOptions, todo, shared: Shared, progres
                 failures.append(Problem(student, assignment, "-", what))
             new = [f"{p.student} / {p.assignment}: {p.what}" for p in failures if (p.student, p.assignment) == (student, assignment)]
             progress.advance(new)
+        timings["tasks (wall)"] = time.monotonic() - clock
     return failures
 
 
 def grade_class(root: Path, submissions: Path, options: GradeOptions) -> ClassSummary:
     root = Path(root).resolve()
     started = time.monotonic()
+    timings: dict[str, float] = {}
     course = _course(root, options)
     with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp:
         release = Path(tmp) / "release"
         templates = _register(course, release)
+        timings["register assignments"] = time.monotonic() - started
         try:
             taken = intake(root, Path(submissions), course.sources, release, options.assignments, options.lms_pattern)
         except (FileNotFoundError, ValueError) as error:
             raise CourseError(str(error))
     todo, skipped = _pending(course, taken, options.force, Marks(root))
+    timings["intake"] = time.monotonic() - started - timings["register assignments"]
     failures: list[Problem] = []
     with Progress(len(taken.work), done=skipped, quiet=options.quiet) as progress:
         progress.note([f"{p.student} / {p.assignment} / {p.notebook}: {p.what}" for p in taken.problems])
@@ -239,12 +253,14 @@ def grade_class(root: Path, submissions: Path, options: GradeOptions) -> ClassSu
             jobs = max(1, min(options.jobs or len(os.sched_getaffinity(0)), len(todo)))
             options = dataclasses.replace(options, jobs=jobs)
             shared = _shared(course, options, templates, submissions, jobs)
-            failures = _grade(course, options, todo, shared, progress)
+            failures = _grade(course, options, todo, shared, progress, timings)
     failed = len({(p.student, p.assignment) for p in failures if not p.what.startswith("feedback failed")})
     problems = taken.problems + failures
+    clock = time.monotonic()
     csv_path, report_path = write_outputs(root, course.db_url, course.sources, taken.work, problems)
+    timings["report"] = time.monotonic() - clock
     return ClassSummary(len(todo) - failed, skipped, failed, time.monotonic() - started, csv_path, report_path,
-                        problems)
+                        problems, timings)
 
 
 def _failure(root: Path, student: str, assignment: str, outcome: dict) -> str:

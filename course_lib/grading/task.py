@@ -64,6 +64,7 @@ class Outcome:
     feedback_error: str = ""
     worker: str = ""
     seconds: float = 0.0
+    timings: dict[str, float] = dataclasses.field(default_factory=dict)  # step -> seconds
 
 
 class GraderMismatch(RuntimeError):
@@ -162,7 +163,9 @@ def _grade_in(scratch: Path, job: Job, shared: Shared, outcome: Outcome) -> Outc
         **shared.limits, "threads": slot.get("threads", 1), "cpus": slot.get("cpus", []),
         "secret_file": str(secret), "hide": hidden, "report_dir": str(scratch / ".course" / "reports")}}
     api = api_for(autograde_config(scratch, settings))
+    clock = time.monotonic()
     result = api.autograde(assignment, student, force=True, create=True)
+    outcome.timings["autograde"] = time.monotonic() - clock
     if not result.get("success"):
         outcome.error = (result.get("error") or "")[-3000:]
         outcome.log = (result.get("log") or "")[-3000:]
@@ -171,7 +174,9 @@ def _grade_in(scratch: Path, job: Job, shared: Shared, outcome: Outcome) -> Outc
     outcome.autograded = _read_tree(scratch / "autograded" / student / assignment)
     outcome.reports = _read_tree(scratch / ".course" / "reports" / student / assignment)
     _apply_manual(db_url, job)
+    clock = time.monotonic()
     feedback = api.generate_feedback(assignment, student, force=True)
+    outcome.timings["feedback"] = time.monotonic() - clock
     if feedback.get("success"):
         outcome.feedback = _read_tree(scratch / "feedback" / student / assignment)
     else:
