@@ -24,8 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from course_lib.grading.run import GradeOptions, grade_class  # noqa: E402
-from tests.grading.conftest import edit, make_course, solved, stub, write  # noqa: E402
+from course_lib.grading.run import GradeOptions, grade_class
+from tests.grading.conftest import edit, make_course, solved, stub, write
 
 ENGINE = ("register assignments", "intake", "cluster start", "coordinator: record", "report")
 

@@ -25,7 +25,7 @@ from course_lib.grading.limits import ALLOWED_FAILURES
 from course_lib.grading.task import grader_digest
 from course_lib.nbgrader_setup import CourseError
 
-__all__ = ["ClusterOptions", "grading_client", "check_workers", "local_slots"]
+__all__ = ["ClusterOptions", "check_workers", "grading_client", "local_slots"]
 
 
 @dataclasses.dataclass

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from course_lib.grading.task import Job, Outcome
 
-__all__ = ["Marks", "record", "forget", "failure_line", "manual_entries", "job_for"]
+__all__ = ["Marks", "failure_line", "forget", "job_for", "manual_entries", "record"]
 
 _PAIR_FOLDERS = ("autograded", "feedback", ".course/reports")
 

@@ -23,9 +23,25 @@ plus the nbgrader work around them.
 
 from __future__ import annotations
 
-__all__ = ["NOTEBOOK_SECONDS", "CELL_SECONDS", "MEMORY_MB", "DISK_MB", "PROCESSES", "THREADS",
-           "MAX_NOTEBOOK_BYTES", "MAX_FOLDER_BYTES", "MAX_ZIP_BYTES", "MAX_RECORD_BYTES", "MAX_CELL_OUTPUT",
-           "MAX_PROBE_OUTPUT", "MAX_PLAIN_BYTES", "ALLOWED_FAILURES", "UID_BASE", "UID_COUNT", "task_seconds"]
+__all__ = [
+    "ALLOWED_FAILURES",
+    "CELL_SECONDS",
+    "DISK_MB",
+    "MAX_CELL_OUTPUT",
+    "MAX_FOLDER_BYTES",
+    "MAX_NOTEBOOK_BYTES",
+    "MAX_PLAIN_BYTES",
+    "MAX_PROBE_OUTPUT",
+    "MAX_RECORD_BYTES",
+    "MAX_ZIP_BYTES",
+    "MEMORY_MB",
+    "NOTEBOOK_SECONDS",
+    "PROCESSES",
+    "THREADS",
+    "UID_BASE",
+    "UID_COUNT",
+    "task_seconds",
+]
 
 NOTEBOOK_SECONDS = 300
 CELL_SECONDS = 120

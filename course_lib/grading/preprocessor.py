@@ -20,7 +20,13 @@ from traitlets import Bool, Int, List, Unicode
 from course_lib.checks import checks_module
 from course_lib.grading import limits as defaults
 from course_lib.grading.inert import make_inert
-from course_lib.grading.judge import grading_seeds, judge_cell, merge_record, probe_notebook, verdict_outputs
+from course_lib.grading.judge import (
+    grading_seeds,
+    judge_cell,
+    merge_record,
+    probe_notebook,
+    verdict_outputs,
+)
 from course_lib.grading.sandbox import Limits, run_sandboxed
 
 __all__ = ["SandboxedExecute"]

@@ -36,7 +36,7 @@ from course_lib.grading.sandbox import bwrap_path
 from course_lib.grading.task import Shared, grade_submission, grader_digest
 from course_lib.nbgrader_setup import CourseError, api_for, assignments, course_config
 
-__all__ = ["GradeOptions", "ClassSummary", "grade_class"]
+__all__ = ["ClassSummary", "GradeOptions", "grade_class"]
 
 
 @dataclasses.dataclass
@@ -69,8 +69,8 @@ class ClassSummary:
     timings: dict[str, float] = dataclasses.field(default_factory=dict)
 
     def text(self) -> str:
-        lines = [f"graded {self.graded} submission(s), reused {self.skipped} unchanged, {self.failed} failed "
-                 f"in {self.seconds:.1f} s", f"scores: {self.csv_path}", f"report: {self.report_path}"]
+        lines = [(f"graded {self.graded} submission(s), reused {self.skipped} unchanged, {self.failed} failed "
+                  f"in {self.seconds:.1f} s"), f"scores: {self.csv_path}", f"report: {self.report_path}"]
         if self.problems:
             lines.append(f"{len(self.problems)} problem(s) -- see the report:")
             lines += [f"  {p.student} / {p.assignment} / {p.notebook}: {p.what}" for p in self.problems[:20]]
@@ -209,7 +209,7 @@ def _grade(course: _Course, options: GradeOptions, todo, shared: Shared, progres
                 what = _killed_line(error)
             except GraderMismatch as error:
                 what = f"not graded: {error}"
-            except Exception as error:  # the task itself broke (not the submission): named, the class goes on
+            except Exception as error:  # noqa: BLE001 -- the task itself broke: named for this student, the class goes on
                 what = failure_line(root, student, assignment, f"{type(error).__name__}: {error}")
             else:
                 if not outcome.success:

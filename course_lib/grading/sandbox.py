@@ -29,8 +29,8 @@ import signal
 import subprocess
 import sys
 import sysconfig
-import threading
 import tempfile
+import threading
 import time
 from pathlib import Path
 

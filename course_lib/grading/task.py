@@ -26,7 +26,7 @@ from pathlib import Path
 
 import course_lib
 
-__all__ = ["Job", "Shared", "Outcome", "grade_submission", "grader_digest", "GraderMismatch"]
+__all__ = ["GraderMismatch", "Job", "Outcome", "Shared", "grade_submission", "grader_digest"]
 
 
 @dataclasses.dataclass
@@ -137,7 +137,7 @@ def grade_submission(job: Job, shared: Shared) -> Outcome:
         scratch = Path(tmp)
         try:
             outcome = _grade_in(scratch, job, shared, outcome)
-        except Exception as error:  # reported for this student; the class goes on
+        except Exception as error:  # noqa: BLE001 -- reported for this student; the class goes on
             outcome.success, outcome.error = False, f"{type(error).__name__}: {error}"
     outcome.seconds = time.monotonic() - started
     return outcome

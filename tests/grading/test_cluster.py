@@ -21,8 +21,20 @@ import pytest
 from course_lib.cli import main as course_cli
 from course_lib.grading.task import GraderMismatch, Job, Shared, grade_submission
 from tests.conftest import ROOT
-from tests.grading.conftest import (A01, FULL_01, auto_total, cell, edit, grade, make_course, needs_bwrap, problems,
-                                    solved, stub, write)
+from tests.grading.conftest import (
+    A01,
+    FULL_01,
+    auto_total,
+    cell,
+    edit,
+    grade,
+    make_course,
+    needs_bwrap,
+    problems,
+    solved,
+    stub,
+    write,
+)
 
 DASK = str(Path(sys.executable).parent / "dask")
 
@@ -153,8 +165,8 @@ def test_a_submission_that_kills_its_worker_every_time_is_a_named_problem_and_th
     assert (summary.graded, summary.failed) == (1, 1), summary.text()
     assert auto_total(course, "alice") == FULL_01
     assert problems(course, "mallory") == [
-        "the grading worker died 3 times on this submission (its notebook kills the grader, e.g. by exhausting the "
-        "worker's memory); not graded (KilledWorker)"]
+        ("the grading worker died 3 times on this submission (its notebook kills the grader, e.g. by exhausting the "
+         "worker's memory); not graded (KilledWorker)")]
     assert not (course / ".course" / "graded" / "mallory").exists(), "no resume mark: the next run tries again"
 
 

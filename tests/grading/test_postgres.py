@@ -14,7 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.grading.conftest import A01, FULL_01, auto_total, grade, make_course, needs_bwrap, solved, stub, write
+from tests.grading.conftest import (
+    A01,
+    FULL_01,
+    auto_total,
+    grade,
+    make_course,
+    needs_bwrap,
+    solved,
+    stub,
+    write,
+)
 
 pytestmark = [needs_bwrap, pytest.mark.slow]
 
@@ -52,21 +62,19 @@ def postgres():
     subprocess.run(_as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-w", "-t", "60",
                                     "-l", str(data / "log"), "start"]), check=True, capture_output=True)
     try:
-        import psycopg2
+        import psycopg
 
-        connection = psycopg2.connect(host="127.0.0.1", port=port, user="grader", dbname="postgres")
-        connection.autocommit = True
-        with connection.cursor() as cursor:
-            cursor.execute("CREATE DATABASE gradebook")
-        connection.close()
+        with psycopg.connect(host="127.0.0.1", port=port, user="grader", dbname="postgres", autocommit=True) as db:
+            db.execute("CREATE DATABASE gradebook")
         yield f"postgresql://grader@127.0.0.1:{port}/gradebook"
     finally:
         subprocess.run(_as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-                       capture_output=True)
+                       capture_output=True, check=False)
         shutil.rmtree(data, ignore_errors=True)
 
 
 def _graded_class(tmp: Path, db_url: str | None) -> Path:
+    tmp.mkdir()
     course, subs = make_course(tmp), tmp / "submissions"
     if db_url:
         with (course / "nbgrader_config.py").open("a") as config:
