@@ -32,12 +32,16 @@ from pathlib import Path
 
 import nbformat
 
+# what one notebook, one student's folder (extras and originals) and an unpacked LMS export may weigh
+from course_lib.grading.limits import (
+    MAX_FOLDER_BYTES,
+    MAX_NOTEBOOK_BYTES,
+    MAX_ZIP_BYTES,
+)
+
 __all__ = ["Problem", "Intake", "intake"]
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
-MAX_NOTEBOOK_BYTES = 20 * 2**20
-MAX_FOLDER_BYTES = 200 * 2**20  # what one student's assignment folder may bring along (extras and originals)
-MAX_ZIP_BYTES = 2 * 2**30
 LMS_PATTERN = r"(?i)^(?:.*/)?(?P<student_id>[a-z0-9][a-z0-9.@+-]*)_(?:late_)?\d+_\d+_(?P<file_id>[^/]+\.ipynb)$"
 
 
