@@ -2,6 +2,8 @@
 
     python benchmarks/grading.py [--students 50] [--jobs 2] [--assignments 01_sequence_data ...]
 
+(``--students 0``: the one submission only.)
+
 Each synthetic student hands in every chosen notebook: a third the full solution, a third the untouched
 learner version, a third the solution with one exercise broken.  Grading is the real thing (a local Dask
 cluster, sandboxed, judged outside the kernel).  For each run it prints the coordinator's steps (register
@@ -80,6 +82,8 @@ def main() -> int:
         options = GradeOptions(jobs=args.jobs, assignments=assignments)
         course = make_course(tmp)
         _run(course, one, options, f"one submission of {len(assignments)} notebook(s)", 1)
+        if not args.students:
+            return 0
         shutil.rmtree(course)
         course = make_course(tmp)
         _run(course, many, options, f"class of {args.students} students x {len(assignments)} notebook(s), "

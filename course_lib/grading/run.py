@@ -20,6 +20,7 @@ import dataclasses
 import hashlib
 import os
 import secrets
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -33,7 +34,7 @@ from course_lib.grading.intake import Intake, Problem, intake
 from course_lib.grading.progress import Progress
 from course_lib.grading.report import write_outputs
 from course_lib.grading.sandbox import bwrap_path
-from course_lib.grading.task import Shared, grade_submission, grader_digest
+from course_lib.grading.task import Shared, grade_submission, grader_digest, same
 from course_lib.nbgrader_setup import CourseError, api_for, assignments, course_config
 
 __all__ = ["ClassSummary", "GradeOptions", "grade_class"]
@@ -132,19 +133,45 @@ def _course(root: Path, options: GradeOptions) -> _Course:
     return _Course(root, sources, options.assignments or sorted(sources), db_url)
 
 
+def _generate(root: Path, assignment: str, db_url: str, release: Path) -> None:
+    config = course_config(root, db_url=db_url)
+    config.CourseDirectory.release_directory = str(release)
+    result = api_for(config).generate_assignment(assignment, force=True, create=True)
+    if not result.get("success"):
+        raise CourseError(f"nbgrader could not prepare {assignment}: {result.get('error')}")
+
+
+def _source_key(root: Path, assignment: str) -> str:
+    """What a task's starting gradebook depends on: nbgrader, the course config, the assignment's sources."""
+    import nbgrader
+
+    digest = hashlib.sha256(nbgrader.__version__.encode())
+    digest.update((root / "nbgrader_config.py").read_bytes())
+    folder = root / "solutions" / assignment
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            digest.update(str(path.relative_to(folder)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def _register(course: _Course, release: Path) -> dict[str, bytes]:
-    """The real gradebook learns each chosen assignment; returns, per assignment, a task's starting gradebook."""
+    """The real gradebook learns each chosen assignment (and ``release`` gets the blank notebooks); returns,
+    per assignment, a task's starting gradebook, kept in ``.course/cache`` until the sources change."""
+    cache = course.root / ".course" / "cache"
     templates: dict[str, bytes] = {}
-    for db_url, keep in ((course.db_url, False), (None, True)):
-        for assignment in course.chosen:
+    for assignment in course.chosen:
+        _generate(course.root, assignment, course.db_url, release)
+        template = cache / f"{assignment}-{_source_key(course.root, assignment)}.db"
+        if not template.is_file():
             scratch = release.parent / f"{assignment}.db"
-            config = course_config(course.root, db_url=db_url or f"sqlite:///{scratch}")
-            config.CourseDirectory.release_directory = str(release)
-            result = api_for(config).generate_assignment(assignment, force=True, create=True)
-            if not result.get("success"):
-                raise CourseError(f"nbgrader could not prepare {assignment}: {result.get('error')}")
-            if keep:
-                templates[assignment] = scratch.read_bytes()
+            _generate(course.root, assignment, f"sqlite:///{scratch}", release.parent / "template-release")
+            cache.mkdir(parents=True, exist_ok=True)
+            for stale in cache.glob(f"{assignment}-*.db"):
+                stale.unlink()
+            shutil.copyfile(scratch, template.with_suffix(".partial"))
+            template.with_suffix(".partial").replace(template)
+        templates[assignment] = template.read_bytes()
     return templates
 
 
@@ -193,7 +220,9 @@ def _grade(course: _Course, options: GradeOptions, todo, shared: Shared, progres
     with grading_client(cluster) as client:
         timings["cluster start"] = time.monotonic() - clock
         clock = time.monotonic()
-        shared_future = client.scatter(shared, broadcast=True, hash=False)
+        # The shared pieces as a task, not scattered data: if every worker holding them dies, Dask recomputes
+        # them from the scheduler's copy instead of cancelling every task that needs them.
+        shared_future = client.submit(same, shared, pure=False, key=f"course-shared-{secrets.token_hex(4)}")
         futures = {}
         for student, assignment, fingerprint in todo:
             job = job_for(root, course.db_url, student, assignment)

@@ -138,8 +138,7 @@ def test_a_second_host_over_tls_grades_the_class_even_when_a_worker_is_killed_mi
          "--cell-timeout", "30", "--tls-ca-file", cluster.ca, "--tls-cert", cluster.cert, "--tls-key", cluster.key])))
     run.start()
     killed = None
-    deadline = time.monotonic() + 600
-    while killed is None and run.is_alive() and time.monotonic() < deadline:
+    while killed is None and run.is_alive():  # registering the assignment comes first: no time limit here
         for pid in pids.values():  # a worker that is grading has a sandbox below it: kill it there
             with contextlib.suppress(psutil.NoSuchProcess):
                 if psutil.Process(pid).children():
