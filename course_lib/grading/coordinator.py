@@ -20,7 +20,7 @@ import shutil
 import warnings
 from pathlib import Path
 
-from course_lib.grading.task import Job, Outcome
+from course_lib.grading.task import Job, Outcome, write_tree
 
 __all__ = ["Marks", "failure_line", "forget", "job_for", "manual_entries", "record"]
 
@@ -87,12 +87,7 @@ def _replace_folder(target: Path, files: dict[str, bytes]) -> None:
     """``target`` holds exactly ``files`` afterwards (written beside it, then swapped in)."""
     staging = target.with_name(target.name + ".incoming")
     shutil.rmtree(staging, ignore_errors=True)
-    for relative, data in files.items():
-        path = (staging / relative).resolve()
-        if staging.resolve() not in path.parents:
-            raise ValueError(f"a returned file outside its folder: {relative!r}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+    write_tree(staging, files)
     shutil.rmtree(target, ignore_errors=True)
     if files:
         target.parent.mkdir(parents=True, exist_ok=True)

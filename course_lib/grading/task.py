@@ -25,7 +25,7 @@ from pathlib import Path
 
 import course_lib
 
-__all__ = ["GraderMismatch", "Job", "Outcome", "Shared", "grade_submission", "grader_digest", "same"]
+__all__ = ["GraderMismatch", "Job", "Outcome", "Shared", "grade_submission", "grader_digest", "same", "write_tree"]
 
 
 @dataclasses.dataclass
@@ -95,7 +95,8 @@ def _worker_name() -> str:
         return ""
 
 
-def _write_tree(folder: Path, files: dict[str, bytes]) -> None:
+def write_tree(folder: Path, files: dict[str, bytes]) -> None:
+    """Write ``files`` (relative path -> bytes) under ``folder``, refusing any path that leaves it."""
     for relative, data in files.items():
         target = (folder / relative).resolve()
         if folder.resolve() not in target.parents:
@@ -152,8 +153,8 @@ def _grade_in(scratch: Path, job: Job, shared: Shared, outcome: Outcome) -> Outc
 
     student, assignment = job.student, job.assignment
     (scratch / "nbgrader_config.py").write_text(shared.config, encoding="utf-8")
-    _write_tree(scratch / "solutions" / assignment, shared.sources[assignment])
-    _write_tree(scratch / "submitted" / student / assignment, job.submitted)
+    write_tree(scratch / "solutions" / assignment, shared.sources[assignment])
+    write_tree(scratch / "submitted" / student / assignment, job.submitted)
     (scratch / "gradebook.db").write_bytes(shared.gradebooks[assignment])
     secret = scratch / ".course" / "grading-secret"
     secret.parent.mkdir(parents=True, exist_ok=True)
