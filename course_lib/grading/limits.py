@@ -16,9 +16,6 @@ Sizes (what one submission can make the grader hold or write):
     MAX_CELL_OUTPUT     output kept of one cell run (runner)
     MAX_PROBE_OUTPUT    one probe's answer, base64 included (runner); >= 4/3 of MAX_PLAIN_BYTES
     MAX_PLAIN_BYTES     array data one exercise may send back (checks.core, the judge's decoder)
-
-A grading task's own time limit is ``task_seconds(notebooks, notebook_seconds)``: every notebook at its limit,
-plus the nbgrader work around them.
 """
 
 from __future__ import annotations
@@ -65,10 +62,3 @@ ALLOWED_FAILURES = 2
 # this machine, whichever `course grade` run it belongs to (see course_lib.grading.uids).
 UID_BASE = 60000
 UID_COUNT = 4096
-
-_NBGRADER_SECONDS = 120  # sanitize, save grades, feedback: per task, generous
-
-
-def task_seconds(notebooks: int, notebook_seconds: int = NOTEBOOK_SECONDS) -> int:
-    """How long one grading task may take before the coordinator calls it lost."""
-    return max(1, notebooks) * (notebook_seconds + 30) + _NBGRADER_SECONDS
