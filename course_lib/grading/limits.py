@@ -37,7 +37,6 @@ __all__ = [
     "THREADS",
     "UID_BASE",
     "UID_COUNT",
-    "task_seconds",
 ]
 
 NOTEBOOK_SECONDS = 300
