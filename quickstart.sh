@@ -40,8 +40,9 @@ install_venv() {
 }
 
 install_debian_packages() {
-    # bubblewrap: the grading sandbox; chromium: the browser tests; fonts: Chinese labels in plots.
-    local packages=(bubblewrap chromium fonts-wqy-microhei)
+    # bubblewrap: the grading sandbox; chromium: the browser tests; fonts: Chinese labels in plots;
+    # postgresql: the tests grade a class into a throw-away PostgreSQL server (its service is not needed).
+    local packages=(bubblewrap chromium fonts-wqy-microhei postgresql)
     local missing=()
     for p in "${packages[@]}"; do
         dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

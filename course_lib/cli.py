@@ -14,6 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from course_lib.grading import limits
 from course_lib.nbgrader_setup import CourseError
 
 __all__ = ["main"]
@@ -50,7 +51,8 @@ def _cmd_grade(args) -> int:
     options = GradeOptions(jobs=args.jobs, assignments=args.assignment or None, sandbox=not args.no_sandbox,
                            force=args.force, notebook_timeout=args.notebook_timeout,
                            cell_timeout=args.cell_timeout, memory_mb=args.memory_mb, lms_pattern=args.lms_pattern,
-                           due=args.due)
+                           due=args.due, scheduler=args.scheduler, tls_ca_file=args.tls_ca_file, tls_cert=args.tls_cert,
+                           tls_key=args.tls_key, quiet=args.quiet)
     summary = grade_class(root, Path(args.submissions), options)
     print(summary.text())
     return 0
@@ -96,11 +98,19 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("grade", help="grade a folder (or LMS zip) of submissions")
     p.add_argument("submissions", help="folder laid out as SUBMISSIONS/<student>/<assignment>/<notebook>.ipynb, or a zip")
     p.add_argument("--assignment", action="append", help="grade only this assignment (repeatable)")
-    p.add_argument("--jobs", type=int, default=None, help="students graded at once (default: number of cores)")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="worker processes of the local cluster (default: number of cores); ignored with --scheduler")
     p.add_argument("--force", action="store_true", help="re-grade submissions already graded")
-    p.add_argument("--notebook-timeout", type=int, default=300, help="seconds per notebook")
-    p.add_argument("--cell-timeout", type=int, default=120, help="seconds per cell")
-    p.add_argument("--memory-mb", type=int, default=4096, help="memory limit of a learner kernel")
+    p.add_argument("--notebook-timeout", type=int, default=limits.NOTEBOOK_SECONDS, help="seconds per notebook")
+    p.add_argument("--cell-timeout", type=int, default=limits.CELL_SECONDS, help="seconds per cell")
+    p.add_argument("--memory-mb", type=int, default=limits.MEMORY_MB, help="memory limit of a learner kernel")
+    p.add_argument("--scheduler", default=None,
+                   help="address of a running Dask scheduler (tls://host:8786) whose workers grade; default: a "
+                        "local cluster of --jobs workers")
+    p.add_argument("--tls-ca-file", default=None, help="CA certificate of the cluster (with --scheduler tls://...)")
+    p.add_argument("--tls-cert", default=None, help="this client's certificate, signed by that CA")
+    p.add_argument("--tls-key", default=None, help="this client's private key")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no problem lines while grading")
     p.add_argument("--lms-pattern", default=None,
                    help="regular expression with (?P<student_id>...) and (?P<file_id>...) for flat LMS exports "
                         "(default: Canvas's file names)")

@@ -23,6 +23,9 @@ REQUIREMENTS = {
     "nbformat": ">=5.9",
     "nh3": ">=0.3",
     "cloudpickle": ">=3.0",
+    "distributed": ">=2024.8",
+    "cryptography": ">=42",
+    "psycopg": ">=3.1",  # with its [binary] extra in pyproject.toml
 }
 TORCH_PIN = "2.13.0"  # what quickstart.sh installs
 REINSTALL = "bash quickstart.sh lab (it reinstalls the course's environment in .venv)"

@@ -1,0 +1,35 @@
+"""``course grade``: sandboxed, distributed autograding on top of nbgrader.
+
+Four kinds of process take part; each module runs in one of them, and only the last runs learner code.
+
+**Coordinator** -- the ``course grade`` process, trusted; the only writer of the course folder and the
+real gradebook:
+
+    run          the class run, step by step (register, intake, pending pairs, grade, report)
+    intake       submissions -> ``submitted/``, every problem named
+    cluster      the Dask cluster: a local one started here, or ``--scheduler``; TLS; same-code check
+    coordinator  records each returned outcome: gradebook (nbgrader's SaveAutoGrades), files, resume marks
+    progress     the progress bar and the problem lines
+    report       ``grades.csv``, ``grading-report.md`` / ``.json``
+
+**Grading task** -- inside a Dask worker process (this machine or another), trusted; sees no course
+folder, only what the coordinator sent:
+
+    task          one student's assignment in a scratch course; returns notebooks, feedback, summaries
+    worker        nbgrader's autograde configured with the sandboxed execution
+    preprocessor  ``SandboxedExecute``: probes in, sandbox run, verdicts out
+    judge         judges the probes' plain data against the checks (never inside the sandbox)
+    inert         makes learner-written HTML inert before anyone's browser shows it
+    uids          the sandbox uid this notebook runs under, held by a lock machine-wide
+    sandbox       bubblewrap + resource limits around the runner
+
+**Sandbox runner** -- inside bubblewrap, beside the learner's kernel; untrusted (its record is data):
+
+    execute       runs the notebook cell by cell with nbclient, writes the record to the grader's pipe
+
+**Learner kernel** -- the learner's code; untrusted:
+
+    probe         the only grading code in the kernel: calls the learner's function, displays plain data
+
+**Everywhere**: ``limits`` -- every time, memory and size limit and default, read by all of the above.
+"""

@@ -31,12 +31,12 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
+# bytes of output kept of one cell's run (a print in an endless loop stays small), and of a probe's answer
+from course_lib.grading.limits import INTERRUPT_GRACE, MAX_CELL_OUTPUT, MAX_PROBE_OUTPUT
+
 __all__ = ["run_notebook", "main"]
 
 KERNEL_NAME = "course-python"
-MAX_CELL_OUTPUT = 4 * 2**20  # bytes of output kept of one cell's run: a print in an endless loop stays small
-INTERRUPT_GRACE = 5  # seconds a cell has to stop after the interrupt before its kernel is killed
-MAX_PROBE_OUTPUT = 48 * 2**20  # a probe's answer: the judge refuses more than 32 MB of data (base64: 4/3)
 
 
 class _KernelLost(Exception):

@@ -40,14 +40,19 @@ from pathlib import Path
 
 import nbformat
 
+# what one notebook, one student's folder (extras and originals) and an unpacked LMS export may weigh, and how
+# many entries and folder levels one student's folder may hold
+from course_lib.grading.limits import (
+    MAX_DEPTH,
+    MAX_ENTRIES,
+    MAX_FOLDER_BYTES,
+    MAX_NOTEBOOK_BYTES,
+    MAX_ZIP_BYTES,
+)
+
 __all__ = ["Intake", "Problem", "intake", "shown"]
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
-MAX_NOTEBOOK_BYTES = 20 * 2**20
-MAX_FOLDER_BYTES = 200 * 2**20  # what one student's assignment folder may bring along (extras and originals)
-MAX_ZIP_BYTES = 2 * 2**30
-MAX_ENTRIES = 10_000  # files and folders one student's assignment folder may hold
-MAX_DEPTH = 12  # folders inside folders
 LMS_PATTERN = r"(?i)^(?:.*/)?(?P<student_id>[a-z0-9][a-z0-9.@+-]*)_(?P<late>late_)?\d+_\d+_(?P<file_id>[^/]+\.ipynb)$"
 
 

@@ -18,8 +18,15 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Int, List, Unicode
 
 from course_lib.checks import checks_module
+from course_lib.grading import limits as defaults
 from course_lib.grading.inert import make_inert
-from course_lib.grading.judge import grading_seeds, judge_cell, merge_record, probe_notebook, verdict_outputs
+from course_lib.grading.judge import (
+    grading_seeds,
+    judge_cell,
+    merge_record,
+    probe_notebook,
+    verdict_outputs,
+)
 from course_lib.grading.keys import answer_keys
 from course_lib.grading.probe import probe_inputs
 from course_lib.grading.sandbox import Limits, run_sandboxed
@@ -30,14 +37,13 @@ __all__ = ["SandboxedExecute"]
 class SandboxedExecute(NbGraderPreprocessor):
     """Execute in the sandbox; judge the test cells in this (trusted) process."""
 
-    cell_timeout = Int(120, help="seconds one cell may run").tag(config=True)
-    notebook_timeout = Int(300, help="seconds the whole notebook may run").tag(config=True)
-    memory_mb = Int(4096, help="address-space limit of the learner's kernel").tag(config=True)
-    disk_mb = Int(256, help="size of the learner's private /tmp").tag(config=True)
-    processes = Int(128, help="processes the learner's kernel may start").tag(config=True)
-    threads = Int(1, help="torch/BLAS threads of the learner's kernel").tag(config=True)
+    cell_timeout = Int(defaults.CELL_SECONDS, help="seconds one cell may run").tag(config=True)
+    notebook_timeout = Int(defaults.NOTEBOOK_SECONDS, help="seconds the whole notebook may run").tag(config=True)
+    memory_mb = Int(defaults.MEMORY_MB, help="address-space limit of the learner's kernel").tag(config=True)
+    disk_mb = Int(defaults.DISK_MB, help="size of the learner's private /tmp").tag(config=True)
+    processes = Int(defaults.PROCESSES, help="processes the learner's kernel may start").tag(config=True)
+    threads = Int(defaults.THREADS, help="torch/BLAS threads of the learner's kernel").tag(config=True)
     cpus = List(Int(), default_value=[], help="CPU cores the learner's kernel may use").tag(config=True)
-    slot = Int(0, help="job slot (selects the job's uid when grading as root)").tag(config=True)
     sandbox = Bool(True, help="run the kernel inside bubblewrap").tag(config=True)
     secret_file = Unicode("", help="file holding the course's grading secret").tag(config=True)
     hide = List(Unicode(), default_value=[], help="folders invisible inside the sandbox").tag(config=True)
@@ -59,7 +65,7 @@ class SandboxedExecute(NbGraderPreprocessor):
         limits = Limits(notebook_seconds=self.notebook_timeout, cell_seconds=self.cell_timeout,
                         memory_mb=self.memory_mb, disk_mb=self.disk_mb, processes=self.processes,
                         threads=self.threads, cpus=tuple(self.cpus))
-        result, record = run_sandboxed(nbformat.writes(run), limits, slot=self.slot, hide=list(self.hide),
+        result, record = run_sandboxed(nbformat.writes(run), limits, hide=list(self.hide),
                                        sandbox=self.sandbox, inputs_json=inputs_json)
         probes, events = merge_record(nb, record, tests)
         turned_off = make_inert(nb)  # formgrader and feedback render the learner's HTML as it is

@@ -1,40 +1,45 @@
-"""``course grade``: grade a whole class, several students at once, resumably, with a report.
+"""``course grade``: grade a whole class, on one machine or many, resumably, with a report.
 
-1. intake: submissions -> ``submitted/`` with every problem named (:mod:`course_lib.grading.intake`);
-2. the gradebook learns the assignments (nbgrader ``generate_assignment`` into a scratch release folder);
-3. autograde: one worker process per (student, assignment), ``--jobs`` at a time, each with its own job
-   slot (uid, cores, thread count); a (student, assignment) whose submission and grader are unchanged
-   since its last successful grading is skipped, so an interrupted run resumes where it stopped;
-4. feedback HTML (hidden tests removed), then :mod:`course_lib.grading.report` writes ``grades.csv`` for the
-   LMS and ``grading-report.md`` / ``.json``.
+The class run, step by step (:func:`grade_class`):
+
+1. :func:`_course`: the assignments and their grade cells, the gradebook URL, the checks that need no work;
+2. :func:`_register`: the real gradebook learns each assignment (nbgrader ``generate_assignment``), and so
+   does a small SQLite gradebook per assignment that every task starts from;
+3. intake: submissions -> ``submitted/`` with every problem named (:mod:`course_lib.grading.intake`);
+4. :func:`_pending`: the (student, assignment) pairs whose submission or grader changed since their last
+   successful grading (the others are reused: an interrupted run resumes where it stopped);
+5. :func:`_grade`: one task per pair on the Dask cluster (:mod:`course_lib.grading.cluster`,
+   :mod:`course_lib.grading.task`); as each finishes, the coordinator records it
+   (:mod:`course_lib.grading.coordinator`) and the progress bar moves (:mod:`course_lib.grading.progress`);
+6. :mod:`course_lib.grading.report` writes ``grades.csv`` for the LMS and ``grading-report.md`` / ``.json``.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
+import datetime
 import hashlib
-import json
 import os
-import queue
-import re
 import secrets
-import subprocess
-import sys
+import shutil
 import tempfile
 import time
 from pathlib import Path
 
 import nbformat
 
-import course_lib
-from course_lib.grading.intake import Problem, intake
+from course_lib.grading import limits
+from course_lib.grading.cluster import ClusterOptions, grading_client, local_slots
+from course_lib.grading.coordinator import Marks, failure_line, forget, job_for, record
+from course_lib.grading.intake import Intake, Problem, intake
 from course_lib.grading.late import parse_due, set_due_date, stamp
-from course_lib.grading.report import write_outputs
+from course_lib.grading.progress import Progress
+from course_lib.grading.report import not_graded_in, write_outputs
 from course_lib.grading.sandbox import bwrap_path
+from course_lib.grading.task import Shared, grade_submission, grader_digest, same
 from course_lib.nbgrader_setup import CourseError, api_for, assignments, course_config
 
-__all__ = ["GradeOptions", "ClassSummary", "grade_class"]
+__all__ = ["ClassSummary", "GradeOptions", "grade_class"]
 
 
 @dataclasses.dataclass
@@ -43,10 +48,15 @@ class GradeOptions:
     assignments: list[str] | None = None
     sandbox: bool = True
     force: bool = False
-    notebook_timeout: int = 300
-    cell_timeout: int = 120
-    memory_mb: int = 4096
+    notebook_timeout: int = limits.NOTEBOOK_SECONDS
+    cell_timeout: int = limits.CELL_SECONDS
+    memory_mb: int = limits.MEMORY_MB
     lms_pattern: str | None = None
+    scheduler: str | None = None
+    tls_ca_file: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    quiet: bool = True  # the library is quiet; ``course grade`` shows progress unless --quiet
     due: str | None = None  # ISO date and time: the due date of the chosen assignments (late.py)
 
 
@@ -59,14 +69,25 @@ class ClassSummary:
     csv_path: Path
     report_path: Path
     problems: list[Problem]
+    # where the time went: the coordinator's steps, and summed over the tasks (see benchmarks/grading.py)
+    timings: dict[str, float] = dataclasses.field(default_factory=dict)
 
     def text(self) -> str:
-        lines = [f"graded {self.graded} submission(s), reused {self.skipped} unchanged, {self.failed} failed "
-                 f"in {self.seconds:.1f} s", f"scores: {self.csv_path}", f"report: {self.report_path}"]
+        lines = [(f"graded {self.graded} submission(s), reused {self.skipped} unchanged, {self.failed} failed "
+                  f"in {self.seconds:.1f} s"), f"scores: {self.csv_path}", f"report: {self.report_path}"]
         if self.problems:
             lines.append(f"{len(self.problems)} problem(s) -- see the report:")
             lines += [f"  {p.student} / {p.assignment} / {p.notebook}: {p.what}" for p in self.problems[:20]]
         return "\n".join(lines)
+
+
+@dataclasses.dataclass
+class _Course:
+    root: Path
+    sources: dict[str, dict[str, set[str]]]  # assignment -> notebook -> grade ids
+    chosen: list[str]
+    db_url: str
+    due: datetime.datetime | None = None  # naive UTC, as nbgrader stores it
 
 
 def _source_notebooks(root: Path) -> dict[str, dict[str, set[str]]]:
@@ -88,12 +109,7 @@ def _secret(root: Path) -> Path:
     return path
 
 
-def _grader_digest() -> str:
-    """A digest of course_lib's code: a new grader re-grades everything."""
-    digest = hashlib.sha256(course_lib.__version__.encode())
-    for module in sorted(Path(course_lib.__file__).parent.rglob("*.py")):
-        digest.update(module.read_bytes())
-    return digest.hexdigest()
+_grader_digest = grader_digest  # the name the resume marks' fingerprint has always used
 
 
 def _fingerprint(root: Path, student: str, assignment: str, grader: str) -> str:
@@ -106,16 +122,7 @@ def _fingerprint(root: Path, student: str, assignment: str, grader: str) -> str:
     return digest.hexdigest()
 
 
-def _slots(jobs: int) -> list[dict]:
-    cores = sorted(os.sched_getaffinity(0))
-    per = max(1, len(cores) // jobs)
-    return [{"slot": i, "threads": per, "cpus": cores[(i * per) % len(cores):][:per] or cores[:per]}
-            for i in range(jobs)]
-
-
-def grade_class(root: Path, submissions: Path, options: GradeOptions) -> ClassSummary:
-    root = Path(root).resolve()
-    started = time.monotonic()
+def _course(root: Path, options: GradeOptions) -> _Course:
     if options.sandbox and bwrap_path() is None:
         raise CourseError("bubblewrap is not installed (apt-get install bubblewrap); without it a submission could "
                           "read the gradebook and the solutions. Use --no-sandbox only for code you trust.")
@@ -126,96 +133,182 @@ def grade_class(root: Path, submissions: Path, options: GradeOptions) -> ClassSu
             raise CourseError(f"unknown assignment(s) {unknown}; the course has {sorted(sources)}")
     db_url = course_config(root).CourseDirectory.db_url
     if db_url.startswith("sqlite:///") and "?" not in db_url:
-        db_url += "?timeout=300"  # several workers write; SQLite makes each wait its turn
-    config = course_config(root, db_url=db_url)
+        db_url += "?timeout=300"  # the coordinator alone writes, but Formgrader may be open on the same file
     try:
         due = parse_due(options.due) if options.due else None
     except ValueError as error:
         raise CourseError(str(error))
+    return _Course(root, sources, options.assignments or sorted(sources), db_url, due)
 
-    # The gradebook learns each assignment's cells; the scratch release folder also gives the blank notebooks.
+
+def _generate(root: Path, assignment: str, db_url: str, release: Path) -> None:
+    config = course_config(root, db_url=db_url)
+    config.CourseDirectory.release_directory = str(release)
+    result = api_for(config).generate_assignment(assignment, force=True, create=True)
+    if not result.get("success"):
+        raise CourseError(f"nbgrader could not prepare {assignment}: {result.get('error')}")
+
+
+def _source_key(root: Path, assignment: str, due: datetime.datetime | None = None) -> str:
+    """What a task's starting gradebook depends on: nbgrader, the course config, the assignment's sources
+    and its due date (the task's feedback shows the late penalty)."""
+    import nbgrader
+
+    digest = hashlib.sha256(f"{nbgrader.__version__} due={due}".encode())
+    digest.update((root / "nbgrader_config.py").read_bytes())
+    folder = root / "solutions" / assignment
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            digest.update(str(path.relative_to(folder)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _register(course: _Course, release: Path) -> dict[str, bytes]:
+    """The real gradebook learns each chosen assignment (and ``release`` gets the blank notebooks); returns,
+    per assignment, a task's starting gradebook, kept in ``.course/cache`` until the sources change."""
+    cache = course.root / ".course" / "cache"
+    templates: dict[str, bytes] = {}
+    for assignment in course.chosen:
+        _generate(course.root, assignment, course.db_url, release)
+        if course.due:
+            set_due_date(course.db_url, assignment, course.due)
+        template = cache / f"{assignment}-{_source_key(course.root, assignment, course.due)}.db"
+        if not template.is_file():
+            scratch = release.parent / f"{assignment}.db"
+            _generate(course.root, assignment, f"sqlite:///{scratch}", release.parent / "template-release")
+            if course.due:
+                set_due_date(f"sqlite:///{scratch}", assignment, course.due)
+            cache.mkdir(parents=True, exist_ok=True)
+            for stale in cache.glob(f"{assignment}-*.db"):
+                stale.unlink()
+            shutil.copyfile(scratch, template.with_suffix(".partial"))
+            template.with_suffix(".partial").replace(template)
+        templates[assignment] = template.read_bytes()
+    return templates
+
+
+def _pending(course: _Course, taken: Intake, force: bool, marks: Marks) -> tuple[list[tuple[str, str, str]], int]:
+    """The pairs to grade now, each with its fingerprint, and how many are reused as they are."""
+    grader, todo = grader_digest(), []
+    for student, assignment in taken.work:
+        fingerprint = _fingerprint(course.root, student, assignment, grader)
+        if force or not marks.current(student, assignment, fingerprint):
+            todo.append((student, assignment, fingerprint))
+    return todo, len(taken.work) - len(todo)
+
+
+def _shared(course: _Course, options: GradeOptions, templates: dict[str, bytes], submissions: Path,
+            jobs: int) -> Shared:
+    root = course.root
+    folder_files = {a: {str(p.relative_to(root / "solutions" / a)): p.read_bytes()
+                        for p in sorted((root / "solutions" / a).rglob("*")) if p.is_file()} for a in course.chosen}
+    return Shared(grader=grader_digest(), config=(root / "nbgrader_config.py").read_text(encoding="utf-8"),
+                  secret=_secret(root).read_bytes(), gradebooks=templates, sources=folder_files,
+                  limits={"cell_timeout": options.cell_timeout, "notebook_timeout": options.notebook_timeout,
+                          "memory_mb": options.memory_mb, "sandbox": options.sandbox},
+                  slots={} if options.scheduler else local_slots(jobs),
+                  hide=[str(root), str(Path(submissions).resolve())])
+
+
+def _killed_line(error: BaseException) -> str:
+    return (f"the grading worker died {limits.ALLOWED_FAILURES + 1} times on this submission "
+            f"(its notebook kills the grader, e.g. by exhausting the worker's memory); not graded "
+            f"({type(error).__name__})")
+
+
+def _grade(course: _Course, options: GradeOptions, todo, shared: Shared, progress: Progress,
+           timings: dict[str, float]) -> list[Problem]:
+    """Run the tasks on the cluster; record each outcome as it arrives.  Returns the problems."""
+    from distributed import as_completed
+    from distributed.scheduler import KilledWorker
+
+    from course_lib.grading.task import GraderMismatch
+
+    root, marks, failures = course.root, Marks(course.root), []
+    config = course_config(root, db_url=course.db_url)
+    cluster = ClusterOptions(jobs=options.jobs or 1, scheduler=options.scheduler, tls_ca_file=options.tls_ca_file,
+                             tls_cert=options.tls_cert, tls_key=options.tls_key)
+    clock = time.monotonic()
+    with grading_client(cluster) as client:
+        timings["cluster start"] = time.monotonic() - clock
+        clock = time.monotonic()
+        # The shared pieces as a task, not scattered data: if every worker holding them dies, Dask recomputes
+        # them from the scheduler's copy instead of cancelling every task that needs them.
+        shared_future = client.submit(same, shared, pure=False, key=f"course-shared-{secrets.token_hex(4)}")
+        futures = {}
+        for student, assignment, fingerprint in todo:
+            job = job_for(root, course.db_url, student, assignment)
+            future = client.submit(grade_submission, job, shared_future, pure=False,
+                                   key=f"grade-{student}-{assignment}-{secrets.token_hex(4)}")
+            futures[future] = (student, assignment, fingerprint)
+        for future in as_completed(futures):
+            student, assignment, fingerprint = futures.pop(future)
+            what = None
+            try:
+                outcome = future.result()
+            except KilledWorker as error:
+                what = _killed_line(error)
+            except GraderMismatch as error:
+                what = f"not graded: {error}"
+            except Exception as error:  # noqa: BLE001 -- the task itself broke: named for this student, the class goes on
+                what = failure_line(root, student, assignment, f"{type(error).__name__}: {error}")
+            else:
+                if not outcome.success:
+                    what = failure_line(root, student, assignment, outcome.error, outcome.log)
+                else:
+                    recording = time.monotonic()
+                    record(root, config, outcome, marks, fingerprint)
+                    timings["coordinator: record"] = timings.get("coordinator: record", 0) + time.monotonic() - recording
+                    for step, seconds in outcome.timings.items():
+                        timings[f"tasks: {step}"] = timings.get(f"tasks: {step}", 0) + seconds
+                    if outcome.feedback_error:
+                        failures.append(Problem(student, assignment, "-", f"feedback failed: {outcome.feedback_error}"))
+            if what is not None:
+                forget(root, student, assignment, marks)
+                failures.append(Problem(student, assignment, "-", what))
+            new = [f"{p.student} / {p.assignment}: {p.what}" for p in failures if (p.student, p.assignment) == (student, assignment)]
+            progress.advance(new)
+        timings["tasks (wall)"] = time.monotonic() - clock
+    return failures
+
+
+def grade_class(root: Path, submissions: Path, options: GradeOptions) -> ClassSummary:
+    root = Path(root).resolve()
+    started = time.monotonic()
+    timings: dict[str, float] = {}
+    course = _course(root, options)
     with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp:
         release = Path(tmp) / "release"
-        config.CourseDirectory.release_directory = str(release)
-        api = api_for(config)
-        chosen = options.assignments or sorted(sources)
-        for assignment in chosen:
-            result = api.generate_assignment(assignment, force=True, create=True)
-            if not result.get("success"):
-                raise CourseError(f"nbgrader could not prepare {assignment}: {result.get('error')}")
-            if due:
-                set_due_date(db_url, assignment, due)
+        templates = _register(course, release)
+        timings["register assignments"] = time.monotonic() - started
         try:
-            taken = intake(root, Path(submissions), sources, release, options.assignments, options.lms_pattern)
+            taken = intake(root, Path(submissions), course.sources, release, options.assignments, options.lms_pattern)
         except (FileNotFoundError, ValueError) as error:
             raise CourseError(str(error))
-    taken.problems.extend(stamp(root, taken.work, due, taken.from_lms, taken.late))
-
-    jobs = max(1, min(options.jobs or len(os.sched_getaffinity(0)), max(1, len(taken.work))))
-    settings = {"db_url": db_url, "sandbox": {
-        "cell_timeout": options.cell_timeout, "notebook_timeout": options.notebook_timeout,
-        "memory_mb": options.memory_mb, "sandbox": options.sandbox, "secret_file": str(_secret(root)),
-        "hide": [str(root), str(Path(submissions).resolve())], "report_dir": str(root / ".course" / "reports")}}
-    free: queue.Queue = queue.Queue()
-    for slot in _slots(jobs):
-        free.put(slot)
-    marks = root / ".course" / "graded"
+    taken.problems.extend(stamp(root, taken.work, course.due, taken.from_lms, taken.late))
+    todo, skipped = _pending(course, taken, options.force, Marks(root))
+    timings["intake"] = time.monotonic() - started - timings["register assignments"]
     failures: list[Problem] = []
-    grader = _grader_digest()
-
-    def grade_one(student: str, assignment: str) -> str:
-        mark = marks / student / f"{assignment}.json"
-        fingerprint = _fingerprint(root, student, assignment, grader)
-        if not options.force and mark.is_file() and json.loads(mark.read_text()).get("fingerprint") == fingerprint:
-            return "skipped"
-        slot = free.get()
-        try:
-            job_settings = json.loads(json.dumps(settings))
-            job_settings["sandbox"].update(slot=slot["slot"], threads=slot["threads"], cpus=slot["cpus"])
-            process = subprocess.run(
-                [sys.executable, "-m", "course_lib.grading.worker", str(root), student, assignment,
-                 "--settings", json.dumps(job_settings)],
-                capture_output=True, text=True, timeout=options.notebook_timeout * 4 + 300,
-                env={**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"})
-            lines = process.stdout.strip().splitlines()
-            outcome = json.loads(lines[-1]) if lines else {"success": False, "error": process.stderr[-2000:]}
-        except subprocess.TimeoutExpired:
-            outcome = {"success": False, "error": "the grading worker did not finish in time"}
-        except ValueError:
-            outcome = {"success": False, "error": "the grading worker's answer was unreadable"}
-        finally:
-            free.put(slot)
-        if not outcome.get("success"):
-            failures.append(Problem(student, assignment, "-", _failure(root, student, assignment, outcome)))
-            return "failed"
-        mark.parent.mkdir(parents=True, exist_ok=True)
-        mark.write_text(json.dumps({"fingerprint": fingerprint}))
-        return "graded"
-
-    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-        outcomes = list(pool.map(lambda pair: grade_one(*pair), taken.work))
-    graded, skipped = outcomes.count("graded"), outcomes.count("skipped")
-
-    api = api_for(course_config(root, db_url=db_url))
-    for student, assignment in taken.work:
-        if (root / "autograded" / student / assignment).is_dir():
-            result = api.generate_feedback(assignment, student, force=True)
-            if not result.get("success"):
-                failures.append(Problem(student, assignment, "-", f"feedback failed: {result.get('error')}"))
+    with Progress(len(taken.work), done=skipped, quiet=options.quiet) as progress:
+        progress.note([f"{p.student} / {p.assignment} / {p.notebook}: {p.what}" for p in taken.problems])
+        if todo:
+            jobs = max(1, min(options.jobs or len(os.sched_getaffinity(0)), len(todo)))
+            options = dataclasses.replace(options, jobs=jobs)
+            shared = _shared(course, options, templates, submissions, jobs)
+            failures = _grade(course, options, todo, shared, progress, timings)
+    failed = len({(p.student, p.assignment) for p in failures if not p.what.startswith("feedback failed")})
     problems = taken.problems + failures
-    csv_path, report_path = write_outputs(root, db_url, sources, taken.work, problems)
-    return ClassSummary(graded, skipped, outcomes.count("failed"), time.monotonic() - started, csv_path,
-                        report_path, problems)
+    clock = time.monotonic()
+    # whatever failed in this run shows as not graded (with its cause), never as the gradebook's older score
+    not_graded = {**not_graded_in(problems),
+                  **{(p.student, p.assignment): p.what for p in failures if not p.what.startswith("feedback failed")}}
+    csv_path, report_path = write_outputs(root, course.db_url, course.sources, taken.work, problems, not_graded)
+    timings["report"] = time.monotonic() - clock
+    return ClassSummary(len(todo) - failed, skipped, failed, time.monotonic() - started, csv_path, report_path,
+                        problems, timings)
 
 
 def _failure(root: Path, student: str, assignment: str, outcome: dict) -> str:
-    """One line on why a worker failed (its last exception line); the whole log goes to .course/logs."""
-    text = f"{outcome.get('log', '')}\n{outcome.get('error', '')}"
-    log = root / ".course" / "logs" / student / f"{assignment}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    log.write_text(text, encoding="utf-8")
-    # An exception line of a traceback; nbgrader's own wrapper ("see the the above traceback") says nothing.
-    raised = [line.strip() for line in text.splitlines()
-              if re.match(r"^[A-Za-z_][\w.]*: ", line) and "see the the above traceback" not in line]
-    why = (raised or [line.strip() for line in text.splitlines() if line.strip()] or ["no output"])[-1]
-    return f"grading failed: {why[:300]} (full log: {log.relative_to(root)})"
+    """One line on why grading failed; kept for callers of the old name."""
+    return failure_line(root, student, assignment, outcome.get("error", ""), outcome.get("log", ""))

@@ -12,12 +12,15 @@ of the cores, and the BLAS/torch thread count to match; a wall-clock limit for t
 enforced from outside by killing the sandbox.
 
 The process limit needs care: Linux does not apply RLIMIT_NPROC to root, so when the grader runs as root
-each job slot drops to its own unprivileged uid (60000 + slot) before entering the sandbox, which also
-keeps one student's fork bomb from using up another's process budget.
+each notebook drops to an unprivileged uid of its own before entering the sandbox, which also keeps one
+student's fork bomb from using up another's process budget.  The uid is held with a lock for as long as
+the notebook runs (:mod:`course_lib.grading.uids`), so two ``course grade`` runs on one machine never
+share one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import dataclasses
 import os
@@ -27,32 +30,33 @@ import signal
 import subprocess
 import sys
 import sysconfig
-import threading
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import course_lib
 from course_lib.grading.probe import INPUTS_ENV
 from course_lib.grading.view import grading_view
+from course_lib.grading import limits as defaults
+from course_lib.grading.uids import sandbox_uid
 
 __all__ = ["Limits", "SandboxResult", "bwrap_path", "run_sandboxed"]
 
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt")
-BASE_UID = 60000
-MAX_RECORD_BYTES = 64 * 2**20  # an execution record is cut off here
+MAX_RECORD_BYTES = defaults.MAX_RECORD_BYTES  # an execution record is cut off here
 
 
 @dataclasses.dataclass(frozen=True)
 class Limits:
     """Resource limits of one learner kernel (and everything it starts)."""
 
-    notebook_seconds: int = 300
-    cell_seconds: int = 120
-    memory_mb: int = 4096
-    disk_mb: int = 256
-    processes: int = 128
-    threads: int = 1
+    notebook_seconds: int = defaults.NOTEBOOK_SECONDS
+    cell_seconds: int = defaults.CELL_SECONDS
+    memory_mb: int = defaults.MEMORY_MB
+    disk_mb: int = defaults.DISK_MB
+    processes: int = defaults.PROCESSES
+    threads: int = defaults.THREADS
     cpus: tuple[int, ...] = ()
 
 
@@ -148,7 +152,7 @@ def _mount(source: bytes | None, target: bytes, flags: int) -> None:
         raise OSError(error, f"mount {source!r} on {target!r}: {os.strerror(error)}")
 
 
-def _prepare(limits: Limits, slot: int, staged: dict[Path, Path] | None):
+def _prepare(limits: Limits, uid: int, staged: dict[Path, Path] | None):
     """What runs in the child between fork and exec: limits, and for root, a drop to the job's own uid.
 
     An unprivileged uid cannot reach paths under a private folder (a Python under /root, say), so root
@@ -167,9 +171,8 @@ def _prepare(limits: Limits, slot: int, staged: dict[Path, Path] | None):
             if _libc.unshare(_CLONE_NEWNS) != 0:
                 raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNS)")
             _mount(None, b"/", _MS_REC | _MS_PRIVATE)
-            for source, stage in staged.items():
-                _mount(str(source).encode(), str(stage).encode(), _MS_BIND | _MS_REC)
-            uid = BASE_UID + slot
+            for path, stage in staged.items():
+                _mount(str(path).encode(), str(stage).encode(), _MS_BIND | _MS_REC)
             os.setgroups([])
             os.setgid(uid)
             os.setuid(uid)
@@ -179,7 +182,7 @@ def _prepare(limits: Limits, slot: int, staged: dict[Path, Path] | None):
     return apply
 
 
-def run_sandboxed(notebook_json: str, limits: Limits, slot: int = 0, hide: list[Path] = (),
+def run_sandboxed(notebook_json: str, limits: Limits, hide: list[Path] = (),
                   sandbox: bool = True, inputs_json: str = "{}") -> tuple[SandboxResult, bytes]:
     """Execute a notebook (given as JSON text) in the sandbox; returns the run and the runner's record.
 
@@ -192,7 +195,8 @@ def run_sandboxed(notebook_json: str, limits: Limits, slot: int = 0, hide: list[
     pipe and is cut off at MAX_RECORD_BYTES.  Every path in ``hide`` is an empty read-only folder inside.
     """
     root_user = sandbox and os.geteuid() == 0
-    with tempfile.TemporaryDirectory(prefix="course-job-") as tmp:
+    uid = sandbox_uid() if root_user else contextlib.nullcontext(os.geteuid())
+    with uid as uid, tempfile.TemporaryDirectory(prefix="course-job-") as tmp:
         job = Path(tmp)
         job.chmod(0o755)
         notebook, stage_dir = job / "notebook.ipynb", job / "stage"
@@ -219,7 +223,7 @@ def run_sandboxed(notebook_json: str, limits: Limits, slot: int = 0, hide: list[
         started = time.monotonic()
         try:
             process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                       stderr=subprocess.PIPE, preexec_fn=_prepare(limits, slot, staged if sandbox else None),
+                                       stderr=subprocess.PIPE, preexec_fn=_prepare(limits, uid, staged if sandbox else None),
                                        start_new_session=True, pass_fds=(write_end,), env=env, cwd=job)
         finally:
             os.close(write_end)

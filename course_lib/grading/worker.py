@@ -1,9 +1,9 @@
-"""Autograde one student's assignment with nbgrader, execution replaced by :class:`SandboxedExecute`.
+"""nbgrader's autograde with execution replaced by :class:`SandboxedExecute` (the config a grading task uses).
 
-``python -m course_lib.grading.worker ROOT STUDENT ASSIGNMENT --settings JSON`` prints one JSON line:
-``{"success": bool, "error": str}``.  ``course grade`` runs several of these at once, one per job slot;
-each is its own process, so a crash in one never takes the class down, and the gradebook (SQLite with a
-busy timeout, or PostgreSQL) serialises their writes.
+Runs in a grading task's process (trusted; see :mod:`course_lib.grading.task`).  For debugging one
+submission by hand in a course folder: ``python -m course_lib.grading.worker ROOT STUDENT ASSIGNMENT
+--settings JSON`` prints one JSON line, ``{"success": bool, "error": str}``; it writes that course's
+gradebook itself, so never run it beside ``course grade``.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from tests.conftest import ROOT
 
 def test_requirements_are_pyprojects():
     dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    pyproject = dict(re.match(r"^([A-Za-z0-9_.\-]+)(.*)$", d.replace(" ", "")).groups() for d in dependencies)
+    pyproject = dict(re.match(r"^([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?(.*)$", d.replace(" ", "")).groups() for d in dependencies)
     assert findings.REQUIREMENTS == pyproject
     requires_python = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
     assert requires_python == ">=" + ".".join(map(str, findings.PYTHON_MIN))

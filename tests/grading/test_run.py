@@ -28,3 +28,22 @@ def test_the_failure_names_the_exception_and_points_at_the_log(tmp_path):
 def test_a_failure_without_a_traceback_keeps_its_last_line(tmp_path):
     line = _failure(tmp_path, "eve", "01_sequence_data", {"success": False, "error": "the grading worker did not finish in time"})
     assert line.startswith("grading failed: the grading worker did not finish in time (full log: ")
+
+
+def test_a_task_gradebook_is_generated_once_per_version_of_the_sources(tmp_path):
+    from course_lib.grading.run import GradeOptions, _course, _register
+    from tests.grading.conftest import A01, make_course
+
+    course = make_course(tmp_path)
+    state = _course(course, GradeOptions(assignments=[A01], sandbox=False))
+    first = _register(state, tmp_path / "one" / "release")
+    cached = sorted((course / ".course" / "cache").glob(f"{A01}-*.db"))
+    assert len(cached) == 1 and first[A01] == cached[0].read_bytes()
+    stamp = cached[0].stat().st_mtime_ns
+    assert _register(state, tmp_path / "two" / "release") == first and cached[0].stat().st_mtime_ns == stamp
+    assert (tmp_path / "two" / "release" / A01 / f"{A01}.ipynb").is_file(), "the blank notebooks, every run"
+    solution = course / "solutions" / A01 / f"{A01}.ipynb"
+    solution.write_text(solution.read_text() + "\n")
+    _register(state, tmp_path / "three" / "release")
+    assert [p.name for p in (course / ".course" / "cache").glob(f"{A01}-*.db")] != [cached[0].name], \
+        "an edited source gets a new task gradebook (and the old one goes)"

@@ -1,0 +1,148 @@
+"""The coordinator's records: the one process that writes the course folder and the real gradebook.
+
+Runs in the ``course grade`` process (trusted), one outcome at a time, in the order tasks finish.  For a
+graded submission (:func:`record`): the student and submission rows (nbgrader's ``update_or_create_*``,
+with the submission's ``timestamp.txt``), then nbgrader's own ``SaveAutoGrades`` and
+``AssignLatePenalties`` preprocessors run over each returned autograded notebook against the real
+gradebook -- the very code ``nbgrader autograde`` runs, so the scores are the ones nbgrader would
+record; they set ``auto_score`` and never touch ``manual_score``, so grades entered in Formgrader survive
+a re-grade.  Then ``autograded/``, ``feedback/`` and ``.course/reports/`` of that pair are replaced, and
+the resume mark is written last: a run interrupted at any point re-grades exactly the pairs without a
+mark.  For a failed one (:func:`forget`): the mark and the stale files go, so an old score is never
+shown as if current.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import warnings
+from pathlib import Path
+
+from course_lib.grading.task import Job, Outcome, write_tree
+
+__all__ = ["Marks", "failure_line", "forget", "job_for", "manual_entries", "record"]
+
+_PAIR_FOLDERS = ("autograded", "feedback", ".course/reports")
+
+
+class Marks:
+    """Resume marks: ``.course/graded/<student>/<assignment>.json`` holds the fingerprint last graded."""
+
+    def __init__(self, root: Path):
+        self.folder = Path(root) / ".course" / "graded"
+
+    def path(self, student: str, assignment: str) -> Path:
+        return self.folder / student / f"{assignment}.json"
+
+    def current(self, student: str, assignment: str, fingerprint: str) -> bool:
+        mark = self.path(student, assignment)
+        try:
+            return json.loads(mark.read_text()).get("fingerprint") == fingerprint
+        except (OSError, ValueError):
+            return False
+
+    def write(self, student: str, assignment: str, fingerprint: str) -> None:
+        mark = self.path(student, assignment)
+        mark.parent.mkdir(parents=True, exist_ok=True)
+        partial = mark.with_suffix(".partial")
+        partial.write_text(json.dumps({"fingerprint": fingerprint}))
+        partial.replace(mark)
+
+    def drop(self, student: str, assignment: str) -> None:
+        self.path(student, assignment).unlink(missing_ok=True)
+
+
+def job_for(root: Path, db_url: str, student: str, assignment: str) -> Job:
+    """The task's input: the submitted folder as bytes and the manual grades already entered."""
+    folder = Path(root) / "submitted" / student / assignment
+    files = {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return Job(student, assignment, files, manual_entries(db_url, student, assignment))
+
+
+def manual_entries(db_url: str, student: str, assignment: str) -> list[dict]:
+    """Manual scores and comments of one submission, as plain data (empty for a first grading)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    entries: list[dict] = []
+    with Gradebook(db_url) as gb:
+        try:
+            submission = gb.find_submission(assignment, student)
+        except MissingEntry:
+            return entries
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                values = {k: getattr(grade, k) for k in ("manual_score", "extra_credit") if getattr(grade, k) is not None}
+                if values:
+                    entries.append({"kind": "grade", "notebook": notebook.name, "name": grade.name, "values": values})
+            for comment in notebook.comments:
+                if comment.manual_comment:
+                    entries.append({"kind": "comment", "notebook": notebook.name, "name": comment.name,
+                                    "values": {"manual_comment": comment.manual_comment}})
+    return entries
+
+
+def _replace_folder(target: Path, files: dict[str, bytes]) -> None:
+    """``target`` holds exactly ``files`` afterwards (written beside it, then swapped in)."""
+    staging = target.with_name(target.name + ".incoming")
+    shutil.rmtree(staging, ignore_errors=True)
+    write_tree(staging, files)
+    shutil.rmtree(target, ignore_errors=True)
+    if files:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging.replace(target)
+
+
+def record(root: Path, config, outcome: Outcome, marks: Marks, fingerprint: str) -> None:
+    """Write one graded submission into the gradebook and the course folder (see the module docstring)."""
+    import nbformat
+    from nbgrader.api import Gradebook
+    from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
+    from sqlalchemy.exc import SAWarning
+
+    root = Path(root)
+    student, assignment = outcome.student, outcome.assignment
+    db_url = config.CourseDirectory.db_url
+    timestamp = root / "submitted" / student / assignment / "timestamp.txt"
+    stamp = timestamp.read_text().strip() if timestamp.is_file() else ""
+    notebooks = {Path(name).stem: data for name, data in outcome.autograded.items()
+                 if "/" not in name and name.endswith(".ipynb")}
+    with Gradebook(db_url, config.CourseDirectory.course_id) as gb, warnings.catch_warnings():
+        warnings.simplefilter("ignore", SAWarning)  # nbgrader's add_submission, as in `nbgrader autograde`
+        gb.update_or_create_student(student)
+        submission = gb.update_or_create_submission(assignment, student, **({"timestamp": stamp} if stamp else {}))
+        for notebook in submission.notebooks:  # handed in without this notebook: zero, as nbgrader does
+            if notebook.name not in notebooks:
+                for grade in notebook.grades:
+                    grade.auto_score, grade.needs_manual_grade = 0, False
+        gb.db.commit()
+    for name, data in notebooks.items():
+        nb = nbformat.reads(data.decode("utf-8"), as_version=nbformat.NO_CONVERT)
+        resources = {"nbgrader": {"student": student, "assignment": assignment, "notebook": name, "db_url": db_url}}
+        for step in (SaveAutoGrades, AssignLatePenalties):
+            step(config=config).preprocess(nb, resources)
+    _replace_folder(root / "autograded" / student / assignment, outcome.autograded)
+    _replace_folder(root / "feedback" / student / assignment, outcome.feedback)
+    _replace_folder(root / ".course" / "reports" / student / assignment, outcome.reports)
+    marks.write(student, assignment, fingerprint)
+
+
+def forget(root: Path, student: str, assignment: str, marks: Marks) -> None:
+    """A re-grade failed: the old results of this pair must not stand as if current."""
+    marks.drop(student, assignment)
+    for folder in _PAIR_FOLDERS:
+        shutil.rmtree(Path(root) / folder / student / assignment, ignore_errors=True)
+
+
+def failure_line(root: Path, student: str, assignment: str, error: str, log: str = "") -> str:
+    """One line on why grading failed (its last exception line); the whole log goes to .course/logs."""
+    text = f"{log}\n{error}"
+    path = Path(root) / ".course" / "logs" / student / f"{assignment}.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    # An exception line of a traceback; nbgrader's own wrapper ("see the the above traceback") says nothing.
+    raised = [line.strip() for line in text.splitlines()
+              if re.match(r"^[A-Za-z_][\w.]*: ", line) and "see the the above traceback" not in line]
+    why = (raised or [line.strip() for line in text.splitlines() if line.strip()] or ["no output"])[-1]
+    return f"grading failed: {why[:300]} (full log: {path.relative_to(root)})"
