@@ -34,11 +34,15 @@ def main() -> None:
         loss = train_poem_rnn(model, inputs, targets, epochs=args.epochs, lr=0.015, batch_size=batch_size)
         seconds = time.perf_counter() - start
         every = range(99, args.epochs, 100)
-        print(f"\n{label}: {seconds:.1f} s; loss at epochs {[e + 1 for e in every]}: "
-              f"{' '.join(f'{loss[e]:.4f}' for e in every)}")
+        print(
+            f"\n{label}: {seconds:.1f} s; loss at epochs {[e + 1 for e in every]}: "
+            f"{' '.join(f'{loss[e]:.4f}' for e in every)}"
+        )
         for prefix in PREFIXES:
-            print(f"  {prefix}: {generate(model, prefix, chars)}   read once: "
-                  f"{generate(model, prefix, chars, as_published=False)}")
+            print(
+                f"  {prefix}: {generate(model, prefix, chars)}   read once: "
+                f"{generate(model, prefix, chars, as_published=False)}"
+            )
 
 
 if __name__ == "__main__":

@@ -26,8 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from course_lib.grading.run import GradeOptions, grade_class
-from tests.grading.conftest import edit, make_course, solved, stub, write
+from course_lib.grading.run import GradeOptions, grade_class  # noqa: E402 -- after the sys.path line above
+from tests.grading.conftest import edit, make_course, solved, stub, write  # noqa: E402
 
 ENGINE = ("register assignments", "intake", "cluster start", "coordinator: record", "report")
 
@@ -60,8 +60,10 @@ def _run(course: Path, subs: Path, options: GradeOptions, label: str, students: 
         print(f"  {step:<28} {seconds:7.1f} s")
     print(f"  engine overhead (coordinator steps above): {engine:.1f} s = {100 * engine / wall:.1f} % of the run")
     for notebook, (sandbox, executed) in _notebook_seconds(course).items():
-        print(f"  {notebook:<28} sandbox {sandbox:6.1f} s = start {sandbox - executed:5.1f} s + kernel & cells "
-              f"{executed:6.1f} s (all students)")
+        print(
+            f"  {notebook:<28} sandbox {sandbox:6.1f} s = start {sandbox - executed:5.1f} s + kernel & cells "
+            f"{executed:6.1f} s (all students)"
+        )
     return wall
 
 
@@ -86,8 +88,13 @@ def main() -> int:
             return 0
         shutil.rmtree(course)
         course = make_course(tmp)
-        _run(course, many, options, f"class of {args.students} students x {len(assignments)} notebook(s), "
-                                    f"jobs={args.jobs or 'cores'}", args.students)
+        _run(
+            course,
+            many,
+            options,
+            f"class of {args.students} students x {len(assignments)} notebook(s), jobs={args.jobs or 'cores'}",
+            args.students,
+        )
     return 0
 
 

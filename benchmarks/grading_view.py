@@ -30,8 +30,10 @@ from course_lib.checks.core import HIDDEN_SEED, VISIBLE_SEED  # noqa: E402
 from course_lib.grading.probe import probe_inputs  # noqa: E402
 from course_lib.grading.view import audit, build_view  # noqa: E402
 
-IMPORT = ("import time; t = time.perf_counter(); import course_lib.checks; print(time.perf_counter() - t); "
-          "print(course_lib.checks.__file__)")
+IMPORT = (
+    "import time; t = time.perf_counter(); import course_lib.checks; print(time.perf_counter() - t); "
+    "print(course_lib.checks.__file__)"
+)
 
 
 def _import_seconds(pythonpath: Path, repeats: int) -> float:
@@ -39,8 +41,9 @@ def _import_seconds(pythonpath: Path, repeats: int) -> float:
     code = "import numpy, torch; " + IMPORT  # torch and numpy first: the figure is the checks' own import
     seconds = []
     for _ in range(repeats):
-        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
-                             cwd=pythonpath.parent)  # not the repository: its course_lib would come first
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, cwd=pythonpath.parent
+        )  # not the repository: its course_lib would come first
         took, where = out.stdout.split()
         assert Path(where).is_relative_to(pythonpath), f"imported {where}, not the copy under {pythonpath}"
         seconds.append(float(took))
@@ -60,26 +63,33 @@ def main() -> None:
         audit(view)
         audited = time.perf_counter() - started
         size = sum(p.stat().st_size for p in view.rglob("*") if p.is_file())
-        print(f"view: built and audited in {built:.2f} s (the audit alone {audited:.2f} s), "
-              f"{size / 1024:.0f} KiB in {sum(1 for p in view.rglob('*') if p.is_file())} files")
+        print(
+            f"view: built and audited in {built:.2f} s (the audit alone {audited:.2f} s), "
+            f"{size / 1024:.0f} KiB in {sum(1 for p in view.rglob('*') if p.is_file())} files"
+        )
 
         shadow = Path(tmp) / "shadow"
-        shutil.copytree(Path(course_lib.__file__).parent, shadow / "course_lib",
-                        ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            Path(course_lib.__file__).parent, shadow / "course_lib", ignore=shutil.ignore_patterns("__pycache__")
+        )
         shutil.rmtree(shadow / "course_lib" / "checks")
         shutil.copytree(view, shadow / "course_lib" / "checks")
         real = _import_seconds(ROOT, args.repeats)
         viewed = _import_seconds(shadow, args.repeats)
-        print(f"import course_lib.checks (median of {args.repeats}): real {real * 1e3:.0f} ms, "
-              f"grading view {viewed * 1e3:.0f} ms")
+        print(
+            f"import course_lib.checks (median of {args.repeats}): real {real * 1e3:.0f} ms, "
+            f"grading view {viewed * 1e3:.0f} ms"
+        )
 
     seeds = [(VISIBLE_SEED, False), (HIDDEN_SEED, True)]
     for module in MODULES:
         keys = [key for key in EXERCISES if key.startswith(f"{module}.")]
         started = time.perf_counter()
         text, _ = probe_inputs(keys, lambda exercise: seeds)
-        print(f"probe inputs of {module}: {len(keys)} exercises, {time.perf_counter() - started:.2f} s, "
-              f"{len(text) / 1024:.0f} KiB")
+        print(
+            f"probe inputs of {module}: {len(keys)} exercises, {time.perf_counter() - started:.2f} s, "
+            f"{len(text) / 1024:.0f} KiB"
+        )
 
 
 if __name__ == "__main__":

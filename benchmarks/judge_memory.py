@@ -46,8 +46,11 @@ def _record(path: Path, megabytes: float, kind: str) -> None:
         else:  # empty lists: "[], " is 4 characters of text and a 56-byte list plus a pointer
             huge = {"__seq__": "list", "items": [[]] * int(megabytes * 2**20 / len(seeds) / 4)}
         runs.append({"seed": seed, "hidden": hidden, "results": {"__dict__": [[first, huge]]}})
-    item = {"index": 1, "status": "ok",
-            "outputs": [{"output_type": "display_data", "data": {MIME: {"exercise": EXERCISE, "runs": runs}}}]}
+    item = {
+        "index": 1,
+        "status": "ok",
+        "outputs": [{"output_type": "display_data", "data": {MIME: {"exercise": EXERCISE, "runs": runs}}}],
+    }
     lines = [json.dumps({"index": 0, "status": "ok", "outputs": []}), json.dumps(item), json.dumps({"event": "done"})]
     path.write_bytes(("\n".join(lines) + "\n").encode())
 
@@ -79,8 +82,12 @@ def _child(path: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=float, default=42, help="megabytes of base64 tensor data in the probe's answer")
-    parser.add_argument("--kind", choices=["array", "list", "nested", "all"], default="all",
-                        help="the result as one base64 array, a JSON list of numbers, or of empty lists")
+    parser.add_argument(
+        "--kind",
+        choices=["array", "list", "nested", "all"],
+        default="all",
+        help="the result as one base64 array, a JSON list of numbers, or of empty lists",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -91,12 +98,15 @@ def main() -> int:
             path = Path(tmp) / "record.jsonl"
             _record(path, args.mb, kind)
             size = path.stat().st_size / 2**20
-            out = subprocess.run([sys.executable, __file__, "--child", str(path)], capture_output=True, text=True,
-                                 check=True)
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", str(path)], capture_output=True, text=True, check=True
+            )
             figures = json.loads(out.stdout.strip().splitlines()[-1])
         extra = figures["peak_mb"] - figures["baseline_mb"]
-        print(f"{kind:6s} record: {size:.1f} MB; judging it: peak RSS {figures['peak_mb']:.0f} MB, {extra:.0f} MB above "
-              f"the process holding the record ({extra / size:.1f}x the record), {figures['seconds']:.1f} s")
+        print(
+            f"{kind:6s} record: {size:.1f} MB; judging it: peak RSS {figures['peak_mb']:.0f} MB, {extra:.0f} MB above "
+            f"the process holding the record ({extra / size:.1f}x the record), {figures['seconds']:.1f} s"
+        )
         print(f"       verdict: {figures['verdict']}")
     return 0
 

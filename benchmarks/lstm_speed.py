@@ -130,8 +130,10 @@ def main() -> None:
         torch.set_num_threads(threads)
         medians = time_all(args.batch, args.steps, args.inputs, args.hidden, args.repeats)
         base = medians["nn.LSTM"]
-        print(f"forward + backward, N={args.batch}, T={args.steps}, D={args.inputs}, H={args.hidden}, "
-              f"{threads} thread(s), median of {args.repeats}")
+        print(
+            f"forward + backward, N={args.batch}, T={args.steps}, D={args.inputs}, H={args.hidden}, "
+            f"{threads} thread(s), median of {args.repeats}"
+        )
         for name, seconds in medians.items():
             print(f"  {name:16s} {seconds * 1e3:8.1f} ms   {seconds / base:5.2f} x nn.LSTM")
         print(f"fused-vs-nn.LSTM ratio ({threads} thread(s)): {medians['fused, unbind'] / base:.2f}")

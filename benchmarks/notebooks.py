@@ -33,7 +33,9 @@ def main() -> int:
     for path in sorted((ROOT / "solutions").glob(f"{args.pattern}/*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         started = time.perf_counter()
-        NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+        NotebookClient(
+            nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+        ).execute()
         seconds = time.perf_counter() - started
         target = TARGET.get(path.stem, 60.0)
         worst |= seconds > target and not args.quick

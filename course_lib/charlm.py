@@ -85,22 +85,23 @@ def encode_poems(texts: Sequence[str], vocab: Vocab) -> list[torch.Tensor]:
     return [vocab.encode(list(text), bos=True, eos=True) for text in texts]
 
 
-def poem_batches(sequences: Sequence[torch.Tensor], batch_size: int, generator: torch.Generator | None = None,
-                 pad_id: int = 0) -> list[tuple[torch.Tensor, torch.Tensor]]:
+def poem_batches(
+    sequences: Sequence[torch.Tensor], batch_size: int, generator: torch.Generator | None = None, pad_id: int = 0
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """(inputs, targets) pairs, each (N, T) padded with ``pad_id``; shuffled when a generator is given."""
     order = torch.randperm(len(sequences), generator=generator) if generator is not None else range(len(sequences))
     order = [int(i) for i in order]
     out = []
     for start in range(0, len(order), batch_size):
-        ids = pad_sequence([sequences[i] for i in order[start:start + batch_size]], batch_first=True,
-                           padding_value=pad_id)  # (N, T + 1)
+        ids = pad_sequence(
+            [sequences[i] for i in order[start : start + batch_size]], batch_first=True, padding_value=pad_id
+        )  # (N, T + 1)
         out.append((ids[:, :-1], ids[:, 1:]))
     return out
 
 
 @torch.no_grad()
-def cross_entropy(model: nn.Module, sequences: Sequence[torch.Tensor], pad_id: int = 0,
-                  batch_size: int = 64) -> float:
+def cross_entropy(model: nn.Module, sequences: Sequence[torch.Tensor], pad_id: int = 0, batch_size: int = 64) -> float:
     """The mean cross-entropy (nats per predicted character) of ``model`` over every real target.
 
     Sums the loss over batches and divides once by the number of real targets, so batches of different
@@ -111,8 +112,11 @@ def cross_entropy(model: nn.Module, sequences: Sequence[torch.Tensor], pad_id: i
     total, count = 0.0, 0
     for inputs, targets in poem_batches(sequences, batch_size, pad_id=pad_id):
         logits = model(inputs)[0]
-        total += float(F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1),
-                                       ignore_index=pad_id, reduction="sum"))
+        total += float(
+            F.cross_entropy(
+                logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=pad_id, reduction="sum"
+            )
+        )
         count += int((targets != pad_id).sum())
     model.train(was_training)
     return total / count
@@ -152,15 +156,25 @@ class NGram:
         return float(-log_p.mean())
 
 
-def ngram_cross_entropy(train: Sequence[torch.Tensor], held_out: Sequence[torch.Tensor], V: int, order: int,
-                        alpha: float = 0.03) -> float:
+def ngram_cross_entropy(
+    train: Sequence[torch.Tensor], held_out: Sequence[torch.Tensor], V: int, order: int, alpha: float = 0.03
+) -> float:
     """Mean cross-entropy on ``held_out`` of the add-alpha unigram (order 1) or bigram (order 2) model of ``train``."""
     return NGram(train, V, order, alpha).cross_entropy(held_out)
 
 
-def train_char_model(model: nn.Module, train: Sequence[torch.Tensor], valid: Sequence[torch.Tensor], epochs: int,
-                     lr: float = 3e-3, batch_size: int = 64, seed: int = 0, monitor: int = 2000,
-                     clip: float = 1.0, log=print) -> dict[str, list[float]]:
+def train_char_model(
+    model: nn.Module,
+    train: Sequence[torch.Tensor],
+    valid: Sequence[torch.Tensor],
+    epochs: int,
+    lr: float = 3e-3,
+    batch_size: int = 64,
+    seed: int = 0,
+    monitor: int = 2000,
+    clip: float = 1.0,
+    log=print,
+) -> dict[str, list[float]]:
     """Adam on the mean cross-entropy (padding ignored), with gradient-norm clipping; returns the curves.
 
     After every epoch the model is measured with dropout off: perplexity on (the first ``monitor`` of)
@@ -170,8 +184,12 @@ def train_char_model(model: nn.Module, train: Sequence[torch.Tensor], valid: Seq
     torch.manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     train_probe = list(train[:monitor])
-    history = {"epoch": [0], "train": [math.exp(cross_entropy(model, train_probe))],
-               "valid": [math.exp(cross_entropy(model, valid))], "seconds": [0.0]}
+    history = {
+        "epoch": [0],
+        "train": [math.exp(cross_entropy(model, train_probe))],
+        "valid": [math.exp(cross_entropy(model, valid))],
+        "seconds": [0.0],
+    }
     start = time.perf_counter()
     for epoch in range(1, epochs + 1):
         model.train()
@@ -187,8 +205,10 @@ def train_char_model(model: nn.Module, train: Sequence[torch.Tensor], valid: Seq
         history["valid"].append(math.exp(cross_entropy(model, valid)))
         history["seconds"].append(round(time.perf_counter() - start, 1))
         if log:
-            log(f"epoch {epoch}: train ppl {history['train'][-1]:.1f}, valid ppl {history['valid'][-1]:.1f} "
-                f"({history['seconds'][-1]:.0f} s)")
+            log(
+                f"epoch {epoch}: train ppl {history['train'][-1]:.1f}, valid ppl {history['valid'][-1]:.1f} "
+                f"({history['seconds'][-1]:.0f} s)"
+            )
     model.eval()
     return history
 

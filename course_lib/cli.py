@@ -1,11 +1,11 @@
 """The ``course`` command: what instructors and learners run.
 
-  course release [ASSIGNMENT ...]      regenerate notebooks/ from solutions/ (nbgrader generate_assignment)
-  course validate NOTEBOOK             run a notebook's tests as the grader will, before handing it in
-  course grade SUBMISSIONS             grade a class: sandboxed, judged outside the learner's kernel;
-                                       writes the gradebook, feedback HTML, grades.csv and a report
-  course export canvas|moodle          the gradebook as the CSV Canvas's / Moodle's grade import takes
-  course doctor                        say in plain words what is wrong with this set-up
+course release [ASSIGNMENT ...]      regenerate notebooks/ from solutions/ (nbgrader generate_assignment)
+course validate NOTEBOOK             run a notebook's tests as the grader will, before handing it in
+course grade SUBMISSIONS             grade a class: sandboxed, judged outside the learner's kernel;
+                                     writes the gradebook, feedback HTML, grades.csv and a report
+course export canvas|moodle          the gradebook as the CSV Canvas's / Moodle's grade import takes
+course doctor                        say in plain words what is wrong with this set-up
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ def _find_root(start: Path) -> Path:
     for folder in [start, *start.parents]:
         if (folder / "nbgrader_config.py").is_file() and (folder / "solutions").is_dir():
             return folder
-    raise CourseError(f"no course folder (with nbgrader_config.py and solutions/) at or above {start}; pass --course-dir")
+    raise CourseError(
+        f"no course folder (with nbgrader_config.py and solutions/) at or above {start}; pass --course-dir"
+    )
 
 
 def _cmd_release(args) -> int:
@@ -48,11 +50,22 @@ def _cmd_grade(args) -> int:
     from course_lib.grading.run import GradeOptions, grade_class
 
     root = args.course_dir or _find_root(Path.cwd())
-    options = GradeOptions(jobs=args.jobs, assignments=args.assignment or None, sandbox=not args.no_sandbox,
-                           force=args.force, notebook_timeout=args.notebook_timeout,
-                           cell_timeout=args.cell_timeout, memory_mb=args.memory_mb, lms_pattern=args.lms_pattern,
-                           due=args.due, scheduler=args.scheduler, tls_ca_file=args.tls_ca_file, tls_cert=args.tls_cert,
-                           tls_key=args.tls_key, quiet=args.quiet)
+    options = GradeOptions(
+        jobs=args.jobs,
+        assignments=args.assignment or None,
+        sandbox=not args.no_sandbox,
+        force=args.force,
+        notebook_timeout=args.notebook_timeout,
+        cell_timeout=args.cell_timeout,
+        memory_mb=args.memory_mb,
+        lms_pattern=args.lms_pattern,
+        due=args.due,
+        scheduler=args.scheduler,
+        tls_ca_file=args.tls_ca_file,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        quiet=args.quiet,
+    )
     summary = grade_class(root, Path(args.submissions), options)
     print(summary.text())
     return 0
@@ -65,8 +78,9 @@ def _cmd_export(args) -> int:
     root = args.course_dir or _find_root(Path.cwd())
     out = args.output or Path(root) / f"{args.lms}-grades.csv"
     try:
-        result = export_grades(root, course_config(root).CourseDirectory.db_url, args.lms, out,
-                               args.assignment or None, args.roster)
+        result = export_grades(
+            root, course_config(root).CourseDirectory.db_url, args.lms, out, args.assignment or None, args.roster
+        )
     except (ValueError, OSError) as error:
         raise CourseError(str(error))
     print(result.text())
@@ -96,36 +110,55 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("grade", help="grade a folder (or LMS zip) of submissions")
-    p.add_argument("submissions", help="folder laid out as SUBMISSIONS/<student>/<assignment>/<notebook>.ipynb, or a zip")
+    p.add_argument(
+        "submissions", help="folder laid out as SUBMISSIONS/<student>/<assignment>/<notebook>.ipynb, or a zip"
+    )
     p.add_argument("--assignment", action="append", help="grade only this assignment (repeatable)")
-    p.add_argument("--jobs", type=int, default=None,
-                   help="worker processes of the local cluster (default: number of cores); ignored with --scheduler")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="worker processes of the local cluster (default: number of cores); ignored with --scheduler",
+    )
     p.add_argument("--force", action="store_true", help="re-grade submissions already graded")
     p.add_argument("--notebook-timeout", type=int, default=limits.NOTEBOOK_SECONDS, help="seconds per notebook")
     p.add_argument("--cell-timeout", type=int, default=limits.CELL_SECONDS, help="seconds per cell")
     p.add_argument("--memory-mb", type=int, default=limits.MEMORY_MB, help="memory limit of a learner kernel")
-    p.add_argument("--scheduler", default=None,
-                   help="address of a running Dask scheduler (tls://host:8786) whose workers grade; default: a "
-                        "local cluster of --jobs workers")
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        help="address of a running Dask scheduler (tls://host:8786) whose workers grade; default: a "
+        "local cluster of --jobs workers",
+    )
     p.add_argument("--tls-ca-file", default=None, help="CA certificate of the cluster (with --scheduler tls://...)")
     p.add_argument("--tls-cert", default=None, help="this client's certificate, signed by that CA")
     p.add_argument("--tls-key", default=None, help="this client's private key")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no problem lines while grading")
-    p.add_argument("--lms-pattern", default=None,
-                   help="regular expression with (?P<student_id>...) and (?P<file_id>...) for flat LMS exports "
-                        "(default: Canvas's file names)")
-    p.add_argument("--due", default=None,
-                   help="due date of the graded assignment(s), e.g. 2026-12-01T23:59 (UTC unless an offset is given); "
-                        "late work is penalised as nbgrader_config.py's LatePenalty says")
+    p.add_argument(
+        "--lms-pattern",
+        default=None,
+        help="regular expression with (?P<student_id>...) and (?P<file_id>...) for flat LMS exports "
+        "(default: Canvas's file names)",
+    )
+    p.add_argument(
+        "--due",
+        default=None,
+        help="due date of the graded assignment(s), e.g. 2026-12-01T23:59 (UTC unless an offset is given); "
+        "late work is penalised as nbgrader_config.py's LatePenalty says",
+    )
     p.add_argument("--no-sandbox", action="store_true", help="run without bubblewrap (trusted code only)")
     p.set_defaults(func=_cmd_grade)
 
     p = sub.add_parser("export", help="write the gradebook as the CSV Canvas's or Moodle's grade import takes")
     p.add_argument("lms", choices=["canvas", "moodle"])
     p.add_argument("--assignment", action="append", help="export only this assignment (repeatable; default: all)")
-    p.add_argument("--roster", type=Path, default=None,
-                   help="the LMS's own gradebook export (CSV): its student and section columns are kept, and "
-                        "students are matched to its rows")
+    p.add_argument(
+        "--roster",
+        type=Path,
+        default=None,
+        help="the LMS's own gradebook export (CSV): its student and section columns are kept, and "
+        "students are matched to its rows",
+    )
     p.add_argument("-o", "--output", type=Path, default=None, help="the file to write (default: <lms>-grades.csv)")
     p.set_defaults(func=_cmd_export)
 

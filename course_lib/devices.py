@@ -36,15 +36,19 @@ def device() -> torch.device:
         raise ValueError(f"{ENV}={requested!r} is not a device torch knows; use cpu, cuda, cuda:N or mps") from None
     if chosen.type == "cuda":
         if not torch.cuda.is_available():
-            raise RuntimeError(f"{ENV}={requested!r}, but torch sees no CUDA GPU (torch {torch.__version__}, "
-                               f"CUDA build: {torch.version.cuda or 'none'}). Unset {ENV} or set it to cpu.")
+            raise RuntimeError(
+                f"{ENV}={requested!r}, but torch sees no CUDA GPU (torch {torch.__version__}, "
+                f"CUDA build: {torch.version.cuda or 'none'}). Unset {ENV} or set it to cpu."
+            )
         if chosen.index is not None and chosen.index >= torch.cuda.device_count():
-            raise RuntimeError(f"{ENV}={requested!r}, but torch sees {torch.cuda.device_count()} CUDA GPU(s), "
-                               f"numbered from 0.")
+            raise RuntimeError(
+                f"{ENV}={requested!r}, but torch sees {torch.cuda.device_count()} CUDA GPU(s), numbered from 0."
+            )
     elif chosen.type == "mps":
         if not torch.backends.mps.is_available():
-            raise RuntimeError(f"{ENV}={requested!r}, but this torch has no usable Apple MPS device. Unset {ENV} "
-                               f"or set it to cpu.")
+            raise RuntimeError(
+                f"{ENV}={requested!r}, but this torch has no usable Apple MPS device. Unset {ENV} or set it to cpu."
+            )
     elif chosen.type != "cpu":
         raise ValueError(f"{ENV}={requested!r}: the course runs on cpu, cuda or mps, not {chosen.type}")
     return chosen

@@ -16,8 +16,18 @@ from matplotlib import font_manager
 
 __all__ = ["new_axes", "plot_losses", "plot_series", "heatmap", "plot_log_curves", "cjk_font"]
 
-_CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei",
-                 "Source Han Sans SC", "SimHei", "Microsoft YaHei", "PingFang SC", "Heiti SC", "AR PL UMing CN")
+_CJK_FAMILIES = (
+    "Noto Sans CJK SC",
+    "Noto Sans CJK JP",
+    "WenQuanYi Micro Hei",
+    "WenQuanYi Zen Hei",
+    "Source Han Sans SC",
+    "SimHei",
+    "Microsoft YaHei",
+    "PingFang SC",
+    "Heiti SC",
+    "AR PL UMing CN",
+)
 
 
 def cjk_font() -> str | None:
@@ -40,9 +50,15 @@ def _numpy(values) -> np.ndarray:
     return np.asarray(values, dtype=float)
 
 
-def plot_losses(curves: dict[str, Sequence[float]], ax: plt.Axes | None = None, title: str = "training loss",
-                xlabel: str = "step", log: bool = False, baseline: float | None = None,
-                baseline_label: str = "baseline") -> plt.Axes:
+def plot_losses(
+    curves: dict[str, Sequence[float]],
+    ax: plt.Axes | None = None,
+    title: str = "training loss",
+    xlabel: str = "step",
+    log: bool = False,
+    baseline: float | None = None,
+    baseline_label: str = "baseline",
+) -> plt.Axes:
     """One line per named loss curve; an optional horizontal baseline (e.g. a trivial predictor)."""
     ax = new_axes(ax)
     for name, values in curves.items():
@@ -56,8 +72,9 @@ def plot_losses(curves: dict[str, Sequence[float]], ax: plt.Axes | None = None, 
     return ax
 
 
-def plot_series(series: dict[str, Sequence[float]], ax: plt.Axes | None = None, title: str = "",
-                xlabel: str = "t") -> plt.Axes:
+def plot_series(
+    series: dict[str, Sequence[float]], ax: plt.Axes | None = None, title: str = "", xlabel: str = "t"
+) -> plt.Axes:
     """Several series over time on one axes."""
     ax = new_axes(ax, (7, 3))
     for name, values in series.items():
@@ -67,16 +84,26 @@ def plot_series(series: dict[str, Sequence[float]], ax: plt.Axes | None = None, 
     return ax
 
 
-def heatmap(matrix, xlabels: Sequence[str] | None = None, ylabels: Sequence[str] | None = None,
-            ax: plt.Axes | None = None, title: str = "", cmap: str = "viridis", colorbar: bool = True,
-            vmin: float | None = None, vmax: float | None = None) -> plt.Axes:
+def heatmap(
+    matrix,
+    xlabels: Sequence[str] | None = None,
+    ylabels: Sequence[str] | None = None,
+    ax: plt.Axes | None = None,
+    title: str = "",
+    cmap: str = "viridis",
+    colorbar: bool = True,
+    vmin: float | None = None,
+    vmax: float | None = None,
+) -> plt.Axes:
     """A matrix as an image, rows top to bottom, with optional tick labels (gates over time, attention)."""
     data = _numpy(matrix)
     ax = new_axes(ax, (max(4, 0.35 * data.shape[1] + 2), max(2.5, 0.35 * data.shape[0] + 1)))
     image = ax.imshow(data, aspect="auto", cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
     font = cjk_font()
-    for labels, set_ticks, set_labels, n in ((xlabels, ax.set_xticks, ax.set_xticklabels, data.shape[1]),
-                                             (ylabels, ax.set_yticks, ax.set_yticklabels, data.shape[0])):
+    for labels, set_ticks, set_labels, n in (
+        (xlabels, ax.set_xticks, ax.set_xticklabels, data.shape[1]),
+        (ylabels, ax.set_yticks, ax.set_yticklabels, data.shape[0]),
+    ):
         if labels is not None:
             set_ticks(range(n))
             set_labels(list(labels), fontfamily=font) if font else set_labels(list(labels))
@@ -86,8 +113,13 @@ def heatmap(matrix, xlabels: Sequence[str] | None = None, ylabels: Sequence[str]
     return ax
 
 
-def plot_log_curves(curves: dict[str, Sequence[float]], ax: plt.Axes | None = None, title: str = "",
-                    xlabel: str = "time step t", ylabel: str = "norm") -> plt.Axes:
+def plot_log_curves(
+    curves: dict[str, Sequence[float]],
+    ax: plt.Axes | None = None,
+    title: str = "",
+    xlabel: str = "time step t",
+    ylabel: str = "norm",
+) -> plt.Axes:
     """Curves on a log y-axis (gradient norms over time); non-positive values are dropped, not plotted as -inf."""
     ax = new_axes(ax)
     for name, values in curves.items():

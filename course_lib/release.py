@@ -48,7 +48,9 @@ def release(root: Path, only: list[str] | None = None, out_dir: Path | None = No
         for assignment in chosen:
             result = api.generate_assignment(assignment, force=True, create=True)
             if not result.get("success"):
-                raise CourseError(f"nbgrader could not generate {assignment}:\n{result.get('error') or result.get('log')}")
+                raise CourseError(
+                    f"nbgrader could not generate {assignment}:\n{result.get('error') or result.get('log')}"
+                )
             generated = Path(tmp) / "release" / assignment
             target = out_dir / assignment
             if target.exists():

@@ -54,7 +54,7 @@ def run_one(name: str, epochs: int | None = None, log=print) -> tuple[dict, Char
         data, held_out = encode_poems([p.text for p in poems()], vocab), valid[:500]
     elif name.startswith("dropout "):
         s, dropout = SETTINGS["dropout"], float(name.split()[1])
-        pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:s["poems"]]
+        pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[: s["poems"]]
         data, held_out = [train[int(i)] for i in pick], valid[:500]
     elif name == "corpus":
         s, dropout = SETTINGS["corpus"], SETTINGS["corpus"]["dropout"]
@@ -65,8 +65,15 @@ def run_one(name: str, epochs: int | None = None, log=print) -> tuple[dict, Char
     torch.manual_seed(0)
     model = CharGRU(len(vocab), dropout=dropout)
     start = time.perf_counter()
-    history = train_char_model(model, data, held_out, s["epochs"] if epochs is None else epochs, lr=s["lr"],
-                               batch_size=s["batch_size"], log=(lambda line: log(f"{name}, {line}")) if log else None)
+    history = train_char_model(
+        model,
+        data,
+        held_out,
+        s["epochs"] if epochs is None else epochs,
+        lr=s["lr"],
+        batch_size=s["batch_size"],
+        log=(lambda line: log(f"{name}, {line}")) if log else None,
+    )
     history["minutes"] = round((time.perf_counter() - start) / 60, 1)
     if name == "corpus":
         history["test"] = math.exp(cross_entropy(model, encode("test")))
@@ -91,8 +98,13 @@ def tang_runs(epochs: int | None = None, log=print, jobs: int = 1) -> tuple[dict
             results[name] = (history, model.eval())
     else:
         results = {name: run_one(name, epochs, log) for name in RUNS}
-    curves = {"vocabulary": len(tang_vocab()), "settings": SETTINGS, "torch": str(torch.__version__),
-              "date": datetime.date.today().isoformat(), "memorise": results["memorise"][0],
-              "dropout": {name.split()[1]: results[name][0] for name in RUNS if name.startswith("dropout ")},
-              "corpus": results["corpus"][0]}
+    curves = {
+        "vocabulary": len(tang_vocab()),
+        "settings": SETTINGS,
+        "torch": str(torch.__version__),
+        "date": datetime.date.today().isoformat(),
+        "memorise": results["memorise"][0],
+        "dropout": {name.split()[1]: results[name][0] for name in RUNS if name.startswith("dropout ")},
+        "corpus": results["corpus"][0],
+    }
     return curves, results["corpus"][1]

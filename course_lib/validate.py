@@ -68,17 +68,29 @@ def validate(path: Path, timeout: int = 600, cell_timeout: int = 300) -> Report:
     keys = answer_keys(nb, module)  # only in an instructor's notebook: a learner's has no hidden tests
     run, probes_at = probe_notebook(nb, module)
     inputs_json, made = probe_inputs(probes_at.values(), lambda exercise: seeds)
-    result, record = run_sandboxed(nbformat.writes(run), Limits(notebook_seconds=timeout, cell_seconds=cell_timeout,
-                                                               memory_mb=16384, threads=2), sandbox=False,
-                                   inputs_json=inputs_json)
+    result, record = run_sandboxed(
+        nbformat.writes(run),
+        Limits(notebook_seconds=timeout, cell_seconds=cell_timeout, memory_mb=16384, threads=2),
+        sandbox=False,
+        inputs_json=inputs_json,
+    )
     probes, events = merge_record(nb, record, probes_at)
     notes += events[:-1] if events and events[-1].startswith("executed") else events
     reason = f"the notebook ran past {timeout} s" if result.timed_out else "the kernel stopped before this cell"
     verdicts, points = [], {}
     for index, exercise in probes_at.items():
         meta = nb.cells[index].metadata["nbgrader"]
-        verdicts.append(judge_cell(meta["grade_id"], exercise, probes.get(index), seeds, reason, made=made[exercise],
-                                   key=keys.get(exercise)))
+        verdicts.append(
+            judge_cell(
+                meta["grade_id"],
+                exercise,
+                probes.get(index),
+                seeds,
+                reason,
+                made=made[exercise],
+                key=keys.get(exercise),
+            )
+        )
         points[meta["grade_id"]] = float(meta.get("points", 0))
     return Report(path, verdicts, points, notes)
 
@@ -91,5 +103,6 @@ def _module_of(path: Path, tests: set[str]) -> str:
     fits = [key for key, module in MODULES.items() if tests and tests <= {ex.name for ex in module.EXERCISES}]
     if len(fits) == 1:
         return fits[0]
-    raise CourseError(f"cannot tell which course notebook {path.name} is: name it as handed out "
-                      f"(e.g. 01_sequence_data.ipynb)")
+    raise CourseError(
+        f"cannot tell which course notebook {path.name} is: name it as handed out (e.g. 01_sequence_data.ipynb)"
+    )

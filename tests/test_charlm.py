@@ -27,8 +27,10 @@ from course_lib.data.tang import tang_poems, tang_vocab
 
 def _sequences(n: int = 7, V: int = 9, seed: int = 0) -> list[torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
-    return [torch.cat([torch.tensor([2]), torch.randint(4, V, (int(length),), generator=g), torch.tensor([3])])
-            for length in torch.randint(1, 8, (n,), generator=g)]
+    return [
+        torch.cat([torch.tensor([2]), torch.randint(4, V, (int(length),), generator=g), torch.tensor([3])])
+        for length in torch.randint(1, 8, (n,), generator=g)
+    ]
 
 
 def test_batches_are_padded_and_shifted_by_one():
@@ -37,8 +39,8 @@ def test_batches_are_padded_and_shifted_by_one():
     longest = max(len(s) for s in seqs[:3])
     assert inputs.shape == targets.shape == (3, longest - 1)
     for n, s in enumerate(seqs[:3]):
-        assert torch.equal(inputs[n, :len(s) - 1], s[:-1]) and torch.equal(targets[n, :len(s) - 1], s[1:])
-        assert (targets[n, len(s) - 1:] == 0).all()
+        assert torch.equal(inputs[n, : len(s) - 1], s[:-1]) and torch.equal(targets[n, : len(s) - 1], s[1:])
+        assert (targets[n, len(s) - 1 :] == 0).all()
 
 
 @pytest.mark.parametrize("batch_size", [1, 2, 7])
@@ -46,7 +48,9 @@ def test_cross_entropy_is_the_mean_over_real_targets_whatever_the_batching(batch
     torch.manual_seed(0)
     model = CharGRU(9, E=4, H=5).double()
     seqs = _sequences()
-    expected = torch.cat([F.cross_entropy(model(s[None, :-1])[0][0], s[1:], reduction="none") for s in seqs]).mean().detach()
+    expected = (
+        torch.cat([F.cross_entropy(model(s[None, :-1])[0][0], s[1:], reduction="none") for s in seqs]).mean().detach()
+    )
     assert cross_entropy(model, seqs, batch_size=batch_size) == pytest.approx(float(expected), rel=1e-9)
 
 

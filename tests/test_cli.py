@@ -35,7 +35,9 @@ def test_grade_names_a_missing_submissions_folder(course, capsys):
 
 def test_grade_names_an_unknown_assignment(course, capsys):
     (course / "subs").mkdir()
-    assert main(["--course-dir", str(course), "grade", str(course / "subs"), "--assignment", "07_x", "--no-sandbox"]) == 2
+    assert (
+        main(["--course-dir", str(course), "grade", str(course / "subs"), "--assignment", "07_x", "--no-sandbox"]) == 2
+    )
     assert "unknown assignment(s) ['07_x']" in capsys.readouterr().err
 
 

@@ -28,7 +28,9 @@ IDS = [p.parent.name for p in SOLUTIONS]
 
 def test_there_are_notebooks_and_each_solution_has_a_learner_version():
     assert SOLUTIONS, "no solution notebooks found"
-    assert [p.relative_to(ROOT / "solutions") for p in SOLUTIONS] == [p.relative_to(ROOT / "notebooks") for p in LEARNER]
+    assert [p.relative_to(ROOT / "solutions") for p in SOLUTIONS] == [
+        p.relative_to(ROOT / "notebooks") for p in LEARNER
+    ]
 
 
 def test_notebooks_folder_is_exactly_what_release_generates(tmp_path):
@@ -42,7 +44,8 @@ def test_notebooks_folder_is_exactly_what_release_generates(tmp_path):
         assert generated.is_file(), f"release did not generate {committed.name}"
         assert json.loads(generated.read_text()) == json.loads(committed.read_text()), (
             f"{committed.relative_to(ROOT)} differs from what `course release` generates from solutions/: "
-            f"run `course release` and commit the result (never edit notebooks/ by hand)")
+            f"run `course release` and commit the result (never edit notebooks/ by hand)"
+        )
 
 
 @pytest.mark.parametrize("path", SOLUTIONS + LEARNER, ids=lambda p: str(p.relative_to(ROOT)))
@@ -65,8 +68,9 @@ def _execute(path: Path, tmp_path: Path, quick: bool) -> nbformat.NotebookNode:
     if quick:
         os.environ["COURSE_QUICK"] = "1"
     try:
-        NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
-                       resources={"metadata": {"path": str(tmp_path)}}).execute()
+        NotebookClient(
+            nb, timeout=300, kernel_name="python3", allow_errors=True, resources={"metadata": {"path": str(tmp_path)}}
+        ).execute()
     finally:
         if env_before is None:
             os.environ.pop("COURSE_QUICK", None)
@@ -74,8 +78,13 @@ def _execute(path: Path, tmp_path: Path, quick: bool) -> nbformat.NotebookNode:
 
 
 def _errors(nb) -> list[tuple[int, str, str]]:
-    return [(i, o.ename, o.evalue) for i, c in enumerate(nb.cells) if c.cell_type == "code"
-            for o in c.outputs if o.output_type == "error"]
+    return [
+        (i, o.ename, o.evalue)
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "code"
+        for o in c.outputs
+        if o.output_type == "error"
+    ]
 
 
 @pytest.mark.slow
@@ -91,13 +100,17 @@ def test_learner_version_fails_only_where_the_learner_has_work_to_do(path, tmp_p
     nb = _execute(path, tmp_path, quick=True)
     errors = _errors(nb)
     assert errors, "an untouched learner notebook should fail its checks"
-    unexpected = [(i, name, value[:200]) for i, name, value in errors
-                  if not (name == "NotImplementedError" or (name == "CheckFailure" and "not implemented yet" in value))]
+    unexpected = [
+        (i, name, value[:200])
+        for i, name, value in errors
+        if not (name == "NotImplementedError" or (name == "CheckFailure" and "not implemented yet" in value))
+    ]
     assert not unexpected, f"cells failing for another reason than an unfinished exercise: {unexpected}"
     graded = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"]
     for cell in graded:
-        assert any(o.output_type == "error" for o in cell.outputs), \
+        assert any(o.output_type == "error" for o in cell.outputs), (
             f"{cell.metadata['nbgrader']['grade_id']} passes on the untouched stub"
+        )
 
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=IDS)

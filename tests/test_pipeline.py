@@ -14,31 +14,67 @@ ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir(
 
 # assignment -> (solution cell, text to replace, replacement, test cell, words the feedback must contain)
 MISTAKES = {
-    "01_sequence_data": ("pad_batch", "padded[row, : len(s)] = s", "padded[row, T_max - len(s) :] = s",
-                         "test_pad_batch", "padding is on the left"),
-    "02_rnn": ("rnn_cell", "return torch.tanh(x_t @ W_xh.T + h_prev @ W_hh.T + b_h)",
-               "return x_t @ W_xh.T + h_prev @ W_hh.T + b_h", "test_rnn_cell", "tanh missing"),
-    "03_vanishing_gradients": ("rescale_spectral_radius", "radius = torch.linalg.eigvals(W).abs().max()",
-                               "radius = torch.linalg.matrix_norm(W, ord=2)", "test_rescale_spectral_radius",
-                               "used the largest singular value"),
-    "04_lstm": ("lstm_cell", "h_t = o_t * torch.tanh(c_t)", "h_t = o_t * c_t", "test_lstm_cell",
-                "the tanh on the cell state is missing"),
-    "05_gru": ("gru_cell", "return (1 - z) * n + z * h_prev", "return z * n + (1 - z) * h_prev",
-               "test_gru_cell", "(1 - z) is on the wrong term"),
-    "06_seq2seq": ("sequence_accuracy", "token = ((pred == tgt) & real).sum().item() / real.sum().item()",
-                   "token = (pred == tgt).float().mean().item()", "test_sequence_accuracy",
-                   "padding counted in accuracy"),
-    "07_attention": ("attention_decoder_step", "context, weights = attention(h, keys, mask)",
-                     "context, weights = attention(h, keys, torch.ones_like(mask))", "test_attention_decoder_step",
-                     "pass the mask to the attention"),
+    "01_sequence_data": (
+        "pad_batch",
+        "padded[row, : len(s)] = s",
+        "padded[row, T_max - len(s) :] = s",
+        "test_pad_batch",
+        "padding is on the left",
+    ),
+    "02_rnn": (
+        "rnn_cell",
+        "return torch.tanh(x_t @ W_xh.T + h_prev @ W_hh.T + b_h)",
+        "return x_t @ W_xh.T + h_prev @ W_hh.T + b_h",
+        "test_rnn_cell",
+        "tanh missing",
+    ),
+    "03_vanishing_gradients": (
+        "rescale_spectral_radius",
+        "radius = torch.linalg.eigvals(W).abs().max()",
+        "radius = torch.linalg.matrix_norm(W, ord=2)",
+        "test_rescale_spectral_radius",
+        "used the largest singular value",
+    ),
+    "04_lstm": (
+        "lstm_cell",
+        "h_t = o_t * torch.tanh(c_t)",
+        "h_t = o_t * c_t",
+        "test_lstm_cell",
+        "the tanh on the cell state is missing",
+    ),
+    "05_gru": (
+        "gru_cell",
+        "return (1 - z) * n + z * h_prev",
+        "return z * n + (1 - z) * h_prev",
+        "test_gru_cell",
+        "(1 - z) is on the wrong term",
+    ),
+    "06_seq2seq": (
+        "sequence_accuracy",
+        "token = ((pred == tgt) & real).sum().item() / real.sum().item()",
+        "token = (pred == tgt).float().mean().item()",
+        "test_sequence_accuracy",
+        "padding counted in accuracy",
+    ),
+    "07_attention": (
+        "attention_decoder_step",
+        "context, weights = attention(h, keys, mask)",
+        "context, weights = attention(h, keys, torch.ones_like(mask))",
+        "test_attention_decoder_step",
+        "pass the mask to the attention",
+    ),
 }
 
 
 def _full(assignment: str) -> float:
     import nbformat
+
     nb = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
-    return sum(c.metadata["nbgrader"].get("points", 0) for c in nb.cells
-               if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code")
+    return sum(
+        c.metadata["nbgrader"].get("points", 0)
+        for c in nb.cells
+        if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"
+    )
 
 
 @pytest.fixture(scope="module")

@@ -25,9 +25,13 @@ def _ruff_installed():
 
 def test_ruff_check_passes():
     result = _ruff("check", "--no-cache", ".")
-    assert result.returncode == 0, f"ruff check found problems (ruff check --fix . fixes most):\n{result.stdout[-4000:]}"
+    assert result.returncode == 0, (
+        f"ruff check found problems (ruff check --fix . fixes most):\n{result.stdout[-4000:]}"
+    )
 
 
 def test_ruff_format_leaves_every_file_as_it_is():
     result = _ruff("format", "--check", "--no-cache", ".")
-    assert result.returncode == 0, f"ruff format would reformat these files (run ruff format .):\n{result.stdout[-4000:]}"
+    assert result.returncode == 0, (
+        f"ruff format would reformat these files (run ruff format .):\n{result.stdout[-4000:]}"
+    )

@@ -39,7 +39,9 @@ import sys
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 OUT = REPO / "course_lib" / "data" / "files" / "tang5.tsv.xz"
-POEM = re.compile(r"^(?:[\u4e00-\u9fff]{5}，[\u4e00-\u9fff]{5}。){2}(?:(?:[\u4e00-\u9fff]{5}，[\u4e00-\u9fff]{5}。){2})?$")
+POEM = re.compile(
+    r"^(?:[\u4e00-\u9fff]{5}，[\u4e00-\u9fff]{5}。){2}(?:(?:[\u4e00-\u9fff]{5}，[\u4e00-\u9fff]{5}。){2})?$"
+)
 
 
 def _sources(root: pathlib.Path) -> list[tuple[str, list[dict]]]:
@@ -49,11 +51,16 @@ def _sources(root: pathlib.Path) -> list[tuple[str, list[dict]]]:
         files = {p.name: p.read_text(encoding="utf-8") for p in folder.glob("poet.tang.*.json")}
     else:
         git = ["git", "-c", "core.quotepath=off", "--git-dir", str(root)]
-        names = subprocess.run(git + ["ls-tree", "--name-only", "HEAD", "全唐诗/"], check=True,
-                               capture_output=True, text=True).stdout.split()
-        files = {n.split("/")[-1]: subprocess.run(git + ["show", f"HEAD:{n}"], check=True, capture_output=True,
-                                                  text=True).stdout
-                 for n in names if re.search(r"/poet\.tang\.\d+\.json$", n)}
+        names = subprocess.run(
+            git + ["ls-tree", "--name-only", "HEAD", "全唐诗/"], check=True, capture_output=True, text=True
+        ).stdout.split()
+        files = {
+            n.split("/")[-1]: subprocess.run(
+                git + ["show", f"HEAD:{n}"], check=True, capture_output=True, text=True
+            ).stdout
+            for n in names
+            if re.search(r"/poet\.tang\.\d+\.json$", n)
+        }
     if not files:
         sys.exit(f"no 全唐诗/poet.tang.*.json under {root}")
     order = sorted(files, key=lambda n: int(n.split(".")[2]))
@@ -98,8 +105,10 @@ def main() -> None:
     args.out.write_bytes(lzma.compress(payload, preset=9 | lzma.PRESET_EXTREME))
     counts = {s: sum(r[0] == s for r in rows) for s in ("train", "valid", "test")}
     quatrains = sum(len(r[3]) == 24 for r in rows)
-    print(f"{len(rows)} poems ({quatrains} quatrains, {len(rows) - quatrains} regulated verse) {counts}; "
-          f"{len(payload) / 1e6:.2f} MB -> {args.out.stat().st_size / 1e6:.2f} MB at {args.out}")
+    print(
+        f"{len(rows)} poems ({quatrains} quatrains, {len(rows) - quatrains} regulated verse) {counts}; "
+        f"{len(payload) / 1e6:.2f} MB -> {args.out.stat().st_size / 1e6:.2f} MB at {args.out}"
+    )
 
 
 if __name__ == "__main__":

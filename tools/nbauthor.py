@@ -43,12 +43,24 @@ def build(text: str) -> nbformat.NotebookNode:
             meta = {"grade": False, "solution": True, "locked": False, "grade_id": attrs["id"], "schema_version": 3}
         elif kind == "tests":
             cell = nbformat.v4.new_code_cell(source)
-            meta = {"grade": True, "solution": False, "locked": True, "grade_id": attrs["id"],
-                    "points": float(attrs["points"]), "schema_version": 3}
+            meta = {
+                "grade": True,
+                "solution": False,
+                "locked": True,
+                "grade_id": attrs["id"],
+                "points": float(attrs["points"]),
+                "schema_version": 3,
+            }
         elif kind == "manual":
             cell = nbformat.v4.new_markdown_cell(source)
-            meta = {"grade": True, "solution": True, "locked": False, "grade_id": attrs["id"],
-                    "points": float(attrs["points"]), "schema_version": 3}
+            meta = {
+                "grade": True,
+                "solution": True,
+                "locked": False,
+                "grade_id": attrs["id"],
+                "points": float(attrs["points"]),
+                "schema_version": 3,
+            }
         else:
             raise SystemExit(f"unknown cell kind {kind!r}")
         if meta:

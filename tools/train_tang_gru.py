@@ -32,13 +32,22 @@ def main() -> None:
     torch.set_num_threads(1)
     curves, model = tang_runs(args.epochs, jobs=args.jobs)
     corpus = curves["corpus"]
-    info = {"trained_by": "tools/train_tang_gru.py (course_lib.tang_runs)", "settings": curves["settings"]["corpus"],
-            "epochs": corpus["epoch"][-1], "minutes": corpus["minutes"], "valid_ppl": corpus["valid"][-1],
-            "test_ppl": corpus["test"], "torch": curves["torch"], "date": curves["date"]}
+    info = {
+        "trained_by": "tools/train_tang_gru.py (course_lib.tang_runs)",
+        "settings": curves["settings"]["corpus"],
+        "epochs": corpus["epoch"][-1],
+        "minutes": corpus["minutes"],
+        "valid_ppl": corpus["valid"][-1],
+        "test_ppl": corpus["test"],
+        "torch": curves["torch"],
+        "date": curves["date"],
+    }
     save_checkpoint(model, tang_vocab(), info, args.out / CHECKPOINT)
     (args.out / CURVES).write_text(json.dumps(curves, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"wrote {args.out / CHECKPOINT} ({(args.out / CHECKPOINT).stat().st_size / 1e6:.2f} MB) and "
-          f"{args.out / CURVES}; corpus model: valid ppl {info['valid_ppl']:.1f}, test ppl {info['test_ppl']:.1f}")
+    print(
+        f"wrote {args.out / CHECKPOINT} ({(args.out / CHECKPOINT).stat().st_size / 1e6:.2f} MB) and "
+        f"{args.out / CURVES}; corpus model: valid ppl {info['valid_ppl']:.1f}, test ppl {info['test_ppl']:.1f}"
+    )
 
 
 if __name__ == "__main__":

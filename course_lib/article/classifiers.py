@@ -60,8 +60,14 @@ def text2onehot(tokens: Sequence[str], vocab: Sequence[str] = ARTICLE_VOCAB) -> 
 class _ArticleClassifier(nn.Module):
     """K copies of a one-layer recurrent classifier on the last state; subclasses define the cell."""
 
-    def __init__(self, input_dim: int, hidden_dim: int, output_dim: int = 2, copies: int = 1,
-                 generator: torch.Generator | None = None):
+    def __init__(
+        self,
+        input_dim: int,
+        hidden_dim: int,
+        output_dim: int = 2,
+        copies: int = 1,
+        generator: torch.Generator | None = None,
+    ):
         super().__init__()
         self.input_dim, self.hidden_dim, self.output_dim, self.copies = input_dim, hidden_dim, output_dim, copies
         self._generator = generator
@@ -147,8 +153,13 @@ class SimpleGRU(_ArticleClassifier):
         return ((1 - z_t) * h_prev + z_t * h_tilde,)
 
 
-def train_article(model: _ArticleClassifier, examples: Sequence[Example], epochs: int = 1000, lr: float = 0.1,
-                  vocab: Sequence[str] = ARTICLE_VOCAB) -> torch.Tensor:
+def train_article(
+    model: _ArticleClassifier,
+    examples: Sequence[Example],
+    epochs: int = 1000,
+    lr: float = 0.1,
+    vocab: Sequence[str] = ARTICLE_VOCAB,
+) -> torch.Tensor:
     """The article's training loop: for each epoch, for each sentence in order, one SGD step on its NLL.
 
     Plain SGD (no momentum, no weight decay): ``p <- p - lr * dL/dp``, the update ``optim.SGD(lr=lr)``
@@ -181,8 +192,9 @@ def predict(model: _ArticleClassifier, tokens: Sequence[str], vocab: Sequence[st
     return log_probs[:, :, 0].argmax(dim=1)
 
 
-def accuracy(model: _ArticleClassifier, examples: Sequence[Example], vocab: Sequence[str] = ARTICLE_VOCAB
-             ) -> torch.Tensor:
+def accuracy(
+    model: _ArticleClassifier, examples: Sequence[Example], vocab: Sequence[str] = ARTICLE_VOCAB
+) -> torch.Tensor:
     """The share of ``examples`` each copy classifies right: (K,) float."""
     right = torch.zeros(model.copies)
     for example in examples:

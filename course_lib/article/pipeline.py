@@ -32,9 +32,11 @@ __all__ = ["PipelineRun", "claim_sets", "plot_pipeline", "run_pipeline"]
 
 def claim_sets() -> dict[str, list[Example]]:
     """The sentences each model is scored on: its training set, then the two kinds the article names."""
-    return {"the six training sentences": article_sentiment(),
-            "longer (two clauses, 4 words)": article_pairs(),
-            "contradictory (A 但 B, 5 words)": article_contrast()}
+    return {
+        "the six training sentences": article_sentiment(),
+        "longer (two clauses, 4 words)": article_pairs(),
+        "contradictory (A 但 B, 5 words)": article_contrast(),
+    }
 
 
 @dataclasses.dataclass
@@ -49,8 +51,10 @@ class PipelineRun:
 
     def summary(self) -> str:
         """One line per set: the mean accuracy of the K copies, and their range."""
-        return "\n".join(f"  {self.name:<11}{name:<33} mean {acc.mean():4.0%}   copies {acc.min():4.0%} to {acc.max():4.0%}"
-                         for name, acc in self.accuracy.items())
+        return "\n".join(
+            f"  {self.name:<11}{name:<33} mean {acc.mean():4.0%}   copies {acc.min():4.0%} to {acc.max():4.0%}"
+            for name, acc in self.accuracy.items()
+        )
 
 
 def run_pipeline(model_class, copies: int = 8, epochs: int = 1000, seed: int = 0, hidden_dim: int = 4) -> PipelineRun:

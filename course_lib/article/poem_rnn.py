@@ -47,18 +47,30 @@ def build_data(text: str, seq_len: int, chars: Sequence[str]) -> tuple[torch.Ten
 class TwoLayerRNN(nn.Module):
     """The article's SimpleTwoLayerRNN (equations in the module docstring), column-vector convention."""
 
-    def __init__(self, input_dim: int, hidden_dim1: int = 24, hidden_dim2: int = 12, output_dim: int | None = None,
-                 generator: torch.Generator | None = None):
+    def __init__(
+        self,
+        input_dim: int,
+        hidden_dim1: int = 24,
+        hidden_dim2: int = 12,
+        output_dim: int | None = None,
+        generator: torch.Generator | None = None,
+    ):
         super().__init__()
         V_out = input_dim if output_dim is None else output_dim
 
         def normal(rows, cols):
             return nn.Parameter(0.1 * torch.randn(rows, cols, generator=generator))
 
-        self.W_xh1, self.W_hh1, self.b_h1 = normal(hidden_dim1, input_dim), normal(hidden_dim1, hidden_dim1), \
-            nn.Parameter(torch.zeros(hidden_dim1, 1))
-        self.W_h1h2, self.W_hh2, self.b_h2 = normal(hidden_dim2, hidden_dim1), normal(hidden_dim2, hidden_dim2), \
-            nn.Parameter(torch.zeros(hidden_dim2, 1))
+        self.W_xh1, self.W_hh1, self.b_h1 = (
+            normal(hidden_dim1, input_dim),
+            normal(hidden_dim1, hidden_dim1),
+            nn.Parameter(torch.zeros(hidden_dim1, 1)),
+        )
+        self.W_h1h2, self.W_hh2, self.b_h2 = (
+            normal(hidden_dim2, hidden_dim1),
+            normal(hidden_dim2, hidden_dim2),
+            nn.Parameter(torch.zeros(hidden_dim2, 1)),
+        )
         self.W_hy, self.b_y = normal(V_out, hidden_dim2), nn.Parameter(torch.zeros(V_out, 1))
 
     def initial_state(self, B: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
@@ -80,8 +92,14 @@ class TwoLayerRNN(nn.Module):
         return torch.stack(outputs, dim=1)
 
 
-def train_poem_rnn(model: TwoLayerRNN, inputs: torch.Tensor, targets: torch.Tensor, epochs: int = 500,
-                   lr: float = 0.015, batch_size: int = 1) -> torch.Tensor:
+def train_poem_rnn(
+    model: TwoLayerRNN,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    epochs: int = 500,
+    lr: float = 0.015,
+    batch_size: int = 1,
+) -> torch.Tensor:
     """SGD over the windows in order: each step on the *sum* of its windows' mean NLL.
 
     ``batch_size=1`` is the article's loop; returns the mean window loss of each epoch: (epochs,).
@@ -92,7 +110,7 @@ def train_poem_rnn(model: TwoLayerRNN, inputs: torch.Tensor, targets: torch.Tens
     with one_thread():
         for epoch in range(epochs):
             for start in range(0, len(inputs), batch_size):
-                x, y = inputs[start:start + batch_size], targets[start:start + batch_size]
+                x, y = inputs[start : start + batch_size], targets[start : start + batch_size]
                 log_probs = model(x)  # (B, T, V)
                 window_loss = -log_probs.gather(2, y.unsqueeze(2)).squeeze(2).mean(dim=1)  # (B,)
                 grads = torch.autograd.grad(window_loss.sum(), params)
@@ -105,8 +123,9 @@ def train_poem_rnn(model: TwoLayerRNN, inputs: torch.Tensor, targets: torch.Tens
 
 
 @torch.no_grad()
-def generate(model: TwoLayerRNN, prefix: str, chars: Sequence[str], max_len: int = 20,
-             as_published: bool = True) -> str:
+def generate(
+    model: TwoLayerRNN, prefix: str, chars: Sequence[str], max_len: int = 20, as_published: bool = True
+) -> str:
     """Greedy continuation of ``prefix`` up to ``max_len`` characters in all.
 
     ``as_published=True`` follows the article's ``generate_text``: after reading the prefix it feeds the

@@ -41,6 +41,7 @@ def checks_module(assignment: str) -> str:
     """The checks module of an assignment: ``01_sequence_data`` -> ``nb01_sequence_data``."""
     return f"nb{assignment}"
 
+
 __all__ = [
     "CheckFailure",
     "Exercise",

@@ -134,13 +134,17 @@ def run_check(exercise: Exercise, fn: Any, hidden: bool = False, seed: int | Non
     results = decode_plain(encode_results(run_cases(exercise, fn, cases)))
     notes = exercise.judge(with_key(cases, key), results)
     if not exercise.callable_answer and key is None:
-        print(f"✓ {exercise.function}: your answer is recorded (every part in the expected form); "
-              f"the grader marks it against your instructor's key")
+        print(
+            f"✓ {exercise.function}: your answer is recorded (every part in the expected form); "
+            f"the grader marks it against your instructor's key"
+        )
         return
     kind = "hidden" if hidden else "visible"
     tested = sorted({str(case.get("kind", "values")) for case in cases.values() if isinstance(case, dict)})
-    print(f"✓ {exercise.function}: {len(cases)} {kind} case{'' if len(cases) == 1 else 's'} passed"
-          + (f" ({', '.join(tested)})" if tested != ["values"] else ""))
+    print(
+        f"✓ {exercise.function}: {len(cases)} {kind} case{'' if len(cases) == 1 else 's'} passed"
+        + (f" ({', '.join(tested)})" if tested != ["values"] else "")
+    )
     for text in notes or ():  # a remark on a right answer (a slow pattern): it costs no points
         print(f"  note: {text}")
 
@@ -200,8 +204,10 @@ def encode_results(results: dict[str, Any]) -> dict:
             size = _array_bytes(value)
             used += size
             if used > MAX_PLAIN_BYTES:
-                raise ValueError(f"it holds {size / 2**20:.0f} MB of tensors, more than the check takes "
-                                 f"({MAX_PLAIN_BYTES // 2**20} MB in all): is a shape wrong?")
+                raise ValueError(
+                    f"it holds {size / 2**20:.0f} MB of tensors, more than the check takes "
+                    f"({MAX_PLAIN_BYTES // 2**20} MB in all): is a shape wrong?"
+                )
             encoded[case] = encode_plain(value)
         except (TypeError, ValueError, RecursionError) as error:
             encoded[case] = encode_plain(LearnerError("TypeError", f"the value returned cannot be checked: {error}"))
@@ -293,9 +299,7 @@ def as_tensor(value: Any, what: str, shape: tuple[int, ...] | None = None, lette
         hint = ""
         if tensor.dim() == len(shape) and tuple(reversed(tensor.shape)) == tuple(shape):
             hint = " It looks transposed."
-        raise CheckFailure(
-            f"{what} has shape {tuple(tensor.shape)}, expected{letters} {tuple(shape)}.{hint}"
-        )
+        raise CheckFailure(f"{what} has shape {tuple(tensor.shape)}, expected{letters} {tuple(shape)}.{hint}")
     return tensor
 
 

@@ -56,8 +56,9 @@ def _close(got: torch.Tensor, expected: torch.Tensor, tol: dict[str, float]) -> 
     return close(got, expected, **tol)
 
 
-def reference_weights(query: torch.Tensor, keys: torch.Tensor, mask: torch.Tensor, scale: float | None = None,
-                      dim: int = -1) -> torch.Tensor:
+def reference_weights(
+    query: torch.Tensor, keys: torch.Tensor, mask: torch.Tensor, scale: float | None = None, dim: int = -1
+) -> torch.Tensor:
     """softmax over the real positions of query . key_j * scale; (N, H), (N, S, H), (N, S) -> (N, S)."""
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
     scores = torch.einsum("nh,nsh->ns", query, keys) * scale
@@ -70,18 +71,27 @@ def reference_weights(query: torch.Tensor, keys: torch.Tensor, mask: torch.Tenso
 
 def _attention_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     g = _generator(seed)
-    setups = [("N=2, S=4, H=3, one row padded", [4, 2], 4, 3, 1.0, "float32"),
-              ("float64, large scores (exp overflows)", [4, 3], 4, 6, 2000.0, "float64")]
+    setups = [
+        ("N=2, S=4, H=3, one row padded", [4, 2], 4, 3, 1.0, "float32"),
+        ("float64, large scores (exp overflows)", [4, 3], 4, 6, 2000.0, "float64"),
+    ]
     if hidden:
         lengths = [6] + torch.randint(1, 7, (2,), generator=g).tolist()
-        setups += [("float64, random lengths", lengths, 6, 5, 1.0, "float64"),
-                   ("float64, S=1", [1, 1], 1, 4, 1.0, "float64"),
-                   ("float64, large scores", [5, 3], 5, 8, 2000.0, "float64"),
-                   ("float64, one row, no padding", [7], 7, 2, 1.0, "float64")]
+        setups += [
+            ("float64, random lengths", lengths, 6, 5, 1.0, "float64"),
+            ("float64, S=1", [1, 1], 1, 4, 1.0, "float64"),
+            ("float64, large scores", [5, 3], 5, 8, 2000.0, "float64"),
+            ("float64, one row, no padding", [7], 7, 2, 1.0, "float64"),
+        ]
     cases = {}
     for name, lengths, S, H, scale, dtype in setups:
-        cases[name] = {"query": _randn(g, len(lengths), H, scale=scale), "keys": _randn(g, len(lengths), S, H),
-                       "mask": _mask(lengths, S), "dtype": dtype, "kind": "edge" if scale > 1 else "values"}
+        cases[name] = {
+            "query": _randn(g, len(lengths), H, scale=scale),
+            "keys": _randn(g, len(lengths), S, H),
+            "mask": _mask(lengths, S),
+            "dtype": dtype,
+            "kind": "edge" if scale > 1 else "values",
+        }
     return cases
 
 
@@ -105,36 +115,59 @@ def _attention_judge(cases, results):
         if not torch.isfinite(weights).all():
             bad_rows = ~torch.isfinite(weights).all(-1)
             if mask[bad_rows].all():
-                raise CheckFailure(f"case '{name}': the weights contain NaN in rows without padding, where every score "
-                                   f"was set to -inf: the mask is inverted. True in mask marks a real position; fill "
-                                   f"the scores where mask is False. {shown}")
-            raise CheckFailure(f"case '{name}': the weights contain NaN or inf. Use torch.softmax (it subtracts the "
-                               f"largest score before exp) on scores where the padding is -inf, not 0. {shown}")
+                raise CheckFailure(
+                    f"case '{name}': the weights contain NaN in rows without padding, where every score "
+                    f"was set to -inf: the mask is inverted. True in mask marks a real position; fill "
+                    f"the scores where mask is False. {shown}"
+                )
+            raise CheckFailure(
+                f"case '{name}': the weights contain NaN or inf. Use torch.softmax (it subtracts the "
+                f"largest score before exp) on scores where the padding is -inf, not 0. {shown}"
+            )
         if (weights.double()[~mask].abs() > 1e-6).any():
             if _close(weights, reference_weights(query, keys, ~mask), tol):
-                raise CheckFailure(f"case '{name}': the mask is inverted: the weights fall on the padding only. True "
-                                   f"in mask marks a real position. {shown}")
+                raise CheckFailure(
+                    f"case '{name}': the mask is inverted: the weights fall on the padding only. True "
+                    f"in mask marks a real position. {shown}"
+                )
             raise CheckFailure(
                 f"case '{name}': padding gets attention weight: every position where mask is False must get weight 0. "
                 f"Set those scores to -inf (scores.masked_fill(~mask, float('-inf'))) before the softmax; multiplying "
-                f"the scores by the mask sets them to 0, and exp(0) is not 0. {shown}")
+                f"the scores by the mask sets them to 0, and exp(0) is not 0. {shown}"
+            )
         sums = weights.double().sum(-1)
         if not torch.allclose(sums, torch.ones_like(sums), atol=1e-4):
             hint = ""
             if N > 1 and _close(weights, reference_weights(query, keys, mask, dim=0).nan_to_num(0.0), tol):
                 hint = " The softmax ran over the batch (dim 0); take it over the positions (dim -1)."
-            raise CheckFailure(f"case '{name}': each row of weights should sum to 1 (a softmax over the S positions); "
-                               f"the sums are {[round(s, 4) for s in sums.tolist()]}.{hint}")
+            raise CheckFailure(
+                f"case '{name}': each row of weights should sum to 1 (a softmax over the S positions); "
+                f"the sums are {[round(s, 4) for s in sums.tolist()]}.{hint}"
+            )
         if not _close(weights, weights_ref, tol) and _close(weights, reference_weights(query, keys, mask, 1.0), tol):
-            raise CheckFailure(f"case '{name}': the scores are not scaled: divide query . key by sqrt(H) = "
-                               f"{math.sqrt(H):.4g} before the softmax (scaled dot-product attention).")
-        assert_close(weights.double(), weights_ref, f"weights on case '{name}'", **tol,
-                     hint="weights[n] = softmax over the real positions j of (query[n] . keys[n, j]) / sqrt(H).")
+            raise CheckFailure(
+                f"case '{name}': the scores are not scaled: divide query . key by sqrt(H) = "
+                f"{math.sqrt(H):.4g} before the softmax (scaled dot-product attention)."
+            )
+        assert_close(
+            weights.double(),
+            weights_ref,
+            f"weights on case '{name}'",
+            **tol,
+            hint="weights[n] = softmax over the real positions j of (query[n] . keys[n, j]) / sqrt(H).",
+        )
         if _close(context, keys.mean(1), tol) and not _close(context_ref, keys.mean(1), tol):
-            raise CheckFailure(f"case '{name}': context is the plain mean of the keys; weight each key by its "
-                               f"attention weight: context[n] = sum_j weights[n, j] * keys[n, j].")
-        assert_close(context.double(), context_ref, f"context on case '{name}'", **tol,
-                     hint="context[n] = sum_j weights[n, j] * keys[n, j] (a batched weights @ keys).")
+            raise CheckFailure(
+                f"case '{name}': context is the plain mean of the keys; weight each key by its "
+                f"attention weight: context[n] = sum_j weights[n, j] * keys[n, j]."
+            )
+        assert_close(
+            context.double(),
+            context_ref,
+            f"context on case '{name}'",
+            **tol,
+            hint="context[n] = sum_j weights[n, j] * keys[n, j] (a batched weights @ keys).",
+        )
 
 
 ATTENTION = Exercise("attention", "attention", _attention_cases, _attention_run, _attention_judge)
@@ -148,17 +181,29 @@ def _step_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     g = _generator(seed)
     setups = [("N=2, S=5, V=7, E=3, H=4", [5, 3], 5, 7, 3, 4, "float32")]
     if hidden:
-        setups += [("float64, N=4", [6, 1, 4, 6], 6, 9, 5, 6, "float64"), ("float64, one row", [3], 3, 5, 2, 3, "float64")]
+        setups += [
+            ("float64, N=4", [6, 1, 4, 6], 6, 9, 5, 6, "float64"),
+            ("float64, one row", [3], 3, 5, 2, 3, "float64"),
+        ]
     cases = {}
     for name, lengths, S, V, E, H, dtype in setups:
         N = len(lengths)
         cases[name] = {
-            "weights": {"embedding.weight": _randn(g, V, E), "cell.weight_ih": _randn(g, 3 * H, E + H, scale=0.6),
-                        "cell.weight_hh": _randn(g, 3 * H, H, scale=0.6), "cell.bias_ih": _randn(g, 3 * H, scale=0.5),
-                        "cell.bias_hh": _randn(g, 3 * H, scale=0.5), "out.weight": _randn(g, V, H),
-                        "out.bias": _randn(g, V, scale=0.5)},
-            "y_prev": torch.randint(2, V, (N,), generator=g).numpy(), "h": np.tanh(_randn(g, N, H, scale=2.0)),
-            "keys": np.tanh(_randn(g, N, S, H, scale=2.0)), "mask": _mask(lengths, S), "dtype": dtype}
+            "weights": {
+                "embedding.weight": _randn(g, V, E),
+                "cell.weight_ih": _randn(g, 3 * H, E + H, scale=0.6),
+                "cell.weight_hh": _randn(g, 3 * H, H, scale=0.6),
+                "cell.bias_ih": _randn(g, 3 * H, scale=0.5),
+                "cell.bias_hh": _randn(g, 3 * H, scale=0.5),
+                "out.weight": _randn(g, V, H),
+                "out.bias": _randn(g, V, scale=0.5),
+            },
+            "y_prev": torch.randint(2, V, (N,), generator=g).numpy(),
+            "h": np.tanh(_randn(g, N, H, scale=2.0)),
+            "keys": np.tanh(_randn(g, N, S, H, scale=2.0)),
+            "mask": _mask(lengths, S),
+            "dtype": dtype,
+        }
     return cases
 
 
@@ -195,8 +240,9 @@ def _step_judge(cases, results):
                 h_new = cell(torch.cat([embedding(y_prev), context], dim=-1), h)
                 return out(h_new), h_new, weights
 
-        logits, h_new, weights = _results(result_of(results, name, "attention_decoder_step"), "attention_decoder_step",
-                                          3, "logits, h_new, weights")
+        logits, h_new, weights = _results(
+            result_of(results, name, "attention_decoder_step"), "attention_decoder_step", 3, "logits, h_new, weights"
+        )
         logits = as_tensor(logits, f"logits on case '{name}'", (N, V), "(N, V)")
         h_new = as_tensor(h_new, f"h_new on case '{name}'", (N, H), "(N, H)")
         weights = as_tensor(weights, f"weights on case '{name}'", (N, S), "(N, S)")
@@ -205,18 +251,31 @@ def _step_judge(cases, results):
         if not _close(weights, weights_ref, tol):
             if (weights.double()[~mask].abs() > 1e-6).any():
                 raise CheckFailure(f"case '{name}': padding gets attention weight: pass the mask to the attention.")
-            assert_close(weights.double(), weights_ref, f"weights on case '{name}'", **tol,
-                         hint="weights, context = attention(h, keys, mask): the previous state is the query.")
+            assert_close(
+                weights.double(),
+                weights_ref,
+                f"weights on case '{name}'",
+                **tol,
+                hint="weights, context = attention(h, keys, mask): the previous state is the query.",
+            )
         unweighted = reference(h, keys.mean(1))
         if _close(h_new, unweighted[1], tol) and not _close(h_ref, unweighted[1], tol):
-            raise CheckFailure(f"case '{name}': the cell was fed the plain mean of the keys; feed the attended context.")
-        assert_close(h_new.double(), h_ref, f"h_new on case '{name}'", **tol,
-                     hint="h_new = cell(cat([embedding(y_prev), context], dim=-1), h), with context from attention(h, ...).")
+            raise CheckFailure(
+                f"case '{name}': the cell was fed the plain mean of the keys; feed the attended context."
+            )
+        assert_close(
+            h_new.double(),
+            h_ref,
+            f"h_new on case '{name}'",
+            **tol,
+            hint="h_new = cell(cat([embedding(y_prev), context], dim=-1), h), with context from attention(h, ...).",
+        )
         assert_close(logits.double(), logits_ref, f"logits on case '{name}'", **tol, hint="logits = out(h_new).")
 
 
-ATTENTION_DECODER_STEP = Exercise("attention_decoder_step", "attention_decoder_step", _step_cases, _step_run,
-                                  _step_judge)
+ATTENTION_DECODER_STEP = Exercise(
+    "attention_decoder_step", "attention_decoder_step", _step_cases, _step_run, _step_judge
+)
 
 
 EXERCISES = (ATTENTION, ATTENTION_DECODER_STEP)

@@ -17,7 +17,9 @@ __all__ = ["BASELINE_MSE", "adding_problem"]
 BASELINE_MSE = 2.0 / 12.0
 
 
-def adding_problem(n: int, T: int, seed: int = 0, dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
+def adding_problem(
+    n: int, T: int, seed: int = 0, dtype: torch.dtype = torch.float32
+) -> tuple[torch.Tensor, torch.Tensor]:
     """x: (n, T, 2) of (value, marker), y: (n,) the sum of the two marked values.  Needs T >= 2."""
     if T < 2:
         raise ValueError(f"the adding problem needs T >= 2, got T={T}")

@@ -48,8 +48,20 @@ __all__ = [
 FIRST_DAY = datetime.date(1950, 1, 1)
 LAST_DAY = datetime.date(2049, 12, 31)
 
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-          "October", "November", "December")
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -61,8 +73,18 @@ def _ordinal(n: int) -> str:
 
 def _parts(d: datetime.date) -> dict[str, str]:
     month, weekday = MONTHS[d.month - 1], WEEKDAYS[d.weekday()]
-    return {"d": str(d.day), "dd": f"{d.day:02d}", "m": str(d.month), "mm": f"{d.month:02d}", "Y": str(d.year),
-            "Month": month, "Mon": month[:3], "Weekday": weekday, "Wkd": weekday[:3], "dth": _ordinal(d.day)}
+    return {
+        "d": str(d.day),
+        "dd": f"{d.day:02d}",
+        "m": str(d.month),
+        "mm": f"{d.month:02d}",
+        "Y": str(d.year),
+        "Month": month,
+        "Mon": month[:3],
+        "Weekday": weekday,
+        "Wkd": weekday[:3],
+        "dth": _ordinal(d.day),
+    }
 
 
 # Each format: its pattern (D day, DD zero-padded day, M/MM month number, Mon/Month/MON month name,
@@ -102,15 +124,17 @@ def _all_days() -> list[datetime.date]:
     return [FIRST_DAY + datetime.timedelta(days=i) for i in range(count)]
 
 
-def date_pairs(days: Sequence[datetime.date], seed: int = 0,
-               formats: Sequence[str] = DATE_FORMATS) -> list[tuple[str, str]]:
+def date_pairs(
+    days: Sequence[datetime.date], seed: int = 0, formats: Sequence[str] = DATE_FORMATS
+) -> list[tuple[str, str]]:
     """(source, target) pairs: each day in a format drawn at random from ``formats``, and its ISO form."""
     rng = random.Random(seed)
     return [(format_date(day, rng.choice(list(formats))), day.isoformat()) for day in days]
 
 
-def date_split(n_train: int = 20_000, n_test: int = 1_000, seed: int = 0) -> tuple[list[tuple[str, str]],
-                                                                                   list[tuple[str, str]]]:
+def date_split(
+    n_train: int = 20_000, n_test: int = 1_000, seed: int = 0
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """Training and held-out (source, target) pairs; no held-out *date* occurs in the training pairs.
 
     The calendar days are shuffled with ``seed``; the first ``n_test`` are held out (one pair each), and

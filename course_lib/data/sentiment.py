@@ -47,28 +47,75 @@ class Example:
 
 
 # The article's vocabulary in its order: word -> index of the one-hot vector.
-ARTICLE_VOCAB = ("电影", "好看", "饭菜", "难吃", "天气", "糟糕", "音乐", "好听", "剧情", "一般", "但", "演技", "好",
-                 "难看", "好吃", "心情", "分量", "少")
-ARTICLE_ENGLISH = {"电影": "film", "好看": "good-looking", "饭菜": "food", "难吃": "bad-tasting", "天气": "weather",
-                   "糟糕": "awful", "音乐": "music", "好听": "lovely", "剧情": "plot", "一般": "mediocre", "但": "but",
-                   "演技": "acting", "好": "good", "难看": "ugly", "好吃": "tasty", "心情": "mood", "分量": "portion",
-                   "少": "small"}
+ARTICLE_VOCAB = (
+    "电影",
+    "好看",
+    "饭菜",
+    "难吃",
+    "天气",
+    "糟糕",
+    "音乐",
+    "好听",
+    "剧情",
+    "一般",
+    "但",
+    "演技",
+    "好",
+    "难看",
+    "好吃",
+    "心情",
+    "分量",
+    "少",
+)
+ARTICLE_ENGLISH = {
+    "电影": "film",
+    "好看": "good-looking",
+    "饭菜": "food",
+    "难吃": "bad-tasting",
+    "天气": "weather",
+    "糟糕": "awful",
+    "音乐": "music",
+    "好听": "lovely",
+    "剧情": "plot",
+    "一般": "mediocre",
+    "但": "but",
+    "演技": "acting",
+    "好": "good",
+    "难看": "ugly",
+    "好吃": "tasty",
+    "心情": "mood",
+    "分量": "portion",
+    "少": "small",
+}
 
 # The role of each word in the sentences built from the article's vocabulary (for tagging, notebook 06).
-ARTICLE_ROLES = {**dict.fromkeys(("电影", "饭菜", "天气", "音乐", "剧情", "演技", "心情", "分量"), "aspect"),
-                 **dict.fromkeys(("好看", "好听", "好", "好吃"), "positive"),
-                 **dict.fromkeys(("难吃", "糟糕", "一般", "难看", "少"), "negative"),
-                 "但": "but"}
+ARTICLE_ROLES = {
+    **dict.fromkeys(("电影", "饭菜", "天气", "音乐", "剧情", "演技", "心情", "分量"), "aspect"),
+    **dict.fromkeys(("好看", "好听", "好", "好吃"), "positive"),
+    **dict.fromkeys(("难吃", "糟糕", "一般", "难看", "少"), "negative"),
+    "但": "but",
+}
 
 # The article's six training sentences and labels (1 positive, 0 negative), in its order.
 _ARTICLE = (("电影 好看", 1), ("饭菜 难吃", 0), ("天气 糟糕", 0), ("音乐 好听", 1), ("电影 难看", 0), ("饭菜 好吃", 1))
 
 # Clauses made of the article's words only (written for the course): (aspect, opinion, label).
 _CLAUSES = (
-    ("电影", "好看", 1), ("饭菜", "好吃", 1), ("音乐", "好听", 1), ("演技", "好", 1), ("剧情", "好", 1),
-    ("心情", "好", 1), ("天气", "好", 1),
-    ("电影", "难看", 0), ("饭菜", "难吃", 0), ("天气", "糟糕", 0), ("剧情", "一般", 0), ("演技", "一般", 0),
-    ("分量", "少", 0), ("心情", "糟糕", 0), ("音乐", "一般", 0),
+    ("电影", "好看", 1),
+    ("饭菜", "好吃", 1),
+    ("音乐", "好听", 1),
+    ("演技", "好", 1),
+    ("剧情", "好", 1),
+    ("心情", "好", 1),
+    ("天气", "好", 1),
+    ("电影", "难看", 0),
+    ("饭菜", "难吃", 0),
+    ("天气", "糟糕", 0),
+    ("剧情", "一般", 0),
+    ("演技", "一般", 0),
+    ("分量", "少", 0),
+    ("心情", "糟糕", 0),
+    ("音乐", "一般", 0),
 )
 
 

@@ -44,7 +44,7 @@ class TangPoem:
     @property
     def lines(self) -> tuple[str, ...]:
         """The 4 or 8 lines of five characters, without punctuation."""
-        return tuple(self.text[i:i + 5] for i in range(0, len(self.text), 6))
+        return tuple(self.text[i : i + 5] for i in range(0, len(self.text), 6))
 
 
 @functools.lru_cache(maxsize=1)

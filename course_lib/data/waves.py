@@ -26,8 +26,9 @@ def sine_waves(frequencies: torch.Tensor, T: int, phase: float = 0.0) -> torch.T
     return torch.sin(2 * math.pi * f * t / T + phase)  # (N, T)
 
 
-def random_frequencies(n: int, f_min: float = 1.0, f_max: float = 4.0, generator: torch.Generator | None = None
-                       ) -> torch.Tensor:
+def random_frequencies(
+    n: int, f_min: float = 1.0, f_max: float = 4.0, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """n frequencies drawn uniformly from [f_min, f_max] (cycles per sequence), (n,) float32."""
     if not f_min < f_max:
         raise ValueError(f"need f_min < f_max, got {f_min} and {f_max}")

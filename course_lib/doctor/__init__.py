@@ -17,7 +17,6 @@ grading sandbox).  What is checked, for the Python that runs this command:
 :func:`diagnose` returns ``(ok, text)``; ``ok`` is False when any line is a PROBLEM.
 """
 
-
 from __future__ import annotations
 
 import sys
@@ -31,8 +30,16 @@ from course_lib.doctor.packages import check_course_lib, check_packages, check_p
 __all__ = ["Finding", "OK", "PROBLEM", "NOTE", "REQUIREMENTS", "CHECKS", "diagnose"]
 
 CHECKS: tuple[Callable[[], list[Finding]], ...] = (
-    check_python, check_torch, check_packages, check_course_lib, check_jupyter_command, check_kernel,
-    check_nbgrader, check_threads, check_instructor_tools, check_fonts,
+    check_python,
+    check_torch,
+    check_packages,
+    check_course_lib,
+    check_jupyter_command,
+    check_kernel,
+    check_nbgrader,
+    check_threads,
+    check_instructor_tools,
+    check_fonts,
 )
 
 
@@ -47,6 +54,9 @@ def diagnose(checks=CHECKS) -> tuple[bool, str]:
             findings.append(Finding(PROBLEM, f"could not check {topic}: {type(error).__name__}: {error}", REINSTALL))
     problems = sum(f.status == PROBLEM for f in findings)
     head = f"course doctor: the set-up of {sys.executable}\n"
-    tail = ("\nAll good: nothing to fix." if not problems else
-            f"\n{problems} problem{'s' if problems > 1 else ''}: fix the lines marked PROBLEM, then run `course doctor` again.")
+    tail = (
+        "\nAll good: nothing to fix."
+        if not problems
+        else f"\n{problems} problem{'s' if problems > 1 else ''}: fix the lines marked PROBLEM, then run `course doctor` again."
+    )
     return problems == 0, "\n".join([head, *(f.render() for f in findings), tail])

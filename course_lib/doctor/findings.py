@@ -6,7 +6,18 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
-__all__ = ["OK", "PROBLEM", "NOTE", "Finding", "PYTHON_MIN", "REQUIREMENTS", "TORCH_PIN", "REINSTALL", "pip_fix", "in_range"]
+__all__ = [
+    "OK",
+    "PROBLEM",
+    "NOTE",
+    "Finding",
+    "PYTHON_MIN",
+    "REQUIREMENTS",
+    "TORCH_PIN",
+    "REINSTALL",
+    "pip_fix",
+    "in_range",
+]
 
 OK, PROBLEM, NOTE = "OK", "PROBLEM", "NOTE"
 PYTHON_MIN = (3, 10)

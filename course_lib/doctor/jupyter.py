@@ -16,8 +16,11 @@ from course_lib.doctor.findings import NOTE, OK, PROBLEM, REQUIREMENTS, Finding,
 __all__ = ["NBGRADER_SERVER_EXTENSIONS", "LAB_EXTENSIONS", "check_kernel", "check_jupyter_command", "check_nbgrader"]
 
 NBGRADER_SERVER_EXTENSIONS = ("validate_assignment", "assignment_list", "formgrader")
-LAB_EXTENSIONS = {"@jupyter/nbgrader": "nbgrader's Validate button and menu",
-                  "@jupyter-widgets/jupyterlab-manager": "ipywidgets: the training progress bars"}
+LAB_EXTENSIONS = {
+    "@jupyter/nbgrader": "nbgrader's Validate button and menu",
+    "@jupyter-widgets/jupyterlab-manager": "ipywidgets: the training progress bars",
+}
+
 
 def _same_environment(a: str, b: str) -> bool:
     return os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b))
@@ -25,8 +28,10 @@ def _same_environment(a: str, b: str) -> bool:
 
 def _probe_interpreter(python: str) -> tuple[str, bool, bool] | None:
     """(sys.prefix, has course_lib, has torch) of another Python, without importing them; None if it fails."""
-    code = ("import sys, importlib.util as u; print(sys.prefix); "
-            "print(u.find_spec('course_lib') is not None); print(u.find_spec('torch') is not None)")
+    code = (
+        "import sys, importlib.util as u; print(sys.prefix); "
+        "print(u.find_spec('course_lib') is not None); print(u.find_spec('torch') is not None)"
+    )
     try:
         out = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout
     except (OSError, subprocess.SubprocessError):
@@ -60,35 +65,62 @@ def check_kernel(spec=None, probe: Callable = _probe_interpreter, in_kernel: boo
     python = argv[0] if argv else ""
     if os.path.basename(python) in {"python", "python3", f"python3.{sys.version_info[1]}"} and os.sep not in python:
         # jupyter_client runs the Python that runs JupyterLab itself for a bare "python"
-        findings.append(Finding(OK, f"the 'python3' kernel ({where}) runs the Python that runs JupyterLab: start "
-                                    "JupyterLab from this environment (see the `jupyter` line)."))
+        findings.append(
+            Finding(
+                OK,
+                f"the 'python3' kernel ({where}) runs the Python that runs JupyterLab: start "
+                "JupyterLab from this environment (see the `jupyter` line).",
+            )
+        )
         return findings
     found = probe(python)
     if found is None:
-        return findings + [Finding(PROBLEM, f"the 'python3' kernel ({where}) runs {python}, which does not start.", install)]
+        return findings + [
+            Finding(PROBLEM, f"the 'python3' kernel ({where}) runs {python}, which does not start.", install)
+        ]
     prefix, has_course_lib, has_torch = found
     if _same_environment(prefix, sys.prefix):
         return findings + [Finding(OK, f"the 'python3' kernel runs this environment ({python}).")]
     if has_course_lib and has_torch:
-        return findings + [Finding(NOTE, f"the 'python3' kernel ({where}) runs another environment ({prefix}); it "
-                                         "has course_lib and torch, but may hold other versions than this one.")]
+        return findings + [
+            Finding(
+                NOTE,
+                f"the 'python3' kernel ({where}) runs another environment ({prefix}); it "
+                "has course_lib and torch, but may hold other versions than this one.",
+            )
+        ]
     missing = " and ".join(n for n, ok in (("course_lib", has_course_lib), ("torch", has_torch)) if not ok)
-    return findings + [Finding(PROBLEM, f"the 'python3' kernel ({where}) runs {python}, another environment that lacks "
-                                        f"{missing}: the notebooks' first cell will fail to import.",
-                               f"{install} (if that kernel lives in your user folder, remove it first: "
-                               "jupyter kernelspec remove python3).")]
+    return findings + [
+        Finding(
+            PROBLEM,
+            f"the 'python3' kernel ({where}) runs {python}, another environment that lacks "
+            f"{missing}: the notebooks' first cell will fail to import.",
+            f"{install} (if that kernel lives in your user folder, remove it first: "
+            "jupyter kernelspec remove python3).",
+        )
+    ]
 
 
 def check_jupyter_command(which: Callable[[str], str | None] = shutil.which) -> list[Finding]:
     jupyter = which("jupyter")
     here = Path(sys.executable).parent
     if jupyter is None:
-        return [Finding(NOTE, f"no `jupyter` command on PATH; start JupyterLab with {here / 'jupyter'} lab or "
-                              "bash quickstart.sh lab.")]
+        return [
+            Finding(
+                NOTE,
+                f"no `jupyter` command on PATH; start JupyterLab with {here / 'jupyter'} lab or "
+                "bash quickstart.sh lab.",
+            )
+        ]
     if Path(jupyter).parent.resolve() != here.resolve():
-        return [Finding(PROBLEM, f"the `jupyter` on PATH is {jupyter}, from another environment: `jupyter lab` would "
-                                 "run notebooks with that environment's packages.",
-                        f"activate this environment first (source {here / 'activate'}) or run bash quickstart.sh lab.")]
+        return [
+            Finding(
+                PROBLEM,
+                f"the `jupyter` on PATH is {jupyter}, from another environment: `jupyter lab` would "
+                "run notebooks with that environment's packages.",
+                f"activate this environment first (source {here / 'activate'}) or run bash quickstart.sh lab.",
+            )
+        ]
     return [Finding(OK, f"the `jupyter` command on PATH ({jupyter}) is this environment's.")]
 
 
@@ -122,29 +154,47 @@ def _lab_extensions() -> tuple[set[str], list[str]]:
     return installed, list(disabled)
 
 
-def check_nbgrader(server: dict[str, bool] | None = None, lab: tuple[set[str], list[str]] | None = None) -> list[Finding]:
+def check_nbgrader(
+    server: dict[str, bool] | None = None, lab: tuple[set[str], list[str]] | None = None
+) -> list[Finding]:
     server = _server_extensions() if server is None else server
     installed, disabled = _lab_extensions() if lab is None else lab
     findings = []
     off = [n for n in NBGRADER_SERVER_EXTENSIONS if not server.get(f"nbgrader.server_extensions.{n}")]
     if off:
-        findings.append(Finding(PROBLEM, "nbgrader's server extensions " + ", ".join(off) + " are not enabled "
-                                         "(Validate or formgrader would answer with an error).",
-                                "jupyter server extension enable --sys-prefix nbgrader.server_extensions." + off[0]
-                                + (" (and likewise " + ", ".join(off[1:]) + ")" if off[1:] else "")))
+        findings.append(
+            Finding(
+                PROBLEM,
+                "nbgrader's server extensions " + ", ".join(off) + " are not enabled "
+                "(Validate or formgrader would answer with an error).",
+                "jupyter server extension enable --sys-prefix nbgrader.server_extensions."
+                + off[0]
+                + (" (and likewise " + ", ".join(off[1:]) + ")" if off[1:] else ""),
+            )
+        )
     else:
-        findings.append(Finding(OK, "nbgrader's server extensions (validate, assignment list, formgrader) are enabled."))
+        findings.append(
+            Finding(OK, "nbgrader's server extensions (validate, assignment list, formgrader) are enabled.")
+        )
     for name, purpose in LAB_EXTENSIONS.items():
         switched_off = [d for d in disabled if d == name or d.startswith(name + ":")]
         if name not in installed:
             package = "nbgrader" if "nbgrader" in name else "ipywidgets"
-            findings.append(Finding(PROBLEM, f"the JupyterLab extension {name} ({purpose}) is not installed.",
-                                    pip_fix(f"{package}{REQUIREMENTS[package]}") + ", then restart JupyterLab"))
+            findings.append(
+                Finding(
+                    PROBLEM,
+                    f"the JupyterLab extension {name} ({purpose}) is not installed.",
+                    pip_fix(f"{package}{REQUIREMENTS[package]}") + ", then restart JupyterLab",
+                )
+            )
         elif switched_off:
-            findings.append(Finding(PROBLEM, f"the JupyterLab extension {name} ({purpose}) is disabled: "
-                                             + ", ".join(switched_off) + ".",
-                                    "; ".join(f"jupyter labextension enable {d}" for d in switched_off)
-                                    + ", then restart JupyterLab"))
+            findings.append(
+                Finding(
+                    PROBLEM,
+                    f"the JupyterLab extension {name} ({purpose}) is disabled: " + ", ".join(switched_off) + ".",
+                    "; ".join(f"jupyter labextension enable {d}" for d in switched_off) + ", then restart JupyterLab",
+                )
+            )
         else:
             findings.append(Finding(OK, f"the JupyterLab extension {name} ({purpose}) is enabled."))
     return findings

@@ -42,7 +42,7 @@ def local_slots(jobs: int) -> dict[str, dict]:
     """Worker name -> its share of this machine's cores and the torch/BLAS threads to match."""
     cores = sorted(os.sched_getaffinity(0))
     per = max(1, len(cores) // jobs)
-    return {str(i): {"threads": per, "cpus": cores[(i * per) % len(cores):][:per] or cores[:per]} for i in range(jobs)}
+    return {str(i): {"threads": per, "cpus": cores[(i * per) % len(cores) :][:per] or cores[:per]} for i in range(jobs)}
 
 
 def _security(options: ClusterOptions):
@@ -56,8 +56,12 @@ def _security(options: ClusterOptions):
     missing = [path for path in given if not os.path.isfile(path)]
     if missing:
         raise CourseError(f"TLS file(s) not found: {missing}")
-    return Security(tls_ca_file=options.tls_ca_file, tls_client_cert=options.tls_cert,
-                    tls_client_key=options.tls_key, require_encryption=True)
+    return Security(
+        tls_ca_file=options.tls_ca_file,
+        tls_client_cert=options.tls_cert,
+        tls_client_key=options.tls_key,
+        require_encryption=True,
+    )
 
 
 @contextlib.contextmanager
@@ -67,9 +71,13 @@ def grading_client(options: ClusterOptions) -> Iterator:
     from distributed import Client, LocalCluster
     from distributed.security import Security
 
-    with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
-                          "distributed.scheduler.work-stealing": True,
-                          "distributed.admin.tick.limit": "60s"}):
+    with dask.config.set(
+        {
+            "distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
+            "distributed.scheduler.work-stealing": True,
+            "distributed.admin.tick.limit": "60s",
+        }
+    ):
         if options.scheduler:
             security = _security(options)
             if options.scheduler.startswith("tls://") and security is None:
@@ -82,14 +90,27 @@ def grading_client(options: ClusterOptions) -> Iterator:
                 try:
                     client.wait_for_workers(1, timeout=options.connect_seconds)
                 except TimeoutError:
-                    raise CourseError(f"the Dask scheduler at {options.scheduler} has no worker "
-                                      f"(start some with: dask worker {options.scheduler} --nthreads 1)")
+                    raise CourseError(
+                        f"the Dask scheduler at {options.scheduler} has no worker "
+                        f"(start some with: dask worker {options.scheduler} --nthreads 1)"
+                    )
                 check_workers(client)
                 yield client
             return
-        with LocalCluster(n_workers=options.jobs, threads_per_worker=1, processes=True, memory_limit=0,
-                          dashboard_address=None, silence_logs=logging.CRITICAL, host="127.0.0.1",
-                          security=Security.temporary(), protocol="tls://") as cluster, Client(cluster) as client:
+        with (
+            LocalCluster(
+                n_workers=options.jobs,
+                threads_per_worker=1,
+                processes=True,
+                memory_limit=0,
+                dashboard_address=None,
+                silence_logs=logging.CRITICAL,
+                host="127.0.0.1",
+                security=Security.temporary(),
+                protocol="tls://",
+            ) as cluster,
+            Client(cluster) as client,
+        ):
             check_workers(client)
             yield client
 
@@ -100,6 +121,8 @@ def check_workers(client) -> None:
     theirs = client.run(grader_digest)
     other = sorted(address for address, digest in theirs.items() if digest != ours)
     if other:
-        raise CourseError(f"{len(other)} grading worker(s) run other grading code than this coordinator "
-                          f"(course_lib digest differs): {', '.join(other)}. Install the same course_lib on every "
-                          f"worker (same version, same files), so that every submission is graded by the same code.")
+        raise CourseError(
+            f"{len(other)} grading worker(s) run other grading code than this coordinator "
+            f"(course_lib digest differs): {', '.join(other)}. Install the same course_lib on every "
+            f"worker (same version, same files), so that every submission is graded by the same code."
+        )

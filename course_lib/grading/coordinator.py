@@ -73,13 +73,21 @@ def manual_entries(db_url: str, student: str, assignment: str) -> list[dict]:
             return entries
         for notebook in submission.notebooks:
             for grade in notebook.grades:
-                values = {k: getattr(grade, k) for k in ("manual_score", "extra_credit") if getattr(grade, k) is not None}
+                values = {
+                    k: getattr(grade, k) for k in ("manual_score", "extra_credit") if getattr(grade, k) is not None
+                }
                 if values:
                     entries.append({"kind": "grade", "notebook": notebook.name, "name": grade.name, "values": values})
             for comment in notebook.comments:
                 if comment.manual_comment:
-                    entries.append({"kind": "comment", "notebook": notebook.name, "name": comment.name,
-                                    "values": {"manual_comment": comment.manual_comment}})
+                    entries.append(
+                        {
+                            "kind": "comment",
+                            "notebook": notebook.name,
+                            "name": comment.name,
+                            "values": {"manual_comment": comment.manual_comment},
+                        }
+                    )
     return entries
 
 
@@ -106,8 +114,11 @@ def record(root: Path, config, outcome: Outcome, marks: Marks, fingerprint: str)
     db_url = config.CourseDirectory.db_url
     timestamp = root / "submitted" / student / assignment / "timestamp.txt"
     stamp = timestamp.read_text().strip() if timestamp.is_file() else ""
-    notebooks = {Path(name).stem: data for name, data in outcome.autograded.items()
-                 if "/" not in name and name.endswith(".ipynb")}
+    notebooks = {
+        Path(name).stem: data
+        for name, data in outcome.autograded.items()
+        if "/" not in name and name.endswith(".ipynb")
+    }
     with Gradebook(db_url, config.CourseDirectory.course_id) as gb, warnings.catch_warnings():
         warnings.simplefilter("ignore", SAWarning)  # nbgrader's add_submission, as in `nbgrader autograde`
         gb.update_or_create_student(student)
@@ -142,7 +153,10 @@ def failure_line(root: Path, student: str, assignment: str, error: str, log: str
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     # An exception line of a traceback; nbgrader's own wrapper ("see the the above traceback") says nothing.
-    raised = [line.strip() for line in text.splitlines()
-              if re.match(r"^[A-Za-z_][\w.]*: ", line) and "see the the above traceback" not in line]
+    raised = [
+        line.strip()
+        for line in text.splitlines()
+        if re.match(r"^[A-Za-z_][\w.]*: ", line) and "see the the above traceback" not in line
+    ]
     why = (raised or [line.strip() for line in text.splitlines() if line.strip()] or ["no output"])[-1]
     return f"grading failed: {why[:300]} (full log: {path.relative_to(root)})"

@@ -91,9 +91,13 @@ class _BoundedClient(NotebookClient):
             if used > limit:
                 if run not in self._cut:
                     self._cut.add(run)
-                    outs.append(nbformat.v4.new_output(
-                        "stream", name="stderr", text=f"\n... the grader kept only the first {limit // 2**20} MB "
-                                                      f"of this cell's output\n"))
+                    outs.append(
+                        nbformat.v4.new_output(
+                            "stream",
+                            name="stderr",
+                            text=f"\n... the grader kept only the first {limit // 2**20} MB of this cell's output\n",
+                        )
+                    )
                 return None
         return super().output(outs, msg, display_id, cell_index)
 
@@ -102,8 +106,11 @@ def _install_kernelspec(jupyter_path: Path) -> None:
     """A kernelspec for this very interpreter, so the learner's kernel is the course's environment."""
     spec_dir = jupyter_path / "kernels" / KERNEL_NAME
     spec_dir.mkdir(parents=True, exist_ok=True)
-    spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            "display_name": "course", "language": "python"}
+    spec = {
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "course",
+        "language": "python",
+    }
     (spec_dir / "kernel.json").write_text(json.dumps(spec))
 
 
@@ -132,12 +139,22 @@ def run_notebook(nb, record: Record, cell_timeout: int, startup_timeout: int = 6
     ok: set[int] = set()
     # nbclient interrupts on a time-out and answers for the kernel (no output); _BoundedClient notes that it
     # did.  "immediate": a kernel is killed, not asked to shut down (a busy one never answers).
-    client = _BoundedClient(nb, timeout=cell_timeout, kernel_name=KERNEL_NAME, allow_errors=True,
-                            interrupt_on_timeout=True, startup_timeout=startup_timeout, shutdown_kernel="immediate",
-                            error_on_timeout={"ename": "CellTimeoutError", "evalue": "", "traceback": []})
-    stopped = nbformat.v4.new_output("error", ename="CellTimeoutError",
-                                     evalue=f"the cell ran longer than {cell_timeout} s and was stopped",
-                                     traceback=[f"CellTimeoutError: the cell ran longer than {cell_timeout} s"])
+    client = _BoundedClient(
+        nb,
+        timeout=cell_timeout,
+        kernel_name=KERNEL_NAME,
+        allow_errors=True,
+        interrupt_on_timeout=True,
+        startup_timeout=startup_timeout,
+        shutdown_kernel="immediate",
+        error_on_timeout={"ename": "CellTimeoutError", "evalue": "", "traceback": []},
+    )
+    stopped = nbformat.v4.new_output(
+        "error",
+        ename="CellTimeoutError",
+        evalue=f"the cell ran longer than {cell_timeout} s and was stopped",
+        traceback=[f"CellTimeoutError: the cell ran longer than {cell_timeout} s"],
+    )
     start = 0
     while start < len(cells):
         try:
@@ -165,10 +182,15 @@ def run_notebook(nb, record: Record, cell_timeout: int, startup_timeout: int = 6
                     record.cell(index, "timeout" if timed_out else "error" if errored else "ok", outputs)
             break
         except _KernelLost as lost:
-            what = "ran past its limit and the kernel did not respond" if lost.status == "timeout" else "killed the kernel"
-            error = nbformat.v4.new_output("error", ename="KernelDied" if lost.status == "died" else "CellTimeoutError",
-                                           evalue=f"this cell {what}; a fresh kernel ran the cells before it again",
-                                           traceback=[])
+            what = (
+                "ran past its limit and the kernel did not respond" if lost.status == "timeout" else "killed the kernel"
+            )
+            error = nbformat.v4.new_output(
+                "error",
+                ename="KernelDied" if lost.status == "died" else "CellTimeoutError",
+                evalue=f"this cell {what}; a fresh kernel ran the cells before it again",
+                traceback=[],
+            )
             outputs = [o for o in cells[lost.index].get("outputs", []) if o.get("ename") != "CellTimeoutError"]
             record.cell(lost.index, lost.status, outputs + [error])
             record.event(f"cell {lost.index} {what}")

@@ -54,8 +54,10 @@ class Export:
             lines.append(f"{len(self.blank)} grade(s) left empty (the LMS keeps what it had):")
             lines += [f"  {b}" for b in self.blank]
         if self.unmatched:
-            lines.append(f"{len(self.unmatched)} student(s) of the gradebook are not in the roster (not exported): "
-                         f"{', '.join(self.unmatched)}")
+            lines.append(
+                f"{len(self.unmatched)} student(s) of the gradebook are not in the roster (not exported): "
+                f"{', '.join(self.unmatched)}"
+            )
         return "\n".join(lines)
 
 
@@ -74,7 +76,9 @@ def read_roster(path: Path) -> tuple[list[str], list[dict[str, str]], dict[str, 
         first = (row.get(reader.fieldnames[0]) or "").strip()
         if first == "Points Possible":
             points = row
-        elif not first.startswith("Manual Posting") and any((v or "").strip() for v in row.values() if isinstance(v, str)):
+        elif not first.startswith("Manual Posting") and any(
+            (v or "").strip() for v in row.values() if isinstance(v, str)
+        ):
             rows.append(row)
     return list(reader.fieldnames), rows, points
 
@@ -106,8 +110,9 @@ def _last_report(root: Path) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def export_grades(root: Path, db_url: str, lms: str, out: Path, assignments: list[str] | None = None,
-                  roster: Path | None = None) -> Export:
+def export_grades(
+    root: Path, db_url: str, lms: str, out: Path, assignments: list[str] | None = None, roster: Path | None = None
+) -> Export:
     """Write ``out`` for ``lms`` ("canvas" or "moodle") from the gradebook of the course at ``root``."""
     from nbgrader.api import Gradebook, MissingEntry
 
@@ -122,15 +127,20 @@ def export_grades(root: Path, db_url: str, lms: str, out: Path, assignments: lis
         chosen = assignments or sorted(a.name for a in gb.assignments)
         unknown = sorted(set(chosen) - {a.name for a in gb.assignments})
         if unknown:
-            raise ValueError(f"the gradebook has no assignment {unknown}; it has {sorted(a.name for a in gb.assignments)}")
+            raise ValueError(
+                f"the gradebook has no assignment {unknown}; it has {sorted(a.name for a in gb.assignments)}"
+            )
         maxima = {a: gb.find_assignment(a).max_score for a in chosen}
         students = {s.id: s for s in gb.students}
         if roster is not None:
             header, rows, _ = read_roster(roster)
             kept = [c for c in header if c in identity]
         else:
-            kept = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"] if lms == "canvas" else \
-                ["First name", "Last name", "ID number", "Email address"]
+            kept = (
+                ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+                if lms == "canvas"
+                else ["First name", "Last name", "ID number", "Email address"]
+            )
             header, rows = kept, [_identity(s, lms) for s in students.values()]
         columns = {a: _column(a, header, lms) for a in chosen}
         grades: dict[int, dict[str, str]] = {}
@@ -171,5 +181,9 @@ def _identity(student, lms: str) -> dict[str, str]:
     if lms == "canvas":
         name = ", ".join(p for p in (student.last_name, student.first_name) if p) or student.id
         return {"Student": name, "ID": "", "SIS User ID": student.id, "SIS Login ID": "", "Section": ""}
-    return {"First name": student.first_name or "", "Last name": student.last_name or "",
-            "ID number": student.id, "Email address": student.email or ""}
+    return {
+        "First name": student.first_name or "",
+        "Last name": student.last_name or "",
+        "ID number": student.id,
+        "Email address": student.email or "",
+    }

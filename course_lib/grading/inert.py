@@ -49,41 +49,73 @@ __all__ = ["inert_markdown", "make_inert", "sanitize_html", "unsafe_html", "unsa
 ALLOWED_TAGS = frozenset(
     "a abbr b blockquote br caption center cite code col colgroup dd del details div dl dt em figcaption figure "
     "h1 h2 h3 h4 h5 h6 hr i img input ins kbd li mark ol p pre q s samp small span strike strong sub summary sup "
-    "table tbody td tfoot th thead tr tt u ul var".split())
+    "table tbody td tfoot th thead tr tt u ul var".split()
+)
 ALLOWED_ATTRIBUTES = frozenset(
     "align alt border cellpadding cellspacing checked class colspan dir disabled height href id lang name open "
-    "rowspan scope span src start style title type valign width".split())
+    "rowspan scope span src start style title type valign width".split()
+)
 # CSS properties a style= may keep: colour and type, nothing that positions, sizes, moves or layers a box.
 ALLOWED_CSS = frozenset(
     "color background-color font-weight font-style font-family font-variant text-decoration text-align "
-    "vertical-align white-space".split())
+    "vertical-align white-space".split()
+)
 # Pygments' token classes (k, nf, s1 ...), its wrappers, pandas' tables, markdown's anchors and code languages.
-SAFE_CLASS = re.compile(r"^(?:[a-z]{1,2}[0-9]?|highlight|hl-[\w-]+|language-[\w-]+|anchor-link|dataframe|"
-                        r"task-list-item(?:-checkbox)?)$")
+SAFE_CLASS = re.compile(
+    r"^(?:[a-z]{1,2}[0-9]?|highlight|hl-[\w-]+|language-[\w-]+|anchor-link|dataframe|"
+    r"task-list-item(?:-checkbox)?)$"
+)
 SAFE_SCHEMES = frozenset({"http", "https", "mailto", "data"})  # data: only for an image's src (_keep_attribute)
-SAFE_IMAGE_DATA = re.compile(r"^data:image/(?:png|jpe?g|gif|webp|bmp|svg\+xml);base64,", re.IGNORECASE)  # an <img> runs no script
-SVG_TAGS = frozenset("svg g path rect circle ellipse line polyline polygon text tspan title desc defs "
-                     "lineargradient radialgradient stop clippath".split())
+SAFE_IMAGE_DATA = re.compile(
+    r"^data:image/(?:png|jpe?g|gif|webp|bmp|svg\+xml);base64,", re.IGNORECASE
+)  # an <img> runs no script
+SVG_TAGS = frozenset(
+    "svg g path rect circle ellipse line polyline polygon text tspan title desc defs "
+    "lineargradient radialgradient stop clippath".split()
+)
 SVG_ATTRIBUTES = frozenset(
     "viewbox width height x y x1 y1 x2 y2 cx cy r rx ry d points fill stroke stroke-width stroke-linecap "
     "stroke-linejoin stroke-dasharray opacity fill-opacity stroke-opacity transform font-size font-family "
-    "text-anchor offset stop-color id version xmlns viewBox".split())
+    "text-anchor offset stop-color id version xmlns viewBox".split()
+)
 
 # What ``lax`` keeps on top of whatever names the text holds: every element, attribute and URL scheme that
 # runs, loads or positions something, so that removing one always makes strict and lax differ.
-_KNOWN_TAGS = frozenset(
-    "a abbr address animate animatemotion animatetransform applet area article aside audio b base basefont bdi bdo "
-    "bgsound big blink blockquote body br button canvas caption center cite code col colgroup data datalist dd "
-    "del details dfn dialog dir div dl dt em embed fieldset figcaption figure font footer foreignobject form frame "
-    "frameset h1 h2 h3 h4 h5 h6 handler head header hgroup hr html i iframe image img input ins isindex kbd keygen "
-    "label layer legend li link listener main map mark marquee math menu menuitem meta meter mglyph mi mn mo ms "
-    "mtext nav noembed noframes noscript object ol optgroup option output p param picture plaintext portal pre "
-    "progress q rp rt ruby s samp script search section select set slot small source span strike strong style "
-    "sub summary sup svg table tbody td template textarea tfoot th thead time title tr track tt u ul use var "
-    "video wbr xml xmp xss".split()) | SVG_TAGS
+_KNOWN_TAGS = (
+    frozenset(
+        "a abbr address animate animatemotion animatetransform applet area article aside audio b base basefont bdi bdo "
+        "bgsound big blink blockquote body br button canvas caption center cite code col colgroup data datalist dd "
+        "del details dfn dialog dir div dl dt em embed fieldset figcaption figure font footer foreignobject form frame "
+        "frameset h1 h2 h3 h4 h5 h6 handler head header hgroup hr html i iframe image img input ins isindex kbd keygen "
+        "label layer legend li link listener main map mark marquee math menu menuitem meta meter mglyph mi mn mo ms "
+        "mtext nav noembed noframes noscript object ol optgroup option output p param picture plaintext portal pre "
+        "progress q rp rt ruby s samp script search section select set slot small source span strike strong style "
+        "sub summary sup svg table tbody td template textarea tfoot th thead time title tr track tt u ul use var "
+        "video wbr xml xmp xss".split()
+    )
+    | SVG_TAGS
+)
 _ANY_ATTRIBUTE = frozenset(string.ascii_letters + string.digits + string.punctuation) - {"=", ">", "/"}
-_SCRIPT_SCHEMES = frozenset({"javascript", "vbscript", "livescript", "mocha", "data", "blob", "filesystem", "file",
-                             "jar", "ms-its", "mhtml", "feed", "view-source", "wyciwyg", "res", "about"})
+_SCRIPT_SCHEMES = frozenset(
+    {
+        "javascript",
+        "vbscript",
+        "livescript",
+        "mocha",
+        "data",
+        "blob",
+        "filesystem",
+        "file",
+        "jar",
+        "ms-its",
+        "mhtml",
+        "feed",
+        "view-source",
+        "wyciwyg",
+        "res",
+        "about",
+    }
+)
 _TAG_NAME = re.compile(r"<\s*/?\s*([^\s/>\x00]+)")
 _ATTRIBUTE_START = re.compile(r"[\s/\"']([^\s\"'/>=])")
 _STYLE_ATTRIBUTE = re.compile(r'style="([^"]*)"')
@@ -107,13 +139,24 @@ def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
         kept = " ".join(name for name in value.split() if SAFE_CLASS.match(name))
         return kept or None
     if attribute in ("href", "src") and _IGNORED_IN_URL.sub("", value).lower().startswith("data:"):
-        return value if tag == "img" and attribute == "src" and SAFE_IMAGE_DATA.match(_IGNORED_IN_URL.sub("", value)) else None
+        return (
+            value
+            if tag == "img" and attribute == "src" and SAFE_IMAGE_DATA.match(_IGNORED_IN_URL.sub("", value))
+            else None
+        )
     return value
 
 
 def _strict(html: str, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES) -> str:
-    return nh3.clean(html, tags=set(tags), attributes={"*": set(attributes)}, attribute_filter=_keep_attribute,
-                     url_schemes=set(SAFE_SCHEMES), filter_style_properties=set(ALLOWED_CSS), link_rel=None)
+    return nh3.clean(
+        html,
+        tags=set(tags),
+        attributes={"*": set(attributes)},
+        attribute_filter=_keep_attribute,
+        url_schemes=set(SAFE_SCHEMES),
+        filter_style_properties=set(ALLOWED_CSS),
+        link_rel=None,
+    )
 
 
 def _lax(html: str) -> str:
@@ -122,8 +165,15 @@ def _lax(html: str) -> str:
     tags = (_KNOWN_TAGS | {name.lower() for name in _TAG_NAME.findall(html)}) - {"style"}
     prefixes = _ANY_ATTRIBUTE | {first for first in _ATTRIBUTE_START.findall(html)}
     schemes = _SCRIPT_SCHEMES | SAFE_SCHEMES | {s.lower() for s in _SCHEME.findall(unescaped)}
-    return nh3.clean(html, tags=set(tags), attributes={}, generic_attribute_prefixes=prefixes,
-                     clean_content_tags={"style"}, url_schemes=schemes, link_rel=None)
+    return nh3.clean(
+        html,
+        tags=set(tags),
+        attributes={},
+        generic_attribute_prefixes=prefixes,
+        clean_content_tags={"style"},
+        url_schemes=schemes,
+        link_rel=None,
+    )
 
 
 def _same_styles(serialized: str) -> str:
@@ -239,8 +289,10 @@ def inert_markdown(source: str, reason: str) -> str:
     longest = max((len(run) for run in re.findall(r"`+|~+", source)), default=0)
     fence = "`" * max(3, longest + 1)
     reason = html_text.escape(reason).replace("\\", "\\\\").replace("$", "\\$").replace("*", "\\*").replace("_", "\\_")
-    note = (f"*course grade: this cell's HTML was turned off (removed: {reason}); it could run code in the browser "
-            f"of whoever reads it. Its text, as handed in:*")
+    note = (
+        f"*course grade: this cell's HTML was turned off (removed: {reason}); it could run code in the browser "
+        f"of whoever reads it. Its text, as handed in:*"
+    )
     text = f"{note}\n\n{fence}text\n{source}\n{fence}\n"
     if unsafe_markdown(text) is None:
         return text
@@ -273,8 +325,11 @@ def _clean_outputs(cell, index: int, changes: list[str]) -> None:
             elif removed:
                 del data["text/html"]
                 changes.append(f"cell {index}: a text/html output dropped, {'; '.join(removed)}")
-        for mime, check in (("text/markdown", unsafe_markdown), ("text/latex", _script_text),
-                            ("image/svg+xml", unsafe_svg)):
+        for mime, check in (
+            ("text/markdown", unsafe_markdown),
+            ("text/latex", _script_text),
+            ("image/svg+xml", unsafe_svg),
+        ):
             if mime in data and (reason := check(_text(data[mime]))) is not None:
                 del data[mime]
                 changes.append(f"cell {index}: a {mime} output dropped, {reason}")

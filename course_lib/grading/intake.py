@@ -87,8 +87,12 @@ def _decodable(name: str) -> bool:
         return False
 
 
-_SPECIAL = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"),
-            (stat.S_ISBLK, "a device"))
+_SPECIAL = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a device"),
+)
 
 
 @dataclasses.dataclass
@@ -117,7 +121,9 @@ def _inventory(folder: Path) -> _Inventory:
         for entry in entries:
             seen += 1
             if seen > MAX_ENTRIES:
-                found.left_out.append((shown(str(relative)), f"more than {MAX_ENTRIES} files and folders: the rest ignored"))
+                found.left_out.append(
+                    (shown(str(relative)), f"more than {MAX_ENTRIES} files and folders: the rest ignored")
+                )
                 return found
             path = relative / entry.name
             if not _decodable(entry.name):
@@ -164,13 +170,15 @@ def _unpack(zip_path: Path, into: Path) -> Path:
     if len(entries) == 1 and entries[0].is_dir() and all(p.is_dir() for p in entries[0].iterdir()):
         inner = entries[0]
         if not any((inner / s).is_file() for s in ("nbgrader_config.py",)) and any(
-                any(q.is_dir() for q in p.iterdir()) for p in inner.iterdir() if p.is_dir()):
+            any(q.is_dir() for q in p.iterdir()) for p in inner.iterdir() if p.is_dir()
+        ):
             return inner
     return into
 
 
-def _from_lms(folder: Path, assignment: str, pattern: str, into: Path, problems: list[Problem],
-              late: set[tuple[str, str]]) -> Path:
+def _from_lms(
+    folder: Path, assignment: str, pattern: str, into: Path, problems: list[Problem], late: set[tuple[str, str]]
+) -> Path:
     """Lay out a flat LMS export as <student>/<assignment>/<file> with nbgrader's file-name collector."""
     from nbgrader.plugins.zipcollect import FileNameCollectorPlugin
 
@@ -179,16 +187,22 @@ def _from_lms(folder: Path, assignment: str, pattern: str, into: Path, problems:
     for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
         found = collector.collect(str(path))
         if not found or not found.get("student_id") or not found.get("file_id"):
-            problems.append(Problem("-", assignment, shown(path.name), "file name does not match the LMS pattern: ignored"))
+            problems.append(
+                Problem("-", assignment, shown(path.name), "file name does not match the LMS pattern: ignored")
+            )
             continue
         if not STUDENT_ID.match(found["student_id"]):  # a custom --lms-pattern may capture "..": no path from it
-            problems.append(Problem("-", assignment, shown(path.name), "the student id has characters that are not allowed: "
-                                    "ignored"))
+            problems.append(
+                Problem(
+                    "-", assignment, shown(path.name), "the student id has characters that are not allowed: ignored"
+                )
+            )
             continue
         target = into / found["student_id"] / assignment / Path(found["file_id"]).name
         if target.exists():
-            problems.append(Problem(found["student_id"], assignment, shown(path.name),
-                                    "a second file with the same name: ignored"))
+            problems.append(
+                Problem(found["student_id"], assignment, shown(path.name), "a second file with the same name: ignored")
+            )
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)
@@ -197,8 +211,14 @@ def _from_lms(folder: Path, assignment: str, pattern: str, into: Path, problems:
     return into
 
 
-def intake(root: Path, source: Path, assignments: dict[str, dict[str, set[str]]],
-           release_dir: Path, only: list[str] | None = None, lms_pattern: str | None = None) -> Intake:
+def intake(
+    root: Path,
+    source: Path,
+    assignments: dict[str, dict[str, set[str]]],
+    release_dir: Path,
+    only: list[str] | None = None,
+    lms_pattern: str | None = None,
+) -> Intake:
     """Copy ``source`` into ``root/submitted``; ``assignments`` maps assignment -> notebook -> grade ids.
 
     ``release_dir`` holds the learner (blank) notebooks used in place of unreadable or missing ones.
@@ -215,8 +235,10 @@ def intake(root: Path, source: Path, assignments: dict[str, dict[str, set[str]]]
             raise ValueError(f"{source} is neither a folder nor a zip file")
         if lms_pattern or not any(p.is_dir() for p in folder.iterdir()):
             if not only or len(only) != 1:
-                raise ValueError("these submissions are flat files (an LMS export): say which assignment they are "
-                                 "for with --assignment")
+                raise ValueError(
+                    "these submissions are flat files (an LMS export): say which assignment they are "
+                    "for with --assignment"
+                )
             folder = _from_lms(folder, only[0], lms_pattern or LMS_PATTERN, Path(tmp) / "lms", problems, late)
             from_lms = True
         students, work = [], []
@@ -226,8 +248,9 @@ def intake(root: Path, source: Path, assignments: dict[str, dict[str, set[str]]]
                 problems.append(Problem(shown(student), "-", "-", "not a folder (or a symbolic link): ignored"))
                 continue
             if not STUDENT_ID.match(student):
-                problems.append(Problem(shown(student), "-", "-",
-                                        "the student id has characters that are not allowed: ignored"))
+                problems.append(
+                    Problem(shown(student), "-", "-", "the student id has characters that are not allowed: ignored")
+                )
                 continue
             try:
                 handed_in = {p.name for p in student_dir.iterdir() if p.is_dir() and not p.is_symlink()}
@@ -236,8 +259,14 @@ def intake(root: Path, source: Path, assignments: dict[str, dict[str, set[str]]]
                 continue
             students.append(student)
             for name in sorted(handed_in - set(assignments)):
-                problems.append(Problem(student, shown(name), "-", f"unknown assignment '{shown(name)}': not graded "
-                                        f"(the course has {sorted(assignments)})"))
+                problems.append(
+                    Problem(
+                        student,
+                        shown(name),
+                        "-",
+                        f"unknown assignment '{shown(name)}': not graded (the course has {sorted(assignments)})",
+                    )
+                )
             for assignment, notebooks in assignments.items():
                 if (only and assignment not in only) or assignment not in handed_in:
                     continue
@@ -250,8 +279,17 @@ def intake(root: Path, source: Path, assignments: dict[str, dict[str, set[str]]]
                 found = _inventory(student_dir / assignment)
                 problems.extend(Problem(student, assignment, "-", f"{path}: {why}") for path, why in found.left_out)
                 _keep_originals(student_dir / assignment, found, originals)
-                _take_assignment(student_dir / assignment, found, target, student, assignment, notebooks, assignments,
-                                 release_dir / assignment, problems)
+                _take_assignment(
+                    student_dir / assignment,
+                    found,
+                    target,
+                    student,
+                    assignment,
+                    notebooks,
+                    assignments,
+                    release_dir / assignment,
+                    problems,
+                )
                 work.append((student, assignment))
     return Intake(students, work, problems, from_lms, late)
 
@@ -283,9 +321,17 @@ def _keep_originals(src: Path, found: _Inventory, originals: Path) -> None:
             shutil.copy2(src / relative, originals / relative, follow_symlinks=False)
 
 
-def _take_assignment(src: Path, found: _Inventory, target: Path, student: str, assignment: str,
-                     notebooks: dict[str, set[str]], all_assignments: dict[str, dict[str, set[str]]], blanks: Path,
-                     problems: list[Problem]) -> None:
+def _take_assignment(
+    src: Path,
+    found: _Inventory,
+    target: Path,
+    student: str,
+    assignment: str,
+    notebooks: dict[str, set[str]],
+    all_assignments: dict[str, dict[str, set[str]]],
+    blanks: Path,
+    problems: list[Problem],
+) -> None:
     files = {p.name: src / p for p in found.files if len(p.parts) == 1}
     over = _over_budget(files.values(), [MAX_FOLDER_BYTES], max_each=MAX_NOTEBOOK_BYTES)
     for name, path in files.items():  # data files and other extras come along, unless huge
@@ -293,9 +339,16 @@ def _take_assignment(src: Path, found: _Inventory, target: Path, student: str, a
             shutil.copy2(path, target / name)
     left_out = sorted(p.name for p in over)
     if left_out:
-        problems.append(Problem(student, assignment, "-", f"{len(left_out)} extra file(s) too large to take along "
-                                                           f"(each <= {MAX_NOTEBOOK_BYTES // 2**20} MB, "
-                                                           f"{MAX_FOLDER_BYTES // 2**20} MB in all): {left_out[:5]}"))
+        problems.append(
+            Problem(
+                student,
+                assignment,
+                "-",
+                f"{len(left_out)} extra file(s) too large to take along "
+                f"(each <= {MAX_NOTEBOOK_BYTES // 2**20} MB, "
+                f"{MAX_FOLDER_BYTES // 2**20} MB in all): {left_out[:5]}",
+            )
+        )
     spare = [n for n in files if n.endswith(".ipynb") and n[:-6] not in notebooks]
     for notebook, grade_ids in notebooks.items():
         filename = f"{notebook}.ipynb"
@@ -311,9 +364,15 @@ def _take_assignment(src: Path, found: _Inventory, target: Path, student: str, a
         try:
             nb, notes = _read_notebook(path, grade_ids, all_assignments, _reference(blanks / filename))
         except Exception as error:  # untrusted input: whatever breaks the reading is this notebook's problem only
-            problems.append(Problem(student, assignment, notebook,
-                                    f"unreadable ({type(error).__name__}: {' '.join(str(error).split())[:200]}): graded as the blank "
-                                    f"notebook (0 points); the original is kept in .course/originals"))
+            problems.append(
+                Problem(
+                    student,
+                    assignment,
+                    notebook,
+                    f"unreadable ({type(error).__name__}: {' '.join(str(error).split())[:200]}): graded as the blank "
+                    f"notebook (0 points); the original is kept in .course/originals",
+                )
+            )
             shutil.copy2(blanks / filename, target / filename)
             continue
         problems.extend(Problem(student, assignment, notebook, note) for note in notes)
@@ -326,8 +385,11 @@ GRADING_FIELDS = ("grade", "solution", "locked", "task", "points")
 def _reference(blank: Path) -> dict[str, tuple[str, dict]]:
     """{grade id: (cell type, nbgrader metadata)} of the assignment's own (released) notebook."""
     nb = nbformat.read(blank, as_version=4)
-    return {cell.metadata["nbgrader"]["grade_id"]: (cell.cell_type, dict(cell.metadata["nbgrader"]))
-            for cell in nb.cells if _grading_id(cell) is not None}
+    return {
+        cell.metadata["nbgrader"]["grade_id"]: (cell.cell_type, dict(cell.metadata["nbgrader"]))
+        for cell in nb.cells
+        if _grading_id(cell) is not None
+    }
 
 
 def _grading_kind(cell_type: str, meta: dict) -> tuple:
@@ -339,8 +401,12 @@ def _grading_kind(cell_type: str, meta: dict) -> tuple:
     return (cell_type, *(bool(meta.get(f)) for f in GRADING_FIELDS[:-1]), points)
 
 
-def _read_notebook(path: Path, grade_ids: set[str], all_assignments: dict[str, dict[str, set[str]]],
-                   reference: dict[str, tuple[str, dict]] | None = None):
+def _read_notebook(
+    path: Path,
+    grade_ids: set[str],
+    all_assignments: dict[str, dict[str, set[str]]],
+    reference: dict[str, tuple[str, dict]] | None = None,
+):
     """The notebook at ``path`` as a valid nbformat-4 notebook, and notes on what was changed or found.
 
     A graded cell whose grading metadata (grade, solution, locked, task, points, cell type) disagrees with
@@ -386,18 +452,26 @@ def _read_notebook(path: Path, grade_ids: set[str], all_assignments: dict[str, d
                 continue
         del cell.metadata["nbgrader"]
     if stripped:
-        notes.append(f"{stripped} cell(s) carried nbgrader ids that the assignment does not have: their grading "
-                     f"metadata was removed")
+        notes.append(
+            f"{stripped} cell(s) carried nbgrader ids that the assignment does not have: their grading "
+            f"metadata was removed"
+        )
     deleted = [i for i in (reference or {}) if i not in seen]
     if deleted and len(deleted) < len(reference or {}):  # none at all is the "wrong notebook" note above
-        notes.append(f"graded cells deleted from the notebook: {', '.join(deleted)}; put back from the assignment "
-                     f"and graded (a deleted answer cell earns nothing)")
+        notes.append(
+            f"graded cells deleted from the notebook: {', '.join(deleted)}; put back from the assignment "
+            f"and graded (a deleted answer cell earns nothing)"
+        )
     if forged:
-        notes.append(f"forged grading metadata in {', '.join(forged)} (its grade/solution/locked/points or cell type "
-                     f"differ from the assignment's): restored from the assignment, graded as the assignment says")
+        notes.append(
+            f"forged grading metadata in {', '.join(forged)} (its grade/solution/locked/points or cell type "
+            f"differ from the assignment's): restored from the assignment, graded as the assignment says"
+        )
     if copies:
-        notes.append(f"copies of graded cells ({', '.join(sorted(set(copies)))}): the first of each is graded, the "
-                     f"copies run as ordinary cells")
+        notes.append(
+            f"copies of graded cells ({', '.join(sorted(set(copies)))}): the first of each is graded, the "
+            f"copies run as ordinary cells"
+        )
     nbformat.validate(nb)  # what nbgrader reads next must be a well-formed notebook
     return nb, notes
 

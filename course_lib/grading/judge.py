@@ -37,8 +37,16 @@ MAX_JSON_VALUES = 1_000_000
 _JSON_STRING = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"')  # unrolled, possessive: no backtracking stack
 _RECORD_INDEX = re.compile(rb'^\{"index": (\d{1,9}),')
 MAX_DATA = 2 * 2**20  # bytes kept of one rich output (a figure)
-RICH_TYPES = {"text/plain", "text/html", "text/markdown", "image/png", "image/jpeg", "image/svg+xml",
-              "application/vnd.jupyter.widget-view+json", "text/latex"}
+RICH_TYPES = {
+    "text/plain",
+    "text/html",
+    "text/markdown",
+    "image/png",
+    "image/jpeg",
+    "image/svg+xml",
+    "application/vnd.jupyter.widget-view+json",
+    "text/latex",
+}
 
 
 @dataclasses.dataclass
@@ -59,7 +67,7 @@ def test_exercise(cell) -> str | None:
     grade_id = str(meta.get("grade_id", ""))
     if not grade_id.startswith("test_"):
         return None
-    return grade_id[len("test_"):]
+    return grade_id[len("test_") :]
 
 
 def grading_seeds(secret: bytes, assignment: str, student: str, exercise: str) -> list[tuple[int, bool]]:
@@ -110,10 +118,19 @@ def _parse_record(record: bytes) -> tuple[dict[int, dict], list[str]]:
         if _json_values(raw) > MAX_JSON_VALUES:
             index = _RECORD_INDEX.match(raw)
             if index:
-                cells[int(index.group(1))] = {"index": int(index.group(1)), "status": "error", "outputs": [
-                    {"output_type": "error", "ename": "OutputTooLarge", "traceback": [],
-                     "evalue": f"this cell's output holds more than {MAX_JSON_VALUES:,} values (numbers, lists...); "
-                               f"return tensors, not Python lists"}]}
+                cells[int(index.group(1))] = {
+                    "index": int(index.group(1)),
+                    "status": "error",
+                    "outputs": [
+                        {
+                            "output_type": "error",
+                            "ename": "OutputTooLarge",
+                            "traceback": [],
+                            "evalue": f"this cell's output holds more than {MAX_JSON_VALUES:,} values (numbers, lists...); "
+                            f"return tensors, not Python lists",
+                        }
+                    ],
+                }
             continue
         try:
             item = json.loads(raw)  # bytes: no decoded copy of a 48 MB line (the runner writes ASCII)
@@ -145,9 +162,12 @@ def _clean_output(output: Any) -> dict | None:
         return nbformat.v4.new_output("stream", name=name, text=_clean_text(output.get("text")))
     if kind == "error":
         traceback = output.get("traceback") if isinstance(output.get("traceback"), list) else []
-        return nbformat.v4.new_output("error", ename=_clean_text(output.get("ename"), 200),
-                                      evalue=_clean_text(output.get("evalue"), 2000),
-                                      traceback=[_clean_text(t, 2000) for t in traceback[:60] if isinstance(t, str)])
+        return nbformat.v4.new_output(
+            "error",
+            ename=_clean_text(output.get("ename"), 200),
+            evalue=_clean_text(output.get("evalue"), 2000),
+            traceback=[_clean_text(t, 2000) for t in traceback[:60] if isinstance(t, str)],
+        )
     if kind in ("display_data", "execute_result"):
         data = {}
         for mime, value in (output.get("data") or {}).items() if isinstance(output.get("data"), dict) else []:
@@ -180,8 +200,16 @@ def merge_record(nb, record: bytes, tests: dict[int, str]) -> tuple[dict[int, di
     return {i: cells[i] for i in tests if i in cells}, events
 
 
-def judge_cell(grade_id: str, exercise: str, item: dict | None, seeds: list[tuple[int, bool]],
-               not_run_reason: str, made: list | None = None, key: Any = None, need_key: bool = False) -> Verdict:
+def judge_cell(
+    grade_id: str,
+    exercise: str,
+    item: dict | None,
+    seeds: list[tuple[int, bool]],
+    not_run_reason: str,
+    made: list | None = None,
+    key: Any = None,
+    need_key: bool = False,
+) -> Verdict:
     """Judge one test cell from its probe output; any doubt is a failure with a reason, never points.
 
     ``made``: the cases the probe was given, ``[(seed, hidden, cases), ...]`` (made again from the seeds
@@ -190,8 +218,13 @@ def judge_cell(grade_id: str, exercise: str, item: dict | None, seeds: list[tupl
     """
     spec = EXERCISES[exercise]
     if not spec.callable_answer and key is None and need_key:
-        return Verdict(grade_id, exercise, False, f"{spec.function} cannot be marked: the course has no answer key "
-                       f"for it (instructor: give check_{spec.name} a `key=` in the hidden tests of {grade_id})")
+        return Verdict(
+            grade_id,
+            exercise,
+            False,
+            f"{spec.function} cannot be marked: the course has no answer key "
+            f"for it (instructor: give check_{spec.name} a `key=` in the hidden tests of {grade_id})",
+        )
     given = {(seed, hidden): cases for seed, hidden, cases in made or ()}
     if item is None:
         return Verdict(grade_id, exercise, False, f"this test did not run: {not_run_reason}")
@@ -201,21 +234,37 @@ def judge_cell(grade_id: str, exercise: str, item: dict | None, seeds: list[tupl
             payload = output["data"][MIME]
     if payload is None:
         errors = [o for o in item.get("outputs", []) if isinstance(o, dict) and o.get("output_type") == "error"]
-        if any(o.get("ename") in ("CellTimeoutError", "KeyboardInterrupt") for o in errors) or item.get("status") == "timeout":
-            return Verdict(grade_id, exercise, False, f"{spec.function} ran past the cell's time limit and was stopped "
-                           f"(an endless loop?)")
-        why = f"{_clean_text(errors[-1].get('ename'), 100)}: {_clean_text(errors[-1].get('evalue'), 300)}" if errors else \
-            "no result came back"
+        if (
+            any(o.get("ename") in ("CellTimeoutError", "KeyboardInterrupt") for o in errors)
+            or item.get("status") == "timeout"
+        ):
+            return Verdict(
+                grade_id,
+                exercise,
+                False,
+                f"{spec.function} ran past the cell's time limit and was stopped (an endless loop?)",
+            )
+        why = (
+            f"{_clean_text(errors[-1].get('ename'), 100)}: {_clean_text(errors[-1].get('evalue'), 300)}"
+            if errors
+            else "no result came back"
+        )
         return Verdict(grade_id, exercise, False, f"the check could not run your code ({why})")
     if not isinstance(payload, dict) or payload.get("exercise") != exercise:
         return Verdict(grade_id, exercise, False, "the check's result was malformed")
     if payload.get("missing"):
-        return Verdict(grade_id, exercise, False,
-                       f"{spec.function} is not defined when this test runs: did you rename it, or delete or move its cell?")
+        return Verdict(
+            grade_id,
+            exercise,
+            False,
+            f"{spec.function} is not defined when this test runs: did you rename it, or delete or move its cell?",
+        )
     runs = payload.get("runs") if isinstance(payload.get("runs"), list) else []
     counts = {False: 0, True: 0}
     for seed, hidden in seeds:
-        run = next((r for r in runs if isinstance(r, dict) and r.get("seed") == seed and r.get("hidden") == hidden), None)
+        run = next(
+            (r for r in runs if isinstance(r, dict) and r.get("seed") == seed and r.get("hidden") == hidden), None
+        )
         if run is None:
             return Verdict(grade_id, exercise, False, "the check's result was incomplete")
         cases = given[(seed, hidden)] if (seed, hidden) in given else spec.cases(seed, hidden)
@@ -228,20 +277,32 @@ def judge_cell(grade_id: str, exercise: str, item: dict | None, seeds: list[tupl
             prefix = "hidden test: " if hidden else ""
             return Verdict(grade_id, exercise, False, prefix + str(failure))
         except Exception as error:  # a result the judge cannot even read is wrong, not a grader crash
-            return Verdict(grade_id, exercise, False,
-                           f"your results could not be checked ({type(error).__name__}: {str(error)[:300]})")
+            return Verdict(
+                grade_id,
+                exercise,
+                False,
+                f"your results could not be checked ({type(error).__name__}: {str(error)[:300]})",
+            )
         counts[hidden] += len(cases)
     if not spec.callable_answer and key is None:  # course validate on a learner's notebook: no key there
-        return Verdict(grade_id, exercise, True, f"✓ {spec.function}: your answer is recorded (every part in the "
-                       f"expected form); the grader marks it against your instructor's key")
-    return Verdict(grade_id, exercise, True,
-                   f"✓ {spec.function}: {counts[False]} visible and {counts[True]} hidden cases passed")
+        return Verdict(
+            grade_id,
+            exercise,
+            True,
+            f"✓ {spec.function}: your answer is recorded (every part in the "
+            f"expected form); the grader marks it against your instructor's key",
+        )
+    return Verdict(
+        grade_id, exercise, True, f"✓ {spec.function}: {counts[False]} visible and {counts[True]} hidden cases passed"
+    )
 
 
 def verdict_outputs(verdict: Verdict) -> list:
     """The test cell's outputs: a stdout line when it passed, an error (0 points) when it did not."""
     if verdict.passed:
         return [nbformat.v4.new_output("stream", name="stdout", text=verdict.message + "\n")]
-    return [nbformat.v4.new_output("error", ename="CheckFailure", evalue=verdict.message,
-                                   traceback=[f"CheckFailure: {verdict.message}"])]
-
+    return [
+        nbformat.v4.new_output(
+            "error", ename="CheckFailure", evalue=verdict.message, traceback=[f"CheckFailure: {verdict.message}"]
+        )
+    ]

@@ -75,8 +75,13 @@ def _utc(seconds: float) -> datetime.datetime:
     return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).replace(tzinfo=None)
 
 
-def stamp(root: Path, work, due: datetime.datetime | None, from_lms: bool = False,
-          late_marked: set[tuple[str, str]] = frozenset()) -> list[Problem]:
+def stamp(
+    root: Path,
+    work,
+    due: datetime.datetime | None,
+    from_lms: bool = False,
+    late_marked: set[tuple[str, str]] = frozenset(),
+) -> list[Problem]:
     """Write each submission's ``timestamp.txt`` where it has none; what was assumed is returned as problems.
 
     Folder submissions: the newest notebook's modification time (kept by intake's copy of the originals).
@@ -93,15 +98,27 @@ def stamp(root: Path, work, due: datetime.datetime | None, from_lms: bool = Fals
             continue  # nbgrader's collect (or the student's folder) already said when it was handed in
         if due is None:
             if late:
-                problems.append(Problem(student, assignment, "-", "marked LATE by the LMS, but the assignment has no "
-                                        "due date: no penalty (pass --due)"))
+                problems.append(
+                    Problem(
+                        student,
+                        assignment,
+                        "-",
+                        "marked LATE by the LMS, but the assignment has no due date: no penalty (pass --due)",
+                    )
+                )
             continue
         originals = Path(root) / ".course" / "originals" / student / assignment
         times = [p.stat().st_mtime for p in (originals if originals.is_dir() else folder).rglob("*.ipynb")]
         handed_in = due if from_lms or not times else _utc(max(times))
         if late and handed_in <= due:
             handed_in = due + datetime.timedelta(seconds=1)
-            problems.append(Problem(student, assignment, "-", "marked LATE by the LMS; its export does not say how "
-                                    "late, so it counts as one started day late"))
+            problems.append(
+                Problem(
+                    student,
+                    assignment,
+                    "-",
+                    "marked LATE by the LMS; its export does not say how late, so it counts as one started day late",
+                )
+            )
         target.write_text(handed_in.strftime(TIMESTAMP_FORMAT))
     return problems

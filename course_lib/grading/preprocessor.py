@@ -62,11 +62,18 @@ class SandboxedExecute(NbGraderPreprocessor):
         keys = answer_keys(nb, checks_module(assignment))
         run, tests = probe_notebook(nb, checks_module(assignment))
         inputs_json, made = probe_inputs(tests.values(), seeds_of)
-        limits = Limits(notebook_seconds=self.notebook_timeout, cell_seconds=self.cell_timeout,
-                        memory_mb=self.memory_mb, disk_mb=self.disk_mb, processes=self.processes,
-                        threads=self.threads, cpus=tuple(self.cpus))
-        result, record = run_sandboxed(nbformat.writes(run), limits, hide=list(self.hide),
-                                       sandbox=self.sandbox, inputs_json=inputs_json)
+        limits = Limits(
+            notebook_seconds=self.notebook_timeout,
+            cell_seconds=self.cell_timeout,
+            memory_mb=self.memory_mb,
+            disk_mb=self.disk_mb,
+            processes=self.processes,
+            threads=self.threads,
+            cpus=tuple(self.cpus),
+        )
+        result, record = run_sandboxed(
+            nbformat.writes(run), limits, hide=list(self.hide), sandbox=self.sandbox, inputs_json=inputs_json
+        )
         probes, events = merge_record(nb, record, tests)
         turned_off = make_inert(nb)  # formgrader and feedback render the learner's HTML as it is
         if result.timed_out:
@@ -78,17 +85,34 @@ class SandboxedExecute(NbGraderPreprocessor):
         verdicts = []
         for index, exercise in tests.items():
             grade_id = nb.cells[index].metadata["nbgrader"]["grade_id"]
-            verdict = judge_cell(grade_id, exercise, probes.get(index), seeds_of(exercise), reason,
-                                 made=made[exercise], key=keys.get(exercise), need_key=True)
+            verdict = judge_cell(
+                grade_id,
+                exercise,
+                probes.get(index),
+                seeds_of(exercise),
+                reason,
+                made=made[exercise],
+                key=keys.get(exercise),
+                need_key=True,
+            )
             nb.cells[index].outputs = verdict_outputs(verdict)
             verdicts.append(verdict)
         if self.report_dir:
             target = Path(self.report_dir) / student / assignment
             target.mkdir(parents=True, exist_ok=True)
-            (target / f"{notebook}.json").write_text(json.dumps({
-                "student": student, "assignment": assignment, "notebook": notebook,
-                "seconds": round(result.seconds, 1), "timed_out": result.timed_out, "events": events,
-                "html_turned_off": turned_off,
-                "verdicts": [v.__dict__ for v in verdicts],
-            }, indent=1))
+            (target / f"{notebook}.json").write_text(
+                json.dumps(
+                    {
+                        "student": student,
+                        "assignment": assignment,
+                        "notebook": notebook,
+                        "seconds": round(result.seconds, 1),
+                        "timed_out": result.timed_out,
+                        "events": events,
+                        "html_turned_off": turned_off,
+                        "verdicts": [v.__dict__ for v in verdicts],
+                    },
+                    indent=1,
+                )
+            )
         return nb, resources

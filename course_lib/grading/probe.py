@@ -43,8 +43,12 @@ def probe_inputs(exercises, seeds_of: Callable[[str], list[tuple[int, bool]]]) -
     for exercise in dict.fromkeys(exercises):
         spec = EXERCISES[exercise]
         made[exercise] = [(seed, hidden, spec.cases(seed, hidden)) for seed, hidden in seeds_of(exercise)]
-    text = json.dumps({exercise: [{"seed": seed, "hidden": hidden, "cases": encode_plain(cases)}
-                                  for seed, hidden, cases in runs] for exercise, runs in made.items()})
+    text = json.dumps(
+        {
+            exercise: [{"seed": seed, "hidden": hidden, "cases": encode_plain(cases)} for seed, hidden, cases in runs]
+            for exercise, runs in made.items()
+        }
+    )
     return text, made
 
 

@@ -30,8 +30,14 @@ class Progress:
         if not quiet:
             from tqdm import tqdm
 
-            self._bar = tqdm(total=total, initial=done, file=self._stream, dynamic_ncols=True, mininterval=0.5,
-                             bar_format="{desc} |{bar:20}| {elapsed}")
+            self._bar = tqdm(
+                total=total,
+                initial=done,
+                file=self._stream,
+                dynamic_ncols=True,
+                mininterval=0.5,
+                bar_format="{desc} |{bar:20}| {elapsed}",
+            )
             self._describe()
 
     def _describe(self) -> None:
@@ -39,8 +45,9 @@ class Progress:
         rate = bar.format_dict.get("rate")
         remaining = (bar.total - bar.n) / rate if rate else None
         plural = "" if self.problems == 1 else "s"
-        bar.set_description_str(f"graded {bar.n}/{bar.total} · {self.problems} problem{plural} · {eta_text(remaining)}",
-                                refresh=False)
+        bar.set_description_str(
+            f"graded {bar.n}/{bar.total} · {self.problems} problem{plural} · {eta_text(remaining)}", refresh=False
+        )
 
     def note(self, problems: list[str]) -> None:
         """Problems found (one line each for the instructor), shown above the bar at once."""

@@ -27,7 +27,17 @@ from pathlib import Path
 
 from course_lib.grading.intake import Problem
 
-__all__ = ["GRADED", "NOT_GRADED", "PENDING", "cell_text", "heading", "markdown", "not_graded_in", "standing", "write_outputs"]
+__all__ = [
+    "GRADED",
+    "NOT_GRADED",
+    "PENDING",
+    "cell_text",
+    "heading",
+    "markdown",
+    "not_graded_in",
+    "standing",
+    "write_outputs",
+]
 
 GRADED, PENDING, NOT_GRADED = "graded", "awaiting manual grading", "not graded"
 FAILED_PREFIX = "grading failed"  # how run.py words a (student, assignment) that could not be graded
@@ -44,13 +54,28 @@ def standing(submission) -> dict:
                 kind, pending = "pending", pending + grade.max_score
             else:
                 kind, auto = "auto", auto + grade.score
-            exercises.append({"notebook": notebook.name, "cell": grade.name,
-                              "score": None if kind == "pending" else grade.score, "max": grade.max_score,
-                              "kind": kind, "needs_manual_grade": kind == "pending"})
+            exercises.append(
+                {
+                    "notebook": notebook.name,
+                    "cell": grade.name,
+                    "score": None if kind == "pending" else grade.score,
+                    "max": grade.max_score,
+                    "kind": kind,
+                    "needs_manual_grade": kind == "pending",
+                }
+            )
     penalty = float(submission.late_submission_penalty or 0.0)
-    return {"status": PENDING if pending else GRADED, "score": auto + manual - penalty, "max": submission.max_score,
-            "auto": auto, "manual": manual, "pending": pending, "late_penalty": penalty,
-            "seconds_late": float(submission.total_seconds_late or 0.0), "exercises": exercises}
+    return {
+        "status": PENDING if pending else GRADED,
+        "score": auto + manual - penalty,
+        "max": submission.max_score,
+        "auto": auto,
+        "manual": manual,
+        "pending": pending,
+        "late_penalty": penalty,
+        "seconds_late": float(submission.total_seconds_late or 0.0),
+        "exercises": exercises,
+    }
 
 
 def not_graded_in(problems: list[Problem]) -> dict[tuple[str, str], str]:
@@ -74,8 +99,14 @@ def _csv_row(student: str, chosen: list[str], entry: dict) -> dict:
     return row
 
 
-def write_outputs(root: Path, db_url: str, sources, work, problems: list[Problem],
-                  not_graded: dict[tuple[str, str], str] | None = None) -> tuple[Path, Path]:
+def write_outputs(
+    root: Path,
+    db_url: str,
+    sources,
+    work,
+    problems: list[Problem],
+    not_graded: dict[tuple[str, str], str] | None = None,
+) -> tuple[Path, Path]:
     """grades.csv (one row per student, columns per assignment) and the readable per-student report.
 
     ``not_graded`` maps (student, assignment) to why it could not be graded now (default: read from the
@@ -95,14 +126,22 @@ def write_outputs(root: Path, db_url: str, sources, work, problems: list[Problem
                 if (student, assignment) not in work:
                     continue
                 if (student, assignment) in not_graded:
-                    entry["assignments"][assignment] = {"status": NOT_GRADED, "cause": not_graded[student, assignment],
-                                                        "score": None, "exercises": []}
+                    entry["assignments"][assignment] = {
+                        "status": NOT_GRADED,
+                        "cause": not_graded[student, assignment],
+                        "score": None,
+                        "exercises": [],
+                    }
                     continue
                 try:
                     submission = gb.find_submission(assignment, student)
                 except MissingEntry:
-                    entry["assignments"][assignment] = {"status": NOT_GRADED, "score": None, "exercises": [],
-                                                        "cause": "the gradebook has no record of it"}
+                    entry["assignments"][assignment] = {
+                        "status": NOT_GRADED,
+                        "score": None,
+                        "exercises": [],
+                        "cause": "the gradebook has no record of it",
+                    }
                     continue
                 entry["assignments"][assignment] = standing(submission)
     for student, entry in report.items():
@@ -121,13 +160,26 @@ def write_outputs(root: Path, db_url: str, sources, work, problems: list[Problem
                             exercise["message"] = "left unanswered (the cell is as it was handed out)"
                     data.setdefault("events", []).extend(details.get("events", []))
                     data.setdefault("html_turned_off", []).extend(
-                        f"{notebook}: {change}" for change in details.get("html_turned_off", []))
+                        f"{notebook}: {change}" for change in details.get("html_turned_off", [])
+                    )
     for problem in problems:
         report.setdefault(problem.student, {"assignments": {}, "problems": []})["problems"].append(
-            {"assignment": problem.assignment, "notebook": problem.notebook, "what": problem.what})
+            {"assignment": problem.assignment, "notebook": problem.notebook, "what": problem.what}
+        )
     csv_path = root / "grades.csv"
-    columns = ["student"] + [c for a in chosen for c in (
-        a, f"{a} status", f"{a} (max)", f"{a} (auto)", f"{a} (manual)", f"{a} (pending)", f"{a} (late penalty)")]
+    columns = ["student"] + [
+        c
+        for a in chosen
+        for c in (
+            a,
+            f"{a} status",
+            f"{a} (max)",
+            f"{a} (auto)",
+            f"{a} (manual)",
+            f"{a} (pending)",
+            f"{a} (late penalty)",
+        )
+    ]
     with csv_path.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns + ["problems"])
         writer.writeheader()
@@ -145,16 +197,21 @@ def markdown(report: dict) -> str:
         entry = report[student]
         lines += [f"## {cell_text(student)}", ""]
         for problem in entry["problems"]:
-            lines.append(f"- **problem** ({cell_text(problem['assignment'])} / {cell_text(problem['notebook'])}): "
-                         f"{cell_text(problem['what'])}")
+            lines.append(
+                f"- **problem** ({cell_text(problem['assignment'])} / {cell_text(problem['notebook'])}): "
+                f"{cell_text(problem['what'])}"
+            )
         for assignment, data in sorted(entry["assignments"].items()):
             lines += ["", f"### {assignment}: {heading(data)}", ""]
             if data["status"] == NOT_GRADED:
                 continue
             lines += ["| notebook | cell | points | note |", "|---|---|---|---|"]
             for ex in data["exercises"]:
-                score = f"awaiting manual grading ({ex['max']:g})" if ex["kind"] == "pending" else \
-                    f"{ex['score']:g} / {ex['max']:g}" + (" (manual)" if ex["kind"] == "manual" else "")
+                score = (
+                    f"awaiting manual grading ({ex['max']:g})"
+                    if ex["kind"] == "pending"
+                    else f"{ex['score']:g} / {ex['max']:g}" + (" (manual)" if ex["kind"] == "manual" else "")
+                )
                 note = ex.get("message", "")
                 lines.append(f"| {cell_text(ex['notebook'])} | {cell_text(ex['cell'])} | {score} | {cell_text(note)} |")
             for event in data.get("events", []):

@@ -73,8 +73,14 @@ class ClassSummary:
     timings: dict[str, float] = dataclasses.field(default_factory=dict)
 
     def text(self) -> str:
-        lines = [(f"graded {self.graded} submission(s), reused {self.skipped} unchanged, {self.failed} failed "
-                  f"in {self.seconds:.1f} s"), f"scores: {self.csv_path}", f"report: {self.report_path}"]
+        lines = [
+            (
+                f"graded {self.graded} submission(s), reused {self.skipped} unchanged, {self.failed} failed "
+                f"in {self.seconds:.1f} s"
+            ),
+            f"scores: {self.csv_path}",
+            f"report: {self.report_path}",
+        ]
         if self.problems:
             lines.append(f"{len(self.problems)} problem(s) -- see the report:")
             lines += [f"  {p.student} / {p.assignment} / {p.notebook}: {p.what}" for p in self.problems[:20]]
@@ -124,8 +130,10 @@ def _fingerprint(root: Path, student: str, assignment: str, grader: str) -> str:
 
 def _course(root: Path, options: GradeOptions) -> _Course:
     if options.sandbox and bwrap_path() is None:
-        raise CourseError("bubblewrap is not installed (apt-get install bubblewrap); without it a submission could "
-                          "read the gradebook and the solutions. Use --no-sandbox only for code you trust.")
+        raise CourseError(
+            "bubblewrap is not installed (apt-get install bubblewrap); without it a submission could "
+            "read the gradebook and the solutions. Use --no-sandbox only for code you trust."
+        )
     sources = _source_notebooks(root)
     if options.assignments:
         unknown = sorted(set(options.assignments) - set(sources))
@@ -198,27 +206,46 @@ def _pending(course: _Course, taken: Intake, force: bool, marks: Marks) -> tuple
     return todo, len(taken.work) - len(todo)
 
 
-def _shared(course: _Course, options: GradeOptions, templates: dict[str, bytes], submissions: Path,
-            jobs: int) -> Shared:
+def _shared(
+    course: _Course, options: GradeOptions, templates: dict[str, bytes], submissions: Path, jobs: int
+) -> Shared:
     root = course.root
-    folder_files = {a: {str(p.relative_to(root / "solutions" / a)): p.read_bytes()
-                        for p in sorted((root / "solutions" / a).rglob("*")) if p.is_file()} for a in course.chosen}
-    return Shared(grader=grader_digest(), config=(root / "nbgrader_config.py").read_text(encoding="utf-8"),
-                  secret=_secret(root).read_bytes(), gradebooks=templates, sources=folder_files,
-                  limits={"cell_timeout": options.cell_timeout, "notebook_timeout": options.notebook_timeout,
-                          "memory_mb": options.memory_mb, "sandbox": options.sandbox},
-                  slots={} if options.scheduler else local_slots(jobs),
-                  hide=[str(root), str(Path(submissions).resolve())])
+    folder_files = {
+        a: {
+            str(p.relative_to(root / "solutions" / a)): p.read_bytes()
+            for p in sorted((root / "solutions" / a).rglob("*"))
+            if p.is_file()
+        }
+        for a in course.chosen
+    }
+    return Shared(
+        grader=grader_digest(),
+        config=(root / "nbgrader_config.py").read_text(encoding="utf-8"),
+        secret=_secret(root).read_bytes(),
+        gradebooks=templates,
+        sources=folder_files,
+        limits={
+            "cell_timeout": options.cell_timeout,
+            "notebook_timeout": options.notebook_timeout,
+            "memory_mb": options.memory_mb,
+            "sandbox": options.sandbox,
+        },
+        slots={} if options.scheduler else local_slots(jobs),
+        hide=[str(root), str(Path(submissions).resolve())],
+    )
 
 
 def _killed_line(error: BaseException) -> str:
-    return (f"the grading worker died {limits.ALLOWED_FAILURES + 1} times on this submission "
-            f"(its notebook kills the grader, e.g. by exhausting the worker's memory); not graded "
-            f"({type(error).__name__})")
+    return (
+        f"the grading worker died {limits.ALLOWED_FAILURES + 1} times on this submission "
+        f"(its notebook kills the grader, e.g. by exhausting the worker's memory); not graded "
+        f"({type(error).__name__})"
+    )
 
 
-def _grade(course: _Course, options: GradeOptions, todo, shared: Shared, progress: Progress,
-           timings: dict[str, float]) -> list[Problem]:
+def _grade(
+    course: _Course, options: GradeOptions, todo, shared: Shared, progress: Progress, timings: dict[str, float]
+) -> list[Problem]:
     """Run the tasks on the cluster; record each outcome as it arrives.  Returns the problems."""
     from distributed import as_completed
     from distributed.scheduler import KilledWorker
@@ -227,8 +254,13 @@ def _grade(course: _Course, options: GradeOptions, todo, shared: Shared, progres
 
     root, marks, failures = course.root, Marks(course.root), []
     config = course_config(root, db_url=course.db_url)
-    cluster = ClusterOptions(jobs=options.jobs or 1, scheduler=options.scheduler, tls_ca_file=options.tls_ca_file,
-                             tls_cert=options.tls_cert, tls_key=options.tls_key)
+    cluster = ClusterOptions(
+        jobs=options.jobs or 1,
+        scheduler=options.scheduler,
+        tls_ca_file=options.tls_ca_file,
+        tls_cert=options.tls_cert,
+        tls_key=options.tls_key,
+    )
     clock = time.monotonic()
     with grading_client(cluster) as client:
         timings["cluster start"] = time.monotonic() - clock
@@ -239,8 +271,13 @@ def _grade(course: _Course, options: GradeOptions, todo, shared: Shared, progres
         futures = {}
         for student, assignment, fingerprint in todo:
             job = job_for(root, course.db_url, student, assignment)
-            future = client.submit(grade_submission, job, shared_future, pure=False,
-                                   key=f"grade-{student}-{assignment}-{secrets.token_hex(4)}")
+            future = client.submit(
+                grade_submission,
+                job,
+                shared_future,
+                pure=False,
+                key=f"grade-{student}-{assignment}-{secrets.token_hex(4)}",
+            )
             futures[future] = (student, assignment, fingerprint)
         for future in as_completed(futures):
             student, assignment, fingerprint = futures.pop(future)
@@ -259,7 +296,9 @@ def _grade(course: _Course, options: GradeOptions, todo, shared: Shared, progres
                 else:
                     recording = time.monotonic()
                     record(root, config, outcome, marks, fingerprint)
-                    timings["coordinator: record"] = timings.get("coordinator: record", 0) + time.monotonic() - recording
+                    timings["coordinator: record"] = (
+                        timings.get("coordinator: record", 0) + time.monotonic() - recording
+                    )
                     for step, seconds in outcome.timings.items():
                         timings[f"tasks: {step}"] = timings.get(f"tasks: {step}", 0) + seconds
                     if outcome.feedback_error:
@@ -267,7 +306,11 @@ def _grade(course: _Course, options: GradeOptions, todo, shared: Shared, progres
             if what is not None:
                 forget(root, student, assignment, marks)
                 failures.append(Problem(student, assignment, "-", what))
-            new = [f"{p.student} / {p.assignment}: {p.what}" for p in failures if (p.student, p.assignment) == (student, assignment)]
+            new = [
+                f"{p.student} / {p.assignment}: {p.what}"
+                for p in failures
+                if (p.student, p.assignment) == (student, assignment)
+            ]
             progress.advance(new)
         timings["tasks (wall)"] = time.monotonic() - clock
     return failures
@@ -301,12 +344,15 @@ def grade_class(root: Path, submissions: Path, options: GradeOptions) -> ClassSu
     problems = taken.problems + failures
     clock = time.monotonic()
     # whatever failed in this run shows as not graded (with its cause), never as the gradebook's older score
-    not_graded = {**not_graded_in(problems),
-                  **{(p.student, p.assignment): p.what for p in failures if not p.what.startswith("feedback failed")}}
+    not_graded = {
+        **not_graded_in(problems),
+        **{(p.student, p.assignment): p.what for p in failures if not p.what.startswith("feedback failed")},
+    }
     csv_path, report_path = write_outputs(root, course.db_url, course.sources, taken.work, problems, not_graded)
     timings["report"] = time.monotonic() - clock
-    return ClassSummary(len(todo) - failed, skipped, failed, time.monotonic() - started, csv_path, report_path,
-                        problems, timings)
+    return ClassSummary(
+        len(todo) - failed, skipped, failed, time.monotonic() - started, csv_path, report_path, problems, timings
+    )
 
 
 def _failure(root: Path, student: str, assignment: str, outcome: dict) -> str:

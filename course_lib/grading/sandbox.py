@@ -36,10 +36,10 @@ import time
 from pathlib import Path
 
 import course_lib
-from course_lib.grading.probe import INPUTS_ENV
-from course_lib.grading.view import grading_view
 from course_lib.grading import limits as defaults
+from course_lib.grading.probe import INPUTS_ENV
 from course_lib.grading.uids import sandbox_uid
+from course_lib.grading.view import grading_view
 
 __all__ = ["Limits", "SandboxResult", "bwrap_path", "run_sandboxed"]
 
@@ -75,8 +75,12 @@ def bwrap_path() -> str | None:
 
 def _readable_paths() -> list[Path]:
     """The interpreter, the environment and course_lib: what the kernel must be able to import."""
-    paths = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), Path(sys.executable).resolve().parent,
-             Path(course_lib.__file__).resolve().parent}
+    paths = {
+        Path(sys.base_prefix).resolve(),
+        Path(sys.prefix).resolve(),
+        Path(sys.executable).resolve().parent,
+        Path(course_lib.__file__).resolve().parent,
+    }
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):
         paths.add(Path(sysconfig.get_paths()[key]).resolve())
     return sorted(paths)
@@ -90,14 +94,26 @@ def _binds(view: Path | None) -> dict[Path, Path]:
     return dict(sorted(binds.items()))  # a parent before the paths bound inside it
 
 
-def _command(notebook: Path, limits: Limits, hide: list[Path], sources: dict[Path, Path],
-             record_fd: int, inputs: Path) -> list[str]:
+def _command(
+    notebook: Path, limits: Limits, hide: list[Path], sources: dict[Path, Path], record_fd: int, inputs: Path
+) -> list[str]:
     """The bwrap command line; ``sources`` maps each path the kernel reads to where bwrap finds it."""
     bwrap = bwrap_path()
     if bwrap is None:
         raise FileNotFoundError("bubblewrap (bwrap) is not installed: apt-get install bubblewrap")
-    cmd = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
-           "--uid", "1000", "--gid", "1000", "--hostname", "grader"]
+    cmd = [
+        bwrap,
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+        "--clearenv",
+        "--uid",
+        "1000",
+        "--gid",
+        "1000",
+        "--hostname",
+        "grader",
+    ]
     for d in SYSTEM_DIRS:
         if os.path.islink(d):
             cmd += ["--symlink", os.readlink(d), d]
@@ -112,10 +128,28 @@ def _command(notebook: Path, limits: Limits, hide: list[Path], sources: dict[Pat
         cmd += ["--ro-bind", str(source), str(path)]
     for secret in hide:
         cmd += ["--remount-ro", str(secret)]
-    cmd += ["--dir", "/sandbox", "--ro-bind", str(notebook), "/sandbox/notebook.ipynb",
-            "--ro-bind", str(inputs), f"/sandbox/{inputs.name}",
-            "--proc", "/proc", "--dev", "/dev", "--size", str(16 * 2**20), "--tmpfs", "/dev/shm",
-            "--remount-ro", "/", "--chdir", "/tmp/home"]
+    cmd += [
+        "--dir",
+        "/sandbox",
+        "--ro-bind",
+        str(notebook),
+        "/sandbox/notebook.ipynb",
+        "--ro-bind",
+        str(inputs),
+        f"/sandbox/{inputs.name}",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--size",
+        str(16 * 2**20),
+        "--tmpfs",
+        "/dev/shm",
+        "--remount-ro",
+        "/",
+        "--chdir",
+        "/tmp/home",
+    ]
     for key, value in _environment(limits, "/tmp", f"/sandbox/{inputs.name}").items():
         cmd += ["--setenv", key, value]
     cmd += _runner(Path("/sandbox/notebook.ipynb"), limits, record_fd)
@@ -125,12 +159,24 @@ def _command(notebook: Path, limits: Limits, hide: list[Path], sources: dict[Pat
 def _environment(limits: Limits, scratch: str, inputs: str) -> dict[str, str]:
     """The kernel's whole environment: nothing of the grader's leaks in."""
     threads = str(limits.threads)
-    env = {"HOME": f"{scratch}/home", "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "LANG": "C.UTF-8",
-           "PYTHONDONTWRITEBYTECODE": "1", "MPLCONFIGDIR": f"{scratch}/mpl", "IPYTHONDIR": f"{scratch}/ipython",
-           "JUPYTER_RUNTIME_DIR": f"{scratch}/runtime", "JUPYTER_DATA_DIR": f"{scratch}/jupyter-data",
-           "JUPYTER_CONFIG_DIR": f"{scratch}/jupyter-config", "COURSE_JUPYTER_PATH": f"{scratch}/jupyter",
-           "NBGRADER_EXECUTION": "autograde", "COURSE_GRADING": "1", INPUTS_ENV: inputs,
-           "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads}
+    env = {
+        "HOME": f"{scratch}/home",
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "MPLCONFIGDIR": f"{scratch}/mpl",
+        "IPYTHONDIR": f"{scratch}/ipython",
+        "JUPYTER_RUNTIME_DIR": f"{scratch}/runtime",
+        "JUPYTER_DATA_DIR": f"{scratch}/jupyter-data",
+        "JUPYTER_CONFIG_DIR": f"{scratch}/jupyter-config",
+        "COURSE_JUPYTER_PATH": f"{scratch}/jupyter",
+        "NBGRADER_EXECUTION": "autograde",
+        "COURSE_GRADING": "1",
+        INPUTS_ENV: inputs,
+        "OMP_NUM_THREADS": threads,
+        "MKL_NUM_THREADS": threads,
+        "OPENBLAS_NUM_THREADS": threads,
+    }
     for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # this machine's BLAS workarounds, if set
         if key in os.environ:
             env[key] = os.environ[key]
@@ -138,8 +184,16 @@ def _environment(limits: Limits, scratch: str, inputs: str) -> dict[str, str]:
 
 
 def _runner(notebook: Path, limits: Limits, record_fd: int) -> list[str]:
-    return [sys.executable, "-m", "course_lib.grading.execute", str(notebook), "--record-fd", str(record_fd),
-            "--cell-timeout", str(limits.cell_seconds)]
+    return [
+        sys.executable,
+        "-m",
+        "course_lib.grading.execute",
+        str(notebook),
+        "--record-fd",
+        str(record_fd),
+        "--cell-timeout",
+        str(limits.cell_seconds),
+    ]
 
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -182,8 +236,9 @@ def _prepare(limits: Limits, uid: int, staged: dict[Path, Path] | None):
     return apply
 
 
-def run_sandboxed(notebook_json: str, limits: Limits, hide: list[Path] = (),
-                  sandbox: bool = True, inputs_json: str = "{}") -> tuple[SandboxResult, bytes]:
+def run_sandboxed(
+    notebook_json: str, limits: Limits, hide: list[Path] = (), sandbox: bool = True, inputs_json: str = "{}"
+) -> tuple[SandboxResult, bytes]:
     """Execute a notebook (given as JSON text) in the sandbox; returns the run and the runner's record.
 
     ``inputs_json``: the probe's inputs (:func:`course_lib.grading.probe.probe_inputs`).
@@ -222,9 +277,17 @@ def run_sandboxed(notebook_json: str, limits: Limits, hide: list[Path] = (),
             cmd, env = _runner(notebook, limits, write_end), _environment(limits, str(scratch), str(inputs))
         started = time.monotonic()
         try:
-            process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                       stderr=subprocess.PIPE, preexec_fn=_prepare(limits, uid, staged if sandbox else None),
-                                       start_new_session=True, pass_fds=(write_end,), env=env, cwd=job)
+            process = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                preexec_fn=_prepare(limits, uid, staged if sandbox else None),
+                start_new_session=True,
+                pass_fds=(write_end,),
+                env=env,
+                cwd=job,
+            )
         finally:
             os.close(write_end)
         record, stderr = bytearray(), bytearray()
@@ -241,8 +304,9 @@ def run_sandboxed(notebook_json: str, limits: Limits, hide: list[Path] = (),
             process.wait()
         reader.join(timeout=10)
         errors.join(timeout=10)
-        result = SandboxResult(process.returncode, time.monotonic() - started, timed_out,
-                               stderr.decode("utf-8", "replace")[-4000:])
+        result = SandboxResult(
+            process.returncode, time.monotonic() - started, timed_out, stderr.decode("utf-8", "replace")[-4000:]
+        )
         return result, bytes(record)
 
 

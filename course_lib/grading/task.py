@@ -135,7 +135,8 @@ def grade_submission(job: Job, shared: Shared) -> Outcome:
         raise GraderMismatch(
             f"the grading worker {worker or '(unnamed)'} runs other grading code than the coordinator "
             f"(course_lib digest {grader_digest()[:12]} here, {shared.grader[:12]} there): install the same "
-            f"course_lib on every worker, so that every submission is graded by the same code")
+            f"course_lib on every worker, so that every submission is graded by the same code"
+        )
     outcome = Outcome(job.student, job.assignment, success=False, worker=worker)
     with tempfile.TemporaryDirectory(prefix="course-task-") as tmp:
         scratch = Path(tmp)
@@ -163,9 +164,17 @@ def _grade_in(scratch: Path, job: Job, shared: Shared, outcome: Outcome) -> Outc
     db_url = f"sqlite:///{scratch / 'gradebook.db'}"
     slot = shared.slots.get(outcome.worker, {})
     hidden = [str(scratch)] + [p for p in shared.hide if Path(p).exists()]
-    settings = {"db_url": db_url, "sandbox": {
-        **shared.limits, "threads": slot.get("threads", 1), "cpus": slot.get("cpus", []),
-        "secret_file": str(secret), "hide": hidden, "report_dir": str(scratch / ".course" / "reports")}}
+    settings = {
+        "db_url": db_url,
+        "sandbox": {
+            **shared.limits,
+            "threads": slot.get("threads", 1),
+            "cpus": slot.get("cpus", []),
+            "secret_file": str(secret),
+            "hide": hidden,
+            "report_dir": str(scratch / ".course" / "reports"),
+        },
+    }
     api = api_for(autograde_config(scratch, settings))
     clock = time.monotonic()
     result = api.autograde(assignment, student, force=True, create=True)

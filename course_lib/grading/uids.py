@@ -49,5 +49,4 @@ def sandbox_uid(first: int = UID_BASE, count: int = UID_COUNT) -> Iterator[int]:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
         return
-    raise RuntimeError(f"all {count} sandbox uids from {first} are in use on this machine "
-                       f"(lock files in {folder})")
+    raise RuntimeError(f"all {count} sandbox uids from {first} are in use on this machine (lock files in {folder})")

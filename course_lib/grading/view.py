@@ -45,12 +45,24 @@ from typing import Any
 import course_lib
 from course_lib.grading.view_audit import MARK, VERBATIM, ViewLeak, audit, inventory
 
-__all__ = ["VERBATIM", "GradedByGrader", "GraderOnly", "ViewLeak", "audit", "build_view", "grading_view", "inventory",
-           "load_namespace"]
+__all__ = [
+    "VERBATIM",
+    "GradedByGrader",
+    "GraderOnly",
+    "ViewLeak",
+    "audit",
+    "build_view",
+    "grading_view",
+    "inventory",
+    "load_namespace",
+]
 
 KEPT_FIELDS = ("name", "function", "run")  # an Exercise's fields the kernel gets; other callables are stubbed
 PICKLE = "namespace.pkl"
-GENERATED = '"""' + MARK + ''' from course_lib/checks/{source}: the grading view. Do not edit.
+GENERATED = (
+    '"""'
+    + MARK
+    + ''' from course_lib/checks/{source}: the grading view. Do not edit.
 
 Under ``course grade`` this replaces the real module in the learner's kernel: each exercise's run step and
 the notebook's public names, no judge, no case generator, no reference.
@@ -62,6 +74,7 @@ globals().update(_load(__file__, {pickle!r}))
 del _load
 __all__ = {names!r}
 '''
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,8 +84,10 @@ class GradedByGrader:
     function: str
 
     def __call__(self, *args: Any, **kwargs: Any) -> None:
-        print(f"check for {self.function}: under `course grade` the checks run in the grader, not in this "
-              f"kernel; your {self.function} is judged there.")
+        print(
+            f"check for {self.function}: under `course grade` the checks run in the grader, not in this "
+            f"kernel; your {self.function} is judged there."
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -180,7 +195,9 @@ def build_view(target: Path) -> None:
 def _public_names(module: types.ModuleType) -> list[str]:
     names = getattr(module, "__all__", None)
     if names is None:
-        names = [n for n in vars(module) if not n.startswith("_") and not isinstance(getattr(module, n), types.ModuleType)]
+        names = [
+            n for n in vars(module) if not n.startswith("_") and not isinstance(getattr(module, n), types.ModuleType)
+        ]
     return sorted(set(names) | ({"EXERCISES"} if hasattr(module, "EXERCISES") else set()))
 
 

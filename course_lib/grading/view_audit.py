@@ -26,7 +26,6 @@ class ViewLeak(RuntimeError):
     """A view would carry code that computes or judges an answer."""
 
 
-
 def inventory(view: Path) -> set[tuple[str, str]]:
     """(module, qualified name) of every function and class a view's generated modules carry by value."""
     found: set[tuple[str, str]] = set()
@@ -44,10 +43,13 @@ def audit(view: Path) -> None:
     carried = inventory(view)
     forbidden = {(f.__module__, f.__qualname__): why for f, why in _trusted_code(real.EXERCISES.values())}
     leaks = [f"{why} ({module}.{name})" for (module, name), why in forbidden.items() if (module, name) in carried]
-    leaks += [f"code of {module}.{name}" for module, name in sorted(carried) if "references" in module.rsplit(".", 1)[-1]]
+    leaks += [
+        f"code of {module}.{name}" for module, name in sorted(carried) if "references" in module.rsplit(".", 1)[-1]
+    ]
     generated = {p.relative_to(view).as_posix() for p in view.rglob("*.py")} - set(VERBATIM)
-    leaks += [f"a copied module {name}" for name in sorted(generated)
-              if MARK not in (view / name).read_text(encoding="utf-8")]
+    leaks += [
+        f"a copied module {name}" for name in sorted(generated) if MARK not in (view / name).read_text(encoding="utf-8")
+    ]
     if leaks:
         raise ViewLeak("the grading view of course_lib.checks would give the learner's kernel " + "; ".join(leaks))
 
@@ -94,7 +96,9 @@ def _reachable(root: Any) -> Iterator[Any]:
         elif dataclasses.is_dataclass(value) or _ours(type(value)):
             stack.append(type(value))
             stack += list(getattr(value, "__dict__", {}).values())
-            stack += [getattr(value, f.name) for f in dataclasses.fields(value)] if dataclasses.is_dataclass(value) else []
+            stack += (
+                [getattr(value, f.name) for f in dataclasses.fields(value)] if dataclasses.is_dataclass(value) else []
+            )
 
 
 def _ours(value: Any) -> bool:

@@ -19,15 +19,27 @@ __all__ = ["autograde_config", "main"]
 def autograde_config(root: Path, settings: dict):
     """The course config with nbgrader's Execute replaced by the sandboxed, trusted execution."""
     from nbconvert.preprocessors import ClearMetadataPreprocessor
-    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput,
-                                        SaveAutoGrades)
+    from nbgrader.preprocessors import (
+        AssignLatePenalties,
+        CheckCellMetadata,
+        IgnorePattern,
+        LimitOutput,
+        SaveAutoGrades,
+    )
 
     from course_lib.grading.preprocessor import SandboxedExecute
     from course_lib.nbgrader_setup import course_config
 
     config = course_config(root, db_url=settings.get("db_url"))
-    config.Autograde.autograde_preprocessors = [SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor,
-                                                LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+    config.Autograde.autograde_preprocessors = [
+        SandboxedExecute,
+        IgnorePattern,
+        ClearMetadataPreprocessor,
+        LimitOutput,
+        SaveAutoGrades,
+        AssignLatePenalties,
+        CheckCellMetadata,
+    ]
     for name, value in settings.get("sandbox", {}).items():
         setattr(config.SandboxedExecute, name, value)
     return config
@@ -45,8 +57,11 @@ def main(argv: list[str] | None = None) -> int:
 
         api = api_for(autograde_config(args.root, json.loads(args.settings)))
         result = api.autograde(args.assignment, args.student, force=True, create=True)
-        out = {"success": bool(result.get("success")), "error": (result.get("error") or "")[-3000:],
-               "log": (result.get("log") or "")[-3000:]}
+        out = {
+            "success": bool(result.get("success")),
+            "error": (result.get("error") or "")[-3000:],
+            "log": (result.get("log") or "")[-3000:],
+        }
     except Exception as error:  # reported for this student; the class goes on
         out = {"success": False, "error": f"{type(error).__name__}: {error}", "log": ""}
     print(json.dumps(out))

@@ -29,10 +29,19 @@ def test_notebook_names_the_article_by_title_first_and_never_a_seed(path):
 
 
 def test_package_readme_and_tests_never_call_it_a_seed():
-    files = [*ROOT.glob("course_lib/**/*.py"), *ROOT.glob("course_lib/**/*.md"), *ROOT.glob("tests/**/*.py"),
-             *ROOT.glob("benchmarks/*.py"), ROOT / "README.md", ROOT / "DEVELOPING.md"]
-    offenders = [str(f.relative_to(ROOT)) for f in files
-                 if f != Path(__file__) and SEED_NAMES.search(f.read_text(encoding="utf-8"))]
+    files = [
+        *ROOT.glob("course_lib/**/*.py"),
+        *ROOT.glob("course_lib/**/*.md"),
+        *ROOT.glob("tests/**/*.py"),
+        *ROOT.glob("benchmarks/*.py"),
+        ROOT / "README.md",
+        ROOT / "DEVELOPING.md",
+    ]
+    offenders = [
+        str(f.relative_to(ROOT))
+        for f in files
+        if f != Path(__file__) and SEED_NAMES.search(f.read_text(encoding="utf-8"))
+    ]
     assert not offenders
 
 

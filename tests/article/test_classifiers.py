@@ -66,7 +66,9 @@ def test_simple_lstm_equals_nn_lstmcell_with_its_gates_stacked_i_f_g_o():
 def test_initialisation_is_the_articles():
     rnn, gru = SimpleRNN(18, 4, copies=50), SimpleGRU(18, 4, copies=50)
     assert 0.8 < float(rnn.W_xh.detach().std()) < 1.2 and float(rnn.b_h.detach().abs().sum()) > 0  # randn, biases too
-    assert 0.08 < float(gru.W_xz.detach().std()) < 0.12 and float(gru.b_z.detach().abs().sum()) == 0  # randn * 0.1, zero biases
+    assert (
+        0.08 < float(gru.W_xz.detach().std()) < 0.12 and float(gru.b_z.detach().abs().sum()) == 0
+    )  # randn * 0.1, zero biases
 
 
 def test_copies_train_exactly_as_each_model_alone():

@@ -105,8 +105,9 @@ class Lab:
     process: subprocess.Popen
 
     def api(self, method: str, path: str) -> object:
-        request = urllib.request.Request(f"{self.url}{path}", method=method,
-                                         headers={"Authorization": f"token {self.token}"})
+        request = urllib.request.Request(
+            f"{self.url}{path}", method=method, headers={"Authorization": f"token {self.token}"}
+        )
         with urllib.request.urlopen(request, timeout=30) as response:
             body = response.read()
         return json.loads(body) if body else None
@@ -177,9 +178,14 @@ def lab(tmp_path_factory) -> Lab:
     env.pop("NBGRADER_EXECUTION", None)
     port, token = _free_port(), secrets.token_hex(16)
     command = [
-        sys.executable, "-m", "jupyterlab",
+        sys.executable,
+        "-m",
+        "jupyterlab",
         f"--notebook-dir={course}",
-        "--no-browser", "--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        "--ServerApp.port_retries=0",
         f"--IdentityProvider.token={token}",
         f"--LabApp.user_settings_dir={base / 'settings'}",
         f"--LabApp.workspaces_dir={base / 'workspaces'}",
@@ -188,8 +194,9 @@ def lab(tmp_path_factory) -> Lab:
         command.append("--allow-root")  # CI containers run as root
     log = base / "server.log"
     with log.open("w") as log_file:
-        process = subprocess.Popen(command, cwd=course, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            command, cwd=course, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+        )
     server = Lab(url=f"http://127.0.0.1:{port}", token=token, course=course, log=log, process=process)
     deadline = time.monotonic() + SERVER_START_SECONDS
     while True:

@@ -21,7 +21,9 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 NOTEBOOK = ".jp-NotebookPanel"
 # An exception's rendering: IPython's traceback header, or a course check's one-line message (CheckFailure
 # renders without a traceback through course_lib's internals).
-TRACEBACK_HEADER = re.compile(r"^(?:(?P<name>\S+)\s+Traceback \(most recent call last\)|(?P<check>CheckFailure): )", re.M)
+TRACEBACK_HEADER = re.compile(
+    r"^(?:(?P<name>\S+)\s+Traceback \(most recent call last\)|(?P<check>CheckFailure): )", re.M
+)
 
 # One record per cell of the open notebook (see the module docstring).
 _CELLS_JS = """
@@ -127,7 +129,9 @@ def open_notebook(page: Page, lab, path: str, workspace: str) -> None:
     expected = _cell_count(lab.course / path)
     page.wait_for_function(
         "n => document.querySelectorAll('.jp-NotebookPanel .jp-Notebook .jp-Cell').length === n",
-        arg=expected, timeout=60_000)
+        arg=expected,
+        timeout=60_000,
+    )
     dismiss_news(page)
     wait_for_kernel_idle(page)
 
@@ -194,10 +198,13 @@ def run(page: Page, menu_item: str, start: int, timeout_ms: int) -> Run:
         page.wait_for_function(_RUN_OVER_JS, arg=[start, before], timeout=timeout_ms, polling=250)
     except PlaywrightTimeout:
         states = " ".join(c.prompt or "?" for c in cells(page) if c.kind == "code")
-        raise AssertionError(f"Run > {menu_item} did not finish in {timeout_ms / 1000:.0f} s; prompts: {states}") from None
+        raise AssertionError(
+            f"Run > {menu_item} did not finish in {timeout_ms / 1000:.0f} s; prompts: {states}"
+        ) from None
     after = cells(page)
-    ran = sorted((c for c in after if c.kind == "code" and c.index >= start and (c.count or 0) > before),
-                 key=lambda c: c.count)
+    ran = sorted(
+        (c for c in after if c.kind == "code" and c.index >= start and (c.count or 0) > before), key=lambda c: c.count
+    )
     return Run(after, ran)
 
 
@@ -207,7 +214,9 @@ def select_cell(page: Page, index: int) -> None:
     cell.locator(".jp-InputArea .jp-InputPrompt").click()
     page.wait_for_function(
         "i => document.querySelectorAll('.jp-NotebookPanel .jp-Notebook .jp-Cell')[i].classList.contains('jp-mod-active')",
-        arg=index, timeout=10_000)
+        arg=index,
+        timeout=10_000,
+    )
 
 
 def scroll_to_cell(page: Page, index: int, *, outputs: bool = False, block: str = "start") -> None:
@@ -228,7 +237,8 @@ def scroll_to_cell(page: Page, index: int, *, outputs: bool = False, block: str 
             last = top;
           }
         }""",
-        [index, outputs, block])
+        [index, outputs, block],
+    )
     page.wait_for_timeout(200)  # let painting settle before a screenshot
 
 

@@ -30,7 +30,9 @@ def course(tmp_path_factory):
 
 
 def _local_mathjax() -> Path:
-    mathjax = pytest.importorskip("jupyter_server_mathjax", reason="pip install jupyter-server-mathjax (the [test] extra)")
+    mathjax = pytest.importorskip(
+        "jupyter_server_mathjax", reason="pip install jupyter-server-mathjax (the [test] extra)"
+    )
     return Path(mathjax.__file__).parent / "static"
 
 
@@ -43,7 +45,7 @@ def _open(browser, path: Path, serve_mathjax: bool):
     def answer(route):
         url = route.request.url
         if serve_mathjax and url.startswith(MATHJAX_CDN):
-            file = local / url[len(MATHJAX_CDN):].split("?")[0]
+            file = local / url[len(MATHJAX_CDN) :].split("?")[0]
             if file.is_file():
                 return route.fulfill(path=str(file), headers={"Access-Control-Allow-Origin": "*"})  # as the CDN
         if not url.startswith(MATHJAX_CDN):
@@ -59,8 +61,11 @@ def _open(browser, path: Path, serve_mathjax: bool):
 def test_feedback_shows_titles_whole_messages_and_rendered_maths(browser, course, screenshot_dir):
     context, page, refused = _open(browser, feedback_html(course), serve_mathjax=True)
     try:
-        page.wait_for_function("() => window.MathJax && MathJax.Hub && MathJax.Hub.queue.pending === 0 "
-                               "&& document.querySelectorAll('.MathJax_Display').length > 0", timeout=60_000)
+        page.wait_for_function(
+            "() => window.MathJax && MathJax.Hub && MathJax.Hub.queue.pending === 0 "
+            "&& document.querySelectorAll('.MathJax_Display').length > 0",
+            timeout=60_000,
+        )
         page.screenshot(path=str(screenshot_dir / "feedback-page.png"))
         toc = page.locator("#toc")
         assert toc.get_by_text("make_windows — 5. Windows for next-step prediction").is_visible()
@@ -72,10 +77,13 @@ def test_feedback_shows_titles_whole_messages_and_rendered_maths(browser, course
         full = message(course, "alice", "test_make_windows")
         assert full in " ".join(failure.inner_text().split()), "the whole message is on the page"
         fits = failure.evaluate("e => e.scrollWidth <= e.clientWidth + 1")
-        lines = failure.evaluate("e => Math.round(e.getBoundingClientRect().height / parseFloat(getComputedStyle(e).lineHeight))")
+        lines = failure.evaluate(
+            "e => Math.round(e.getBoundingClientRect().height / parseFloat(getComputedStyle(e).lineHeight))"
+        )
         assert fits and lines >= 2, "a message longer than the page is wrapped, not cut off in a one-line box"
         failure.locator("xpath=ancestor::div[contains(@class,'cell')][1]").screenshot(
-            path=str(screenshot_dir / "feedback-failure.png"))
+            path=str(screenshot_dir / "feedback-failure.png")
+        )
 
         typeset = page.locator('script[type^="math/tex"]').count()  # MathJax leaves one per formula it typeset
         assert typeset >= 4 and page.locator(".MathJax_Display").count() >= 2, "the notebook's equations are typeset"

@@ -29,7 +29,9 @@ from tests.browser.conftest import (  # noqa: E402
 pytestmark = pytest.mark.browser
 
 RUN_TIMEOUT_MS = 300_000  # one Run > ... of a whole notebook, with COURSE_QUICK=1
-WIDGET_FAILURES = re.compile(r"Error displaying widget|Loading widget\.\.\.|^\s*HBox\(children=|IProgress not found", re.M)
+WIDGET_FAILURES = re.compile(
+    r"Error displaying widget|Loading widget\.\.\.|^\s*HBox\(children=|IProgress not found", re.M
+)
 
 
 def _workspace(name: str) -> str:
@@ -41,8 +43,11 @@ def _grade_cells(path, cell_type: str | None = None) -> dict[int, str]:
     """The graded cells of a notebook, index -> source: autograded tests (code) and written answers
     (markdown); only those of ``cell_type`` if given."""
     nb = nbformat.read(path, as_version=4)
-    return {i: cell.source.strip() for i, cell in enumerate(nb.cells)
-            if cell.metadata.get("nbgrader", {}).get("grade") and cell_type in (None, cell.cell_type)}
+    return {
+        i: cell.source.strip()
+        for i, cell in enumerate(nb.cells)
+        if cell.metadata.get("nbgrader", {}).get("grade") and cell_type in (None, cell.cell_type)
+    }
 
 
 def _describe(cell: lab_ui.Cell) -> str:
@@ -108,8 +113,10 @@ def test_learner_notebook_fails_only_at_the_exercises(page, lab, shoot, name):
     assert not never_run, f"{path}: code cells {never_run} never ran"
     failed = {e.cell for e in errors}
     passing_tests = [i for i in _grade_cells(lab.course / path, "code") if i not in failed]
-    assert not passing_tests, (f"{path}: the autograded test cell(s) {passing_tests} pass on the untouched stub; "
-                               "an unfinished exercise must score 0")
+    assert not passing_tests, (
+        f"{path}: the autograded test cell(s) {passing_tests} pass on the untouched stub; "
+        "an unfinished exercise must score 0"
+    )
 
 
 @pytest.mark.parametrize("name", solution_notebooks())
@@ -176,10 +183,16 @@ def test_validate_lists_every_test_as_failing_on_the_untouched_stub(page, lab, s
     listed = [cell["source"].strip() for cell in failed]
     assert sorted(listed) == sorted(graded.values()), (
         f"Validate should list the {len(graded)} graded cells (tests and written answers) as failing; "
-        f"it listed {len(listed)}:\n" + "\n---\n".join(listed))
+        f"it listed {len(listed)}:\n" + "\n---\n".join(listed)
+    )
     tests = set(_grade_cells(lab.course / path, "code").values())
-    not_stub = [cell["source"].strip() for cell in failed if cell["source"].strip() in tests
-                and "not implemented yet" not in cell["error"] and "NotImplementedError" not in cell["error"]]
+    not_stub = [
+        cell["source"].strip()
+        for cell in failed
+        if cell["source"].strip() in tests
+        and "not implemented yet" not in cell["error"]
+        and "NotImplementedError" not in cell["error"]
+    ]
     assert not not_stub, f"Validate failed these test cells for another reason than an unfinished exercise: {not_stub}"
 
 

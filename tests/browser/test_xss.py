@@ -101,16 +101,22 @@ def _hostile_submission() -> nbformat.NotebookNode:
     nb = edit(solved(), "why_bag_of_words_fails", VECTORS["empty comment <!--->"])
     nb.cells += [nbformat.v4.new_markdown_cell(source) for source in VECTORS.values()]
     html_vectors = [v for k, v in VECTORS.items() if not k.startswith(("markdown", "MathJax"))]
-    displays = [("HTML", html_vectors[i:i + 40]) for i in range(0, len(html_vectors), 40)]  # the grader keeps 50
-    displays += [("Markdown", list(VECTORS.values())[i:i + 40]) for i in range(0, len(VECTORS), 40)]  # per cell
-    nb.cells.append(nbformat.v4.new_code_cell(
-        "from IPython.display import Latex, display\n"
-        "display(Latex(r'$\\href{javascript:alert(1)}{x}$'))\n"
-        "display({'image/svg+xml': '<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(1)\"><script>alert(1)"
-        "</script></svg>', 'text/plain': 'svg'}, raw=True)\n"))
-    nb.cells += [nbformat.v4.new_code_cell(f"from IPython.display import {kind}, display\n"
-                                           f"for vector in {vectors!r}:\n    display({kind}(vector))\n")
-                 for kind, vectors in displays]
+    displays = [("HTML", html_vectors[i : i + 40]) for i in range(0, len(html_vectors), 40)]  # the grader keeps 50
+    displays += [("Markdown", list(VECTORS.values())[i : i + 40]) for i in range(0, len(VECTORS), 40)]  # per cell
+    nb.cells.append(
+        nbformat.v4.new_code_cell(
+            "from IPython.display import Latex, display\n"
+            "display(Latex(r'$\\href{javascript:alert(1)}{x}$'))\n"
+            'display({\'image/svg+xml\': \'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(1)'
+            "</script></svg>', 'text/plain': 'svg'}, raw=True)\n"
+        )
+    )
+    nb.cells += [
+        nbformat.v4.new_code_cell(
+            f"from IPython.display import {kind}, display\nfor vector in {vectors!r}:\n    display({kind}(vector))\n"
+        )
+        for kind, vectors in displays
+    ]
     tagged = nbformat.v4.new_code_cell("print('tagged')")
     tagged.metadata["tags"] = ["x navbar-fixed-top modal-backdrop"]
     nb.cells.append(tagged)
@@ -135,9 +141,18 @@ def _formgrader_page(course: Path) -> str:
 
     autograded = course / "autograded" / STUDENT / A01 / f"{A01}.ipynb"
     exporter = HTMLExporter(template_name="formgrade", extra_template_basedirs=[handlers.template_path])
-    resources = {"assignment_id": A01, "notebook_id": A01, "submission_id": "x", "index": 0, "total": 1,
-                 "base_url": "", "student": STUDENT, "last_name": "", "first_name": "",
-                 "notebook_path": str(autograded)}
+    resources = {
+        "assignment_id": A01,
+        "notebook_id": A01,
+        "submission_id": "x",
+        "index": 0,
+        "total": 1,
+        "base_url": "",
+        "student": STUDENT,
+        "last_name": "",
+        "first_name": "",
+        "notebook_path": str(autograded),
+    }
     return exporter.from_filename(str(autograded), resources=resources)[0]
 
 
@@ -149,7 +164,7 @@ def _formgrader_static(path: str) -> Path | None:
     if not path.startswith(prefix):
         return None
     root = (Path(handlers.__file__).parent / "static").resolve()
-    found = (root / path[len(prefix):]).resolve()
+    found = (root / path[len(prefix) :]).resolve()
     return found if found.is_file() and found.is_relative_to(root) else None
 
 
@@ -177,8 +192,14 @@ def _open(page_html: Path) -> dict:
                 route.abort()  # no network here anyway; nothing else the page asks for is fetched
 
         page.route("**/*", leaving)
-        page.on("framenavigated", lambda frame: seen["navigations"].append(frame.url) if frame == page.main_frame
-                and frame.url != page_html.as_uri() else None)
+        page.on(
+            "framenavigated",
+            lambda frame: (
+                seen["navigations"].append(frame.url)
+                if frame == page.main_frame and frame.url != page_html.as_uri()
+                else None
+            ),
+        )
         page.goto(page_html.as_uri(), wait_until="load")
         page.wait_for_timeout(1000)
         seen.update(page.evaluate(PROBE_PAGE))
@@ -214,8 +235,13 @@ def test_the_report_names_what_was_removed_and_escapes_the_file_name(graded):
     report = json.loads((course / "grading-report.json").read_text())[STUDENT]
     changes = report["assignments"][A01]["html_turned_off"]
     assert len([c for c in changes if "(markdown): HTML turned off" in c]) >= len(VECTORS)
-    for output in ("text/html output sanitized", "text/markdown output dropped", "text/latex output dropped",
-                   "image/svg+xml output dropped", "cell tags that are not plain words removed"):
+    for output in (
+        "text/html output sanitized",
+        "text/markdown output dropped",
+        "text/latex output dropped",
+        "image/svg+xml output dropped",
+        "cell tags that are not plain words removed",
+    ):
         assert any(output in c for c in changes), output
     markdown = (course / "grading-report.md").read_text()
     assert "<img src=x onerror" not in markdown and "&lt;img src=x onerror=alert\\(1\\)&gt;.csv" in markdown
@@ -227,8 +253,10 @@ def test_the_hooks_see_a_vector_that_is_let_through(tmp_path):
     from nbconvert import HTMLExporter
 
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_markdown_cell(VECTORS["empty comment <!--->"]),
-                nbformat.v4.new_markdown_cell(VECTORS["full-page link by style"])]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(VECTORS["empty comment <!--->"]),
+        nbformat.v4.new_markdown_cell(VECTORS["full-page link by style"]),
+    ]
     page = tmp_path / "unsanitized.html"
     page.write_text(HTMLExporter(template_name="classic").from_notebook_node(nb)[0], encoding="utf-8")
     seen = _open(page)

@@ -19,8 +19,14 @@ from course_lib.checks.core import (
 
 
 def test_plain_data_round_trips_tensors_numbers_strings_and_containers():
-    value = {"h": torch.arange(6, dtype=torch.float64).reshape(2, 3), "n": 3, "s": "好", "t": (1, [2.5, None]),
-             "flag": True, "inf": float("inf")}
+    value = {
+        "h": torch.arange(6, dtype=torch.float64).reshape(2, 3),
+        "n": 3,
+        "s": "好",
+        "t": (1, [2.5, None]),
+        "flag": True,
+        "inf": float("inf"),
+    }
     back = decode_plain(encode_plain(value))
     assert np.array_equal(back["h"], np.arange(6.0).reshape(2, 3)) and back["h"].dtype == np.float64
     assert back["n"] == 3 and back["s"] == "好" and back["t"] == (1, [2.5, None]) and back["inf"] == float("inf")
@@ -33,14 +39,17 @@ def test_results_that_cannot_cross_a_process_boundary_become_learner_errors():
     assert np.array_equal(back["b"], np.ones(2, dtype=np.float32))
 
 
-@pytest.mark.parametrize("bad", [
-    {"__ndarray__": "AAAA", "dtype": "float64", "shape": [3]},          # length does not match the shape
-    {"__ndarray__": "AAAA", "dtype": "object", "shape": [1]},           # dtype not allowed
-    {"__ndarray__": "!!", "dtype": "uint8", "shape": [1]},              # not base64
-    {"__dict__": [[1]]},                                                # malformed entry
-    {"unexpected": 1},
-    {"__ndarray__": "", "dtype": "uint8", "shape": [-1]},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"__ndarray__": "AAAA", "dtype": "float64", "shape": [3]},  # length does not match the shape
+        {"__ndarray__": "AAAA", "dtype": "object", "shape": [1]},  # dtype not allowed
+        {"__ndarray__": "!!", "dtype": "uint8", "shape": [1]},  # not base64
+        {"__dict__": [[1]]},  # malformed entry
+        {"unexpected": 1},
+        {"__ndarray__": "", "dtype": "uint8", "shape": [-1]},
+    ],
+)
 def test_malformed_plain_data_is_refused(bad):
     with pytest.raises(Exception):
         decode_plain(bad)
@@ -80,7 +89,9 @@ def test_assert_close_reports_error_index_and_tolerance():
     expected = torch.zeros(2, 2, dtype=torch.float64)
     got = expected.clone()
     got[1, 0] = 1.0
-    with pytest.raises(CheckFailure, match=r"(?s)1 of 4 values differ \(tolerance rtol=1e-09.*at \(1, 0\): expected 0, got 1"):
+    with pytest.raises(
+        CheckFailure, match=r"(?s)1 of 4 values differ \(tolerance rtol=1e-09.*at \(1, 0\): expected 0, got 1"
+    ):
         assert_close(got, expected, "h_t")
     with pytest.raises(CheckFailure, match="NaN"):
         assert_close(torch.full((2,), float("nan")), torch.zeros(2), "h_t")

@@ -30,8 +30,9 @@ pytestmark = pytest.mark.slow
 ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
 SEEDS = int(os.environ.get("COURSE_HIDDEN_SEEDS", "40"))
 # The seeds: fixed (a failure is reproducible), unrelated to the visible and default hidden seeds.
-SEED_LIST = [int.from_bytes(hashlib.sha256(f"hidden-seed-{i}".encode()).digest()[:4], "big") & 0x7FFFFFFF
-             for i in range(SEEDS)]
+SEED_LIST = [
+    int.from_bytes(hashlib.sha256(f"hidden-seed-{i}".encode()).digest()[:4], "big") & 0x7FFFFFFF for i in range(SEEDS)
+]
 
 SWEEP = """
 import contextlib, io, json
@@ -63,8 +64,11 @@ def test_solution_passes_every_check_on_many_hidden_seeds(assignment, monkeypatc
     nb.cells.append(nbformat.v4.new_code_cell(SWEEP.format(keys=keys, seeds=SEED_LIST)))
     monkeypatch.setenv("COURSE_QUICK", "1")
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    NotebookClient(nb, timeout=600 + 3 * SEEDS, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        nb, timeout=600 + 3 * SEEDS, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
     printed = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.get("output_type") == "stream")
     failures = json.loads(printed.strip().splitlines()[-1])
     assert not failures, "a correct answer failed on a hidden seed:\n" + "\n".join(
-        f"{key} seed {seed}: {message}" for key, found in failures.items() for seed, message in found[:3])
+        f"{key} seed {seed}: {message}" for key, found in failures.items() for seed, message in found[:3]
+    )

@@ -48,8 +48,9 @@ def test_attention_names_padding_with_weight():
 
 def test_attention_names_missing_scale():
     def wrong(query, keys, mask):
-        return attention(query * math.sqrt(query.shape[-1]), keys, mask)[0], \
-            attention(query * math.sqrt(query.shape[-1]), keys, mask)[1]
+        return attention(query * math.sqrt(query.shape[-1]), keys, mask)[0], attention(
+            query * math.sqrt(query.shape[-1]), keys, mask
+        )[1]
 
     fails_with(check_attention, wrong, "not scaled")
 

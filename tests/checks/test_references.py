@@ -10,9 +10,11 @@ from course_lib.checks.references import holding
 
 def _weights(D: int, H: int, gates: int = 1):
     g = torch.Generator().manual_seed(0)
-    return (torch.randn(gates * H, D, generator=g, dtype=torch.float64),
-            torch.randn(gates * H, H, generator=g, dtype=torch.float64),
-            torch.randn(gates * H, generator=g, dtype=torch.float64))
+    return (
+        torch.randn(gates * H, D, generator=g, dtype=torch.float64),
+        torch.randn(gates * H, H, generator=g, dtype=torch.float64),
+        torch.randn(gates * H, generator=g, dtype=torch.float64),
+    )
 
 
 def test_a_cell_and_a_layer_compute_tanh_of_x_W_ih_plus_h_W_hh_plus_one_bias():

@@ -45,14 +45,16 @@ def test_each_package_matches_its_solution_notebook(assignment):
     package = {exercise.name: exercise for exercise in MODULES[module].EXERCISES}
     solutions, tests = _cells(assignment)
     assert tests, f"{assignment} has no graded test cells"
-    assert set(tests) == set(package), (f"{assignment}: graded test cells {sorted(tests)} but {module}.EXERCISES "
-                                        f"{sorted(package)}")
+    assert set(tests) == set(package), (
+        f"{assignment}: graded test cells {sorted(tests)} but {module}.EXERCISES {sorted(package)}"
+    )
     for name, source in tests.items():
         exercise = package[name]
         assert f"{module}.{name}" in EXERCISES, f"{module}.{name} is not in the registry"
         calls = re.findall(r"^check_(\w+)\((\w+)", source, flags=re.M)
         assert calls and all(c == (name, exercise.function) for c in calls), (
-            f"{assignment}: test_{name} should call check_{name}({exercise.function}), it has {source!r}")
+            f"{assignment}: test_{name} should call check_{name}({exercise.function}), it has {source!r}"
+        )
         if exercise.callable_answer:  # a quiz answer (a value) has no hidden cases to run
             assert re.search(r"hidden=True", source), f"{assignment}: test_{name} has no hidden call"
         check = getattr(MODULES[module], f"check_{name}")
@@ -68,8 +70,10 @@ def test_every_kind_of_hidden_case_is_visible_first(key):
     for seed in SEEDS:
         visible, hidden = kinds(exercise.cases(seed, False)), kinds(exercise.cases(seed, True))
         assert visible | hidden <= set(KINDS), f"{key}: unknown kinds {sorted((visible | hidden) - set(KINDS))}"
-        assert hidden <= visible, (f"{key}: the hidden cases have kinds {sorted(hidden - visible)} that no visible "
-                                   f"case has (seed {seed}): a learner could see ✓ and lose points for them")
+        assert hidden <= visible, (
+            f"{key}: the hidden cases have kinds {sorted(hidden - visible)} that no visible "
+            f"case has (seed {seed}): a learner could see ✓ and lose points for them"
+        )
 
 
 @pytest.mark.parametrize("key", sorted(EXERCISES))

@@ -51,17 +51,20 @@ def test_every_format_writes_the_seed_example():
         assert format_date(DAY, fmt) == text, fmt
 
 
-@pytest.mark.parametrize("day, fmt, text", [
-    (datetime.date(2001, 1, 4), "D/M/YYYY", "4/1/2001"),
-    (datetime.date(2001, 1, 4), "DD/MM/YYYY", "04/01/2001"),
-    (datetime.date(2013, 3, 1), "Dth of Month YYYY", "1st of March 2013"),
-    (datetime.date(2013, 3, 2), "Dth of Month YYYY", "2nd of March 2013"),
-    (datetime.date(2013, 3, 3), "Dth of Month YYYY", "3rd of March 2013"),
-    (datetime.date(2013, 3, 11), "Dth of Month YYYY", "11th of March 2013"),
-    (datetime.date(2013, 3, 12), "Dth of Month YYYY", "12th of March 2013"),
-    (datetime.date(2013, 3, 22), "Dth of Month YYYY", "22nd of March 2013"),
-    (datetime.date(1950, 1, 1), "Weekday, D Month YYYY", "Sunday, 1 January 1950"),
-])
+@pytest.mark.parametrize(
+    "day, fmt, text",
+    [
+        (datetime.date(2001, 1, 4), "D/M/YYYY", "4/1/2001"),
+        (datetime.date(2001, 1, 4), "DD/MM/YYYY", "04/01/2001"),
+        (datetime.date(2013, 3, 1), "Dth of Month YYYY", "1st of March 2013"),
+        (datetime.date(2013, 3, 2), "Dth of Month YYYY", "2nd of March 2013"),
+        (datetime.date(2013, 3, 3), "Dth of Month YYYY", "3rd of March 2013"),
+        (datetime.date(2013, 3, 11), "Dth of Month YYYY", "11th of March 2013"),
+        (datetime.date(2013, 3, 12), "Dth of Month YYYY", "12th of March 2013"),
+        (datetime.date(2013, 3, 22), "Dth of Month YYYY", "22nd of March 2013"),
+        (datetime.date(1950, 1, 1), "Weekday, D Month YYYY", "Sunday, 1 January 1950"),
+    ],
+)
 def test_format_details(day, fmt, text):
     assert format_date(day, fmt) == text
 
@@ -76,8 +79,11 @@ def test_pairs_map_to_iso_and_the_weekday_is_right():
     for (source, target), day in zip(date_pairs(days, seed=3), days):
         assert target == day.isoformat()
         assert str(day.year) in source
-        weekday = day.strftime("%A") if False else ("Monday Tuesday Wednesday Thursday Friday Saturday Sunday"
-                                                      .split()[day.weekday()])
+        weekday = (
+            day.strftime("%A")
+            if False
+            else ("Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()[day.weekday()])
+        )
         if source.startswith(weekday[:3]):
             assert source.startswith(weekday) or source.startswith(weekday[:3] + " ")
 
@@ -132,9 +138,11 @@ def test_to_batch_pads_at_the_end_and_appends_eos():
     ids, lengths = to_batch(["12", "3456", ""], vocab, eos=True)
     assert ids.dtype == torch.long and lengths.tolist() == [3, 5, 1]
     eos, pad = vocab.stoi[EOS], vocab.stoi[PAD]
-    assert ids.tolist() == [[vocab.stoi["1"], vocab.stoi["2"], eos, pad, pad],
-                            [vocab.stoi["3"], vocab.stoi["4"], vocab.stoi["5"], vocab.stoi["6"], eos],
-                            [eos, pad, pad, pad, pad]]
+    assert ids.tolist() == [
+        [vocab.stoi["1"], vocab.stoi["2"], eos, pad, pad],
+        [vocab.stoi["3"], vocab.stoi["4"], vocab.stoi["5"], vocab.stoi["6"], eos],
+        [eos, pad, pad, pad, pad],
+    ]
     ids, lengths = to_batch(["12", "3"], vocab)
     assert lengths.tolist() == [2, 1] and ids[1, 1] == pad
     assert "".join(vocab.decode(ids[0])) == "12"

@@ -30,12 +30,15 @@ def test_text_alternates_comma_and_full_stop():
         assert poem.text[5::6] == "，。" * (len(poem.lines) // 2)
 
 
-@pytest.mark.parametrize("prefix, title, second_line", [
-    ("床前", "静夜思", "疑是地上霜"),
-    ("白日", "登鹳雀楼", "黄河入海流"),
-    ("春眠", "春晓", "处处闻啼鸟"),
-    ("千山", "江雪", "万径人踪灭"),
-])
+@pytest.mark.parametrize(
+    "prefix, title, second_line",
+    [
+        ("床前", "静夜思", "疑是地上霜"),
+        ("白日", "登鹳雀楼", "黄河入海流"),
+        ("春眠", "春晓", "处处闻啼鸟"),
+        ("千山", "江雪", "万径人踪灭"),
+    ],
+)
 def test_prefix_poems_are_present_with_an_english_gloss(prefix, title, second_line):
     poem = poem_by_prefix(prefix)
     assert poem.title == title and poem.lines[1] == second_line

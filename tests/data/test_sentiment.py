@@ -52,7 +52,13 @@ def test_unknown_language_is_named():
 def test_the_articles_six_sentences_labels_and_vocabulary_are_its_own():
     """As printed in "From RNNs to LSTMs and GRUs": train_data and the 18-word vocab, in the article's order."""
     assert [(" ".join(e.tokens), e.label) for e in article_sentiment()] == [
-        ("电影 好看", 1), ("饭菜 难吃", 0), ("天气 糟糕", 0), ("音乐 好听", 1), ("电影 难看", 0), ("饭菜 好吃", 1)]
+        ("电影 好看", 1),
+        ("饭菜 难吃", 0),
+        ("天气 糟糕", 0),
+        ("音乐 好听", 1),
+        ("电影 难看", 0),
+        ("饭菜 好吃", 1),
+    ]
     assert ARTICLE_VOCAB[:4] == ("电影", "好看", "饭菜", "难吃") and ARTICLE_VOCAB[-1] == "少"
     assert len(set(ARTICLE_VOCAB)) == 18 and set(ARTICLE_ENGLISH) == set(ARTICLE_VOCAB)
 

@@ -18,5 +18,8 @@ def statuses(findings: list[Finding]) -> list[str]:
 
 
 def fake_torch(version: str, cuda: str | None = None, gpu: bool = False):
-    return SimpleNamespace(__version__=version, version=SimpleNamespace(cuda=cuda, hip=None),
-                           cuda=SimpleNamespace(is_available=lambda: gpu))
+    return SimpleNamespace(
+        __version__=version,
+        version=SimpleNamespace(cuda=cuda, hip=None),
+        cuda=SimpleNamespace(is_available=lambda: gpu),
+    )

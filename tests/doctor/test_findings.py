@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+
 import tomllib
 
 from course_lib.doctor import findings
@@ -11,7 +12,9 @@ from tests.conftest import ROOT
 
 def test_requirements_are_pyprojects():
     dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    pyproject = dict(re.match(r"^([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?(.*)$", d.replace(" ", "")).groups() for d in dependencies)
+    pyproject = dict(
+        re.match(r"^([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?(.*)$", d.replace(" ", "")).groups() for d in dependencies
+    )
     assert findings.REQUIREMENTS == pyproject
     requires_python = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
     assert requires_python == ">=" + ".".join(map(str, findings.PYTHON_MIN))

@@ -11,7 +11,10 @@ from tests.doctor import statuses
 
 
 def test_a_kernel_from_another_environment_without_the_course_is_a_problem():
-    spec = (["/opt/other/bin/python", "-m", "ipykernel_launcher", "-f", "{connection_file}"], "/home/me/.local/share/jupyter/kernels/python3")
+    spec = (
+        ["/opt/other/bin/python", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "/home/me/.local/share/jupyter/kernels/python3",
+    )
     [finding] = jupyter.check_kernel(spec, probe=lambda python: ("/opt/other", False, True), in_kernel=False)
     assert finding.status == PROBLEM and "/opt/other/bin/python" in finding.text and "course_lib" in finding.text
     assert "ipykernel install" in finding.fix
@@ -68,7 +71,8 @@ def test_lab_extensions_are_read_where_jupyterlab_reads_them(tmp_path, monkeypat
     """A plugin disabled with `jupyter labextension disable` (user level) is seen."""
     (tmp_path / "labconfig").mkdir()
     (tmp_path / "labconfig" / "page_config.json").write_text(
-        '{"disabledExtensions": {"@jupyter/nbgrader:validate-assignment": true}}')
+        '{"disabledExtensions": {"@jupyter/nbgrader:validate-assignment": true}}'
+    )
     monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(tmp_path))
     installed, disabled = jupyter._lab_extensions()
     assert "@jupyter/nbgrader:validate-assignment" in disabled

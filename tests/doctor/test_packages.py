@@ -28,9 +28,20 @@ def test_torch_build_and_range():
 
 
 def test_a_missing_or_out_of_range_package_is_a_problem():
-    versions = {"numpy": "2.0.0", "matplotlib": "3.8.0", "tqdm": "4.66.0", "ipywidgets": "7.8.1",
-                "jupyterlab": "4.2.0", "nbclient": "0.10.0", "nbformat": "5.9.0", "nh3": "0.3.8",
-                "cloudpickle": "3.1.0", "distributed": "2026.8.0", "cryptography": "46.0.0", "psycopg": "3.2.0"}
+    versions = {
+        "numpy": "2.0.0",
+        "matplotlib": "3.8.0",
+        "tqdm": "4.66.0",
+        "ipywidgets": "7.8.1",
+        "jupyterlab": "4.2.0",
+        "nbclient": "0.10.0",
+        "nbformat": "5.9.0",
+        "nh3": "0.3.8",
+        "cloudpickle": "3.1.0",
+        "distributed": "2026.8.0",
+        "cryptography": "46.0.0",
+        "psycopg": "3.2.0",
+    }
 
     def version_of(name):
         if name not in versions:

@@ -22,7 +22,9 @@ from tests.conftest import ROOT
 A01 = "01_sequence_data"
 FULL_01 = 12.0  # autograded points of notebook 01 (plus 2 manual)
 
-needs_bwrap = pytest.mark.skipif(bwrap_path() is None, reason="bubblewrap is not installed (apt-get install bubblewrap)")
+needs_bwrap = pytest.mark.skipif(
+    bwrap_path() is None, reason="bubblewrap is not installed (apt-get install bubblewrap)"
+)
 
 
 def make_course(tmp: Path) -> Path:
@@ -42,8 +44,11 @@ def solved(assignment: str = A01) -> nbformat.NotebookNode:
     """The learner notebook with every solution cell replaced by the instructor's solution."""
     learner = nbformat.read(ROOT / "notebooks" / assignment / f"{assignment}.ipynb", as_version=4)
     solution = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
-    answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in solution.cells
-               if c.metadata.get("nbgrader", {}).get("solution")}
+    answers = {
+        c.metadata["nbgrader"]["grade_id"]: c.source
+        for c in solution.cells
+        if c.metadata.get("nbgrader", {}).get("solution")
+    }
     for cell in learner.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if grade_id in answers:

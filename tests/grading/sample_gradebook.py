@@ -29,7 +29,9 @@ def gradebook(folder: Path, students: dict[str, dict]) -> str:
         gb.add_grade_cell("why_bag_of_words_fails", A, A, max_score=2, cell_type="markdown")
         gb.add_solution_cell("why_bag_of_words_fails", A, A)
         for student, marks in students.items():
-            gb.add_student(student, first_name=marks.get("first"), last_name=marks.get("last"), email=marks.get("email"))
+            gb.add_student(
+                student, first_name=marks.get("first"), last_name=marks.get("last"), email=marks.get("email")
+            )
             gb.add_submission(A, student, timestamp=marks.get("submitted", DUE))
             test = gb.find_grade("test_windows", A, A, student)
             test.auto_score, test.needs_manual_grade = marks["auto"], False

@@ -54,8 +54,11 @@ def _tls_files(folder: Path) -> list[str]:
 
     security = Security.temporary()
     paths = []
-    for name, text in (("ca.pem", security.tls_ca_file), ("cert.pem", security.tls_client_cert),
-                       ("key.pem", security.tls_client_key)):
+    for name, text in (
+        ("ca.pem", security.tls_ca_file),
+        ("cert.pem", security.tls_client_cert),
+        ("key.pem", security.tls_client_key),
+    ):
         (folder / name).write_text(text)
         paths.append(str(folder / name))
     return paths
@@ -69,8 +72,22 @@ class _Cluster:
         self.ca, self.cert, self.key = _tls_files(folder)
         self.tls = ["--tls-ca-file", self.ca, "--tls-cert", self.cert, "--tls-key", self.key]
         self.scheduler_file = folder / "scheduler.json"
-        self._start([DASK, "scheduler", "--protocol", "tls", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                     "--scheduler-file", str(self.scheduler_file), *self.tls])
+        self._start(
+            [
+                DASK,
+                "scheduler",
+                "--protocol",
+                "tls",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--no-dashboard",
+                "--scheduler-file",
+                str(self.scheduler_file),
+                *self.tls,
+            ]
+        )
         deadline = time.monotonic() + 120
         while not self.scheduler_file.is_file():
             assert time.monotonic() < deadline, "the Dask scheduler did not start"
@@ -79,22 +96,42 @@ class _Cluster:
         self.address = json.loads(self.scheduler_file.read_text())["address"]
 
     def _start(self, cmd: list[str], env: dict | None = None) -> subprocess.Popen:
-        process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env or os.environ.copy(),
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            cmd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env or os.environ.copy(),
+            start_new_session=True,
+        )
         self.processes.append(process)
         return process
 
     def workers(self, count: int, env: dict | None = None) -> subprocess.Popen:
-        return self._start([DASK, "worker", self.address, "--nworkers", str(count), "--nthreads", "1",
-                            "--no-dashboard", "--memory-limit", "0", *self.tls], env=env)
+        return self._start(
+            [
+                DASK,
+                "worker",
+                self.address,
+                "--nworkers",
+                str(count),
+                "--nthreads",
+                "1",
+                "--no-dashboard",
+                "--memory-limit",
+                "0",
+                *self.tls,
+            ],
+            env=env,
+        )
 
     @contextlib.contextmanager
     def client(self):
         from distributed import Client
         from distributed.security import Security
 
-        security = Security(tls_ca_file=self.ca, tls_client_cert=self.cert, tls_client_key=self.key,
-                            require_encryption=True)
+        security = Security(
+            tls_ca_file=self.ca, tls_client_cert=self.cert, tls_client_key=self.key, require_encryption=True
+        )
         with Client(self.address, security=security, timeout=60) as client:
             yield client
 
@@ -121,7 +158,9 @@ def _class(tmp_path: Path, students: dict) -> tuple[Path, Path]:
 
 def _wrong_windows():
     good = solved()
-    return edit(good, "make_windows", cell(good, "make_windows").source.replace("series[window:]", "series[window - 1 : -1]"))
+    return edit(
+        good, "make_windows", cell(good, "make_windows").source.replace("series[window:]", "series[window - 1 : -1]")
+    )
 
 
 @needs_bwrap
@@ -133,9 +172,29 @@ def test_a_second_host_over_tls_grades_the_class_even_when_a_worker_is_killed_mi
         client.wait_for_workers(2, timeout=120)
         pids = client.run(os.getpid)
     exit_codes = []
-    run = threading.Thread(target=lambda: exit_codes.append(course_cli(
-        ["--course-dir", str(course), "grade", str(subs), "--scheduler", cluster.address, "--quiet",
-         "--cell-timeout", "30", "--tls-ca-file", cluster.ca, "--tls-cert", cluster.cert, "--tls-key", cluster.key])))
+    run = threading.Thread(
+        target=lambda: exit_codes.append(
+            course_cli(
+                [
+                    "--course-dir",
+                    str(course),
+                    "grade",
+                    str(subs),
+                    "--scheduler",
+                    cluster.address,
+                    "--quiet",
+                    "--cell-timeout",
+                    "30",
+                    "--tls-ca-file",
+                    cluster.ca,
+                    "--tls-cert",
+                    cluster.cert,
+                    "--tls-key",
+                    cluster.key,
+                ]
+            )
+        )
+    )
     run.start()
     killed = None
     while killed is None and run.is_alive():  # registering the assignment comes first: no time limit here
@@ -149,7 +208,11 @@ def test_a_second_host_over_tls_grades_the_class_even_when_a_worker_is_killed_mi
     run.join(timeout=900)
     assert killed is not None, "no worker was caught grading"
     assert exit_codes == [0]
-    assert {s: auto_total(course, s) for s in ("alice", "bob", "carol")} == {"alice": FULL_01, "bob": 0, "carol": FULL_01 - 2}
+    assert {s: auto_total(course, s) for s in ("alice", "bob", "carol")} == {
+        "alice": FULL_01,
+        "bob": 0,
+        "carol": FULL_01 - 2,
+    }
     for student in ("alice", "bob", "carol"):
         assert (course / ".course" / "graded" / student / f"{A01}.json").is_file()
         assert (course / "feedback" / student / A01 / f"{A01}.html").is_file()
@@ -164,8 +227,11 @@ def test_a_submission_that_kills_its_worker_every_time_is_a_named_problem_and_th
     assert (summary.graded, summary.failed) == (1, 1), summary.text()
     assert auto_total(course, "alice") == FULL_01
     assert problems(course, "mallory") == [
-        ("the grading worker died 3 times on this submission (its notebook kills the grader, e.g. by exhausting the "
-         "worker's memory); not graded (KilledWorker)")]
+        (
+            "the grading worker died 3 times on this submission (its notebook kills the grader, e.g. by exhausting the "
+            "worker's memory); not graded (KilledWorker)"
+        )
+    ]
     assert not (course / ".course" / "graded" / "mallory").exists(), "no resume mark: the next run tries again"
 
 
@@ -186,9 +252,23 @@ def test_a_cluster_with_a_worker_running_other_grading_code_is_refused(tmp_path,
     with cluster.client() as client:
         client.wait_for_workers(1, timeout=120)
     course, subs = _class(tmp_path, {"alice": solved()})
-    code = course_cli(["--course-dir", str(course), "grade", str(subs), "--scheduler", cluster.address,
-                                 "--quiet", "--tls-ca-file", cluster.ca, "--tls-cert", cluster.cert,
-                                 "--tls-key", cluster.key])
+    code = course_cli(
+        [
+            "--course-dir",
+            str(course),
+            "grade",
+            str(subs),
+            "--scheduler",
+            cluster.address,
+            "--quiet",
+            "--tls-ca-file",
+            cluster.ca,
+            "--tls-cert",
+            cluster.cert,
+            "--tls-key",
+            cluster.key,
+        ]
+    )
     assert code == 2
     assert "run other grading code than this coordinator" in capsys.readouterr().err
     assert not (course / "autograded").exists()

@@ -20,8 +20,11 @@ STDERR_FLOOD = "import os\nchunk = b'y' * 2**20\nfor _ in range(300):\n    os.wr
 @pytest.mark.slow
 def test_a_print_in_an_endless_loop_costs_that_cell_and_the_notebook_goes_on():
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(PRINT_FOREVER), nbformat.v4.new_code_cell(STDERR_FLOOD),
-                nbformat.v4.new_code_cell("print('after')")]
+    nb.cells = [
+        nbformat.v4.new_code_cell(PRINT_FOREVER),
+        nbformat.v4.new_code_cell(STDERR_FLOOD),
+        nbformat.v4.new_code_cell("print('after')"),
+    ]
     result, record = run_sandboxed(nbformat.writes(nb), Limits(notebook_seconds=120, cell_seconds=6))
     cells = {item["index"]: item for item in map(json.loads, record.decode().splitlines()) if "index" in item}
     assert len(record) < 3 * MAX_CELL_OUTPUT, "the record holds what the runner kept, not the flood"
@@ -86,9 +89,22 @@ def _run_direct(cells, cell_timeout, jupyter_path, monkeypatch):
 def test_a_cell_that_ignores_the_interrupt_or_blocks_it_costs_that_cell_only(tmp_path, monkeypatch):
     """SIGINT ignored, SIGINT and SIGTERM ignored, signals masked in a blocking read: each cell is stopped
     (interrupt, then the kernel is killed and replaced after a short grace) and the cells after it run."""
-    cells, events = _run_direct(["x = 41", IGNORES_SIGINT, "print(x + 1)", IGNORES_SIGINT_AND_SIGTERM,
-                                 "print(x + 1)", BLOCKED_IN_C, "print(x + 1)", HONOURS_SIGINT, "print(x + 1)"],
-                                cell_timeout=3, jupyter_path=tmp_path, monkeypatch=monkeypatch)
+    cells, events = _run_direct(
+        [
+            "x = 41",
+            IGNORES_SIGINT,
+            "print(x + 1)",
+            IGNORES_SIGINT_AND_SIGTERM,
+            "print(x + 1)",
+            BLOCKED_IN_C,
+            "print(x + 1)",
+            HONOURS_SIGINT,
+            "print(x + 1)",
+        ],
+        cell_timeout=3,
+        jupyter_path=tmp_path,
+        monkeypatch=monkeypatch,
+    )
     for index in (1, 3, 5, 7):
         assert cells[index]["status"] == "timeout", (index, cells[index])
         assert "CellTimeoutError" in json.dumps(cells[index]["outputs"])

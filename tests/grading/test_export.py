@@ -33,8 +33,15 @@ def test_canvas_import_file_round_trips_against_canvas_own_export(tmp_path):
     url = gradebook(tmp_path, CLASS)
     result = export_grades(tmp_path, url, "canvas", tmp_path / "canvas.csv", [A], roster=SAMPLE)
     rows = _rows(result.path)
-    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Integration ID", "Section",
-                       "01 Sequence data (90210)"], "the LMS's own column, with its id, so Canvas updates it"
+    assert rows[0] == [
+        "Student",
+        "ID",
+        "SIS User ID",
+        "SIS Login ID",
+        "Integration ID",
+        "Section",
+        "01 Sequence data (90210)",
+    ], "the LMS's own column, with its id, so Canvas updates it"
     assert rows[1] == ["Points Possible", "", "", "", "", "", "14"]
     # Read back as Canvas does: every student row of the export, identity and sections exactly as exported.
     header, exported, _ = read_roster(result.path)
@@ -47,8 +54,10 @@ def test_canvas_import_file_round_trips_against_canvas_own_export(tmp_path):
 
 
 def test_moodle_import_file_maps_an_identifier_to_the_grade(tmp_path):
-    students = {"s1001": {"auto": 12, "manual": 2, "email": "jane@uni.example", "first": "Jane", "last": "Doe"},
-                "s1002": {"auto": 12, "manual": None, "email": "john@uni.example", "first": "John", "last": "Smith"}}
+    students = {
+        "s1001": {"auto": 12, "manual": 2, "email": "jane@uni.example", "first": "Jane", "last": "Doe"},
+        "s1002": {"auto": 12, "manual": None, "email": "john@uni.example", "first": "John", "last": "Smith"},
+    }
     url = gradebook(tmp_path, students)
     result = export_grades(tmp_path, url, "moodle", tmp_path / "moodle.csv", [A])
     rows = list(csv.DictReader(result.path.open(encoding="utf-8")))

@@ -36,7 +36,9 @@ def page(course) -> str:
 def test_every_graded_cell_is_titled_by_its_exercise(page):
     toc = re.search(r'<div id="toc">(.*?)</div>', page, re.DOTALL).group(1)
     assert "Test cell" not in toc and "Written response" not in toc
-    assert '<a href="#test_make_windows">make_windows — 5. Windows for next-step prediction</a> (Score: 0.0 / 2.0)' in toc
+    assert (
+        '<a href="#test_make_windows">make_windows — 5. Windows for next-step prediction</a> (Score: 0.0 / 2.0)' in toc
+    )
     assert "<b>make_windows — 5. Windows for next-step prediction</b>" in page, "the cell heading carries the title too"
 
 
@@ -69,10 +71,14 @@ def test_a_title_quoting_the_learners_own_heading_is_text_not_markup(page):
 
 
 def test_titles_name_exercises_by_their_section_and_skip_code_blocks():
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("## 5. Windows\n\n```python\n# not a heading\n```"),
-        nbformat.v4.new_code_cell("", metadata={"nbgrader": {"grade": True, "grade_id": "test_make_windows"}}),
-        nbformat.v4.new_markdown_cell("x", metadata={"nbgrader": {"grade": True, "solution": True, "grade_id": "why"}}),
-        nbformat.v4.new_code_cell("", metadata={"nbgrader": {"solution": True, "grade_id": "make_windows"}}),
-    ])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("## 5. Windows\n\n```python\n# not a heading\n```"),
+            nbformat.v4.new_code_cell("", metadata={"nbgrader": {"grade": True, "grade_id": "test_make_windows"}}),
+            nbformat.v4.new_markdown_cell(
+                "x", metadata={"nbgrader": {"grade": True, "solution": True, "grade_id": "why"}}
+            ),
+            nbformat.v4.new_code_cell("", metadata={"nbgrader": {"solution": True, "grade_id": "make_windows"}}),
+        ]
+    )
     assert titles(nb) == {"test_make_windows": "make_windows — 5. Windows", "why": "why (written answer) — 5. Windows"}

@@ -33,7 +33,7 @@ HOSTILE_MARKDOWN = {
 
 BENIGN_MARKDOWN = [
     "Plain *text*, `a < b` in code, $x < y$ in maths, a [link](https://pytorch.org) and a [relative](../02_rnn).",
-    "<details><summary>hint</summary>text</details> <span style=\"color:red\">red</span><br><b>bold</b>",
+    '<details><summary>hint</summary>text</details> <span style="color:red">red</span><br><b>bold</b>',
     "| a | b |\n|---|---|\n| 1 | 2 |\n\n- [ ] task\n- [x] done",
     '<img src="data:image/png;base64,iVBORw0KGgo=">',
     "```python\n# code may mention javascript:alert(1) and <script>\n```",
@@ -60,8 +60,11 @@ def test_a_pasted_image_attachment_is_fine_and_a_missing_one_is_not_rendered():
 def test_the_course_notebooks_pass_the_allowlist(folder):
     for path in sorted((ROOT / folder).glob("*/*.ipynb")):
         nb = nbformat.read(path, as_version=4)
-        found = [(i, unsafe_markdown(c.source, c.get("attachments"))) for i, c in enumerate(nb.cells)
-                 if c.cell_type == "markdown"]
+        found = [
+            (i, unsafe_markdown(c.source, c.get("attachments")))
+            for i, c in enumerate(nb.cells)
+            if c.cell_type == "markdown"
+        ]
         assert not [f for f in found if f[1]], f"{path.name}: {found}"
 
 
@@ -85,11 +88,16 @@ def test_make_inert_cleans_cells_and_outputs_and_keeps_the_rest():
     plain = nbformat.v4.new_markdown_cell(BENIGN_MARKDOWN[0])
     code = nbformat.v4.new_code_cell("display(...)")
     code.outputs = [
-        nbformat.v4.new_output("display_data", data={"text/html": "<b>ok</b><script>alert(1)</script>",
-                                                     "text/plain": "<HTML object>"}),
-        nbformat.v4.new_output("display_data", data={"text/html": '<table class="dataframe"><tr><td>1</td></tr></table>'}),
-        nbformat.v4.new_output("display_data", data={"text/markdown": "[x](javascript:alert(1))",
-                                                     "text/latex": r"$\href{javascript:alert(1)}{x}$"}),
+        nbformat.v4.new_output(
+            "display_data", data={"text/html": "<b>ok</b><script>alert(1)</script>", "text/plain": "<HTML object>"}
+        ),
+        nbformat.v4.new_output(
+            "display_data", data={"text/html": '<table class="dataframe"><tr><td>1</td></tr></table>'}
+        ),
+        nbformat.v4.new_output(
+            "display_data",
+            data={"text/markdown": "[x](javascript:alert(1))", "text/latex": r"$\href{javascript:alert(1)}{x}$"},
+        ),
     ]
     nb.cells = [answer, plain, code]
     changes = make_inert(nb)
@@ -109,7 +117,6 @@ def test_html_outputs_allowlist():
 
 
 # ------------------------------------------------------------------ the attacker's corpus, vector by vector
-
 
 
 @pytest.mark.parametrize("name", VECTORS)
@@ -134,8 +141,14 @@ def test_nh3s_output_of_every_vector_is_itself_inert(name):
             found.extend(f"{k}={v}" for k, v in attrs)
 
     Elements().feed(clean)
-    assert not [f for f in found if f in ("script", "style", "svg", "math", "iframe") or f.startswith("on")
-                or "position" in f or "javascript" in f.lower()], found
+    assert not [
+        f
+        for f in found
+        if f in ("script", "style", "svg", "math", "iframe")
+        or f.startswith("on")
+        or "position" in f
+        or "javascript" in f.lower()
+    ], found
     if "MathJax" not in name and "autolink" not in name:  # a script URL in the text stays text (shown in a code block)
         assert unsafe_html(clean) is None, clean
 
@@ -145,12 +158,15 @@ def test_what_learners_write_is_left_alone(source):
     assert unsafe_markdown(source) is None
 
 
-@pytest.mark.parametrize("html, removed", [
-    ('<a href="https://x.invalid/" style="position:fixed;top:0;left:0;width:100%;height:100%">x</a>', "style="),
-    ('<span style="color:red;margin-top:-900px">x</span>', "style="),
-    ('<a class="navbar-fixed-top" href="https://x.invalid/">x</a>', "class="),
-    ("<body onload=alert(1)>", "<body>"),
-])
+@pytest.mark.parametrize(
+    "html, removed",
+    [
+        ('<a href="https://x.invalid/" style="position:fixed;top:0;left:0;width:100%;height:100%">x</a>', "style="),
+        ('<span style="color:red;margin-top:-900px">x</span>', "style="),
+        ('<a class="navbar-fixed-top" href="https://x.invalid/">x</a>', "class="),
+        ("<body onload=alert(1)>", "<body>"),
+    ],
+)
 def test_overlays_and_document_tags_are_named(html, removed):
     assert removed in unsafe_html(html)
 
@@ -169,9 +185,16 @@ def test_an_svg_output_with_script_is_named_and_plain_shapes_are_not():
 
 def test_hostile_outputs_and_cell_tags_are_cleaned_and_named():
     code = nbformat.v4.new_code_cell("display(...)", metadata={"tags": ["ok-tag", "x navbar-fixed-top"]})
-    code.outputs = [nbformat.v4.new_output("display_data", data={
-        "image/svg+xml": "<svg onload=alert(1)></svg>", "text/plain": "<svg>",
-        "text/html": "<b>kept</b><img src=x onerror=alert(1)>"})]
+    code.outputs = [
+        nbformat.v4.new_output(
+            "display_data",
+            data={
+                "image/svg+xml": "<svg onload=alert(1)></svg>",
+                "text/plain": "<svg>",
+                "text/html": "<b>kept</b><img src=x onerror=alert(1)>",
+            },
+        )
+    ]
     nb = nbformat.v4.new_notebook()
     nb.cells = [code]
     changes = make_inert(nb)

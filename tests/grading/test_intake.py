@@ -94,10 +94,16 @@ MALFORMED = {  # student -> (notebook text, words the problem must contain)
     "unknown-cell-type": (_with_cell(lambda cells: cells[2].__setitem__("cell_type", "heading")), "unreadable"),
     "nested-too-deep": ('{"cells": ' + "[" * 100_000 + "]" * 100_000 + "}", "unreadable (RecursionError"),
     "not-utf8": ('{"cells": "\udcff"}', "unreadable"),
-    "nbgrader-a-string": (_with_cell(lambda cells: cells[3]["metadata"].__setitem__("nbgrader", "x")),
-                          "grading metadata was removed"),
-    "grade-id-a-list": (_with_cell(lambda cells: cells[3]["metadata"].__setitem__(
-        "nbgrader", {"grade": True, "grade_id": ["test_encode"]})), "grading metadata was removed"),
+    "nbgrader-a-string": (
+        _with_cell(lambda cells: cells[3]["metadata"].__setitem__("nbgrader", "x")),
+        "grading metadata was removed",
+    ),
+    "grade-id-a-list": (
+        _with_cell(
+            lambda cells: cells[3]["metadata"].__setitem__("nbgrader", {"grade": True, "grade_id": ["test_encode"]})
+        ),
+        "grading metadata was removed",
+    ),
 }
 
 
@@ -127,7 +133,8 @@ def test_a_copied_graded_cell_keeps_one_id_so_nbgrader_accepts_the_notebook(tmp_
     _handed_in(subs, "paster", nbformat.writes(nb))
     taken = intake(tmp_path / "course", subs, SOURCES, blanks)
     assert [p.what for p in taken.problems] == [
-        "copies of graded cells (test_encode): the first of each is graded, the copies run as ordinary cells"]
+        "copies of graded cells (test_encode): the first of each is graded, the copies run as ordinary cells"
+    ]
     written = nbformat.read(tmp_path / "course" / "submitted" / "paster" / A01 / f"{A01}.ipynb", as_version=4)
     ids = [c.metadata["nbgrader"]["grade_id"] for c in written.cells if "nbgrader" in c.metadata]
     assert ids.count("test_encode") == 1 and len(written.cells) == len(nb.cells)
@@ -137,8 +144,14 @@ def test_a_custom_lms_pattern_cannot_make_a_path_of_a_student_id(tmp_path, blank
     export = tmp_path / "export"
     export.mkdir()
     (export / f".._{A01}.ipynb").write_text(nbformat.writes(solved()))
-    taken = intake(tmp_path / "course", export, SOURCES, blanks, only=[A01],
-                   lms_pattern=r"^(?:.*/)?(?P<student_id>[^_]+)_(?P<file_id>.+\.ipynb)$")
+    taken = intake(
+        tmp_path / "course",
+        export,
+        SOURCES,
+        blanks,
+        only=[A01],
+        lms_pattern=r"^(?:.*/)?(?P<student_id>[^_]+)_(?P<file_id>.+\.ipynb)$",
+    )
     assert taken.work == []
     assert [p.what for p in taken.problems] == ["the student id has characters that are not allowed: ignored"]
 
@@ -153,14 +166,19 @@ def test_huge_extra_files_are_left_out_and_named(tmp_path, blanks, monkeypatch):
         (subs / "hoarder" / A01 / name).write_bytes(b"x" * 1200)
     taken = intake(tmp_path / "course", subs, SOURCES, blanks)
     assert [p.what for p in taken.problems] == [
-        "1 extra file(s) too large to take along (each <= 20 MB, 0 MB in all): ['c.csv']"]
+        "1 extra file(s) too large to take along (each <= 20 MB, 0 MB in all): ['c.csv']"
+    ]
     assert sorted(p.name for p in (tmp_path / "course" / "submitted" / "hoarder" / A01).iterdir()) == [
-        f"{A01}.ipynb", "a.csv", "b.csv"]
+        f"{A01}.ipynb",
+        "a.csv",
+        "b.csv",
+    ]
     originals = tmp_path / "course" / ".course" / "originals" / "hoarder" / A01
     assert (originals / f"{A01}.ipynb").is_file() and len(list(originals.iterdir())) < 4
 
 
 # ------------------------------------------------- any file a student hands in is that student's problem
+
 
 def _hostile_folder(subs, tmp_path):
     """mallory's folder: a good notebook among a FIFO, a socket, a device, links out, an undecodable name, a
@@ -184,7 +202,9 @@ def _hostile_folder(subs, tmp_path):
     os.mkfifo(folder / "notes" / "pipe")
     with open(os.path.join(os.fsencode(folder), b"caf\xe9.csv"), "wb") as handle:
         handle.write(b"1,2\n")
-    nbformat.write(solved(), (subs / "deep-tree" / A01).mkdir(parents=True) or subs / "deep-tree" / A01 / f"{A01}.ipynb")
+    nbformat.write(
+        solved(), (subs / "deep-tree" / A01).mkdir(parents=True) or subs / "deep-tree" / A01 / f"{A01}.ipynb"
+    )
     deep = subs / "deep-tree" / A01 / "deep"
     for _ in range(40):
         deep = deep / "d"
@@ -215,13 +235,18 @@ def test_fifos_sockets_devices_links_odd_names_and_deep_trees_are_that_students_
     whats = [f"{p.student}: {p.what}" for p in taken.problems]  # grades.csv shows the what: it names the file
     text = "\n".join(whats)
     text.encode("utf-8")  # every name is printable: the report is written as UTF-8
-    for words in ("mallory: pipe: a named pipe (FIFO): ignored", "mallory: socket: a socket: ignored",
-                  "mallory: passwd: a symbolic link: ignored", "mallory: notes/up: a symbolic link: ignored",
-                  "mallory: notes/pipe: a named pipe (FIFO): ignored",
-                  r"mallory: caf\xe9.csv: a file name that is not UTF-8: ignored",
-                  "mallory: zmany: more than 100 files and folders", "deep-tree: deep" + "/d" * 12 + ": nested deeper than 12 folders: ignored",
-                  "nb-dir: a folder, not a notebook: graded as the blank notebook (0 points)",
-                  r"\xff\xfestudent: the student id has characters that are not allowed"):
+    for words in (
+        "mallory: pipe: a named pipe (FIFO): ignored",
+        "mallory: socket: a socket: ignored",
+        "mallory: passwd: a symbolic link: ignored",
+        "mallory: notes/up: a symbolic link: ignored",
+        "mallory: notes/pipe: a named pipe (FIFO): ignored",
+        r"mallory: caf\xe9.csv: a file name that is not UTF-8: ignored",
+        "mallory: zmany: more than 100 files and folders",
+        "deep-tree: deep" + "/d" * 12 + ": nested deeper than 12 folders: ignored",
+        "nb-dir: a folder, not a notebook: graded as the blank notebook (0 points)",
+        r"\xff\xfestudent: the student id has characters that are not allowed",
+    ):
         assert words in text, f"{words!r} not in:\n{text}"
     if any("device" in w for w in whats):
         assert "mallory: device: a device: ignored" in text
@@ -251,18 +276,28 @@ def test_forged_grading_metadata_is_named_and_restored_from_the_assignment(tmp_p
             meta.update(points=100)
         elif meta.get("grade_id") == "test_decode":
             meta.update(locked=False, points="lots")
-    assert _problems_of(tmp_path, blanks, "forger", nb) == [(
-        "forged grading metadata in build_vocab, test_encode, test_decode (its grade/solution/locked/points or cell "
-        "type differ from the assignment's): restored from the assignment, graded as the assignment says")]
+    assert _problems_of(tmp_path, blanks, "forger", nb) == [
+        (
+            "forged grading metadata in build_vocab, test_encode, test_decode (its grade/solution/locked/points or cell "
+            "type differ from the assignment's): restored from the assignment, graded as the assignment says"
+        )
+    ]
     written = nbformat.read(tmp_path / "course" / "submitted" / "forger" / A01 / f"{A01}.ipynb", as_version=4)
-    blank = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"] for c in stub().cells if "nbgrader" in c.metadata}
-    got = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"] for c in written.cells if "nbgrader" in c.metadata}
+    blank = {
+        c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"] for c in stub().cells if "nbgrader" in c.metadata
+    }
+    got = {
+        c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"] for c in written.cells if "nbgrader" in c.metadata
+    }
     assert got == blank
 
 
 def test_a_deleted_graded_cell_is_reported(tmp_path, blanks):
     nb = solved()
     nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "test_pad_batch"]
-    assert _problems_of(tmp_path, blanks, "deleter", nb) == [(
-        "graded cells deleted from the notebook: test_pad_batch; put back from the assignment and graded (a deleted "
-        "answer cell earns nothing)")]
+    assert _problems_of(tmp_path, blanks, "deleter", nb) == [
+        (
+            "graded cells deleted from the notebook: test_pad_batch; put back from the assignment and graded (a deleted "
+            "answer cell earns nothing)"
+        )
+    ]

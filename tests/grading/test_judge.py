@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import nbformat
 
-from course_lib.checks.core import VISIBLE_SEED, HIDDEN_SEED, encode_results, run_cases
 from course_lib.checks import EXERCISES
+from course_lib.checks.core import HIDDEN_SEED, VISIBLE_SEED, encode_results, run_cases
 from course_lib.grading.judge import _clean_output, grading_seeds, judge_cell, merge_record
 from course_lib.grading.probe import MIME
 
@@ -21,12 +21,17 @@ ONE_HOT = "nb01_sequence_data.one_hot"
 
 def _payload(fn, seeds=SEEDS, exercise=ONE_HOT):
     spec = EXERCISES[exercise]
-    return {"exercise": exercise, "runs": [{"seed": s, "hidden": h, "results": encode_results(run_cases(spec, fn, spec.cases(s, h)))}
-                                           for s, h in seeds]}
+    return {
+        "exercise": exercise,
+        "runs": [
+            {"seed": s, "hidden": h, "results": encode_results(run_cases(spec, fn, spec.cases(s, h)))} for s, h in seeds
+        ],
+    }
 
 
 def right(ids, V):
     import torch
+
     return (ids[..., None] == torch.arange(V)).float()
 
 
@@ -49,10 +54,22 @@ def test_no_points_for_runs_on_seeds_other_than_the_graders():
 
 
 def test_no_points_for_garbage_payloads():
-    for payload in ({}, {"exercise": ONE_HOT}, {"exercise": ONE_HOT, "runs": "x"},
-                    {"exercise": "nb01_sequence_data.decode", "runs": []}, {"exercise": "one_hot", "runs": []}, "✓ passed", None,
-                    {"exercise": ONE_HOT, "runs": [{"seed": VISIBLE_SEED, "hidden": False, "results": {"x": 1}},
-                                                     {"seed": HIDDEN_SEED, "hidden": True, "results": []}]}):
+    for payload in (
+        {},
+        {"exercise": ONE_HOT},
+        {"exercise": ONE_HOT, "runs": "x"},
+        {"exercise": "nb01_sequence_data.decode", "runs": []},
+        {"exercise": "one_hot", "runs": []},
+        "✓ passed",
+        None,
+        {
+            "exercise": ONE_HOT,
+            "runs": [
+                {"seed": VISIBLE_SEED, "hidden": False, "results": {"x": 1}},
+                {"seed": HIDDEN_SEED, "hidden": True, "results": []},
+            ],
+        },
+    ):
         assert not judge_cell("test_one_hot", ONE_HOT, _item(payload), SEEDS, "").passed, payload
 
 
@@ -69,17 +86,21 @@ def test_hidden_seeds_are_secret_per_student_and_stable():
 
 
 def test_learner_outputs_are_cleaned_and_can_never_be_partial_credit():
-    assert _clean_output({"output_type": "execute_result", "data": {"text/plain": "0.5"}, "metadata": {}})[
-        "output_type"] == "display_data"
+    assert (
+        _clean_output({"output_type": "execute_result", "data": {"text/plain": "0.5"}, "metadata": {}})["output_type"]
+        == "display_data"
+    )
     assert _clean_output({"output_type": "weird"}) is None
     assert len(_clean_output({"output_type": "stream", "name": "stdout", "text": "x" * 10**6})["text"]) < 30_000
 
 
 def test_test_cells_get_no_output_from_the_kernel():
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x"), nbformat.v4.new_code_cell("t")])
-    record = b'{"index": 1, "status": "ok", "outputs": [{"output_type": "stream", "name": "stdout", "text": "OK"}]}\n' \
-             b'{"index": 0, "status": "ok", "outputs": [{"output_type": "stream", "name": "stdout", "text": "hi"}]}\n' \
-             b'not json\n' + b'{"index": 0, "outputs": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n"
+    record = (
+        b'{"index": 1, "status": "ok", "outputs": [{"output_type": "stream", "name": "stdout", "text": "OK"}]}\n'
+        b'{"index": 0, "status": "ok", "outputs": [{"output_type": "stream", "name": "stdout", "text": "hi"}]}\n'
+        b"not json\n" + b'{"index": 0, "outputs": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n"
+    )
     probes, _ = merge_record(nb, record, {1: ONE_HOT})
     assert nb.cells[1].outputs == [] and nb.cells[0].outputs[0]["text"] == "hi" and 1 in probes
 
@@ -98,10 +119,15 @@ def test_a_result_of_too_many_json_values_is_named_without_being_parsed(monkeypa
 
     monkeypatch.setattr(judge, "MAX_JSON_VALUES", 1000)
     monkeypatch.setattr(judge.json, "loads", _loads_counting := _Counting(json.loads))
-    flood = {"exercise": ONE_HOT, "runs": [{"seed": s, "hidden": h, "results": {"__seq__": "list", "items": [[]] * 2000}}
-                                          for s, h in SEEDS]}
-    small = {"index": 0, "status": "ok", "outputs": [{"output_type": "stream", "name": "stdout",
-                                                       "text": "commas, [brackets] and {braces}, " * 100}]}
+    flood = {
+        "exercise": ONE_HOT,
+        "runs": [{"seed": s, "hidden": h, "results": {"__seq__": "list", "items": [[]] * 2000}} for s, h in SEEDS],
+    }
+    small = {
+        "index": 0,
+        "status": "ok",
+        "outputs": [{"output_type": "stream", "name": "stdout", "text": "commas, [brackets] and {braces}, " * 100}],
+    }
     record = (json.dumps(small) + "\n" + json.dumps({**_item(flood), "index": 1}) + "\n").encode()
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("print()"), nbformat.v4.new_code_cell("probe")]
@@ -119,9 +145,16 @@ class _Counting:
     def __call__(self, text, *args, **kwargs):
         self.sizes.append(len(text))
         return self.loads(text, *args, **kwargs)
+
+
 QUIZ = "nb01_sequence_data.io_structures"
-KEY = {"sentiment of a review": "N-1", "next character at every step": "N-N", "caption from one image": "1-N",
-       "part-of-speech tag of every word": "N-N", "tomorrow's temperature from the last 30 days": "N-1"}
+KEY = {
+    "sentiment of a review": "N-1",
+    "next character at every step": "N-N",
+    "caption from one image": "1-N",
+    "part-of-speech tag of every word": "N-N",
+    "tomorrow's temperature from the last 30 days": "N-1",
+}
 
 
 def test_a_quiz_is_marked_against_the_key_and_never_passed_on_its_form_under_grading():

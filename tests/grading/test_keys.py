@@ -9,10 +9,10 @@ from course_lib.grading.keys import answer_key, answer_keys
 from tests.conftest import ROOT
 from tests.grading.conftest import A01, cell
 
-INSTRUCTOR = '''check_io_structures(IO_STRUCTURES)
+INSTRUCTOR = """check_io_structures(IO_STRUCTURES)
 ### BEGIN HIDDEN TESTS
 check_io_structures(IO_STRUCTURES, key={"sentiment of a review": "N-1"})
-### END HIDDEN TESTS'''
+### END HIDDEN TESTS"""
 
 
 def test_the_key_is_the_literal_given_to_the_check():

@@ -75,20 +75,23 @@ def test_canvas_late_marker_reaches_the_timestamp_and_is_reported_without_a_due_
 
     problems = stamp(course, taken.work, None, taken.from_lms, taken.late)
     assert [(p.student, p.what) for p in problems] == [
-        ("bobjones", "marked LATE by the LMS, but the assignment has no due date: no penalty (pass --due)")]
+        ("bobjones", "marked LATE by the LMS, but the assignment has no due date: no penalty (pass --due)")
+    ]
 
     problems = stamp(course, taken.work, DUE, taken.from_lms, taken.late)
     stamped = {s: parse_utc((course / "submitted" / s / A01 / "timestamp.txt").read_text()) for s, _ in taken.work}
-    assert stamped == {"alicesmith": DUE, "bobjones": DUE + datetime.timedelta(seconds=1)}, \
+    assert stamped == {"alicesmith": DUE, "bobjones": DUE + datetime.timedelta(seconds=1)}, (
         "the LMS's verdict, not the time the zip was unpacked"
+    )
     assert [p.student for p in problems] == ["bobjones"] and "one started day late" in problems[0].what
 
 
 def test_a_zip_of_folders_keeps_each_files_time_for_the_timestamp(tmp_path, blanks):  # noqa: F811
     archive = tmp_path / "class.zip"
     with zipfile.ZipFile(archive, "w") as z:
-        z.writestr(zipfile.ZipInfo(f"alice/{A01}/{A01}.ipynb", date_time=(2026, 12, 3, 12, 0, 0)),
-                   nbformat.writes(solved()))
+        z.writestr(
+            zipfile.ZipInfo(f"alice/{A01}/{A01}.ipynb", date_time=(2026, 12, 3, 12, 0, 0)), nbformat.writes(solved())
+        )
     course = tmp_path / "course"
     taken = intake(course, archive, SOURCES, blanks)
     stamp(course, taken.work, DUE, taken.from_lms, taken.late)

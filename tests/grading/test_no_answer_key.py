@@ -11,7 +11,18 @@ from __future__ import annotations
 
 import pytest
 
-from tests.grading.conftest import FULL_01, auto_total, edit, grade, make_course, message, needs_bwrap, points, solved, write
+from tests.grading.conftest import (
+    FULL_01,
+    auto_total,
+    edit,
+    grade,
+    make_course,
+    message,
+    needs_bwrap,
+    points,
+    solved,
+    write,
+)
 
 pytestmark = [needs_bwrap, pytest.mark.slow]
 
@@ -42,7 +53,7 @@ ASK_THE_JUDGE = '''def build_vocab(sentences, min_freq=1):
     return guess
 '''
 
-ASK_THE_CHECK = '''import contextlib, io, itertools
+ASK_THE_CHECK = """import contextlib, io, itertools
 from course_lib.checks.nb01_sequence_data import STRUCTURE_TASKS, STRUCTURES
 # No answer: try every one on the check until it stops complaining.
 for choice in itertools.product(STRUCTURES, repeat=len(STRUCTURE_TASKS)):
@@ -53,16 +64,16 @@ for choice in itertools.product(STRUCTURES, repeat=len(STRUCTURE_TASKS)):
         break
     except AssertionError:
         pass
-'''
+"""
 
-WRONG_QUIZ = '''IO_STRUCTURES = {
+WRONG_QUIZ = """IO_STRUCTURES = {
     "sentiment of a review": "N-1",
     "next character at every step": "N-N",
     "caption from one image": "N-1",
     "part-of-speech tag of every word": "N-N",
     "tomorrow's temperature from the last 30 days": "N-1",
 }
-'''
+"""
 
 
 @pytest.fixture(scope="module")

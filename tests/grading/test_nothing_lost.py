@@ -8,7 +8,20 @@ import pytest
 from nbgrader.api import Gradebook
 
 from course_lib.nbgrader_setup import course_config
-from tests.grading.conftest import A01, FULL_01, auto_total, cell, edit, grade, make_course, needs_bwrap, report, solved, stub, write
+from tests.grading.conftest import (
+    A01,
+    FULL_01,
+    auto_total,
+    cell,
+    edit,
+    grade,
+    make_course,
+    needs_bwrap,
+    report,
+    solved,
+    stub,
+    write,
+)
 
 pytestmark = [needs_bwrap, pytest.mark.slow]
 
@@ -22,7 +35,15 @@ def test_regrading_is_identical_resumable_and_keeps_manual_grades(tmp_path):
     good = solved()
     write(subs, "alice", good)
     write(subs, "bob", stub())
-    write(subs, "carol", edit(good, "make_windows", cell(good, "make_windows").source.replace("series[window:]", "series[window - 1 : -1]")))
+    write(
+        subs,
+        "carol",
+        edit(
+            good,
+            "make_windows",
+            cell(good, "make_windows").source.replace("series[window:]", "series[window - 1 : -1]"),
+        ),
+    )
     first = grade(course, subs)
     assert first.graded == 3 and first.failed == 0, first.text()
     scores = _scores(course)

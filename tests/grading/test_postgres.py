@@ -30,7 +30,9 @@ pytestmark = [needs_bwrap, pytest.mark.slow]
 
 
 def _postgres_bin() -> Path | None:
-    found = shutil.which("pg_ctl") or next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), reverse=True)), None)
+    found = shutil.which("pg_ctl") or next(
+        iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), reverse=True)), None
+    )
     return Path(found).resolve().parent if found else None
 
 
@@ -51,16 +53,38 @@ def _as_server_user(cmd: list[str]) -> list[str]:
 def postgres():
     bin_dir = _postgres_bin()
     if bin_dir is None:
-        pytest.skip("PostgreSQL's server binaries are not installed (apt-get install postgresql; quickstart.sh test does)")
+        pytest.skip(
+            "PostgreSQL's server binaries are not installed (apt-get install postgresql; quickstart.sh test does)"
+        )
     data = Path(tempfile.mkdtemp(prefix="course-pg-"))  # not under pytest's private tmp: the server user reads it
     if os.geteuid() == 0:
         shutil.chown(data, "postgres", "postgres")
     port = _free_port()
-    subprocess.run(_as_server_user([str(bin_dir / "initdb"), "-D", str(data), "-U", "grader", "--auth=trust",
-                                    "--no-sync"]), check=True, capture_output=True)
+    subprocess.run(
+        _as_server_user([str(bin_dir / "initdb"), "-D", str(data), "-U", "grader", "--auth=trust", "--no-sync"]),
+        check=True,
+        capture_output=True,
+    )
     options = f"-p {port} -c listen_addresses=127.0.0.1 -k {data} -c fsync=off"
-    subprocess.run(_as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-w", "-t", "60",
-                                    "-l", str(data / "log"), "start"]), check=True, capture_output=True)
+    subprocess.run(
+        _as_server_user(
+            [
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                "60",
+                "-l",
+                str(data / "log"),
+                "start",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
     try:
         import psycopg
 
@@ -68,8 +92,11 @@ def postgres():
             db.execute("CREATE DATABASE gradebook")
         yield f"postgresql://grader@127.0.0.1:{port}/gradebook"
     finally:
-        subprocess.run(_as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-                       capture_output=True, check=False)
+        subprocess.run(
+            _as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
+            capture_output=True,
+            check=False,
+        )
         shutil.rmtree(data, ignore_errors=True)
 
 

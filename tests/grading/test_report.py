@@ -13,9 +13,14 @@ SOURCES = {A: {A: set()}}
 
 
 def _outputs(tmp_path, problems=()):
-    url = gradebook(tmp_path, {"alice": {"auto": 12, "manual": None},
-                               "bob": {"auto": 12, "manual": 2, "late_penalty": 1.4},
-                               "carol": {"auto": 12, "manual": 2}})
+    url = gradebook(
+        tmp_path,
+        {
+            "alice": {"auto": 12, "manual": None},
+            "bob": {"auto": 12, "manual": 2, "late_penalty": 1.4},
+            "carol": {"auto": 12, "manual": 2},
+        },
+    )
     work = [("alice", A), ("bob", A), ("carol", A)]
     csv_path, md_path = write_outputs(tmp_path, url, SOURCES, work, list(problems))
     rows = {row["student"]: row for row in csv.DictReader(csv_path.open())}
@@ -71,4 +76,9 @@ def test_a_manual_grade_nbgrader_flagged_for_review_after_a_regrade_still_counts
         gb.db.commit()
     csv_path, _ = write_outputs(tmp_path, url, SOURCES, [("alice", A)], [])
     alice = next(csv.DictReader(csv_path.open()))
-    assert (alice[A], alice[f"{A} (manual)"], alice[f"{A} (pending)"], alice[f"{A} status"]) == ("14", "2", "0", "graded")
+    assert (alice[A], alice[f"{A} (manual)"], alice[f"{A} (pending)"], alice[f"{A} status"]) == (
+        "14",
+        "2",
+        "0",
+        "graded",
+    )

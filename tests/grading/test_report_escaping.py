@@ -26,7 +26,9 @@ def _markup(html: str) -> list[str]:
     class Markup(HTMLParser):
         def handle_starttag(self, tag, attrs):
             found.append(tag)
-            found.extend(f"{k}={v}" for k, v in attrs if not (k in ("id", "class") or (k == "href" and v.startswith("#"))))
+            found.extend(
+                f"{k}={v}" for k, v in attrs if not (k in ("id", "class") or (k == "href" and v.startswith("#")))
+            )
 
     Markup().feed(html)
     return found
@@ -43,14 +45,38 @@ def test_a_learner_string_is_shown_as_text(text):
 
 
 def test_the_whole_report_escapes_file_names_messages_events_and_html_notes():
-    report = {"mallory": {
-        "problems": [{"assignment": "01_sequence_data", "notebook": "-", "what": HOSTILE[0]}],
-        "assignments": {"01_sequence_data": {
-            "status": "graded", "score": 1, "max": 2, "auto": 1, "manual": 0, "pending": 0, "late_penalty": 0,
-            "seconds_late": 0.0, "events": ["<img src=x onerror=alert(1)>"],
-            "html_turned_off": ["01: cell 3 (markdown): HTML turned off, removed: the attribute onerror= on <img>"],
-            "exercises": [{"notebook": "01", "cell": "test_x", "score": 0, "max": 1, "kind": "auto", "needs_manual_grade": False,
-                           "message": HOSTILE[1]}]}}}}
+    report = {
+        "mallory": {
+            "problems": [{"assignment": "01_sequence_data", "notebook": "-", "what": HOSTILE[0]}],
+            "assignments": {
+                "01_sequence_data": {
+                    "status": "graded",
+                    "score": 1,
+                    "max": 2,
+                    "auto": 1,
+                    "manual": 0,
+                    "pending": 0,
+                    "late_penalty": 0,
+                    "seconds_late": 0.0,
+                    "events": ["<img src=x onerror=alert(1)>"],
+                    "html_turned_off": [
+                        "01: cell 3 (markdown): HTML turned off, removed: the attribute onerror= on <img>"
+                    ],
+                    "exercises": [
+                        {
+                            "notebook": "01",
+                            "cell": "test_x",
+                            "score": 0,
+                            "max": 1,
+                            "kind": "auto",
+                            "needs_manual_grade": False,
+                            "message": HOSTILE[1],
+                        }
+                    ],
+                }
+            },
+        }
+    }
     rendered = render_markdown(markdown(report))
     assert set(_markup(rendered)) <= STRUCTURE, rendered
     assert "&lt;img src=x onerror=alert(1)&gt;.csv" in rendered

@@ -19,14 +19,18 @@ nbgrader.converters.base.NbGraderException: Please see the the above traceback f
 
 def test_the_failure_names_the_exception_and_points_at_the_log(tmp_path):
     line = _failure(tmp_path, "eve", "01_sequence_data", {"success": False, "log": LOG, "error": ERROR})
-    assert line == ("grading failed: nbgrader.api.MissingEntry: No such grade cell 'test_x' "
-                    "(full log: .course/logs/eve/01_sequence_data.log)")
+    assert line == (
+        "grading failed: nbgrader.api.MissingEntry: No such grade cell 'test_x' "
+        "(full log: .course/logs/eve/01_sequence_data.log)"
+    )
     saved = (tmp_path / ".course" / "logs" / "eve" / "01_sequence_data.log").read_text()
     assert LOG in saved and ERROR in saved
 
 
 def test_a_failure_without_a_traceback_keeps_its_last_line(tmp_path):
-    line = _failure(tmp_path, "eve", "01_sequence_data", {"success": False, "error": "the grading worker did not finish in time"})
+    line = _failure(
+        tmp_path, "eve", "01_sequence_data", {"success": False, "error": "the grading worker did not finish in time"}
+    )
     assert line.startswith("grading failed: the grading worker did not finish in time (full log: ")
 
 
@@ -45,5 +49,6 @@ def test_a_task_gradebook_is_generated_once_per_version_of_the_sources(tmp_path)
     solution = course / "solutions" / A01 / f"{A01}.ipynb"
     solution.write_text(solution.read_text() + "\n")
     _register(state, tmp_path / "three" / "release")
-    assert [p.name for p in (course / ".course" / "cache").glob(f"{A01}-*.db")] != [cached[0].name], \
+    assert [p.name for p in (course / ".course" / "cache").glob(f"{A01}-*.db")] != [cached[0].name], (
         "an edited source gets a new task gradebook (and the old one goes)"
+    )

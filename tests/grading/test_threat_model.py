@@ -17,8 +17,23 @@ import pytest
 
 import course_lib
 from course_lib.grading.probe import MIME
-from tests.grading.conftest import (A01, FULL_01, auto_total, cell, edit, grade, make_course, message, needs_bwrap,
-                                    points, problems, report, solved, stub, write)
+from tests.grading.conftest import (
+    A01,
+    FULL_01,
+    auto_total,
+    cell,
+    edit,
+    grade,
+    make_course,
+    message,
+    needs_bwrap,
+    points,
+    problems,
+    report,
+    solved,
+    stub,
+    write,
+)
 
 pytestmark = [needs_bwrap, pytest.mark.slow]
 
@@ -26,7 +41,9 @@ WRONG_VOCAB = """def build_vocab(sentences, min_freq=1):
     return ['<pad>', '<unk>', '<bos>', '<eos>']
 """
 
-TAMPER_EVERYTHING = WRONG_VOCAB + """
+TAMPER_EVERYTHING = (
+    WRONG_VOCAB
+    + """
 import builtins, torch, course_lib.checks.core as core, course_lib.checks as checks
 for exercise in checks.EXERCISES.values():
     object.__setattr__(exercise, "judge", lambda cases, results: None)
@@ -36,8 +53,11 @@ torch.equal = lambda a, b: True
 torch.allclose = lambda *a, **k: True
 builtins.AssertionError = type("Nothing", (Exception,), {})
 """
+)
 
-TAMPER_ONLY_WHEN_GRADED = WRONG_VOCAB + """
+TAMPER_ONLY_WHEN_GRADED = (
+    WRONG_VOCAB
+    + """
 import os
 if os.environ.get("NBGRADER_EXECUTION") or os.environ.get("COURSE_GRADING"):
     import course_lib.grading.probe as probe
@@ -46,8 +66,11 @@ if os.environ.get("NBGRADER_EXECUTION") or os.environ.get("COURSE_GRADING"):
     for exercise in checks.EXERCISES.values():
         object.__setattr__(exercise, "judge", lambda cases, results: None)
 """
+)
 
-TAMPER_IPYTHON = WRONG_VOCAB + """
+TAMPER_IPYTHON = (
+    WRONG_VOCAB
+    + """
 import sys
 ip = get_ipython()
 ip.showtraceback = lambda *a, **k: None
@@ -58,9 +81,13 @@ ip.events.register("post_run_cell", _silence)
 from IPython.display import display
 display({"%s": {"exercise": "build_vocab", "runs": [
     {"seed": 20261124, "hidden": False, "results": {"__dict__": [["min_freq=1", ["<pad>"]]]}}]}}, raw=True)
-""" % MIME
+"""
+    % MIME
+)
 
-FORGED_PROBE = WRONG_VOCAB + """
+FORGED_PROBE = (
+    WRONG_VOCAB
+    + """
 import course_lib.grading.probe as probe
 from IPython.display import display
 def forged(exercise, seeds):
@@ -68,6 +95,7 @@ def forged(exercise, seeds):
     display({probe.MIME: {"exercise": exercise, "runs": runs}}, raw=True)
 probe.emit = forged
 """
+)
 
 SNOOP = """
 import glob, os, socket, pathlib
@@ -180,9 +208,17 @@ def graded(tmp_path_factory):
     write(subs, "tamper-ipython", edit(good, "build_vocab", TAMPER_IPYTHON))
     write(subs, "forged-probe", edit(good, "build_vocab", FORGED_PROBE))
     snoop = good.copy()
-    snoop.cells = good.cells + [nbformat.v4.new_code_cell(SNOOP % {
-        "course": str(course), "other": str(subs / "alice" / A01 / f"{A01}.ipynb"),
-        "course_lib": str(__import__("pathlib").Path(course_lib.__file__).parent), "grader": os.getpid()})]
+    snoop.cells = good.cells + [
+        nbformat.v4.new_code_cell(
+            SNOOP
+            % {
+                "course": str(course),
+                "other": str(subs / "alice" / A01 / f"{A01}.ipynb"),
+                "course_lib": str(__import__("pathlib").Path(course_lib.__file__).parent),
+                "grader": os.getpid(),
+            }
+        )
+    ]
     write(subs, "snoop", snoop)
     write(subs, "infinite-loop", edit(good, "one_hot", LOOP_IN_FUNCTION))
     write(subs, "memory-hog", edit(good, "one_hot", MEMORY_HOG))
@@ -204,8 +240,14 @@ def graded(tmp_path_factory):
     write(subs, "reordered", reordered)
     faked = good.copy()
     fake = nbformat.v4.new_code_cell("print('free points')")
-    fake.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True, "points": 50,
-                                 "grade_id": "test_bonus", "schema_version": 3}
+    fake.metadata["nbgrader"] = {
+        "grade": True,
+        "solution": False,
+        "locked": True,
+        "points": 50,
+        "grade_id": "test_bonus",
+        "schema_version": 3,
+    }
     changed = edit(good, "test_pad_batch", "print('skipped')")
     cell(changed, "test_pad_batch").metadata["nbgrader"]["points"] = 100
     faked.cells = changed.cells + [fake]
@@ -241,12 +283,15 @@ def test_a_typical_mistake_scores_partial_points_and_is_named(graded):
     assert "min_freq, not &gt; min_freq" in feedback or "min_freq, not > min_freq" in feedback
 
 
-@pytest.mark.parametrize("student, total", [
-    ("tamper-everything", FULL_01 - 2),   # patched checks, torch and builtins: the wrong function still fails
-    ("tamper-ipython", FULL_01 - 2),      # silenced tracebacks and a forged probe output: judged all the same
-    ("tamper-when-graded", 0),            # replaced the probe itself: nothing comes back, nothing is earned
-    ("forged-probe", 0),                  # forged results for every exercise: judged as empty, so wrong
-])
+@pytest.mark.parametrize(
+    "student, total",
+    [
+        ("tamper-everything", FULL_01 - 2),  # patched checks, torch and builtins: the wrong function still fails
+        ("tamper-ipython", FULL_01 - 2),  # silenced tracebacks and a forged probe output: judged all the same
+        ("tamper-when-graded", 0),  # replaced the probe itself: nothing comes back, nothing is earned
+        ("forged-probe", 0),  # forged results for every exercise: judged as empty, so wrong
+    ],
+)
 def test_in_kernel_tampering_earns_nothing(graded, student, total):
     course = graded[0]
     assert points(course, student)["test_build_vocab"] == 0
@@ -263,8 +308,16 @@ def test_filesystem_network_and_grader_are_out_of_reach(graded):
     course, _, _, before = graded
     nb = nbformat.read(course / "autograded" / "snoop" / A01 / f"{A01}.ipynb", as_version=4)
     text = json.dumps(nb.cells[-1].outputs)
-    for label in ("read gradebook", "read solution", "read secret", "list submissions", "read other student",
-                  "write course_lib", "network", "see grader"):
+    for label in (
+        "read gradebook",
+        "read solution",
+        "read secret",
+        "list submissions",
+        "read other student",
+        "write course_lib",
+        "network",
+        "see grader",
+    ):
         assert f"BLOCKED {label}" in text, f"{label}: {text}"
     assert auto_total(course, "snoop") == FULL_01
     assert _course_lib_digest() == before
@@ -369,11 +422,22 @@ def test_html_in_an_answer_or_an_output_never_runs_in_formgrader_or_feedback(gra
     assert auto_total(course, "script-in-answer") == FULL_01
     autograded = course / "autograded" / "script-in-answer" / A01 / f"{A01}.ipynb"
     formgrader = HTMLExporter(template_name="formgrade", extra_template_basedirs=[handlers.template_path])
-    resources = {"assignment_id": A01, "notebook_id": A01, "submission_id": "x", "index": 0, "total": 1,
-                 "base_url": "", "student": "script-in-answer", "last_name": "", "first_name": "",
-                 "notebook_path": str(autograded)}
-    pages = {"formgrader": formgrader.from_filename(str(autograded), resources=resources)[0],
-             "feedback": (course / "feedback" / "script-in-answer" / A01 / f"{A01}.html").read_text()}
+    resources = {
+        "assignment_id": A01,
+        "notebook_id": A01,
+        "submission_id": "x",
+        "index": 0,
+        "total": 1,
+        "base_url": "",
+        "student": "script-in-answer",
+        "last_name": "",
+        "first_name": "",
+        "notebook_path": str(autograded),
+    }
+    pages = {
+        "formgrader": formgrader.from_filename(str(autograded), resources=resources)[0],
+        "feedback": (course / "feedback" / "script-in-answer" / A01 / f"{A01}.html").read_text(),
+    }
     for page, html in pages.items():
         assert _live_probes(html) == [], page
         assert "A bag of words ignores order." in html and "HTML was turned off" in html, page

@@ -52,7 +52,9 @@ def test_a_concurrent_run_never_gets_a_uid_in_use_and_a_killed_run_frees_its_uid
 
 
 def test_when_every_uid_is_taken_the_error_says_so():
-    with (sandbox_uid(first=70000, count=1),
-          pytest.raises(RuntimeError, match="all 1 sandbox uids from 70000 are in use"),
-          sandbox_uid(first=70000, count=1)):
+    with (
+        sandbox_uid(first=70000, count=1),
+        pytest.raises(RuntimeError, match="all 1 sandbox uids from 70000 are in use"),
+        sandbox_uid(first=70000, count=1),
+    ):
         pass

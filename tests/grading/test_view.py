@@ -163,8 +163,7 @@ def test_in_the_sandbox_notebook_imports_work_run_steps_run_and_no_judge_is_reac
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(_notebook_imports()), nbformat.v4.new_code_cell(SNOOP)]
     inputs, _ = probe_inputs(EXERCISES, lambda exercise: [(VISIBLE_SEED, False), (HIDDEN_SEED, True)])
-    _, record = run_sandboxed(nbformat.writes(nb), Limits(notebook_seconds=240, cell_seconds=120),
-                              inputs_json=inputs)
+    _, record = run_sandboxed(nbformat.writes(nb), Limits(notebook_seconds=240, cell_seconds=120), inputs_json=inputs)
     cells = {item["index"]: item for item in map(json.loads, record.decode().splitlines()) if "index" in item}
     assert cells[0]["status"] == "ok", cells[0]["outputs"]
     assert cells[1]["status"] == "ok", cells[1]["outputs"]

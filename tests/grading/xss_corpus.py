@@ -26,7 +26,7 @@ VECTORS: dict[str, str] = {
     # --- OWASP filter evasion
     "script tag": "<script>alert(1)</script>",
     "script with src": '<SCRIPT/XSS SRC="http://xss.invalid/xss.js"></SCRIPT>',
-    "nested open bracket": '<<SCRIPT>alert(1);//\\<</SCRIPT>',
+    "nested open bracket": "<<SCRIPT>alert(1);//\\<</SCRIPT>",
     "malformed img quotes": '<IMG """><SCRIPT>alert(1)</SCRIPT>">',
     "img javascript src": "<IMG SRC=JaVaScRiPt:alert(1)>",
     "img entity-encoded src": "<IMG SRC=&#106;&#97;&#118;&#97;&#115;&#99;&#114;&#105;&#112;&#116;&#58;alert(1)>",
@@ -34,7 +34,7 @@ VECTORS: dict[str, str] = {
     "tab in scheme": '<a href="jav&#x09;ascript:alert(1)">x</a>',
     "newline in scheme": '<a href="jav&#x0A;ascript:alert(1)">x</a>',
     "leading space and control": '<a href=" &#14;  javascript:alert(1)">x</a>',
-    "body onload with junk": '<BODY onload!#$%&()*~+-_.,:;?@[/|\\]^`=alert(1)>',
+    "body onload with junk": "<BODY onload!#$%&()*~+-_.,:;?@[/|\\]^`=alert(1)>",
     "img onerror": "<img src=x onerror=alert(1)>",
     "svg onload": "<svg onload=alert(1)>",
     "unknown tag handler": "<xss onmouseover=alert(1) style=display:block>hover</xss>",
@@ -57,7 +57,7 @@ VECTORS: dict[str, str] = {
     "data URL link": '<a href="data:text/html,<script>alert(1)</script>">x</a>',
     "data URL svg iframe": '<iframe src="data:image/svg+xml,<svg onload=alert(1)>"></iframe>',
     "svg a xlink:href": '<svg><a xlink:href="javascript:alert(1)"><text y=20>x</text></a></svg>',
-    "svg animate set href": '<svg><a><animate attributeName=href values=javascript:alert(1) /><text y=20>x</text></a></svg>',
+    "svg animate set href": "<svg><a><animate attributeName=href values=javascript:alert(1) /><text y=20>x</text></a></svg>",
     "svg animate onbegin": "<svg><animate onbegin=alert(1) attributeName=x dur=1s>",
     "mathml maction": '<math><maction actiontype="statusline" xlink:href="javascript:alert(1)">x</maction></math>',
     "style import": "<style>@import 'http://xss.invalid/x.css';</style>",
@@ -90,12 +90,12 @@ VECTORS: dict[str, str] = {
 # Ordinary answers that must come through untouched: what learners write and the course's notebooks use.
 BENIGN: list[str] = [
     "Plain *text*, `a < b` in code, $x < y$ in maths, a [link](https://pytorch.org) and a [relative](../02_rnn).",
-    "<details><summary>hint</summary>text</details> <span style=\"color:red\">red</span><br><b>bold</b>",
+    '<details><summary>hint</summary>text</details> <span style="color:red">red</span><br><b>bold</b>',
     "| a | b |\n|---|---|\n| 1 | 2 |\n\n- [ ] task\n- [x] done",
     '<img src="data:image/png;base64,iVBORw0KGgo=">',
     "```python\n# code may mention javascript:alert(1) and <script>\n```",
     "## A heading\n\n> a quote with **bold** and <sub>sub</sub>, <sup>sup</sup>, <kbd>Ctrl</kbd>",
     "$$h_t = \\tanh(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh})$$",
-    "<table><tr><th>gate</th><td align=\"center\">$\\sigma$</td></tr></table>",
+    '<table><tr><th>gate</th><td align="center">$\\sigma$</td></tr></table>',
     "A link to the [docs](https://pytorch.org/docs/stable/generated/torch.nn.RNN.html#torch.nn.RNN).",
 ]

@@ -31,8 +31,12 @@ def _one_hot_judge(cases, results):
     for name, case in cases.items():
         ids = torch.from_numpy(case["ids"])
         expected = F.one_hot(ids, case["V"]).float()
-        got = as_tensor(result_of(results, name, "one_hot"), f"one_hot(ids of shape {tuple(ids.shape)}, V={case['V']})",
-                        tuple(expected.shape), "(..., V)")
+        got = as_tensor(
+            result_of(results, name, "one_hot"),
+            f"one_hot(ids of shape {tuple(ids.shape)}, V={case['V']})",
+            tuple(expected.shape),
+            "(..., V)",
+        )
         if not got.dtype.is_floating_point:
             raise CheckFailure(
                 f"one_hot should return floats (so that one_hot @ W is a matrix product), got {got.dtype}"

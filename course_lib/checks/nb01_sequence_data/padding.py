@@ -15,14 +15,21 @@ __all__ = ["PAD_BATCH", "check_pad_batch"]
 
 
 def _pad_cases(seed, hidden):
-    cases = {"three sequences": {"seqs": [np.array([5, 6, 7]), np.array([8]), np.array([9, 10])], "pad_id": 0},
-             # a real token can be the pad id: lengths and the mask come from the sequences, not from equality
-             "real tokens equal to pad_id=2": {"kind": "pad id as a real token", "pad_id": 2,
-                                               "seqs": [np.array([2, 6, 2]), np.array([7]), np.array([8, 2])]}}
+    cases = {
+        "three sequences": {"seqs": [np.array([5, 6, 7]), np.array([8]), np.array([9, 10])], "pad_id": 0},
+        # a real token can be the pad id: lengths and the mask come from the sequences, not from equality
+        "real tokens equal to pad_id=2": {
+            "kind": "pad id as a real token",
+            "pad_id": 2,
+            "seqs": [np.array([2, 6, 2]), np.array([7]), np.array([8, 2])],
+        },
+    }
     if hidden:
         cases["pad_id=3 inside, first and last"] = {
-            "kind": "pad id as a real token", "pad_id": 3,
-            "seqs": [np.array([3, 4]), np.array([5, 3, 6, 3]), np.array([3])]}
+            "kind": "pad id as a real token",
+            "pad_id": 3,
+            "seqs": [np.array([3, 4]), np.array([5, 3, 6, 3]), np.array([3])],
+        }
         g = _generator(seed)
         lengths = torch.randint(1, 9, (5,), generator=g).tolist()
         cases["random lengths, pad_id=1"] = {
@@ -53,17 +60,22 @@ def _pad_judge(cases, results):
         mask = as_tensor(value[2], f"mask on case '{name}'", tuple(mask_ref.shape), "(N, T_max)")
         left = torch.stack([torch.roll(row, int(padded_ref.shape[1] - n)) for row, n in zip(padded_ref, lengths_ref)])
         if not torch.equal(padded, padded_ref) and torch.equal(padded, left):
-            raise CheckFailure(f"case '{name}': the padding is on the left; pad at the end of each row "
-                               f"(as pad_sequence does), so position t is time step t.")
+            raise CheckFailure(
+                f"case '{name}': the padding is on the left; pad at the end of each row "
+                f"(as pad_sequence does), so position t is time step t."
+            )
         if not torch.equal(padded.long(), padded_ref):
-            raise CheckFailure(f"case '{name}': padded should equal pad_sequence(seqs, batch_first=True, "
-                               f"padding_value={case['pad_id']}); expected {padded_ref.tolist()}, got {padded.tolist()}")
+            raise CheckFailure(
+                f"case '{name}': padded should equal pad_sequence(seqs, batch_first=True, "
+                f"padding_value={case['pad_id']}); expected {padded_ref.tolist()}, got {padded.tolist()}"
+            )
         if not torch.equal(lengths.long(), lengths_ref):
             if torch.equal(lengths.long(), (padded_ref != case["pad_id"]).sum(1)):
                 raise CheckFailure(
                     f"case '{name}': lengths counts the tokens that differ from pad_id, but a real token can equal "
                     f"pad_id (here it does: {[s.tolist() for s in seqs]}, pad_id={case['pad_id']}). The length of a "
-                    f"sequence is len(seq), taken before padding.")
+                    f"sequence is len(seq), taken before padding."
+                )
             raise CheckFailure(f"case '{name}': lengths expected {lengths_ref.tolist()}, got {lengths.tolist()}")
         if mask.dtype != torch.bool:
             raise CheckFailure(f"mask should be a bool tensor, got {mask.dtype}")
@@ -73,7 +85,8 @@ def _pad_judge(cases, results):
             raise CheckFailure(
                 f"case '{name}': the mask is built from token equality (padded != pad_id), but a real token can "
                 f"equal pad_id (here it does: {[s.tolist() for s in seqs]}, pad_id={case['pad_id']}). Build it from "
-                f"the lengths: mask[n, t] = t < lengths[n].")
+                f"the lengths: mask[n, t] = t < lengths[n]."
+            )
         if not torch.equal(mask, mask_ref):
             raise CheckFailure(f"case '{name}': mask expected {mask_ref.int().tolist()}, got {mask.int().tolist()}")
 

@@ -38,7 +38,9 @@ def _quiz_judge(cases, results):
     if isinstance(answers, dict) and answers and all(v is None for v in answers.values()):
         raise CheckFailure("IO_STRUCTURES is not implemented yet: replace each None with 'N-N', 'N-1' or '1-N'")
     if not isinstance(answers, dict):
-        raise CheckFailure(f"IO_STRUCTURES should be a dict from task to 'N-N', 'N-1' or '1-N', got {type(answers).__name__}")
+        raise CheckFailure(
+            f"IO_STRUCTURES should be a dict from task to 'N-N', 'N-1' or '1-N', got {type(answers).__name__}"
+        )
     for task in STRUCTURE_TASKS:
         if task not in answers:
             raise CheckFailure(f"IO_STRUCTURES has no answer for {task!r}")

@@ -33,15 +33,22 @@ def _vocab_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
         return {
             "min_freq=1": {"sentences": sentences, "min_freq": 1},
             "min_freq=2": {"sentences": sentences, "min_freq": 2},
-            "text containing '<unk>'": {"kind": "edge", "sentences": [["<unk>", "ok", "ok"], ["<pad>", "ok"]],
-                                        "min_freq": 1},
+            "text containing '<unk>'": {
+                "kind": "edge",
+                "sentences": [["<unk>", "ok", "ok"], ["<pad>", "ok"]],
+                "min_freq": 1,
+            },
         }
     g = _generator(seed)
     return {
         "random, min_freq=1": {"sentences": _random_sentences(g, 12), "min_freq": 1},
         "random, min_freq=3": {"sentences": _random_sentences(g, 20), "min_freq": 3},
         "no sentences": {"kind": "edge", "sentences": [], "min_freq": 1},
-        "text containing '<unk>'": {"kind": "edge", "sentences": [["<unk>", "好", "好"], ["<pad>", "好"]], "min_freq": 1},
+        "text containing '<unk>'": {
+            "kind": "edge",
+            "sentences": [["<unk>", "好", "好"], ["<pad>", "好"]],
+            "min_freq": 1,
+        },
     }
 
 
@@ -56,7 +63,7 @@ def _vocab_judge(cases, results):
         if itos[: len(specials)] != specials:
             raise CheckFailure(
                 f"case '{name}': the vocabulary must start with the special tokens {specials} in that order "
-                f"(padding is index 0), got {itos[:len(specials)]}"
+                f"(padding is index 0), got {itos[: len(specials)]}"
             )
         seen = collections.Counter(itos)
         twice = [t for t, c in seen.items() if c > 1]

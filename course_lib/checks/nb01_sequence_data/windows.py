@@ -90,14 +90,20 @@ def _char_windows_judge(cases, results):
         if X.dtype != torch.long or Y.dtype != torch.long:
             raise CheckFailure(f"X and Y hold token ids and should stay torch.long, got {X.dtype} and {Y.dtype}")
         if not torch.equal(X, X_ref):
-            raise CheckFailure(f"case '{name}': X[i] should be ids[i : i + seq_len]; expected {X_ref[:2].tolist()}..., "
-                               f"got {X[:2].tolist()}...")
+            raise CheckFailure(
+                f"case '{name}': X[i] should be ids[i : i + seq_len]; expected {X_ref[:2].tolist()}..., "
+                f"got {X[:2].tolist()}..."
+            )
         if torch.equal(Y, X_ref):
-            raise CheckFailure(f"case '{name}': Y equals X; the targets are the inputs shifted by one step, "
-                               f"Y[i] = ids[i + 1 : i + 1 + seq_len] (targets not shifted).")
+            raise CheckFailure(
+                f"case '{name}': Y equals X; the targets are the inputs shifted by one step, "
+                f"Y[i] = ids[i + 1 : i + 1 + seq_len] (targets not shifted)."
+            )
         if not torch.equal(Y, Y_ref):
-            raise CheckFailure(f"case '{name}': Y[i] should be ids[i + 1 : i + 1 + seq_len]; expected "
-                               f"{Y_ref[:2].tolist()}..., got {Y[:2].tolist()}...")
+            raise CheckFailure(
+                f"case '{name}': Y[i] should be ids[i + 1 : i + 1 + seq_len]; expected "
+                f"{Y_ref[:2].tolist()}..., got {Y[:2].tolist()}..."
+            )
 
 
 MAKE_CHAR_WINDOWS = Exercise(

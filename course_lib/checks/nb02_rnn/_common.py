@@ -28,8 +28,9 @@ def _same(got: torch.Tensor, expected: torch.Tensor, rtol: float | None = None, 
     return close(got, expected, rtol=rtol, atol=atol)
 
 
-def _rnn_case(g: torch.Generator, N: int, D: int, H: int, T: int | None = None, dtype=torch.float64,
-              scale: float = 0.6) -> dict[str, np.ndarray]:
+def _rnn_case(
+    g: torch.Generator, N: int, D: int, H: int, T: int | None = None, dtype=torch.float64, scale: float = 0.6
+) -> dict[str, np.ndarray]:
     """Random inputs and weights: x (N, D) or (N, T, D), h0 (N, H), W_xh (H, D), W_hh (H, H), b_h (H,)."""
     shape = (N, D) if T is None else (N, T, D)
     case = {
@@ -60,4 +61,5 @@ def _check_dtype(got: torch.Tensor, expected: torch.dtype, what: str) -> None:
     if got.dtype != expected:
         raise CheckFailure(
             f"{what} has dtype {got.dtype}, but the inputs are {expected}. Keep the inputs' dtype: create new "
-            f"tensors with torch.zeros_like(...) or dtype=x.dtype, not with torch.zeros(...) alone.")
+            f"tensors with torch.zeros_like(...) or dtype=x.dtype, not with torch.zeros(...) alone."
+        )

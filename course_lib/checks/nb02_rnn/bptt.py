@@ -111,14 +111,19 @@ def _bptt_reference(case: dict, variant: str = "correct") -> dict[str, torch.Ten
 
 def _bptt_grads(value: Any, name: str, shapes: dict[str, tuple]) -> dict[str, torch.Tensor]:
     if isinstance(value, tuple) and len(value) == len(_GRAD_NAMES):
-        raise CheckFailure(f"rnn_backward should return a dict with keys {list(_GRAD_NAMES)}, not a tuple: "
-                           f"return {{'dx': dx, 'dh0': dh0, 'dW_xh': dW_xh, 'dW_hh': dW_hh, 'db_h': db_h}}")
+        raise CheckFailure(
+            f"rnn_backward should return a dict with keys {list(_GRAD_NAMES)}, not a tuple: "
+            f"return {{'dx': dx, 'dh0': dh0, 'dW_xh': dW_xh, 'dW_hh': dW_hh, 'db_h': db_h}}"
+        )
     if not isinstance(value, dict):
-        raise CheckFailure(f"rnn_backward should return a dict with keys {list(_GRAD_NAMES)}, got "
-                           f"{type(value).__name__}")
+        raise CheckFailure(
+            f"rnn_backward should return a dict with keys {list(_GRAD_NAMES)}, got {type(value).__name__}"
+        )
     if value.get("dh0") is None:
-        raise CheckFailure("rnn_backward returned no dh0 (the gradient flowing into the initial state). After "
-                           "the loop over time, the gradient that step 1 sends back is dh0: return it as 'dh0'.")
+        raise CheckFailure(
+            "rnn_backward returned no dh0 (the gradient flowing into the initial state). After "
+            "the loop over time, the gradient that step 1 sends back is dh0: return it as 'dh0'."
+        )
     missing = [k for k in _GRAD_NAMES if k not in value or value[k] is None]
     if missing:
         raise CheckFailure(f"rnn_backward returned no {missing[0]!r}; return a dict with keys {list(_GRAD_NAMES)}")
@@ -146,7 +151,8 @@ def _backward_judge(cases, results):
             which = value["modified"][0]
             raise CheckFailure(
                 f"rnn_backward modified its input {which!r} in place (case '{name}'): e.g. dh = dhs[:, t] "
-                f"followed by dh += ... writes into dhs. Use dh = dhs[:, t] + dh_next, which makes a new tensor.")
+                f"followed by dh += ... writes into dhs. Use dh = dhs[:, t] + dh_next, which makes a new tensor."
+            )
         x = case["x"]
         (N, T, D), H = x.shape, case["h0"].shape[1]
         shapes = {"dx": (N, T, D), "dh0": (N, H), "dW_xh": (H, D), "dW_hh": (H, H), "db_h": (H,)}
@@ -162,24 +168,28 @@ def _backward_judge(cases, results):
             raise CheckFailure(
                 f"case '{name}': every upstream gradient dhs is zero, so every gradient must be zero, but "
                 f"{next(k for k in _GRAD_NAMES if not _all_zero([got[k]]))} is not. The running gradient "
-                f"dh_next is not started at zero: before the loop, dh_next = torch.zeros_like(h0).")
+                f"dh_next is not started at zero: before the loop, dh_next = torch.zeros_like(h0)."
+            )
         if kind == "first" and T > 1 and float(got["dx"][:, 1:].abs().max()) > 1e-12:
             raise CheckFailure(
                 f"case '{name}': only h_1 receives an upstream gradient, so dx[:, t] must be zero for t >= 2 "
                 f"(later inputs cannot change h_1), but it is not: the time loop runs forward. BPTT runs from "
-                f"t = T down to 1 (for t in reversed(range(T))), passing the gradient back to earlier steps.")
+                f"t = T down to 1 (for t in reversed(range(T))), passing the gradient back to earlier steps."
+            )
         if kind == "last" and T > 1:
             reached = float(ref["dx"][:, :-1].abs().max()) > 1e-10
             if reached and float(got["dx"][:, :-1].abs().max()) <= 1e-12:
                 raise CheckFailure(
                     f"case '{name}': only h_T receives an upstream gradient, yet dx is zero before the last step: "
                     f"the gradient flowing back from step t+1 is not added. At every step dh_t = dhs[:, t] + "
-                    f"dh_next, where dh_next = da_{{t+1}} @ W_hh came back from step t+1.")
+                    f"dh_next, where dh_next = da_{{t+1}} @ W_hh came back from step t+1."
+                )
         if kind == "last" and _same(got["db_h"], 2 * ref["db_h"], rtol=1e-8, atol=1e-12):
             raise CheckFailure(
                 f"case '{name}': every gradient is twice the right value: the last step's upstream gradient is "
                 f"counted twice. The running gradient dh_next is not started at zero (it started at "
-                f"dhs[:, -1]); start it at zero and add dhs[:, t] inside the loop.")
+                f"dhs[:, -1]); start it at zero and add dhs[:, t] inside the loop."
+            )
 
     # 3. Every case against autograd, naming the mistakes whose results we can compute.
     for name, case in cases.items():
@@ -191,11 +201,13 @@ def _backward_judge(cases, results):
             if _all_zero([got["dh0"]]) and not _all_zero([ref["dh0"]]):
                 raise CheckFailure(
                     f"case '{name}': dh0 is zero. Return the gradient that flows out of step 1 into h_0: "
-                    f"dh0 = da_1 @ W_hh, where da_1 = dh_1 * (1 - h_1 ** 2).")
+                    f"dh0 = da_1 @ W_hh, where da_1 = dh_1 * (1 - h_1 ** 2)."
+                )
             if _same(got["dh0"], ref["dh1"], rtol=1e-8, atol=1e-12):
                 raise CheckFailure(
                     f"case '{name}': dh0 is the gradient with respect to h_1 (returned dh at t = 1), not h_0. "
-                    f"Pass it back through step 1 once more: dh0 = (dh_1 * (1 - h_1 ** 2)) @ W_hh.")
+                    f"Pass it back through step 1 once more: dh0 = (dh_1 * (1 - h_1 ** 2)) @ W_hh."
+                )
         local = _bptt_reference(case, "local")
         no_tanh = _bptt_reference(case, "no_tanh")
         hs = _t(case["hs"])
@@ -208,24 +220,34 @@ def _backward_judge(cases, results):
             if _same(got[key], local[key], rtol=1e-8, atol=1e-12) and not _same(local[key], ref[key]):
                 raise CheckFailure(
                     f"case '{name}': {key} is what BPTT gives when the gradient flowing back from step t+1 is not "
-                    f"added: dh_t must be dhs[:, t] + dh_next (dh_next = da_{{t+1}} @ W_hh), not dhs[:, t] alone.")
+                    f"added: dh_t must be dhs[:, t] + dh_next (dh_next = da_{{t+1}} @ W_hh), not dhs[:, t] alone."
+                )
             if _same(got[key], no_tanh[key], rtol=1e-8, atol=1e-12) and not _same(no_tanh[key], ref[key]):
                 raise CheckFailure(
                     f"case '{name}': {key} misses tanh's derivative: da_t = dh_t * (1 - h_t ** 2) before "
-                    f"multiplying by the weights.")
+                    f"multiplying by the weights."
+                )
             if key == "dW_hh" and _same(got[key], wrong_dW_hh, rtol=1e-8, atol=1e-12):
                 raise CheckFailure(
                     f"case '{name}': dW_hh pairs da_t with h_t; it must pair it with h_{{t-1}}, the state that "
-                    f"entered step t (h0 at t = 1): dW_hh += da_t.T @ h_prev.")
+                    f"entered step t (h0 at t = 1): dW_hh += da_t.T @ h_prev."
+                )
             if key in step1 and T > 1 and _same(got[key], step1[key], rtol=1e-8, atol=1e-12):
                 raise CheckFailure(
                     f"case '{name}': {key} holds only the contribution of step 1, the last step the backward loop "
-                    f"visits: the weights are shared by all steps, so accumulate their gradients (+=, not =).")
-            assert_close(got[key], ref[key], f"{key} on case '{name}' (compared with autograd)", rtol=BPTT_RTOL,
-                         atol=1e-12, hint=f"relative error {rel_error(got[key], ref[key]):.2e} > {BPTT_RTOL:g}. "
-                         f"Per step, from t = T down to 1: dh = dhs[:, t] + dh_next; da = dh * (1 - h_t**2); "
-                         f"dW_xh += da.T @ x_t; dW_hh += da.T @ h_prev; db_h += da.sum(0); dx_t = da @ W_xh; "
-                         f"dh_next = da @ W_hh.")
+                    f"visits: the weights are shared by all steps, so accumulate their gradients (+=, not =)."
+                )
+            assert_close(
+                got[key],
+                ref[key],
+                f"{key} on case '{name}' (compared with autograd)",
+                rtol=BPTT_RTOL,
+                atol=1e-12,
+                hint=f"relative error {rel_error(got[key], ref[key]):.2e} > {BPTT_RTOL:g}. "
+                f"Per step, from t = T down to 1: dh = dhs[:, t] + dh_next; da = dh * (1 - h_t**2); "
+                f"dW_xh += da.T @ x_t; dW_hh += da.T @ h_prev; db_h += da.sum(0); dx_t = da @ W_xh; "
+                f"dh_next = da @ W_hh.",
+            )
 
 
 RNN_BACKWARD = Exercise("rnn_backward", "rnn_backward", _backward_cases, _backward_run, _backward_judge)

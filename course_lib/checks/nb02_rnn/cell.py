@@ -51,31 +51,53 @@ def _cell_probe_message(name: str, case: dict, got: torch.Tensor) -> str | None:
     N = x.shape[0]
     if name == _CELL_PROBES[0]:
         b = b.expand(N, -1)
-        named = [(b, "tanh missing: with x_t = 0 and h_prev = 0, h_t must be tanh(b_h), but you returned b_h "
-                     "itself. Apply one tanh around the whole sum x_t W_xh^T + h_prev W_hh^T + b_h."),
-                 (torch.zeros_like(b), "b_h is not added: with x_t = 0 and h_prev = 0, h_t must be tanh(b_h), "
-                                       "you returned zeros."),
-                 (torch.tanh(2 * b), "b_h is added twice (nn.RNNCell has two biases b_ih + b_hh; here there is "
-                                     "one, b_h)."),
-                 (torch.sigmoid(b), "wrong nonlinearity: you applied a sigmoid; the RNN uses tanh."),
-                 (torch.relu(b), "wrong nonlinearity: you applied a ReLU; the RNN uses tanh.")]
+        named = [
+            (
+                b,
+                "tanh missing: with x_t = 0 and h_prev = 0, h_t must be tanh(b_h), but you returned b_h "
+                "itself. Apply one tanh around the whole sum x_t W_xh^T + h_prev W_hh^T + b_h.",
+            ),
+            (
+                torch.zeros_like(b),
+                "b_h is not added: with x_t = 0 and h_prev = 0, h_t must be tanh(b_h), you returned zeros.",
+            ),
+            (torch.tanh(2 * b), "b_h is added twice (nn.RNNCell has two biases b_ih + b_hh; here there is one, b_h)."),
+            (torch.sigmoid(b), "wrong nonlinearity: you applied a sigmoid; the RNN uses tanh."),
+            (torch.relu(b), "wrong nonlinearity: you applied a ReLU; the RNN uses tanh."),
+        ]
         expected = torch.tanh(b)
     elif name == _CELL_PROBES[1]:
-        named = [(torch.tanh(x @ W_xh), "W_xh used without transpose: x_t (N, D) times W_xh.T (D, H), i.e. "
-                                        "x_t @ W_xh.T. W_xh has shape (H, D), (out, in) as in PyTorch."),
-                 (torch.tanh(x @ W_hh.T), "x_t is multiplied by W_hh; x_t goes with W_xh (input to hidden)."),
-                 (torch.zeros_like(x @ W_xh.T), "the x_t term is missing: with h_prev = 0 and b_h = 0, h_t must be "
-                                                "tanh(x_t @ W_xh.T), you returned zeros.")]
+        named = [
+            (
+                torch.tanh(x @ W_xh),
+                "W_xh used without transpose: x_t (N, D) times W_xh.T (D, H), i.e. "
+                "x_t @ W_xh.T. W_xh has shape (H, D), (out, in) as in PyTorch.",
+            ),
+            (torch.tanh(x @ W_hh.T), "x_t is multiplied by W_hh; x_t goes with W_xh (input to hidden)."),
+            (
+                torch.zeros_like(x @ W_xh.T),
+                "the x_t term is missing: with h_prev = 0 and b_h = 0, h_t must be "
+                "tanh(x_t @ W_xh.T), you returned zeros.",
+            ),
+        ]
         expected = torch.tanh(x @ W_xh.T)
     else:
-        named = [(torch.tanh(h), "h_prev is not multiplied by W_hh: the recurrent term is h_prev @ W_hh.T."),
-                 (torch.tanh(h @ W_hh), "W_hh used without transpose: the recurrent term is h_prev @ W_hh.T."),
-                 (torch.tanh(h @ W_xh.T), "h_prev is multiplied by W_xh; h_prev goes with W_hh (hidden to hidden)."),
-                 (torch.zeros_like(h), "h_prev is not used: with x_t = 0 and b_h = 0, h_t must be "
-                                       "tanh(h_prev @ W_hh.T), you returned zeros.")]
+        named = [
+            (torch.tanh(h), "h_prev is not multiplied by W_hh: the recurrent term is h_prev @ W_hh.T."),
+            (torch.tanh(h @ W_hh), "W_hh used without transpose: the recurrent term is h_prev @ W_hh.T."),
+            (torch.tanh(h @ W_xh.T), "h_prev is multiplied by W_xh; h_prev goes with W_hh (hidden to hidden)."),
+            (
+                torch.zeros_like(h),
+                "h_prev is not used: with x_t = 0 and b_h = 0, h_t must be tanh(h_prev @ W_hh.T), you returned zeros.",
+            ),
+        ]
         expected = torch.tanh(h @ W_hh.T)
-    return first_named_mistake(got, expected, [(message, wrong) for wrong, message in named],
-                               same=lambda a, b: _same(a, b, rtol=1e-9, atol=1e-12))
+    return first_named_mistake(
+        got,
+        expected,
+        [(message, wrong) for wrong, message in named],
+        same=lambda a, b: _same(a, b, rtol=1e-9, atol=1e-12),
+    )
 
 
 def _cell_judge(cases, results):
@@ -87,9 +109,13 @@ def _cell_judge(cases, results):
         if message:
             raise CheckFailure(f"case '{name}': {message}\n  {show_difference(got, expected)}")
         _check_dtype(got, expected.dtype, f"h_t on case '{name}'")
-        assert_close(got, expected, f"h_t on case '{name}' (compared with nn.RNNCell on the same weights)",
-                     **_tolerance(expected.dtype),
-                     hint="h_t = tanh(x_t @ W_xh.T + h_prev @ W_hh.T + b_h).")
+        assert_close(
+            got,
+            expected,
+            f"h_t on case '{name}' (compared with nn.RNNCell on the same weights)",
+            **_tolerance(expected.dtype),
+            hint="h_t = tanh(x_t @ W_xh.T + h_prev @ W_hh.T + b_h).",
+        )
 
 
 RNN_CELL = Exercise("rnn_cell", "rnn_cell", _cell_cases, _cell_run, _cell_judge)

@@ -21,12 +21,15 @@ from course_lib.checks.toolkit import assert_gradients, gradients, name_mistake,
 
 __all__ = ["RNN_FORWARD", "check_rnn_forward"]
 
+
 def _forward_cases(seed, hidden):
     """Kinds: ``values`` (hs and h_last against nn.RNN) and ``gradients`` (of a loss of hs and h_last, to x, h0
     and every weight, against autograd through nn.RNN: the state must carry gradients through time)."""
     g = _generator(seed)
-    cases = {"N=2, T=5, D=3, H=4": _rnn_case(g, N=2, D=3, H=4, T=5),
-             "gradients, N=2, T=4, D=3, H=3": _gradient_case(_rnn_case(g, N=2, D=3, H=3, T=4), g)}
+    cases = {
+        "N=2, T=5, D=3, H=4": _rnn_case(g, N=2, D=3, H=4, T=5),
+        "gradients, N=2, T=4, D=3, H=3": _gradient_case(_rnn_case(g, N=2, D=3, H=3, T=4), g),
+    }
     if hidden:
         cases["N=1, T=1, D=2, H=3"] = _rnn_case(g, N=1, D=2, H=3, T=1)
         cases["N=3, T=20, D=4, H=6"] = _rnn_case(g, N=3, D=4, H=6, T=20)
@@ -57,8 +60,11 @@ def _forward_run(fn, case):
     hs = out[0] if isinstance(out, tuple) and out and isinstance(out[0], torch.Tensor) else None
     through_time = reaches_first_step(hs[:, -1] if hs is not None and hs.dim() == 3 else None, inputs[0])
     outputs = list(out) if isinstance(out, tuple) and len(out) == 2 else []
-    return {"value": out, "through_time": through_time,
-            "grads": gradients(outputs, [_t(u) for u in case["upstream"]], inputs)}
+    return {
+        "value": out,
+        "through_time": through_time,
+        "grads": gradients(outputs, [_t(u) for u in case["upstream"]], inputs),
+    }
 
 
 def _gradients_reference(case: dict, detach_state: bool = False) -> list[torch.Tensor]:
@@ -90,9 +96,14 @@ def _forward_judge(cases, results):
             _judge_values(name, case, {name: found["value"]})
             got = found.get("grads")
             got = list(got) if isinstance(got, (list, tuple)) and len(got) == 5 else [None] * 5
-            assert_gradients(got, _gradients_reference(case), _GRAD_NAMES, f"rnn_forward (case '{name}')",
-                             detached=lambda: _gradients_reference(case, detach_state=True),
-                             through_time=found.get("through_time"))
+            assert_gradients(
+                got,
+                _gradients_reference(case),
+                _GRAD_NAMES,
+                f"rnn_forward (case '{name}')",
+                detached=lambda: _gradients_reference(case, detach_state=True),
+                through_time=found.get("through_time"),
+            )
         else:
             _judge_values(name, case, results)
 
@@ -106,10 +117,13 @@ def _judge_values(name, case, results):
     if isinstance(hs, np.ndarray) and hs.shape == (N, T + 1, H):
         raise CheckFailure(
             f"case '{name}': hs has shape {hs.shape}, expected (N, T, H) = {(N, T, H)}: you returned h_0 among "
-            f"the states (off by one in time). hs[:, t] is the state after reading x[:, t]: h_1 .. h_T.")
+            f"the states (off by one in time). hs[:, t] is the state after reading x[:, t]: h_1 .. h_T."
+        )
     if isinstance(hs, np.ndarray) and hs.shape == (T, N, H) and T != N:
-        raise CheckFailure(f"case '{name}': hs has shape {hs.shape} = (T, N, H), time first; return it batch "
-                           f"first, (N, T, H) = {(N, T, H)} (torch.stack(states, dim=1)).")
+        raise CheckFailure(
+            f"case '{name}': hs has shape {hs.shape} = (T, N, H), time first; return it batch "
+            f"first, (N, T, H) = {(N, T, H)} (torch.stack(states, dim=1))."
+        )
     hs = as_tensor(hs, f"hs on case '{name}'", (N, T, H), "(N, T, H)")
     last = as_tensor(last, f"h_last on case '{name}'", (N, H), "(N, H)")
     _check_dtype(hs, hs_ref.dtype, f"hs on case '{name}'")
@@ -118,16 +132,33 @@ def _judge_values(name, case, results):
         shifted = torch.cat([h0[:, None], hs_ref[:, :-1]], dim=1)
         from_h0 = torch.tanh(F.linear(x, W_xh, b) + F.linear(h0, W_hh)[:, None])  # every step from h0
         from_zero = _rnn_module(W_xh, W_hh, b)(x, torch.zeros_like(h0)[None])[0].detach()
-        name_mistake(hs, hs_ref, [
-            ("you returned h_0 among the states (off by one in time): hs[:, 0] is h_0 and the final state is "
-             "missing. hs[:, t] must be the state after reading x[:, t].", shifted),
-            ("the state is not carried from step to step: every step starts from h0. Step t must use the state of "
-             "step t-1 (h = rnn_cell(x[:, t], h, ...)).", from_h0),
-            ("h0 is ignored: the first step must start from the given h0, not from zeros.", from_zero),
-        ], prefix=f"case '{name}': ", same=lambda a, b: _same(a, b, **tol))
-        assert_close(hs, hs_ref, f"hs on case '{name}' (compared with nn.RNN(batch_first=True))", **tol,
-                     hint="hs[:, t] = tanh(x[:, t] @ W_xh.T + hs[:, t-1] @ W_hh.T + b_h), with hs[:, -1] "
-                          "replaced by h0 at t = 0.")
+        name_mistake(
+            hs,
+            hs_ref,
+            [
+                (
+                    "you returned h_0 among the states (off by one in time): hs[:, 0] is h_0 and the final state is "
+                    "missing. hs[:, t] must be the state after reading x[:, t].",
+                    shifted,
+                ),
+                (
+                    "the state is not carried from step to step: every step starts from h0. Step t must use the state of "
+                    "step t-1 (h = rnn_cell(x[:, t], h, ...)).",
+                    from_h0,
+                ),
+                ("h0 is ignored: the first step must start from the given h0, not from zeros.", from_zero),
+            ],
+            prefix=f"case '{name}': ",
+            same=lambda a, b: _same(a, b, **tol),
+        )
+        assert_close(
+            hs,
+            hs_ref,
+            f"hs on case '{name}' (compared with nn.RNN(batch_first=True))",
+            **tol,
+            hint="hs[:, t] = tanh(x[:, t] @ W_xh.T + hs[:, t-1] @ W_hh.T + b_h), with hs[:, -1] "
+            "replaced by h0 at t = 0.",
+        )
     if not _same(last, last_ref, **tol):
         if _same(last, h0, **tol):
             hint = "it is h_0, the initial state"
@@ -137,8 +168,10 @@ def _judge_values(name, case, results):
             hint = "it is h_{T-1}, one step too early"
         else:
             hint = f"expected {describe(last_ref)}, got {describe(last)}"
-        raise CheckFailure(f"case '{name}': last is not the final state h_T = hs[:, -1] ({hint}). The N-1 "
-                           f"output of an RNN is the state after the last step.")
+        raise CheckFailure(
+            f"case '{name}': last is not the final state h_T = hs[:, -1] ({hint}). The N-1 "
+            f"output of an RNN is the state after the last step."
+        )
 
 
 RNN_FORWARD = Exercise("rnn_forward", "rnn_forward", _forward_cases, _forward_run, _forward_judge)

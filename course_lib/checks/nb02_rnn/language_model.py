@@ -36,14 +36,20 @@ def _lm_cases(seed, hidden):
     poem = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
     chars = sorted(set(poem))
     ids = torch.tensor([[chars.index(c) for c in line] for line in (poem[:12], poem[12:])])
-    cases = {"静夜思, two lines of 12 characters": _lm_case(ids, len(chars), 16, 100, seed),
-             "gradients at initialisation, 静夜思": {**_lm_case(ids, len(chars), 8, 0, seed + 2), "kind": "gradients"}}
+    cases = {
+        "静夜思, two lines of 12 characters": _lm_case(ids, len(chars), 16, 100, seed),
+        "gradients at initialisation, 静夜思": {**_lm_case(ids, len(chars), 8, 0, seed + 2), "kind": "gradients"},
+    }
     if hidden:
         cases["gradients at initialisation, V=7"] = {
-            **_lm_case(torch.randint(0, 7, (3, 9), generator=g), 7, 5, 0, seed + 3), "kind": "gradients"}
+            **_lm_case(torch.randint(0, 7, (3, 9), generator=g), 7, 5, 0, seed + 3),
+            "kind": "gradients",
+        }
         V = 11
-        rows = [torch.cat([torch.tensor([first]), torch.randint(0, V, (9,), generator=g)])
-                for first in torch.randperm(V, generator=g)[:3].tolist()]  # distinct first ids: learnable
+        rows = [
+            torch.cat([torch.tensor([first]), torch.randint(0, V, (9,), generator=g)])
+            for first in torch.randperm(V, generator=g)[:3].tolist()
+        ]  # distinct first ids: learnable
         cases["3 random sequences, V=11"] = _lm_case(torch.stack(rows), V, 16, 100, seed + 1)
     return cases
 
@@ -66,8 +72,13 @@ def _lm_run(fn, case):
         loss = F.cross_entropy(logits.reshape(-1, V), Y.reshape(-1))
         wrt = [params[k] for k in _LM_PARAMS if k in params]
         grads = torch.autograd.grad(loss, wrt, allow_unused=True) if loss.requires_grad else [None] * len(wrt)
-        return {"init": init, "final": init, "names": sorted(params), "no_grad": [],
-                "grads": [None if g is None else g.detach() for g in grads]}
+        return {
+            "init": init,
+            "final": init,
+            "names": sorted(params),
+            "no_grad": [],
+            "grads": [None if g is None else g.detach() for g in grads],
+        }
     optimizer = torch.optim.Adam(model.parameters(), lr=case["lr"])
     losses, no_grad = [], []
     for step in range(case["steps"]):
@@ -81,8 +92,15 @@ def _lm_run(fn, case):
         losses.append(float(loss.detach()))
     with torch.no_grad():
         logits, h_T = model(X)
-    return {"init": init, "final": {k: p.detach() for k, p in params.items() if k in _LM_PARAMS},
-            "names": sorted(params), "losses": losses, "logits": logits, "h_T": h_T, "no_grad": no_grad}
+    return {
+        "init": init,
+        "final": {k: p.detach() for k, p in params.items() if k in _LM_PARAMS},
+        "names": sorted(params),
+        "losses": losses,
+        "logits": logits,
+        "h_T": h_T,
+        "no_grad": no_grad,
+    }
 
 
 def _lm_reference(params: dict[str, torch.Tensor], X: torch.Tensor, V: int):
@@ -102,37 +120,52 @@ def _lm_judge(cases, results):
         sizes = {"V": V, "H": H}
         for key, letters in _LM_PARAMS.items():
             if key not in value["final"]:
-                raise CheckFailure(f"RNNLM has no parameter named {key!r} (it has {value['names']}). Register it "
-                                   f"with self.{key} = nn.Parameter(...), shape {letters}.")
+                raise CheckFailure(
+                    f"RNNLM has no parameter named {key!r} (it has {value['names']}). Register it "
+                    f"with self.{key} = nn.Parameter(...), shape {letters}."
+                )
             shape = tuple(sizes[s] for s in letters)
             as_tensor(value["final"][key], f"RNNLM.{key}", shape, "(" + ", ".join(letters) + ")")
         if value["no_grad"]:
-            raise CheckFailure(f"RNNLM.{value['no_grad'][0]} gets no gradient: the loss does not depend on it. Use "
-                               f"the parameters themselves in forward (no .detach(), .data or torch.no_grad()).")
+            raise CheckFailure(
+                f"RNNLM.{value['no_grad'][0]} gets no gradient: the loss does not depend on it. Use "
+                f"the parameters themselves in forward (no .detach(), .data or torch.no_grad())."
+            )
         if case["kind"] == "gradients":
             _judge_lm_gradients(name, case, value)
             continue
         init = {k: _t(v) for k, v in value["init"].items()}
         if all(float(v.abs().max()) == 0 for k, v in init.items() if k.startswith("W")):
-            raise CheckFailure("RNNLM's weights start at zero: every hidden unit then gets the same (zero) "
-                               "gradient. Initialise them with small random values, uniform in ±1/sqrt(H) as "
-                               "nn.RNN does.")
+            raise CheckFailure(
+                "RNNLM's weights start at zero: every hidden unit then gets the same (zero) "
+                "gradient. Initialise them with small random values, uniform in ±1/sqrt(H) as "
+                "nn.RNN does."
+            )
         ids = _t(case["ids"])
         X, Y = ids[:, :-1], ids[:, 1:]
         final = {k: _t(v) for k, v in value["final"].items()}
         ref_logits, ref_h = _lm_reference(final, X, V)
-        logits = as_tensor(value["logits"], f"the logits of RNNLM on case '{name}'", tuple(ref_logits.shape),
-                           "(N, T, V)")
+        logits = as_tensor(
+            value["logits"], f"the logits of RNNLM on case '{name}'", tuple(ref_logits.shape), "(N, T, V)"
+        )
         h_T = as_tensor(value["h_T"], f"the h_T of RNNLM on case '{name}'", tuple(ref_h.shape), "(N, H)")
         tol = {"rtol": 1e-4, "atol": 1e-5}
         hs_ref = _rnn_module(final["W_xh"], final["W_hh"], final["b_h"])(F.one_hot(X, V).to(final["W_xh"].dtype))[0]
-        late = F.linear(torch.cat([torch.zeros_like(hs_ref[:, :1]), hs_ref[:, :-1]], dim=1), final["W_hy"], final["b_y"])
+        late = F.linear(
+            torch.cat([torch.zeros_like(hs_ref[:, :1]), hs_ref[:, :-1]], dim=1), final["W_hy"], final["b_y"]
+        )
         if _same(logits, late.detach(), **tol):
-            raise CheckFailure(f"case '{name}': the logits at step t are computed from h_{{t-1}}; use h_t, the state "
-                               f"after reading ids[:, t] (logits = hs @ W_hy.T + b_y).")
-        assert_close(logits, ref_logits, f"RNNLM's logits on case '{name}' (compared with nn.RNN + a linear "
-                     f"read-out on RNNLM's own parameters)", **tol,
-                     hint="logits[:, t] = h_t @ W_hy.T + b_y with hs from rnn_forward(one_hot(ids), zeros, ...).")
+            raise CheckFailure(
+                f"case '{name}': the logits at step t are computed from h_{{t-1}}; use h_t, the state "
+                f"after reading ids[:, t] (logits = hs @ W_hy.T + b_y)."
+            )
+        assert_close(
+            logits,
+            ref_logits,
+            f"RNNLM's logits on case '{name}' (compared with nn.RNN + a linear read-out on RNNLM's own parameters)",
+            **tol,
+            hint="logits[:, t] = h_t @ W_hy.T + b_y with hs from rnn_forward(one_hot(ids), zeros, ...).",
+        )
         assert_close(h_T, ref_h, f"RNNLM's h_T on case '{name}'", **tol, hint="Return rnn_forward's last state.")
         loss = float(F.cross_entropy(ref_logits.reshape(-1, V).double(), Y.reshape(-1)))
         first = value["losses"][0] if value["losses"] else float("nan")
@@ -141,7 +174,8 @@ def _lm_judge(cases, results):
                 f"case '{name}': after {case['steps']} Adam steps (lr {case['lr']}) the loss went from {first:.3f} "
                 f"to {loss:.3f}; a correct model drives it below {LM_LOSS_TARGET} on this tiny set. Check that "
                 f"gradients reach every parameter (nn.Parameter, no .detach()) and that the weights start small "
-                f"(uniform in ±1/sqrt(H)); large random weights saturate tanh.")
+                f"(uniform in ±1/sqrt(H)); large random weights saturate tanh."
+            )
 
 
 def _lm_gradients_reference(params: dict[str, torch.Tensor], case: dict, detach_state: bool = False):
@@ -153,8 +187,9 @@ def _lm_gradients_reference(params: dict[str, torch.Tensor], case: dict, detach_
     x = F.one_hot(X, V).double()
     h, hs = x.new_zeros(X.shape[0], leaves["W_hh"].shape[0]), []
     for x_t in x.unbind(1):
-        h = torch.tanh(F.linear(x_t, leaves["W_xh"], leaves["b_h"]) + F.linear(h.detach() if detach_state else h,
-                                                                               leaves["W_hh"]))
+        h = torch.tanh(
+            F.linear(x_t, leaves["W_xh"], leaves["b_h"]) + F.linear(h.detach() if detach_state else h, leaves["W_hh"])
+        )
         hs.append(h)
     logits = F.linear(torch.stack(hs, 1), leaves["W_hy"], leaves["b_y"])
     loss = F.cross_entropy(logits.reshape(-1, V), Y.reshape(-1))
@@ -167,8 +202,13 @@ def _judge_lm_gradients(name: str, case: dict, value: dict) -> None:
     got = value.get("grads")
     got = list(got) if isinstance(got, (list, tuple)) and len(got) == len(_LM_PARAMS) else [None] * len(_LM_PARAMS)
     reference = _lm_gradients_reference(init, case)
-    assert_gradients(got, reference, tuple(_LM_PARAMS), f"RNNLM's loss at initialisation (case '{name}')",
-                     detached=lambda: _lm_gradients_reference(init, case, detach_state=True))
+    assert_gradients(
+        got,
+        reference,
+        tuple(_LM_PARAMS),
+        f"RNNLM's loss at initialisation (case '{name}')",
+        detached=lambda: _lm_gradients_reference(init, case, detach_state=True),
+    )
 
 
 RNN_LM = Exercise("rnn_lm", "RNNLM", _lm_cases, _lm_run, _lm_judge)

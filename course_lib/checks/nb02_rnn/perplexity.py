@@ -25,8 +25,15 @@ from course_lib.checks.nb02_rnn._common import _generator, _t
 __all__ = ["PERPLEXITY", "check_perplexity"]
 
 
-def _ppl_case(g: torch.Generator, lengths: list[int], V: int, pad_id: int = 0, dtype=torch.float64,
-              scale: float = 1.5, improbable: bool = False) -> dict:
+def _ppl_case(
+    g: torch.Generator,
+    lengths: list[int],
+    V: int,
+    pad_id: int = 0,
+    dtype=torch.float64,
+    scale: float = 1.5,
+    improbable: bool = False,
+) -> dict:
     """Random logits (N, T, V) and targets (N, T): row n has lengths[n] real targets, then pad_id."""
     N, T = len(lengths), max(max(lengths), 1)
     logits = scale * torch.randn(N, T, V, generator=g, dtype=torch.float64)
@@ -53,8 +60,9 @@ def _ppl_cases(seed, hidden):
         cases["one row is all padding, lengths 6, 0, 3"] = _ppl_case(g, [6, 0, 3], 8)
         cases["float32, V=50, lengths 12, 10, 4, 11, 7"] = _ppl_case(g, [12, 10, 4, 11, 7], 50, dtype=torch.float32)
         cases["a confident model (logits x 6), V=20"] = _ppl_case(g, [10, 6, 8], 20, scale=6.0)
-        cases["float32, one target 150 nats below the best"] = _ppl_case(g, [7, 5, 6], 12, dtype=torch.float32,
-                                                                          improbable=True)
+        cases["float32, one target 150 nats below the best"] = _ppl_case(
+            g, [7, 5, 6], 12, dtype=torch.float32, improbable=True
+        )
     return cases
 
 
@@ -64,11 +72,12 @@ def _ppl_run(fn, case):
 
 def _scalar(value, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.ndarray)):
-        raise CheckFailure(f"{what} should be a number (a 0-dim tensor or a float), but it is a "
-                           f"{type(value).__name__}")
+        raise CheckFailure(f"{what} should be a number (a 0-dim tensor or a float), but it is a {type(value).__name__}")
     if isinstance(value, np.ndarray) and value.shape != ():
-        raise CheckFailure(f"{what} has shape {value.shape}; the perplexity of a batch is one number, a 0-dim "
-                           f"tensor. Average over every real target of the batch at once.")
+        raise CheckFailure(
+            f"{what} has shape {value.shape}; the perplexity of a batch is one number, a 0-dim "
+            f"tensor. Average over every real target of the batch at once."
+        )
     return float(value)
 
 
@@ -80,33 +89,83 @@ def _mistakes(logits: torch.Tensor, targets: torch.Tensor, pad_id: int) -> list[
     M, lengths = int(real.sum()), real.sum(1)
     ce = float(nll[real].sum()) / M
     named = [
-        (float(nll.mean()), ("padding is included: the mean runs over every position, the <pad> targets too. "
-                            "Leave them out: F.cross_entropy(..., ignore_index=pad_id), or a mask targets != pad_id.")),
-        (float(nll[real].sum()), ("exp of the *sum* of the cross-entropies: perplexity is exp of the *mean* per "
-                                 "predicted character (divide by the number of real targets).")),
-        (ce / math.log(2), ("the cross-entropy is in bits (log base 2) but you took exp(): use nats with exp(), "
-                           "or bits with 2 ** (...), not a mix.")),
-        (ce * math.log(2), ("2 ** (cross-entropy in nats): torch's log and cross_entropy are natural logarithms, "
-                           "so the perplexity is exp(CE), not 2 ** CE.")),
-        (math.log(ce) if ce > 0 else float("nan"), ("you returned the cross-entropy itself, not its exponential: "
-                                                   "perplexity = exp(mean cross-entropy).")),
-        (float(nll[real].sum()) / (N * T), ("the sum over real targets is divided by every position N * T, padding "
-                                           "included: divide by the number of real targets.")),
-        (float(nll[real].sum()) / N, ("the cross-entropy is summed per sequence and averaged over the N sequences: "
-                                     "average per predicted character over the whole batch instead.")),
+        (
+            float(nll.mean()),
+            (
+                "padding is included: the mean runs over every position, the <pad> targets too. "
+                "Leave them out: F.cross_entropy(..., ignore_index=pad_id), or a mask targets != pad_id."
+            ),
+        ),
+        (
+            float(nll[real].sum()),
+            (
+                "exp of the *sum* of the cross-entropies: perplexity is exp of the *mean* per "
+                "predicted character (divide by the number of real targets)."
+            ),
+        ),
+        (
+            ce / math.log(2),
+            (
+                "the cross-entropy is in bits (log base 2) but you took exp(): use nats with exp(), "
+                "or bits with 2 ** (...), not a mix."
+            ),
+        ),
+        (
+            ce * math.log(2),
+            (
+                "2 ** (cross-entropy in nats): torch's log and cross_entropy are natural logarithms, "
+                "so the perplexity is exp(CE), not 2 ** CE."
+            ),
+        ),
+        (
+            math.log(ce) if ce > 0 else float("nan"),
+            ("you returned the cross-entropy itself, not its exponential: perplexity = exp(mean cross-entropy)."),
+        ),
+        (
+            float(nll[real].sum()) / (N * T),
+            (
+                "the sum over real targets is divided by every position N * T, padding "
+                "included: divide by the number of real targets."
+            ),
+        ),
+        (
+            float(nll[real].sum()) / N,
+            (
+                "the cross-entropy is summed per sequence and averaged over the N sequences: "
+                "average per predicted character over the whole batch instead."
+            ),
+        ),
     ]
     if pad_id != 0:
         keep0 = targets != 0
-        named.append((float(nll[keep0].mean()), (f"padding is taken to be id 0, but pad_id is {pad_id} here: use "
-                                                f"the pad_id argument.")))
+        named.append(
+            (
+                float(nll[keep0].mean()),
+                (f"padding is taken to be id 0, but pad_id is {pad_id} here: use the pad_id argument."),
+            )
+        )
     if bool((lengths > 0).all()) and len(set(lengths.tolist())) > 1:
         per_sequence = (nll * real).sum(1) / lengths  # (N,)
-        named.append((float(per_sequence.mean()), ("a mean of per-sequence means: every sequence then weighs the "
-                                                  "same, however long it is. Take one mean over all real targets "
-                                                  "of the batch (a long poem has more characters to predict).")))
-        named.append((math.log(float(per_sequence.exp().mean())), ("a mean of per-sequence perplexities: take exp "
-                                                                  "of one mean cross-entropy over all real targets "
-                                                                  "of the batch instead.")))
+        named.append(
+            (
+                float(per_sequence.mean()),
+                (
+                    "a mean of per-sequence means: every sequence then weighs the "
+                    "same, however long it is. Take one mean over all real targets "
+                    "of the batch (a long poem has more characters to predict)."
+                ),
+            )
+        )
+        named.append(
+            (
+                math.log(float(per_sequence.exp().mean())),
+                (
+                    "a mean of per-sequence perplexities: take exp "
+                    "of one mean cross-entropy over all real targets "
+                    "of the batch instead."
+                ),
+            )
+        )
     return named
 
 
@@ -114,33 +173,40 @@ def _ppl_judge(cases, results):
     for name, case in cases.items():
         logits, targets, pad_id = _t(case["logits"]), _t(case["targets"]), case["pad_id"]
         V = logits.shape[-1]
-        expected = float(torch.exp(F.cross_entropy(logits.reshape(-1, V), targets.reshape(-1),
-                                                   ignore_index=pad_id).double()))
+        expected = float(
+            torch.exp(F.cross_entropy(logits.reshape(-1, V), targets.reshape(-1), ignore_index=pad_id).double())
+        )
         got = _scalar(result_of(results, name, "perplexity"), f"perplexity on case '{name}'")
         rtol = 1e-9 if logits.dtype == torch.float64 else 1e-4
         if math.isclose(got, expected, rel_tol=rtol):
             continue
         where = f"case '{name}': expected {expected:.6g}, got {got:.6g}"
         if math.isnan(got) and bool(((targets != pad_id).sum(1) == 0).any()):
-            raise CheckFailure(f"{where}. A row with no real targets (all padding) gives 0 / 0 = nan when each "
-                               f"sequence is averaged on its own: average over all real targets of the batch at "
-                               f"once.")
+            raise CheckFailure(
+                f"{where}. A row with no real targets (all padding) gives 0 / 0 = nan when each "
+                f"sequence is averaged on its own: average over all real targets of the batch at "
+                f"once."
+            )
         if math.isinf(got) and case["improbable"]:
-            raise CheckFailure(f"{where}. log(softmax(...)) underflowed: a probability below ~1e-45 is 0 in "
-                               f"float32, and log(0) = -inf. Use F.log_softmax or F.cross_entropy, which compute "
-                               f"log-probabilities without forming the tiny probability.")
+            raise CheckFailure(
+                f"{where}. log(softmax(...)) underflowed: a probability below ~1e-45 is 0 in "
+                f"float32, and log(0) = -inf. Use F.log_softmax or F.cross_entropy, which compute "
+                f"log-probabilities without forming the tiny probability."
+            )
         log_got = math.log(got) if got > 0 else float("nan")
         overflow = math.log(torch.finfo(logits.dtype).max)  # exp() of more than this is inf
         for log_wrong, message in _mistakes(logits, targets, pad_id):
             if math.isinf(log_got) and log_wrong > overflow:  # exp(sum) overflowed: its log is the sum
                 raise CheckFailure(f"{where}. {message}")
-            if math.isclose(log_got, log_wrong, rel_tol=1e-6) and not math.isclose(log_wrong, math.log(expected),
-                                                                                    rel_tol=1e-6):
+            if math.isclose(log_got, log_wrong, rel_tol=1e-6) and not math.isclose(
+                log_wrong, math.log(expected), rel_tol=1e-6
+            ):
                 raise CheckFailure(f"{where}. {message}")
         raise CheckFailure(
             f"{where} (relative tolerance {rtol:g}; compared with exp(F.cross_entropy(logits.reshape(-1, V), "
             f"targets.reshape(-1), ignore_index=pad_id))). Perplexity = exp of the mean, over every real (non-pad) "
-            f"target, of -log softmax(logits)[target].")
+            f"target, of -log softmax(logits)[target]."
+        )
 
 
 PERPLEXITY = Exercise("perplexity", "perplexity", _ppl_cases, _ppl_run, _ppl_judge)

@@ -29,8 +29,13 @@ def _sample_case(g, V, start, steps, temperature, table="random", seed=0):
         logits = torch.stack([torch.randperm(V, generator=g).double() * 0.7 for _ in range(V)])
     else:  # the same logits in every row: the draws are i.i.d. and their frequencies can be tested
         logits = (1.2 * torch.randn(V, generator=g, dtype=torch.float64)).expand(V, V).clone()
-    return {"table": logits.numpy(), "start": np.asarray(start, dtype=np.int64), "steps": steps,
-            "temperature": temperature, "seed": seed}
+    return {
+        "table": logits.numpy(),
+        "start": np.asarray(start, dtype=np.int64),
+        "steps": steps,
+        "temperature": temperature,
+        "seed": seed,
+    }
 
 
 def _sample_cases(seed, hidden):
@@ -42,12 +47,16 @@ def _sample_cases(seed, hidden):
         "temperature 0.5": _sample_case(g, 8, [3, 4, 5], 10, 0.5, seed=seeds[2]),
         f"{_STATS}, temperature 2, 3000 draws": _sample_case(g, 5, [0], 3000, 2.0, "constant", seeds[3]),
         "temperature 0.001 (near the greedy limit)": {
-            **_sample_case(g, 7, [2], 10, 1e-3, "separated", seeds[9]), "kind": "edge"},
+            **_sample_case(g, 7, [2], 10, 1e-3, "separated", seeds[9]),
+            "kind": "edge",
+        },
     }
     if hidden:
         cases["greedy, one start id, V=30"] = _sample_case(g, 30, [7], 15, 0.0, seed=seeds[4])
         cases["temperature 0.001 (the greedy limit)"] = {
-            **_sample_case(g, 9, [4], 12, 1e-3, "separated", seeds[5]), "kind": "edge"}
+            **_sample_case(g, 9, [4], 12, 1e-3, "separated", seeds[5]),
+            "kind": "edge",
+        }
         cases["temperature 5"] = _sample_case(g, 7, [1, 2], 20, 5.0, seed=seeds[6])
         cases["steps = 0"] = {**_sample_case(g, 5, [3, 1], 0, 1.0, seed=seeds[7]), "kind": "edge"}
         cases[f"{_STATS}, temperature 0.5, 3000 draws"] = _sample_case(g, 6, [2], 3000, 0.5, "constant", seeds[8])
@@ -67,15 +76,20 @@ def _sample_run(fn, case):
 
     start = _t(case["start"]).clone()
     out = fn(logits_fn, start, case["steps"], case["temperature"], _generator(case["seed"]))
-    result = {"ids": out, "lengths": list(lengths), "start_modified": not torch.equal(start, _t(case["start"])),
-              "logits_modified": not torch.equal(table, original)}
+    result = {
+        "ids": out,
+        "lengths": list(lengths),
+        "start_modified": not torch.equal(start, _t(case["start"])),
+        "logits_modified": not torch.equal(table, original),
+    }
     # Again with the same generator seed but another global seed: the draws must not change.
     table.copy_(original)
     state = torch.get_rng_state()
     try:
         torch.manual_seed(case["seed"] + 1)
-        result["ids_again"] = fn(logits_fn, _t(case["start"]).clone(), case["steps"], case["temperature"],
-                                 _generator(case["seed"]))
+        result["ids_again"] = fn(
+            logits_fn, _t(case["start"]).clone(), case["steps"], case["temperature"], _generator(case["seed"])
+        )
     finally:
         torch.set_rng_state(state)
     return result
@@ -106,11 +120,14 @@ def _frequency_verdict(case, new_ids: torch.Tensor) -> str | None:
 
     if z_max(torch.softmax(logits / tau, 0)) < 6.0:  # six standard deviations: never fails by chance
         return None
-    for p, what in ((torch.softmax(logits, 0), "the temperature is ignored: softmax(logits), not "
-                                               "softmax(logits / temperature)"),
-                    (torch.softmax(logits * tau, 0), "the logits are multiplied by the temperature; divide them: "
-                                                     "softmax(logits / temperature)"),
-                    (torch.full((V,), 1.0 / V), "the draws are uniform: sample from softmax(logits / temperature)")):
+    for p, what in (
+        (torch.softmax(logits, 0), "the temperature is ignored: softmax(logits), not softmax(logits / temperature)"),
+        (
+            torch.softmax(logits * tau, 0),
+            "the logits are multiplied by the temperature; divide them: softmax(logits / temperature)",
+        ),
+        (torch.full((V,), 1.0 / V), "the draws are uniform: sample from softmax(logits / temperature)"),
+    ):
         if z_max(p) < 6.0:
             return what
     return "the frequencies of the sampled ids do not follow softmax(logits / temperature)"
@@ -123,39 +140,59 @@ def _sample_judge(cases, results):
         if isinstance(value, LearnerError) and value.type != "NotImplementedError":
             text = value.message.lower()
             if tau == 0 and any(w in text for w in ("nan", "inf", "zero", "division")):
-                raise CheckFailure(f"case '{name}': sample raised {value.type} ({value.message}). Temperature 0 "
-                                   f"means greedy: take the argmax of the logits; do not divide by 0.")
+                raise CheckFailure(
+                    f"case '{name}': sample raised {value.type} ({value.message}). Temperature 0 "
+                    f"means greedy: take the argmax of the logits; do not divide by 0."
+                )
             if 0 < tau < 0.01 and any(w in text for w in ("nan", "inf")):
-                raise CheckFailure(f"case '{name}': at temperature {tau:g} sample raised {value.type} ({value.message}"
-                                   f"): exp(logits / temperature) overflows. Use torch.softmax, which subtracts the "
-                                   f"maximum first.")
+                raise CheckFailure(
+                    f"case '{name}': at temperature {tau:g} sample raised {value.type} ({value.message}"
+                    f"): exp(logits / temperature) overflows. Use torch.softmax, which subtracts the "
+                    f"maximum first."
+                )
         value = result_of(results, name, "sample")
         expected = _sample_reference(case)
         if value["start_modified"]:
-            raise CheckFailure(f"case '{name}': sample modified start_ids in place; leave its inputs unchanged "
-                               f"(build a new tensor, e.g. with torch.cat).")
+            raise CheckFailure(
+                f"case '{name}': sample modified start_ids in place; leave its inputs unchanged "
+                f"(build a new tensor, e.g. with torch.cat)."
+            )
         if value["logits_modified"]:
-            raise CheckFailure(f"case '{name}': sample modified the logits returned by logits_fn in place (e.g. "
-                               f"logits /= temperature changes the model's own tensor); write "
-                               f"logits / temperature, which makes a new tensor.")
+            raise CheckFailure(
+                f"case '{name}': sample modified the logits returned by logits_fn in place (e.g. "
+                f"logits /= temperature changes the model's own tensor); write "
+                f"logits / temperature, which makes a new tensor."
+            )
         ids = value["ids"]
-        if isinstance(ids, np.ndarray) and ids.shape == (steps,) and steps and \
-                torch.equal(torch.from_numpy(ids).long(), expected[T0:]):
-            raise CheckFailure(f"case '{name}': you returned only the {steps} new ids; return start_ids followed by "
-                               f"them ({T0 + steps} ids).")
+        if (
+            isinstance(ids, np.ndarray)
+            and ids.shape == (steps,)
+            and steps
+            and torch.equal(torch.from_numpy(ids).long(), expected[T0:])
+        ):
+            raise CheckFailure(
+                f"case '{name}': you returned only the {steps} new ids; return start_ids followed by "
+                f"them ({T0 + steps} ids)."
+            )
         ids = as_tensor(ids, f"the ids on case '{name}'", (T0 + steps,), "(len(start_ids) + steps,)")
         if ids.dtype != torch.long:
             raise CheckFailure(f"case '{name}': the ids should be a LongTensor (torch.long), got {ids.dtype}.")
         if not torch.equal(ids[:T0], expected[:T0]):
-            raise CheckFailure(f"case '{name}': the returned ids must start with start_ids {expected[:T0].tolist()}, "
-                               f"got {ids[:T0].tolist()}.")
+            raise CheckFailure(
+                f"case '{name}': the returned ids must start with start_ids {expected[:T0].tolist()}, "
+                f"got {ids[:T0].tolist()}."
+            )
         lengths = value["lengths"]
         if steps > 1 and lengths and all(n == T0 for n in lengths):
-            raise CheckFailure(f"case '{name}': logits_fn always received start_ids: pass it the ids so far "
-                               f"(start_ids followed by the ids sampled until now), so each new id is fed back.")
+            raise CheckFailure(
+                f"case '{name}': logits_fn always received start_ids: pass it the ids so far "
+                f"(start_ids followed by the ids sampled until now), so each new id is fed back."
+            )
         if steps > 1 and lengths and all(n == 1 for n in lengths) and T0 + steps > 2:
-            raise CheckFailure(f"case '{name}': logits_fn received one id at a time; pass it all the ids so far "
-                               f"(the model may need the whole context).")
+            raise CheckFailure(
+                f"case '{name}': logits_fn received one id at a time; pass it all the ids so far "
+                f"(the model may need the whole context)."
+            )
         if torch.equal(ids, expected):
             continue
         if tau == 0:
@@ -164,20 +201,31 @@ def _sample_judge(cases, results):
                 argmin.append(int(table[argmin[-1]].argmin()))
             if ids.tolist() == argmin:
                 raise CheckFailure(f"case '{name}': greedy picks the least likely id (argmin); take the argmax.")
-            raise CheckFailure(f"case '{name}': with temperature 0 sample is greedy: each new id is the argmax of "
-                               f"logits_fn(ids so far). Expected {expected.tolist()}, got {ids.tolist()}.")
+            raise CheckFailure(
+                f"case '{name}': with temperature 0 sample is greedy: each new id is the argmax of "
+                f"logits_fn(ids so far). Expected {expected.tolist()}, got {ids.tolist()}."
+            )
         again = value["ids_again"]
         if not (isinstance(again, np.ndarray) and torch.equal(torch.from_numpy(again), ids)):
-            raise CheckFailure(f"case '{name}': the draws are not reproducible: with a generator seeded the same "
-                               f"way, sample returned different ids. Pass generator=generator to torch.multinomial "
-                               f"(the global random state must not matter).")
+            raise CheckFailure(
+                f"case '{name}': the draws are not reproducible: with a generator seeded the same "
+                f"way, sample returned different ids. Pass generator=generator to torch.multinomial "
+                f"(the global random state must not matter)."
+            )
         for kwargs, message in (
-            (dict(greedy=True), "the new ids are the argmax: with a temperature > 0 sample must draw from "
-                                "softmax(logits / temperature) with torch.multinomial."),
-            (dict(temperature_map=lambda lg, tau: lg), "the temperature is ignored: draw from "
-                                                       "softmax(logits / temperature)."),
-            (dict(temperature_map=lambda lg, tau: lg * tau), "the logits are multiplied by the temperature; "
-                                                             "divide them: softmax(logits / temperature)."),
+            (
+                dict(greedy=True),
+                "the new ids are the argmax: with a temperature > 0 sample must draw from "
+                "softmax(logits / temperature) with torch.multinomial.",
+            ),
+            (
+                dict(temperature_map=lambda lg, tau: lg),
+                "the temperature is ignored: draw from softmax(logits / temperature).",
+            ),
+            (
+                dict(temperature_map=lambda lg, tau: lg * tau),
+                "the logits are multiplied by the temperature; divide them: softmax(logits / temperature).",
+            ),
         ):
             other = _sample_reference(case, **kwargs)
             if torch.equal(ids, other) and not torch.equal(other, expected):
@@ -189,7 +237,8 @@ def _sample_judge(cases, results):
         raise CheckFailure(
             f"case '{name}': the draws differ from torch.multinomial(torch.softmax(logits / temperature, dim=-1), "
             f"num_samples=1, generator=generator) at each step. Use exactly that call, once per new id, so that "
-            f"the draws are reproducible. Expected {expected[:12].tolist()}..., got {ids[:12].tolist()}...")
+            f"the draws are reproducible. Expected {expected[:12].tolist()}..., got {ids[:12].tolist()}..."
+        )
 
 
 SAMPLE = Exercise("sample", "sample", _sample_cases, _sample_run, _sample_judge)

@@ -83,12 +83,19 @@ def _tbptt_run(fn, case):
     if isinstance(loss, torch.Tensor) and loss.numel() == 1:
         loss = float(loss.detach())
     grads = {k: (None if p.grad is None else p.grad.detach()) for k, p in P.items()}
-    return {"h_T": h_T, "loss": loss, "calls": calls[0], "grads": grads, "steps": steps,
-            "params": {k: p.detach() for k, p in P.items()}}
+    return {
+        "h_T": h_T,
+        "loss": loss,
+        "calls": calls[0],
+        "grads": grads,
+        "steps": steps,
+        "params": {k: p.detach() for k, p in P.items()},
+    }
 
 
-def _tbptt_reference(case, k, *, detach=True, backward_each=True, drop_tail=False, sgd=False,
-                     zero_grad=True, step_each=True):
+def _tbptt_reference(
+    case, k, *, detach=True, backward_each=True, drop_tail=False, sgd=False, zero_grad=True, step_each=True
+):
     """Truncated BPTT done right (the defaults) or with one mistake; returns grads or params, h_T, loss."""
     P = {name: _t(case[name]).clone().requires_grad_() for name in _TBPTT_PARAMS}
     x, y, h = _t(case["x"]), _t(case["y"]), _t(case["h0"])
@@ -132,12 +139,14 @@ def _tbptt_judge(cases, results):
                 f"case '{name}': the state was never detached, so the second chunk's backward went back into the "
                 f"first chunk's graph, which the first backward had already freed (RuntimeError: Trying to "
                 f"backward through the graph a second time). Detach the carried state at the start of every "
-                f"chunk: h = h.detach().")
+                f"chunk: h = h.detach()."
+            )
         if isinstance(value, LearnerError) and "does not require grad" in value.message:
             raise CheckFailure(
                 f"case '{name}': a chunk's loss does not depend on the parameters (RuntimeError: element 0 of "
                 f"tensors does not require grad): detach the carried state h, not the loss, and do not run "
-                f"the steps under torch.no_grad().")
+                f"the steps under torch.no_grad()."
+            )
         value = result_of(results, name, "tbptt")
         if "returned" in value:
             raise CheckFailure(f"tbptt should return a pair (h_T, total_loss), got {value['returned']}")
@@ -146,19 +155,24 @@ def _tbptt_judge(cases, results):
         sgd = bool(case["lr"])
         ref = _tbptt_reference(case, k, sgd=sgd)
         if value["calls"] == T - T % k and T % k:
-            raise CheckFailure(f"case '{name}': step was called {value['calls']} times for T = {T}: the last, shorter "
-                               f"chunk ({T % k} steps) is dropped; it must be trained too.")
+            raise CheckFailure(
+                f"case '{name}': step was called {value['calls']} times for T = {T}: the last, shorter "
+                f"chunk ({T % k} steps) is dropped; it must be trained too."
+            )
         if value["calls"] != T:
             raise CheckFailure(
                 f"case '{name}': step was called {value['calls']} times for T = {T} time steps with k = {k}; call it "
-                f"once per time step, chunk after chunk (the last chunk may be shorter than k).")
+                f"once per time step, chunk after chunk (the last chunk may be shorter than k)."
+            )
         key = "params" if sgd else "grads"
         missing = [n for n in _TBPTT_PARAMS if value["grads"][n] is None and not sgd]
         if missing:
-            raise CheckFailure(f"case '{name}': no gradient reached {missing[0]}: call loss.backward() on each "
-                               f"chunk's loss.")
-        got = {n: as_tensor(value[key][n], f"{key}[{n}] on case '{name}'", tuple(ref[key][n].shape))
-               for n in _TBPTT_PARAMS}
+            raise CheckFailure(
+                f"case '{name}': no gradient reached {missing[0]}: call loss.backward() on each chunk's loss."
+            )
+        got = {
+            n: as_tensor(value[key][n], f"{key}[{n}] on case '{name}'", tuple(ref[key][n].shape)) for n in _TBPTT_PARAMS
+        }
 
         def matches(other):
             return all(_same(got[n], other[key][n], rtol=1e-8, atol=1e-12) for n in _TBPTT_PARAMS)
@@ -167,33 +181,54 @@ def _tbptt_judge(cases, results):
             _tbptt_diagnose(case, name, got, key, ref, matches, value.get("steps") or {})
         h_T = as_tensor(value["h_T"], f"h_T on case '{name}'", (N, H), "(N, H)")
         if not _same(h_T, ref["h_T"], rtol=1e-9, atol=1e-12):
-            raise CheckFailure(f"case '{name}': the returned state is not h_T, the state after the last step. "
-                               f"Expected {describe(ref['h_T'])}, got {describe(h_T)}.")
+            raise CheckFailure(
+                f"case '{name}': the returned state is not h_T, the state after the last step. "
+                f"Expected {describe(ref['h_T'])}, got {describe(h_T)}."
+            )
         loss = value["loss"]
         if not isinstance(loss, (int, float)) or abs(float(loss) - ref["loss"]) > 1e-8 * max(1.0, abs(ref["loss"])):
-            raise CheckFailure(f"case '{name}': the returned loss should be the sum of every step's loss over all "
-                               f"chunks, as a float: expected {ref['loss']:.6g}, got {describe(loss)}.")
+            raise CheckFailure(
+                f"case '{name}': the returned loss should be the sum of every step's loss over all "
+                f"chunks, as a float: expected {ref['loss']:.6g}, got {describe(loss)}."
+            )
 
 
 def _tbptt_diagnose(case, name, got, key, ref, matches, steps):
     """Raise a CheckFailure naming the mistake whose gradients (or updated parameters) the learner's match."""
     T, k, sgd = case["x"].shape[1], case["k"], bool(case["lr"])
-    variants = [(dict(k=T), "the state is never detached: the gradient flows back through every chunk (full "
-                            "BPTT). Detach the carried state at the start of every chunk: h = h.detach()."),
-                (dict(k=1), "the state is detached every step, so no gradient flows from one step to the "
-                            "previous one. Detach only at chunk boundaries, every k steps."),
-                (dict(k=k + 1), f"the chunks have k + 1 = {k + 1} steps; they should have k = {k}."),
-                (dict(k=max(k - 1, 1)), f"the chunks have k - 1 = {k - 1} steps; they should have k = {k}."),
-                (dict(k=k, drop_tail=True), f"the last, shorter chunk ({T % k} steps) is dropped; it must be "
-                                            f"trained too.")]
+    variants = [
+        (
+            dict(k=T),
+            "the state is never detached: the gradient flows back through every chunk (full "
+            "BPTT). Detach the carried state at the start of every chunk: h = h.detach().",
+        ),
+        (
+            dict(k=1),
+            "the state is detached every step, so no gradient flows from one step to the "
+            "previous one. Detach only at chunk boundaries, every k steps.",
+        ),
+        (dict(k=k + 1), f"the chunks have k + 1 = {k + 1} steps; they should have k = {k}."),
+        (dict(k=max(k - 1, 1)), f"the chunks have k - 1 = {k - 1} steps; they should have k = {k}."),
+        (dict(k=k, drop_tail=True), f"the last, shorter chunk ({T % k} steps) is dropped; it must be trained too."),
+    ]
     if not sgd:
-        variants.append((dict(k=k, backward_each=False), "only the last chunk's loss was backpropagated: call "
-                                                         "loss.backward() inside the loop, once per chunk."))
+        variants.append(
+            (
+                dict(k=k, backward_each=False),
+                "only the last chunk's loss was backpropagated: call loss.backward() inside the loop, once per chunk.",
+            )
+        )
     else:
-        variants += [(dict(k=k, zero_grad=False), "the gradients of earlier chunks are not cleared: after "
-                                                  "optimizer.step(), call optimizer.zero_grad()."),
-                     (dict(k=k, step_each=False), "the parameters are updated once at the end; call "
-                                                  "optimizer.step() after every chunk's backward.")]
+        variants += [
+            (
+                dict(k=k, zero_grad=False),
+                "the gradients of earlier chunks are not cleared: after optimizer.step(), call optimizer.zero_grad().",
+            ),
+            (
+                dict(k=k, step_each=False),
+                "the parameters are updated once at the end; call optimizer.step() after every chunk's backward.",
+            ),
+        ]
     for kwargs, message in variants:
         if kwargs.get("k") == k and len(kwargs) == 1:
             continue
@@ -201,20 +236,27 @@ def _tbptt_diagnose(case, name, got, key, ref, matches, steps):
             other = _tbptt_reference(case, sgd=sgd, **kwargs)
         except RuntimeError:
             continue
-        if matches(other) and not all(_same(other[key][n], ref[key][n], rtol=1e-8, atol=1e-12)
-                                      for n in _TBPTT_PARAMS):
+        if matches(other) and not all(_same(other[key][n], ref[key][n], rtol=1e-8, atol=1e-12) for n in _TBPTT_PARAMS):
             raise CheckFailure(f"case '{name}': {message}")
     if sgd and all(_same(got[n], _t(case[n])) for n in _TBPTT_PARAMS):
         if steps.get("all") and steps.get("on cleared gradients") == steps.get("all"):
             raise CheckFailure(
                 f"case '{name}': the parameters did not change: optimizer.step() was called {steps['all']} times, but "
                 f"always on cleared gradients, so optimizer.zero_grad() runs between loss.backward() and "
-                f"optimizer.step(). Per chunk the order is loss.backward(), optimizer.step(), optimizer.zero_grad().")
-        raise CheckFailure(f"case '{name}': the parameters did not change: call optimizer.step() after "
-                           f"each chunk's backward (when an optimizer is given).")
+                f"optimizer.step(). Per chunk the order is loss.backward(), optimizer.step(), optimizer.zero_grad()."
+            )
+        raise CheckFailure(
+            f"case '{name}': the parameters did not change: call optimizer.step() after "
+            f"each chunk's backward (when an optimizer is given)."
+        )
     for n in _TBPTT_PARAMS:
-        assert_close(got[n], ref[key][n], f"{key}[{n}] on case '{name}' (compared with autograd, the state "
-                     f"detached every k = {k} steps)", rtol=1e-8, atol=1e-12)
+        assert_close(
+            got[n],
+            ref[key][n],
+            f"{key}[{n}] on case '{name}' (compared with autograd, the state detached every k = {k} steps)",
+            rtol=1e-8,
+            atol=1e-12,
+        )
 
 
 TBPTT = Exercise("tbptt", "tbptt", _tbptt_cases, _tbptt_run, _tbptt_judge)

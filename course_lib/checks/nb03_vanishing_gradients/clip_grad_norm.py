@@ -21,8 +21,16 @@ from course_lib.checks.core import CheckFailure, Exercise, LearnerError, assert_
 from course_lib.checks.nb03_vanishing_gradients._common import _close, _generator
 
 
-def _params_case(g: torch.Generator, shapes, grad_scale: float, max_norm: float, none_at=(), zero_at=(),
-                 generator: bool = False, dtype=torch.float64) -> dict[str, Any]:
+def _params_case(
+    g: torch.Generator,
+    shapes,
+    grad_scale: float,
+    max_norm: float,
+    none_at=(),
+    zero_at=(),
+    generator: bool = False,
+    dtype=torch.float64,
+) -> dict[str, Any]:
     values = [torch.randn(*s, generator=g, dtype=dtype).numpy() for s in shapes]
     grads = []
     for i, s in enumerate(shapes):
@@ -35,20 +43,24 @@ def _clip_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     g = _generator(seed)
     cases = {
         "total norm above max_norm (clip), parameters as a generator": _params_case(
-            g, [(4, 3), (4,), (2, 4)], 2.0, 1.0, generator=True),
+            g, [(4, 3), (4,), (2, 4)], 2.0, 1.0, generator=True
+        ),
         "total norm below max_norm (leave alone)": _params_case(g, [(3, 3), (3,)], 0.1, 5.0),
         "a parameter without gradient (grad None)": _params_case(g, [(2, 3), (5,), (3,)], 1.0, 0.5, none_at=(1,)),
         "all gradients zero (total norm 0)": {**_params_case(g, [(2, 2), (3,)], 0.0, 1.0), "kind": "edge"},
     }
     if hidden:
-        cases.update({
-            "many parameters, max_norm=0.25": _params_case(g, [(6, 5), (6,), (6, 6), (6,), (1, 6), (1,)], 1.5, 0.25,
-                                                           generator=True),
-            "all gradients zero": {**_params_case(g, [(3, 2), (2,)], 0.0, 1.0), "kind": "edge"},
-            "one zero gradient among others": _params_case(g, [(4,), (2, 2)], 3.0, 1.0, zero_at=(0,)),
-            "float32, huge gradients": _params_case(g, [(8, 8), (8,)], 1e4, 5.0, dtype=torch.float32),
-            "below max_norm with a None gradient": _params_case(g, [(3,), (3, 3)], 0.05, 10.0, none_at=(0,)),
-        })
+        cases.update(
+            {
+                "many parameters, max_norm=0.25": _params_case(
+                    g, [(6, 5), (6,), (6, 6), (6,), (1, 6), (1,)], 1.5, 0.25, generator=True
+                ),
+                "all gradients zero": {**_params_case(g, [(3, 2), (2,)], 0.0, 1.0), "kind": "edge"},
+                "one zero gradient among others": _params_case(g, [(4,), (2, 2)], 3.0, 1.0, zero_at=(0,)),
+                "float32, huge gradients": _params_case(g, [(8, 8), (8,)], 1e4, 5.0, dtype=torch.float32),
+                "below max_norm with a None gradient": _params_case(g, [(3,), (3, 3)], 0.05, 10.0, none_at=(0,)),
+            }
+        )
     return cases
 
 
@@ -65,9 +77,11 @@ def _build_params(case: dict[str, Any]) -> list[nn.Parameter]:
 def _clip_run(fn, case):
     params = _build_params(case)
     total = fn((p for p in params) if case["generator"] else list(params), case["max_norm"])
-    return {"total": total.detach() if isinstance(total, torch.Tensor) else total,
-            "grads": [None if p.grad is None else p.grad.detach() for p in params],
-            "values": [p.detach() for p in params]}
+    return {
+        "total": total.detach() if isinstance(total, torch.Tensor) else total,
+        "grads": [None if p.grad is None else p.grad.detach() for p in params],
+        "values": [p.detach() for p in params],
+    }
 
 
 def _as_number(value: Any) -> float | None:
@@ -82,12 +96,16 @@ def _clip_judge(cases, results):
     for name, case in cases.items():
         value = results.get(name)
         if isinstance(value, LearnerError) and "NoneType" in value.message:
-            raise CheckFailure(f"case '{name}': clip_grad_norm raised {value.type}: {value.message}. A parameter "
-                               f"without gradient (p.grad is None, e.g. unused or frozen) must be skipped, as "
-                               f"clip_grad_norm_ does.")
+            raise CheckFailure(
+                f"case '{name}': clip_grad_norm raised {value.type}: {value.message}. A parameter "
+                f"without gradient (p.grad is None, e.g. unused or frozen) must be skipped, as "
+                f"clip_grad_norm_ does."
+            )
         if isinstance(value, LearnerError) and value.type == "ZeroDivisionError":
-            raise CheckFailure(f"case '{name}': division by zero. When the total norm is 0 (or below max_norm) there "
-                               f"is nothing to clip: scale only if total_norm > max_norm.")
+            raise CheckFailure(
+                f"case '{name}': division by zero. When the total norm is 0 (or below max_norm) there "
+                f"is nothing to clip: scale only if total_norm > max_norm."
+            )
         res = result_of(results, name, "clip_grad_norm")
         max_norm = case["max_norm"]
         params = _build_params(case)
@@ -100,31 +118,43 @@ def _clip_judge(cases, results):
 
         for i, (got, value0) in enumerate(zip(res["values"], case["values"])):
             if not np.array_equal(got, value0):
-                raise CheckFailure(f"{where}: parameter {i} itself changed. Only the gradients p.grad are scaled in "
-                                   f"place; the parameters (p.data) must stay as they are.")
+                raise CheckFailure(
+                    f"{where}: parameter {i} itself changed. Only the gradients p.grad are scaled in "
+                    f"place; the parameters (p.data) must stay as they are."
+                )
         for i, (got, ref) in enumerate(zip(res["grads"], originals)):
             if ref is None and got is not None:
-                raise CheckFailure(f"{where}: parameter {i} had no gradient (grad None) and now has one; leave it None.")
+                raise CheckFailure(
+                    f"{where}: parameter {i} had no gradient (grad None) and now has one; leave it None."
+                )
             if ref is not None and got is None:
                 raise CheckFailure(f"{where}: the gradient of parameter {i} became None; scale it in place instead.")
 
         total = _as_number(res["total"])
         if total is None:
-            raise CheckFailure(f"{where}: clip_grad_norm should return the total norm (a float or a 0-d tensor) as "
-                               f"clip_grad_norm_ does, but it returned {describe(res['total'])}.")
+            raise CheckFailure(
+                f"{where}: clip_grad_norm should return the total norm (a float or a 0-d tensor) as "
+                f"clip_grad_norm_ does, but it returned {describe(res['total'])}."
+            )
         squares = sum(float((g.double() ** 2).sum()) for g in originals if g is not None)
         if not math.isclose(total, total_ref, rel_tol=tol, abs_tol=1e-12):
             if total_ref > 0 and math.isclose(total, squares, rel_tol=tol) and not math.isclose(squares, total_ref):
-                raise CheckFailure(f"{where}: returned {total:.6g}, the sum of squares: forgot the square root "
-                                   f"(total norm = sqrt(sum over parameters of ||g||²)).")
+                raise CheckFailure(
+                    f"{where}: returned {total:.6g}, the sum of squares: forgot the square root "
+                    f"(total norm = sqrt(sum over parameters of ||g||²))."
+                )
             if clipped and math.isclose(total, max_norm, rel_tol=1e-5):
-                raise CheckFailure(f"{where}: returned the norm after clipping ({total:.6g}); return the total norm "
-                                   f"before clipping, {total_ref:.6g}, as clip_grad_norm_ does (it tells you how "
-                                   f"large the gradient really was).")
+                raise CheckFailure(
+                    f"{where}: returned the norm after clipping ({total:.6g}); return the total norm "
+                    f"before clipping, {total_ref:.6g}, as clip_grad_norm_ does (it tells you how "
+                    f"large the gradient really was)."
+                )
             per_param = sum(float(g.double().norm()) for g in originals if g is not None)
             if math.isclose(total, per_param, rel_tol=tol):
-                raise CheckFailure(f"{where}: returned {total:.6g}, the sum of the parameters' norms; the total norm "
-                                   f"is the norm of all gradients together: sqrt(sum of ||g||²) = {total_ref:.6g}.")
+                raise CheckFailure(
+                    f"{where}: returned {total:.6g}, the sum of the parameters' norms; the total norm "
+                    f"is the norm of all gradients together: sqrt(sum of ||g||²) = {total_ref:.6g}."
+                )
             raise CheckFailure(f"{where}: returned total norm {total:.6g}, expected {total_ref:.6g}.")
 
         got_grads = [None if g is None else torch.from_numpy(g) for g in res["grads"]]
@@ -133,28 +163,48 @@ def _clip_judge(cases, results):
         if all(_close(g, e, gtol) for g, e in zip(got_list, expected)):
             continue
         if any(not torch.isfinite(g).all() for g in got_list):
-            raise CheckFailure(f"{where}: the gradients contain NaN or inf. Division by zero? When the total norm is 0 "
-                               f"nothing is clipped: scale only if total_norm > max_norm.")
+            raise CheckFailure(
+                f"{where}: the gradients contain NaN or inf. Division by zero? When the total norm is 0 "
+                f"nothing is clipped: scale only if total_norm > max_norm."
+            )
         orig = [g for g in originals if g is not None]
         same = lambda cands: all(_close(g, c, gtol) for g, c in zip(got_list, cands))  # noqa: E731
         per_param = [g * min(1.0, max_norm / float(g.norm())) if float(g.norm()) > 0 else g for g in orig]
         if same(per_param):
-            raise CheckFailure(f"{where}: clipped each parameter separately to max_norm; clip globally: one total norm "
-                               f"over all gradients together, and one factor max_norm / total_norm for all of them.")
+            raise CheckFailure(
+                f"{where}: clipped each parameter separately to max_norm; clip globally: one total norm "
+                f"over all gradients together, and one factor max_norm / total_norm for all of them."
+            )
         if squares > 0 and same([g * (max_norm / squares) for g in orig]):
-            raise CheckFailure(f"{where}: the gradients were scaled by max_norm / (sum of squares): forgot the square "
-                               f"root when computing the total norm.")
+            raise CheckFailure(
+                f"{where}: the gradients were scaled by max_norm / (sum of squares): forgot the square "
+                f"root when computing the total norm."
+            )
         if not clipped and total_ref > 0 and same([g * (max_norm / total_ref) for g in orig]):
-            raise CheckFailure(f"{where}: clipping when under the norm: the total norm was already below max_norm, so "
-                               f"the gradients must stay as they are (you scaled them up to max_norm).")
+            raise CheckFailure(
+                f"{where}: clipping when under the norm: the total norm was already below max_norm, so "
+                f"the gradients must stay as they are (you scaled them up to max_norm)."
+            )
         if clipped and same(orig):
-            hint = (" parameters may be a generator (model.parameters()), which is empty the second time you loop "
-                    "over it: make a list first, params = list(parameters)." if case["generator"] else "")
-            raise CheckFailure(f"{where}: the gradients were not scaled although the total norm is above max_norm.{hint}")
+            hint = (
+                " parameters may be a generator (model.parameters()), which is empty the second time you loop "
+                "over it: make a list first, params = list(parameters)."
+                if case["generator"]
+                else ""
+            )
+            raise CheckFailure(
+                f"{where}: the gradients were not scaled although the total norm is above max_norm.{hint}"
+            )
         for i, (g, e) in enumerate(zip(got_list, expected)):
-            assert_close(g, e, f"the gradient of parameter {i} on {where}", rtol=gtol, atol=1e-12,
-                         hint="Hint: every gradient is multiplied by the same factor max_norm / total_norm "
-                              "(only when total_norm > max_norm).")
+            assert_close(
+                g,
+                e,
+                f"the gradient of parameter {i} on {where}",
+                rtol=gtol,
+                atol=1e-12,
+                hint="Hint: every gradient is multiplied by the same factor max_norm / total_norm "
+                "(only when total_norm > max_norm).",
+            )
 
 
 CLIP_GRAD_NORM = Exercise("clip_grad_norm", "clip_grad_norm", _clip_cases, _clip_run, _clip_judge)

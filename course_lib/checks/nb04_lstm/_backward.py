@@ -39,9 +39,9 @@ def _straight(act, a: torch.Tensor) -> torch.Tensor:
 # variant -> the message naming the mistake (the variant's gradient is what that mistake computes)
 STEP_MISTAKES = {
     "no_tanh_c": "the derivative of tanh(c_t) is missing: the gradient reaching c_t from h_t is "
-                 "dh_t ⊙ o ⊙ (1 - tanh(c_t)²), not dh_t ⊙ o",
+    "dh_t ⊙ o ⊙ (1 - tanh(c_t)²), not dh_t ⊙ o",
     "no_f": "the gradient passed back to c_{t-1} is missing the forget gate: dc_prev = dc ⊙ f (c_t = f ⊙ c_{t-1} + "
-            "...), not dc",
+    "...), not dc",
     "no_sigmoid": "the sigmoid's derivative is missing from the gates i, f, o: dz = d(gate) ⊙ gate ⊙ (1 - gate)",
     "no_tanh_g": "the derivative of the candidate's tanh is missing: dz_g = dg ⊙ (1 - g²)",
 }
@@ -81,17 +81,24 @@ def wrong_orders():
 
 def order_message(order: tuple[str, ...]) -> str:
     seed = " (the order in which the article lists the equations)" if order == ("i", "f", "o", "g") else ""
-    return (f"the gate blocks of dz are stacked as {', '.join(order)}{seed}; PyTorch stacks the weights as "
-            f"i, f, g, o, so dz = cat([dz_i, dz_f, dz_g, dz_o], dim=1)")
+    return (
+        f"the gate blocks of dz are stacked as {', '.join(order)}{seed}; PyTorch stacks the weights as "
+        f"i, f, g, o, so dz = cat([dz_i, dz_f, dz_g, dz_o], dim=1)"
+    )
 
 
 def same(got: torch.Tensor, expected: torch.Tensor) -> bool:
     return tuple(got.shape) == tuple(expected.shape) and bool(
-        torch.allclose(got.double(), expected.double(), rtol=GRAD_RTOL, atol=GRAD_ATOL))
+        torch.allclose(got.double(), expected.double(), rtol=GRAD_RTOL, atol=GRAD_ATOL)
+    )
 
 
 def gates_of(x, h, weight_ih, weight_hh, bias) -> dict[str, np.ndarray]:
     """The four gates after their activations, for a step cache."""
     z_i, z_f, z_g, z_o = (x @ weight_ih.T + h @ weight_hh.T + bias).chunk(4, dim=1)
-    return {"i": torch.sigmoid(z_i).numpy(), "f": torch.sigmoid(z_f).numpy(), "g": torch.tanh(z_g).numpy(),
-            "o": torch.sigmoid(z_o).numpy()}
+    return {
+        "i": torch.sigmoid(z_i).numpy(),
+        "f": torch.sigmoid(z_f).numpy(),
+        "g": torch.tanh(z_g).numpy(),
+        "o": torch.sigmoid(z_o).numpy(),
+    }

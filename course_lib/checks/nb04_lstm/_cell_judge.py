@@ -21,16 +21,27 @@ from course_lib.checks.toolkit import show_difference
 
 def _cell_outputs(value: Any, what: str, N: int, H: int) -> tuple[torch.Tensor, torch.Tensor]:
     if not isinstance(value, (tuple, list)) or len(value) != 2:
-        got = (f"a tensor of shape {value.shape}" if isinstance(value, np.ndarray) else f"a {type(value).__name__}"
-               + (f" of length {len(value)}" if isinstance(value, (tuple, list)) else ""))
+        got = (
+            f"a tensor of shape {value.shape}"
+            if isinstance(value, np.ndarray)
+            else f"a {type(value).__name__}" + (f" of length {len(value)}" if isinstance(value, (tuple, list)) else "")
+        )
         raise CheckFailure(f"{what} should return a pair (h_t, c_t), got {got}")
     h = as_tensor(value[0], f"h_t returned by {what}", (N, H), "(N, H)")
     c = as_tensor(value[1], f"c_t returned by {what}", (N, H), "(N, H)")
     return h, c
 
 
-def _judge_cell(cases, results, function: str, blocks_of: Callable, reference: Callable,
-                swap_message: Callable, term_swaps: bool, layouts: dict[str, Callable] | None = None) -> None:
+def _judge_cell(
+    cases,
+    results,
+    function: str,
+    blocks_of: Callable,
+    reference: Callable,
+    swap_message: Callable,
+    term_swaps: bool,
+    layouts: dict[str, Callable] | None = None,
+) -> None:
     """Shared judge of the two cells: reference, then named mistakes, then the probes, then a plain diff.
 
     ``layouts``: message -> ``blocks(case)``, the gates split from the stacked pre-activations in a wrong layout
@@ -82,8 +93,10 @@ def _judge_cell(cases, results, function: str, blocks_of: Callable, reference: C
             gate, j, why = c_fail[0], 1, ""
         elif c_fail:
             gate, j = c_fail[0], 1
-            why = (f" The probes of {', '.join(_ROLE[m][4:] for m in c_fail)} all fail, so more than one gate may be "
-                   f"wrong; this is the first.")
+            why = (
+                f" The probes of {', '.join(_ROLE[m][4:] for m in c_fail)} all fail, so more than one gate may be "
+                f"wrong; this is the first."
+            )
         elif h_fail == ["o"]:
             gate, j, why = "o", 0, ""
         else:
@@ -102,6 +115,10 @@ def _judge_cell(cases, results, function: str, blocks_of: Callable, reference: C
     # 3. nothing recognised: the plain difference on the first failing case
     for name in cases:
         for j, what in ((1, "c_t"), (0, "h_t")):
-            assert_close(got[name][j], expected[name][j].to(got[name][j].dtype), f"{what} on case '{name}'",
-                         **_tol(dtype[name]),
-                         hint="Compare your code with the equations in the docstring, line by line.")
+            assert_close(
+                got[name][j],
+                expected[name][j].to(got[name][j].dtype),
+                f"{what} on case '{name}'",
+                **_tol(dtype[name]),
+                hint="Compare your code with the equations in the docstring, line by line.",
+            )

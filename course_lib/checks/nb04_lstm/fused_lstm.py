@@ -37,8 +37,25 @@ from course_lib.checks.toolkit import (
     reaches_first_step,
 )
 
-_MATMULS = {"matmul", "__matmul__", "__rmatmul__", "mm", "addmm", "bmm", "baddbmm", "einsum", "linear",
-            "tensordot", "mv", "addmv", "addbmm", "inner", "multi_dot", "chain_matmul", "dot"}
+_MATMULS = {
+    "matmul",
+    "__matmul__",
+    "__rmatmul__",
+    "mm",
+    "addmm",
+    "bmm",
+    "baddbmm",
+    "einsum",
+    "linear",
+    "tensordot",
+    "mv",
+    "addmv",
+    "addbmm",
+    "inner",
+    "multi_dot",
+    "chain_matmul",
+    "dot",
+}
 
 
 class _CountMatmuls(TorchFunctionMode):
@@ -63,15 +80,29 @@ def _fused_lstm_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     """Kinds: ``values`` (state None), ``given state`` (h0, c0), ``no state`` (state None on a call after one
     with a state: a layer must not keep a previous call's state), ``gradients`` (every parameter, x, h0, c0)."""
     g = _generator(seed)
-    settings = [(3, 6, 2, 4, 1.0, "values"), (2, 5, 3, 3, 0.5, "given state"), (2, 4, 2, 3, 1.0, "no state"),
-                (2, 5, 3, 4, 1.0, "gradients")]
+    settings = [
+        (3, 6, 2, 4, 1.0, "values"),
+        (2, 5, 3, 3, 0.5, "given state"),
+        (2, 4, 2, 3, 1.0, "no state"),
+        (2, 5, 3, 4, 1.0, "gradients"),
+    ]
     if hidden:
-        settings += [(2, 9, 3, 5, 2.5, "given state"), (1, 1, 1, 1, 0.0, "values"), (4, 7, 4, 3, 1.0, "given state"),
-                     (3, 8, 2, 5, 2.0, "no state"), (1, 6, 4, 2, 0.0, "gradients")]
+        settings += [
+            (2, 9, 3, 5, 2.5, "given state"),
+            (1, 1, 1, 1, 0.0, "values"),
+            (4, 7, 4, 3, 1.0, "given state"),
+            (3, 8, 2, 5, 2.0, "no state"),
+            (1, 6, 4, 2, 0.0, "gradients"),
+        ]
     cases = {}
     for N, T, D, H, forget_bias, kind in settings:
         case = {
-            "kind": kind, "N": N, "T": T, "D": D, "H": H, "forget_bias": forget_bias,
+            "kind": kind,
+            "N": N,
+            "T": T,
+            "D": D,
+            "H": H,
+            "forget_bias": forget_bias,
             "x": _randn(g, N, T, D),
             "weight_ih": _randn(g, 4 * H, D, scale=0.5),
             "weight_hh": _randn(g, 4 * H, H, scale=0.5),
@@ -84,8 +115,12 @@ def _fused_lstm_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
             case["before"] = {"x": _randn(g, N, T, D), "h0": np.tanh(_randn(g, N, H)), "c0": _randn(g, N, H)}
         if kind == "gradients":  # loss = sum(out * w_out) + sum(h_T * w_h) + sum(c_T * w_c)
             case["upstream"] = [_randn(g, N, T, H), _randn(g, N, H), _randn(g, N, H)]
-        label = {"values": "", "given state": ", given (h0, c0)", "gradients": ", gradients",
-                 "no state": ", state=None after a call with a state"}[kind]
+        label = {
+            "values": "",
+            "given state": ", given (h0, c0)",
+            "gradients": ", gradients",
+            "no state": ", state=None after a call with a state",
+        }[kind]
         cases[f"N={N}, T={T}, D={D}, H={H}, forget_bias={forget_bias}{label}"] = case
     return cases
 
@@ -94,13 +129,17 @@ def _fused_lstm_run(cls, case):
     D, H = case["D"], case["H"]
     model = cls(D, H, forget_bias=case["forget_bias"])
     params = {name: p.detach().clone() for name, p in model.named_parameters()}
-    found = {"parameters": {name: list(p.shape) for name, p in params.items()},
-             "modules": sorted({type(m).__name__ for m in model.modules()})}
+    found = {
+        "parameters": {name: list(p.shape) for name, p in params.items()},
+        "modules": sorted({type(m).__name__ for m in model.modules()}),
+    }
     for name in ("weight_ih", "weight_hh", "bias"):
         if name in params:
             found[f"init_{name}"] = params[name]
-    if any(found["parameters"].get(n) != s for n, s in
-           (("weight_ih", [4 * H, D]), ("weight_hh", [4 * H, H]), ("bias", [4 * H]))):
+    if any(
+        found["parameters"].get(n) != s
+        for n, s in (("weight_ih", [4 * H, D]), ("weight_hh", [4 * H, H]), ("bias", [4 * H]))
+    ):
         return found
     with torch.no_grad():
         model.double()
@@ -184,8 +223,9 @@ def _layer_gradients_reference(case, detach_state: bool = False):
     """d loss / d (weight_ih, weight_hh, bias, x, h0, c0) by autograd through nn.LSTMCell, step by step; with
     ``detach_state`` the state is detached at every step (the mistake that stops gradients flowing in time)."""
     D, H = case["D"], case["H"]
-    cell = holding(nn.LSTMCell(D, H, dtype=torch.float64), _t(case["weight_ih"]), _t(case["weight_hh"]),
-                   _t(case["bias"]))
+    cell = holding(
+        nn.LSTMCell(D, H, dtype=torch.float64), _t(case["weight_ih"]), _t(case["weight_hh"]), _t(case["bias"])
+    )
     x, h, c = (_t(case[k]).requires_grad_(True) for k in ("x", "h0", "c0"))
     inputs, outs = (x, h, c), []
     for x_t in x.unbind(1):
@@ -201,9 +241,14 @@ def _judge_layer_gradients(name, case, found):
     __tracebackhide__ = True
     got = found.get("grads") or [None] * len(_GRAD_NAMES)
     reference = _layer_gradients_reference(case)
-    assert_gradients(got, reference, _GRAD_NAMES, f"FusedLSTM (case '{name}')",
-                     detached=lambda: _layer_gradients_reference(case, detach_state=True),
-                     through_time=found.get("through_time"))
+    assert_gradients(
+        got,
+        reference,
+        _GRAD_NAMES,
+        f"FusedLSTM (case '{name}')",
+        detached=lambda: _layer_gradients_reference(case, detach_state=True),
+        through_time=found.get("through_time"),
+    )
 
 
 def _judge_layer_parameters(name, case, found):
@@ -211,10 +256,15 @@ def _judge_layer_parameters(name, case, found):
     D, H, fb = case["D"], case["H"], case["forget_bias"]
     shapes = found["parameters"]
     if any(m in found["modules"] for m in ("LSTM", "LSTMCell", "RNNBase")):
-        raise CheckFailure("FusedLSTM contains an nn.LSTM / nn.LSTMCell: build it from the matrix products "
-                           "(that is the exercise), with the parameters weight_ih, weight_hh and bias.")
-    for pname, shape, letters in (("weight_ih", [4 * H, D], "(4H, D)"), ("weight_hh", [4 * H, H], "(4H, H)"),
-                                  ("bias", [4 * H], "(4H,)")):
+        raise CheckFailure(
+            "FusedLSTM contains an nn.LSTM / nn.LSTMCell: build it from the matrix products "
+            "(that is the exercise), with the parameters weight_ih, weight_hh and bias."
+        )
+    for pname, shape, letters in (
+        ("weight_ih", [4 * H, D], "(4H, D)"),
+        ("weight_hh", [4 * H, H], "(4H, H)"),
+        ("bias", [4 * H], "(4H,)"),
+    ):
         if pname not in shapes:
             raise CheckFailure(
                 f"FusedLSTM({D}, {H}) has no parameter named '{pname}' (it has {sorted(shapes) or 'none'}). "
@@ -222,8 +272,10 @@ def _judge_layer_parameters(name, case, found):
             )
         if shapes[pname] != shape:
             hint = " It looks transposed." if shapes[pname] == shape[::-1] else ""
-            raise CheckFailure(f"FusedLSTM({D}, {H}).{pname} has shape {tuple(shapes[pname])}, expected "
-                               f"{letters} = {tuple(shape)}.{hint}")
+            raise CheckFailure(
+                f"FusedLSTM({D}, {H}).{pname} has shape {tuple(shapes[pname])}, expected "
+                f"{letters} = {tuple(shape)}.{hint}"
+            )
     bias = torch.from_numpy(found["init_bias"]).double()
     blocks = dict(zip(GATE_ORDER, bias.chunk(4)))
     if not torch.allclose(blocks["f"], torch.full((H,), float(fb), dtype=torch.float64)):
@@ -231,8 +283,10 @@ def _judge_layer_parameters(name, case, found):
         where = [k for k in GATE_ORDER if k != "f" and fb != 0 and torch.allclose(blocks[k], filled)]
         if where:
             j = GATE_ORDER.index(where[0])
-            hint = (f" The value is in the block of {_ROLE[where[0]]} (rows {j}H:{j + 1}H); in PyTorch's order "
-                    f"i, f, g, o the forget gate is the second block, bias[H:2H].")
+            hint = (
+                f" The value is in the block of {_ROLE[where[0]]} (rows {j}H:{j + 1}H); in PyTorch's order "
+                f"i, f, g, o the forget gate is the second block, bias[H:2H]."
+            )
         else:
             hint = " The forget gate is the second block, bias[H:2H] (order i, f, g, o)."
         raise CheckFailure(
@@ -260,46 +314,70 @@ def _judge_layer_forward(name, case, found):
     N, T, H = case["N"], case["T"], case["H"]
     value = found["forward"]
     what = f"FusedLSTM(...)(x) on case '{name}'"
-    if not (isinstance(value, (tuple, list)) and len(value) == 2 and isinstance(value[1], (tuple, list))
-            and len(value[1]) == 2):
+    if not (
+        isinstance(value, (tuple, list))
+        and len(value) == 2
+        and isinstance(value[1], (tuple, list))
+        and len(value[1]) == 2
+    ):
         raise CheckFailure(f"{what} should return (out, (h_T, c_T)) as nn.LSTM does, got {describe(value)}")
     out = np.asarray(value[0]) if isinstance(value[0], np.ndarray) else value[0]
     if isinstance(out, np.ndarray) and out.shape == (T, N, H) and (T, N) != (N, T):
-        raise CheckFailure(f"{what}: out has shape {out.shape} = (T, N, H); the course is batch-first: "
-                           f"out is (N, T, H) = {(N, T, H)}, out[:, t] is h_t. Stack the states along dim 1.")
+        raise CheckFailure(
+            f"{what}: out has shape {out.shape} = (T, N, H); the course is batch-first: "
+            f"out is (N, T, H) = {(N, T, H)}, out[:, t] is h_t. Stack the states along dim 1."
+        )
     out = as_tensor(out, f"out of {what}", (N, T, H), "(N, T, H)")
     h_T = as_tensor(value[1][0], f"h_T of {what}", (N, H), "(N, H)")
     c_T = as_tensor(value[1][1], f"c_T of {what}", (N, H), "(N, H)")
-    ref_out, ref_h, ref_c = _torch_layer(_t(case["x"]), _t(case["weight_ih"]), _t(case["weight_hh"]),
-                                         _t(case["bias"]), *((_t(case["h0"]), _t(case["c0"])) if "h0" in case else ()))
+    ref_out, ref_h, ref_c = _torch_layer(
+        _t(case["x"]),
+        _t(case["weight_ih"]),
+        _t(case["weight_hh"]),
+        _t(case["bias"]),
+        *((_t(case["h0"]), _t(case["c0"])) if "h0" in case else ()),
+    )
     got = (out, h_T, c_T)
     ok = [_close(a, b, torch.float64) for a, b in zip(got, (ref_out, ref_h, ref_c))]
     if not all(ok):
         variants = [
-            ("the state is not carried from one step to the next: step t must start from (h_{t-1}, c_{t-1}) "
-             "returned by step t-1", {"carry_h": False, "carry_c": False}),
-            ("h_t is carried from step to step but c_t is not: pass the new c_t on to the next step",
-             {"carry_c": False}),
-            ("c_t is carried from step to step but h_t is not: the next step's h_prev is this step's h_t",
-             {"carry_h": False}),
-            ("the initial state (h0, c0) passed to forward is ignored: start the loop from it when it is given",
-             {"state": False}),
+            (
+                "the state is not carried from one step to the next: step t must start from (h_{t-1}, c_{t-1}) "
+                "returned by step t-1",
+                {"carry_h": False, "carry_c": False},
+            ),
+            (
+                "h_t is carried from step to step but c_t is not: pass the new c_t on to the next step",
+                {"carry_c": False},
+            ),
+            (
+                "c_t is carried from step to step but h_t is not: the next step's h_prev is this step's h_t",
+                {"carry_h": False},
+            ),
+            (
+                "the initial state (h0, c0) passed to forward is ignored: start the loop from it when it is given",
+                {"state": False},
+            ),
         ] + [(_swap_message_stacked(roles), {"roles": roles}) for roles in _role_permutations()]
         for message, kwargs in variants:
             if all(_close(a, b, torch.float64) for a, b in zip(got, _layer_variant(case, **kwargs))):
                 raise CheckFailure(f"FusedLSTM (case '{name}'): {message}.")
         if "before" in case:
             b = case["before"]
-            _, kept_h, kept_c = _torch_layer(_t(b["x"]), _t(case["weight_ih"]), _t(case["weight_hh"]),
-                                             _t(case["bias"]), _t(b["h0"]), _t(b["c0"]))
+            _, kept_h, kept_c = _torch_layer(
+                _t(b["x"]), _t(case["weight_ih"]), _t(case["weight_hh"]), _t(case["bias"]), _t(b["h0"]), _t(b["c0"])
+            )
             x, w = _t(case["x"]), (_t(case["weight_ih"]), _t(case["weight_hh"]), _t(case["bias"]))
-            for start, what_kept in (((kept_h, kept_c), "the final state of the previous call"),
-                                     ((_t(b["h0"]), _t(b["c0"])), "the state given to the previous call")):
+            for start, what_kept in (
+                ((kept_h, kept_c), "the final state of the previous call"),
+                ((_t(b["h0"]), _t(b["c0"])), "the state given to the previous call"),
+            ):
                 if all(_close(a, r, torch.float64) for a, r in zip(got, _torch_layer(x, *w, *start))):
                     raise CheckFailure(
                         f"{what}: with state=None the layer started from {what_kept}, not from zeros. A layer keeps "
                         f"no state between calls: state=None means zeros, every time (keep the state in a local "
-                        f"variable of forward, not in self).")
+                        f"variable of forward, not in self)."
+                    )
         if ok[0] and _close(h_T, ref_c, torch.float64) and _close(c_T, ref_h, torch.float64):
             raise CheckFailure(f"{what}: the final state is (c_T, h_T); return (out, (h_T, c_T)).")
         if ok[0] and _close(h_T, ref_out[:, 0], torch.float64):
@@ -307,8 +385,13 @@ def _judge_layer_forward(name, case, found):
         if ok[0] and not ok[2] and "c0" in case and _close(c_T, _t(case["c0"]), torch.float64):
             raise CheckFailure(f"{what}: c_T is the initial c0; return the cell state after the last step.")
         for tensor, ref, label in zip(got, (ref_out, ref_h, ref_c), ("out", "h_T", "c_T")):
-            assert_close(tensor, ref, f"{label} of {what}", hint="Reference: nn.LSTM with weight_ih_l0 = weight_ih, "
-                         "weight_hh_l0 = weight_hh, bias_ih_l0 = bias, bias_hh_l0 = 0.")
+            assert_close(
+                tensor,
+                ref,
+                f"{label} of {what}",
+                hint="Reference: nn.LSTM with weight_ih_l0 = weight_ih, "
+                "weight_hh_l0 = weight_hh, bias_ih_l0 = bias, bias_hh_l0 = 0.",
+            )
     count = found.get("matmuls", 0)
     if count > T + 2:
         per_step = "4 or more" if count >= 4 * T else "2"

@@ -31,7 +31,7 @@ def _fused_cell_case(g, N, D, H, dtype, saturate=None) -> dict[str, Any]:
     bias = 0.5 * torch.randn(4 * H, generator=g, dtype=torch.float64)
     for k, shift in (saturate or {}).items():
         j = GATE_ORDER.index(k)
-        bias[j * H:(j + 1) * H] += shift
+        bias[j * H : (j + 1) * H] += shift
     return {
         "x_t": x.to(dtype).numpy(),  # kept for the reference; the learner gets xp_t
         "xp_t": (x @ weight_ih.T + bias).to(dtype).numpy(),
@@ -86,8 +86,14 @@ _LAYOUTS = {
 
 
 def _fused_reference(case):
-    return _torch_cell(_t(case["x_t"]), _t(case["h_prev"]), _t(case["c_prev"]), _t(case["weight_ih"]),
-                       _t(case["weight_hh"]).double(), _t(case["bias"]))
+    return _torch_cell(
+        _t(case["x_t"]),
+        _t(case["h_prev"]),
+        _t(case["c_prev"]),
+        _t(case["weight_ih"]),
+        _t(case["weight_hh"]).double(),
+        _t(case["bias"]),
+    )
 
 
 def _fused_cell_judge(cases, results):
@@ -100,10 +106,17 @@ def _fused_cell_judge(cases, results):
                 f"(4H, H), so the gates' product is h_prev @ weight_hh.T: (N, H) @ (H, 4H) -> (N, 4H), the "
                 f"shape of xp_t."
             )
-    _judge_cell(cases, results, "fused_lstm_cell", _stacked_blocks, _fused_reference, _swap_message_stacked,
-                term_swaps=False, layouts=_LAYOUTS)
+    _judge_cell(
+        cases,
+        results,
+        "fused_lstm_cell",
+        _stacked_blocks,
+        _fused_reference,
+        _swap_message_stacked,
+        term_swaps=False,
+        layouts=_LAYOUTS,
+    )
 
 
-FUSED_LSTM_CELL = Exercise("fused_lstm_cell", "fused_lstm_cell", _fused_cell_cases, _fused_cell_run,
-                           _fused_cell_judge)
+FUSED_LSTM_CELL = Exercise("fused_lstm_cell", "fused_lstm_cell", _fused_cell_cases, _fused_cell_run, _fused_cell_judge)
 check_fused_lstm_cell = FUSED_LSTM_CELL.check

@@ -65,9 +65,15 @@ def _layer_case(g: torch.Generator, N: int, T: int, D: int, H: int, upstream: st
         dhs[:, 1:] = 0.0
     elif upstream == "last":
         dhs[:, :-1] = 0.0
-    return {"x": _randn(g, N, T, D), "h0": np.tanh(_randn(g, N, H)), "c0": _randn(g, N, H),
-            "weight_ih": _randn(g, 4 * H, D, scale=0.5), "weight_hh": _randn(g, 4 * H, H, scale=0.5),
-            "bias": _randn(g, 4 * H, scale=0.5), "dhs": dhs}
+    return {
+        "x": _randn(g, N, T, D),
+        "h0": np.tanh(_randn(g, N, H)),
+        "c0": _randn(g, N, H),
+        "weight_ih": _randn(g, 4 * H, D, scale=0.5),
+        "weight_hh": _randn(g, 4 * H, H, scale=0.5),
+        "bias": _randn(g, 4 * H, scale=0.5),
+        "dhs": dhs,
+    }
 
 
 def _layer_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
@@ -131,12 +137,20 @@ def _layer_judge(cases, results):
     for name, case in cases.items():
         value = result_of(results, name, "lstm_backward")
         if isinstance(value, dict) and value.get("modified"):
-            raise CheckFailure(f"lstm_backward modified its input {value['modified'][0]!r} in place (case '{name}'): "
-                               f"e.g. dh = dhs[:, t] followed by dh += ... writes into dhs. Use dh = dhs[:, t] + "
-                               f"dh_next, which makes a new tensor.")
+            raise CheckFailure(
+                f"lstm_backward modified its input {value['modified'][0]!r} in place (case '{name}'): "
+                f"e.g. dh = dhs[:, t] followed by dh += ... writes into dhs. Use dh = dhs[:, t] + "
+                f"dh_next, which makes a new tensor."
+            )
         (N, T, D), H = case["x"].shape, case["h0"].shape[1]
-        shapes = {"dx": (N, T, D), "dh0": (N, H), "dc0": (N, H), "dweight_ih": (4 * H, D), "dweight_hh": (4 * H, H),
-                  "dbias": (4 * H,)}
+        shapes = {
+            "dx": (N, T, D),
+            "dh0": (N, H),
+            "dc0": (N, H),
+            "dweight_ih": (4 * H, D),
+            "dweight_hh": (4 * H, H),
+            "dbias": (4 * H,),
+        }
         value = value["grads"] if isinstance(value, dict) and "grads" in value else value
         grads[name] = grads_returned(value, "lstm_backward", name, LAYER_GRADS, shapes)
         refs[name] = layer_reference(case)
@@ -145,19 +159,29 @@ def _layer_judge(cases, results):
         kind = next((k for p, k in _PROBES.items() if name.startswith(p)), None)
         got, ref, T = grads[name], refs[name], case["x"].shape[1]
         if kind == "zero" and any(float(g.abs().max()) != 0.0 for g in got.values() if g.numel()):
-            raise CheckFailure(f"case '{name}': every upstream gradient is zero, so every gradient must be zero, but "
-                               f"{next(k for k in LAYER_GRADS if got[k].numel() and float(got[k].abs().max()) != 0)}"
-                               f" is not. Start the running gradients at zero: dh_next = torch.zeros_like(h0), "
-                               f"dc_next = torch.zeros_like(c0).")
+            raise CheckFailure(
+                f"case '{name}': every upstream gradient is zero, so every gradient must be zero, but "
+                f"{next(k for k in LAYER_GRADS if got[k].numel() and float(got[k].abs().max()) != 0)}"
+                f" is not. Start the running gradients at zero: dh_next = torch.zeros_like(h0), "
+                f"dc_next = torch.zeros_like(c0)."
+            )
         if kind == "first" and T > 1 and float(got["dx"][:, 1:].abs().max()) > 1e-12:
-            raise CheckFailure(f"case '{name}': only h_1 receives an upstream gradient, so dx[:, t] must be zero for "
-                               f"t >= 2 (later inputs cannot change h_1), but it is not: the backward loop runs "
-                               f"forwards. Run it from t = T down to 1: for t in reversed(range(T)).")
-        if kind == "last" and T > 1 and float(ref["dx"][:, :-1].abs().max()) > 1e-10 \
-                and float(got["dx"][:, :-1].abs().max()) <= 1e-12:
-            raise CheckFailure(f"case '{name}': only h_T receives an upstream gradient, yet dx is zero before the "
-                               f"last step: the gradients flowing back from step t+1 (dh_next and dc_next) are not "
-                               f"passed on. Feed them into the step before: dh = dhs[:, t] + dh_next, dc = dc_next.")
+            raise CheckFailure(
+                f"case '{name}': only h_1 receives an upstream gradient, so dx[:, t] must be zero for "
+                f"t >= 2 (later inputs cannot change h_1), but it is not: the backward loop runs "
+                f"forwards. Run it from t = T down to 1: for t in reversed(range(T))."
+            )
+        if (
+            kind == "last"
+            and T > 1
+            and float(ref["dx"][:, :-1].abs().max()) > 1e-10
+            and float(got["dx"][:, :-1].abs().max()) <= 1e-12
+        ):
+            raise CheckFailure(
+                f"case '{name}': only h_T receives an upstream gradient, yet dx is zero before the "
+                f"last step: the gradients flowing back from step t+1 (dh_next and dc_next) are not "
+                f"passed on. Feed them into the step before: dh = dhs[:, t] + dh_next, dc = dc_next."
+            )
 
     for name, case in cases.items():
         got, ref = grads[name], refs[name]
@@ -171,8 +195,9 @@ def _layer_judge(cases, results):
             "the dc_t given to step t; starting every step from dc_t = 0 cuts the cell path that makes the LSTM "
             "work": layer_reference(case, detach="c"),
         }
-        variants.update({f"{message} (at every step)": layer_reference(case, variant)
-                         for variant, message in STEP_MISTAKES.items()})
+        variants.update(
+            {f"{message} (at every step)": layer_reference(case, variant) for variant, message in STEP_MISTAKES.items()}
+        )
         step1 = _first_step_only(case) if case["x"].shape[1] > 1 else {}
         wrong_keys = [key for key in _DIAGNOSE if not same(got[key], ref[key])]
         for key in wrong_keys:
@@ -180,19 +205,29 @@ def _layer_judge(cases, results):
                 if same(got[key], wrong[key]) and not same(wrong[key], ref[key]):
                     raise CheckFailure(f"lstm_backward, case '{name}': {key} is wrong: {message}.")
             if key in step1 and same(got[key], step1[key]) and not same(step1[key], ref[key]):
-                raise CheckFailure(f"lstm_backward, case '{name}': {key} holds only step 1's share, the last step the "
-                                   f"backward loop visits: the weights are shared by every step, so accumulate their "
-                                   f"gradients (+=, not =).")
+                raise CheckFailure(
+                    f"lstm_backward, case '{name}': {key} holds only step 1's share, the last step the "
+                    f"backward loop visits: the weights are shared by every step, so accumulate their "
+                    f"gradients (+=, not =)."
+                )
         for key, what in (("dh0", "h_0"), ("dc0", "c_0")):
             if not same(got[key], ref[key]) and float(got[key].abs().max()) == 0 and float(ref[key].abs().max()) > 0:
-                raise CheckFailure(f"case '{name}': {key} is zero. Return the gradient that step 1 sends back into "
-                                   f"{what}: after the loop, {key} = the running {'dh_next' if key == 'dh0' else 'dc_next'}.")
+                raise CheckFailure(
+                    f"case '{name}': {key} is zero. Return the gradient that step 1 sends back into "
+                    f"{what}: after the loop, {key} = the running {'dh_next' if key == 'dh0' else 'dc_next'}."
+                )
         for key in wrong_keys:
-            assert_close(got[key], ref[key], f"{key} on case '{name}' (compared with autograd)", rtol=GRAD_RTOL,
-                         atol=GRAD_ATOL, hint=f"relative error {rel_error(got[key], ref[key]):.2e} > {GRAD_RTOL:g}. "
-                         "If check_lstm_step_backward passes, look at the loop: from t = T down to 1, dh = dhs[:, t] "
-                         "+ dh_next and dc = dc_next go into the step; add its weight gradients; after the loop "
-                         "dh0 = dh_next, dc0 = dc_next.")
+            assert_close(
+                got[key],
+                ref[key],
+                f"{key} on case '{name}' (compared with autograd)",
+                rtol=GRAD_RTOL,
+                atol=GRAD_ATOL,
+                hint=f"relative error {rel_error(got[key], ref[key]):.2e} > {GRAD_RTOL:g}. "
+                "If check_lstm_step_backward passes, look at the loop: from t = T down to 1, dh = dhs[:, t] "
+                "+ dh_next and dc = dc_next go into the step; add its weight gradients; after the loop "
+                "dh0 = dh_next, dc0 = dc_next.",
+            )
 
 
 LSTM_BACKWARD = Exercise("lstm_backward", "lstm_backward", _layer_cases, _layer_run, _layer_judge)

@@ -102,8 +102,9 @@ def _seed_reference(case):
 
 def _lstm_cell_judge(cases, results):
     __tracebackhide__ = True
-    _judge_cell(cases, results, "lstm_cell", _seed_blocks_for_judge, _seed_reference, _swap_message_seed,
-                term_swaps=True)
+    _judge_cell(
+        cases, results, "lstm_cell", _seed_blocks_for_judge, _seed_reference, _swap_message_seed, term_swaps=True
+    )
 
 
 LSTM_CELL = Exercise("lstm_cell", "lstm_cell", _lstm_cell_cases, _lstm_cell_run, _lstm_cell_judge)

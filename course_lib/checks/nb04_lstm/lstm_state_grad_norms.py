@@ -25,9 +25,12 @@ def _grad_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     cases = {}
     for N, T, D, H, forget_bias in settings:
         bias_ih = _randn(g, 4 * H, scale=0.3)
-        bias_ih[H:2 * H] += forget_bias
+        bias_ih[H : 2 * H] += forget_bias
         cases[f"N={N}, T={T}, D={D}, H={H}, forget bias {forget_bias}"] = {
-            "N": N, "T": T, "D": D, "H": H,
+            "N": N,
+            "T": T,
+            "D": D,
+            "H": H,
             "x": _randn(g, N, T, D),
             "weight_ih": _randn(g, 4 * H, D, scale=0.7),
             "weight_hh": _randn(g, 4 * H, H, scale=0.7),
@@ -86,7 +89,7 @@ def _stepped_norms(case, wrt: str = "h", reset_c: bool = False) -> torch.Tensor:
     zeros = torch.zeros(1, case["N"], case["H"], dtype=torch.float64)
     h, c, states = zeros, zeros, []
     for t in range(case["T"]):
-        _, (h, c) = lstm(x[:, t:t + 1], (h, zeros if reset_c else c))
+        _, (h, c) = lstm(x[:, t : t + 1], (h, zeros if reset_c else c))
         states.append(h if wrt == "h" else c)
     return state_grad_norms(loss_of_last(h[0]), states)
 
@@ -98,10 +101,15 @@ def _grad_judge(cases, results):
         value = result_of(results, name, "lstm_state_grad_norms")
         what = f"lstm_state_grad_norms on case '{name}'"
         if isinstance(value, np.ndarray) and value.ndim == 1 and value.shape[0] in (T + 1, T - 1) and T > 1:
-            hint = ("it includes h_0 (the initial state, which no step computed)" if value.shape[0] == T + 1
-                    else "h_T (the last state, on which the loss is computed) is missing")
-            raise CheckFailure(f"{what} returned {value.shape[0]} norms for T={T} steps: {hint}. "
-                               f"Return ||dL/dh_t|| for t = 1..T, one per step.")
+            hint = (
+                "it includes h_0 (the initial state, which no step computed)"
+                if value.shape[0] == T + 1
+                else "h_T (the last state, on which the loss is computed) is missing"
+            )
+            raise CheckFailure(
+                f"{what} returned {value.shape[0]} norms for T={T} steps: {hint}. "
+                f"Return ||dL/dh_t|| for t = 1..T, one per step."
+            )
         got = as_tensor(value, what, (T,), "(T,)")
         expected = _restart_norms(case)
         if _close(got, expected, torch.float64):
@@ -116,17 +124,27 @@ def _grad_judge(cases, results):
                 f"(carrying (h, c)), and keep each h_t."
             )
         if float(got.abs().max()) == 0.0:
-            raise CheckFailure(f"{what}: every norm is 0: the states you passed to state_grad_norms are not the ones "
-                               f"the loss was computed from (detached, or copies made after the forward pass).")
+            raise CheckFailure(
+                f"{what}: every norm is 0: the states you passed to state_grad_norms are not the ones "
+                f"the loss was computed from (detached, or copies made after the forward pass)."
+            )
         if _close(got, _stepped_norms(case, wrt="c"), torch.float64):
-            raise CheckFailure(f"{what}: these are ||dL/dc_t|| (the cell states); the exercise asks for the hidden "
-                               f"states h_t, the ones the next step's gates read.")
+            raise CheckFailure(
+                f"{what}: these are ||dL/dc_t|| (the cell states); the exercise asks for the hidden "
+                f"states h_t, the ones the next step's gates read."
+            )
         if T > 1 and _close(got, _stepped_norms(case, reset_c=True), torch.float64):
-            raise CheckFailure(f"{what}: the cell state is reset to zero at every step; carry (h, c) from one step "
-                               f"to the next.")
-        assert_close(got, expected, what, hint="Reference: autograd through nn.LSTM, restarted from a leaf copy of "
-                     "h_t for every t. Hint: step nn.LSTM one time step at a time, carrying (h, c), and pass the "
-                     "list of h_t to course_lib.measure.state_grad_norms.")
+            raise CheckFailure(
+                f"{what}: the cell state is reset to zero at every step; carry (h, c) from one step to the next."
+            )
+        assert_close(
+            got,
+            expected,
+            what,
+            hint="Reference: autograd through nn.LSTM, restarted from a leaf copy of "
+            "h_t for every t. Hint: step nn.LSTM one time step at a time, carrying (h, c), and pass the "
+            "list of h_t to course_lib.measure.state_grad_norms.",
+        )
 
 
 LSTM_STATE_GRAD_NORMS = Exercise("lstm_state_grad_norms", "lstm_state_grad_norms", _grad_cases, _grad_run, _grad_judge)

@@ -68,15 +68,27 @@ def _step_case(g: torch.Generator, N: int, D: int, H: int, upstream: str = "both
         dc_t = np.zeros_like(dc_t)
     elif upstream == "c only":
         dh_t = np.zeros_like(dh_t)
-    return {"x": x, "h_prev": h_prev, "c_prev": c_prev, **gates, "c": c, "weight_ih": weight_ih,
-            "weight_hh": weight_hh, "bias": bias, "dh_t": dh_t, "dc_t": dc_t}
+    return {
+        "x": x,
+        "h_prev": h_prev,
+        "c_prev": c_prev,
+        **gates,
+        "c": c,
+        "weight_ih": weight_ih,
+        "weight_hh": weight_hh,
+        "bias": bias,
+        "dh_t": dh_t,
+        "dc_t": dc_t,
+    }
 
 
 def _step_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     g = _generator(seed)
-    cases = {"N=2, D=3, H=4": _step_case(g, 2, 3, 4),
-             "probe: upstream gradient on h_t only (dc_t = 0)": _step_case(g, 2, 3, 4, "h only"),
-             "probe: upstream gradient on c_t only (dh_t = 0)": _step_case(g, 2, 3, 4, "c only")}
+    cases = {
+        "N=2, D=3, H=4": _step_case(g, 2, 3, 4),
+        "probe: upstream gradient on h_t only (dc_t = 0)": _step_case(g, 2, 3, 4, "h only"),
+        "probe: upstream gradient on c_t only (dh_t = 0)": _step_case(g, 2, 3, 4, "c only"),
+    }
     if hidden:
         cases["N=1, D=4, H=2"] = _step_case(g, 1, 4, 2)
         cases["N=5, D=1, H=6"] = _step_case(g, 5, 1, 6)
@@ -100,24 +112,31 @@ def step_reference(case: dict, variant: str = "correct", dc_t: np.ndarray | None
     return dict(zip(STEP_GRADS, (d.detach() for d in torch.autograd.grad(loss, leaves))))
 
 
-def grads_returned(value: Any, function: str, name: str, keys: tuple[str, ...], shapes: dict) -> dict[str, torch.Tensor]:
+def grads_returned(
+    value: Any, function: str, name: str, keys: tuple[str, ...], shapes: dict
+) -> dict[str, torch.Tensor]:
     """The learner's dict of gradients as float64 tensors of the right shapes, or a message naming what is off."""
     if not isinstance(value, dict):
         raise CheckFailure(f"{function} should return a dict with keys {list(keys)}, got {type(value).__name__}")
     missing = [k for k in keys if value.get(k) is None]
     if missing:
-        raise CheckFailure(f"{function} returned no {missing[0]!r} on case '{name}': return a dict with keys "
-                           f"{list(keys)}")
+        raise CheckFailure(
+            f"{function} returned no {missing[0]!r} on case '{name}': return a dict with keys {list(keys)}"
+        )
     grads = {}
     for key in keys:
         got = value[key]
         if key == "dbias" and isinstance(got, np.ndarray) and got.ndim == 2 and got.shape[1:] == shapes[key]:
-            raise CheckFailure(f"dbias has shape {got.shape} on case '{name}', expected {shapes[key]}: the bias is "
-                               f"shared by every example, so sum dz over the batch (dz.sum(0)).")
+            raise CheckFailure(
+                f"dbias has shape {got.shape} on case '{name}', expected {shapes[key]}: the bias is "
+                f"shared by every example, so sum dz over the batch (dz.sum(0))."
+            )
         grads[key] = as_tensor(got, f"{key} returned by {function} on case '{name}'", shapes[key])
         if grads[key].dtype != torch.float64:
-            raise CheckFailure(f"{key} on case '{name}' has dtype {grads[key].dtype}, but the inputs are float64: "
-                               f"make new tensors with torch.zeros_like(...) or dtype=x.dtype.")
+            raise CheckFailure(
+                f"{key} on case '{name}' has dtype {grads[key].dtype}, but the inputs are float64: "
+                f"make new tensors with torch.zeros_like(...) or dtype=x.dtype."
+            )
     return grads
 
 
@@ -137,17 +156,26 @@ def _step_judge(cases, results):
     __tracebackhide__ = True
     for name, case in cases.items():
         (N, D), H = case["x"].shape, case["h_prev"].shape[1]
-        shapes = {"dx": (N, D), "dh_prev": (N, H), "dc_prev": (N, H), "dweight_ih": (4 * H, D),
-                  "dweight_hh": (4 * H, H), "dbias": (4 * H,)}
-        got = grads_returned(result_of(results, name, "lstm_step_backward"), "lstm_step_backward", name,
-                             STEP_GRADS, shapes)
+        shapes = {
+            "dx": (N, D),
+            "dh_prev": (N, H),
+            "dc_prev": (N, H),
+            "dweight_ih": (4 * H, D),
+            "dweight_hh": (4 * H, H),
+            "dbias": (4 * H,),
+        }
+        got = grads_returned(
+            result_of(results, name, "lstm_step_backward"), "lstm_step_backward", name, STEP_GRADS, shapes
+        )
         ref = step_reference(case)
         if all(same(got[k], ref[k]) for k in STEP_GRADS):
             continue
         name_order_mistake(got, ref, name, "lstm_step_backward")
         variants = {message: step_reference(case, variant) for variant, message in STEP_MISTAKES.items()}
-        variants["dc_t (the gradient arriving from step t+1 through the cell state) is ignored: start from "
-                 "dc = dc_t + dh_t ⊙ o ⊙ (1 - tanh(c_t)²)"] = step_reference(case, dc_t=np.zeros_like(case["dc_t"]))
+        variants[
+            "dc_t (the gradient arriving from step t+1 through the cell state) is ignored: start from "
+            "dc = dc_t + dh_t ⊙ o ⊙ (1 - tanh(c_t)²)"
+        ] = step_reference(case, dc_t=np.zeros_like(case["dc_t"]))
         f, dc_t = _t(case["f"]), _t(case["dc_t"])
         only_upstream = {"dc_prev": dc_t * f}
         for key in _DIAGNOSE:
@@ -159,13 +187,20 @@ def _step_judge(cases, results):
             if key in only_upstream and same(got[key], only_upstream[key]) and not same(only_upstream[key], ref[key]):
                 raise CheckFailure(
                     f"lstm_step_backward, case '{name}': dc_prev = dc_t ⊙ f misses the gradient that reaches c_t "
-                    f"through h_t = o ⊙ tanh(c_t): dc = dc_t + dh_t ⊙ o ⊙ (1 - tanh(c_t)²), then dc_prev = dc ⊙ f.")
-            assert_close(got[key], ref[key], f"{key} on case '{name}' (compared with autograd)", rtol=GRAD_RTOL,
-                         atol=GRAD_ATOL, hint=f"relative error {rel_error(got[key], ref[key]):.2e} > {GRAD_RTOL:g}. "
-                         "dc = dc_t + dh_t*o*(1 - tanh(c)**2); do = dh_t*tanh(c); di = dc*g; dg = dc*i; "
-                         "df = dc*c_prev; dz = cat([di*i*(1-i), df*f*(1-f), dg*(1-g**2), do*o*(1-o)], 1); "
-                         "dx = dz @ W_ih; dh_prev = dz @ W_hh; dW_ih = dz.T @ x; dW_hh = dz.T @ h_prev; "
-                         "db = dz.sum(0); dc_prev = dc*f.")
+                    f"through h_t = o ⊙ tanh(c_t): dc = dc_t + dh_t ⊙ o ⊙ (1 - tanh(c_t)²), then dc_prev = dc ⊙ f."
+                )
+            assert_close(
+                got[key],
+                ref[key],
+                f"{key} on case '{name}' (compared with autograd)",
+                rtol=GRAD_RTOL,
+                atol=GRAD_ATOL,
+                hint=f"relative error {rel_error(got[key], ref[key]):.2e} > {GRAD_RTOL:g}. "
+                "dc = dc_t + dh_t*o*(1 - tanh(c)**2); do = dh_t*tanh(c); di = dc*g; dg = dc*i; "
+                "df = dc*c_prev; dz = cat([di*i*(1-i), df*f*(1-f), dg*(1-g**2), do*o*(1-o)], 1); "
+                "dx = dz @ W_ih; dh_prev = dz @ W_hh; dW_ih = dz.T @ x; dW_hh = dz.T @ h_prev; "
+                "db = dz.sum(0); dc_prev = dc*f.",
+            )
 
 
 LSTM_STEP_BACKWARD = Exercise("lstm_step_backward", "lstm_step_backward", _step_cases, _step_run, _step_judge)

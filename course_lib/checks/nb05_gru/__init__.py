@@ -33,7 +33,13 @@ from course_lib.checks.nb05_gru.gru_cell import GRU_CELL
 from course_lib.checks.nb05_gru.variants import GATE_ORDER, gru_variant
 
 __all__ = [
-    "EXERCISES", "GATE_ORDER", "check_count_params", "check_final_states", "check_fused_gru", "check_gru_cell", "gru_variant",
+    "EXERCISES",
+    "GATE_ORDER",
+    "check_count_params",
+    "check_final_states",
+    "check_fused_gru",
+    "check_gru_cell",
+    "gru_variant",
 ]
 
 EXERCISES = (GRU_CELL, COUNT_PARAMS, FUSED_GRU, FINAL_STATES)

@@ -47,8 +47,16 @@ def _count_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
                 bias = bool(torch.randint(0, 2, (1,), generator=g))
                 specs.append((kind, I, H, L, bias))
         specs += [("LSTM", 1, 1, 1, True), ("RNN", 3, 3, 4, False), ("GRU", 512, 1024, 2, True)]
-    return {f"{k}(input_size={I}, hidden_size={H}, num_layers={L}, bias={b})": {
-        "layer": k, "input_size": I, "hidden_size": H, "num_layers": L, "bias": b} for k, I, H, L, b in specs}
+    return {
+        f"{k}(input_size={I}, hidden_size={H}, num_layers={L}, bias={b})": {
+            "layer": k,
+            "input_size": I,
+            "hidden_size": H,
+            "num_layers": L,
+            "bias": b,
+        }
+        for k, I, H, L, b in specs
+    }
 
 
 def _count_run(fn, case):
@@ -60,8 +68,9 @@ def _count_run(fn, case):
 
 def _torch_layer(case: dict[str, Any]) -> nn.Module:
     module = getattr(nn, case["layer"])
-    return module(case["input_size"], case["hidden_size"], num_layers=case["num_layers"], bias=case["bias"],
-                  device="meta")
+    return module(
+        case["input_size"], case["hidden_size"], num_layers=case["num_layers"], bias=case["bias"], device="meta"
+    )
 
 
 def _count_formula(case, *, one_bias=False, layer_input=False, gates=None, bias_ignored=False, one_layer=False):
@@ -79,12 +88,12 @@ def _count_formula(case, *, one_bias=False, layer_input=False, gates=None, bias_
 
 _COUNT_MISTAKES = {
     "one_bias": "you counted one bias vector per layer, but torch has two, bias_ih and bias_hh (one bias instead "
-                "of two: W_ih x + b_ih + W_hh h + b_hh), each of size gates × H",
+    "of two: W_ih x + b_ih + W_hh h + b_hh), each of size gates × H",
     "layer_input": "every layer after the first reads the hidden state of the layer below, so its weight_ih has "
-                   "shape (gates × H, H), not (gates × H, input_size): you used input_size for every layer (wrong "
-                   "layer input size)",
+    "shape (gates × H, H), not (gates × H, input_size): you used input_size for every layer (wrong "
+    "layer input size)",
     "gates": "the number of gate blocks is wrong (wrong gate multiplier): an RNN layer has one block (the tanh "
-             "layer), a GRU 3 blocks (r, z, n), an LSTM 4 (i, f, g, o); each block has its own W_ih, W_hh and biases",
+    "layer), a GRU 3 blocks (r, z, n), an LSTM 4 (i, f, g, o); each block has its own W_ih, W_hh and biases",
     "bias_ignored": "with bias=False there are no bias vectors at all, but your count includes them",
     "one_layer": "num_layers stacks that many layers, each with its own weights; your count is that of one layer",
 }
@@ -96,7 +105,7 @@ def _count_mistake(kind_cases: list[tuple[dict, int]]) -> str | None:
     flags = ("one_bias", "layer_input", "gates", "bias_ignored", "one_layer")
     for size in range(1, len(flags) + 1):
         for chosen in itertools.combinations(flags, size):
-            for gates in ([g for g in (1, 2, 3, 4) if g != GATES[kind]] if "gates" in chosen else [None]):
+            for gates in [g for g in (1, 2, 3, 4) if g != GATES[kind]] if "gates" in chosen else [None]:
                 kwargs = {f: True for f in chosen if f != "gates"}
                 if all(_count_formula(c, gates=gates, **kwargs) == got for c, got in kind_cases):
                     parts = []
@@ -116,8 +125,9 @@ def _count_judge(cases, results):
         if isinstance(got, float) and got.is_integer():
             got = int(got)
         if isinstance(got, bool) or not isinstance(got, int):
-            raise CheckFailure(f"count_params should return an int (a number of parameters), got {describe(got)} "
-                               f"on case {name}")
+            raise CheckFailure(
+                f"count_params should return an int (a number of parameters), got {describe(got)} on case {name}"
+            )
         answers[name] = got
     for name, case in cases.items():
         module = _torch_layer(case)

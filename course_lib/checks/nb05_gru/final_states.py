@@ -57,7 +57,9 @@ def _case(g: torch.Generator, N: int, T: int, D: int, H: int, L: int, lengths: l
         if N > 1 and min(lengths) == T:
             lengths[(lengths.index(T) + 1) % N] = max(1, T - 1 - int(torch.randint(0, T - 1, (1,), generator=g)))
     lstm = _lstm(D, H, L, bidirectional=True)
-    weights = {name: 0.5 * torch.randn(p.shape, generator=g, dtype=torch.float64) for name, p in lstm.named_parameters()}
+    weights = {
+        name: 0.5 * torch.randn(p.shape, generator=g, dtype=torch.float64) for name, p in lstm.named_parameters()
+    }
     x = torch.randn(N, T, D, generator=g, dtype=torch.float64)
     for n, length in enumerate(lengths):
         x[n, length:] = 0.0
@@ -67,8 +69,12 @@ def _case(g: torch.Generator, N: int, T: int, D: int, H: int, L: int, lengths: l
         out_packed, (h_n, _) = lstm(packed)
         output, _ = pad_packed_sequence(out_packed, batch_first=True, total_length=T)
     return {
-        "x": x.numpy(), "lengths": np.array(lengths, dtype=np.int64), "num_layers": L,
-        "weights": {k: v.numpy() for k, v in weights.items()}, "output": output.numpy(), "h_n": h_n.numpy(),
+        "x": x.numpy(),
+        "lengths": np.array(lengths, dtype=np.int64),
+        "num_layers": L,
+        "weights": {k: v.numpy() for k, v in weights.items()},
+        "output": output.numpy(),
+        "h_n": h_n.numpy(),
     }
 
 
@@ -92,8 +98,12 @@ def _direction(weights: dict[str, np.ndarray], layer: int, suffix: str, inputs: 
     """A one-layer, one-direction nn.LSTM holding one direction's weights of ``layer``."""
     H = weights[f"weight_hh_l{layer}{suffix}"].shape[1]
     single = _lstm(inputs.shape[-1], H, 1, bidirectional=False)
-    single.load_state_dict({f"{name}_l0": torch.from_numpy(weights[f"{name}_l{layer}{suffix}"])
-                            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")})
+    single.load_state_dict(
+        {
+            f"{name}_l0": torch.from_numpy(weights[f"{name}_l{layer}{suffix}"])
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        }
+    )
     return single
 
 
@@ -105,14 +115,15 @@ def _reference(case: dict) -> tuple[torch.Tensor, torch.Tensor]:
     inputs = x
     if L > 1:  # the last layer reads the (padded) output of the first L - 1 layers
         below = _lstm(x.shape[-1], weights["weight_hh_l0"].shape[1], L - 1, bidirectional=True)
-        below.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()
-                               if int(k.split("_l")[1].split("_")[0]) < L - 1})
+        below.load_state_dict(
+            {k: torch.from_numpy(v) for k, v in weights.items() if int(k.split("_l")[1].split("_")[0]) < L - 1}
+        )
         packed = pack_padded_sequence(x, torch.tensor(lengths), batch_first=True, enforce_sorted=False)
         inputs, _ = pad_packed_sequence(below(packed)[0], batch_first=True, total_length=x.shape[1])
     forward, backward = _direction(weights, L - 1, "", inputs), _direction(weights, L - 1, "_reverse", inputs)
     h_fwd, h_bwd = [], []
     for n, length in enumerate(lengths):
-        seq = inputs[n:n + 1, :length]  # (1, length, D_in): the real steps only
+        seq = inputs[n : n + 1, :length]  # (1, length, D_in): the real steps only
         h_fwd.append(forward(seq)[1][0][0, 0])
         h_bwd.append(backward(seq.flip(1))[1][0][0, 0])
     return torch.stack(h_fwd), torch.stack(h_bwd)
@@ -124,36 +135,89 @@ def _mistakes(case: dict) -> dict[str, list[tuple[torch.Tensor, str]]]:
     L, H, rows = case["num_layers"], h_n.shape[-1], torch.arange(output.shape[0])
     layer_major = "h_n is (num_layers * 2, N, H), layer-major and direction-minor: h_n.view(L, 2, N, H)"
     both = [
-        (h_n[0], (f"it is h_n[0], the FIRST layer's forward state; the last layer's are h_n[-2] (forward) and "
-                 f"h_n[-1] (backward). {layer_major}")),
-        (h_n[1], (f"it is h_n[1], the FIRST layer's backward state; the last layer's are h_n[-2] (forward) and "
-                 f"h_n[-1] (backward). {layer_major}")),
+        (
+            h_n[0],
+            (
+                f"it is h_n[0], the FIRST layer's forward state; the last layer's are h_n[-2] (forward) and "
+                f"h_n[-1] (backward). {layer_major}"
+            ),
+        ),
+        (
+            h_n[1],
+            (
+                f"it is h_n[1], the FIRST layer's backward state; the last layer's are h_n[-2] (forward) and "
+                f"h_n[-1] (backward). {layer_major}"
+            ),
+        ),
     ]
     forward = [
-        (h_n[-1], ("it is h_n[-1], the last layer's BACKWARD state: the forward state is h_n[-2] "
-                  f"({layer_major}, and direction 0 is forward)")),
-        (output[:, -1, :H], ("it is output[:, -1, :H], the padded output's last column: for a sequence shorter "
-                            "than T that is padding (zeros). Read the forward state at each row's own last step, "
-                            "output[n, lengths[n] - 1, :H], or take h_n[-2]")),
-        (output[:, -1, H:], ("it is output[:, -1, H:], the BACKWARD half of the last column. The forward state is "
-                            "h_n[-2] (= output[n, lengths[n] - 1, :H])")),
+        (
+            h_n[-1],
+            (
+                "it is h_n[-1], the last layer's BACKWARD state: the forward state is h_n[-2] "
+                f"({layer_major}, and direction 0 is forward)"
+            ),
+        ),
+        (
+            output[:, -1, :H],
+            (
+                "it is output[:, -1, :H], the padded output's last column: for a sequence shorter "
+                "than T that is padding (zeros). Read the forward state at each row's own last step, "
+                "output[n, lengths[n] - 1, :H], or take h_n[-2]"
+            ),
+        ),
+        (
+            output[:, -1, H:],
+            (
+                "it is output[:, -1, H:], the BACKWARD half of the last column. The forward state is "
+                "h_n[-2] (= output[n, lengths[n] - 1, :H])"
+            ),
+        ),
     ]
     backward = [
-        (h_n[-2], ("it is h_n[-2], the last layer's FORWARD state: the backward state is h_n[-1] "
-                  f"({layer_major}, and direction 1 is backward)")),
-        (output[:, -1, H:], ("it is output[:, -1, H:]: the backward direction starts at the end and FINISHES at "
-                            "t = 0, so output[:, -1, H:] is its first step (and padding for short rows). Its final "
-                            "state is output[:, 0, H:], which is h_n[-1]")),
-        (output[rows, lengths - 1, H:], ("it is the backward state at step lengths - 1, where the backward "
-                                        "direction STARTS (one step read). It finishes at t = 0: output[:, 0, H:], "
-                                        "which is h_n[-1]")),
-        (output[:, 0, :H], ("it is output[:, 0, :H], the FORWARD direction after one step. The backward half is "
-                           "output[..., H:]: the final backward state is output[:, 0, H:], which is h_n[-1]")),
+        (
+            h_n[-2],
+            (
+                "it is h_n[-2], the last layer's FORWARD state: the backward state is h_n[-1] "
+                f"({layer_major}, and direction 1 is backward)"
+            ),
+        ),
+        (
+            output[:, -1, H:],
+            (
+                "it is output[:, -1, H:]: the backward direction starts at the end and FINISHES at "
+                "t = 0, so output[:, -1, H:] is its first step (and padding for short rows). Its final "
+                "state is output[:, 0, H:], which is h_n[-1]"
+            ),
+        ),
+        (
+            output[rows, lengths - 1, H:],
+            (
+                "it is the backward state at step lengths - 1, where the backward "
+                "direction STARTS (one step read). It finishes at t = 0: output[:, 0, H:], "
+                "which is h_n[-1]"
+            ),
+        ),
+        (
+            output[:, 0, :H],
+            (
+                "it is output[:, 0, :H], the FORWARD direction after one step. The backward half is "
+                "output[..., H:]: the final backward state is output[:, 0, H:], which is h_n[-1]"
+            ),
+        ),
     ]
     if L > 1:  # h_n.view(2, L, N, H)[:, -1] gets the backward state right (h_n[2L - 1]) but not the forward one
-        forward.insert(0, (h_n[L - 1], (f"it is h_n[L - 1] = h_n.view(2, L, N, H)[0, -1] (layer {(L - 1) // 2}'s "
-                                       f"{('forward', 'backward')[(L - 1) % 2]} state): the layout is not direction-major. {layer_major}, so the last layer "
-                                       f"is h_n.view(L, 2, N, H)[-1] and its forward state h_n[-2]")))
+        forward.insert(
+            0,
+            (
+                h_n[L - 1],
+                (
+                    f"it is h_n[L - 1] = h_n.view(2, L, N, H)[0, -1] (layer {(L - 1) // 2}'s "
+                    f"{('forward', 'backward')[(L - 1) % 2]} state): the layout is not direction-major. {layer_major}, so the last layer "
+                    f"is h_n.view(L, 2, N, H)[-1] and its forward state h_n[-2]"
+                ),
+            ),
+        )
     return {"h_forward": forward + both, "h_backward": backward + both}
 
 
@@ -172,14 +236,24 @@ def _final_states_judge(cases, results):
                 hint = " It looks like h_n[-2:] in one tensor: return the two states as a tuple, h_n[-2], h_n[-1]."
             elif value.shape == (N, 2 * H):
                 hint = " It looks like the two states concatenated: return them as a tuple (h_forward, h_backward)."
-            raise CheckFailure(f"final_states returned one tensor of shape {value.shape} on case '{name}'; it "
-                               f"should return a tuple (h_forward, h_backward), each (N, H) = ({N}, {H}).{hint}")
+            raise CheckFailure(
+                f"final_states returned one tensor of shape {value.shape} on case '{name}'; it "
+                f"should return a tuple (h_forward, h_backward), each (N, H) = ({N}, {H}).{hint}"
+            )
         if not isinstance(value, (tuple, list)) or len(value) != 2:
-            raise CheckFailure(f"final_states should return a tuple (h_forward, h_backward), got "
-                               f"{type(value).__name__}{f' of length {len(value)}' if isinstance(value, (tuple, list)) else ''}")
-        got = dict(zip(("h_forward", "h_backward"),
-                       (as_tensor(v, f"{k} on case '{name}'", (N, H), "(N, H)").double()
-                        for k, v in zip(("h_forward", "h_backward"), value))))
+            raise CheckFailure(
+                f"final_states should return a tuple (h_forward, h_backward), got "
+                f"{type(value).__name__}{f' of length {len(value)}' if isinstance(value, (tuple, list)) else ''}"
+            )
+        got = dict(
+            zip(
+                ("h_forward", "h_backward"),
+                (
+                    as_tensor(v, f"{k} on case '{name}'", (N, H), "(N, H)").double()
+                    for k, v in zip(("h_forward", "h_backward"), value)
+                ),
+            )
+        )
         ref = dict(zip(("h_forward", "h_backward"), _reference(case)))
         mistakes = _mistakes(case)
         for key in ("h_forward", "h_backward"):
@@ -187,12 +261,19 @@ def _final_states_judge(cases, results):
                 continue
             for wrong, message in mistakes[key]:
                 if _close(got[key], wrong.double()) and not _close(wrong.double(), ref[key]):
-                    raise CheckFailure(f"{key} is wrong on case '{name}' (lengths {case['lengths'].tolist()}, "
-                                       f"{case['num_layers']} layers): {message}.")
-            assert_close(got[key], ref[key], f"{key} on case '{name}' (lengths {case['lengths'].tolist()})",
-                         rtol=_RTOL, atol=_ATOL,
-                         hint="The reference reruns the last layer one direction at a time on each sequence cut to "
-                              "its length. The last layer's states are h_n[-2] (forward) and h_n[-1] (backward).")
+                    raise CheckFailure(
+                        f"{key} is wrong on case '{name}' (lengths {case['lengths'].tolist()}, "
+                        f"{case['num_layers']} layers): {message}."
+                    )
+            assert_close(
+                got[key],
+                ref[key],
+                f"{key} on case '{name}' (lengths {case['lengths'].tolist()})",
+                rtol=_RTOL,
+                atol=_ATOL,
+                hint="The reference reruns the last layer one direction at a time on each sequence cut to "
+                "its length. The last layer's states are h_n[-2] (forward) and h_n[-1] (backward).",
+            )
 
 
 FINAL_STATES = Exercise("final_states", "final_states", _final_states_cases, _final_states_run, _final_states_judge)

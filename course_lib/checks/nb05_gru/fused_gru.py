@@ -48,8 +48,26 @@ from course_lib.checks.toolkit import (
 )
 
 # torch functions that multiply matrices, by name (x @ W.T reaches the mode as "matmul")
-_MATMULS = {"matmul", "__matmul__", "__rmatmul__", "mm", "addmm", "bmm", "baddbmm", "addbmm", "linear", "einsum",
-            "mv", "addmv", "tensordot", "inner", "dot", "multi_dot", "chain_matmul", "bilinear"}
+_MATMULS = {
+    "matmul",
+    "__matmul__",
+    "__rmatmul__",
+    "mm",
+    "addmm",
+    "bmm",
+    "baddbmm",
+    "addbmm",
+    "linear",
+    "einsum",
+    "mv",
+    "addmv",
+    "tensordot",
+    "inner",
+    "dot",
+    "multi_dot",
+    "chain_matmul",
+    "bilinear",
+}
 _TORCH_GRU = {"gru", "gru_cell"}  # nn.GRU / nn.GRUCell's kernels
 
 
@@ -76,10 +94,12 @@ def _layer_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     layer keeps no state between calls), ``gradients`` (every parameter, x and h0, against nn.GRU); every case
     also checks the initialisation the docstring fixes (uniform in ±1/sqrt(H))."""
     g = _generator(seed)
-    sizes = [("N=2, T=5, D=3, H=4, with h0", 2, 5, 3, 4, "given state", torch.float64),
-             ("N=3, T=4, D=2, H=3, h0=None", 3, 4, 2, 3, "values", torch.float64),
-             ("N=2, T=3, D=3, H=4, h0=None after a call with h0", 2, 3, 3, 4, "no state", torch.float64),
-             ("gradients, N=2, T=4, D=3, H=4", 2, 4, 3, 4, "gradients", torch.float64)]
+    sizes = [
+        ("N=2, T=5, D=3, H=4, with h0", 2, 5, 3, 4, "given state", torch.float64),
+        ("N=3, T=4, D=2, H=3, h0=None", 3, 4, 2, 3, "values", torch.float64),
+        ("N=2, T=3, D=3, H=4, h0=None after a call with h0", 2, 3, 3, 4, "no state", torch.float64),
+        ("gradients, N=2, T=4, D=3, H=4", 2, 4, 3, 4, "gradients", torch.float64),
+    ]
     if hidden:
         sizes += [
             ("T=1", 4, 1, 3, 5, "given state", torch.float64),
@@ -91,9 +111,14 @@ def _layer_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     cases = {}
     for name, N, T, D, H, kind, dtype in sizes:
         with_h0 = kind in ("given state", "gradients")
-        case = {"kind": kind, "x": _randn(g, N, T, D, dtype=dtype),
-                "h0": _randn(g, N, H, dtype=dtype) if with_h0 else None,
-                **_gru_weights(g, D, H, dtype=dtype), "grads": kind == "gradients", "seed": seed}
+        case = {
+            "kind": kind,
+            "x": _randn(g, N, T, D, dtype=dtype),
+            "h0": _randn(g, N, H, dtype=dtype) if with_h0 else None,
+            **_gru_weights(g, D, H, dtype=dtype),
+            "grads": kind == "gradients",
+            "seed": seed,
+        }
         if kind == "no state":  # the call before, with a state the layer could keep
             case["before"] = {"x": _randn(g, N, T, D, dtype=dtype), "h0": _randn(g, N, H, dtype=dtype)}
         if kind == "gradients":  # the loss is sum(out * w_out) + sum(h_T * w_h): each output its own upstream
@@ -131,8 +156,13 @@ def _layer_run(cls, case):
         h0.requires_grad_(True)
     with torch.set_grad_enabled(case["grads"]), _CountMatmuls() as counter:
         value = module(x) if h0 is None else module(x, h0)
-    result = {"parameters": found, "matmuls": counter.count, "torch_gru": counter.torch_gru, "init": init,
-              "indexed": counter.indexed}
+    result = {
+        "parameters": found,
+        "matmuls": counter.count,
+        "torch_gru": counter.torch_gru,
+        "init": init,
+        "indexed": counter.indexed,
+    }
     if not isinstance(value, (tuple, list)) or len(value) != 2:
         length = f" of length {len(value)}" if isinstance(value, (tuple, list)) else ""
         result["returned"] = type(value).__name__ + length
@@ -203,11 +233,15 @@ def _layer_outputs(name, case, value):
     H = case["weight_hh"].shape[1]
     out, h_T = value["out"], value["h_T"]
     if isinstance(out, np.ndarray) and out.shape == (T, N, H) and T != N:
-        raise CheckFailure(f"out has shape {(T, N, H)} = (T, N, H): the layer is batch-first, out[:, t] is h_t for "
-                           f"every example, so stack the states along dim 1 (shape (N, T, H)).")
+        raise CheckFailure(
+            f"out has shape {(T, N, H)} = (T, N, H): the layer is batch-first, out[:, t] is h_t for "
+            f"every example, so stack the states along dim 1 (shape (N, T, H))."
+        )
     if isinstance(h_T, np.ndarray) and h_T.shape == (1, N, H):
-        raise CheckFailure(f"h_T has shape (1, N, H) like nn.GRU's h_n (num_layers, N, H); this one-layer module "
-                           f"returns h_T of shape (N, H) = {(N, H)}.")
+        raise CheckFailure(
+            f"h_T has shape (1, N, H) like nn.GRU's h_n (num_layers, N, H); this one-layer module "
+            f"returns h_T of shape (N, H) = {(N, H)}."
+        )
     out = as_tensor(out, f"out on case '{name}'", (N, T, H), "(N, T, H)")
     h_T = as_tensor(h_T, f"h_T on case '{name}'", (N, H), "(N, H)")
     return (name, case, value, out, h_T, *_reference_layer(case))
@@ -217,30 +251,47 @@ def _judge_layer_values(checked):
     """out against nn.GRU (naming a known wrong formula if one fits every case), then h_T."""
     wrong = [item for item in checked if not _close(item[3], item[5])]
     if wrong:
-        message = _name_mistakes([item[3] for item in checked],
-                                 lambda kwargs: [_layer_variant_outputs(item[1], kwargs) for item in checked])
+        message = _name_mistakes(
+            [item[3] for item in checked], lambda kwargs: [_layer_variant_outputs(item[1], kwargs) for item in checked]
+        )
         name, case, _, out, _, out_ref, _, _ = wrong[0]
         if message:
             raise CheckFailure(f"FusedGRU on case '{name}': {message}\n  out: {show_difference(out, out_ref)}")
         if "before" in case:
             kept = _reference_layer({**case, "x": case["before"]["x"], "h0": case["before"]["h0"], "grads": False})[1]
-            for start, what in ((kept.numpy(), "the final state of the previous call"),
-                                (case["before"]["h0"], "the h0 given to the previous call")):
+            for start, what in (
+                (kept.numpy(), "the final state of the previous call"),
+                (case["before"]["h0"], "the h0 given to the previous call"),
+            ):
                 if _close(out, _reference_layer({**case, "h0": start, "grads": False})[0]):
                     raise CheckFailure(
                         f"FusedGRU on case '{name}': with h0=None the layer started from {what}, not from zeros. A "
                         f"layer keeps no state between calls: h0=None means zeros, every time (keep the state in a "
-                        f"local variable of forward, not in self).")
+                        f"local variable of forward, not in self)."
+                    )
         first = next(t for t in range(out_ref.shape[1]) if not _close(out[:, t], out_ref[:, t]))
-        where = (" (the very first step: check h0, the input projection and the gates)." if first == 0
-                 else ": the first steps are right, so check how h_t is carried to the next step.")
-        assert_close(out, out_ref, f"out on case '{name}'", **_tolerances(out_ref.dtype),
-                     hint=f"The first wrong step is t = {first}{where}")
+        where = (
+            " (the very first step: check h0, the input projection and the gates)."
+            if first == 0
+            else ": the first steps are right, so check how h_t is carried to the next step."
+        )
+        assert_close(
+            out,
+            out_ref,
+            f"out on case '{name}'",
+            **_tolerances(out_ref.dtype),
+            hint=f"The first wrong step is t = {first}{where}",
+        )
     for name, _, _, out, h_T, out_ref, h_ref, _ in checked:
         if not _close(h_T, h_ref):
             hint = " It equals out[:, 0]: return the *last* state." if _close(h_T, out_ref[:, 0]) else ""
-            assert_close(h_T, h_ref, f"h_T on case '{name}'", **_tolerances(h_ref.dtype),
-                         hint=f"h_T is the state after the last step, out[:, -1].{hint}")
+            assert_close(
+                h_T,
+                h_ref,
+                f"h_T on case '{name}'",
+                **_tolerances(h_ref.dtype),
+                hint=f"h_T is the state after the last step, out[:, -1].{hint}",
+            )
 
 
 def _judge_layer_structure(item):
@@ -248,8 +299,10 @@ def _judge_layer_structure(item):
     name, _, value, _, _, out_ref, _, _ = item
     T = out_ref.shape[1]
     if value["torch_gru"]:
-        raise CheckFailure("FusedGRU calls nn.GRU or nn.GRUCell: compute the gates yourself from the four "
-                           "parameters (the point of the exercise is the fused computation).")
+        raise CheckFailure(
+            "FusedGRU calls nn.GRU or nn.GRUCell: compute the gates yourself from the four "
+            "parameters (the point of the exercise is the fused computation)."
+        )
     if value["matmuls"] > T + 1:
         per_step = value["matmuls"] / T
         if 1.5 <= per_step < 2.5:
@@ -272,8 +325,9 @@ def _judge_layer_gradients(item):
         return
     got = value.get("grads")
     got = list(got) if isinstance(got, (list, tuple)) and len(got) == len(grads_ref) else [None] * len(grads_ref)
-    assert_gradients(got, grads_ref, (*_PARAM_NAMES, "x", "h0"), f"FusedGRU on case '{name}'",
-                     through_time=value.get("through_time"))
+    assert_gradients(
+        got, grads_ref, (*_PARAM_NAMES, "x", "h0"), f"FusedGRU on case '{name}'", through_time=value.get("through_time")
+    )
 
 
 def _judge_initialisation(found: dict[str, Any], case: dict[str, Any]) -> None:
@@ -283,12 +337,17 @@ def _judge_initialisation(found: dict[str, Any], case: dict[str, Any]) -> None:
     for n in _PARAM_NAMES:
         w = as_tensor(found.get(n), f"FusedGRU's initial {n}").double()
         spread = w.numel() < 12 or float(w.abs().max()) >= 0.3 * bound  # P(correct fails) < 0.3^12
-        if not torch.isfinite(w).all() or float(w.abs().max()) > bound + 1e-6 or not spread or \
-                (w.numel() > 1 and float(w.std()) == 0.0):
+        if (
+            not torch.isfinite(w).all()
+            or float(w.abs().max()) > bound + 1e-6
+            or not spread
+            or (w.numel() > 1 and float(w.std()) == 0.0)
+        ):
             raise CheckFailure(
                 f"FusedGRU(D, {H}).{n} should start uniform in [-1/sqrt(H), 1/sqrt(H)] = [{-bound:.3g}, {bound:.3g}], "
                 f"as the docstring says (and nn.GRU does), got {describe(w)}. Hint: "
-                f"nn.Parameter(torch.empty(...).uniform_(-k, k)) with k = 1 / sqrt(H), for the biases too.")
+                f"nn.Parameter(torch.empty(...).uniform_(-k, k)) with k = 1 / sqrt(H), for the biases too."
+            )
 
 
 def _judge_parameters(found: dict[str, list[int]], case: dict[str, Any]) -> None:
@@ -306,8 +365,10 @@ def _judge_parameters(found: dict[str, list[int]], case: dict[str, Any]) -> None
         want = list(case[n].shape)
         if found[n] != want:
             hint = " It looks transposed: weights are (out, in), applied as x @ W.T." if found[n] == want[::-1] else ""
-            raise CheckFailure(f"FusedGRU({D}, {H}).{n} has shape {shape[n]}, expected {tuple(want)} "
-                               f"(D = {D}, H = {H}: three gates r, z, n stacked, 3H = {3 * H} rows).{hint}")
+            raise CheckFailure(
+                f"FusedGRU({D}, {H}).{n} has shape {shape[n]}, expected {tuple(want)} "
+                f"(D = {D}, H = {H}: three gates r, z, n stacked, 3H = {3 * H} rows).{hint}"
+            )
 
 
 FUSED_GRU = Exercise("fused_gru", "FusedGRU", _layer_cases, _layer_run, _layer_judge)

@@ -70,23 +70,31 @@ def _cell_judge(cases, results):
     checked = []
     for name, case in cases.items():
         expected = _reference_cell(case)
-        got = as_tensor(result_of(results, name, "gru_cell"), f"gru_cell(...) on case '{name}'",
-                        tuple(expected.shape), "(N, H)")
+        got = as_tensor(
+            result_of(results, name, "gru_cell"), f"gru_cell(...) on case '{name}'", tuple(expected.shape), "(N, H)"
+        )
         checked.append((name, case, expected, got))
     wrong = [item for item in checked if not _close(item[3], item[2])]
     if not wrong:
         return
     message = _name_mistakes(
         [got for _, _, _, got in checked],
-        lambda kwargs: [gru_variant(torch.from_numpy(c["x"]), torch.from_numpy(c["h_prev"]), *_tensors(c), **kwargs)
-                        for _, c, _, _ in checked],
+        lambda kwargs: [
+            gru_variant(torch.from_numpy(c["x"]), torch.from_numpy(c["h_prev"]), *_tensors(c), **kwargs)
+            for _, c, _, _ in checked
+        ],
     )
     name, case, expected, got = wrong[0]
     if message:
         raise CheckFailure(f"gru_cell on case '{name}': {message}\n  {show_difference(got, expected)}")
-    assert_close(got, expected, f"gru_cell(...) on case '{name}'", **_tolerances(expected.dtype),
-                 hint="Hint: split the stacked weights with .chunk(3) in the order r, z, n; r and z use sigmoid, n "
-                      "uses tanh; compare each gate with the equations above the exercise.")
+    assert_close(
+        got,
+        expected,
+        f"gru_cell(...) on case '{name}'",
+        **_tolerances(expected.dtype),
+        hint="Hint: split the stacked weights with .chunk(3) in the order r, z, n; r and z use sigmoid, n "
+        "uses tanh; compare each gate with the equations above the exercise.",
+    )
 
 
 GRU_CELL = Exercise("gru_cell", "gru_cell", _cell_cases, _cell_run, _cell_judge)

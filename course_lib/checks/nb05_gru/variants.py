@@ -76,18 +76,16 @@ _MISTAKES = {
         "b_hn is outside the reset product: you computed r_t ⊙ (W_hn h_{t-1}) + b_hn, PyTorch computes "
         "r_t ⊙ (W_hn h_{t-1} + b_hn) (the whole hidden projection of the candidate, bias included, is reset)."
     ),
-    "no_reset": (
-        "the reset gate is never applied: n_t must use r_t ⊙ (W_hn h_{t-1} + b_hn), not W_hn h_{t-1} + b_hn."
-    ),
+    "no_reset": ("the reset gate is never applied: n_t must use r_t ⊙ (W_hn h_{t-1} + b_hn), not W_hn h_{t-1} + b_hn."),
     "swap_update": (
         "(1 - z) is on the wrong term: you computed h_t = z_t ⊙ n_t + (1 - z_t) ⊙ h_{t-1}. PyTorch (and Cho et "
-        "al.) use h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}: z_t close to 1 *keeps* the old state. (The article \"From RNNs "
-        "to LSTMs and GRUs\" uses your convention; it is the same model with z replaced by 1 - z, but not with "
+        'al.) use h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}: z_t close to 1 *keeps* the old state. (The article "From RNNs '
+        'to LSTMs and GRUs" uses your convention; it is the same model with z replaced by 1 - z, but not with '
         "torch's weights.)"
     ),
     "article": (
-        "this is the GRU as the article \"From RNNs to LSTMs and GRUs: A Hands-On Guide to Sequence Modeling in "
-        "PyTorch\" writes it: h_t = (1 - z_t) ⊙ h_{t-1} + z_t ⊙ n_t with n_t = tanh(W_in x_t + b_in + W_hn (r_t ⊙ "
+        'this is the GRU as the article "From RNNs to LSTMs and GRUs: A Hands-On Guide to Sequence Modeling in '
+        'PyTorch" writes it: h_t = (1 - z_t) ⊙ h_{t-1} + z_t ⊙ n_t with n_t = tanh(W_in x_t + b_in + W_hn (r_t ⊙ '
         "h_{t-1}) + b_hn). It is a valid GRU, but it differs from nn.GRUCell twice: (1) z_t weighs the candidate, "
         "PyTorch's z_t weighs the old state, h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1} (the same model with z replaced "
         "by 1 - z, not with torch's weights); (2) the reset is applied before the matmul, PyTorch's after it: "
@@ -142,8 +140,11 @@ def _variants():
     """Every combination of the named mistakes, fewest mistakes first (the right formula excluded)."""
     combos = []
     for candidate, swap_update, swap_rz in itertools.product(_CANDIDATES, (False, True), (False, True)):
-        names = ([candidate] if candidate != "torch" else []) + (["swap_update"] if swap_update else []) + (
-            ["swap_rz"] if swap_rz else [])
+        names = (
+            ([candidate] if candidate != "torch" else [])
+            + (["swap_update"] if swap_update else [])
+            + (["swap_rz"] if swap_rz else [])
+        )
         if names:
             combos.append((names, {"candidate": candidate, "swap_update": swap_update, "swap_rz": swap_rz}))
     return sorted(combos, key=lambda item: len(item[0]))
@@ -157,8 +158,10 @@ def _name_mistakes(got: list[torch.Tensor], variant_of) -> str | None:
     """
     for names, kwargs in _variants():
         predicted = variant_of(kwargs)
-        if all(p.shape == g.shape and torch.allclose(g.double(), p.double(), rtol=1e-4, atol=1e-6)
-               for g, p in zip(got, predicted)):
+        if all(
+            p.shape == g.shape and torch.allclose(g.double(), p.double(), rtol=1e-4, atol=1e-6)
+            for g, p in zip(got, predicted)
+        ):
             if tuple(names) in _PUBLISHED:
                 return _MISTAKES[_PUBLISHED[tuple(names)]]
             if len(names) == 1:

@@ -69,8 +69,6 @@ def _loaded(modules: dict[str, nn.Module], case) -> tuple[nn.Module, ...]:
     return tuple(m.to(_DTYPES[case["dtype"]]) for m in modules.values())
 
 
-
-
 def _with_eos(g: torch.Generator, N: int, T: int, V: int, min_len: int = 1, mixed: bool = False) -> torch.Tensor:
     """N target rows of random content ending in <eos> and padded to T.  ``mixed``: the first row fills all T
     steps and the last is at most half as long, so padding is present and rows differ in length whatever the

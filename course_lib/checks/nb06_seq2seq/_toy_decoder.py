@@ -66,41 +66,73 @@ class ToyDecoder(nn.Module):
     def _validate(self, y_prev, h, context) -> None:
         width = 2 + self.R
         if not isinstance(y_prev, torch.Tensor) or y_prev.dtype != torch.long or y_prev.dim() != 1:
-            raise TypeError(f"the decoder was called with y_prev = {describe(y_prev)}; it takes the previous token "
-                            f"ids of every row: a LongTensor of shape (N,)")
+            raise TypeError(
+                f"the decoder was called with y_prev = {describe(y_prev)}; it takes the previous token "
+                f"ids of every row: a LongTensor of shape (N,)"
+            )
         for what, value in (("h", h), ("context", context)):
             if not isinstance(value, torch.Tensor) or value.dim() != 2 or value.shape[1] != width:
-                raise ValueError(f"the decoder was called with {what} = {describe(value)}; expected a tensor of shape "
-                                 f"(N, {width}) like the context you were given")
+                raise ValueError(
+                    f"the decoder was called with {what} = {describe(value)}; expected a tensor of shape "
+                    f"(N, {width}) like the context you were given"
+                )
             if value.dtype != self.A.dtype:
-                raise TypeError(f"the decoder was called with {what} of dtype {value.dtype}, but the context it was "
-                                f"given is {self.A.dtype}: keep the context's dtype for the state")
+                raise TypeError(
+                    f"the decoder was called with {what} of dtype {value.dtype}, but the context it was "
+                    f"given is {self.A.dtype}: keep the context's dtype for the state"
+                )
         if not (y_prev.shape[0] == h.shape[0] == context.shape[0]):
-            raise ValueError(f"the decoder was called with {y_prev.shape[0]} previous tokens, a state of "
-                             f"{h.shape[0]} rows and a context of {context.shape[0]} rows; all three need one row per "
-                             f"sequence being decoded (expand the context to the number of rows)")
+            raise ValueError(
+                f"the decoder was called with {y_prev.shape[0]} previous tokens, a state of "
+                f"{h.shape[0]} rows and a context of {context.shape[0]} rows; all three need one row per "
+                f"sequence being decoded (expand the context to the number of rows)"
+            )
         if ((y_prev < 0) | (y_prev >= self.V)).any():
             raise ValueError(f"the decoder was called with token ids {y_prev.tolist()} outside [0, {self.V})")
 
 
-def _toy_model(g: torch.Generator, V: int, R: int, dtype: str, scale: float = 1.5,
-               ends: list[int] | None = None, pads: list[int] | None = None) -> dict[str, Any]:
-    model = {"A": _randn(g, R, R, scale=0.8 / R**0.5), "B": _randn(g, V, R), "C": _randn(g, R, R, scale=0.5),
-             "W": _randn(g, V, R, scale=scale), "b": _randn(g, V, scale=0.3), "dtype": dtype,
-             "ends": None if ends is None else np.array(ends, dtype=np.int64)}
+def _toy_model(
+    g: torch.Generator,
+    V: int,
+    R: int,
+    dtype: str,
+    scale: float = 1.5,
+    ends: list[int] | None = None,
+    pads: list[int] | None = None,
+) -> dict[str, Any]:
+    model = {
+        "A": _randn(g, R, R, scale=0.8 / R**0.5),
+        "B": _randn(g, V, R),
+        "C": _randn(g, R, R, scale=0.5),
+        "W": _randn(g, V, R, scale=scale),
+        "b": _randn(g, V, scale=0.3),
+        "dtype": dtype,
+        "ends": None if ends is None else np.array(ends, dtype=np.int64),
+    }
     if pads is not None:
         model["pads"] = np.array(pads, dtype=np.int64)
     return model
 
 
 def _toy_context(g: torch.Generator, codes: list[int], R: int, dtype: str) -> np.ndarray:
-    context = torch.cat([torch.tensor(codes, dtype=torch.float64)[:, None], torch.zeros(len(codes), 1),
-                         torch.tanh(torch.randn(len(codes), R, generator=g, dtype=torch.float64))], dim=1)
+    context = torch.cat(
+        [
+            torch.tensor(codes, dtype=torch.float64)[:, None],
+            torch.zeros(len(codes), 1),
+            torch.tanh(torch.randn(len(codes), R, generator=g, dtype=torch.float64)),
+        ],
+        dim=1,
+    )
     return context.to(_DTYPES[dtype]).to(torch.float64).numpy()
 
 
-def _replay(model: dict[str, Any], context: np.ndarray, inputs: torch.Tensor, h0: torch.Tensor | None = None,
-            step_context: str = "context") -> torch.Tensor:
+def _replay(
+    model: dict[str, Any],
+    context: np.ndarray,
+    inputs: torch.Tensor,
+    h0: torch.Tensor | None = None,
+    step_context: str = "context",
+) -> torch.Tensor:
     """Logits (N, T, V) of the toy decoder fed the given inputs (N, T), in float64 (the judge's reference)."""
     decoder = ToyDecoder({**model, "dtype": "float64"})
     ctx = torch.from_numpy(context).double()

@@ -36,9 +36,11 @@ def _beam_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     g = _generator(seed)
     setups = [("", 4, 0.75, "float32", [1, 2, 3, 1000]), ("max_len=1, ", 1, 0.75, "float32", [2])]
     if hidden:
-        setups += [("float64, alpha=1, ", 5, 1.0, "float64", [1, 2, 4, 5000]),
-                   ("float64, alpha=0, ", 4, 0.0, "float64", [1, 3, 1000]),
-                   ("float64, max_len=1, ", 1, 0.75, "float64", [1, 3])]
+        setups += [
+            ("float64, alpha=1, ", 5, 1.0, "float64", [1, 2, 4, 5000]),
+            ("float64, alpha=0, ", 4, 0.0, "float64", [1, 3, 1000]),
+            ("float64, max_len=1, ", 1, 0.75, "float64", [1, 3]),
+        ]
     cases = {}
     for prefix, max_len, alpha, dtype, widths in setups:
         for _ in range(20):  # prefer a model on which greedy decoding is not already the best sequence
@@ -49,8 +51,14 @@ def _beam_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
                 break
         for k in widths:
             label = f"k={k}" + (" (exact search)" if k >= 1000 else "")
-            cases[f"{prefix}{label}"] = {"model": model, "context": context, "k": k, "max_len": max_len, "alpha": alpha,
-                                         "kind": "edge" if max_len == 1 else "values"}
+            cases[f"{prefix}{label}"] = {
+                "model": model,
+                "context": context,
+                "k": k,
+                "max_len": max_len,
+                "alpha": alpha,
+                "kind": "edge" if max_len == 1 else "values",
+            }
     return cases
 
 
@@ -94,7 +102,9 @@ def _best_sequence(case, alpha: float | None = None) -> tuple[float, torch.Tenso
 
 def _all_sequences(max_len: int, content=(4, 5)) -> list[torch.Tensor]:
     """Every finished sequence: content tokens then <eos> (length <= max_len), or max_len content tokens."""
-    seqs = [torch.tensor(list(body) + [EOS_ID]) for n in range(max_len) for body in itertools.product(content, repeat=n)]
+    seqs = [
+        torch.tensor(list(body) + [EOS_ID]) for n in range(max_len) for body in itertools.product(content, repeat=n)
+    ]
     return seqs + [torch.tensor(body) for body in itertools.product(content, repeat=max_len)]
 
 
@@ -116,8 +126,11 @@ def _greedy_survives(case, greedy: torch.Tensor, k: int) -> bool:
     """True if the greedy prefix is among the k best candidates at every step, whatever else the beam holds."""
     for t in range(1, len(greedy) + 1):
         prefix_score = _log_prob(case, greedy[:t])
-        rivals = [torch.tensor(list(body) + [last]) for body in itertools.product((4, 5), repeat=t - 1)
-                  for last in (4, 5, EOS_ID)]
+        rivals = [
+            torch.tensor(list(body) + [last])
+            for body in itertools.product((4, 5), repeat=t - 1)
+            for last in (4, 5, EOS_ID)
+        ]
         rivals = [s for s in rivals if not torch.equal(s, greedy[:t])]
         better = sum(score > prefix_score + 1e-9 for score in _log_probs(case, rivals))
         if better >= k:
@@ -131,52 +144,69 @@ def _beam_judge(cases, results):
         tokens, score = _pair(result_of(results, name, "beam_search"), "beam_search", "tokens, score")
         tokens = _tensor(tokens, f"the tokens returned on case '{name}'")
         if tokens.dim() != 1 or tokens.dtype.is_floating_point:
-            raise CheckFailure(f"beam_search should return the tokens of the best sequence as a LongTensor of shape "
-                               f"(L,), got {describe(tokens)}")
+            raise CheckFailure(
+                f"beam_search should return the tokens of the best sequence as a LongTensor of shape "
+                f"(L,), got {describe(tokens)}"
+            )
         tokens = tokens.long()
         score = _number(score, "the score returned by beam_search")
         shown = f"tokens {tokens.tolist()}"
         if not 1 <= len(tokens) <= max_len:
-            raise CheckFailure(f"case '{name}': the best sequence should have 1 to max_len={max_len} tokens "
-                               f"(without <bos>), got {shown}")
+            raise CheckFailure(
+                f"case '{name}': the best sequence should have 1 to max_len={max_len} tokens "
+                f"(without <bos>), got {shown}"
+            )
         if (tokens[:-1] == EOS_ID).any():
-            raise CheckFailure(f"case '{name}': {shown} continues after <eos>: a hypothesis that emits <eos> is finished.")
+            raise CheckFailure(
+                f"case '{name}': {shown} continues after <eos>: a hypothesis that emits <eos> is finished."
+            )
         if tokens[-1] != EOS_ID and len(tokens) < max_len:
-            raise CheckFailure(f"case '{name}': {shown} has no <eos> but is shorter than max_len={max_len}: only a "
-                               f"hypothesis that emitted <eos>, or one that reached max_len, is finished.")
+            raise CheckFailure(
+                f"case '{name}': {shown} has no <eos> but is shorter than max_len={max_len}: only a "
+                f"hypothesis that emitted <eos>, or one that reached max_len, is finished."
+            )
         if ((tokens == PAD_ID) | (tokens == BOS_ID) | (tokens == UNK_ID)).any():
-            raise CheckFailure(f"case '{name}': {shown} contains <pad>, <bos> or <unk>; return only the generated tokens "
-                               f"(without the starting <bos>).")
+            raise CheckFailure(
+                f"case '{name}': {shown} contains <pad>, <bos> or <unk>; return only the generated tokens "
+                f"(without the starting <bos>)."
+            )
         greedy = _greedy_path(case)
         if k == 1 and not torch.equal(tokens, greedy):
             raise CheckFailure(
                 f"case '{name}': beam search with k=1 must reproduce greedy decoding exactly (beam k=1 differs from "
                 f"greedy): greedy gives {greedy.tolist()}, your beam {tokens.tolist()}. With one hypothesis, each step "
-                f"keeps the single best token, and the search ends at its <eos> or at max_len.")
+                f"keeps the single best token, and the search ends at its <eos> or at max_len."
+            )
         expected_score = _normalised(case, tokens)
         if abs(score - expected_score) > 1e-4 * (1 + abs(expected_score)):
             raw = _log_prob(case, tokens)
             hint = ""
             if abs(score - raw) < 1e-4 * (1 + abs(raw)) and alpha != 0:
-                hint = (" That is the raw sum of log-probabilities; divide it by len(tokens) ** alpha (length "
-                        "normalisation).")
+                hint = (
+                    " That is the raw sum of log-probabilities; divide it by len(tokens) ** alpha (length "
+                    "normalisation)."
+                )
             raise CheckFailure(
                 f"case '{name}': the score returned, {score:.6f}, is not the length-normalised log-probability of the "
                 f"returned {shown}: sum_t log p(y_t | y_<t) / len ** alpha = {expected_score:.6f} (len counts <eos>)."
-                + hint)
+                + hint
+            )
         if k >= 1000:
             best_score, best = _best_sequence(case)
             if not torch.equal(tokens, best) and expected_score < best_score - 1e-5 * (1 + abs(best_score)):
                 raw_best = _best_sequence(case, alpha=0.0)[1]
                 hint = ""
                 if alpha != 0 and torch.equal(tokens, raw_best):
-                    hint = (" Yours is the best by the raw sum of log-probabilities: compare finished hypotheses by "
-                            "score / len ** alpha (length normalisation).")
+                    hint = (
+                        " Yours is the best by the raw sum of log-probabilities: compare finished hypotheses by "
+                        "score / len ** alpha (length normalisation)."
+                    )
                 raise CheckFailure(
                     f"case '{name}': with a beam wider than the number of candidates nothing is pruned, so beam search "
                     f"must return the best of all sequences: {best.tolist()} (normalised score {best_score:.4f}), but "
                     f"it returned {tokens.tolist()} ({expected_score:.4f}).{hint} Keep every finished hypothesis "
-                    f"and return the best one.")
+                    f"and return the best one."
+                )
         if k > 1:
             greedy_score = _normalised(case, greedy)
             if expected_score < greedy_score - 1e-6 and _greedy_survives(case, greedy, k):
@@ -184,7 +214,8 @@ def _beam_judge(cases, results):
                     f"case '{name}': a larger beam returned a sequence with a lower model score than greedy: greedy's "
                     f"{greedy.tolist()} scores {greedy_score:.4f}, your beam's {tokens.tolist()} {expected_score:.4f}. "
                     f"The greedy path stays among the k best here, so it is a finished hypothesis; return the finished "
-                    f"hypothesis with the best normalised score.")
+                    f"hypothesis with the best normalised score."
+                )
 
 
 BEAM_SEARCH = Exercise("beam_search", "beam_search", _beam_cases, _beam_run, _beam_judge)

@@ -39,12 +39,20 @@ def _step_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     cases = {}
     for name, N, V, E, H, dtype in shapes:
         cases[name] = {
-            "weights": {"embedding.weight": _randn(g, V, E), "cell.weight_ih": _randn(g, 3 * H, E + H, scale=0.6),
-                        "cell.weight_hh": _randn(g, 3 * H, H, scale=0.6), "cell.bias_ih": _randn(g, 3 * H, scale=0.5),
-                        "cell.bias_hh": _randn(g, 3 * H, scale=0.5), "out.weight": _randn(g, V, H),
-                        "out.bias": _randn(g, V, scale=0.5)},
+            "weights": {
+                "embedding.weight": _randn(g, V, E),
+                "cell.weight_ih": _randn(g, 3 * H, E + H, scale=0.6),
+                "cell.weight_hh": _randn(g, 3 * H, H, scale=0.6),
+                "cell.bias_ih": _randn(g, 3 * H, scale=0.5),
+                "cell.bias_hh": _randn(g, 3 * H, scale=0.5),
+                "out.weight": _randn(g, V, H),
+                "out.bias": _randn(g, V, scale=0.5),
+            },
             "y_prev": torch.randint(2, V, (N,), generator=g).numpy(),
-            "h": np.tanh(_randn(g, N, H)), "context": np.tanh(_randn(g, N, H)), "dtype": dtype}
+            "h": np.tanh(_randn(g, N, H)),
+            "context": np.tanh(_randn(g, N, H)),
+            "dtype": dtype,
+        }
     return cases
 
 
@@ -83,12 +91,18 @@ def _step_judge(cases, results):
         if _close(h_new, h) and not _close(h_new, h_ref):
             raise CheckFailure(f"case '{name}': h_new equals the old state h; return the cell's new state.")
         wrong = [
-            (reference(context, emb, h),
-             "the cell's input is cat([embedding(y_prev), context]) in that order; yours has them swapped"),
-            (reference(emb, h, h),
-             "the cell's input has the state h where the context goes: x = cat([embedding(y_prev), context])"),
-            (reference(emb, context, context),
-             "the cell was run from the context instead of the state h: cell(x, h), with x = cat([embedding, context])"),
+            (
+                reference(context, emb, h),
+                "the cell's input is cat([embedding(y_prev), context]) in that order; yours has them swapped",
+            ),
+            (
+                reference(emb, h, h),
+                "the cell's input has the state h where the context goes: x = cat([embedding(y_prev), context])",
+            ),
+            (
+                reference(emb, context, context),
+                "the cell was run from the context instead of the state h: cell(x, h), with x = cat([embedding, context])",
+            ),
         ]
         for wrong_ref, message in wrong:
             if _close(logits, wrong_ref[0]) and _close(h_new, wrong_ref[1]):
@@ -97,10 +111,17 @@ def _step_judge(cases, results):
             if _close(logits, out(h).detach()):
                 raise CheckFailure(f"case '{name}': the logits were computed from the old state h; use the new one.")
             if _close(logits, logits_ref.softmax(-1)) or _close(logits, logits_ref.log_softmax(-1)):
-                raise CheckFailure(f"case '{name}': return the raw logits out(h_new), without softmax or log_softmax "
-                                   f"(cross-entropy and argmax take logits).")
-        assert_close(h_new.double(), h_ref, f"h_new on case '{name}'", **tol,
-                     hint="h_new = cell(cat([embedding(y_prev), context], dim=-1), h).")
+                raise CheckFailure(
+                    f"case '{name}': return the raw logits out(h_new), without softmax or log_softmax "
+                    f"(cross-entropy and argmax take logits)."
+                )
+        assert_close(
+            h_new.double(),
+            h_ref,
+            f"h_new on case '{name}'",
+            **tol,
+            hint="h_new = cell(cat([embedding(y_prev), context], dim=-1), h).",
+        )
         assert_close(logits.double(), logits_ref, f"logits on case '{name}'", **tol, hint="logits = out(h_new).")
 
 

@@ -33,9 +33,13 @@ from course_lib.checks.toolkit import close
 
 
 def _encoder_weights(g: torch.Generator, V: int, E: int, H: int) -> dict[str, np.ndarray]:
-    return {"embedding.weight": _randn(g, V, E), "rnn.weight_ih_l0": _randn(g, 3 * H, E, scale=0.5),
-            "rnn.weight_hh_l0": _randn(g, 3 * H, H, scale=0.5), "rnn.bias_ih_l0": _randn(g, 3 * H, scale=0.5),
-            "rnn.bias_hh_l0": _randn(g, 3 * H, scale=0.5)}
+    return {
+        "embedding.weight": _randn(g, V, E),
+        "rnn.weight_ih_l0": _randn(g, 3 * H, E, scale=0.5),
+        "rnn.weight_hh_l0": _randn(g, 3 * H, H, scale=0.5),
+        "rnn.bias_ih_l0": _randn(g, 3 * H, scale=0.5),
+        "rnn.bias_hh_l0": _randn(g, 3 * H, scale=0.5),
+    }
 
 
 def _padded_src(g: torch.Generator, lengths: list[int], S: int, V: int) -> np.ndarray:
@@ -49,10 +53,19 @@ def _encode_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     g = _generator(seed)
     shapes = [("3 rows of lengths 5, 3, 1", [5, 3, 1], 5, 9, 4, 3, "float32")]
     if hidden:
-        shapes += [("float64, 4 rows, random lengths", [7] + torch.randint(1, 8, (3,), generator=g).tolist(), 7, 11, 5, 6,
-                    "float64"),
-                   ("float64, every row shorter than S", [4, 2], 6, 8, 3, 4, "float64"),
-                   ("float64, one row", [3], 3, 6, 2, 5, "float64")]
+        shapes += [
+            (
+                "float64, 4 rows, random lengths",
+                [7] + torch.randint(1, 8, (3,), generator=g).tolist(),
+                7,
+                11,
+                5,
+                6,
+                "float64",
+            ),
+            ("float64, every row shorter than S", [4, 2], 6, 8, 3, 4, "float64"),
+            ("float64, one row", [3], 3, 6, 2, 5, "float64"),
+        ]
     shapes.append(("every row shorter than S", [3, 2], 5, 7, 3, 3, "float32"))
     shapes.append(("<pad> as a real token: first in row 0, inside row 1", [4, 5, 2], 6, 9, 4, 3, "float32"))
     if hidden:
@@ -64,8 +77,13 @@ def _encode_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
         if "<pad> as a real token" in name:  # a real token may be <pad>: the lengths, not equality, say where rows end
             kind = "pad id as a real token"
             src[0, 0] = src[1, lengths[1] // 2] = src[-1, lengths[-1] - 1] = PAD_ID
-        cases[name] = {"kind": kind, "weights": _encoder_weights(g, V, E, H), "src": src,
-                       "lengths": np.array(lengths, dtype=np.int64), "dtype": dtype}
+        cases[name] = {
+            "kind": kind,
+            "weights": _encoder_weights(g, V, E, H),
+            "src": src,
+            "lengths": np.array(lengths, dtype=np.int64),
+            "dtype": dtype,
+        }
     return cases
 
 
@@ -93,32 +111,47 @@ def _encode_judge(cases, results):
             context_ref = h_n[-1]  # (N, H)
             _, unpacked_h = rnn(embedding(src))  # reads the padding too
         outputs, context = _pair(result_of(results, name, "encode"), "encode", "outputs, context")
-        if isinstance(outputs, np.ndarray) and outputs.shape == (N, H) and isinstance(context, np.ndarray) \
-                and context.shape == (N, S, H):
+        if (
+            isinstance(outputs, np.ndarray)
+            and outputs.shape == (N, H)
+            and isinstance(context, np.ndarray)
+            and context.shape == (N, S, H)
+        ):
             raise CheckFailure("encode returned (context, outputs); return them in the order (outputs, context)")
-        if isinstance(outputs, np.ndarray) and outputs.ndim == 3 and outputs.shape[:1] == (N,) \
-                and outputs.shape[1] == int(lengths.max()) < S:
+        if (
+            isinstance(outputs, np.ndarray)
+            and outputs.ndim == 3
+            and outputs.shape[:1] == (N,)
+            and outputs.shape[1] == int(lengths.max()) < S
+        ):
             raise CheckFailure(
                 f"case '{name}': outputs has shape {outputs.shape}, expected (N, S, H) = {(N, S, H)}: every row is "
                 f"shorter than S here, and pad_packed_sequence stops at the longest row unless you pass "
-                f"total_length=src.shape[1].")
+                f"total_length=src.shape[1]."
+            )
         outputs = _tensor(outputs, f"outputs on case '{name}'", (N, S, H), "(N, S, H)")
         if isinstance(context, np.ndarray) and context.shape == (1, N, H):
-            raise CheckFailure(f"context has shape (1, N, H) = {context.shape}: h_n stacks one state per layer; "
-                               f"return h_n[-1], of shape (N, H).")
+            raise CheckFailure(
+                f"context has shape (1, N, H) = {context.shape}: h_n stacks one state per layer; "
+                f"return h_n[-1], of shape (N, H)."
+            )
         context = _tensor(context, f"context on case '{name}'", (N, H), "(N, H)")
         if case["dtype"] == "float64" and outputs.dtype != torch.float64:
             raise CheckFailure(f"outputs has dtype {outputs.dtype} with float64 modules: keep the modules' dtype")
         tol = _tolerance(context)
-        real = (torch.arange(S)[None, :] < lengths[:, None])  # (N, S) True at real steps
+        real = torch.arange(S)[None, :] < lengths[:, None]  # (N, S) True at real steps
         short = lengths < S
-        if short.any() and torch.allclose(context[short].double(), unpacked_h[-1][short], **tol) \
-                and not torch.allclose(context_ref[short], unpacked_h[-1][short], **tol):
+        if (
+            short.any()
+            and torch.allclose(context[short].double(), unpacked_h[-1][short], **tol)
+            and not torch.allclose(context_ref[short], unpacked_h[-1][short], **tol)
+        ):
             raise CheckFailure(
                 f"case '{name}': the context of a row shorter than S is the GRU state after reading its padding "
                 f"too (context read after the padding). The context must be the state at the row's last real "
                 f"token: pack the batch (pack_padded_sequence with the lengths) before the GRU, or gather "
-                f"outputs[n, lengths[n] - 1].")
+                f"outputs[n, lengths[n] - 1]."
+            )
         counted = (src != PAD_ID).sum(1)
         if not torch.equal(counted, lengths) and (counted > 0).all():
             with torch.no_grad():
@@ -128,11 +161,22 @@ def _encode_judge(cases, results):
                 raise CheckFailure(
                     f"case '{name}': the rows' lengths were taken from the tokens that are not <pad> (src != PAD_ID), "
                     f"but a real token can be <pad> (here: {src.tolist()}, lengths {lengths.tolist()}). Use the "
-                    f"lengths you are given: pack_padded_sequence(embedded, lengths, ...).")
-        assert_close(outputs.double()[real], outputs_ref[real], f"outputs at the real (unpadded) steps on case '{name}'",
-                     hint="outputs[n, t] is the GRU state after reading src[n, :t + 1]; embed the ids first.", **tol)
-        assert_close(context.double(), context_ref, f"context on case '{name}'",
-                     hint="context[n] is the GRU state after the last real token of row n.", **tol)
+                    f"lengths you are given: pack_padded_sequence(embedded, lengths, ...)."
+                )
+        assert_close(
+            outputs.double()[real],
+            outputs_ref[real],
+            f"outputs at the real (unpadded) steps on case '{name}'",
+            hint="outputs[n, t] is the GRU state after reading src[n, :t + 1]; embed the ids first.",
+            **tol,
+        )
+        assert_close(
+            context.double(),
+            context_ref,
+            f"context on case '{name}'",
+            hint="context[n] is the GRU state after the last real token of row n.",
+            **tol,
+        )
 
 
 ENCODE = Exercise("encode", "encode", _encode_cases, _encode_run, _encode_judge)

@@ -38,8 +38,12 @@ def _ce_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     cases = {}
     for name, N, T, V, dtype in setups:
         tgt = _with_eos(g, N, T, V, min_len=T if "no padding" in name else 1, mixed="no padding" not in name)
-        cases[name] = {"logits": _randn(g, N, T, V, scale=2.0), "tgt": tgt.numpy(), "dtype": dtype,
-                       "kind": "edge" if "no padding" in name else "values"}
+        cases[name] = {
+            "logits": _randn(g, N, T, V, scale=2.0),
+            "tgt": tgt.numpy(),
+            "dtype": dtype,
+            "kind": "edge" if "no padding" in name else "values",
+        }
     return cases
 
 
@@ -61,12 +65,16 @@ def _ce_judge(cases, results):
         (grad_ref,) = torch.autograd.grad(reference, logits)
         loss, grad = _pair(result_of(results, name, "masked_cross_entropy"), "the check", "loss, grad")
         if isinstance(loss, (int, float)) or (isinstance(loss, np.ndarray) and loss.size == 1 and grad is None):
-            raise CheckFailure("masked_cross_entropy should return a tensor connected to logits, so that loss.backward() "
-                               "trains the model: do not call .item() or .detach() on it.")
+            raise CheckFailure(
+                "masked_cross_entropy should return a tensor connected to logits, so that loss.backward() "
+                "trains the model: do not call .item() or .detach() on it."
+            )
         loss = _tensor(loss, f"the loss on case '{name}'")
         if loss.numel() != 1:
-            raise CheckFailure(f"the loss should be a single number (a 0-d tensor), got shape {tuple(loss.shape)}: "
-                               f"average over the real (non-<pad>) positions.")
+            raise CheckFailure(
+                f"the loss should be a single number (a 0-d tensor), got shape {tuple(loss.shape)}: "
+                f"average over the real (non-<pad>) positions."
+            )
         value = loss.double().reshape(())
         tol = _tolerance(loss)
         with torch.no_grad():
@@ -83,13 +91,21 @@ def _ce_judge(cases, results):
         message = first_named_mistake(value, reference.detach(), wrong.items(), same=lambda a, b: close(a, b, **tol))
         if message:
             raise CheckFailure(f"case '{name}': {message}. {show_difference(value, reference.detach(), loss.dtype)}")
-        assert_close(value, reference.detach(), f"the loss on case '{name}'", **tol,
-                     hint="mean over the positions where tgt != pad_id of -log softmax(logits)[tgt].")
+        assert_close(
+            value,
+            reference.detach(),
+            f"the loss on case '{name}'",
+            **tol,
+            hint="mean over the positions where tgt != pad_id of -log softmax(logits)[tgt].",
+        )
         if grad is None:
-            raise CheckFailure("the loss is not connected to logits (no gradient reaches them); build it from logits "
-                               "with torch operations.")
-        assert_close(_tensor(grad, "d loss / d logits").double(), grad_ref, f"the gradient of the loss on case '{name}'",
-                     **tol)
+            raise CheckFailure(
+                "the loss is not connected to logits (no gradient reaches them); build it from logits "
+                "with torch operations."
+            )
+        assert_close(
+            _tensor(grad, "d loss / d logits").double(), grad_ref, f"the gradient of the loss on case '{name}'", **tol
+        )
 
 
 MASKED_CROSS_ENTROPY = Exercise("masked_cross_entropy", "masked_cross_entropy", _ce_cases, _ce_run, _ce_judge)

@@ -25,20 +25,27 @@ def _accuracy_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     g = _generator(seed)
     tgt = torch.tensor([[5, 6, 7, 3, 0], [8, 3, 0, 0, 0], [5, 5, 5, 5, 3], [9, 4, 3, 0, 0]])
     pred = torch.tensor([[5, 6, 7, 3], [8, 3, 0, 0], [5, 5, 6, 5], [9, 4, 4, 3]])  # right, right, one off, too long
-    cases = {"4 rows, pred narrower than tgt": {"pred": pred.numpy(), "tgt": tgt.numpy()},
-             "every row right": {"kind": "edge", "pred": tgt.numpy(), "tgt": tgt.numpy()}}
+    cases = {
+        "4 rows, pred narrower than tgt": {"pred": pred.numpy(), "tgt": tgt.numpy()},
+        "every row right": {"kind": "edge", "pred": tgt.numpy(), "tgt": tgt.numpy()},
+    }
     if hidden:
         tgt = _with_eos(g, 8, 9, 12)
         pred = tgt.clone()
         wrong = torch.randperm(8, generator=g)[:3]
         pred[wrong, 0] = (pred[wrong, 0] % 7) + 4  # a content token changed (row 0 may stay right)
-        cases["pred wider than tgt"] = {"pred": torch.cat([pred, torch.zeros(8, 3, dtype=torch.long)], 1).numpy(),
-                                        "tgt": tgt.numpy()}
+        cases["pred wider than tgt"] = {
+            "pred": torch.cat([pred, torch.zeros(8, 3, dtype=torch.long)], 1).numpy(),
+            "tgt": tgt.numpy(),
+        }
         cases["every row right, 8 rows"] = {"kind": "edge", "pred": tgt.numpy(), "tgt": tgt.numpy()}
         other = _with_eos(g, 6, 7, 12)
         cases["random"] = {"pred": _with_eos(g, 6, 5, 12).numpy(), "tgt": other.numpy()}
-        cases["stops early"] = {"kind": "edge", "pred": np.array([[5, 3, 0], [6, 7, 3]]),
-                                "tgt": np.array([[5, 6, 3], [6, 7, 3]])}
+        cases["stops early"] = {
+            "kind": "edge",
+            "pred": np.array([[5, 3, 0], [6, 7, 3]]),
+            "tgt": np.array([[5, 6, 3], [6, 7, 3]]),
+        }
     return cases
 
 
@@ -67,18 +74,27 @@ def _accuracy_judge(cases, results):
                 raise CheckFailure(
                     f"case '{name}': padding counted in accuracy: token accuracy {token:.4f} counts the <pad> positions, "
                     f"where pad == pad always 'matches'; count only the positions where tgt is not <pad> "
-                    f"(expected {token_ref:.4f}). {shown}")
+                    f"(expected {token_ref:.4f}). {shown}"
+                )
             if abs(token - on_pred) < 1e-6:
-                raise CheckFailure(f"case '{name}': token accuracy {token:.4f} counts the positions where *pred* is "
-                                   f"not padding; count those where tgt is not <pad> (expected {token_ref:.4f}). {shown}")
-            raise CheckFailure(f"case '{name}': token accuracy expected {token_ref:.4f}, got {token:.4f}: correct "
-                               f"tokens / non-<pad> target positions (pad the narrower tensor first). {shown}")
+                raise CheckFailure(
+                    f"case '{name}': token accuracy {token:.4f} counts the positions where *pred* is "
+                    f"not padding; count those where tgt is not <pad> (expected {token_ref:.4f}). {shown}"
+                )
+            raise CheckFailure(
+                f"case '{name}': token accuracy expected {token_ref:.4f}, got {token:.4f}: correct "
+                f"tokens / non-<pad> target positions (pad the narrower tensor first). {shown}"
+            )
         if abs(exact - exact_ref) > 1e-6:
             if abs(exact - token_ref) < 1e-6:
-                raise CheckFailure(f"case '{name}': exact is the token accuracy; exact match counts the rows whose "
-                                   f"every token is right (expected {exact_ref:.4f}). {shown}")
-            raise CheckFailure(f"case '{name}': exact match expected {exact_ref:.4f}, got {exact:.4f}: the share of rows "
-                               f"equal to the target at every position once both are padded to the same width. {shown}")
+                raise CheckFailure(
+                    f"case '{name}': exact is the token accuracy; exact match counts the rows whose "
+                    f"every token is right (expected {exact_ref:.4f}). {shown}"
+                )
+            raise CheckFailure(
+                f"case '{name}': exact match expected {exact_ref:.4f}, got {exact:.4f}: the share of rows "
+                f"equal to the target at every position once both are padded to the same width. {shown}"
+            )
 
 
 SEQUENCE_ACCURACY = Exercise("sequence_accuracy", "sequence_accuracy", _accuracy_cases, _accuracy_run, _accuracy_judge)

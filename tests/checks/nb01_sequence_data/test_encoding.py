@@ -34,21 +34,30 @@ def key_error_on_unknown(tokens, itos):
     return torch.tensor([stoi[t] for t in tokens])
 
 
-@pytest.mark.parametrize("wrong, pattern", [
-    pytest.param(stub, "not implemented yet", id="untouched stub"),
-    pytest.param(unknown_mapped_to_pad, "not to '<pad>'", id="unknown mapped to pad"),
-    pytest.param(key_error_on_unknown, "raised KeyError", id="KeyError on unknown"),
-    pytest.param(lambda tokens, itos: encode(tokens, itos).tolist(), "should be a tensor, but it is a list",
-                 id="list instead of tensor"),
-])
+@pytest.mark.parametrize(
+    "wrong, pattern",
+    [
+        pytest.param(stub, "not implemented yet", id="untouched stub"),
+        pytest.param(unknown_mapped_to_pad, "not to '<pad>'", id="unknown mapped to pad"),
+        pytest.param(key_error_on_unknown, "raised KeyError", id="KeyError on unknown"),
+        pytest.param(
+            lambda tokens, itos: encode(tokens, itos).tolist(),
+            "should be a tensor, but it is a list",
+            id="list instead of tensor",
+        ),
+    ],
+)
 def test_encode_names_the_mistake(wrong, pattern):
     fails_with(check_encode, wrong, pattern)
 
 
-@pytest.mark.parametrize("wrong, pattern", [
-    pytest.param(stub, "not implemented yet", id="untouched stub"),
-    pytest.param(lambda ids, itos: [itos[i] for i in ids.tolist()], "Drop the '<pad>' tokens", id="padding kept"),
-    pytest.param(lambda ids, itos: [itos[i - 1] for i in ids.tolist() if i], "expected", id="off by one"),
-])
+@pytest.mark.parametrize(
+    "wrong, pattern",
+    [
+        pytest.param(stub, "not implemented yet", id="untouched stub"),
+        pytest.param(lambda ids, itos: [itos[i] for i in ids.tolist()], "Drop the '<pad>' tokens", id="padding kept"),
+        pytest.param(lambda ids, itos: [itos[i - 1] for i in ids.tolist() if i], "expected", id="off by one"),
+    ],
+)
 def test_decode_names_the_mistake(wrong, pattern):
     fails_with(check_decode, wrong, pattern)

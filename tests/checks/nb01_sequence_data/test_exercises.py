@@ -9,11 +9,20 @@ from course_lib.checks import nb01_sequence_data
 
 def test_exercises_in_notebook_order_with_their_checks_and_keys():
     names = [ex.name for ex in nb01_sequence_data.EXERCISES]
-    assert names == ["build_vocab", "encode", "decode", "one_hot", "make_windows", "make_char_windows", "pad_batch",
-                     "io_structures"]
+    assert names == [
+        "build_vocab",
+        "encode",
+        "decode",
+        "one_hot",
+        "make_windows",
+        "make_char_windows",
+        "pad_batch",
+        "io_structures",
+    ]
     for ex in nb01_sequence_data.EXERCISES:
         assert getattr(nb01_sequence_data, f"check_{ex.name}") == ex.check
         assert getattr(checks, f"check_{ex.name}") == ex.check
         assert checks.EXERCISES[f"nb01_sequence_data.{ex.name}"] is ex
     assert sorted(k for k in checks.EXERCISES if k.startswith("nb01_sequence_data.")) == [
-        f"nb01_sequence_data.{name}" for name in sorted(names)]
+        f"nb01_sequence_data.{name}" for name in sorted(names)
+    ]

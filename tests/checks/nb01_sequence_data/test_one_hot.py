@@ -15,12 +15,16 @@ def test_one_hot_accepts_correct(hidden):
     check_one_hot(lambda ids, V: (ids[..., None] == torch.arange(V)).float(), hidden=hidden)
 
 
-@pytest.mark.parametrize("wrong, pattern", [
-    pytest.param(stub, "not implemented yet", id="untouched stub"),
-    pytest.param(lambda ids, V: F.one_hot(ids, V), "should return floats", id="integer dtype"),
-    pytest.param(lambda ids, V: F.one_hot(ids, V).float().T, "transposed", id="transposed"),
-    pytest.param(lambda ids, V: F.one_hot(ids.clamp(max=V - 2), V - 1).float(), r"shape \(5, 3\)",
-                 id="V-1 columns"),
-])
+@pytest.mark.parametrize(
+    "wrong, pattern",
+    [
+        pytest.param(stub, "not implemented yet", id="untouched stub"),
+        pytest.param(lambda ids, V: F.one_hot(ids, V), "should return floats", id="integer dtype"),
+        pytest.param(lambda ids, V: F.one_hot(ids, V).float().T, "transposed", id="transposed"),
+        pytest.param(
+            lambda ids, V: F.one_hot(ids.clamp(max=V - 2), V - 1).float(), r"shape \(5, 3\)", id="V-1 columns"
+        ),
+    ],
+)
 def test_one_hot_names_the_mistake(wrong, pattern):
     fails_with(check_one_hot, wrong, pattern)

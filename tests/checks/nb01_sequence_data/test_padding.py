@@ -45,7 +45,7 @@ def pad_batch_by_hand(seqs, pad_id=0):
     T = max(len(s) for s in seqs)
     padded = torch.full((len(seqs), T), pad_id, dtype=torch.long)
     for n, s in enumerate(seqs):
-        padded[n, :len(s)] = s
+        padded[n, : len(s)] = s
     lengths = torch.tensor([len(s) for s in seqs])
     return padded, lengths, torch.arange(T).expand(len(seqs), T) < lengths.unsqueeze(1)
 
@@ -55,14 +55,21 @@ def test_pad_batch_accepts_a_hand_written_alternative():
     check_pad_batch(pad_batch_by_hand, hidden=True)
 
 
-@pytest.mark.parametrize("wrong, pattern, hidden", [
-    pytest.param(mask_from_equality, "mask is built from token equality", False, id="mask from token equality"),
-    pytest.param(lengths_from_equality, "lengths counts the tokens that differ from pad_id", False,
-                 id="lengths from token equality"),
-    pytest.param(stub, "not implemented yet", False, id="untouched stub"),
-    pytest.param(left_padding, "padding is on the left", False, id="left padding"),
-    pytest.param(inverted_mask, "mask is inverted", False, id="inverted mask"),
-    pytest.param(lambda seqs, pad_id=0: pad_batch(seqs, 0), "padding_value=2", False, id="ignored pad_id"),
-])
+@pytest.mark.parametrize(
+    "wrong, pattern, hidden",
+    [
+        pytest.param(mask_from_equality, "mask is built from token equality", False, id="mask from token equality"),
+        pytest.param(
+            lengths_from_equality,
+            "lengths counts the tokens that differ from pad_id",
+            False,
+            id="lengths from token equality",
+        ),
+        pytest.param(stub, "not implemented yet", False, id="untouched stub"),
+        pytest.param(left_padding, "padding is on the left", False, id="left padding"),
+        pytest.param(inverted_mask, "mask is inverted", False, id="inverted mask"),
+        pytest.param(lambda seqs, pad_id=0: pad_batch(seqs, 0), "padding_value=2", False, id="ignored pad_id"),
+    ],
+)
 def test_pad_batch_names_the_mistake(wrong, pattern, hidden):
     fails_with(check_pad_batch, wrong, pattern, hidden=hidden)

@@ -48,15 +48,23 @@ def test_with_the_key_the_right_answers_pass():
 
 
 def test_with_the_key_a_wrong_answer_is_named():
-    fails_with(functools.partial(check_io_structures, key=RIGHT), {**RIGHT, "caption from one image": "N-1"},
-               "caption from one image")
+    fails_with(
+        functools.partial(check_io_structures, key=RIGHT),
+        {**RIGHT, "caption from one image": "N-1"},
+        "caption from one image",
+    )
 
 
-@pytest.mark.parametrize("answers, pattern", [
-    pytest.param({k: None for k in RIGHT}, "not implemented yet", id="unfilled answer"),
-    pytest.param({**RIGHT, "caption from one image": "one to many"}, "should be one of", id="invalid answer"),
-    pytest.param({k: v for k, v in RIGHT.items() if k != "caption from one image"}, "no answer for", id="missing task"),
-    pytest.param(["N-1"], "should be a dict", id="not a dict"),
-])
+@pytest.mark.parametrize(
+    "answers, pattern",
+    [
+        pytest.param({k: None for k in RIGHT}, "not implemented yet", id="unfilled answer"),
+        pytest.param({**RIGHT, "caption from one image": "one to many"}, "should be one of", id="invalid answer"),
+        pytest.param(
+            {k: v for k, v in RIGHT.items() if k != "caption from one image"}, "no answer for", id="missing task"
+        ),
+        pytest.param(["N-1"], "should be a dict", id="not a dict"),
+    ],
+)
 def test_io_structures_names_a_malformed_answer_without_the_key(answers, pattern):
     fails_with(check_io_structures, answers, pattern)

@@ -18,12 +18,16 @@ def test_make_windows_accepts_correct(hidden):
     check_make_windows(make_windows, hidden=hidden)
 
 
-@pytest.mark.parametrize("wrong, pattern", [
-    pytest.param(stub, "not implemented yet", id="untouched stub"),
-    pytest.param(lambda s, w: (s.unfold(0, w, 1), s[w - 1 :]), "off by one", id="off by one"),
-    pytest.param(lambda s, w: (s.unfold(0, w, 1)[:-1], s[w - 1 : -1]), "targets not shifted",
-                 id="unshifted targets"),
-])
+@pytest.mark.parametrize(
+    "wrong, pattern",
+    [
+        pytest.param(stub, "not implemented yet", id="untouched stub"),
+        pytest.param(lambda s, w: (s.unfold(0, w, 1), s[w - 1 :]), "off by one", id="off by one"),
+        pytest.param(
+            lambda s, w: (s.unfold(0, w, 1)[:-1], s[w - 1 : -1]), "targets not shifted", id="unshifted targets"
+        ),
+    ],
+)
 def test_make_windows_names_the_mistake(wrong, pattern):
     fails_with(check_make_windows, wrong, pattern)
 
@@ -44,11 +48,14 @@ def shift_by_two(ids, L):
     return X, Y
 
 
-@pytest.mark.parametrize("wrong, pattern", [
-    pytest.param(stub, "not implemented yet", id="untouched stub"),
-    pytest.param(lambda ids, L: (make_char_windows(ids, L)[0],) * 2, "targets not shifted", id="unshifted targets"),
-    pytest.param(shift_by_two, r"Y\[i\] should be ids\[i \+ 1", id="shift by two"),
-    pytest.param(lambda ids, L: tuple(t.float() for t in make_char_windows(ids, L)), "torch.long", id="float ids"),
-])
+@pytest.mark.parametrize(
+    "wrong, pattern",
+    [
+        pytest.param(stub, "not implemented yet", id="untouched stub"),
+        pytest.param(lambda ids, L: (make_char_windows(ids, L)[0],) * 2, "targets not shifted", id="unshifted targets"),
+        pytest.param(shift_by_two, r"Y\[i\] should be ids\[i \+ 1", id="shift by two"),
+        pytest.param(lambda ids, L: tuple(t.float() for t in make_char_windows(ids, L)), "torch.long", id="float ids"),
+    ],
+)
 def test_make_char_windows_names_the_mistake(wrong, pattern):
     fails_with(check_make_char_windows, wrong, pattern)

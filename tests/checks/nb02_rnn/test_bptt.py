@@ -21,7 +21,8 @@ def make_backward(mistake: str | None = None):
         dW_xh = zeros(W_xh.shape) if zeros else torch.zeros_like(W_xh)
         dW_hh, db_h, dx = torch.zeros_like(W_hh), torch.zeros_like(b_h), torch.zeros_like(x)
         dh_next = {"started at ones": torch.ones_like(h0), "started at dhs[:, -1]": dhs[:, -1].clone()}.get(
-            mistake, torch.zeros_like(h0))
+            mistake, torch.zeros_like(h0)
+        )
         order = range(T) if mistake == "forward loop" else reversed(range(T))
         dh = None
         for t in order:
@@ -64,7 +65,10 @@ def test_rnn_backward_passes_torch_gradcheck():
     """The reference the check uses is autograd; the test implementation also passes torch's gradcheck."""
     g = torch.Generator().manual_seed(0)
     x, h0 = torch.randn(2, 3, 2, generator=g, dtype=torch.float64), torch.randn(2, 4, generator=g, dtype=torch.float64)
-    W_xh, W_hh = torch.randn(4, 2, generator=g, dtype=torch.float64), torch.randn(4, 4, generator=g, dtype=torch.float64)
+    W_xh, W_hh = (
+        torch.randn(4, 2, generator=g, dtype=torch.float64),
+        torch.randn(4, 4, generator=g, dtype=torch.float64),
+    )
     b, dhs = torch.randn(4, generator=g, dtype=torch.float64), torch.randn(2, 3, 4, generator=g, dtype=torch.float64)
     leaves = [t.clone().requires_grad_() for t in (x, h0, W_xh, W_hh, b)]
     hs, _ = rnn_forward(*leaves)
@@ -79,20 +83,23 @@ def _slightly_off(*args):
     return {**grads, "dW_hh": grads["dW_hh"] * (1 + 1e-6)}
 
 
-@pytest.mark.parametrize("wrong, pattern", [
-    mistake(make_backward, "no carry", "gradient flowing back from step t\\+1 is not added"),
-    mistake(make_backward, "started at ones", "not started at zero"),
-    mistake(make_backward, "started at dhs[:, -1]", "not started at zero"),
-    mistake(make_backward, "no dh0", "returned no dh0"),
-    mistake(make_backward, "dh0 = dh at t=1", "dh0 is the gradient with respect to h_1"),
-    mistake(make_backward, "forward loop", "the time loop runs forward"),
-    mistake(make_backward, "no tanh derivative", "tanh's derivative"),
-    mistake(make_backward, "dW_hh with h_t", "dW_hh pairs da_t with h_t"),
-    mistake(make_backward, "assign instead of accumulate", "accumulate"),
-    mistake(make_backward, "float32 accumulators", "dtype torch.float32"),
-    mistake(make_backward, "in-place on dhs", "modified its input 'dhs' in place"),
-    mistake(make_backward, "tuple", "dict with keys"),
-    pytest.param(_slightly_off, "tolerance rtol=1e-08", id="dW_hh off by 1e-6: the message states the tolerance"),
-])
+@pytest.mark.parametrize(
+    "wrong, pattern",
+    [
+        mistake(make_backward, "no carry", "gradient flowing back from step t\\+1 is not added"),
+        mistake(make_backward, "started at ones", "not started at zero"),
+        mistake(make_backward, "started at dhs[:, -1]", "not started at zero"),
+        mistake(make_backward, "no dh0", "returned no dh0"),
+        mistake(make_backward, "dh0 = dh at t=1", "dh0 is the gradient with respect to h_1"),
+        mistake(make_backward, "forward loop", "the time loop runs forward"),
+        mistake(make_backward, "no tanh derivative", "tanh's derivative"),
+        mistake(make_backward, "dW_hh with h_t", "dW_hh pairs da_t with h_t"),
+        mistake(make_backward, "assign instead of accumulate", "accumulate"),
+        mistake(make_backward, "float32 accumulators", "dtype torch.float32"),
+        mistake(make_backward, "in-place on dhs", "modified its input 'dhs' in place"),
+        mistake(make_backward, "tuple", "dict with keys"),
+        pytest.param(_slightly_off, "tolerance rtol=1e-08", id="dW_hh off by 1e-6: the message states the tolerance"),
+    ],
+)
 def test_rnn_backward_names_classic_mistakes(wrong, pattern):
     fails_with(check_rnn_backward, wrong, pattern)

@@ -74,20 +74,30 @@ def test_rnn_forward_accepts_correct_alternatives(alternative):
     check_rnn_forward(alternative, hidden=True)
 
 
-@pytest.mark.parametrize("wrong, pattern", [
-    pytest.param(_detached_in_loop, "detached inside the time loop", id="state detached before each step"),
-    pytest.param(_detached_after_step, "detached inside the time loop", id="state detached after each step"),
-    pytest.param(_with_h0, "returned h_0 among the states", id="h_0 prepended (T + 1 states)"),
-    pytest.param(_shifted, "returned h_0 among the states .off by one in time", id="states shifted by one step"),
-    pytest.param(lambda x, h0, *w: (rnn_forward(x, h0, *w)[0], h0), "last is not the final state .* h_0",
-                 id="h_last is h_0"),
-    pytest.param(lambda x, h0, *w: (rnn_forward(x, h0, *w)[0], rnn_forward(x, h0, *w)[0][:, 0]),
-                 "last is not the final state", id="h_last is h_1"),
-    pytest.param(lambda x, h0, *w: (rnn_forward(x, h0, *w)[0].transpose(0, 1), rnn_forward(x, h0, *w)[1]),
-                 "time first", id="hs time first"),
-    pytest.param(_from_h0, "not carried from step to step", id="every step from h0"),
-    pytest.param(lambda x, h0, *w: rnn_forward(x, torch.zeros_like(h0), *w), "h0 is ignored", id="h0 ignored"),
-    pytest.param(lambda x, h0, *w: rnn_forward(x, h0, *w)[0], "should return a pair", id="hs only, no pair"),
-])
+@pytest.mark.parametrize(
+    "wrong, pattern",
+    [
+        pytest.param(_detached_in_loop, "detached inside the time loop", id="state detached before each step"),
+        pytest.param(_detached_after_step, "detached inside the time loop", id="state detached after each step"),
+        pytest.param(_with_h0, "returned h_0 among the states", id="h_0 prepended (T + 1 states)"),
+        pytest.param(_shifted, "returned h_0 among the states .off by one in time", id="states shifted by one step"),
+        pytest.param(
+            lambda x, h0, *w: (rnn_forward(x, h0, *w)[0], h0), "last is not the final state .* h_0", id="h_last is h_0"
+        ),
+        pytest.param(
+            lambda x, h0, *w: (rnn_forward(x, h0, *w)[0], rnn_forward(x, h0, *w)[0][:, 0]),
+            "last is not the final state",
+            id="h_last is h_1",
+        ),
+        pytest.param(
+            lambda x, h0, *w: (rnn_forward(x, h0, *w)[0].transpose(0, 1), rnn_forward(x, h0, *w)[1]),
+            "time first",
+            id="hs time first",
+        ),
+        pytest.param(_from_h0, "not carried from step to step", id="every step from h0"),
+        pytest.param(lambda x, h0, *w: rnn_forward(x, torch.zeros_like(h0), *w), "h0 is ignored", id="h0 ignored"),
+        pytest.param(lambda x, h0, *w: rnn_forward(x, h0, *w)[0], "should return a pair", id="hs only, no pair"),
+    ],
+)
 def test_rnn_forward_names_mistakes(wrong, pattern):
     fails_with(check_rnn_forward, wrong, pattern)

@@ -16,8 +16,15 @@ from course_lib.checks.nb02_rnn import (
 )
 from tests.conftest import fails_with, stub
 
-ALL_CHECKS = [check_rnn_cell, check_rnn_forward, check_rnn_backward, check_tbptt, check_sample, check_rnn_lm,
-              check_perplexity]
+ALL_CHECKS = [
+    check_rnn_cell,
+    check_rnn_forward,
+    check_rnn_backward,
+    check_tbptt,
+    check_sample,
+    check_rnn_lm,
+    check_perplexity,
+]
 
 
 @pytest.mark.parametrize("check", ALL_CHECKS, ids=lambda c: c.__self__.name)
@@ -26,8 +33,15 @@ def test_untouched_stub_fails_and_says_not_implemented(check):
 
 
 def test_registry_lists_every_exercise_once():
-    assert [ex.name for ex in nb02_rnn.EXERCISES] == ["rnn_cell", "rnn_forward", "rnn_backward", "tbptt", "sample",
-                                                      "rnn_lm", "perplexity"]
+    assert [ex.name for ex in nb02_rnn.EXERCISES] == [
+        "rnn_cell",
+        "rnn_forward",
+        "rnn_backward",
+        "tbptt",
+        "sample",
+        "rnn_lm",
+        "perplexity",
+    ]
 
 
 def test_package_exports_each_exercise_and_its_check():

@@ -65,13 +65,16 @@ class _Frozen(make_lm()):
                 p.mul_(40)  # saturated tanh: the units are stuck at ±1 and the loss barely moves
 
 
-@pytest.mark.parametrize("wrong, pattern", [
-    mistake(make_lm, "zero init", "start at zero"),
-    mistake(make_lm, "plain tensor", "no parameter named 'W_hh'"),
-    mistake(make_lm, "detached W_hh", "W_hh gets no gradient"),
-    mistake(make_lm, "logits from h_{t-1}", "computed from h_\\{t-1\\}"),
-    mistake(make_lm, "state detached in the loop", "detached inside the time loop"),
-    pytest.param(_Frozen, "did not|below 0.05|saturate", id="weights x40: saturated, does not learn"),
-])
+@pytest.mark.parametrize(
+    "wrong, pattern",
+    [
+        mistake(make_lm, "zero init", "start at zero"),
+        mistake(make_lm, "plain tensor", "no parameter named 'W_hh'"),
+        mistake(make_lm, "detached W_hh", "W_hh gets no gradient"),
+        mistake(make_lm, "logits from h_{t-1}", "computed from h_\\{t-1\\}"),
+        mistake(make_lm, "state detached in the loop", "detached inside the time loop"),
+        pytest.param(_Frozen, "did not|below 0.05|saturate", id="weights x40: saturated, does not learn"),
+    ],
+)
 def test_rnn_lm_names_mistakes(wrong, pattern):
     fails_with(check_rnn_lm, wrong, pattern)

@@ -76,24 +76,32 @@ def test_perplexity_accepts_torch_loss_and_a_python_float():
     check_perplexity(with_loss, hidden=True)
 
 
-@pytest.mark.parametrize("wrong, pattern, hidden", [
-    pytest.param(padding_included, "padding is included", False, id="padding included"),
-    pytest.param(exp_of_sum, r"exp of the \*sum\*", False, id="exp of the sum"),
-    pytest.param(bits_then_exp, "in bits", False, id="log base 2, then exp"),
-    pytest.param(two_to_nats, r"2 \*\* \(cross-entropy in nats\)", False, id="2 ** nats"),
-    pytest.param(no_exp, "the cross-entropy itself", False, id="no exp"),
-    pytest.param(mean_of_sequence_means, "mean of per-sequence means", False, id="mean of sequence means"),
-    pytest.param(mean_of_sequence_perplexities, "mean of per-sequence perplexities", False,
-                 id="mean of sequence perplexities"),
-    pytest.param(pad_zero_hard_coded, "pad_id is 3", True, id="pad id hard-coded as 0"),
-    pytest.param(log_of_softmax, "underflowed", True, id="log of softmax underflows in float32"),
-])
+@pytest.mark.parametrize(
+    "wrong, pattern, hidden",
+    [
+        pytest.param(padding_included, "padding is included", False, id="padding included"),
+        pytest.param(exp_of_sum, r"exp of the \*sum\*", False, id="exp of the sum"),
+        pytest.param(bits_then_exp, "in bits", False, id="log base 2, then exp"),
+        pytest.param(two_to_nats, r"2 \*\* \(cross-entropy in nats\)", False, id="2 ** nats"),
+        pytest.param(no_exp, "the cross-entropy itself", False, id="no exp"),
+        pytest.param(mean_of_sequence_means, "mean of per-sequence means", False, id="mean of sequence means"),
+        pytest.param(
+            mean_of_sequence_perplexities,
+            "mean of per-sequence perplexities",
+            False,
+            id="mean of sequence perplexities",
+        ),
+        pytest.param(pad_zero_hard_coded, "pad_id is 3", True, id="pad id hard-coded as 0"),
+        pytest.param(log_of_softmax, "underflowed", True, id="log of softmax underflows in float32"),
+    ],
+)
 def test_perplexity_names_mistakes(wrong, pattern, hidden):
     fails_with(check_perplexity, wrong, pattern, hidden=hidden)
 
 
 def test_all_padding_row_is_named_for_per_sequence_means():
     """The hidden case with an empty row: a per-sequence mean divides 0 by 0."""
+
     def per_sequence_means_without_the_guard(logits, targets, pad_id):
         if (targets != pad_id).sum(1).min() == 0:
             return mean_of_sequence_means(logits, targets, pad_id)

@@ -63,19 +63,22 @@ def _argmin_greedy(logits_fn, start_ids, steps, temperature=1.0, generator=None)
     return ids
 
 
-@pytest.mark.parametrize("wrong, pattern, hidden", [
-    mistake(make_sample, "multiply", "multiplied by the temperature", False),
-    mistake(make_sample, "ignore temperature", "temperature is ignored", False),
-    mistake(make_sample, "global rng", "not reproducible", False),
-    mistake(make_sample, "in-place logits", "modified the logits returned by logits_fn in place", False),
-    mistake(make_sample, "in-place start", "modified start_ids in place", False),
-    mistake(make_sample, "no feedback", "always received start_ids", False),
-    mistake(make_sample, "only new", "only the .* new ids", False),
-    mistake(make_sample, "divide by zero", "Temperature 0 means greedy", False),
-    mistake(make_sample, "gumbel", "differ from torch.multinomial", False),
-    mistake(make_sample, "manual exp", "overflows", False),
-    pytest.param(_argmin_greedy, "argmin", False, id="argmin greedy"),
-])
+@pytest.mark.parametrize(
+    "wrong, pattern, hidden",
+    [
+        mistake(make_sample, "multiply", "multiplied by the temperature", False),
+        mistake(make_sample, "ignore temperature", "temperature is ignored", False),
+        mistake(make_sample, "global rng", "not reproducible", False),
+        mistake(make_sample, "in-place logits", "modified the logits returned by logits_fn in place", False),
+        mistake(make_sample, "in-place start", "modified start_ids in place", False),
+        mistake(make_sample, "no feedback", "always received start_ids", False),
+        mistake(make_sample, "only new", "only the .* new ids", False),
+        mistake(make_sample, "divide by zero", "Temperature 0 means greedy", False),
+        mistake(make_sample, "gumbel", "differ from torch.multinomial", False),
+        mistake(make_sample, "manual exp", "overflows", False),
+        pytest.param(_argmin_greedy, "argmin", False, id="argmin greedy"),
+    ],
+)
 def test_sample_names_mistakes(wrong, pattern, hidden):
     fails_with(check_sample, wrong, pattern, hidden=hidden)
 

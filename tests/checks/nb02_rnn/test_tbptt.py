@@ -63,18 +63,25 @@ def _detached_only_at_start(step, x, y, h0, k, optimizer=None):
     return h, total
 
 
-@pytest.mark.parametrize("wrong, pattern", [
-    mistake(make_tbptt, "never detached", "never detached"),
-    mistake(make_tbptt, "never detached, one backward", "never detached"),
-    mistake(make_tbptt, "detached every step", "detached every step"),
-    mistake(make_tbptt, "chunks of k + 1", "chunks have k \\+ 1"),
-    mistake(make_tbptt, "drop last chunk", "last, shorter chunk"),
-    mistake(make_tbptt, "backward after the loop", "only the last chunk's loss"),
-    mistake(make_tbptt, "no zero_grad", "not cleared"),
-    mistake(make_tbptt, "zero_grad before step", r"always on cleared gradients.*loss.backward\(\), optimizer.step\(\), "
-            r"optimizer.zero_grad\(\)"),
-    mistake(make_tbptt, "step at the end", "updated once at the end"),
-    pytest.param(_detached_only_at_start, "never detached", id="detached only at the start"),
-])
+@pytest.mark.parametrize(
+    "wrong, pattern",
+    [
+        mistake(make_tbptt, "never detached", "never detached"),
+        mistake(make_tbptt, "never detached, one backward", "never detached"),
+        mistake(make_tbptt, "detached every step", "detached every step"),
+        mistake(make_tbptt, "chunks of k + 1", "chunks have k \\+ 1"),
+        mistake(make_tbptt, "drop last chunk", "last, shorter chunk"),
+        mistake(make_tbptt, "backward after the loop", "only the last chunk's loss"),
+        mistake(make_tbptt, "no zero_grad", "not cleared"),
+        mistake(
+            make_tbptt,
+            "zero_grad before step",
+            r"always on cleared gradients.*loss.backward\(\), optimizer.step\(\), "
+            r"optimizer.zero_grad\(\)",
+        ),
+        mistake(make_tbptt, "step at the end", "updated once at the end"),
+        pytest.param(_detached_only_at_start, "never detached", id="detached only at the start"),
+    ],
+)
 def test_tbptt_names_mistakes(wrong, pattern):
     fails_with(check_tbptt, wrong, pattern)

@@ -10,8 +10,11 @@ from course_lib.checks import core
 SEEDS = [0, 1, 7, 123, 20261126]
 # (hidden, seed) of every run a correct answer must pass: the visible and hidden cases on the default seeds,
 # then the hidden cases on each of SEEDS (seed None: the check's own default).
-CORRECT_RUNS = [pytest.param(False, None, id="visible"), pytest.param(True, None, id="hidden"),
-                *(pytest.param(True, seed, id=f"hidden seed {seed}") for seed in SEEDS)]
+CORRECT_RUNS = [
+    pytest.param(False, None, id="visible"),
+    pytest.param(True, None, id="hidden"),
+    *(pytest.param(True, seed, id=f"hidden seed {seed}") for seed in SEEDS),
+]
 
 
 @pytest.fixture(params=[None, *SEEDS[1:]], ids=lambda seed: "default seeds" if seed is None else f"seed {seed}")

@@ -17,7 +17,11 @@ from tests.conftest import fails_with
 
 def clip(parameters, max_norm):
     grads = [p.grad for p in parameters if p.grad is not None]
-    total = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads])) if grads else torch.tensor(0.0)
+    total = (
+        torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+        if grads
+        else torch.tensor(0.0)
+    )
     if total > max_norm:
         for g in grads:
             g.mul_(max_norm / (total + 1e-6))
@@ -131,8 +135,12 @@ MISTAKES = [  # (the learner's function, a pattern its failure message must matc
     pytest.param(generator_used_twice, "generator", False, id="generator_used_twice"),
     pytest.param(zero_division, "division by zero", False, id="zero_division"),
     pytest.param(nan_from_zero_norm, "NaN or inf", False, id="nan_from_zero_norm"),
-    pytest.param(lambda parameters, max_norm: clip(list(parameters), max_norm) and None,
-                 "should return the total norm", False, id="missing_return"),
+    pytest.param(
+        lambda parameters, max_norm: clip(list(parameters), max_norm) and None,
+        "should return the total norm",
+        False,
+        id="missing_return",
+    ),
 ]
 
 

@@ -19,13 +19,20 @@ def test_untouched_stub_fails_and_says_not_implemented(check, hidden):
 
 
 def test_public_names_are_the_module_s():
-    assert nb03.__all__ == ["EXERCISES", "check_state_grad_norms_by_hand", "check_rescale_spectral_radius",
-                            "check_clip_grad_norm"]
+    assert nb03.__all__ == [
+        "EXERCISES",
+        "check_state_grad_norms_by_hand",
+        "check_rescale_spectral_radius",
+        "check_clip_grad_norm",
+    ]
     assert nb03.EXERCISES == (nb03.STATE_GRAD_NORMS, nb03.RESCALE_SPECTRAL_RADIUS, nb03.CLIP_GRAD_NORM)
     assert [ex.check for ex in nb03.EXERCISES] == ALL_CHECKS
 
 
 def test_registry_keys_are_the_module_s():
     keys = [key for key in course_lib.checks.EXERCISES if key.startswith("nb03_")]
-    assert keys == ["nb03_vanishing_gradients.state_grad_norms_by_hand",
-                    "nb03_vanishing_gradients.rescale_spectral_radius", "nb03_vanishing_gradients.clip_grad_norm"]
+    assert keys == [
+        "nb03_vanishing_gradients.state_grad_norms_by_hand",
+        "nb03_vanishing_gradients.rescale_spectral_radius",
+        "nb03_vanishing_gradients.clip_grad_norm",
+    ]

@@ -26,8 +26,9 @@ def test_accepts_correct(hidden):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_accepts_correct_on_other_seeds(seed):
-    RESCALE_SPECTRAL_RADIUS.check(lambda W, rho: rho * W / float(torch.linalg.eigvals(W).abs().max()),
-                                  hidden=True, seed=seed)
+    RESCALE_SPECTRAL_RADIUS.check(
+        lambda W, rho: rho * W / float(torch.linalg.eigvals(W).abs().max()), hidden=True, seed=seed
+    )
 
 
 # ------------------------------------------------------------------------------------------- named mistakes
@@ -54,18 +55,27 @@ def lost_direction(W, rho):
 
 
 MISTAKES = [  # (the learner's function, a pattern its failure message must match, on hidden cases?)
-    pytest.param(lambda W, rho: W * rho / torch.linalg.matrix_norm(W, ord=2), "largest singular value", False,
-                 id="spectral_norm"),
+    pytest.param(
+        lambda W, rho: W * rho / torch.linalg.matrix_norm(W, ord=2), "largest singular value", False, id="spectral_norm"
+    ),
     pytest.param(in_place_change, "modified its input W in place", False, id="in_place_change"),
-    pytest.param(in_place_change_returning_a_copy, "modified its input W in place", False,
-                 id="in_place_change_returning_a_copy"),
-    pytest.param(lambda W, rho: W * rho / torch.linalg.eigvalsh(W).abs().max(), "wrong for non-symmetric", False,
-                 id="symmetric_only_eigvalsh"),
-    pytest.param(lambda W, rho: W * rho / torch.linalg.eigvals(W).real.abs().max(), "real part", False,
-                 id="real_part"),
+    pytest.param(
+        in_place_change_returning_a_copy, "modified its input W in place", False, id="in_place_change_returning_a_copy"
+    ),
+    pytest.param(
+        lambda W, rho: W * rho / torch.linalg.eigvalsh(W).abs().max(),
+        "wrong for non-symmetric",
+        False,
+        id="symmetric_only_eigvalsh",
+    ),
+    pytest.param(lambda W, rho: W * rho / torch.linalg.eigvals(W).real.abs().max(), "real part", False, id="real_part"),
     pytest.param(complex_result, "complex", False, id="complex_result"),
-    pytest.param(lambda W, rho: W * rho / torch.linalg.eigvals(W).real.max(), r"largest \|eigenvalue\|", False,
-                 id="signed_largest_eigenvalue"),
+    pytest.param(
+        lambda W, rho: W * rho / torch.linalg.eigvals(W).real.max(),
+        r"largest \|eigenvalue\|",
+        False,
+        id="signed_largest_eigenvalue",
+    ),
     pytest.param(lambda W, rho: rescale(W, rho).double(), "keep W's dtype", False, id="dtype_change"),
     pytest.param(lost_direction, "not W times a positive number", False, id="lost_direction"),
 ]

@@ -70,8 +70,11 @@ def with_h0(h, W_hh, g_T):
 
 
 MISTAKES = [  # (the learner's function, a pattern its failure message must match)
-    pytest.param(lambda h, W, g: h.transpose(0, 1).flatten(1).norm(dim=1),
-                 r"norm of the wrong tensor: you returned \|\|h_t\|\|", id="norm_of_hidden_state"),
+    pytest.param(
+        lambda h, W, g: h.transpose(0, 1).flatten(1).norm(dim=1),
+        r"norm of the wrong tensor: you returned \|\|h_t\|\|",
+        id="norm_of_hidden_state",
+    ),
     pytest.param(pre_tanh_gradient, r"norm of the wrong tensor.*pre-activation", id="pre_tanh_gradient"),
     pytest.param(with_mistake(norm=lambda x: (x**2).sum()), "forgot the square root", id="missing_square_root"),
     pytest.param(with_mistake(keep_order=False), "reversed time order", id="reversed_time_order"),

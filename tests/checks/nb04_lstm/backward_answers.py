@@ -15,13 +15,24 @@ def step_forward(x, h_prev, c_prev, weight_ih, weight_hh, bias):
     i, f, g, o = torch.sigmoid(z_i), torch.sigmoid(z_f), torch.tanh(z_g), torch.sigmoid(z_o)
     c = f * c_prev + i * g
     h = o * torch.tanh(c)
-    cache = {"x": x, "h_prev": h_prev, "c_prev": c_prev, "i": i, "f": f, "g": g, "o": o, "c": c,
-             "weight_ih": weight_ih, "weight_hh": weight_hh}
+    cache = {
+        "x": x,
+        "h_prev": h_prev,
+        "c_prev": c_prev,
+        "i": i,
+        "f": f,
+        "g": g,
+        "o": o,
+        "c": c,
+        "weight_ih": weight_ih,
+        "weight_hh": weight_hh,
+    }
     return h, c, cache
 
 
-def step_backward(dh, dc_next, cache, *, tanh_c=True, use_dc=True, through_f=True, sigmoid=True, tanh_g=True,
-                  order="ifgo"):
+def step_backward(
+    dh, dc_next, cache, *, tanh_c=True, use_dc=True, through_f=True, sigmoid=True, tanh_g=True, order="ifgo"
+):
     i, f, g, o, c = (cache[k] for k in "ifgoc")
     tc = torch.tanh(c)
     dc = (dc_next if use_dc else 0) + dh * o * ((1 - tc**2) if tanh_c else 1)
@@ -29,12 +40,31 @@ def step_backward(dh, dc_next, cache, *, tanh_c=True, use_dc=True, through_f=Tru
     s = (lambda a: a * (1 - a)) if sigmoid else (lambda a: 1)
     dz = {"i": di * s(i), "f": df * s(f), "g": dg * ((1 - g**2) if tanh_g else 1), "o": do * s(o)}
     dz = torch.cat([dz[k] for k in order], dim=1)
-    return {"dx": dz @ cache["weight_ih"], "dh_prev": dz @ cache["weight_hh"], "dc_prev": dc * f if through_f else dc,
-            "dweight_ih": dz.T @ cache["x"], "dweight_hh": dz.T @ cache["h_prev"], "dbias": dz.sum(0)}
+    return {
+        "dx": dz @ cache["weight_ih"],
+        "dh_prev": dz @ cache["weight_hh"],
+        "dc_prev": dc * f if through_f else dc,
+        "dweight_ih": dz.T @ cache["x"],
+        "dweight_hh": dz.T @ cache["h_prev"],
+        "dbias": dz.sum(0),
+    }
 
 
-def lstm_backward(x, h0, c0, weight_ih, weight_hh, bias, dhs, *, carry_h=True, carry_c=True, accumulate=True,
-                  reverse=True, **step_mistakes):
+def lstm_backward(
+    x,
+    h0,
+    c0,
+    weight_ih,
+    weight_hh,
+    bias,
+    dhs,
+    *,
+    carry_h=True,
+    carry_c=True,
+    accumulate=True,
+    reverse=True,
+    **step_mistakes,
+):
     T = x.shape[1]
     h, c, caches = h0, c0, []
     for t in range(T):
@@ -43,7 +73,7 @@ def lstm_backward(x, h0, c0, weight_ih, weight_hh, bias, dhs, *, carry_h=True, c
     dx = torch.zeros_like(x)
     dW_ih, dW_hh, db = torch.zeros_like(weight_ih), torch.zeros_like(weight_hh), torch.zeros_like(bias)
     dh_next, dc_next = torch.zeros_like(h0), torch.zeros_like(c0)
-    for t in (reversed(range(T)) if reverse else range(T)):
+    for t in reversed(range(T)) if reverse else range(T):
         step = step_backward(dhs[:, t] + dh_next, dc_next, caches[t], **step_mistakes)
         dx[:, t] = step["dx"]
         dh_next = step["dh_prev"] if carry_h else torch.zeros_like(h0)

@@ -20,8 +20,18 @@ from tests.conftest import fails_with, stub
 class FusedLSTM(nn.Module):
     """Written for the tests: keyword arguments switch one typical mistake on."""
 
-    def __init__(self, input_size, hidden_size, forget_bias=1.0, *, bias_block=1, per_gate=False, carry=True,
-                 time_major=False, ignore_state=False):
+    def __init__(
+        self,
+        input_size,
+        hidden_size,
+        forget_bias=1.0,
+        *,
+        bias_block=1,
+        per_gate=False,
+        carry=True,
+        time_major=False,
+        ignore_state=False,
+    ):
         super().__init__()
         H = hidden_size
         k = 1 / math.sqrt(H)
@@ -29,7 +39,7 @@ class FusedLSTM(nn.Module):
         self.weight_hh = nn.Parameter(torch.empty(4 * H, H).uniform_(-k, k))
         self.bias = nn.Parameter(torch.zeros(4 * H))
         with torch.no_grad():
-            self.bias[bias_block * H:(bias_block + 1) * H] = forget_bias
+            self.bias[bias_block * H : (bias_block + 1) * H] = forget_bias
         self.per_gate, self.carry, self.time_major, self.ignore_state = per_gate, carry, time_major, ignore_state
 
     def forward(self, x, state=None):
@@ -135,24 +145,37 @@ def test_slow_indexing_passes_with_a_note(capsys):
     assert "note:" not in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("wrong, pattern, hidden", [
-    pytest.param(stub, "not implemented yet", False, id="untouched_stub"),
-    # the forget bias written into bias[2H:3H], the candidate's rows
-    pytest.param(with_mistake(bias_block=2),
-                 r"forget-gate bias bias\[H:2H\] should start at 1.0.*block of the candidate", False,
-                 id="forget_bias_in_the_candidate_block"),
-    pytest.param(with_mistake(carry=False), "state is not carried", False, id="state_not_carried"),
-    pytest.param(with_mistake(ignore_state=True), r"initial state \(h0, c0\) .* is ignored", False,
-                 id="ignored_initial_state"),
-    pytest.param(DetachedState, "detached inside the time loop", False, id="state_detached_in_the_loop"),
-    pytest.param(KeepsState, "started from the final state of the previous call", False,
-                 id="state_kept_between_calls"),
-    pytest.param(with_mistake(time_major=True), "batch-first", False, id="time_major_output"),
-    pytest.param(with_mistake(per_gate=True), r"correct but not fused.*4 or more per step", False,
-                 id="a_product_per_gate"),
-    pytest.param(PerStepProjection, r"correct but not fused.*about 2 per step", False,
-                 id="input_projection_inside_the_loop"),
-    pytest.param(WrappedNNLSTM, "contains an nn.LSTM", False, id="nn_lstm_inside"),
-])
+@pytest.mark.parametrize(
+    "wrong, pattern, hidden",
+    [
+        pytest.param(stub, "not implemented yet", False, id="untouched_stub"),
+        # the forget bias written into bias[2H:3H], the candidate's rows
+        pytest.param(
+            with_mistake(bias_block=2),
+            r"forget-gate bias bias\[H:2H\] should start at 1.0.*block of the candidate",
+            False,
+            id="forget_bias_in_the_candidate_block",
+        ),
+        pytest.param(with_mistake(carry=False), "state is not carried", False, id="state_not_carried"),
+        pytest.param(
+            with_mistake(ignore_state=True),
+            r"initial state \(h0, c0\) .* is ignored",
+            False,
+            id="ignored_initial_state",
+        ),
+        pytest.param(DetachedState, "detached inside the time loop", False, id="state_detached_in_the_loop"),
+        pytest.param(
+            KeepsState, "started from the final state of the previous call", False, id="state_kept_between_calls"
+        ),
+        pytest.param(with_mistake(time_major=True), "batch-first", False, id="time_major_output"),
+        pytest.param(
+            with_mistake(per_gate=True), r"correct but not fused.*4 or more per step", False, id="a_product_per_gate"
+        ),
+        pytest.param(
+            PerStepProjection, r"correct but not fused.*about 2 per step", False, id="input_projection_inside_the_loop"
+        ),
+        pytest.param(WrappedNNLSTM, "contains an nn.LSTM", False, id="nn_lstm_inside"),
+    ],
+)
 def test_fused_lstm_names_the_mistake(wrong, pattern, hidden):
     fails_with(check_fused_lstm, wrong, pattern, hidden=hidden)

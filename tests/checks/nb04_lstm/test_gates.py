@@ -107,8 +107,11 @@ def test_weights_stacked_in_the_documented_order_load_into_nn_lstm():
     x = torch.randn(N, T, D, generator=gen, dtype=torch.float64)
     lstm = nn.LSTM(D, H, batch_first=True, dtype=torch.float64)
     with torch.no_grad():
-        for name, target, slot in (("weight_ih", lstm.weight_ih_l0, 0), ("weight_hh", lstm.weight_hh_l0, 1),
-                                   ("bias", lstm.bias_ih_l0, 2)):
+        for name, target, slot in (
+            ("weight_ih", lstm.weight_ih_l0, 0),
+            ("weight_hh", lstm.weight_hh_l0, 1),
+            ("bias", lstm.bias_ih_l0, 2),
+        ):
             target.copy_(torch.cat([p[SEED_PARAMS[k][slot]] for k in orders[name]]))
         lstm.bias_hh_l0.zero_()
     out, _ = lstm(x)

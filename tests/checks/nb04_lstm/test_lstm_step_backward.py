@@ -22,7 +22,9 @@ def test_the_cache_is_the_forward_of_nn_lstm_cell():
             cell.weight_hh.copy_(torch.from_numpy(case["weight_hh"]))
             cell.bias_ih.copy_(torch.from_numpy(case["bias"]))
             cell.bias_hh.zero_()
-            h, c = cell(torch.from_numpy(case["x"]), (torch.from_numpy(case["h_prev"]), torch.from_numpy(case["c_prev"])))
+            h, c = cell(
+                torch.from_numpy(case["x"]), (torch.from_numpy(case["h_prev"]), torch.from_numpy(case["c_prev"]))
+            )
         np.testing.assert_allclose(case["c"], c.numpy(), rtol=1e-12)
         np.testing.assert_allclose(case["o"] * np.tanh(case["c"]), h.numpy(), rtol=1e-12)
 
@@ -41,28 +43,54 @@ def wrong(**mistake):
     return lambda dh, dc, cache: step_backward(dh, dc, cache, **mistake)
 
 
-@pytest.mark.parametrize("fn, pattern", [
-    pytest.param(stub, "not implemented yet", id="untouched_stub"),
-    pytest.param(wrong(tanh_c=False), r"derivative of tanh\(c_t\) is missing", id="forgot_tanh_prime_c"),
-    pytest.param(wrong(use_dc=False), "dc_t .* is ignored", id="ignores_dc_t"),
-    pytest.param(wrong(through_f=False), "missing the forget gate", id="dc_prev_without_f"),
-    pytest.param(wrong(sigmoid=False), "sigmoid's derivative is missing", id="forgot_sigmoid_prime"),
-    pytest.param(wrong(tanh_g=False), "candidate's tanh is missing", id="forgot_tanh_prime_g"),
-    pytest.param(wrong(order="ifog"), r"stacked as i, f, o, g \(the order in which the article", id="gate_order_ifog"),
-    pytest.param(wrong(order="figo"), "stacked as f, i, g, o", id="gate_order_figo"),
-    pytest.param(lambda dh, dc, cache: {**step_backward(dh, dc, cache), "dweight_ih": step_backward(dh, dc, cache)["dweight_ih"].T},
-                 "looks transposed", id="transposed_weight_gradient"),
-    pytest.param(lambda dh, dc, cache: {k: v for k, v in step_backward(dh, dc, cache).items() if k != "dc_prev"},
-                 "returned no 'dc_prev'", id="missing_key"),
-    pytest.param(lambda dh, dc, cache: {**step_backward(dh, dc, cache), "dc_prev": dc * cache["f"]},
-                 r"misses the gradient that reaches c_t through h_t", id="dc_prev_from_dc_t_only"),
-    pytest.param(lambda dh, dc, cache: {**step_backward(dh, dc, cache), "dbias": step_backward(dh, dc, cache)["dbias"][None].repeat(dh.shape[0], 1)},
-                 "sum dz over the batch", id="bias_not_summed"),
-])
+@pytest.mark.parametrize(
+    "fn, pattern",
+    [
+        pytest.param(stub, "not implemented yet", id="untouched_stub"),
+        pytest.param(wrong(tanh_c=False), r"derivative of tanh\(c_t\) is missing", id="forgot_tanh_prime_c"),
+        pytest.param(wrong(use_dc=False), "dc_t .* is ignored", id="ignores_dc_t"),
+        pytest.param(wrong(through_f=False), "missing the forget gate", id="dc_prev_without_f"),
+        pytest.param(wrong(sigmoid=False), "sigmoid's derivative is missing", id="forgot_sigmoid_prime"),
+        pytest.param(wrong(tanh_g=False), "candidate's tanh is missing", id="forgot_tanh_prime_g"),
+        pytest.param(
+            wrong(order="ifog"), r"stacked as i, f, o, g \(the order in which the article", id="gate_order_ifog"
+        ),
+        pytest.param(wrong(order="figo"), "stacked as f, i, g, o", id="gate_order_figo"),
+        pytest.param(
+            lambda dh, dc, cache: {
+                **step_backward(dh, dc, cache),
+                "dweight_ih": step_backward(dh, dc, cache)["dweight_ih"].T,
+            },
+            "looks transposed",
+            id="transposed_weight_gradient",
+        ),
+        pytest.param(
+            lambda dh, dc, cache: {k: v for k, v in step_backward(dh, dc, cache).items() if k != "dc_prev"},
+            "returned no 'dc_prev'",
+            id="missing_key",
+        ),
+        pytest.param(
+            lambda dh, dc, cache: {**step_backward(dh, dc, cache), "dc_prev": dc * cache["f"]},
+            r"misses the gradient that reaches c_t through h_t",
+            id="dc_prev_from_dc_t_only",
+        ),
+        pytest.param(
+            lambda dh, dc, cache: {
+                **step_backward(dh, dc, cache),
+                "dbias": step_backward(dh, dc, cache)["dbias"][None].repeat(dh.shape[0], 1),
+            },
+            "sum dz over the batch",
+            id="bias_not_summed",
+        ),
+    ],
+)
 def test_names_the_mistake(fn, pattern):
     fails_with(check_lstm_step_backward, fn, pattern)
 
 
 def test_float32_gradients_are_named():
-    fails_with(check_lstm_step_backward, lambda dh, dc, cache: {k: v.float() for k, v in step_backward(dh, dc, cache).items()},
-               "dtype torch.float32")
+    fails_with(
+        check_lstm_step_backward,
+        lambda dh, dc, cache: {k: v.float() for k, v in step_backward(dh, dc, cache).items()},
+        "dtype torch.float32",
+    )

@@ -68,8 +68,11 @@ class FusedGRU(nn.Module):
 
     def forward(self, x, h0=None):
         gi_all = x @ self.weight_ih.T + self.bias_ih  # (N, T, 3H), all steps at once
-        return run_steps(lambda gi, h: gru_update(gi, h @ self.weight_hh.T + self.bias_hh, h),  # one matmul a step
-                         gi_all, self.initial_state(x, h0))
+        return run_steps(
+            lambda gi, h: gru_update(gi, h @ self.weight_hh.T + self.bias_hh, h),  # one matmul a step
+            gi_all,
+            self.initial_state(x, h0),
+        )
 
 
 def final_states(output, h_n, lengths):

@@ -36,15 +36,19 @@ def test_the_articles_message_names_both_differences_from_torch():
 
 
 def test_cho_is_not_called_the_articles_gru():
-    cho = lambda x, h, *w: gru_variant(x, h, *w, candidate="cho")
+    def cho(x, h, *w):
+        return gru_variant(x, h, *w, candidate="cho")
+
     fails_with(check_gru_cell, cho, r"Cho et al\. variant")
 
 
 def _random_gru(D=3, H=4, N=5, seed=0):
     g = torch.Generator().manual_seed(seed)
     x, h = torch.randn(N, D, generator=g, dtype=torch.float64), torch.randn(N, H, generator=g, dtype=torch.float64)
-    weights = [torch.randn(*shape, generator=g, dtype=torch.float64) * 0.5
-               for shape in ((3 * H, D), (3 * H, H), (3 * H,), (3 * H,))]
+    weights = [
+        torch.randn(*shape, generator=g, dtype=torch.float64) * 0.5
+        for shape in ((3 * H, D), (3 * H, H), (3 * H,), (3 * H,))
+    ]
     return x, h, weights
 
 
@@ -68,9 +72,10 @@ def test_z_and_one_minus_z_conventions_are_the_same_model():
     x, h, (Wi, Wh, bi, bh) = _random_gru(seed=1)
     H = h.shape[1]
     flip = torch.ones(3 * H, dtype=torch.float64)
-    flip[H:2 * H] = -1  # sigmoid(-a) = 1 - sigmoid(a)
-    article = gru_variant(x, h, Wi * flip[:, None], Wh * flip[:, None], bi * flip, bh * flip, candidate="cho",
-                          swap_update=True)
+    flip[H : 2 * H] = -1  # sigmoid(-a) = 1 - sigmoid(a)
+    article = gru_variant(
+        x, h, Wi * flip[:, None], Wh * flip[:, None], bi * flip, bh * flip, candidate="cho", swap_update=True
+    )
     cho = gru_variant(x, h, Wi, Wh, bi, bh, candidate="cho")
     torch.testing.assert_close(article, cho, rtol=1e-12, atol=1e-12)
     assert not torch.allclose(gru_variant(x, h, Wi, Wh, bi, bh, candidate="cho", swap_update=True), cho)

@@ -43,10 +43,16 @@ NAMED_MISTAKES = [
     pytest.param(one_bias, r"one bias instead of\s+two", id="one_bias"),
     pytest.param(input_size_in_every_layer, r"wrong layer\s+input size", id="input_size_in_every_layer"),
     pytest.param(four_gates_for_a_gru, r"wrong gate multiplier.*fits 4 blocks for a GRU", id="wrong_gate_multiplier"),
-    pytest.param(lambda k, i, h, num_layers=1, bias=True: count_params(k, i, h, num_layers, True),
-                 "with bias=False there are no bias vectors", id="bias_counted_when_disabled"),
-    pytest.param(lambda k, i, h, num_layers=1, bias=True: count_params(k, i, h, 1, bias),
-                 "your count is that of one layer", id="one_layer"),
+    pytest.param(
+        lambda k, i, h, num_layers=1, bias=True: count_params(k, i, h, num_layers, True),
+        "with bias=False there are no bias vectors",
+        id="bias_counted_when_disabled",
+    ),
+    pytest.param(
+        lambda k, i, h, num_layers=1, bias=True: count_params(k, i, h, 1, bias),
+        "your count is that of one layer",
+        id="one_layer",
+    ),
     pytest.param(lambda *a, **k: count_params(*a, **k) + 0.5, "should return an int", id="float_that_is_not_a_count"),
 ]
 

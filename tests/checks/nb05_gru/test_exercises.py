@@ -16,7 +16,10 @@ from tests.checks.nb05_gru.answers import FusedGRU, count_params, final_states, 
 from tests.conftest import fails_with, stub
 
 RIGHT_ANSWERS = {
-    "gru_cell": gru_cell, "count_params": count_params, "fused_gru": FusedGRU, "final_states": final_states,
+    "gru_cell": gru_cell,
+    "count_params": count_params,
+    "fused_gru": FusedGRU,
+    "final_states": final_states,
 }
 by_name = pytest.mark.parametrize("exercise", EXERCISES, ids=lambda exercise: exercise.name)
 visible_and_hidden = pytest.mark.parametrize("hidden", [False, True], ids=["visible", "hidden"])
@@ -25,7 +28,8 @@ visible_and_hidden = pytest.mark.parametrize("hidden", [False, True], ids=["visi
 def test_exercises_in_notebook_order_with_their_checks():
     assert [exercise.name for exercise in EXERCISES] == ["gru_cell", "count_params", "fused_gru", "final_states"]
     assert [check_gru_cell, check_count_params, check_fused_gru, check_final_states] == [
-        exercise.check for exercise in EXERCISES]
+        exercise.check for exercise in EXERCISES
+    ]
 
 
 @by_name

@@ -34,20 +34,33 @@ def test_right_answer_passes_on_other_seeds(seed):
     check_final_states(from_output, hidden=True, seed=seed)
 
 
-@pytest.mark.parametrize("wrong, pattern", [
-    pytest.param(stub, "not implemented yet", id="untouched_stub"),
-    pytest.param(lambda o, h, n: (h[-1], h[-1]), r"h_forward .*h_n\[-1\], the last layer's BACKWARD", id="h_n_last_only"),
-    pytest.param(lambda o, h, n: (h[0], h[1]), r"h_n\[0\], the FIRST layer", id="first_layer"),
-    pytest.param(lambda o, h, n: (h[-1], h[-2]), r"h_forward .*BACKWARD state", id="directions_swapped"),
-    pytest.param(lambda o, h, n: (h.view(2, -1, *h.shape[1:])[0, -1], h.view(2, -1, *h.shape[1:])[1, -1]),
-                 r"not direction-major", id="direction_major_view"),
-    pytest.param(lambda o, h, n: (o[:, -1, :h.shape[-1]], h[-1]), r"padded output's last column", id="ignores_lengths"),
-    pytest.param(lambda o, h, n: (h[-2], o[:, -1, h.shape[-1]:]), r"FINISHES at t = 0", id="backward_at_the_end"),
-    pytest.param(lambda o, h, n: (h[-2], o[torch.arange(o.shape[0]), n - 1, h.shape[-1]:]),
-                 r"backward state at step lengths - 1", id="backward_at_the_last_real_step"),
-    pytest.param(lambda o, h, n: h[-2:], r"one tensor of shape \(2, 3, 4\).*as a tuple", id="one_tensor"),
-    pytest.param(lambda o, h, n: torch.cat([h[-2], h[-1]], dim=1), r"concatenated", id="concatenated"),
-])
+@pytest.mark.parametrize(
+    "wrong, pattern",
+    [
+        pytest.param(stub, "not implemented yet", id="untouched_stub"),
+        pytest.param(
+            lambda o, h, n: (h[-1], h[-1]), r"h_forward .*h_n\[-1\], the last layer's BACKWARD", id="h_n_last_only"
+        ),
+        pytest.param(lambda o, h, n: (h[0], h[1]), r"h_n\[0\], the FIRST layer", id="first_layer"),
+        pytest.param(lambda o, h, n: (h[-1], h[-2]), r"h_forward .*BACKWARD state", id="directions_swapped"),
+        pytest.param(
+            lambda o, h, n: (h.view(2, -1, *h.shape[1:])[0, -1], h.view(2, -1, *h.shape[1:])[1, -1]),
+            r"not direction-major",
+            id="direction_major_view",
+        ),
+        pytest.param(
+            lambda o, h, n: (o[:, -1, : h.shape[-1]], h[-1]), r"padded output's last column", id="ignores_lengths"
+        ),
+        pytest.param(lambda o, h, n: (h[-2], o[:, -1, h.shape[-1] :]), r"FINISHES at t = 0", id="backward_at_the_end"),
+        pytest.param(
+            lambda o, h, n: (h[-2], o[torch.arange(o.shape[0]), n - 1, h.shape[-1] :]),
+            r"backward state at step lengths - 1",
+            id="backward_at_the_last_real_step",
+        ),
+        pytest.param(lambda o, h, n: h[-2:], r"one tensor of shape \(2, 3, 4\).*as a tuple", id="one_tensor"),
+        pytest.param(lambda o, h, n: torch.cat([h[-2], h[-1]], dim=1), r"concatenated", id="concatenated"),
+    ],
+)
 def test_names_the_mistake(wrong, pattern):
     fails_with(check_final_states, wrong, pattern)
 
@@ -58,4 +71,8 @@ def test_single_layer_first_layer_is_the_last():
 
 
 def test_an_unnamed_mistake_gets_the_comparison():
-    fails_with(check_final_states, lambda o, h, n: (h[-2] * 1.01, h[-1]), r"h_forward on case .* is wrong: .*max relative error")
+    fails_with(
+        check_final_states,
+        lambda o, h, n: (h[-2] * 1.01, h[-1]),
+        r"h_forward on case .* is wrong: .*max relative error",
+    )

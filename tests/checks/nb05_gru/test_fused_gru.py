@@ -21,8 +21,11 @@ class LinearGRU(FusedGRU):
     """Fused with F.linear instead of @: the count sees it too, and it passes."""
 
     def forward(self, x, h0=None):
-        return run_steps(lambda gi, h: gru_update(gi, F.linear(h, self.weight_hh, self.bias_hh), h),
-                         F.linear(x, self.weight_ih, self.bias_ih), self.initial_state(x, h0))
+        return run_steps(
+            lambda gi, h: gru_update(gi, F.linear(h, self.weight_hh, self.bias_hh), h),
+            F.linear(x, self.weight_ih, self.bias_ih),
+            self.initial_state(x, h0),
+        )
 
 
 def test_fused_gru_accepts_f_linear():
@@ -43,9 +46,13 @@ class LinearInLoop(FusedGRU):
     """The same with F.linear: the count sees it too."""
 
     def forward(self, x, h0=None):
-        return run_steps(lambda x_t, h: gru_update(F.linear(x_t, self.weight_ih, self.bias_ih),
-                                                   F.linear(h, self.weight_hh, self.bias_hh), h),
-                         x, self.initial_state(x, h0))
+        return run_steps(
+            lambda x_t, h: gru_update(
+                F.linear(x_t, self.weight_ih, self.bias_ih), F.linear(h, self.weight_hh, self.bias_hh), h
+            ),
+            x,
+            self.initial_state(x, h0),
+        )
 
 
 class PerGateGRU(FusedGRU):
@@ -59,8 +66,8 @@ class PerGateGRU(FusedGRU):
 
         def step(gi, h):
             r = torch.sigmoid(gi[:, :H] + h @ W_hr.T + b_hr)
-            z = torch.sigmoid(gi[:, H:2 * H] + h @ W_hz.T + b_hz)
-            n = torch.tanh(gi[:, 2 * H:] + r * (h @ W_hn.T + b_hn))
+            z = torch.sigmoid(gi[:, H : 2 * H] + h @ W_hz.T + b_hz)
+            n = torch.tanh(gi[:, 2 * H :] + r * (h @ W_hn.T + b_hn))
             return (1 - z) * n + z * h
 
         return run_steps(step, gi_all, self.initial_state(x, h0))
@@ -80,8 +87,9 @@ def _stepping_with(**mistake):
 
     class VariantGRU(FusedGRU):
         def forward(self, x, h0=None):
-            return run_steps(lambda x_t, h: gru_variant(x_t, h, *self.weights(), **mistake), x,
-                             self.initial_state(x, h0))
+            return run_steps(
+                lambda x_t, h: gru_variant(x_t, h, *self.weights(), **mistake), x, self.initial_state(x, h0)
+            )
 
     return VariantGRU
 
@@ -118,15 +126,19 @@ NAMED_MISTAKES = [
     pytest.param(GRUCellInsideGRU, "calls nn.GRU or nn.GRUCell", id="calling_torchs_gru"),
     pytest.param(_stepping_with(candidate="cho"), "Cho et al. variant", id="cho_variant"),
     pytest.param(_stepping_with(swap_update=True), r"\(1 - z\) is on the wrong term", id="one_minus_z_on_wrong_term"),
-    pytest.param(PlainTensorGRU, "no parameter named weight_ih.*wrap them in nn.Parameter",
-                 id="unregistered_parameter"),
+    pytest.param(
+        PlainTensorGRU, "no parameter named weight_ih.*wrap them in nn.Parameter", id="unregistered_parameter"
+    ),
     pytest.param(TransposedGRU, r"weight_ih has shape \(3, 12\).*transposed", id="transposed_weight"),
-    pytest.param(_returning(lambda out, h: (out.transpose(0, 1), h)), r"\(T, N, H\).*batch-first",
-                 id="time_major_output"),
-    pytest.param(_returning(lambda out, h: (out, h[None])), r"\(1, N, H\) like nn.GRU's h_n",
-                 id="h_n_with_layer_dimension"),
-    pytest.param(_returning(lambda out, h: (out, out[:, 0])), r"return the \*last\* state",
-                 id="first_instead_of_last_state"),
+    pytest.param(
+        _returning(lambda out, h: (out.transpose(0, 1), h)), r"\(T, N, H\).*batch-first", id="time_major_output"
+    ),
+    pytest.param(
+        _returning(lambda out, h: (out, h[None])), r"\(1, N, H\) like nn.GRU's h_n", id="h_n_with_layer_dimension"
+    ),
+    pytest.param(
+        _returning(lambda out, h: (out, out[:, 0])), r"return the \*last\* state", id="first_instead_of_last_state"
+    ),
 ]
 
 
@@ -149,8 +161,11 @@ class DetachedStateGRU(FusedGRU):
 
     def forward(self, x, h0=None):
         gi_all = x @ self.weight_ih.T + self.bias_ih
-        return run_steps(lambda gi, h: gru_update(gi, h.detach() @ self.weight_hh.T + self.bias_hh, h.detach()),
-                         gi_all, self.initial_state(x, h0))
+        return run_steps(
+            lambda gi, h: gru_update(gi, h.detach() @ self.weight_hh.T + self.bias_hh, h.detach()),
+            gi_all,
+            self.initial_state(x, h0),
+        )
 
 
 class KeepsStateGRU(FusedGRU):
@@ -191,12 +206,15 @@ class EinsumInPlaceGRU(FusedGRU):
         return run_steps(step, gi_all, self.initial_state(x, h0))
 
 
-@pytest.mark.parametrize("layer, pattern", [
-    pytest.param(DetachedStateGRU, "detached inside the time loop", id="state_detached_in_the_loop"),
-    pytest.param(KeepsStateGRU, "started from the final state of the previous call", id="state_kept_between_calls"),
-    pytest.param(ZeroBiasGRU, r"bias_ih should start uniform in \[-1/sqrt\(H\), 1/sqrt\(H\)\]", id="zero_biases"),
-    pytest.param(NormalInitGRU, r"weight_ih should start uniform", id="normal_initialisation"),
-])
+@pytest.mark.parametrize(
+    "layer, pattern",
+    [
+        pytest.param(DetachedStateGRU, "detached inside the time loop", id="state_detached_in_the_loop"),
+        pytest.param(KeepsStateGRU, "started from the final state of the previous call", id="state_kept_between_calls"),
+        pytest.param(ZeroBiasGRU, r"bias_ih should start uniform in \[-1/sqrt\(H\), 1/sqrt\(H\)\]", id="zero_biases"),
+        pytest.param(NormalInitGRU, r"weight_ih should start uniform", id="normal_initialisation"),
+    ],
+)
 def test_fused_gru_names_what_the_docstring_promises(layer, pattern):
     fails_with(check_fused_gru, layer, pattern)
 
@@ -238,8 +256,11 @@ def test_fused_gru_names_a_forward_without_graph():
 RIGHT_PARAMETERS = {"weight_ih": [12, 3], "weight_hh": [12, 4], "bias_ih": [12], "bias_hh": [12]}
 
 
-@pytest.mark.parametrize("bad", [{}, {"parameters": []}, {"parameters": RIGHT_PARAMETERS, "out": None}, "text"],
-                         ids=["empty_dict", "parameters_not_a_dict", "outputs_missing", "not_a_dict"])
+@pytest.mark.parametrize(
+    "bad",
+    [{}, {"parameters": []}, {"parameters": RIGHT_PARAMETERS, "out": None}, "text"],
+    ids=["empty_dict", "parameters_not_a_dict", "outputs_missing", "not_a_dict"],
+)
 def test_fused_gru_judge_refuses_malformed_results(bad):
     """What comes back from a learner's kernel is untrusted: a malformed result is a CheckFailure, not a crash."""
     cases = FUSED_GRU.cases(0, False)

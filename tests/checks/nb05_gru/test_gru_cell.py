@@ -34,10 +34,16 @@ NAMED_MISTAKES = [
     pytest.param({"swap_rz": True}, "r/z swapped", id="swapped_gates"),
     pytest.param({"candidate": "bhn_outside"}, "b_hn is outside the reset", id="bias_outside_reset"),
     pytest.param({"candidate": "no_reset"}, "reset gate is never applied", id="missing_reset"),
-    pytest.param({"candidate": "cho", "swap_update": True},
-                 r"the GRU as the article \"From RNNs to LSTMs and GRUs.*\(1\).*\(2\)", id="the_articles_gru"),
-    pytest.param({"candidate": "bhn_outside", "swap_update": True},
-                 r"several mistakes.*b_hn is outside.*\(1 - z\) is on the wrong term", id="two_mistakes_together"),
+    pytest.param(
+        {"candidate": "cho", "swap_update": True},
+        r"the GRU as the article \"From RNNs to LSTMs and GRUs.*\(1\).*\(2\)",
+        id="the_articles_gru",
+    ),
+    pytest.param(
+        {"candidate": "bhn_outside", "swap_update": True},
+        r"several mistakes.*b_hn is outside.*\(1 - z\) is on the wrong term",
+        id="two_mistakes_together",
+    ),
 ]
 
 
@@ -66,8 +72,8 @@ def test_gru_cell_unnamed_mistake_gets_numbers_and_hint():
         H = h.shape[1]
         gi, gh = x @ Wi.T + bi, h @ Wh.T + bh
         r = torch.sigmoid(gi[:, :H] + gh[:, :H])
-        z = torch.sigmoid(gi[:, H:2 * H] + gh[:, H:2 * H])
-        n = torch.sigmoid(gi[:, 2 * H:] + r * gh[:, 2 * H:])
+        z = torch.sigmoid(gi[:, H : 2 * H] + gh[:, H : 2 * H])
+        n = torch.sigmoid(gi[:, 2 * H :] + r * gh[:, 2 * H :])
         return (1 - z) * n + z * h
 
     fails_with(check_gru_cell, sigmoid_candidate, r"max relative error.*n\s+uses tanh")
@@ -80,8 +86,10 @@ def test_gru_cell_names_wrong_shape():
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_gru_cell_names_mistakes_on_any_seed(seed):
     """Grading draws its own secret seeds: mistakes are still named on any of them."""
-    for fn, pattern in ((_cell_with(candidate="cho"), "Cho et al. variant"),
-                        (_cell_with(swap_update=True), r"\(1 - z\) is on the wrong term"),
-                        (_cell_with(swap_rz=True), "r/z swapped")):
+    for fn, pattern in (
+        (_cell_with(candidate="cho"), "Cho et al. variant"),
+        (_cell_with(swap_update=True), r"\(1 - z\) is on the wrong term"),
+        (_cell_with(swap_rz=True), "r/z swapped"),
+    ):
         with pytest.raises(AssertionError, match=pattern):
             check_gru_cell(fn, hidden=True, seed=seed)

@@ -13,5 +13,8 @@ PAD, BOS, EOS = 0, 2, 3
 
 # (hidden, seed) of the runs a right answer must pass: the notebook's visible cases, the hidden ones, and other
 # seeds, because grading draws its own seeds and a right answer must pass whatever the cases are.
-SEEDS = [pytest.param(False, None, id="visible"), pytest.param(True, None, id="hidden"),
-         *(pytest.param(True, seed, id=f"seed={seed}") for seed in (1, 2, 3, 4, 11, 12, 13, 14, 15))]
+SEEDS = [
+    pytest.param(False, None, id="visible"),
+    pytest.param(True, None, id="hidden"),
+    *(pytest.param(True, seed, id=f"seed={seed}") for seed in (1, 2, 3, 4, 11, 12, 13, 14, 15)),
+]

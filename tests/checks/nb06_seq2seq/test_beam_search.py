@@ -95,14 +95,18 @@ def _score(decoder, context, tokens, alpha):
     return total / len(tokens) ** alpha
 
 
-@pytest.mark.parametrize("wrong, message", [
-    pytest.param(stub, "not implemented yet", id="untouched_stub"),
-    pytest.param(k1_not_greedy, "k=1 must reproduce greedy decoding", id="k1_not_greedy"),
-    pytest.param(missing_length_normalisation, "best by the raw sum.*length normalisation",
-                 id="missing_length_normalisation"),
-    pytest.param(raw_score_returned, "divide it by len", id="raw_score_returned"),
-    pytest.param(context_not_expanded, "expand the context", id="context_not_expanded"),
-    pytest.param(lower_score_than_greedy, "lower model score than greedy", id="lower_score_than_greedy"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        pytest.param(stub, "not implemented yet", id="untouched_stub"),
+        pytest.param(k1_not_greedy, "k=1 must reproduce greedy decoding", id="k1_not_greedy"),
+        pytest.param(
+            missing_length_normalisation, "best by the raw sum.*length normalisation", id="missing_length_normalisation"
+        ),
+        pytest.param(raw_score_returned, "divide it by len", id="raw_score_returned"),
+        pytest.param(context_not_expanded, "expand the context", id="context_not_expanded"),
+        pytest.param(lower_score_than_greedy, "lower model score than greedy", id="lower_score_than_greedy"),
+    ],
+)
 def test_beam_search_names_mistake(wrong, message):
     fails_with(check_beam_search, wrong, message)

@@ -43,13 +43,16 @@ def old_state_returned(embedding, cell, out, y_prev, h, context):
     return decoder_step(embedding, cell, out, y_prev, h, context)[0], h
 
 
-@pytest.mark.parametrize("wrong, message, hidden", [
-    pytest.param(stub, "not implemented yet", False, id="untouched_stub"),
-    pytest.param(logits_from_old_state, "old state", False, id="logits_from_old_state"),
-    pytest.param(softmax_applied, "raw logits", False, id="softmax_applied"),
-    pytest.param(swapped_concatenation, "swapped", False, id="swapped_concatenation"),
-    pytest.param(state_instead_of_context, "state h where the context goes", False, id="state_instead_of_context"),
-    pytest.param(old_state_returned, "old state h", False, id="old_state_returned"),
-])
+@pytest.mark.parametrize(
+    "wrong, message, hidden",
+    [
+        pytest.param(stub, "not implemented yet", False, id="untouched_stub"),
+        pytest.param(logits_from_old_state, "old state", False, id="logits_from_old_state"),
+        pytest.param(softmax_applied, "raw logits", False, id="softmax_applied"),
+        pytest.param(swapped_concatenation, "swapped", False, id="swapped_concatenation"),
+        pytest.param(state_instead_of_context, "state h where the context goes", False, id="state_instead_of_context"),
+        pytest.param(old_state_returned, "old state h", False, id="old_state_returned"),
+    ],
+)
 def test_decoder_step_names_mistake(wrong, message, hidden):
     fails_with(check_decoder_step, wrong, message, hidden=hidden)

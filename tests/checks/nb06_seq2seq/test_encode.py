@@ -55,17 +55,25 @@ def lengths_from_equality(embedding, rnn, src, lengths):
     return encode(embedding, rnn, src, (src != 0).sum(1).clamp_min(1))
 
 
-@pytest.mark.parametrize("wrong, message, hidden", [
-    pytest.param(stub, "not implemented yet", False, id="untouched_stub"),
-    pytest.param(context_read_after_the_padding, "context read after the padding", False,
-                 id="context_read_after_the_padding"),
-    pytest.param(last_column_as_context, "after the padding", False, id="last_column_as_context"),
-    pytest.param(missing_total_length, "total_length", False, id="missing_total_length"),
-    pytest.param(lengths_from_equality, "lengths were taken from the tokens that are not <pad>", False,
-                 id="lengths_from_token_equality"),
-    pytest.param(lambda *a: (encode(*a)[0], encode(*a)[1][None]), r"h_n\[-1\]", False, id="layer_dimension"),
-    pytest.param(lambda *a: encode(*a)[::-1], r"order \(outputs, context\)", False, id="swapped_outputs"),
-    pytest.param(packed_sequence_returned, "PackedSequence", False, id="packed_sequence_returned"),
-])
+@pytest.mark.parametrize(
+    "wrong, message, hidden",
+    [
+        pytest.param(stub, "not implemented yet", False, id="untouched_stub"),
+        pytest.param(
+            context_read_after_the_padding, "context read after the padding", False, id="context_read_after_the_padding"
+        ),
+        pytest.param(last_column_as_context, "after the padding", False, id="last_column_as_context"),
+        pytest.param(missing_total_length, "total_length", False, id="missing_total_length"),
+        pytest.param(
+            lengths_from_equality,
+            "lengths were taken from the tokens that are not <pad>",
+            False,
+            id="lengths_from_token_equality",
+        ),
+        pytest.param(lambda *a: (encode(*a)[0], encode(*a)[1][None]), r"h_n\[-1\]", False, id="layer_dimension"),
+        pytest.param(lambda *a: encode(*a)[::-1], r"order \(outputs, context\)", False, id="swapped_outputs"),
+        pytest.param(packed_sequence_returned, "PackedSequence", False, id="packed_sequence_returned"),
+    ],
+)
 def test_encode_names_mistake(wrong, message, hidden):
     fails_with(check_encode, wrong, message, hidden=hidden)

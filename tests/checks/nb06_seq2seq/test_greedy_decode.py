@@ -105,15 +105,18 @@ def _greedy_from(decoder, context, max_len, h):
     return torch.stack(out, 1)
 
 
-@pytest.mark.parametrize("wrong, message", [
-    pytest.param(stops_at_first_pad, "stopped at its first <pad>", id="stops_at_first_pad"),
-    pytest.param(zero_initial_state, r"first state was zeros.*h_0 = context", id="zero_initial_state"),
-    pytest.param(stub, "not implemented yet", id="untouched_stub"),
-    pytest.param(never_stopping, "never stopping", id="never_stopping"),
-    pytest.param(not_padding_after_eos, "not padding after eos", id="not_padding_after_eos"),
-    pytest.param(end_token_never_emitted, "end token never emitted", id="end_token_never_emitted"),
-    pytest.param(bos_fed_every_step, "fed <bos> at every step", id="bos_fed_every_step"),
-    pytest.param(state_not_passed_on, "pass the new state", id="state_not_passed_on"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        pytest.param(stops_at_first_pad, "stopped at its first <pad>", id="stops_at_first_pad"),
+        pytest.param(zero_initial_state, r"first state was zeros.*h_0 = context", id="zero_initial_state"),
+        pytest.param(stub, "not implemented yet", id="untouched_stub"),
+        pytest.param(never_stopping, "never stopping", id="never_stopping"),
+        pytest.param(not_padding_after_eos, "not padding after eos", id="not_padding_after_eos"),
+        pytest.param(end_token_never_emitted, "end token never emitted", id="end_token_never_emitted"),
+        pytest.param(bos_fed_every_step, "fed <bos> at every step", id="bos_fed_every_step"),
+        pytest.param(state_not_passed_on, "pass the new state", id="state_not_passed_on"),
+    ],
+)
 def test_greedy_decode_names_mistake(wrong, message):
     fails_with(check_greedy_decode, wrong, message)

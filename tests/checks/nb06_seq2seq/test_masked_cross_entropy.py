@@ -37,13 +37,20 @@ def per_row_mean(logits, tgt, pad_id=0):
     return ((nll * mask).sum(1) / mask.sum(1)).mean()
 
 
-@pytest.mark.parametrize("wrong, message, hidden", [
-    pytest.param(stub, "not implemented yet", False, id="untouched_stub"),
-    pytest.param(padding_in_the_mean, "padding counted in the loss mean", False, id="padding_in_the_mean"),
-    pytest.param(lambda lg, t, pad_id=0: F.cross_entropy(lg.flatten(0, 1), t.flatten()),
-                 "padding counted in the loss mean", False, id="padding_in_the_loss"),
-    pytest.param(per_row_mean, "each row was averaged first", False, id="per_row_mean"),
-    pytest.param(lambda *a, **k: masked_cross_entropy(*a, **k).item(), r"\.item\(\)", False, id="item_called"),
-])
+@pytest.mark.parametrize(
+    "wrong, message, hidden",
+    [
+        pytest.param(stub, "not implemented yet", False, id="untouched_stub"),
+        pytest.param(padding_in_the_mean, "padding counted in the loss mean", False, id="padding_in_the_mean"),
+        pytest.param(
+            lambda lg, t, pad_id=0: F.cross_entropy(lg.flatten(0, 1), t.flatten()),
+            "padding counted in the loss mean",
+            False,
+            id="padding_in_the_loss",
+        ),
+        pytest.param(per_row_mean, "each row was averaged first", False, id="per_row_mean"),
+        pytest.param(lambda *a, **k: masked_cross_entropy(*a, **k).item(), r"\.item\(\)", False, id="item_called"),
+    ],
+)
 def test_masked_cross_entropy_names_mistake(wrong, message, hidden):
     fails_with(check_masked_cross_entropy, wrong, message, hidden=hidden)

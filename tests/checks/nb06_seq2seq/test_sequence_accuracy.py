@@ -30,13 +30,20 @@ def padding_counted(pred, tgt, pad_id=0):
     return exact, same.float().mean()
 
 
-@pytest.mark.parametrize("wrong, message", [
-    pytest.param(stub, "not implemented yet", id="untouched_stub"),
-    pytest.param(padding_counted, "padding counted in accuracy", id="padding_counted"),
-    pytest.param(lambda p, t, pad_id=0: (sequence_accuracy(p, t)[1],) * 2, "exact is the token accuracy",
-                 id="token_accuracy_as_exact"),
-    pytest.param(lambda p, t, pad_id=0: ((p == t).all(1).float().mean(), 0.0), "raised RuntimeError",
-                 id="unaligned_widths"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        pytest.param(stub, "not implemented yet", id="untouched_stub"),
+        pytest.param(padding_counted, "padding counted in accuracy", id="padding_counted"),
+        pytest.param(
+            lambda p, t, pad_id=0: (sequence_accuracy(p, t)[1],) * 2,
+            "exact is the token accuracy",
+            id="token_accuracy_as_exact",
+        ),
+        pytest.param(
+            lambda p, t, pad_id=0: ((p == t).all(1).float().mean(), 0.0), "raised RuntimeError", id="unaligned_widths"
+        ),
+    ],
+)
 def test_sequence_accuracy_names_mistake(wrong, message):
     fails_with(check_sequence_accuracy, wrong, message)
