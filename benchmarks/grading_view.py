@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 import course_lib  # noqa: E402
 from course_lib.checks import EXERCISES, MODULES  # noqa: E402
 from course_lib.checks.core import HIDDEN_SEED, VISIBLE_SEED  # noqa: E402
-from course_lib.grading.probe import probe_inputs  # noqa: E402
+from course_lib.grading.kernel_probe import probe_inputs  # noqa: E402
 from course_lib.grading.view import audit, build_view  # noqa: E402
 
 IMPORT = (

@@ -31,7 +31,7 @@ def _record(path: Path, megabytes: float, kind: str) -> None:
 
     from course_lib.checks import EXERCISES
     from course_lib.checks.core import HIDDEN_SEED, VISIBLE_SEED, encode_plain
-    from course_lib.grading.probe import MIME
+    from course_lib.grading.kernel_probe import MIME
 
     spec = EXERCISES[EXERCISE]
     seeds = [(VISIBLE_SEED, False), (HIDDEN_SEED, True)]

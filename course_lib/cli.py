@@ -47,7 +47,7 @@ def _cmd_validate(args) -> int:
 
 
 def _cmd_grade(args) -> int:
-    from course_lib.grading.run import GradeOptions, grade_class
+    from course_lib.grading.class_run import GradeOptions, grade_class
 
     root = args.course_dir or _find_root(Path.cwd())
     options = GradeOptions(

@@ -2,7 +2,7 @@
 
 1. :func:`probe_notebook` turns a (sanitized) submission into the notebook the sandbox executes: every
    autograded test cell ``test_<exercise>`` is replaced by a probe call, so the kernel never sees the hidden
-   tests; the probe's inputs are cases the grader made from its seeds (:func:`~course_lib.grading.probe.probe_inputs`).
+   tests; the probe's inputs are cases the grader made from its seeds (:func:`~course_lib.grading.kernel_probe.probe_inputs`).
 2. :func:`merge_record` reads the sandbox's execution record as untrusted data: outputs are validated and
    size-limited, test cells get no output from the kernel at all.
 3. :func:`judge_cell` judges the probe's plain data with the exercise's own ``judge``, on the grader's own
@@ -25,7 +25,7 @@ import nbformat
 
 from course_lib.checks import EXERCISES
 from course_lib.checks.core import HIDDEN_SEED, VISIBLE_SEED, CheckFailure, decode_plain, with_key
-from course_lib.grading.probe import MIME, probe_source
+from course_lib.grading.kernel_probe import MIME, probe_source
 
 __all__ = ["Verdict", "test_exercise", "grading_seeds", "probe_notebook", "merge_record", "judge_cell"]
 

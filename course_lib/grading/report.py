@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 GRADED, PENDING, NOT_GRADED = "graded", "awaiting manual grading", "not graded"
-FAILED_PREFIX = "grading failed"  # how run.py words a (student, assignment) that could not be graded
+FAILED_PREFIX = "grading failed"  # how the class run (class_run.py, coordinator.py) words a (student, assignment) that could not be graded
 
 
 def standing(submission) -> dict:

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import course_lib
 from course_lib.grading import limits as defaults
-from course_lib.grading.probe import INPUTS_ENV
+from course_lib.grading.kernel_probe import INPUTS_ENV
 from course_lib.grading.uids import sandbox_uid
 from course_lib.grading.view import grading_view
 
@@ -187,7 +187,7 @@ def _runner(notebook: Path, limits: Limits, record_fd: int) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "course_lib.grading.execute",
+        "course_lib.grading.sandbox_runner",
         str(notebook),
         "--record-fd",
         str(record_fd),
@@ -241,12 +241,12 @@ def run_sandboxed(
 ) -> tuple[SandboxResult, bytes]:
     """Execute a notebook (given as JSON text) in the sandbox; returns the run and the runner's record.
 
-    ``inputs_json``: the probe's inputs (:func:`course_lib.grading.probe.probe_inputs`).
+    ``inputs_json``: the probe's inputs (:func:`course_lib.grading.kernel_probe.probe_inputs`).
     ``sandbox=False`` runs the same runner with the same limits but without bubblewrap, and with the real
     course_lib (``course validate`` on a learner's own machine, where the learner's code is the learner's
     own business).
 
-    The record (JSON lines, one per executed cell; see ``course_lib.grading.execute``) arrives through a
+    The record (JSON lines, one per executed cell; see ``course_lib.grading.sandbox_runner``) arrives through a
     pipe and is cut off at MAX_RECORD_BYTES.  Every path in ``hide`` is an empty read-only folder inside.
     """
     root_user = sandbox and os.geteuid() == 0

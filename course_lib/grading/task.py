@@ -4,7 +4,7 @@ Runs in a grading worker's process (a Dask worker: on this machine or another; t
 everything as data (:class:`Job`: the submitted files, plus the :class:`Shared` course pieces: a gradebook
 that knows the assignment, its source folder, the nbgrader config, the grading secret, the limits),
 writes them into a scratch folder, runs nbgrader's autograde there with the sandboxed execution
-(:class:`course_lib.grading.preprocessor.SandboxedExecute`) and the feedback, and returns an
+(:class:`course_lib.grading.sandboxed_execute.SandboxedExecute`) and the feedback, and returns an
 :class:`Outcome`: the autograded notebook(s), the feedback HTML and the per-notebook report summaries, as
 bytes.  It never touches the course folder or the real gradebook: the coordinator
 (:mod:`course_lib.grading.coordinator`) records outcomes, one at a time.  So two tasks of one student
@@ -149,7 +149,7 @@ def grade_submission(job: Job, shared: Shared) -> Outcome:
 
 
 def _grade_in(scratch: Path, job: Job, shared: Shared, outcome: Outcome) -> Outcome:
-    from course_lib.grading.worker import autograde_config
+    from course_lib.grading.autograde import autograde_config
     from course_lib.nbgrader_setup import api_for
 
     student, assignment = job.student, job.assignment

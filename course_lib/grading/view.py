@@ -16,7 +16,7 @@ algorithm.  So the sandbox mounts this view over ``course_lib/checks`` instead o
   each callable a :class:`GraderOnly` stub, so that an import of it keeps working and brings no code.
 
 The grader builds the cases itself from its secret seeds and hands them to the probe as plain data (see
-:mod:`course_lib.grading.probe`), so the kernel needs no ``cases`` either.  Every build is audited
+:mod:`course_lib.grading.kernel_probe`), so the kernel needs no ``cases`` either.  Every build is audited
 (:mod:`course_lib.grading.view_audit`): a view that would carry a judge, a case generator or a reference
 module's code is refused.  Views are cached per digest of course_lib's code (and the interpreter), one folder each under
 ``$XDG_CACHE_HOME/course_lib/grading-views`` (those of other versions go after a week unused); a build

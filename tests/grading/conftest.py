@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_lib.grading.run import ClassSummary, GradeOptions, grade_class
+from course_lib.grading.class_run import ClassSummary, GradeOptions, grade_class
 from course_lib.grading.sandbox import bwrap_path
 from tests.conftest import ROOT
 

@@ -7,8 +7,8 @@ import zipfile
 import nbformat
 import pytest
 
+from course_lib.grading.class_run import _source_notebooks
 from course_lib.grading.intake import intake
-from course_lib.grading.run import _source_notebooks
 from tests.conftest import ROOT
 from tests.grading.conftest import A01, solved, stub
 

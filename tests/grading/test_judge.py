@@ -7,7 +7,7 @@ import nbformat
 from course_lib.checks import EXERCISES
 from course_lib.checks.core import HIDDEN_SEED, VISIBLE_SEED, encode_results, run_cases
 from course_lib.grading.judge import _clean_output, grading_seeds, judge_cell, merge_record
-from course_lib.grading.probe import MIME
+from course_lib.grading.kernel_probe import MIME
 
 SEEDS = [(VISIBLE_SEED, False), (HIDDEN_SEED, True)]
 

@@ -19,7 +19,7 @@ import pytest
 
 from course_lib.checks import EXERCISES
 from course_lib.checks.core import HIDDEN_SEED, VISIBLE_SEED
-from course_lib.grading.probe import probe_inputs
+from course_lib.grading.kernel_probe import probe_inputs
 from course_lib.grading.sandbox import Limits, run_sandboxed
 from course_lib.grading.view import VERBATIM, ViewLeak, audit, build_view, grading_view, inventory
 from tests.conftest import ROOT

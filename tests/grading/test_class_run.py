@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from course_lib.grading.run import _failure
+from course_lib.grading.class_run import _failure
 
 LOG = """[AutogradeApp | ERROR] There was an error processing assignment: /c/submitted/eve/01
 Traceback (most recent call last):
@@ -35,7 +35,7 @@ def test_a_failure_without_a_traceback_keeps_its_last_line(tmp_path):
 
 
 def test_a_task_gradebook_is_generated_once_per_version_of_the_sources(tmp_path):
-    from course_lib.grading.run import GradeOptions, _course, _register
+    from course_lib.grading.class_run import GradeOptions, _course, _register
     from tests.grading.conftest import A01, make_course
 
     course = make_course(tmp_path)

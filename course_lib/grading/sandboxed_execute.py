@@ -27,8 +27,8 @@ from course_lib.grading.judge import (
     probe_notebook,
     verdict_outputs,
 )
+from course_lib.grading.kernel_probe import probe_inputs
 from course_lib.grading.keys import answer_keys
-from course_lib.grading.probe import probe_inputs
 from course_lib.grading.sandbox import Limits, run_sandboxed
 
 __all__ = ["SandboxedExecute"]

@@ -1,6 +1,6 @@
 """Execute one notebook cell by cell and record what happened: the runner inside the grading sandbox.
 
-``python -m course_lib.grading.execute IN.ipynb --record-fd 3 --cell-timeout S`` runs every code cell
+``python -m course_lib.grading.sandbox_runner IN.ipynb --record-fd 3 --cell-timeout S`` runs every code cell
 of IN with nbclient and writes, after each cell, one JSON line to file descriptor 3:
 ``{"index": i, "status": "ok" | "error" | "timeout" | "died", "outputs": [...]}`` (and ``{"event": ...}``
 lines).  Descriptor 3 is a pipe to the grader, not inherited by the kernel.  Everything here runs beside

@@ -8,8 +8,8 @@ import json
 import nbformat
 import pytest
 
-from course_lib.grading.execute import MAX_CELL_OUTPUT
 from course_lib.grading.sandbox import Limits, _keep_tail, run_sandboxed
+from course_lib.grading.sandbox_runner import MAX_CELL_OUTPUT
 from tests.grading.conftest import needs_bwrap
 
 PRINT_FOREVER = "i = 0\nwhile True:\n    print('loss', i, 'x' * 200)\n    i += 1"
@@ -64,7 +64,7 @@ def _run_direct(cells, cell_timeout, jupyter_path, monkeypatch):
     import os
     import threading
 
-    from course_lib.grading.execute import Record, _install_kernelspec, run_notebook
+    from course_lib.grading.sandbox_runner import Record, _install_kernelspec, run_notebook
 
     _install_kernelspec(jupyter_path)
     monkeypatch.setenv("JUPYTER_PATH", str(jupyter_path))

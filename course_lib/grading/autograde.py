@@ -1,7 +1,7 @@
 """nbgrader's autograde with execution replaced by :class:`SandboxedExecute` (the config a grading task uses).
 
 Runs in a grading task's process (trusted; see :mod:`course_lib.grading.task`).  For debugging one
-submission by hand in a course folder: ``python -m course_lib.grading.worker ROOT STUDENT ASSIGNMENT
+submission by hand in a course folder: ``python -m course_lib.grading.autograde ROOT STUDENT ASSIGNMENT
 --settings JSON`` prints one JSON line, ``{"success": bool, "error": str}``; it writes that course's
 gradebook itself, so never run it beside ``course grade``.
 """
@@ -27,7 +27,7 @@ def autograde_config(root: Path, settings: dict):
         SaveAutoGrades,
     )
 
-    from course_lib.grading.preprocessor import SandboxedExecute
+    from course_lib.grading.sandboxed_execute import SandboxedExecute
     from course_lib.nbgrader_setup import course_config
 
     config = course_config(root, db_url=settings.get("db_url"))

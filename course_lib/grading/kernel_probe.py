@@ -30,7 +30,7 @@ Cases = dict[str, dict[str, Any]]
 
 def probe_source(exercise: str) -> str:
     """The code a test cell is replaced by."""
-    return f"__import__('course_lib.grading.probe', fromlist=['emit']).emit({exercise!r})"
+    return f"__import__('course_lib.grading.kernel_probe', fromlist=['emit']).emit({exercise!r})"
 
 
 def probe_inputs(exercises, seeds_of: Callable[[str], list[tuple[int, bool]]]) -> tuple[str, dict[str, list]]:
