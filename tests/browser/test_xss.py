@@ -32,7 +32,6 @@ import pytest
 
 pytest.importorskip("playwright", reason="Playwright is not installed: pip install playwright (the [test] extra)")
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.grading.conftest import (
     A01,
     edit,
@@ -168,58 +167,56 @@ def _formgrader_static(path: str) -> Path | None:
     return found if found.is_file() and found.is_relative_to(root) else None
 
 
-def _open(page_html: Path) -> dict:
-    from playwright.sync_api import sync_playwright
+def _open(browser, page_html: Path) -> dict:
+    """Open ``page_html`` in a fresh context of the session's Chromium (tests/browser/conftest.py; one
+    Playwright per session: a second sync_playwright in the same thread fails) and record what it did."""
+    context = browser.new_context()
+    context.add_init_script(HOOKS)
+    page = context.new_page()
+    seen = {"dialogs": [], "requests": [], "navigations": []}
+    page.on("dialog", lambda dialog: (seen["dialogs"].append(dialog.message), dialog.dismiss()))
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context()
-        context.add_init_script(HOOKS)
-        page = context.new_page()
-        seen = {"dialogs": [], "requests": [], "navigations": []}
-        page.on("dialog", lambda dialog: (seen["dialogs"].append(dialog.message), dialog.dismiss()))
+    def leaving(route):
+        url = urlparse(route.request.url)
+        if url.scheme not in ("file", "data") and url.hostname not in TEMPLATE_HOSTS:
+            seen["requests"].append(route.request.url)  # another origin: the page's own are file: here
+        static = _formgrader_static(url.path) if url.scheme == "file" else None
+        if static is not None:
+            route.fulfill(path=str(static))  # formgrader's own scripts and Bootstrap, as its server serves them
+        elif route.request.url == page_html.as_uri():
+            route.continue_()
+        else:
+            route.abort()  # no network here anyway; nothing else the page asks for is fetched
 
-        def leaving(route):
-            url = urlparse(route.request.url)
-            if url.scheme not in ("file", "data") and url.hostname not in TEMPLATE_HOSTS:
-                seen["requests"].append(route.request.url)  # another origin: the page's own are file: here
-            static = _formgrader_static(url.path) if url.scheme == "file" else None
-            if static is not None:
-                route.fulfill(path=str(static))  # formgrader's own scripts and Bootstrap, as its server serves them
-            elif route.request.url == page_html.as_uri():
-                route.continue_()
-            else:
-                route.abort()  # no network here anyway; nothing else the page asks for is fetched
-
-        page.route("**/*", leaving)
-        page.on(
-            "framenavigated",
-            lambda frame: (
-                seen["navigations"].append(frame.url)
-                if frame == page.main_frame and frame.url != page_html.as_uri()
-                else None
-            ),
-        )
-        page.goto(page_html.as_uri(), wait_until="load")
-        page.wait_for_timeout(1000)
-        seen.update(page.evaluate(PROBE_PAGE))
-        page.wait_for_timeout(500)
-        ours = {f"eval:{source[:80]}" for source in (PROBE_PAGE, READ_RECORD)}  # Playwright's evaluate is an eval
-        seen["scripts"] = [s for s in page.evaluate(READ_RECORD) if s not in ours]
-        seen["text"] = page.inner_text("body")
-        browser.close()
+    page.route("**/*", leaving)
+    page.on(
+        "framenavigated",
+        lambda frame: (
+            seen["navigations"].append(frame.url)
+            if frame == page.main_frame and frame.url != page_html.as_uri()
+            else None
+        ),
+    )
+    page.goto(page_html.as_uri(), wait_until="load")
+    page.wait_for_timeout(1000)
+    seen.update(page.evaluate(PROBE_PAGE))
+    page.wait_for_timeout(500)
+    ours = {f"eval:{source[:80]}" for source in (PROBE_PAGE, READ_RECORD)}  # Playwright's evaluate is an eval
+    seen["scripts"] = [s for s in page.evaluate(READ_RECORD) if s not in ours]
+    seen["text"] = page.inner_text("body")
+    context.close()
     return seen
 
 
 @pytest.mark.parametrize("which", ["feedback", "formgrader"])
-def test_no_vector_runs_loads_or_overlays_in_the_instructors_browser(graded, tmp_path, which):
+def test_no_vector_runs_loads_or_overlays_in_the_instructors_browser(browser, graded, tmp_path, which):
     course = graded
     if which == "feedback":
         path = course / "feedback" / STUDENT / A01 / f"{A01}.html"
     else:
         path = tmp_path / "formgrade.html"
         path.write_text(_formgrader_page(course), encoding="utf-8")
-    seen = _open(path)
+    seen = _open(browser, path)
     assert seen["cells"] > len(VECTORS), "the page shows the notebook's cells"
     assert seen["scripts"] == [], seen["scripts"]
     assert seen["dialogs"] == [], seen["dialogs"]
@@ -247,7 +244,7 @@ def test_the_report_names_what_was_removed_and_escapes_the_file_name(graded):
     assert "<img src=x onerror" not in markdown and "&lt;img src=x onerror=alert\\(1\\)&gt;.csv" in markdown
 
 
-def test_the_hooks_see_a_vector_that_is_let_through(tmp_path):
+def test_the_hooks_see_a_vector_that_is_let_through(browser, tmp_path):
     """The same page without course grade's sanitizer: the hooks must see the script run (so zero above means
     something).  ``<!--->`` is the vector the hand-written html.parser check let through."""
     from nbconvert import HTMLExporter
@@ -259,6 +256,6 @@ def test_the_hooks_see_a_vector_that_is_let_through(tmp_path):
     ]
     page = tmp_path / "unsanitized.html"
     page.write_text(HTMLExporter(template_name="classic").from_notebook_node(nb)[0], encoding="utf-8")
-    seen = _open(page)
+    seen = _open(browser, page)
     assert "alert:1" in seen["scripts"] and set(seen["handlers"]) == {"IMG onerror"}
     assert any(p.startswith("A fixed") for p in seen["positioned"]), seen["positioned"]
