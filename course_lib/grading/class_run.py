@@ -34,7 +34,7 @@ from course_lib.grading.coordinator import Marks, failure_line, forget, job_for,
 from course_lib.grading.intake import Intake, Problem, intake
 from course_lib.grading.late import parse_due, set_due_date, stamp
 from course_lib.grading.progress import Progress
-from course_lib.grading.report import not_graded_in, write_outputs
+from course_lib.grading.report import write_outputs
 from course_lib.grading.sandbox import bwrap_path
 from course_lib.grading.task import Shared, grade_submission, grader_digest, same
 from course_lib.nbgrader_setup import CourseError, api_for, assignments, course_config
@@ -340,14 +340,12 @@ def grade_class(root: Path, submissions: Path, options: GradeOptions) -> ClassSu
             options = dataclasses.replace(options, jobs=jobs)
             shared = _shared(course, options, templates, submissions, jobs)
             failures = _grade(course, options, todo, shared, progress, timings)
-    failed = len({(p.student, p.assignment) for p in failures if not p.what.startswith("feedback failed")})
+    # whatever failed in this run shows as not graded (with its cause), never as the gradebook's older score;
+    # every "grading failed" line comes from the coordinator's failure_line, so it is among these already
+    not_graded = {(p.student, p.assignment): p.what for p in failures if not p.what.startswith("feedback failed")}
+    failed = len(not_graded)
     problems = taken.problems + failures
     clock = time.monotonic()
-    # whatever failed in this run shows as not graded (with its cause), never as the gradebook's older score
-    not_graded = {
-        **not_graded_in(problems),
-        **{(p.student, p.assignment): p.what for p in failures if not p.what.startswith("feedback failed")},
-    }
     csv_path, report_path = write_outputs(root, course.db_url, course.sources, taken.work, problems, not_graded)
     timings["report"] = time.monotonic() - clock
     return ClassSummary(
