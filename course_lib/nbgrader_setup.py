@@ -3,10 +3,15 @@
 nbgrader's ``NbGraderAPI`` does not read ``nbgrader_config.py`` by itself, and nbgrader shells out to
 ``alembic`` to create a gradebook, so the interpreter's ``bin`` directory must be on PATH.  Both are
 done here, once, for every ``course`` sub-command.
+
+Every new gradebook asks a fresh ``alembic heads`` process for the schema's revision (2.6 s of Python start-up
+and imports each time, for an answer that is fixed by the installed nbgrader): :func:`api_for` makes nbgrader
+ask once per process.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from pathlib import Path
@@ -46,8 +51,12 @@ def course_config(root: Path, db_url: str | None = None, **overrides) -> Config:
 def api_for(config: Config):
     """An ``NbGraderAPI`` on ``config`` (imported late: nbgrader is slow to import)."""
     _ensure_bin_on_path()
+    import nbgrader.api
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
+
+    if not hasattr(nbgrader.api.get_alembic_version, "cache_info"):  # the installed nbgrader's head, asked once
+        nbgrader.api.get_alembic_version = functools.cache(nbgrader.api.get_alembic_version)
 
     return NbGraderAPI(CourseDirectory(config=config), config=config)
 
