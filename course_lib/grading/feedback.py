@@ -14,6 +14,10 @@ and Formgrader's button all use it) sets three things:
   classic notebook loads it (``HTMLExporter.mathjax_url``: :data:`MATHJAX_URL` on the CDN by default; point
   it at a local copy, e.g. jupyter-server-mathjax's, where students have no network).  Where MathJax
   cannot load, the LaTeX stays as written between its ``$`` signs.
+
+The page is rendered by :class:`FeedbackExporter`, nbconvert's ``HTMLExporter`` with one change: the
+compiled templates are kept for the life of the process (nbgrader makes a fresh exporter, and so a fresh
+Jinja environment, for every notebook; compiling the template chain cost a third of each page's 0.65 s).
 """
 
 from __future__ import annotations
@@ -22,9 +26,11 @@ import os
 import re
 from pathlib import Path
 
+import jinja2
+from nbconvert.exporters import HTMLExporter
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-__all__ = ["MATHJAX_URL", "TEMPLATE_FILE", "FeedbackTitles", "configure", "titles"]
+__all__ = ["MATHJAX_URL", "TEMPLATE_FILE", "FeedbackExporter", "FeedbackTitles", "configure", "titles"]
 
 TEMPLATE_FILE = "course_feedback.html.j2"
 TEMPLATES = Path(__file__).parent / "templates"  # holds feedback/course_feedback.html.j2
@@ -52,6 +58,34 @@ def titles(nb) -> dict[str, str]:
         name = f"{exercise} ({kind})" if kind else exercise
         out[grade_id] = f"{name} — {section}" if section else name
     return out
+
+
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Jinja's compiled templates, in memory for this process; a bucket's key includes the template's source
+    checksum, so an edited template is compiled again."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+_COMPILED = _CompiledTemplates()
+
+
+class FeedbackExporter(HTMLExporter):
+    """nbconvert's HTML exporter (configured as ``HTMLExporter``) whose compiled templates outlive it."""
+
+    def _create_environment(self):
+        environment = super()._create_environment()
+        environment.bytecode_cache = _COMPILED
+        return environment
 
 
 class FeedbackTitles(NbGraderPreprocessor):
@@ -88,6 +122,7 @@ def configure(c) -> None:
 
     nbgrader_templates = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"
     c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests, FeedbackTitles]
+    c.GenerateFeedback.exporter_class = FeedbackExporter
     # nbgrader's API always renders feedback with the template *named* "feedback"; every basedir's "feedback"
     # folder is on its search path, ours first: our file extends index.html.j2, found in nbgrader's folder.
     c.HTMLExporter.template_file = TEMPLATE_FILE
