@@ -21,6 +21,7 @@ import dataclasses
 import hashlib
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import course_lib
@@ -149,6 +150,8 @@ def grade_submission(job: Job, shared: Shared) -> Outcome:
 
 
 def _grade_in(scratch: Path, job: Job, shared: Shared, outcome: Outcome) -> Outcome:
+    from sqlalchemy.exc import SAWarning
+
     from course_lib.grading.autograde import autograde_config
     from course_lib.nbgrader_setup import api_for
 
@@ -177,7 +180,10 @@ def _grade_in(scratch: Path, job: Job, shared: Shared, outcome: Outcome) -> Outc
     }
     api = api_for(autograde_config(scratch, settings))
     clock = time.monotonic()
-    result = api.autograde(assignment, student, force=True, create=True)
+    with warnings.catch_warnings():
+        # nbgrader's add_submission warns about its own session use (SAWarning) in every grading process
+        warnings.simplefilter("ignore", SAWarning)
+        result = api.autograde(assignment, student, force=True, create=True)
     outcome.timings["autograde"] = time.monotonic() - clock
     if not result.get("success"):
         outcome.error = (result.get("error") or "")[-3000:]

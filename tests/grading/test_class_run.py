@@ -52,3 +52,50 @@ def test_a_task_gradebook_is_generated_once_per_version_of_the_sources(tmp_path)
     assert [p.name for p in (course / ".course" / "cache").glob(f"{A01}-*.db")] != [cached[0].name], (
         "an edited source gets a new task gradebook (and the old one goes)"
     )
+
+
+def test_tasks_go_out_longest_expected_first(tmp_path):
+    """Earlier summaries' seconds order the pairs (summed over an assignment's notebooks); before any,
+    the solutions' size does; ties by assignment, then student."""
+    import json
+
+    from course_lib.grading.class_run import GradeOptions, _course, _longest_first
+    from tests.grading.conftest import make_course
+
+    course = make_course(tmp_path)
+    state = _course(course, GradeOptions(assignments=["01_sequence_data", "02_rnn", "07_attention"], sandbox=False))
+    todo = [(s, a, "fp") for s in ("bob", "amy") for a in state.chosen]
+    by_size = [a for _, a, _ in _longest_first(state, todo)]
+    assert by_size[:2] == ["02_rnn", "02_rnn"], "02's solution notebook is the largest of the three"
+    for student, assignment, seconds in [("x", "07_attention", 30.0), ("y", "07_attention", 20.0), ("x", "02_rnn", 9)]:
+        folder = course / ".course" / "reports" / student / assignment
+        folder.mkdir(parents=True)
+        for part in ("a", "b"):  # two notebooks: a submission's expected time is their sum
+            (folder / f"{part}.json").write_text(json.dumps({"assignment": assignment, "seconds": seconds / 2}))
+    (course / ".course" / "reports" / "z" / "01_sequence_data").mkdir(parents=True)
+    (course / ".course" / "reports" / "z" / "01_sequence_data" / "a.json").write_text("not json")
+    ordered = _longest_first(state, todo)
+    assert ordered[:2] == [("amy", "07_attention", "fp"), ("bob", "07_attention", "fp")]
+    assert [a for _, a, _ in ordered[2:4]] == ["02_rnn", "02_rnn"]
+    assert sorted(ordered) == sorted(todo), "every pair once"
+
+
+def test_nbgrader_asks_alembic_for_the_schema_head_once_per_process(tmp_path, monkeypatch):
+    """Each new gradebook used to start an ``alembic heads`` process (2.6 s)."""
+    import subprocess
+
+    from nbgrader.api import Gradebook
+    from sqlalchemy import text
+
+    from course_lib.nbgrader_setup import api_for, course_config
+    from tests.grading.conftest import make_course
+
+    api_for(course_config(make_course(tmp_path)))
+    with Gradebook(f"sqlite:///{tmp_path / 'one.db'}"):
+        pass
+    calls = []
+    real = subprocess.check_output
+    monkeypatch.setattr(subprocess, "check_output", lambda *a, **k: calls.append(a) or real(*a, **k))
+    with Gradebook(f"sqlite:///{tmp_path / 'two.db'}") as gb:
+        head = gb.db.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    assert calls == [] and head, "the second new gradebook is stamped without a subprocess"

@@ -82,3 +82,18 @@ def test_titles_name_exercises_by_their_section_and_skip_code_blocks():
         ]
     )
     assert titles(nb) == {"test_make_windows": "make_windows — 5. Windows", "why": "why (written answer) — 5. Windows"}
+
+
+def test_feedback_pages_reuse_the_compiled_templates(monkeypatch):
+    """nbgrader makes a fresh exporter per notebook; the second page compiles no template and is the same."""
+    import jinja2
+
+    from course_lib.grading.feedback import FeedbackExporter
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# A"), nbformat.v4.new_code_cell("1 + 1")])
+    first, _ = FeedbackExporter(template_name="classic").from_notebook_node(nb)
+    compiled = []
+    real = jinja2.Environment.compile
+    monkeypatch.setattr(jinja2.Environment, "compile", lambda self, *a, **k: compiled.append(a) or real(self, *a, **k))
+    second, _ = FeedbackExporter(template_name="classic").from_notebook_node(nb)
+    assert compiled == [] and second == first
