@@ -9,7 +9,8 @@ learner version, a third the solution with one exercise broken.  Grading is the 
 cluster, sandboxed, judged outside the kernel).  For each run it prints the coordinator's steps (register
 the assignments, intake, cluster start, recording, report), the tasks' steps summed over the class
 (nbgrader autograde, feedback) and, per notebook, the sandbox's wall time split into "sandbox + runner
-start" and "kernel start + cells" (the runner's own clock).  Targets on a 2-core machine: one full
+start" and "kernel start + cells" (the runner's own clock), and the CPU the whole run used (so a figure
+taken on a busy machine still says what the run costs).  Targets on a 2-core machine: one full
 submission <= 30 s; a class of 50 <= 25 min; the engine's own overhead <= 5 % of a class run.
 """
 
@@ -17,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -50,11 +53,26 @@ def _notebook_seconds(course: Path) -> dict[str, list[float]]:
     return out
 
 
+def _cpu_seconds() -> float:
+    """CPU (user + system) of this process and of every finished process under it: the workers, their
+    sandboxes, runners and kernels are all reaped by the end of a run, so the difference over a run is what
+    the whole run cost, whatever else the machine was doing (wall time is not, on a shared machine)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def _run(course: Path, subs: Path, options: GradeOptions, label: str, students: int) -> float:
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu_seconds()
     summary = grade_class(course, subs, options)
     wall = time.perf_counter() - started
+    cpu = _cpu_seconds() - cpu
+    cores = options.jobs or len(os.sched_getaffinity(0))
     print(f"\n{label}: {wall:.1f} s ({wall / students:.1f} s per student, failed={summary.failed})", flush=True)
+    print(
+        f"  CPU of the whole run: {cpu:.1f} s = {cpu / students:.1f} s per student; on {cores} idle cores at "
+        f"least {cpu / cores:.1f} s ({cpu / cores / students:.1f} s per student); load average now "
+        f"{os.getloadavg()[0]:.1f}"
+    )
     engine = sum(summary.timings.get(step, 0.0) for step in ENGINE)
     for step, seconds in summary.timings.items():
         print(f"  {step:<28} {seconds:7.1f} s")
