@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import shutil
 import sys
@@ -42,21 +43,24 @@ def _broken(assignment: str):
 
 
 def _notebook_seconds(course: Path) -> dict[str, list[float]]:
-    """notebook -> [sandbox wall, runner's execution] summed over the students."""
+    """notebook -> [sandbox wall, runner's execution, CPU of runner and kernels] summed over the students."""
     out: dict[str, list[float]] = {}
     for summary in sorted((course / ".course" / "reports").rglob("*.json")):
         data = json.loads(summary.read_text())
-        executed = sum(float(e.split()[2]) for e in data["events"] if e.startswith("executed in "))
-        total = out.setdefault(data["notebook"], [0.0, 0.0])
+        total = out.setdefault(data["notebook"], [0.0, 0.0, 0.0])
         total[0] += data["seconds"]
-        total[1] += executed
+        for event in data["events"]:
+            if found := re.match(r"executed in ([\d.]+) s \(CPU ([\d.]+) s\)", event):
+                total[1] += float(found[1])
+                total[2] += float(found[2])
     return out
 
 
 def _cpu_seconds() -> float:
-    """CPU (user + system) of this process and of every finished process under it: the workers, their
-    sandboxes, runners and kernels are all reaped by the end of a run, so the difference over a run is what
-    the whole run cost, whatever else the machine was doing (wall time is not, on a shared machine)."""
+    """CPU (user + system) of this process and of the finished processes under it (the workers).  What runs
+    inside bubblewrap is not passed up to here: each runner reports its own and its kernels' CPU instead
+    (:func:`_notebook_seconds`).  The sum is what the run cost, whatever else the machine was doing (wall
+    time is not, on a shared machine)."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
@@ -65,7 +69,8 @@ def _run(course: Path, subs: Path, options: GradeOptions, label: str, students: 
     started, cpu = time.perf_counter(), _cpu_seconds()
     summary = grade_class(course, subs, options)
     wall = time.perf_counter() - started
-    cpu = _cpu_seconds() - cpu
+    notebooks = _notebook_seconds(course)
+    cpu = _cpu_seconds() - cpu + sum(n[2] for n in notebooks.values())
     cores = options.jobs or len(os.sched_getaffinity(0))
     print(f"\n{label}: {wall:.1f} s ({wall / students:.1f} s per student, failed={summary.failed})", flush=True)
     print(
@@ -77,10 +82,10 @@ def _run(course: Path, subs: Path, options: GradeOptions, label: str, students: 
     for step, seconds in summary.timings.items():
         print(f"  {step:<28} {seconds:7.1f} s")
     print(f"  engine overhead (coordinator steps above): {engine:.1f} s = {100 * engine / wall:.1f} % of the run")
-    for notebook, (sandbox, executed) in _notebook_seconds(course).items():
+    for notebook, (sandbox, executed, kernel_cpu) in notebooks.items():
         print(
             f"  {notebook:<28} sandbox {sandbox:6.1f} s = start {sandbox - executed:5.1f} s + kernel & cells "
-            f"{executed:6.1f} s (all students)"
+            f"{executed:6.1f} s (CPU {kernel_cpu:6.1f} s; all students)"
         )
     return wall
 
