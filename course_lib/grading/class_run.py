@@ -320,6 +320,7 @@ def _grade(
             except Exception as error:  # noqa: BLE001 -- the task itself broke: named for this student, the class goes on
                 what = failure_line(root, student, assignment, f"{type(error).__name__}: {error}")
             else:
+                timings["tasks: in workers"] = timings.get("tasks: in workers", 0) + outcome.seconds
                 if not outcome.success:
                     what = failure_line(root, student, assignment, outcome.error, outcome.log)
                 else:
