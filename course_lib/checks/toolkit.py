@@ -6,8 +6,11 @@ One of each, so that the notebooks' checks agree with each other:
 - :data:`TOLERANCES`, :func:`tolerance`: the one table of tolerances, by dtype.  float64 is tight enough
   that a float32 computation on float64 inputs fails (with a message that says so).
 - :func:`close`, :func:`assert_close`: the one comparison, and its failure message: the first differences
-  (index, expected, got, ``|diff|``, tolerance) and the likely cause -- never the whole expected answer.
-- :func:`as_tensor`, :func:`pair`, :func:`number`: a learner's result coerced, or a message saying what it is.
+  (index, expected, got, ``|diff|``, tolerance) and the likely cause -- never the whole expected answer;
+  :func:`close_to_scale` is :func:`close` at a relative tolerance of each entry (norms, spectral radii).
+- :func:`plain`: what a ``run`` step returns, as data that crosses from the learner's kernel to the judge.
+- :func:`as_tensor`, :func:`pair`, :func:`number`, :func:`token_list`, :func:`assert_dtype`: a learner's result
+  coerced (or its dtype checked), or a message saying what it is.
 - :func:`first_named_mistake`, :func:`name_mistake`: name a typical mistake *only* for an answer that is
   not right (the guard is applied here, once, not in each check).
 - :data:`KINDS`, :func:`kind_of`, :func:`kinds`: every case carries a ``kind`` (``values``, ``gradients``,
@@ -26,8 +29,10 @@ from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 import torch
+from torch.nn.utils.rnn import PackedSequence
 
-from course_lib.checks.core import CheckFailure, as_tensor, describe, rel_error
+from course_lib.checks import core
+from course_lib.checks.core import CheckFailure, describe, rel_error
 
 __all__ = [
     "KINDS",
@@ -35,7 +40,9 @@ __all__ = [
     "CheckFailure",
     "as_tensor",
     "assert_close",
+    "assert_dtype",
     "close",
+    "close_to_scale",
     "differences",
     "show_difference",
     "assert_gradients",
@@ -51,8 +58,10 @@ __all__ = [
     "note",
     "number",
     "pair",
+    "plain",
     "randn",
     "tensor",
+    "token_list",
     "tolerance",
 ]
 
@@ -129,6 +138,16 @@ def close(
         return False
     r, a = _tol(got, expected, dtype, rtol, atol)
     return bool(torch.allclose(got.double(), expected.double(), rtol=r, atol=a))
+
+
+def close_to_scale(got: Any, expected: Any, rtol: float) -> bool:
+    """:func:`close` at ``rtol`` relative to each entry, with an absolute floor of 1e-12 times the largest entry (so
+    an exact zero may come back as rounding noise); for quantities whose entries span orders of magnitude."""
+    got_t, expected_t = _as_compared(got), _as_compared(expected)
+    if got_t is None or expected_t is None or not bool(torch.isfinite(got_t).all()):
+        return False
+    atol = 1e-12 * max(1.0, float(expected_t.double().abs().max())) if expected_t.numel() else 0.0
+    return close(got_t, expected_t, rtol=rtol, atol=atol)
 
 
 def _as_compared(value: Any) -> torch.Tensor | None:
@@ -236,6 +255,61 @@ def _likely_cause(got: torch.Tensor, expected: torch.Tensor, error: float, same_
 
 # --------------------------------------------------------------------------------------------------
 # Reading a learner's result
+
+
+def plain(value: Any) -> Any:
+    """What the learner's function returned, as data a ``run`` step can hand to the judge: tensors detached,
+    lists and tuples as tuples (item by item), numbers, strings and arrays as they are, any other object as
+    ``{"object": its type name}`` (which :func:`as_tensor` and :func:`token_list` name in their messages)."""
+    if isinstance(value, torch.Tensor):
+        return value.detach()
+    if isinstance(value, PackedSequence):  # a tuple too, but not one of results
+        return {"object": "PackedSequence"}
+    if isinstance(value, (list, tuple)):
+        return tuple(plain(v) for v in value)
+    if value is None or isinstance(value, (bool, int, float, str, np.ndarray, np.generic)):
+        return value
+    return {"object": type(value).__name__}
+
+
+def _object_name(value: Any) -> str | None:
+    """The type name :func:`plain` recorded for an object that is not data, or None."""
+    if isinstance(value, dict) and set(value) == {"object"} and isinstance(value["object"], str):
+        return value["object"]
+    return None
+
+
+def as_tensor(value: Any, what: str, shape: tuple[int, ...] | None = None, letters: str = "") -> torch.Tensor:
+    """``value`` as a tensor of ``shape``; otherwise a message naming ``what`` and both shapes (an object that
+    :func:`plain` could not send is named by its type; a ``PackedSequence`` with the way to unpack it)."""
+    __tracebackhide__ = True
+    name = _object_name(value)
+    if name is not None:
+        hint = " Unpack it with pad_packed_sequence." if name == "PackedSequence" else ""
+        raise CheckFailure(f"{what} should be a tensor, but it is a {name}.{hint}")
+    return core.as_tensor(value, what, shape, letters)
+
+
+def token_list(value: Any, what: str) -> list[str]:
+    """``value`` (a list or tuple of strings) as a list; otherwise a message naming ``what``."""
+    __tracebackhide__ = True
+    name = _object_name(value)
+    if name is not None or isinstance(value, np.ndarray) or not isinstance(value, (list, tuple)):
+        raise CheckFailure(f"{what} should be a list of strings, but it is a {name or type(value).__name__}")
+    bad = [v for v in value if not isinstance(v, str)]
+    if bad:
+        raise CheckFailure(f"{what} should contain strings only, found {bad[0]!r}")
+    return list(value)
+
+
+def assert_dtype(got: torch.Tensor, expected: torch.dtype, what: str) -> None:
+    """Raise a :class:`CheckFailure` unless ``got`` kept the inputs' dtype ``expected``."""
+    __tracebackhide__ = True
+    if got.dtype != expected:
+        raise CheckFailure(
+            f"{what} has dtype {got.dtype}, but the inputs are {expected}. Keep the inputs' dtype: create new "
+            f"tensors with torch.zeros_like(...) or dtype=x.dtype, not with torch.zeros(...) alone."
+        )
 
 
 def pair(value: Any, function: str, names: str) -> tuple:

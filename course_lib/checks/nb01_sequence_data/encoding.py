@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from course_lib.checks.core import CheckFailure, Exercise, as_tensor, result_of
-from course_lib.checks.nb01_sequence_data._shared import _generator, _plain_list, _token_list
+from course_lib.checks.toolkit import generator, plain, token_list
 from course_lib.data.vocab import SPECIALS
 
 __all__ = ["ENCODE", "DECODE", "check_encode", "check_decode"]
@@ -24,7 +24,7 @@ def _encode_cases(seed, hidden):
         "unknown token": {"tokens": ["bad", "movie"], "itos": itos},
     }
     if hidden:
-        g = _generator(seed)
+        g = generator(seed)
         pool = itos[4:] + ["unseen", "词"]
         ids = torch.randint(0, len(pool), (9,), generator=g).tolist()
         cases["random"] = {"tokens": [pool[i] for i in ids], "itos": itos}
@@ -69,7 +69,7 @@ def _decode_cases(seed, hidden):
         "with padding": {"ids": np.array([2, 6, 7, 3, 0, 0], dtype=np.int64), "itos": itos},
     }
     if hidden:
-        g = _generator(seed)
+        g = generator(seed)
         ids = torch.randint(1, len(itos), (8,), generator=g)
         cases["random, padded"] = {"ids": torch.cat([ids, torch.zeros(3, dtype=torch.long)]).numpy(), "itos": itos}
         cases["only padding"] = {"ids": np.zeros(4, dtype=np.int64), "itos": itos}
@@ -77,12 +77,12 @@ def _decode_cases(seed, hidden):
 
 
 def _decode_run(fn, case):
-    return _plain_list(fn(torch.from_numpy(case["ids"]), case["itos"]))
+    return plain(fn(torch.from_numpy(case["ids"]), case["itos"]))
 
 
 def _decode_judge(cases, results):
     for name, case in cases.items():
-        got = _token_list(result_of(results, name, "decode"), f"decode(...) on case '{name}'")
+        got = token_list(result_of(results, name, "decode"), f"decode(...) on case '{name}'")
         itos = case["itos"]
         expected = [itos[i] for i in case["ids"].tolist() if itos[i] != "<pad>"]
         if got != expected:

@@ -9,7 +9,7 @@ import torch
 from torch.nn.utils.rnn import pad_sequence
 
 from course_lib.checks.core import CheckFailure, Exercise, as_tensor, result_of
-from course_lib.checks.nb01_sequence_data._shared import _generator
+from course_lib.checks.toolkit import generator
 
 __all__ = ["PAD_BATCH", "check_pad_batch"]
 
@@ -30,7 +30,7 @@ def _pad_cases(seed, hidden):
             "pad_id": 3,
             "seqs": [np.array([3, 4]), np.array([5, 3, 6, 3]), np.array([3])],
         }
-        g = _generator(seed)
+        g = generator(seed)
         lengths = torch.randint(1, 9, (5,), generator=g).tolist()
         cases["random lengths, pad_id=1"] = {
             "seqs": [torch.randint(2, 30, (n,), generator=g).numpy() for n in lengths],

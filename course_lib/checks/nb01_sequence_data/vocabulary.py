@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from course_lib.checks.core import CheckFailure, Exercise, result_of
-from course_lib.checks.nb01_sequence_data._shared import _generator, _plain_list, _token_list
+from course_lib.checks.toolkit import generator, plain, token_list
 from course_lib.data.vocab import SPECIALS
 
 __all__ = ["BUILD_VOCAB", "check_build_vocab"]
@@ -39,7 +39,7 @@ def _vocab_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
                 "min_freq": 1,
             },
         }
-    g = _generator(seed)
+    g = generator(seed)
     return {
         "random, min_freq=1": {"sentences": _random_sentences(g, 12), "min_freq": 1},
         "random, min_freq=3": {"sentences": _random_sentences(g, 20), "min_freq": 3},
@@ -53,12 +53,12 @@ def _vocab_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
 
 
 def _vocab_run(fn, case):
-    return _plain_list(fn(case["sentences"], min_freq=case["min_freq"]))
+    return plain(fn(case["sentences"], min_freq=case["min_freq"]))
 
 
 def _vocab_judge(cases, results):
     for name, case in cases.items():
-        itos = _token_list(result_of(results, name, "build_vocab"), f"build_vocab(...) on case '{name}'")
+        itos = token_list(result_of(results, name, "build_vocab"), f"build_vocab(...) on case '{name}'")
         specials = list(SPECIALS)
         if itos[: len(specials)] != specials:
             raise CheckFailure(

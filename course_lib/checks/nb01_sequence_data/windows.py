@@ -10,13 +10,13 @@ import numpy as np
 import torch
 
 from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, result_of
-from course_lib.checks.nb01_sequence_data._shared import _generator
+from course_lib.checks.toolkit import generator
 
 __all__ = ["MAKE_WINDOWS", "MAKE_CHAR_WINDOWS", "check_make_windows", "check_make_char_windows"]
 
 
 def _series_cases(seed, hidden, key, lengths):
-    g = _generator(seed)
+    g = generator(seed)
     cases = {}
     for T, w in lengths:
         if key == "series":

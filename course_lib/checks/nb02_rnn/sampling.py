@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from course_lib.checks.core import CheckFailure, Exercise, LearnerError, as_tensor, result_of
-from course_lib.checks.nb02_rnn._common import _generator, _t
+from course_lib.checks.toolkit import generator, tensor
 
 __all__ = ["SAMPLE", "check_sample"]
 
@@ -39,7 +39,7 @@ def _sample_case(g, V, start, steps, temperature, table="random", seed=0):
 
 
 def _sample_cases(seed, hidden):
-    g = _generator(seed)
+    g = generator(seed)
     seeds = torch.randint(0, 2**31 - 1, (12,), generator=g).tolist()
     cases = {
         "greedy (temperature 0)": _sample_case(g, 6, [2, 0], 8, 0.0, seed=seeds[0]),
@@ -64,7 +64,7 @@ def _sample_cases(seed, hidden):
 
 
 def _sample_run(fn, case):
-    table = _t(case["table"]).clone()
+    table = tensor(case["table"]).clone()
     original = table.clone()
     lengths = []
 
@@ -74,12 +74,12 @@ def _sample_run(fn, case):
         lengths.append(int(ids.numel()))
         return table[int(ids.reshape(-1)[-1])]
 
-    start = _t(case["start"]).clone()
-    out = fn(logits_fn, start, case["steps"], case["temperature"], _generator(case["seed"]))
+    start = tensor(case["start"]).clone()
+    out = fn(logits_fn, start, case["steps"], case["temperature"], generator(case["seed"]))
     result = {
         "ids": out,
         "lengths": list(lengths),
-        "start_modified": not torch.equal(start, _t(case["start"])),
+        "start_modified": not torch.equal(start, tensor(case["start"])),
         "logits_modified": not torch.equal(table, original),
     }
     # Again with the same generator seed but another global seed: the draws must not change.
@@ -88,7 +88,7 @@ def _sample_run(fn, case):
     try:
         torch.manual_seed(case["seed"] + 1)
         result["ids_again"] = fn(
-            logits_fn, _t(case["start"]).clone(), case["steps"], case["temperature"], _generator(case["seed"])
+            logits_fn, tensor(case["start"]).clone(), case["steps"], case["temperature"], generator(case["seed"])
         )
     finally:
         torch.set_rng_state(state)
@@ -97,8 +97,8 @@ def _sample_run(fn, case):
 
 def _sample_reference(case, temperature_map=lambda logits, tau: logits / tau, feed=True, greedy=None):
     """The ids sample should return, drawing with torch.multinomial and a generator seeded like the learner's."""
-    table, ids = _t(case["table"]), _t(case["start"]).tolist()
-    tau, g = case["temperature"], _generator(case["seed"])
+    table, ids = tensor(case["table"]), tensor(case["start"]).tolist()
+    tau, g = case["temperature"], generator(case["seed"])
     greedy = tau == 0 if greedy is None else greedy
     for _ in range(case["steps"]):
         logits = table[ids[-1] if feed else int(case["start"][-1])]
@@ -111,7 +111,7 @@ def _sample_reference(case, temperature_map=lambda logits, tau: logits / tau, fe
 
 def _frequency_verdict(case, new_ids: torch.Tensor) -> str | None:
     """None if the draws follow softmax(logits / T); else what they follow instead."""
-    logits, tau = _t(case["table"])[0], case["temperature"]
+    logits, tau = tensor(case["table"])[0], case["temperature"]
     V, n = logits.numel(), new_ids.numel()
     counts = torch.bincount(new_ids.clamp(0, V - 1), minlength=V).double()
 
@@ -196,7 +196,7 @@ def _sample_judge(cases, results):
         if torch.equal(ids, expected):
             continue
         if tau == 0:
-            table, argmin = _t(case["table"]), _t(case["start"]).tolist()
+            table, argmin = tensor(case["table"]), tensor(case["start"]).tolist()
             for _ in range(steps):
                 argmin.append(int(table[argmin[-1]].argmin()))
             if ids.tolist() == argmin:

@@ -31,9 +31,9 @@ in ``_backward``.
 
 from __future__ import annotations
 
-from course_lib.checks.nb04_lstm._gates import GATE_ORDER, SEED_PARAMS, stack_seed_params
 from course_lib.checks.nb04_lstm.fused_lstm import FUSED_LSTM, check_fused_lstm
 from course_lib.checks.nb04_lstm.fused_lstm_cell import FUSED_LSTM_CELL, check_fused_lstm_cell
+from course_lib.checks.nb04_lstm.gates import GATE_ORDER, SEED_PARAMS, stack_seed_params
 from course_lib.checks.nb04_lstm.lstm_backward import LSTM_BACKWARD, check_lstm_backward
 from course_lib.checks.nb04_lstm.lstm_cell import LSTM_CELL, check_lstm_cell
 from course_lib.checks.nb04_lstm.lstm_state_grad_norms import LSTM_STATE_GRAD_NORMS, check_lstm_state_grad_norms

@@ -17,22 +17,12 @@ import torch
 from torch import nn
 
 from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, result_of
-from course_lib.checks.nb05_gru.variants import (
-    _PARAM_NAMES,
-    _close,
-    _generator,
-    _gru_weights,
-    _name_mistakes,
-    _randn,
-    _tensors,
-    _tolerances,
-    gru_variant,
-)
-from course_lib.checks.toolkit import show_difference
+from course_lib.checks.nb05_gru.variants import PARAM_NAMES, gru_variant, gru_weights, name_mistakes, param_tensors
+from course_lib.checks.toolkit import close, generator, randn, show_difference, tolerance
 
 
 def _cell_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
-    g = _generator(seed)
+    g = generator(seed)
     sizes = [("N=3, D=4, H=5", 3, 4, 5, torch.float64, 0.5)]
     if hidden:
         sizes += [
@@ -44,16 +34,16 @@ def _cell_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     cases = {}
     for name, N, D, H, dtype, scale in sizes:
         cases[name] = {
-            "x": _randn(g, N, D, dtype=dtype),
-            "h_prev": _randn(g, N, H, dtype=dtype),
-            **_gru_weights(g, D, H, scale=scale, dtype=dtype),
+            "x": randn(g, N, D, dtype=dtype),
+            "h_prev": randn(g, N, H, dtype=dtype),
+            **gru_weights(g, D, H, scale=scale, dtype=dtype),
         }
     return cases
 
 
 def _cell_run(fn, case):
     x, h_prev = torch.from_numpy(case["x"]), torch.from_numpy(case["h_prev"])
-    return fn(x, h_prev, *_tensors(case))
+    return fn(x, h_prev, *param_tensors(case))
 
 
 def _reference_cell(case: dict[str, Any]) -> torch.Tensor:
@@ -61,7 +51,7 @@ def _reference_cell(case: dict[str, Any]) -> torch.Tensor:
     D, H = x.shape[1], h_prev.shape[1]
     cell = nn.GRUCell(D, H, dtype=x.dtype)
     with torch.no_grad():
-        for name, value in zip(_PARAM_NAMES, _tensors(case)):
+        for name, value in zip(PARAM_NAMES, param_tensors(case)):
             getattr(cell, name).copy_(value)
         return cell(x, h_prev)
 
@@ -74,13 +64,13 @@ def _cell_judge(cases, results):
             result_of(results, name, "gru_cell"), f"gru_cell(...) on case '{name}'", tuple(expected.shape), "(N, H)"
         )
         checked.append((name, case, expected, got))
-    wrong = [item for item in checked if not _close(item[3], item[2])]
+    wrong = [item for item in checked if not close(item[3], item[2], item[2].dtype)]
     if not wrong:
         return
-    message = _name_mistakes(
+    message = name_mistakes(
         [got for _, _, _, got in checked],
         lambda kwargs: [
-            gru_variant(torch.from_numpy(c["x"]), torch.from_numpy(c["h_prev"]), *_tensors(c), **kwargs)
+            gru_variant(torch.from_numpy(c["x"]), torch.from_numpy(c["h_prev"]), *param_tensors(c), **kwargs)
             for _, c, _, _ in checked
         ],
     )
@@ -91,7 +81,7 @@ def _cell_judge(cases, results):
         got,
         expected,
         f"gru_cell(...) on case '{name}'",
-        **_tolerances(expected.dtype),
+        **tolerance(expected.dtype),
         hint="Hint: split the stacked weights with .chunk(3) in the order r, z, n; r and z use sigmoid, n "
         "uses tanh; compare each gate with the equations above the exercise.",
     )

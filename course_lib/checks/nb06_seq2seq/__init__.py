@@ -20,15 +20,15 @@ One submodule per exercise, named after it (``encode``, ``decoder_step``, ``deco
 ``_common``, and the stand-in decoder in ``_toy_decoder``.  Notebooks import from this package.
 """
 
-from course_lib.checks.nb06_seq2seq._common import BOS_ID, EOS_ID, PAD_ID, UNK_ID
-from course_lib.checks.nb06_seq2seq._toy_decoder import ToyDecoder
 from course_lib.checks.nb06_seq2seq.beam_search import BEAM_SEARCH
+from course_lib.checks.nb06_seq2seq.cases import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 from course_lib.checks.nb06_seq2seq.decode_train import DECODE_TRAIN
 from course_lib.checks.nb06_seq2seq.decoder_step import DECODER_STEP
 from course_lib.checks.nb06_seq2seq.encode import ENCODE
 from course_lib.checks.nb06_seq2seq.greedy_decode import GREEDY_DECODE
 from course_lib.checks.nb06_seq2seq.masked_cross_entropy import MASKED_CROSS_ENTROPY
 from course_lib.checks.nb06_seq2seq.sequence_accuracy import SEQUENCE_ACCURACY
+from course_lib.checks.nb06_seq2seq.toy_decoder import ToyDecoder
 
 __all__ = [
     "EXERCISES",

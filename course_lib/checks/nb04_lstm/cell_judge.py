@@ -13,10 +13,9 @@ import numpy as np
 import torch
 
 from course_lib.checks.core import CheckFailure, as_tensor, assert_close, result_of
-from course_lib.checks.nb04_lstm._gates import _PROBES, _ROLE, GATE_ORDER, SEED_PARAMS, _probe_name
-from course_lib.checks.nb04_lstm._mistakes import _SINGLE_MISTAKES, _role_permutations, _term_swaps, _variant_step
-from course_lib.checks.nb04_lstm._tensors import _close, _t, _tol
-from course_lib.checks.toolkit import show_difference
+from course_lib.checks.nb04_lstm.gates import GATE_ORDER, PROBES, ROLE, SEED_PARAMS, probe_name
+from course_lib.checks.nb04_lstm.mistakes import SINGLE_MISTAKES, role_permutations, swapped_terms, variant_step
+from course_lib.checks.toolkit import close, show_difference, tensor, tolerance
 
 
 def _cell_outputs(value: Any, what: str, N: int, H: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -32,7 +31,7 @@ def _cell_outputs(value: Any, what: str, N: int, H: int) -> tuple[torch.Tensor, 
     return h, c
 
 
-def _judge_cell(
+def judge_cell(
     cases,
     results,
     function: str,
@@ -52,39 +51,39 @@ def _judge_cell(
         N, H = case["h_prev"].shape
         got[name] = _cell_outputs(result_of(results, name, function), f"{function} on case '{name}'", N, H)
         expected[name] = reference(case)
-    dtype = {name: _t(case["x_t"]).dtype for name, case in cases.items()}
+    dtype = {name: tensor(case["x_t"]).dtype for name, case in cases.items()}
 
     def matches(outputs_of) -> bool:
-        return all(_close(got[n][j], outputs_of(n)[j], dtype[n]) for n in cases for j in (0, 1))
+        return all(close(got[n][j], outputs_of(n)[j], dtype[n]) for n in cases for j in (0, 1))
 
     if matches(lambda n: expected[n]):
         return
     # 1. a single typical mistake that explains every case
-    prev = {n: (_t(c["h_prev"]).double(), _t(c["c_prev"]).double()) for n, c in cases.items()}
+    prev = {n: (tensor(c["h_prev"]).double(), tensor(c["c_prev"]).double()) for n, c in cases.items()}
     for message, wrong_blocks in (layouts or {}).items():
-        if matches(lambda n: _variant_step(wrong_blocks(cases[n]), *prev[n])):
+        if matches(lambda n: variant_step(wrong_blocks(cases[n]), *prev[n])):
             raise CheckFailure(f"{function}: {message}")
     blocks = {n: blocks_of(c) for n, c in cases.items()}
-    for message, kwargs in _SINGLE_MISTAKES:
-        if matches(lambda n: _variant_step(blocks[n], *prev[n], **kwargs)):
+    for message, kwargs in SINGLE_MISTAKES:
+        if matches(lambda n: variant_step(blocks[n], *prev[n], **kwargs)):
             raise CheckFailure(f"{function}: {message}.")
-    for roles in _role_permutations():
-        if matches(lambda n: _variant_step(blocks[n], *prev[n], roles=roles)):
+    for roles in role_permutations():
+        if matches(lambda n: variant_step(blocks[n], *prev[n], roles=roles)):
             raise CheckFailure(f"{function}: {swap_message(roles)}")
     if term_swaps:
-        for gate, term, other in _term_swaps():
+        for gate, term, other in swapped_terms():
             swapped = {n: blocks_of(c, (gate, term, other)) for n, c in cases.items()}
-            if matches(lambda n: _variant_step(swapped[n], *prev[n])):
+            if matches(lambda n: variant_step(swapped[n], *prev[n])):
                 right, used = SEED_PARAMS[gate][term], SEED_PARAMS[other][term]
-                raise CheckFailure(f"{function}: {_ROLE[gate]} uses {used} where {right} belongs.")
+                raise CheckFailure(f"{function}: {ROLE[gate]} uses {used} where {right} belongs.")
         for gate in GATE_ORDER:
             stripped = {n: blocks_of(c, (gate, -1, None)) for n, c in cases.items()}
-            if matches(lambda n: _variant_step(stripped[n], *prev[n])):
-                raise CheckFailure(f"{function}: the bias {SEED_PARAMS[gate][2]} is missing from {_ROLE[gate]}.")
+            if matches(lambda n: variant_step(stripped[n], *prev[n])):
+                raise CheckFailure(f"{function}: the bias {SEED_PARAMS[gate][2]} is missing from {ROLE[gate]}.")
     # 2. the probes: with the other gates switched off, the pattern of failing probes points at a gate
-    probes = [k for k in GATE_ORDER if _probe_name(k) in cases]
-    c_fail = [k for k in probes if not _close(got[_probe_name(k)][1], expected[_probe_name(k)][1], torch.float64)]
-    h_fail = [k for k in probes if not _close(got[_probe_name(k)][0], expected[_probe_name(k)][0], torch.float64)]
+    probes = [k for k in GATE_ORDER if probe_name(k) in cases]
+    c_fail = [k for k in probes if not close(got[probe_name(k)][1], expected[probe_name(k)][1], torch.float64)]
+    h_fail = [k for k in probes if not close(got[probe_name(k)][0], expected[probe_name(k)][0], torch.float64)]
     if c_fail or h_fail:
         if c_fail == ["g"] or (set(c_fail) == {"i", "g", "o"} and "f" in probes):
             # the candidate is the only gate that does not matter when the input gate is shut (probe of f)
@@ -94,22 +93,22 @@ def _judge_cell(
         elif c_fail:
             gate, j = c_fail[0], 1
             why = (
-                f" The probes of {', '.join(_ROLE[m][4:] for m in c_fail)} all fail, so more than one gate may be "
+                f" The probes of {', '.join(ROLE[m][4:] for m in c_fail)} all fail, so more than one gate may be "
                 f"wrong; this is the first."
             )
         elif h_fail == ["o"]:
             gate, j, why = "o", 0, ""
         else:
-            name = _probe_name(h_fail[0])
+            name = probe_name(h_fail[0])
             raise CheckFailure(
                 f"{function}: c_t is right in every probe but h_t is not: the problem is in h_t = o_t * tanh(c_t).\n"
                 f"  h_t: {show_difference(got[name][0], expected[name][0])}"
             )
-        name, what = _probe_name(gate), ("c_t" if j == 1 else "h_t")
+        name, what = probe_name(gate), ("c_t" if j == 1 else "h_t")
         raise CheckFailure(
-            f"{function}: problem in {_ROLE[gate]}. In case '{name}' the biases switch the other gates "
-            f"({_PROBES[gate][1]}).{why}\n  {what}: {show_difference(got[name][j], expected[name][j])}\n"
-            f"Check the line that computes {_ROLE[gate][4:]}: its parameters, its "
+            f"{function}: problem in {ROLE[gate]}. In case '{name}' the biases switch the other gates "
+            f"({PROBES[gate][1]}).{why}\n  {what}: {show_difference(got[name][j], expected[name][j])}\n"
+            f"Check the line that computes {ROLE[gate][4:]}: its parameters, its "
             f"activation and where it enters c_t or h_t."
         )
     # 3. nothing recognised: the plain difference on the first failing case
@@ -119,6 +118,6 @@ def _judge_cell(
                 got[name][j],
                 expected[name][j].to(got[name][j].dtype),
                 f"{what} on case '{name}'",
-                **_tol(dtype[name]),
+                **tolerance(dtype[name]),
                 hint="Compare your code with the equations in the docstring, line by line.",
             )
