@@ -24,7 +24,7 @@ from torch.func import functional_call
 
 from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, rel_error, result_of
 from course_lib.checks.nb02_rnn.recurrence import cell_module, rnn_case, rnn_module
-from course_lib.checks.toolkit import assert_dtype, close, generator, tensor
+from course_lib.checks.toolkit import assert_dtype, close, first_named_mistake, generator, tensor
 
 __all__ = ["BPTT_RTOL", "RNN_BACKWARD", "check_rnn_backward"]
 
@@ -143,6 +143,11 @@ def _all_zero(tensors) -> bool:
     return all(float(t.abs().max()) == 0.0 if t.numel() else True for t in tensors)
 
 
+def _same_gradient(got: torch.Tensor, expected: torch.Tensor) -> bool:
+    """Equal up to rounding (rtol 1e-8): a named mistake reproduces a gradient exactly."""
+    return close(got, expected, rtol=1e-8, atol=1e-12)
+
+
 def _backward_judge(cases, results):
     # 1. What came back, and whether the inputs were left alone.
     grads, refs = {}, {}
@@ -218,26 +223,30 @@ def _backward_judge(cases, results):
         for key in _GRAD_NAMES:
             if ok[key]:
                 continue
-            if close(got[key], local[key], rtol=1e-8, atol=1e-12) and not close(local[key], ref[key]):
-                raise CheckFailure(
-                    f"case '{name}': {key} is what BPTT gives when the gradient flowing back from step t+1 is not "
-                    f"added: dh_t must be dhs[:, t] + dh_next (dh_next = da_{{t+1}} @ W_hh), not dhs[:, t] alone."
-                )
-            if close(got[key], no_tanh[key], rtol=1e-8, atol=1e-12) and not close(no_tanh[key], ref[key]):
-                raise CheckFailure(
-                    f"case '{name}': {key} misses tanh's derivative: da_t = dh_t * (1 - h_t ** 2) before "
-                    f"multiplying by the weights."
-                )
-            if key == "dW_hh" and close(got[key], wrong_dW_hh, rtol=1e-8, atol=1e-12):
-                raise CheckFailure(
-                    f"case '{name}': dW_hh pairs da_t with h_t; it must pair it with h_{{t-1}}, the state that "
-                    f"entered step t (h0 at t = 1): dW_hh += da_t.T @ h_prev."
-                )
-            if key in step1 and T > 1 and close(got[key], step1[key], rtol=1e-8, atol=1e-12):
-                raise CheckFailure(
-                    f"case '{name}': {key} holds only the contribution of step 1, the last step the backward loop "
-                    f"visits: the weights are shared by all steps, so accumulate their gradients (+=, not =)."
-                )
+            named = [
+                (
+                    f"{key} is what BPTT gives when the gradient flowing back from step t+1 is not added: dh_t must "
+                    f"be dhs[:, t] + dh_next (dh_next = da_{{t+1}} @ W_hh), not dhs[:, t] alone.",
+                    local[key],
+                ),
+                (
+                    f"{key} misses tanh's derivative: da_t = dh_t * (1 - h_t ** 2) before multiplying by the weights.",
+                    no_tanh[key],
+                ),
+                (
+                    "dW_hh pairs da_t with h_t; it must pair it with h_{t-1}, the state that entered step t (h0 at "
+                    "t = 1): dW_hh += da_t.T @ h_prev.",
+                    wrong_dW_hh if key == "dW_hh" else None,
+                ),
+                (
+                    f"{key} holds only the contribution of step 1, the last step the backward loop visits: the "
+                    f"weights are shared by all steps, so accumulate their gradients (+=, not =).",
+                    step1.get(key) if T > 1 else None,
+                ),
+            ]
+            message = first_named_mistake(got[key], ref[key], named, same=_same_gradient)
+            if message:
+                raise CheckFailure(f"case '{name}': {message}")
             assert_close(
                 got[key],
                 ref[key],

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from course_lib.checks.core import CheckFailure, Exercise, result_of
-from course_lib.checks.toolkit import generator, tensor
+from course_lib.checks.toolkit import first_named_mistake, generator, tensor
 
 __all__ = ["PERPLEXITY", "check_perplexity"]
 
@@ -195,13 +195,14 @@ def _ppl_judge(cases, results):
             )
         log_got = math.log(got) if got > 0 else float("nan")
         overflow = math.log(torch.finfo(logits.dtype).max)  # exp() of more than this is inf
-        for log_wrong, message in _mistakes(logits, targets, pad_id):
-            if math.isinf(log_got) and log_wrong > overflow:  # exp(sum) overflowed: its log is the sum
-                raise CheckFailure(f"{where}. {message}")
-            if math.isclose(log_got, log_wrong, rel_tol=1e-6) and not math.isclose(
-                log_wrong, math.log(expected), rel_tol=1e-6
-            ):
-                raise CheckFailure(f"{where}. {message}")
+
+        def same(log_a: float, log_b: float) -> bool:  # log-perplexities; an inf got is exp(sum) overflowed
+            return math.isclose(log_a, log_b, rel_tol=1e-6) or (math.isinf(log_a) and log_b > overflow)
+
+        named = [(message, log_wrong) for log_wrong, message in _mistakes(logits, targets, pad_id)]
+        message = first_named_mistake(log_got, math.log(expected), named, same=same)
+        if message:
+            raise CheckFailure(f"{where}. {message}")
         raise CheckFailure(
             f"{where} (relative tolerance {rtol:g}; compared with exp(F.cross_entropy(logits.reshape(-1, V), "
             f"targets.reshape(-1), ignore_index=pad_id))). Perplexity = exp of the mean, over every real (non-pad) "

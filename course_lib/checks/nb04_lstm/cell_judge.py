@@ -15,7 +15,7 @@ import torch
 from course_lib.checks.core import CheckFailure, as_tensor, assert_close, result_of
 from course_lib.checks.nb04_lstm.gates import GATE_ORDER, PROBES, ROLE, SEED_PARAMS, probe_name
 from course_lib.checks.nb04_lstm.mistakes import SINGLE_MISTAKES, role_permutations, swapped_terms, variant_step
-from course_lib.checks.toolkit import close, show_difference, tensor, tolerance
+from course_lib.checks.toolkit import close, first_named_mistake, show_difference, tensor, tolerance
 
 
 def _cell_outputs(value: Any, what: str, N: int, H: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -53,33 +53,37 @@ def judge_cell(
         expected[name] = reference(case)
     dtype = {name: tensor(case["x_t"]).dtype for name, case in cases.items()}
 
-    def matches(outputs_of) -> bool:
-        return all(close(got[n][j], outputs_of(n)[j], dtype[n]) for n in cases for j in (0, 1))
+    def same(a: dict, b: dict) -> bool:  # {case: (h, c)}: every case explained
+        return all(close(a[n][j], b[n][j], dtype[n]) for n in cases for j in (0, 1))
 
-    if matches(lambda n: expected[n]):
-        return
-    # 1. a single typical mistake that explains every case
+    # 1. a single typical mistake that explains every case (each computed only when the ones before fail)
     prev = {n: (tensor(c["h_prev"]).double(), tensor(c["c_prev"]).double()) for n, c in cases.items()}
-    for message, wrong_blocks in (layouts or {}).items():
-        if matches(lambda n: variant_step(wrong_blocks(cases[n]), *prev[n])):
-            raise CheckFailure(f"{function}: {message}")
-    blocks = {n: blocks_of(c) for n, c in cases.items()}
-    for message, kwargs in SINGLE_MISTAKES:
-        if matches(lambda n: variant_step(blocks[n], *prev[n], **kwargs)):
-            raise CheckFailure(f"{function}: {message}.")
-    for roles in role_permutations():
-        if matches(lambda n: variant_step(blocks[n], *prev[n], roles=roles)):
-            raise CheckFailure(f"{function}: {swap_message(roles)}")
-    if term_swaps:
-        for gate, term, other in swapped_terms():
-            swapped = {n: blocks_of(c, (gate, term, other)) for n, c in cases.items()}
-            if matches(lambda n: variant_step(swapped[n], *prev[n])):
+
+    def outputs(blocks: dict, **kwargs) -> dict:
+        return {n: variant_step(blocks[n], *prev[n], **kwargs) for n in cases}
+
+    def mistakes():
+        for message, wrong_blocks in (layouts or {}).items():
+            yield message, outputs({n: wrong_blocks(c) for n, c in cases.items()})
+        blocks = {n: blocks_of(c) for n, c in cases.items()}
+        for message, kwargs in SINGLE_MISTAKES:
+            yield f"{message}.", outputs(blocks, **kwargs)
+        for roles in role_permutations():
+            yield swap_message(roles), outputs(blocks, roles=roles)
+        if term_swaps:
+            for gate, term, other in swapped_terms():
                 right, used = SEED_PARAMS[gate][term], SEED_PARAMS[other][term]
-                raise CheckFailure(f"{function}: {ROLE[gate]} uses {used} where {right} belongs.")
-        for gate in GATE_ORDER:
-            stripped = {n: blocks_of(c, (gate, -1, None)) for n, c in cases.items()}
-            if matches(lambda n: variant_step(stripped[n], *prev[n])):
-                raise CheckFailure(f"{function}: the bias {SEED_PARAMS[gate][2]} is missing from {ROLE[gate]}.")
+                swapped = {n: blocks_of(c, (gate, term, other)) for n, c in cases.items()}
+                yield f"{ROLE[gate]} uses {used} where {right} belongs.", outputs(swapped)
+            for gate in GATE_ORDER:
+                stripped = {n: blocks_of(c, (gate, -1, None)) for n, c in cases.items()}
+                yield f"the bias {SEED_PARAMS[gate][2]} is missing from {ROLE[gate]}.", outputs(stripped)
+
+    message = first_named_mistake(got, expected, mistakes(), same=same)
+    if message:
+        raise CheckFailure(f"{function}: {message}")
+    if same(got, expected):
+        return
     # 2. the probes: with the other gates switched off, the pattern of failing probes points at a gate
     probes = [k for k in GATE_ORDER if probe_name(k) in cases]
     c_fail = [k for k in probes if not close(got[probe_name(k)][1], expected[probe_name(k)][1], torch.float64)]

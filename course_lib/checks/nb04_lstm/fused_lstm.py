@@ -14,6 +14,7 @@ the matrix products of a forward pass (T + 1 when fused).
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -31,6 +32,7 @@ from course_lib.checks.toolkit import (
     SLOW_INDEXING_NOTE,
     assert_gradients,
     close,
+    first_named_mistake,
     generator,
     gradients,
     is_time_step_index,
@@ -365,9 +367,10 @@ def _judge_layer_forward(name, case, found):
                 {"state": False},
             ),
         ] + [(swap_message_stacked(roles), {"roles": roles}) for roles in role_permutations()]
-        for message, kwargs in variants:
-            if all(close(a, b, torch.float64) for a, b in zip(got, _layer_variant(case, **kwargs))):
-                raise CheckFailure(f"FusedLSTM (case '{name}'): {message}.")
+        named = [(message, functools.partial(_layer_variant, case, **kwargs)) for message, kwargs in variants]
+        message = first_named_mistake(got, (ref_out, ref_h, ref_c), named, same=lambda a, b: close(a, b, torch.float64))
+        if message:
+            raise CheckFailure(f"FusedLSTM (case '{name}'): {message}.")
         if "before" in case:
             b = case["before"]
             _, kept_h, kept_c = torch_layer(

@@ -38,7 +38,7 @@ from course_lib.checks.nb04_lstm.lstm_step_backward import (
     grads_returned,
     name_order_mistake,
 )
-from course_lib.checks.toolkit import generator, randn, tensor
+from course_lib.checks.toolkit import first_named_mistake, generator, randn, tensor
 
 LAYER_GRADS = ("dx", "dh0", "dc0", "dweight_ih", "dweight_hh", "dbias")
 _WRT = ("x", "h0", "c0", "weight_ih", "weight_hh", "bias")
@@ -194,15 +194,17 @@ def _layer_judge(cases, results):
         step1 = _first_step_only(case) if case["x"].shape[1] > 1 else {}
         wrong_keys = [key for key in _DIAGNOSE if not same(got[key], ref[key])]
         for key in wrong_keys:
-            for message, wrong in variants.items():
-                if same(got[key], wrong[key]) and not same(wrong[key], ref[key]):
-                    raise CheckFailure(f"lstm_backward, case '{name}': {key} is wrong: {message}.")
-            if key in step1 and same(got[key], step1[key]) and not same(step1[key], ref[key]):
-                raise CheckFailure(
-                    f"lstm_backward, case '{name}': {key} holds only step 1's share, the last step the "
-                    f"backward loop visits: the weights are shared by every step, so accumulate their "
-                    f"gradients (+=, not =)."
+            named = [(f"{key} is wrong: {message}.", wrong[key]) for message, wrong in variants.items()]
+            named.append(
+                (
+                    f"{key} holds only step 1's share, the last step the backward loop visits: the weights are "
+                    f"shared by every step, so accumulate their gradients (+=, not =).",
+                    step1.get(key),
                 )
+            )
+            message = first_named_mistake(got[key], ref[key], named, same=same)
+            if message:
+                raise CheckFailure(f"lstm_backward, case '{name}': {message}")
         for key, what in (("dh0", "h_0"), ("dc0", "c_0")):
             if not same(got[key], ref[key]) and float(got[key].abs().max()) == 0 and float(ref[key].abs().max()) > 0:
                 raise CheckFailure(

@@ -23,6 +23,7 @@ References: CS231n assignment 3 (``lstm_step_backward``); the Coursera sequence-
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -48,7 +49,7 @@ from course_lib.checks.nb04_lstm.backward import (
     step_graph,
     wrong_orders,
 )
-from course_lib.checks.toolkit import generator, randn, tensor
+from course_lib.checks.toolkit import first_named_mistake, generator, randn, tensor
 
 STEP_GRADS = ("dx", "dh_prev", "dc_prev", "dweight_ih", "dweight_hh", "dbias")
 _WRT = ("x", "h_prev", "c_prev", "weight_ih", "weight_hh", "bias")
@@ -144,12 +145,12 @@ def name_order_mistake(got: dict, ref: dict, name: str, function: str) -> None:
     """Raise if the weight gradients hold the right blocks in a wrong gate order."""
     __tracebackhide__ = True
     for key in ("dbias", "dweight_ih", "dweight_hh"):
-        if same(got[key], ref[key]):
-            continue
-        for order in wrong_orders():
-            wrong = permuted_blocks(ref[key], order)
-            if same(got[key], wrong) and not same(wrong, ref[key]):
-                raise CheckFailure(f"{function}, case '{name}': {key}: {order_message(order)}.")
+        orders = [
+            (order_message(order), functools.partial(permuted_blocks, ref[key], order)) for order in wrong_orders()
+        ]
+        message = first_named_mistake(got[key], ref[key], orders, same=same)
+        if message:
+            raise CheckFailure(f"{function}, case '{name}': {key}: {message}.")
 
 
 def _step_judge(cases, results):
@@ -177,18 +178,20 @@ def _step_judge(cases, results):
             "dc = dc_t + dh_t ⊙ o ⊙ (1 - tanh(c_t)²)"
         ] = step_reference(case, dc_t=np.zeros_like(case["dc_t"]))
         f, dc_t = tensor(case["f"]), tensor(case["dc_t"])
-        only_upstream = {"dc_prev": dc_t * f}
+        only_upstream = (
+            "dc_prev = dc_t ⊙ f misses the gradient that reaches c_t through h_t = o ⊙ tanh(c_t): "
+            "dc = dc_t + dh_t ⊙ o ⊙ (1 - tanh(c_t)²), then dc_prev = dc ⊙ f.",
+            dc_t * f,
+        )
         for key in _DIAGNOSE:
             if same(got[key], ref[key]):
                 continue
-            for message, wrong in variants.items():
-                if same(got[key], wrong[key]) and not same(wrong[key], ref[key]):
-                    raise CheckFailure(f"lstm_step_backward, case '{name}': {key} is wrong: {message}.")
-            if key in only_upstream and same(got[key], only_upstream[key]) and not same(only_upstream[key], ref[key]):
-                raise CheckFailure(
-                    f"lstm_step_backward, case '{name}': dc_prev = dc_t ⊙ f misses the gradient that reaches c_t "
-                    f"through h_t = o ⊙ tanh(c_t): dc = dc_t + dh_t ⊙ o ⊙ (1 - tanh(c_t)²), then dc_prev = dc ⊙ f."
-                )
+            named = [(f"{key} is wrong: {message}.", wrong[key]) for message, wrong in variants.items()]
+            message = first_named_mistake(
+                got[key], ref[key], named + ([only_upstream] if key == "dc_prev" else []), same=same
+            )
+            if message:
+                raise CheckFailure(f"lstm_step_backward, case '{name}': {message}")
             assert_close(
                 got[key],
                 ref[key],

@@ -41,6 +41,7 @@ from course_lib.checks.core import (
     assert_close,
     result_of,
 )
+from course_lib.checks.toolkit import first_named_mistake
 
 _RTOL, _ATOL = 1e-6, 1e-9
 
@@ -257,14 +258,13 @@ def _final_states_judge(cases, results):
         ref = dict(zip(("h_forward", "h_backward"), _reference(case)))
         mistakes = _mistakes(case)
         for key in ("h_forward", "h_backward"):
-            if _close(got[key], ref[key]):
-                continue
-            for wrong, message in mistakes[key]:
-                if _close(got[key], wrong.double()) and not _close(wrong.double(), ref[key]):
-                    raise CheckFailure(
-                        f"{key} is wrong on case '{name}' (lengths {case['lengths'].tolist()}, "
-                        f"{case['num_layers']} layers): {message}."
-                    )
+            named = [(message, wrong.double()) for wrong, message in mistakes[key]]
+            message = first_named_mistake(got[key], ref[key], named, same=_close)
+            if message:
+                raise CheckFailure(
+                    f"{key} is wrong on case '{name}' (lengths {case['lengths'].tolist()}, "
+                    f"{case['num_layers']} layers): {message}."
+                )
             assert_close(
                 got[key],
                 ref[key],

@@ -19,7 +19,7 @@ import torch.nn as nn
 
 from course_lib.checks.core import CheckFailure, Exercise, assert_close, result_of
 from course_lib.checks.nb06_seq2seq.cases import DTYPES, loaded
-from course_lib.checks.toolkit import as_tensor, close, generator, pair, plain, randn, tolerance
+from course_lib.checks.toolkit import as_tensor, close, first_named_mistake, generator, pair, plain, randn, tolerance
 
 
 def _step_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
@@ -95,9 +95,14 @@ def _step_judge(cases, results):
                 "the cell was run from the context instead of the state h: cell(x, h), with x = cat([embedding, context])",
             ),
         ]
-        for wrong_ref, message in wrong:
-            if close(logits, wrong_ref[0], logits.dtype) and close(h_new, wrong_ref[1], h_new.dtype):
-                raise CheckFailure(f"case '{name}': {message}.")
+
+        def same(a, b) -> bool:  # (logits, h_new) pairs, at the tolerance of the learner's dtypes
+            return close(a[0], b[0], logits.dtype) and close(a[1], b[1], h_new.dtype)
+
+        named = [(message, wrong_ref) for wrong_ref, message in wrong]
+        message = first_named_mistake((logits, h_new), (logits_ref, h_ref), named, same=same)
+        if message:
+            raise CheckFailure(f"case '{name}': {message}.")
         if close(h_new, h_ref, h_new.dtype):
             if close(logits, out(h).detach(), logits.dtype):
                 raise CheckFailure(f"case '{name}': the logits were computed from the old state h; use the new one.")
