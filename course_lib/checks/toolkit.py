@@ -5,6 +5,7 @@ One of each, so that the notebooks' checks agree with each other:
 - :func:`generator`, :func:`randn`, :func:`tensor`: seeded inputs as plain data (float64 unless told), and back.
 - :data:`TOLERANCES`, :func:`tolerance`: the one table of tolerances, by dtype.  float64 is tight enough
   that a float32 computation on float64 inputs fails (with a message that says so).
+- :func:`sequence_differences`: where two sequences of tokens or ids differ (count, first positions).
 - :func:`close`, :func:`assert_close`: the one comparison, and its failure message: the first differences
   (index, expected, got, ``|diff|``, tolerance) and the likely cause -- never the whole expected answer;
   :func:`close_to_scale` is :func:`close` at a relative tolerance of each entry (norms, spectral radii).
@@ -44,6 +45,7 @@ __all__ = [
     "close",
     "close_to_scale",
     "differences",
+    "sequence_differences",
     "show_difference",
     "assert_gradients",
     "SLOW_INDEXING_NOTE",
@@ -225,6 +227,34 @@ def show_difference(got: Any, expected: Any, dtype: torch.dtype | str | None = N
         return f"got {describe(got)}"
     r, a = _tol(got_t, expected_t, dtype, None, None)
     return differences(got_t, expected_t, rtol=r, atol=a)
+
+
+def sequence_differences(got: Any, expected: Any, limit: int = 3) -> str:
+    """Where two sequences of tokens or ids differ -- lists, or integer or bool tensors of one shape: the count and
+    the first few positions (index, expected, got), or the lengths (shapes) when they differ.  Never every expected
+    item: at most ``limit`` of them, and fewer than all when there are several."""
+    if isinstance(got, torch.Tensor) or isinstance(expected, torch.Tensor):
+        g, e = torch.as_tensor(got).detach(), torch.as_tensor(expected).detach()
+        if tuple(g.shape) != tuple(e.shape):
+            return f"shape {tuple(g.shape)}, expected {tuple(e.shape)}"
+        where = (g != e).nonzero().tolist()
+        pairs = [(tuple(i) if len(i) != 1 else i[0], e[tuple(i)].item(), g[tuple(i)].item()) for i in where]
+        total = g.numel()
+    else:
+        g, e = list(got), list(expected)
+        if len(g) != len(e):
+            first = next((i for i, (a, b) in enumerate(zip(g, e)) if a != b), min(len(g), len(e)))
+            at = (
+                f"; at position {first}: expected {e[first]!r}, got {g[first]!r}" if first < min(len(g), len(e)) else ""
+            )
+            return f"length {len(g)}, expected {len(e)}{at}"
+        pairs = [(i, b, a) for i, (a, b) in enumerate(zip(g, e)) if a != b]
+        total = len(g)
+    if not pairs:
+        return "no difference"
+    shown = pairs[: min(limit, max(total - 1, 1))]
+    rows = "; ".join(f"at {i}: expected {ev!r}, got {gv!r}" for i, ev, gv in shown)
+    return f"{len(pairs)} of {total} differ ({rows}{'; ...' if len(pairs) > len(shown) else ''})"
 
 
 def _likely_cause(got: torch.Tensor, expected: torch.Tensor, error: float, same_digits: bool) -> str:

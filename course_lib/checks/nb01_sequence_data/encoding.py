@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from course_lib.checks.core import CheckFailure, Exercise, as_tensor, result_of
-from course_lib.checks.toolkit import generator, plain, token_list
+from course_lib.checks.toolkit import generator, plain, sequence_differences, token_list
 from course_lib.data.vocab import SPECIALS
 
 __all__ = ["ENCODE", "DECODE", "check_encode", "check_decode"]
@@ -53,7 +53,7 @@ def _encode_judge(cases, results):
             elif unk:
                 hint = f" Unknown tokens such as {unk[0]!r} map to the id of '<unk>' ({stoi['<unk>']})."
             raise CheckFailure(
-                f"case '{name}': encode({case['tokens']}) expected {expected.tolist()}, got {got.tolist()}.{hint}"
+                f"case '{name}': encode({case['tokens']}): the ids {sequence_differences(got, expected)}.{hint}"
             )
 
 
@@ -88,7 +88,9 @@ def _decode_judge(cases, results):
         if got != expected:
             with_pad = [itos[i] for i in case["ids"].tolist()]
             hint = " Drop the '<pad>' tokens: padding is not part of the sequence." if got == with_pad else ""
-            raise CheckFailure(f"case '{name}': decode({case['ids'].tolist()}) expected {expected}, got {got}.{hint}")
+            raise CheckFailure(
+                f"case '{name}': decode({case['ids'].tolist()}): the tokens {sequence_differences(got, expected)}.{hint}"
+            )
 
 
 DECODE = Exercise("decode", "decode", _decode_cases, _decode_run, _decode_judge)

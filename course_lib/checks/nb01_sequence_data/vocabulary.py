@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from course_lib.checks.core import CheckFailure, Exercise, result_of
-from course_lib.checks.toolkit import generator, plain, token_list
+from course_lib.checks.toolkit import generator, plain, sequence_differences, token_list
 from course_lib.data.vocab import SPECIALS
 
 __all__ = ["BUILD_VOCAB", "check_build_vocab"]
@@ -89,10 +89,12 @@ def _vocab_judge(cases, results):
                 f"below min_freq={min_freq}" + (" (and specials are listed once, first)" if t in specials else "")
             )
         if words != wanted:
-            order = [(t, counts[t]) for t in words]
+            i = next(i for i, (a, b) in enumerate(zip(words, wanted)) if a != b)  # same tokens, other order
             raise CheckFailure(
                 f"case '{name}': order the tokens by count, most frequent first, ties in order of first appearance "
-                f"(collections.Counter.most_common does this). Expected {wanted}, got {words}; counts {order}"
+                f"(collections.Counter.most_common does this). After the specials, the tokens "
+                f"{sequence_differences(words, wanted)}: at {i}, {words[i]!r} occurs {counts[words[i]]} times and "
+                f"{wanted[i]!r} {counts[wanted[i]]} times."
             )
 
 

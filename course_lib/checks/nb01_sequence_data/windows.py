@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, result_of
-from course_lib.checks.toolkit import generator
+from course_lib.checks.toolkit import generator, sequence_differences
 
 __all__ = ["MAKE_WINDOWS", "MAKE_CHAR_WINDOWS", "check_make_windows", "check_make_char_windows"]
 
@@ -91,8 +91,7 @@ def _char_windows_judge(cases, results):
             raise CheckFailure(f"X and Y hold token ids and should stay torch.long, got {X.dtype} and {Y.dtype}")
         if not torch.equal(X, X_ref):
             raise CheckFailure(
-                f"case '{name}': X[i] should be ids[i : i + seq_len]; expected {X_ref[:2].tolist()}..., "
-                f"got {X[:2].tolist()}..."
+                f"case '{name}': X[i] should be ids[i : i + seq_len]; X[i, j] {sequence_differences(X, X_ref)}"
             )
         if torch.equal(Y, X_ref):
             raise CheckFailure(
@@ -101,8 +100,7 @@ def _char_windows_judge(cases, results):
             )
         if not torch.equal(Y, Y_ref):
             raise CheckFailure(
-                f"case '{name}': Y[i] should be ids[i + 1 : i + 1 + seq_len]; expected "
-                f"{Y_ref[:2].tolist()}..., got {Y[:2].tolist()}..."
+                f"case '{name}': Y[i] should be ids[i + 1 : i + 1 + seq_len]; Y[i, j] {sequence_differences(Y, Y_ref)}"
             )
 
 

@@ -15,12 +15,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, describe, result_of
+from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, result_of
 from course_lib.checks.nb02_rnn.recurrence import rnn_case, rnn_module
 from course_lib.checks.toolkit import (
     assert_dtype,
     assert_gradients,
     close,
+    differences,
     generator,
     gradients,
     name_mistake,
@@ -172,16 +173,17 @@ def _judge_values(name, case, results):
         )
     if not close(last, last_ref, **tol):
         if close(last, h0, **tol):
-            hint = "it is h_0, the initial state"
+            hint = " (it is h_0, the initial state)"
         elif T > 1 and close(last, hs_ref[:, 0], **tol):
-            hint = "it is h_1, the first state"
+            hint = " (it is h_1, the first state)"
         elif T > 1 and close(last, hs_ref[:, -2], **tol):
-            hint = "it is h_{T-1}, one step too early"
+            hint = " (it is h_{T-1}, one step too early)"
         else:
-            hint = f"expected {describe(last_ref)}, got {describe(last)}"
+            hint = ""
+        detail = "" if hint else f"\n{differences(last, last_ref, **tol)}"
         raise CheckFailure(
-            f"case '{name}': last is not the final state h_T = hs[:, -1] ({hint}). The N-1 "
-            f"output of an RNN is the state after the last step."
+            f"case '{name}': last is not the final state h_T = hs[:, -1]{hint}. The N-1 "
+            f"output of an RNN is the state after the last step.{detail}"
         )
 
 

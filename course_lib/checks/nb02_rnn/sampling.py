@@ -11,11 +11,13 @@ frequencies of many draws say which distribution they follow.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 
 from course_lib.checks.core import CheckFailure, Exercise, LearnerError, as_tensor, result_of
-from course_lib.checks.toolkit import generator, tensor
+from course_lib.checks.toolkit import first_named_mistake, generator, sequence_differences, tensor
 
 __all__ = ["SAMPLE", "check_sample"]
 
@@ -203,7 +205,7 @@ def _sample_judge(cases, results):
                 raise CheckFailure(f"case '{name}': greedy picks the least likely id (argmin); take the argmax.")
             raise CheckFailure(
                 f"case '{name}': with temperature 0 sample is greedy: each new id is the argmax of "
-                f"logits_fn(ids so far). Expected {expected.tolist()}, got {ids.tolist()}."
+                f"logits_fn(ids so far). The ids {sequence_differences(ids, expected)}."
             )
         again = value["ids_again"]
         if not (isinstance(again, np.ndarray) and torch.equal(torch.from_numpy(again), ids)):
@@ -212,24 +214,29 @@ def _sample_judge(cases, results):
                 f"way, sample returned different ids. Pass generator=generator to torch.multinomial "
                 f"(the global random state must not matter)."
             )
-        for kwargs, message in (
+        named = [
             (
-                dict(greedy=True),
                 "the new ids are the argmax: with a temperature > 0 sample must draw from "
                 "softmax(logits / temperature) with torch.multinomial.",
+                dict(greedy=True),
             ),
             (
-                dict(temperature_map=lambda lg, tau: lg),
                 "the temperature is ignored: draw from softmax(logits / temperature).",
+                dict(temperature_map=lambda lg, tau: lg),
             ),
             (
-                dict(temperature_map=lambda lg, tau: lg * tau),
                 "the logits are multiplied by the temperature; divide them: softmax(logits / temperature).",
+                dict(temperature_map=lambda lg, tau: lg * tau),
             ),
-        ):
-            other = _sample_reference(case, **kwargs)
-            if torch.equal(ids, other) and not torch.equal(other, expected):
-                raise CheckFailure(f"case '{name}': {message}")
+        ]
+        message = first_named_mistake(
+            ids,
+            expected,
+            [(m, functools.partial(_sample_reference, case, **kwargs)) for m, kwargs in named],
+            same=torch.equal,
+        )
+        if message:
+            raise CheckFailure(f"case '{name}': {message}")
         if name.startswith(_STATS):
             verdict = _frequency_verdict(case, ids[T0:])
             if verdict:
@@ -237,7 +244,7 @@ def _sample_judge(cases, results):
         raise CheckFailure(
             f"case '{name}': the draws differ from torch.multinomial(torch.softmax(logits / temperature, dim=-1), "
             f"num_samples=1, generator=generator) at each step. Use exactly that call, once per new id, so that "
-            f"the draws are reproducible. Expected {expected[:12].tolist()}..., got {ids[:12].tolist()}..."
+            f"the draws are reproducible. The ids {sequence_differences(ids, expected)}."
         )
 
 

@@ -15,12 +15,14 @@ changed (never detached, detached every step, chunks of k ± 1, the last chunk d
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 import torch.nn.functional as F
 
 from course_lib.checks.core import CheckFailure, Exercise, LearnerError, as_tensor, assert_close, describe, result_of
 from course_lib.checks.nb02_rnn.recurrence import rnn_case
-from course_lib.checks.toolkit import close, generator, tensor
+from course_lib.checks.toolkit import close, differences, first_named_mistake, generator, tensor
 
 __all__ = ["TBPTT", "check_tbptt"]
 
@@ -179,12 +181,12 @@ def _tbptt_judge(cases, results):
             return all(close(got[n], other[key][n], rtol=1e-8, atol=1e-12) for n in _TBPTT_PARAMS)
 
         if not matches(ref):
-            _tbptt_diagnose(case, name, got, key, ref, matches, value.get("steps") or {})
+            _tbptt_diagnose(case, name, got, key, ref, value.get("steps") or {})
         h_T = as_tensor(value["h_T"], f"h_T on case '{name}'", (N, H), "(N, H)")
         if not close(h_T, ref["h_T"], rtol=1e-9, atol=1e-12):
             raise CheckFailure(
-                f"case '{name}': the returned state is not h_T, the state after the last step. "
-                f"Expected {describe(ref['h_T'])}, got {describe(h_T)}."
+                f"case '{name}': the returned state is not h_T, the state after the last step: "
+                f"{differences(h_T, ref['h_T'], rtol=1e-9, atol=1e-12)}"
             )
         loss = value["loss"]
         if not isinstance(loss, (int, float)) or abs(float(loss) - ref["loss"]) > 1e-8 * max(1.0, abs(ref["loss"])):
@@ -194,7 +196,7 @@ def _tbptt_judge(cases, results):
             )
 
 
-def _tbptt_diagnose(case, name, got, key, ref, matches, steps):
+def _tbptt_diagnose(case, name, got, key, ref, steps):
     """Raise a CheckFailure naming the mistake whose gradients (or updated parameters) the learner's match."""
     T, k, sgd = case["x"].shape[1], case["k"], bool(case["lr"])
     variants = [
@@ -230,15 +232,26 @@ def _tbptt_diagnose(case, name, got, key, ref, matches, steps):
                 "the parameters are updated once at the end; call optimizer.step() after every chunk's backward.",
             ),
         ]
-    for kwargs, message in variants:
-        if kwargs.get("k") == k and len(kwargs) == 1:
-            continue
-        try:
-            other = _tbptt_reference(case, sgd=sgd, **kwargs)
-        except RuntimeError:
-            continue
-        if matches(other) and not all(close(other[key][n], ref[key][n], rtol=1e-8, atol=1e-12) for n in _TBPTT_PARAMS):
-            raise CheckFailure(f"case '{name}': {message}")
+
+    def answer(kwargs: dict) -> Callable[[], dict | None]:
+        """The learner's result under a mistake (computed only if needed); None where it does not apply."""
+
+        def compute() -> dict | None:
+            if kwargs.get("k") == k and len(kwargs) == 1:
+                return None  # this chunk length is the right one here (k = T, or k = 1)
+            try:
+                return _tbptt_reference(case, sgd=sgd, **kwargs)[key]
+            except RuntimeError:
+                return None
+
+        return compute
+
+    def same(a: dict, b: dict) -> bool:
+        return all(close(a[n], b[n], rtol=1e-8, atol=1e-12) for n in _TBPTT_PARAMS)
+
+    message = first_named_mistake(got, ref[key], [(m, answer(kwargs)) for kwargs, m in variants], same=same)
+    if message:
+        raise CheckFailure(f"case '{name}': {message}")
     if sgd and all(close(got[n], tensor(case[n])) for n in _TBPTT_PARAMS):
         if steps.get("all") and steps.get("on cleared gradients") == steps.get("all"):
             raise CheckFailure(

@@ -19,7 +19,7 @@ import torch
 from course_lib.checks.core import CheckFailure, Exercise, describe, result_of
 from course_lib.checks.nb06_seq2seq.cases import BOS_ID, DTYPES, EOS_ID, PAD_ID, UNK_ID
 from course_lib.checks.nb06_seq2seq.toy_decoder import ToyDecoder, replay, shift_right, toy_context, toy_model
-from course_lib.checks.toolkit import as_tensor, generator, number, pair, plain
+from course_lib.checks.toolkit import as_tensor, generator, number, pair, plain, sequence_differences
 
 
 def _beam_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
@@ -164,7 +164,7 @@ def _beam_judge(cases, results):
         if k == 1 and not torch.equal(tokens, greedy):
             raise CheckFailure(
                 f"case '{name}': beam search with k=1 must reproduce greedy decoding exactly (beam k=1 differs from "
-                f"greedy): greedy gives {greedy.tolist()}, your beam {tokens.tolist()}. With one hypothesis, each step "
+                f"greedy): the tokens {sequence_differences(tokens, greedy)}. With one hypothesis, each step "
                 f"keeps the single best token, and the search ends at its <eos> or at max_len."
             )
         expected_score = _normalised(case, tokens)
@@ -193,9 +193,9 @@ def _beam_judge(cases, results):
                     )
                 raise CheckFailure(
                     f"case '{name}': with a beam wider than the number of candidates nothing is pruned, so beam search "
-                    f"must return the best of all sequences: {best.tolist()} (normalised score {best_score:.4f}), but "
-                    f"it returned {tokens.tolist()} ({expected_score:.4f}).{hint} Keep every finished hypothesis "
-                    f"and return the best one."
+                    f"must return the best of all sequences (normalised score {best_score:.4f}), but it returned one "
+                    f"that scores {expected_score:.4f}; the tokens {sequence_differences(tokens, best)}.{hint} Keep "
+                    f"every finished hypothesis and return the best one."
                 )
         if k > 1:
             greedy_score = _normalised(case, greedy)
