@@ -18,6 +18,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, describe, result_of
+from course_lib.checks.nb06_seq2seq.cases import decoder_weights
 from course_lib.checks.toolkit import close, generator, plain, randn, tolerance
 
 __all__ = ["EXERCISES", "check_attention", "check_attention_decoder_step"]
@@ -169,15 +170,7 @@ def _step_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     for name, lengths, S, V, E, H, dtype in setups:
         N = len(lengths)
         cases[name] = {
-            "weights": {
-                "embedding.weight": randn(g, V, E),
-                "cell.weight_ih": randn(g, 3 * H, E + H, scale=0.6),
-                "cell.weight_hh": randn(g, 3 * H, H, scale=0.6),
-                "cell.bias_ih": randn(g, 3 * H, scale=0.5),
-                "cell.bias_hh": randn(g, 3 * H, scale=0.5),
-                "out.weight": randn(g, V, H),
-                "out.bias": randn(g, V, scale=0.5),
-            },
+            "weights": decoder_weights(g, V, E, H),
             "y_prev": torch.randint(2, V, (N,), generator=g).numpy(),
             "h": np.tanh(randn(g, N, H, scale=2.0)),
             "keys": np.tanh(randn(g, N, S, H, scale=2.0)),

@@ -17,6 +17,9 @@ One of each, so that the notebooks' checks agree with each other:
 - :data:`KINDS`, :func:`kind_of`, :func:`kinds`: every case carries a ``kind`` (``values``, ``gradients``,
   ``given state``...): the promise of the docstring it tests.  Hidden cases add seeds, shapes and dtypes,
   never a kind the visible cases lack (``tests/checks/test_registry.py`` enforces it).
+- :func:`on_meta`, :func:`assert_device_kept`: the ``device`` kind of case: the learner's function run on inputs on
+  the ``meta`` device (a stand-in for a GPU: tensors with a shape, a dtype and a device, no data) must return
+  tensors on that device; a tensor made without ``device=`` is on the CPU and mixes devices.
 - :func:`note`: a judge may return notes (a correct but slow pattern); the notebook prints them under the ✓,
   grading ignores them (no points lost).
 
@@ -31,6 +34,7 @@ from typing import Any, Callable, Iterable, Mapping
 import numpy as np
 import torch
 from torch.nn.utils.rnn import PackedSequence
+from torch.overrides import TorchFunctionMode
 
 from course_lib.checks import core
 from course_lib.checks.core import CheckFailure, describe, rel_error
@@ -41,6 +45,7 @@ __all__ = [
     "CheckFailure",
     "as_tensor",
     "assert_close",
+    "assert_device_kept",
     "assert_dtype",
     "close",
     "close_to_scale",
@@ -59,6 +64,7 @@ __all__ = [
     "name_mistake",
     "note",
     "number",
+    "on_meta",
     "pair",
     "plain",
     "randn",
@@ -505,6 +511,7 @@ KINDS: dict[str, str] = {
     "no state": "state None starts from zeros, also on a call after one that had a state",
     "initialisation": "the parameters a constructor makes, as its docstring fixes them",
     "pad id as a real token": "a real token equal to the pad id is kept (masks come from lengths, not equality)",
+    "device": "outputs on the inputs' device: the function run on the meta device (a stand-in for a GPU)",
     "training": "the model learns: the loss falls below a target on a tiny set",
     "edge": "the contract's edge cases: length 1, batch of 1, T = 1, max_len = 1, empty results",
     "answer": "a written answer (a quiz) compared with the key",
@@ -542,6 +549,86 @@ SLOW_INDEXING_NOTE = (
     "autograd node, and the backward pass pays for all T of them (64-105x slower in notebook 04's section 5); "
     "iterate xp.unbind(1) instead: one node for all T slices."
 )
+
+
+# --------------------------------------------------------------------------------------------------
+# Device: the function run on the meta device
+
+# factories that make a tensor on the CPU unless told device= (the *_like and new_* ones take their input's device)
+_FACTORIES = {"zeros", "ones", "empty", "full", "rand", "randn", "randint", "tensor", "as_tensor", "arange", "eye"}
+
+
+class _Factories(TorchFunctionMode):
+    """Records the tensor factories called without ``device=`` (``torch.zeros(N, H)``, ``torch.tensor(...)``)."""
+
+    def __init__(self):
+        super().__init__()
+        self.without_device: list[str] = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        name = getattr(func, "__name__", "")
+        if name in _FACTORIES and kwargs.get("device") is None and name not in self.without_device:
+            self.without_device.append(name)
+        return func(*args, **kwargs)
+
+
+def _tensors_in(value: Any) -> list[torch.Tensor]:
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, (tuple, list)):
+        return [t for v in value for t in _tensors_in(v)]
+    return []
+
+
+def on_meta(call: Callable[[], Any]) -> dict[str, Any]:
+    """Run ``call`` -- the learner's function on inputs (and modules) moved to the ``meta`` device -- and report, as
+    plain data for the judge, the devices of the tensors it returned or the error it raised, and the tensor
+    factories it called without ``device=``.  Runs in the learner's kernel (a ``run`` step)."""
+    mode = _Factories()
+    try:
+        with torch.no_grad(), mode:
+            result = call()
+    except Exception as error:
+        if "meta" not in str(error) and "device" not in str(error):
+            raise  # not about devices (a stub's NotImplementedError, a bug): the learner's error, as in any case
+        return {"error": f"{type(error).__name__}: {error}"[:300], "factories": list(mode.without_device)}
+    return {"devices": [str(t.device) for t in _tensors_in(result)], "factories": list(mode.without_device)}
+
+
+# errors that only a mix of devices raises; "Cannot copy out of meta tensor" also comes from reading data
+# (.cpu(), .tolist()), so it counts only when a factory made a tensor without device=
+_MIXED_DEVICES = ("is not on the expected device", "to be on the same device", "Expected all tensors")
+_COPY_OUT = "Cannot copy out of meta tensor"
+
+DEVICE_ADVICE = (
+    "A tensor made without device= is on the CPU whatever the input's device (on a GPU this fails). Create new "
+    "tensors on the input's device (device=x.device): torch.zeros(N, H, dtype=x.dtype, device=x.device), "
+    "x.new_zeros(N, H) or torch.zeros_like(h)."
+)
+
+
+def assert_device_kept(report: Any, what: str) -> None:
+    """Judge an :func:`on_meta` report: raise a :class:`CheckFailure` when the function mixed devices (an error that
+    only mixed devices raise, or a returned tensor not on the inputs' device).  An error that the meta device alone
+    causes (``.item()`` reads data that meta tensors do not have) proves nothing and passes: the values cases judge
+    the function."""
+    __tracebackhide__ = True
+    if not isinstance(report, dict):
+        raise CheckFailure(f"{what}: unexpected result from the run on the meta device")
+    made = [f"torch.{name}(...)" for name in report.get("factories") or []]
+    made_text = f" (it calls {', '.join(made)} without device=)" if made else ""
+    intro = f"{what}: with the inputs on another device (the meta device, which stands in for a GPU here)"
+    error = report.get("error")
+    if error is not None:
+        if any(p in error for p in _MIXED_DEVICES) or (made and _COPY_OUT in error):
+            raise CheckFailure(f"{intro}, it failed{made_text}: {error.rstrip('!. ')}. {DEVICE_ADVICE}")
+        return
+    wrong = [d for d in report.get("devices") or [] if d != "meta"]
+    if wrong:
+        raise CheckFailure(
+            f"{intro}, it returned a tensor on {wrong[0]}, not on the inputs' device{made_text}. {DEVICE_ADVICE}"
+        )
 
 
 def note(text: str) -> list[str]:

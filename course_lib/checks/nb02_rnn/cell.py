@@ -40,17 +40,18 @@ def _cell_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
         _CELL_PROBES[1]: {**base, "h0": zero_h, "b_h": zero_b},
         _CELL_PROBES[2]: {**base, "x": zero_x, "b_h": zero_b},
         "N=3, D=4, H=5": rnn_case(g, N=3, D=4, H=5),
+        "float32, N=2, D=3, H=4": {**rnn_case(g, N=2, D=3, H=4, dtype=torch.float32), "kind": "dtype"},
     }
     if hidden:
         cases["N=1, D=1, H=1"] = rnn_case(g, N=1, D=1, H=1)
         cases["N=6, D=7, H=3"] = rnn_case(g, N=6, D=7, H=3)
-        cases["float32, N=4, D=3, H=5"] = rnn_case(g, N=4, D=3, H=5, dtype=torch.float32)
+        cases["float32, N=4, D=3, H=5"] = {**rnn_case(g, N=4, D=3, H=5, dtype=torch.float32), "kind": "dtype"}
         cases["saturated: large weights"] = rnn_case(g, N=2, D=3, H=4, scale=3.0)
     return cases
 
 
 def _cell_run(fn, case):
-    return fn(tensor(case["x"]), tensor(case["h0"]), tensor(case["W_xh"]), tensor(case["W_hh"]), tensor(case["b_h"]))
+    return fn(*(tensor(case[k]) for k in ("x", "h0", "W_xh", "W_hh", "b_h")))
 
 
 def _cell_probe_message(name: str, case: dict, got: torch.Tensor) -> str | None:

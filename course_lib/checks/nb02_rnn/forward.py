@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, result_of
 from course_lib.checks.nb02_rnn.recurrence import rnn_case, rnn_module
 from course_lib.checks.toolkit import (
+    assert_device_kept,
     assert_dtype,
     assert_gradients,
     close,
@@ -25,6 +26,7 @@ from course_lib.checks.toolkit import (
     generator,
     gradients,
     name_mistake,
+    on_meta,
     randn,
     reaches_first_step,
     tensor,
@@ -35,12 +37,14 @@ __all__ = ["RNN_FORWARD", "check_rnn_forward"]
 
 
 def _forward_cases(seed, hidden):
-    """Kinds: ``values`` (hs and h_last against nn.RNN) and ``gradients`` (of a loss of hs and h_last, to x, h0
-    and every weight, against autograd through nn.RNN: the state must carry gradients through time)."""
+    """Kinds: ``values`` (hs and h_last against nn.RNN), ``gradients`` (of a loss of hs and h_last, to x, h0
+    and every weight, against autograd through nn.RNN: the state must carry gradients through time) and
+    ``device`` (the inputs on the meta device: what the function makes, hs included, follows x's device)."""
     g = generator(seed)
     cases = {
         "N=2, T=5, D=3, H=4": rnn_case(g, N=2, D=3, H=4, T=5),
         "gradients, N=2, T=4, D=3, H=3": _gradient_case(rnn_case(g, N=2, D=3, H=3, T=4), g),
+        "N=2, T=3, D=2, H=3, on the meta device": {**rnn_case(g, N=2, D=2, H=3, T=3), "kind": "device"},
     }
     if hidden:
         cases["N=1, T=1, D=2, H=3"] = rnn_case(g, N=1, D=2, H=3, T=1)
@@ -48,6 +52,7 @@ def _forward_cases(seed, hidden):
         cases["N=4, T=3, D=5, H=5"] = rnn_case(g, N=4, D=5, H=5, T=3)
         cases["float32, N=2, T=7, D=3, H=2"] = rnn_case(g, N=2, D=3, H=2, T=7, dtype=torch.float32)
         cases["gradients, N=3, T=9, D=2, H=4"] = _gradient_case(rnn_case(g, N=3, D=2, H=4, T=9), g)
+        cases["N=3, T=6, D=4, H=2, on the meta device"] = {**rnn_case(g, N=3, D=4, H=2, T=6), "kind": "device"}
     return cases
 
 
@@ -61,6 +66,8 @@ _GRAD_NAMES = ("x", "h0", "W_xh", "W_hh", "b_h")
 
 
 def _forward_run(fn, case):
+    if case.get("kind") == "device":
+        return on_meta(lambda: fn(*(tensor(case[k]).to("meta") for k in _GRAD_NAMES)))
     inputs = [tensor(case[k]) for k in _GRAD_NAMES]
     grads = case.get("kind") == "gradients"
     for leaf in inputs if grads else ():
@@ -101,6 +108,8 @@ def _pair(value: Any, what: str, names: str) -> tuple:
 
 def _forward_judge(cases, results):
     for name, case in cases.items():
+        if case.get("kind") == "device":
+            continue  # judged last: a device case names only a device mistake
         if case.get("kind") == "gradients":
             found = result_of(results, name, "rnn_forward")
             if not isinstance(found, dict):
@@ -118,6 +127,8 @@ def _forward_judge(cases, results):
             )
         else:
             _judge_values(name, case, results)
+    for name in [name for name, case in cases.items() if case.get("kind") == "device"]:
+        assert_device_kept(result_of(results, name, "rnn_forward"), f"rnn_forward (case '{name}')")
 
 
 def _judge_values(name, case, results):

@@ -30,6 +30,7 @@ from course_lib.checks.nb04_lstm.references import torch_layer
 from course_lib.checks.references import holding
 from course_lib.checks.toolkit import (
     SLOW_INDEXING_NOTE,
+    assert_device_kept,
     assert_gradients,
     close,
     first_named_mistake,
@@ -37,6 +38,7 @@ from course_lib.checks.toolkit import (
     gradients,
     is_time_step_index,
     note,
+    on_meta,
     randn,
     reaches_first_step,
     tensor,
@@ -83,13 +85,15 @@ class _CountMatmuls(TorchFunctionMode):
 
 def _fused_lstm_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     """Kinds: ``values`` (state None), ``given state`` (h0, c0), ``no state`` (state None on a call after one
-    with a state: a layer must not keep a previous call's state), ``gradients`` (every parameter, x, h0, c0)."""
+    with a state: a layer must not keep a previous call's state), ``gradients`` (every parameter, x, h0, c0),
+    ``device`` (state None on the meta device: the zeros the layer makes follow x's device)."""
     g = generator(seed)
     settings = [
         (3, 6, 2, 4, 1.0, "values"),
         (2, 5, 3, 3, 0.5, "given state"),
         (2, 4, 2, 3, 1.0, "no state"),
         (2, 5, 3, 4, 1.0, "gradients"),
+        (2, 3, 2, 3, 1.0, "device"),
     ]
     if hidden:
         settings += [
@@ -98,6 +102,7 @@ def _fused_lstm_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
             (4, 7, 4, 3, 1.0, "given state"),
             (3, 8, 2, 5, 2.0, "no state"),
             (1, 6, 4, 2, 0.0, "gradients"),
+            (3, 4, 3, 2, 1.0, "device"),
         ]
     cases = {}
     for N, T, D, H, forget_bias, kind in settings:
@@ -125,6 +130,7 @@ def _fused_lstm_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
             "given state": ", given (h0, c0)",
             "gradients": ", gradients",
             "no state": ", state=None after a call with a state",
+            "device": ", state=None, on the meta device",
         }[kind]
         cases[f"N={N}, T={T}, D={D}, H={H}, forget_bias={forget_bias}{label}"] = case
     return cases
@@ -152,6 +158,9 @@ def _fused_lstm_run(cls, case):
         model.weight_hh.copy_(tensor(case["weight_hh"]))
         model.bias.copy_(tensor(case["bias"]))
     x = tensor(case["x"])
+    if case["kind"] == "device":  # state None: the zeros the layer makes must be on x's device
+        found["device"] = on_meta(lambda: model.to("meta")(x.to("meta")))
+        return found
     state = (tensor(case["h0"]), tensor(case["c0"])) if "h0" in case else None
     if "before" in case:
         with torch.no_grad():
@@ -211,12 +220,15 @@ def _fused_lstm_judge(cases, results):
         if not isinstance(found, dict):
             raise CheckFailure(f"the check could not read FusedLSTM's results on case '{name}'")
         _judge_layer_parameters(name, case, found)
-    for name, case in cases.items():
+    on_cpu = {name: case for name, case in cases.items() if case["kind"] != "device"}
+    for name, case in on_cpu.items():
         _judge_layer_forward(name, case, results[name])
-    for name, case in cases.items():
+    for name, case in on_cpu.items():
         if case["kind"] == "gradients":
             _judge_layer_gradients(name, case, results[name])
-    if any(results[n].get("indexed", 0) >= c["T"] > 1 for n, c in cases.items()):
+    for name in [name for name in cases if name not in on_cpu]:  # last: a device case names only a device mistake
+        assert_device_kept(results[name].get("device"), f"FusedLSTM (case '{name}')")
+    if any(results[n].get("indexed", 0) >= c["T"] > 1 for n, c in on_cpu.items()):
         return note(SLOW_INDEXING_NOTE)
     return None
 

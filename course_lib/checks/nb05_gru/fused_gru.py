@@ -29,12 +29,15 @@ from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_clo
 from course_lib.checks.nb05_gru.variants import PARAM_NAMES, gru_variant, gru_weights, name_mistakes, param_tensors
 from course_lib.checks.toolkit import (
     SLOW_INDEXING_NOTE,
+    assert_device_kept,
     assert_gradients,
     close,
     generator,
     gradients,
     is_time_step_index,
+    kind_of,
     note,
+    on_meta,
     randn,
     reaches_first_step,
     show_difference,
@@ -85,14 +88,16 @@ class _CountMatmuls(TorchFunctionMode):
 
 def _layer_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     """Kinds: ``given state`` (h0), ``values`` (h0=None), ``no state`` (h0=None on a call after one with h0: a
-    layer keeps no state between calls), ``gradients`` (every parameter, x and h0, against nn.GRU); every case
-    also checks the initialisation the docstring fixes (uniform in ±1/sqrt(H))."""
+    layer keeps no state between calls), ``gradients`` (every parameter, x and h0, against nn.GRU), ``device``
+    (h0=None on the meta device: the zeros the layer makes follow x's device); every case also checks the
+    initialisation the docstring fixes (uniform in ±1/sqrt(H))."""
     g = generator(seed)
     sizes = [
         ("N=2, T=5, D=3, H=4, with h0", 2, 5, 3, 4, "given state", torch.float64),
         ("N=3, T=4, D=2, H=3, h0=None", 3, 4, 2, 3, "values", torch.float64),
         ("N=2, T=3, D=3, H=4, h0=None after a call with h0", 2, 3, 3, 4, "no state", torch.float64),
         ("gradients, N=2, T=4, D=3, H=4", 2, 4, 3, 4, "gradients", torch.float64),
+        ("N=2, T=3, D=2, H=3, h0=None, on the meta device", 2, 3, 2, 3, "device", torch.float64),
     ]
     if hidden:
         sizes += [
@@ -101,6 +106,7 @@ def _layer_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
             ("float32, N=8, T=30, D=5, H=16", 8, 30, 5, 16, "given state", torch.float32),
             ("N=4, T=6, D=2, H=5, h0=None after a call with h0", 4, 6, 2, 5, "no state", torch.float64),
             ("gradients, N=3, T=7, D=4, H=6", 3, 7, 4, 6, "gradients", torch.float64),
+            ("N=3, T=5, D=4, H=2, h0=None, on the meta device", 3, 5, 4, 2, "device", torch.float64),
         ]
     cases = {}
     for name, N, T, D, H, kind, dtype in sizes:
@@ -141,6 +147,8 @@ def _layer_run(cls, case):
     with torch.no_grad():
         for name in PARAM_NAMES:
             params[name].copy_(torch.from_numpy(case[name]))
+    if case["kind"] == "device":  # h0=None: the zeros the layer makes must be on x's device
+        return {"parameters": found, "device": on_meta(lambda: module.to("meta")(x.to("meta")))}
     h0 = None if case["h0"] is None else torch.from_numpy(case["h0"])
     if "before" in case:
         with torch.no_grad():
@@ -200,11 +208,18 @@ def _layer_variant_outputs(case, kwargs) -> torch.Tensor:
 
 
 def _layer_judge(cases, results):
-    checked = [_layer_outputs(name, case, result_of(results, name, "FusedGRU")) for name, case in cases.items()]
+    on_cpu = {name: case for name, case in cases.items() if kind_of(case) != "device"}
+    checked = [_layer_outputs(name, case, result_of(results, name, "FusedGRU")) for name, case in on_cpu.items()]
     _judge_layer_values(checked)
     for item in checked:
         _judge_layer_structure(item)
         _judge_layer_gradients(item)
+    for name in [name for name in cases if name not in on_cpu]:  # last: a device case names only a device mistake
+        value = result_of(results, name, "FusedGRU")
+        if not (isinstance(value, dict) and isinstance(value.get("parameters"), dict)):
+            raise CheckFailure(f"unexpected result from FusedGRU on case '{name}'")
+        _judge_parameters(value["parameters"], cases[name])
+        assert_device_kept(value.get("device"), f"FusedGRU on case '{name}'")
     if any(item[2].get("indexed", 0) >= item[1]["x"].shape[1] > 1 for item in checked):
         return note(SLOW_INDEXING_NOTE)
     return None

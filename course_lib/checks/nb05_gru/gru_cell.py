@@ -18,22 +18,33 @@ from torch import nn
 
 from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, result_of
 from course_lib.checks.nb05_gru.variants import PARAM_NAMES, gru_variant, gru_weights, name_mistakes, param_tensors
-from course_lib.checks.toolkit import close, generator, randn, show_difference, tolerance
+from course_lib.checks.toolkit import (
+    assert_dtype,
+    close,
+    generator,
+    randn,
+    show_difference,
+    tolerance,
+)
 
 
 def _cell_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     g = generator(seed)
-    sizes = [("N=3, D=4, H=5", 3, 4, 5, torch.float64, 0.5)]
+    sizes = [
+        ("N=3, D=4, H=5", 3, 4, 5, torch.float64, 0.5, "values"),
+        ("float32, N=2, D=3, H=4", 2, 3, 4, torch.float32, 0.5, "dtype"),
+    ]
     if hidden:
         sizes += [
-            ("N=1, D=1, H=1", 1, 1, 1, torch.float64, 0.5),
-            ("N=7, D=6, H=8", 7, 6, 8, torch.float64, 0.5),
-            ("float32, N=4, D=3, H=6", 4, 3, 6, torch.float32, 0.5),
-            ("large weights (saturated gates)", 5, 3, 4, torch.float64, 3.0),
+            ("N=1, D=1, H=1", 1, 1, 1, torch.float64, 0.5, "values"),
+            ("N=7, D=6, H=8", 7, 6, 8, torch.float64, 0.5, "values"),
+            ("float32, N=4, D=3, H=6", 4, 3, 6, torch.float32, 0.5, "dtype"),
+            ("large weights (saturated gates)", 5, 3, 4, torch.float64, 3.0, "values"),
         ]
     cases = {}
-    for name, N, D, H, dtype, scale in sizes:
+    for name, N, D, H, dtype, scale, kind in sizes:
         cases[name] = {
+            "kind": kind,
             "x": randn(g, N, D, dtype=dtype),
             "h_prev": randn(g, N, H, dtype=dtype),
             **gru_weights(g, D, H, scale=scale, dtype=dtype),
@@ -65,8 +76,13 @@ def _cell_judge(cases, results):
         )
         checked.append((name, case, expected, got))
     wrong = [item for item in checked if not close(item[3], item[2], item[2].dtype)]
-    if not wrong:
-        return
+    if wrong:
+        _judge_wrong(checked, wrong[0])
+    for name, case, expected, got in checked:
+        assert_dtype(got, expected.dtype, f"gru_cell(...) on case '{name}'")
+
+
+def _judge_wrong(checked, first_wrong) -> None:
     message = name_mistakes(
         [got for _, _, _, got in checked],
         lambda kwargs: [
@@ -74,7 +90,7 @@ def _cell_judge(cases, results):
             for _, c, _, _ in checked
         ],
     )
-    name, case, expected, got = wrong[0]
+    name, case, expected, got = first_wrong
     if message:
         raise CheckFailure(f"gru_cell on case '{name}': {message}\n  {show_difference(got, expected)}")
     assert_close(

@@ -1,5 +1,6 @@
 """What notebook 06's cases are made of: the special token ids, the dtypes a case names, target rows that end
-in <eos> and are padded (:func:`with_eos`), and torch's modules loaded with a case's weights (:func:`loaded`).
+in <eos> and are padded (:func:`with_eos`), a decoder step's random weights (:func:`decoder_weights`, notebook 07's
+too), and torch's modules loaded with a case's weights (:func:`loaded`).
 
 A result crosses from the learner's kernel to the judge as plain data and back (the toolkit's
 :func:`~course_lib.checks.toolkit.plain` and :func:`~course_lib.checks.toolkit.as_tensor`).
@@ -7,15 +8,31 @@ A result crosses from the learner's kernel to the judge as plain data and back (
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn as nn
 
+from course_lib.checks.toolkit import randn
 from course_lib.data.vocab import BOS, EOS, PAD, SPECIALS, UNK
 
-__all__ = ["BOS_ID", "DTYPES", "EOS_ID", "PAD_ID", "UNK_ID", "loaded", "with_eos"]
+__all__ = ["BOS_ID", "DTYPES", "EOS_ID", "PAD_ID", "UNK_ID", "decoder_weights", "loaded", "with_eos"]
 
 PAD_ID, UNK_ID, BOS_ID, EOS_ID = (SPECIALS.index(t) for t in (PAD, UNK, BOS, EOS))
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def decoder_weights(g: torch.Generator, V: int, E: int, H: int) -> dict[str, np.ndarray]:
+    """Random weights of a decoder step ('module.parameter' -> array): embedding (V, E), a GRU cell fed
+    cat([embedding, context]) (E + H -> H), and the output layer (H -> V)."""
+    return {
+        "embedding.weight": randn(g, V, E),
+        "cell.weight_ih": randn(g, 3 * H, E + H, scale=0.6),
+        "cell.weight_hh": randn(g, 3 * H, H, scale=0.6),
+        "cell.bias_ih": randn(g, 3 * H, scale=0.5),
+        "cell.bias_hh": randn(g, 3 * H, scale=0.5),
+        "out.weight": randn(g, V, H),
+        "out.bias": randn(g, V, scale=0.5),
+    }
 
 
 def loaded(modules: dict[str, nn.Module], case) -> tuple[nn.Module, ...]:

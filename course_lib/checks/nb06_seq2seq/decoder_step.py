@@ -18,7 +18,7 @@ import torch
 import torch.nn as nn
 
 from course_lib.checks.core import CheckFailure, Exercise, assert_close, result_of
-from course_lib.checks.nb06_seq2seq.cases import DTYPES, loaded
+from course_lib.checks.nb06_seq2seq.cases import DTYPES, decoder_weights, loaded
 from course_lib.checks.toolkit import as_tensor, close, first_named_mistake, generator, pair, plain, randn, tolerance
 
 
@@ -30,15 +30,7 @@ def _step_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     cases = {}
     for name, N, V, E, H, dtype in shapes:
         cases[name] = {
-            "weights": {
-                "embedding.weight": randn(g, V, E),
-                "cell.weight_ih": randn(g, 3 * H, E + H, scale=0.6),
-                "cell.weight_hh": randn(g, 3 * H, H, scale=0.6),
-                "cell.bias_ih": randn(g, 3 * H, scale=0.5),
-                "cell.bias_hh": randn(g, 3 * H, scale=0.5),
-                "out.weight": randn(g, V, H),
-                "out.bias": randn(g, V, scale=0.5),
-            },
+            "weights": decoder_weights(g, V, E, H),
             "y_prev": torch.randint(2, V, (N,), generator=g).numpy(),
             "h": np.tanh(randn(g, N, H)),
             "context": np.tanh(randn(g, N, H)),
