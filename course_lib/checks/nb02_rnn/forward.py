@@ -9,8 +9,6 @@ states, a state not carried from step to step, h0 ignored) are computed and comp
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -27,6 +25,7 @@ from course_lib.checks.toolkit import (
     gradients,
     name_mistake,
     on_meta,
+    pair,
     randn,
     reaches_first_step,
     tensor,
@@ -99,13 +98,6 @@ def _gradients_reference(case: dict, detach_state: bool = False) -> list[torch.T
     return gradients([torch.stack(hs, 1), h], [tensor(u) for u in case["upstream"]], inputs)
 
 
-def _pair(value: Any, what: str, names: str) -> tuple:
-    if not isinstance(value, (list, tuple)) or len(value) != 2:
-        kind = type(value).__name__ if not isinstance(value, (list, tuple)) else f"{len(value)} values"
-        raise CheckFailure(f"{what} should return a pair {names}, got {kind}")
-    return tuple(value)
-
-
 def _forward_judge(cases, results):
     for name, case in cases.items():
         if case.get("kind") == "device":
@@ -136,7 +128,7 @@ def _judge_values(name, case, results):
     (N, T, _), H = x.shape, h0.shape[1]
     hs_ref, last_ref = rnn_module(W_xh, W_hh, b)(x, h0[None])
     hs_ref, last_ref = hs_ref.detach(), last_ref[0].detach()
-    hs, last = _pair(result_of(results, name, "rnn_forward"), "rnn_forward", "(hs, h_last)")
+    hs, last = pair(result_of(results, name, "rnn_forward"), "rnn_forward", "hs, h_last")
     if isinstance(hs, np.ndarray) and hs.shape == (N, T + 1, H):
         raise CheckFailure(
             f"case '{name}': hs has shape {hs.shape}, expected (N, T, H) = {(N, T, H)}: you returned h_0 among "

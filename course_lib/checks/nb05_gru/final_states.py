@@ -41,7 +41,7 @@ from course_lib.checks.core import (
     assert_close,
     result_of,
 )
-from course_lib.checks.toolkit import first_named_mistake
+from course_lib.checks.toolkit import close, first_named_mistake
 
 _RTOL, _ATOL = 1e-6, 1e-9
 
@@ -223,7 +223,7 @@ def _mistakes(case: dict) -> dict[str, list[tuple[torch.Tensor, str]]]:
 
 
 def _close(got: torch.Tensor, expected: torch.Tensor) -> bool:
-    return tuple(got.shape) == tuple(expected.shape) and torch.allclose(got, expected, rtol=_RTOL, atol=_ATOL)
+    return close(got, expected, rtol=_RTOL, atol=_ATOL)
 
 
 def _final_states_judge(cases, results):
