@@ -1,7 +1,7 @@
 """The judge both cells share (exercise 1, ``lstm_cell``, and 2a, ``fused_lstm_cell``).
 
-In order: the reference (``_references``); then a single typical mistake (``_mistakes``) that explains
-every case; then the probes (``_gates``), whose pattern of failures points at one gate; then, when nothing
+In order: the reference (:mod:`.references`); then a single typical mistake (:mod:`.mistakes`) that explains
+every case; then the probes (:mod:`.gates`), whose pattern of failures points at one gate; then, when nothing
 is recognised, the plain difference on the first failing case.
 """
 

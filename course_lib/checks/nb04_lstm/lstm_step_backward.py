@@ -13,7 +13,7 @@ after their activations ``i``, ``f``, ``g``, ``o`` and ``c`` = c_t (N, H), ``wei
 
 returned as a dict with keys ``dx, dh_prev, dc_prev, dweight_ih, dweight_hh, dbias``.  The reference is
 autograd through ``nn.LSTMCell`` in float64 (relative error <= 1e-8).  Probes (an upstream gradient on h_t
-only, or on c_t only) and autograd through graphs with one derivative switched off (:mod:`._backward`) name
+only, or on c_t only) and autograd through graphs with one derivative switched off (:mod:`.backward`) name
 the classic mistakes: a forgotten tanh'(c_t), dc_t ignored, dc_prev without f, a missing sigmoid' or
 tanh'(z_g), the blocks of dz in the wrong gate order.
 

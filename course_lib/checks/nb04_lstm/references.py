@@ -1,6 +1,6 @@
 """The references: torch's own ``nn.LSTMCell`` and ``nn.LSTM`` with weights copied in the documented order.
 
-The stacked weights are (i, f, g, o) blocks (see ``_gates``): ``weight_ih`` (4H, D), ``weight_hh`` (4H, H),
+The stacked weights are (i, f, g, o) blocks (see :mod:`.gates`): ``weight_ih`` (4H, D), ``weight_hh`` (4H, H),
 ``bias`` (4H,) goes into ``bias_ih`` and ``bias_hh`` is zero, so torch computes
 ``z = x_t weight_ih^T + h_{t-1} weight_hh^T + bias`` and the article's six equations from it.
 """

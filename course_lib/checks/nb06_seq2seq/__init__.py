@@ -16,8 +16,8 @@ References and invariants, never a stored answer:
   the greedy path provably survives in it; the reported score is the model's length-normalised score.
 
 One submodule per exercise, named after it (``encode``, ``decoder_step``, ``decode_train``,
-``greedy_decode``, ``sequence_accuracy``, ``masked_cross_entropy``, ``beam_search``); what they share is in
-``_common``, and the stand-in decoder in ``_toy_decoder``.  Notebooks import from this package.
+``greedy_decode``, ``sequence_accuracy``, ``masked_cross_entropy``, ``beam_search``); what their cases share is
+in :mod:`.cases` (token ids, targets, weights), and the stand-in decoder in :mod:`.toy_decoder`.  Notebooks import from this package.
 """
 
 from course_lib.checks.nb06_seq2seq.beam_search import BEAM_SEARCH
