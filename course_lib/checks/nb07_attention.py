@@ -17,9 +17,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, describe, result_of
+from course_lib.checks.core import CheckFailure, Exercise, describe, result_of
 from course_lib.checks.nb06_seq2seq.cases import decoder_weights
-from course_lib.checks.toolkit import close, generator, plain, randn, tolerance
+from course_lib.checks.toolkit import as_tensor, assert_close, close, generator, plain, randn, tolerance
 
 __all__ = ["EXERCISES", "check_attention", "check_attention_decoder_step"]
 

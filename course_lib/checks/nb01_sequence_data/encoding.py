@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from course_lib.checks.core import CheckFailure, Exercise, as_tensor, result_of
-from course_lib.checks.toolkit import generator, plain, sequence_differences, token_list
+from course_lib.checks.core import CheckFailure, Exercise, result_of
+from course_lib.checks.toolkit import as_tensor, generator, plain, sequence_differences, token_list
 from course_lib.data.vocab import SPECIALS
 
 __all__ = ["ENCODE", "DECODE", "check_encode", "check_decode"]

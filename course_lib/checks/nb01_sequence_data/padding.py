@@ -8,8 +8,8 @@ import numpy as np
 import torch
 from torch.nn.utils.rnn import pad_sequence
 
-from course_lib.checks.core import CheckFailure, Exercise, as_tensor, result_of
-from course_lib.checks.toolkit import generator, sequence_differences
+from course_lib.checks.core import CheckFailure, Exercise, result_of
+from course_lib.checks.toolkit import as_tensor, generator, sequence_differences
 
 __all__ = ["PAD_BATCH", "check_pad_batch"]
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, result_of
-from course_lib.checks.toolkit import generator, pair, sequence_differences
+from course_lib.checks.core import CheckFailure, Exercise, result_of
+from course_lib.checks.toolkit import as_tensor, assert_close, generator, pair, sequence_differences
 
 __all__ = ["MAKE_WINDOWS", "MAKE_CHAR_WINDOWS", "check_make_windows", "check_make_char_windows"]
 

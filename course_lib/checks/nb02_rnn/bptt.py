@@ -22,9 +22,17 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
-from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, rel_error, result_of
+from course_lib.checks.core import CheckFailure, Exercise, rel_error, result_of
 from course_lib.checks.nb02_rnn.recurrence import cell_module, rnn_case, rnn_module
-from course_lib.checks.toolkit import assert_dtype, close, first_named_mistake, generator, tensor
+from course_lib.checks.toolkit import (
+    as_tensor,
+    assert_close,
+    assert_dtype,
+    close,
+    first_named_mistake,
+    generator,
+    tensor,
+)
 
 __all__ = ["BPTT_RTOL", "RNN_BACKWARD", "check_rnn_backward"]
 

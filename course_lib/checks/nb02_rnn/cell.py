@@ -14,9 +14,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, result_of
+from course_lib.checks.core import CheckFailure, Exercise, result_of
 from course_lib.checks.nb02_rnn.recurrence import cell_module, rnn_case
 from course_lib.checks.toolkit import (
+    as_tensor,
+    assert_close,
     assert_dtype,
     close,
     first_named_mistake,

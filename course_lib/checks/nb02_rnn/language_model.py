@@ -14,9 +14,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, result_of
+from course_lib.checks.core import CheckFailure, Exercise, result_of
 from course_lib.checks.nb02_rnn.recurrence import rnn_module
-from course_lib.checks.toolkit import assert_gradients, close, generator, tensor
+from course_lib.checks.toolkit import as_tensor, assert_close, assert_gradients, close, generator, tensor
 
 __all__ = ["LM_LOSS_TARGET", "RNN_LM", "check_rnn_lm"]
 

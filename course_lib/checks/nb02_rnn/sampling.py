@@ -16,8 +16,8 @@ import functools
 import numpy as np
 import torch
 
-from course_lib.checks.core import CheckFailure, Exercise, LearnerError, as_tensor, result_of
-from course_lib.checks.toolkit import first_named_mistake, generator, sequence_differences, tensor
+from course_lib.checks.core import CheckFailure, Exercise, LearnerError, result_of
+from course_lib.checks.toolkit import as_tensor, first_named_mistake, generator, sequence_differences, tensor
 
 __all__ = ["SAMPLE", "check_sample"]
 

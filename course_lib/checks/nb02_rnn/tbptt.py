@@ -20,9 +20,17 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from course_lib.checks.core import CheckFailure, Exercise, LearnerError, as_tensor, assert_close, describe, result_of
+from course_lib.checks.core import CheckFailure, Exercise, LearnerError, describe, result_of
 from course_lib.checks.nb02_rnn.recurrence import rnn_case
-from course_lib.checks.toolkit import close, differences, first_named_mistake, generator, tensor
+from course_lib.checks.toolkit import (
+    as_tensor,
+    assert_close,
+    close,
+    differences,
+    first_named_mistake,
+    generator,
+    tensor,
+)
 
 __all__ = ["TBPTT", "check_tbptt"]
 

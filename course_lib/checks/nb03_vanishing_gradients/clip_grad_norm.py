@@ -17,8 +17,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from course_lib.checks.core import CheckFailure, Exercise, LearnerError, assert_close, describe, result_of
-from course_lib.checks.toolkit import close_to_scale, generator
+from course_lib.checks.core import CheckFailure, Exercise, LearnerError, describe, result_of
+from course_lib.checks.toolkit import assert_close, close_to_scale, generator
 
 
 def _params_case(

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from course_lib.checks.core import CheckFailure, Exercise, as_tensor, result_of
-from course_lib.checks.toolkit import close_to_scale, first_named_mistake, generator, show_difference
+from course_lib.checks.core import CheckFailure, Exercise, result_of
+from course_lib.checks.toolkit import as_tensor, close_to_scale, first_named_mistake, generator, show_difference
 
 
 def _radius_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:

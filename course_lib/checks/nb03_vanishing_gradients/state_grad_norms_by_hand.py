@@ -18,9 +18,16 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, result_of
+from course_lib.checks.core import CheckFailure, Exercise, result_of
 from course_lib.checks.references import holding
-from course_lib.checks.toolkit import close_to_scale, first_named_mistake, generator, show_difference
+from course_lib.checks.toolkit import (
+    as_tensor,
+    assert_close,
+    close_to_scale,
+    first_named_mistake,
+    generator,
+    show_difference,
+)
 from course_lib.measure import state_grad_norms
 
 

@@ -12,10 +12,18 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from course_lib.checks.core import CheckFailure, as_tensor, assert_close, result_of
+from course_lib.checks.core import CheckFailure, result_of
 from course_lib.checks.nb04_lstm.gates import GATE_ORDER, PROBES, ROLE, SEED_PARAMS, probe_name
 from course_lib.checks.nb04_lstm.mistakes import SINGLE_MISTAKES, role_permutations, swapped_terms, variant_step
-from course_lib.checks.toolkit import close, first_named_mistake, show_difference, tensor, tolerance
+from course_lib.checks.toolkit import (
+    as_tensor,
+    assert_close,
+    close,
+    first_named_mistake,
+    show_difference,
+    tensor,
+    tolerance,
+)
 
 
 def _cell_outputs(value: Any, what: str, N: int, H: int) -> tuple[torch.Tensor, torch.Tensor]:

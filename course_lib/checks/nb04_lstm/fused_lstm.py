@@ -23,13 +23,15 @@ import torch
 import torch.nn as nn
 from torch.overrides import TorchFunctionMode
 
-from course_lib.checks.core import CheckFailure, Exercise, LearnerError, as_tensor, assert_close, describe, result_of
+from course_lib.checks.core import CheckFailure, Exercise, LearnerError, describe, result_of
 from course_lib.checks.nb04_lstm.gates import GATE_ORDER, ROLE
 from course_lib.checks.nb04_lstm.mistakes import role_permutations, swap_message_stacked, variant_step
 from course_lib.checks.nb04_lstm.references import torch_layer
 from course_lib.checks.references import holding
 from course_lib.checks.toolkit import (
     SLOW_INDEXING_NOTE,
+    as_tensor,
+    assert_close,
     assert_device_kept,
     assert_gradients,
     close,

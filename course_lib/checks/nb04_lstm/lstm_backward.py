@@ -26,19 +26,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from course_lib.checks.core import (
-    CheckFailure,
-    Exercise,
-    assert_close,
-    rel_error,
-    result_of,
-)
+from course_lib.checks.core import CheckFailure, Exercise, rel_error, result_of
 from course_lib.checks.nb04_lstm.backward import GRAD_ATOL, GRAD_RTOL, STEP_MISTAKES, leaf_tensors, same, step_graph
 from course_lib.checks.nb04_lstm.lstm_step_backward import (
     grads_returned,
     name_order_mistake,
 )
-from course_lib.checks.toolkit import first_named_mistake, generator, randn, tensor
+from course_lib.checks.toolkit import assert_close, first_named_mistake, generator, randn, tensor
 
 LAYER_GRADS = ("dx", "dh0", "dc0", "dweight_ih", "dweight_hh", "dbias")
 _WRT = ("x", "h0", "c0", "weight_ih", "weight_hh", "bias")

@@ -14,8 +14,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, result_of
-from course_lib.checks.toolkit import close, generator, randn, tensor
+from course_lib.checks.core import CheckFailure, Exercise, result_of
+from course_lib.checks.toolkit import as_tensor, assert_close, close, generator, randn, tensor
 from course_lib.measure import state_grad_norms
 
 

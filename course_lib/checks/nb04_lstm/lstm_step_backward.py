@@ -29,14 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from course_lib.checks.core import (
-    CheckFailure,
-    Exercise,
-    as_tensor,
-    assert_close,
-    rel_error,
-    result_of,
-)
+from course_lib.checks.core import CheckFailure, Exercise, rel_error, result_of
 from course_lib.checks.nb04_lstm.backward import (
     GRAD_ATOL,
     GRAD_RTOL,
@@ -49,7 +42,7 @@ from course_lib.checks.nb04_lstm.backward import (
     step_graph,
     wrong_orders,
 )
-from course_lib.checks.toolkit import first_named_mistake, generator, randn, tensor
+from course_lib.checks.toolkit import as_tensor, assert_close, first_named_mistake, generator, randn, tensor
 
 STEP_GRADS = ("dx", "dh_prev", "dc_prev", "dweight_ih", "dweight_hh", "dbias")
 _WRT = ("x", "h_prev", "c_prev", "weight_ih", "weight_hh", "bias")

@@ -34,14 +34,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from course_lib.checks.core import (
-    CheckFailure,
-    Exercise,
-    as_tensor,
-    assert_close,
-    result_of,
-)
-from course_lib.checks.toolkit import close, first_named_mistake
+from course_lib.checks.core import CheckFailure, Exercise, result_of
+from course_lib.checks.toolkit import as_tensor, assert_close, close, first_named_mistake
 
 _RTOL, _ATOL = 1e-6, 1e-9
 

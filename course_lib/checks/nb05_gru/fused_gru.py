@@ -25,10 +25,12 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, describe, result_of
+from course_lib.checks.core import CheckFailure, Exercise, describe, result_of
 from course_lib.checks.nb05_gru.variants import PARAM_NAMES, gru_variant, gru_weights, name_mistakes, param_tensors
 from course_lib.checks.toolkit import (
     SLOW_INDEXING_NOTE,
+    as_tensor,
+    assert_close,
     assert_device_kept,
     assert_gradients,
     close,

@@ -16,9 +16,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, result_of
+from course_lib.checks.core import CheckFailure, Exercise, result_of
 from course_lib.checks.nb05_gru.variants import PARAM_NAMES, gru_variant, gru_weights, name_mistakes, param_tensors
 from course_lib.checks.toolkit import (
+    as_tensor,
+    assert_close,
     assert_dtype,
     close,
     generator,

@@ -20,10 +20,20 @@ from typing import Any
 import numpy as np
 import torch
 
-from course_lib.checks.core import CheckFailure, Exercise, assert_close, result_of
+from course_lib.checks.core import CheckFailure, Exercise, result_of
 from course_lib.checks.nb06_seq2seq.cases import BOS_ID, DTYPES, EOS_ID, PAD_ID, UNK_ID
 from course_lib.checks.nb06_seq2seq.toy_decoder import ToyDecoder, replay, shift_right, toy_context, toy_model
-from course_lib.checks.toolkit import as_tensor, assert_gradients, close, generator, gradients, plain, randn, tolerance
+from course_lib.checks.toolkit import (
+    as_tensor,
+    assert_close,
+    assert_gradients,
+    close,
+    generator,
+    gradients,
+    plain,
+    randn,
+    tolerance,
+)
 from course_lib.data.vocab import SPECIALS
 
 

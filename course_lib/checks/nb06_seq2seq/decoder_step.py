@@ -17,9 +17,19 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from course_lib.checks.core import CheckFailure, Exercise, assert_close, result_of
+from course_lib.checks.core import CheckFailure, Exercise, result_of
 from course_lib.checks.nb06_seq2seq.cases import DTYPES, decoder_weights, loaded
-from course_lib.checks.toolkit import as_tensor, close, first_named_mistake, generator, pair, plain, randn, tolerance
+from course_lib.checks.toolkit import (
+    as_tensor,
+    assert_close,
+    close,
+    first_named_mistake,
+    generator,
+    pair,
+    plain,
+    randn,
+    tolerance,
+)
 
 
 def _step_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:

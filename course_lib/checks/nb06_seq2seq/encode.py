@@ -18,9 +18,9 @@ import torch
 import torch.nn as nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from course_lib.checks.core import CheckFailure, Exercise, assert_close, result_of
+from course_lib.checks.core import CheckFailure, Exercise, result_of
 from course_lib.checks.nb06_seq2seq.cases import PAD_ID, loaded
-from course_lib.checks.toolkit import as_tensor, close, generator, pair, plain, randn, tolerance
+from course_lib.checks.toolkit import as_tensor, assert_close, close, generator, pair, plain, randn, tolerance
 
 
 def _encoder_weights(g: torch.Generator, V: int, E: int, H: int) -> dict[str, np.ndarray]:

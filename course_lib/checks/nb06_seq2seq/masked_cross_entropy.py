@@ -15,10 +15,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from course_lib.checks.core import CheckFailure, Exercise, assert_close, result_of
+from course_lib.checks.core import CheckFailure, Exercise, result_of
 from course_lib.checks.nb06_seq2seq.cases import DTYPES, PAD_ID, with_eos
 from course_lib.checks.toolkit import (
     as_tensor,
+    assert_close,
     close,
     first_named_mistake,
     generator,
