@@ -13,9 +13,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, result_of
+from course_lib.checks.core import CheckFailure, Exercise, result_of
 from course_lib.checks.nb02_rnn.recurrence import rnn_case, rnn_module
 from course_lib.checks.toolkit import (
+    as_tensor,
+    assert_close,
     assert_device_kept,
     assert_dtype,
     assert_gradients,
@@ -38,18 +40,20 @@ __all__ = ["RNN_FORWARD", "check_rnn_forward"]
 def _forward_cases(seed, hidden):
     """Kinds: ``values`` (hs and h_last against nn.RNN), ``gradients`` (of a loss of hs and h_last, to x, h0
     and every weight, against autograd through nn.RNN: the state must carry gradients through time) and
-    ``device`` (the inputs on the meta device: what the function makes, hs included, follows x's device)."""
+    ``device`` (the inputs on the meta device: what the function makes, hs included, follows x's device) and
+    ``dtype`` (float32 inputs give float32 states)."""
     g = generator(seed)
     cases = {
         "N=2, T=5, D=3, H=4": rnn_case(g, N=2, D=3, H=4, T=5),
         "gradients, N=2, T=4, D=3, H=3": _gradient_case(rnn_case(g, N=2, D=3, H=3, T=4), g),
         "N=2, T=3, D=2, H=3, on the meta device": {**rnn_case(g, N=2, D=2, H=3, T=3), "kind": "device"},
+        "float32, N=2, T=3, D=3, H=2": {**rnn_case(g, N=2, D=3, H=2, T=3, dtype=torch.float32), "kind": "dtype"},
     }
     if hidden:
         cases["N=1, T=1, D=2, H=3"] = rnn_case(g, N=1, D=2, H=3, T=1)
         cases["N=3, T=20, D=4, H=6"] = rnn_case(g, N=3, D=4, H=6, T=20)
         cases["N=4, T=3, D=5, H=5"] = rnn_case(g, N=4, D=5, H=5, T=3)
-        cases["float32, N=2, T=7, D=3, H=2"] = rnn_case(g, N=2, D=3, H=2, T=7, dtype=torch.float32)
+        cases["float32, N=2, T=7, D=3, H=2"] = {**rnn_case(g, N=2, D=3, H=2, T=7, dtype=torch.float32), "kind": "dtype"}
         cases["gradients, N=3, T=9, D=2, H=4"] = _gradient_case(rnn_case(g, N=3, D=2, H=4, T=9), g)
         cases["N=3, T=6, D=4, H=2, on the meta device"] = {**rnn_case(g, N=3, D=4, H=2, T=6), "kind": "device"}
     return cases

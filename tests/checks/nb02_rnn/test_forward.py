@@ -108,6 +108,11 @@ def test_rnn_forward_accepts_correct_alternatives(alternative):
         pytest.param(lambda x, h0, *w: rnn_forward(x, torch.zeros_like(h0), *w), "h0 is ignored", id="h0 ignored"),
         pytest.param(lambda x, h0, *w: rnn_forward(x, h0, *w)[0], "should return a pair", id="hs only, no pair"),
         pytest.param(
+            lambda x, h0, *w: rnn_forward(x.double(), h0.double(), *(t.double() for t in w)),
+            r"hs on case 'float32.*has dtype torch\.float64, but the inputs are torch\.float32",
+            id="computed in float64 whatever the inputs",
+        ),
+        pytest.param(
             _preallocated_on_the_cpu,
             r"calls torch\.zeros\(\.\.\.\) without device=.*device=x\.device",
             id="hs preallocated on the cpu",
