@@ -17,16 +17,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, describe, result_of
-from course_lib.checks.toolkit import close, generator, randn, tolerance
+from course_lib.checks.core import CheckFailure, Exercise, describe, result_of
+from course_lib.checks.nb06_seq2seq.cases import decoder_weights
+from course_lib.checks.toolkit import as_tensor, assert_close, close, generator, plain, randn, tolerance
 
 __all__ = ["EXERCISES", "check_attention", "check_attention_decoder_step"]
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
-
-
-_generator = generator  # the toolkit's
-_randn = randn
 
 
 def _mask(lengths: list[int], S: int) -> np.ndarray:
@@ -38,22 +35,6 @@ def _results(value: Any, function: str, count: int, names: str) -> tuple:
     if not isinstance(value, (list, tuple)) or len(value) != count:
         raise CheckFailure(f"{function} should return {count} things ({names}), got {describe(value)}")
     return tuple(value)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, torch.Tensor):
-        return value.detach()
-    if isinstance(value, (list, tuple)):
-        return tuple(_plain(v) for v in value)
-    return value if value is None or isinstance(value, (bool, int, float, str)) else {"object": type(value).__name__}
-
-
-def _tolerance(got: torch.Tensor) -> dict[str, float]:
-    return tolerance(got.dtype if got.dtype.is_floating_point else torch.float64)
-
-
-def _close(got: torch.Tensor, expected: torch.Tensor, tol: dict[str, float]) -> bool:
-    return close(got, expected, **tol)
 
 
 def reference_weights(
@@ -70,7 +51,7 @@ def reference_weights(
 
 
 def _attention_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
-    g = _generator(seed)
+    g = generator(seed)
     setups = [
         ("N=2, S=4, H=3, one row padded", [4, 2], 4, 3, 1.0, "float32"),
         ("float64, large scores (exp overflows)", [4, 3], 4, 6, 2000.0, "float64"),
@@ -86,8 +67,8 @@ def _attention_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     cases = {}
     for name, lengths, S, H, scale, dtype in setups:
         cases[name] = {
-            "query": _randn(g, len(lengths), H, scale=scale),
-            "keys": _randn(g, len(lengths), S, H),
+            "query": randn(g, len(lengths), H, scale=scale),
+            "keys": randn(g, len(lengths), S, H),
             "mask": _mask(lengths, S),
             "dtype": dtype,
             "kind": "edge" if scale > 1 else "values",
@@ -98,7 +79,7 @@ def _attention_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
 def _attention_run(fn, case):
     dtype = _DTYPES[case["dtype"]]
     query, keys = (torch.from_numpy(case[k]).to(dtype) for k in ("query", "keys"))
-    return _plain(fn(query, keys, torch.from_numpy(case["mask"])))
+    return plain(fn(query, keys, torch.from_numpy(case["mask"])))
 
 
 def _attention_judge(cases, results):
@@ -110,7 +91,7 @@ def _attention_judge(cases, results):
         context, weights = _results(result_of(results, name, "attention"), "attention", 2, "context, weights")
         context = as_tensor(context, f"context on case '{name}'", (N, H), "(N, H)")
         weights = as_tensor(weights, f"weights on case '{name}'", (N, S), "(N, S)")
-        tol = _tolerance(weights)
+        tol = tolerance(weights.dtype)
         shown = f"mask {mask.int().tolist()}, your weights {[[round(w, 3) for w in row] for row in weights.tolist()]}"
         if not torch.isfinite(weights).all():
             bad_rows = ~torch.isfinite(weights).all(-1)
@@ -125,7 +106,7 @@ def _attention_judge(cases, results):
                 f"largest score before exp) on scores where the padding is -inf, not 0. {shown}"
             )
         if (weights.double()[~mask].abs() > 1e-6).any():
-            if _close(weights, reference_weights(query, keys, ~mask), tol):
+            if close(weights, reference_weights(query, keys, ~mask), **tol):
                 raise CheckFailure(
                     f"case '{name}': the mask is inverted: the weights fall on the padding only. True "
                     f"in mask marks a real position. {shown}"
@@ -138,13 +119,13 @@ def _attention_judge(cases, results):
         sums = weights.double().sum(-1)
         if not torch.allclose(sums, torch.ones_like(sums), atol=1e-4):
             hint = ""
-            if N > 1 and _close(weights, reference_weights(query, keys, mask, dim=0).nan_to_num(0.0), tol):
+            if N > 1 and close(weights, reference_weights(query, keys, mask, dim=0).nan_to_num(0.0), **tol):
                 hint = " The softmax ran over the batch (dim 0); take it over the positions (dim -1)."
             raise CheckFailure(
                 f"case '{name}': each row of weights should sum to 1 (a softmax over the S positions); "
                 f"the sums are {[round(s, 4) for s in sums.tolist()]}.{hint}"
             )
-        if not _close(weights, weights_ref, tol) and _close(weights, reference_weights(query, keys, mask, 1.0), tol):
+        if not close(weights, weights_ref, **tol) and close(weights, reference_weights(query, keys, mask, 1.0), **tol):
             raise CheckFailure(
                 f"case '{name}': the scores are not scaled: divide query . key by sqrt(H) = "
                 f"{math.sqrt(H):.4g} before the softmax (scaled dot-product attention)."
@@ -156,7 +137,7 @@ def _attention_judge(cases, results):
             **tol,
             hint="weights[n] = softmax over the real positions j of (query[n] . keys[n, j]) / sqrt(H).",
         )
-        if _close(context, keys.mean(1), tol) and not _close(context_ref, keys.mean(1), tol):
+        if close(context, keys.mean(1), **tol) and not close(context_ref, keys.mean(1), **tol):
             raise CheckFailure(
                 f"case '{name}': context is the plain mean of the keys; weight each key by its "
                 f"attention weight: context[n] = sum_j weights[n, j] * keys[n, j]."
@@ -178,7 +159,7 @@ ATTENTION = Exercise("attention", "attention", _attention_cases, _attention_run,
 
 
 def _step_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
-    g = _generator(seed)
+    g = generator(seed)
     setups = [("N=2, S=5, V=7, E=3, H=4", [5, 3], 5, 7, 3, 4, "float32")]
     if hidden:
         setups += [
@@ -189,18 +170,10 @@ def _step_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     for name, lengths, S, V, E, H, dtype in setups:
         N = len(lengths)
         cases[name] = {
-            "weights": {
-                "embedding.weight": _randn(g, V, E),
-                "cell.weight_ih": _randn(g, 3 * H, E + H, scale=0.6),
-                "cell.weight_hh": _randn(g, 3 * H, H, scale=0.6),
-                "cell.bias_ih": _randn(g, 3 * H, scale=0.5),
-                "cell.bias_hh": _randn(g, 3 * H, scale=0.5),
-                "out.weight": _randn(g, V, H),
-                "out.bias": _randn(g, V, scale=0.5),
-            },
+            "weights": decoder_weights(g, V, E, H),
             "y_prev": torch.randint(2, V, (N,), generator=g).numpy(),
-            "h": np.tanh(_randn(g, N, H, scale=2.0)),
-            "keys": np.tanh(_randn(g, N, S, H, scale=2.0)),
+            "h": np.tanh(randn(g, N, H, scale=2.0)),
+            "keys": np.tanh(randn(g, N, S, H, scale=2.0)),
             "mask": _mask(lengths, S),
             "dtype": dtype,
         }
@@ -223,7 +196,7 @@ def _step_run(fn, case):
     embedding, cell, out = _step_modules(case)
     dtype = _DTYPES[case["dtype"]]
     h, keys = (torch.from_numpy(case[k]).to(dtype) for k in ("h", "keys"))
-    return _plain(fn(embedding, cell, out, torch.from_numpy(case["y_prev"]), h, keys, torch.from_numpy(case["mask"])))
+    return plain(fn(embedding, cell, out, torch.from_numpy(case["y_prev"]), h, keys, torch.from_numpy(case["mask"])))
 
 
 def _step_judge(cases, results):
@@ -246,9 +219,9 @@ def _step_judge(cases, results):
         logits = as_tensor(logits, f"logits on case '{name}'", (N, V), "(N, V)")
         h_new = as_tensor(h_new, f"h_new on case '{name}'", (N, H), "(N, H)")
         weights = as_tensor(weights, f"weights on case '{name}'", (N, S), "(N, S)")
-        tol = _tolerance(logits)
+        tol = tolerance(logits.dtype)
         logits_ref, h_ref, weights_ref = reference(h)
-        if not _close(weights, weights_ref, tol):
+        if not close(weights, weights_ref, **tol):
             if (weights.double()[~mask].abs() > 1e-6).any():
                 raise CheckFailure(f"case '{name}': padding gets attention weight: pass the mask to the attention.")
             assert_close(
@@ -259,7 +232,7 @@ def _step_judge(cases, results):
                 hint="weights, context = attention(h, keys, mask): the previous state is the query.",
             )
         unweighted = reference(h, keys.mean(1))
-        if _close(h_new, unweighted[1], tol) and not _close(h_ref, unweighted[1], tol):
+        if close(h_new, unweighted[1], **tol) and not close(h_ref, unweighted[1], **tol):
             raise CheckFailure(
                 f"case '{name}': the cell was fed the plain mean of the keys; feed the attended context."
             )

@@ -5,14 +5,21 @@ One of each, so that the notebooks' checks agree with each other:
 - :func:`generator`, :func:`randn`, :func:`tensor`: seeded inputs as plain data (float64 unless told), and back.
 - :data:`TOLERANCES`, :func:`tolerance`: the one table of tolerances, by dtype.  float64 is tight enough
   that a float32 computation on float64 inputs fails (with a message that says so).
+- :func:`sequence_differences`: where two sequences of tokens or ids differ (count, first positions).
 - :func:`close`, :func:`assert_close`: the one comparison, and its failure message: the first differences
-  (index, expected, got, ``|diff|``, tolerance) and the likely cause -- never the whole expected answer.
-- :func:`as_tensor`, :func:`pair`, :func:`number`: a learner's result coerced, or a message saying what it is.
+  (index, expected, got, ``|diff|``, tolerance) and the likely cause -- never the whole expected answer;
+  :func:`close_to_scale` is :func:`close` at a relative tolerance of each entry (norms, spectral radii).
+- :func:`plain`: what a ``run`` step returns, as data that crosses from the learner's kernel to the judge.
+- :func:`as_tensor`, :func:`pair`, :func:`number`, :func:`token_list`, :func:`assert_dtype`: a learner's result
+  coerced (or its dtype checked), or a message saying what it is.
 - :func:`first_named_mistake`, :func:`name_mistake`: name a typical mistake *only* for an answer that is
   not right (the guard is applied here, once, not in each check).
 - :data:`KINDS`, :func:`kind_of`, :func:`kinds`: every case carries a ``kind`` (``values``, ``gradients``,
   ``given state``...): the promise of the docstring it tests.  Hidden cases add seeds, shapes and dtypes,
   never a kind the visible cases lack (``tests/checks/test_registry.py`` enforces it).
+- :func:`on_meta`, :func:`assert_device_kept`: the ``device`` kind of case: the learner's function run on inputs on
+  the ``meta`` device (a stand-in for a GPU: tensors with a shape, a dtype and a device, no data) must return
+  tensors on that device; a tensor made without ``device=`` is on the CPU and mixes devices.
 - :func:`note`: a judge may return notes (a correct but slow pattern); the notebook prints them under the ✓,
   grading ignores them (no points lost).
 
@@ -26,8 +33,11 @@ from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 import torch
+from torch.nn.utils.rnn import PackedSequence
+from torch.overrides import TorchFunctionMode
 
-from course_lib.checks.core import CheckFailure, as_tensor, describe, rel_error
+from course_lib.checks import core
+from course_lib.checks.core import CheckFailure, describe, rel_error
 
 __all__ = [
     "KINDS",
@@ -35,8 +45,12 @@ __all__ = [
     "CheckFailure",
     "as_tensor",
     "assert_close",
+    "assert_device_kept",
+    "assert_dtype",
     "close",
+    "close_to_scale",
     "differences",
+    "sequence_differences",
     "show_difference",
     "assert_gradients",
     "SLOW_INDEXING_NOTE",
@@ -50,9 +64,12 @@ __all__ = [
     "name_mistake",
     "note",
     "number",
+    "on_meta",
     "pair",
+    "plain",
     "randn",
     "tensor",
+    "token_list",
     "tolerance",
 ]
 
@@ -129,6 +146,16 @@ def close(
         return False
     r, a = _tol(got, expected, dtype, rtol, atol)
     return bool(torch.allclose(got.double(), expected.double(), rtol=r, atol=a))
+
+
+def close_to_scale(got: Any, expected: Any, rtol: float) -> bool:
+    """:func:`close` at ``rtol`` relative to each entry, with an absolute floor of 1e-12 times the largest entry (so
+    an exact zero may come back as rounding noise); for quantities whose entries span orders of magnitude."""
+    got_t, expected_t = _as_compared(got), _as_compared(expected)
+    if got_t is None or expected_t is None or not bool(torch.isfinite(got_t).all()):
+        return False
+    atol = 1e-12 * max(1.0, float(expected_t.double().abs().max())) if expected_t.numel() else 0.0
+    return close(got_t, expected_t, rtol=rtol, atol=atol)
 
 
 def _as_compared(value: Any) -> torch.Tensor | None:
@@ -208,6 +235,34 @@ def show_difference(got: Any, expected: Any, dtype: torch.dtype | str | None = N
     return differences(got_t, expected_t, rtol=r, atol=a)
 
 
+def sequence_differences(got: Any, expected: Any, limit: int = 3) -> str:
+    """Where two sequences of tokens or ids differ -- lists, or integer or bool tensors of one shape: the count and
+    the first few positions (index, expected, got), or the lengths (shapes) when they differ.  Never every expected
+    item: at most ``limit`` of them, and fewer than all when there are several."""
+    if isinstance(got, torch.Tensor) or isinstance(expected, torch.Tensor):
+        g, e = torch.as_tensor(got).detach(), torch.as_tensor(expected).detach()
+        if tuple(g.shape) != tuple(e.shape):
+            return f"shape {tuple(g.shape)}, expected {tuple(e.shape)}"
+        where = (g != e).nonzero().tolist()
+        pairs = [(tuple(i) if len(i) != 1 else i[0], e[tuple(i)].item(), g[tuple(i)].item()) for i in where]
+        total = g.numel()
+    else:
+        g, e = list(got), list(expected)
+        if len(g) != len(e):
+            first = next((i for i, (a, b) in enumerate(zip(g, e)) if a != b), min(len(g), len(e)))
+            at = (
+                f"; at position {first}: expected {e[first]!r}, got {g[first]!r}" if first < min(len(g), len(e)) else ""
+            )
+            return f"length {len(g)}, expected {len(e)}{at}"
+        pairs = [(i, b, a) for i, (a, b) in enumerate(zip(g, e)) if a != b]
+        total = len(g)
+    if not pairs:
+        return "no difference"
+    shown = pairs[: min(limit, max(total - 1, 1))]
+    rows = "; ".join(f"at {i}: expected {ev!r}, got {gv!r}" for i, ev, gv in shown)
+    return f"{len(pairs)} of {total} differ ({rows}{'; ...' if len(pairs) > len(shown) else ''})"
+
+
 def _likely_cause(got: torch.Tensor, expected: torch.Tensor, error: float, same_digits: bool) -> str:
     if expected.dtype == torch.float64 and got.dtype == torch.float64 and got.numel():
         g = got.detach()
@@ -236,6 +291,61 @@ def _likely_cause(got: torch.Tensor, expected: torch.Tensor, error: float, same_
 
 # --------------------------------------------------------------------------------------------------
 # Reading a learner's result
+
+
+def plain(value: Any) -> Any:
+    """What the learner's function returned, as data a ``run`` step can hand to the judge: tensors detached,
+    lists and tuples as tuples (item by item), numbers, strings and arrays as they are, any other object as
+    ``{"object": its type name}`` (which :func:`as_tensor` and :func:`token_list` name in their messages)."""
+    if isinstance(value, torch.Tensor):
+        return value.detach()
+    if isinstance(value, PackedSequence):  # a tuple too, but not one of results
+        return {"object": "PackedSequence"}
+    if isinstance(value, (list, tuple)):
+        return tuple(plain(v) for v in value)
+    if value is None or isinstance(value, (bool, int, float, str, np.ndarray, np.generic)):
+        return value
+    return {"object": type(value).__name__}
+
+
+def _object_name(value: Any) -> str | None:
+    """The type name :func:`plain` recorded for an object that is not data, or None."""
+    if isinstance(value, dict) and set(value) == {"object"} and isinstance(value["object"], str):
+        return value["object"]
+    return None
+
+
+def as_tensor(value: Any, what: str, shape: tuple[int, ...] | None = None, letters: str = "") -> torch.Tensor:
+    """``value`` as a tensor of ``shape``; otherwise a message naming ``what`` and both shapes (an object that
+    :func:`plain` could not send is named by its type; a ``PackedSequence`` with the way to unpack it)."""
+    __tracebackhide__ = True
+    name = _object_name(value)
+    if name is not None:
+        hint = " Unpack it with pad_packed_sequence." if name == "PackedSequence" else ""
+        raise CheckFailure(f"{what} should be a tensor, but it is a {name}.{hint}")
+    return core.as_tensor(value, what, shape, letters)
+
+
+def token_list(value: Any, what: str) -> list[str]:
+    """``value`` (a list or tuple of strings) as a list; otherwise a message naming ``what``."""
+    __tracebackhide__ = True
+    name = _object_name(value)
+    if name is not None or isinstance(value, np.ndarray) or not isinstance(value, (list, tuple)):
+        raise CheckFailure(f"{what} should be a list of strings, but it is a {name or type(value).__name__}")
+    bad = [v for v in value if not isinstance(v, str)]
+    if bad:
+        raise CheckFailure(f"{what} should contain strings only, found {bad[0]!r}")
+    return list(value)
+
+
+def assert_dtype(got: torch.Tensor, expected: torch.dtype, what: str) -> None:
+    """Raise a :class:`CheckFailure` unless ``got`` kept the inputs' dtype ``expected``."""
+    __tracebackhide__ = True
+    if got.dtype != expected:
+        raise CheckFailure(
+            f"{what} has dtype {got.dtype}, but the inputs are {expected}. Keep the inputs' dtype: create new "
+            f"tensors with torch.zeros_like(...) or dtype=x.dtype, not with torch.zeros(...) alone."
+        )
 
 
 def pair(value: Any, function: str, names: str) -> tuple:
@@ -401,6 +511,7 @@ KINDS: dict[str, str] = {
     "no state": "state None starts from zeros, also on a call after one that had a state",
     "initialisation": "the parameters a constructor makes, as its docstring fixes them",
     "pad id as a real token": "a real token equal to the pad id is kept (masks come from lengths, not equality)",
+    "device": "outputs on the inputs' device: the function run on the meta device (a stand-in for a GPU)",
     "training": "the model learns: the loss falls below a target on a tiny set",
     "edge": "the contract's edge cases: length 1, batch of 1, T = 1, max_len = 1, empty results",
     "answer": "a written answer (a quiz) compared with the key",
@@ -438,6 +549,86 @@ SLOW_INDEXING_NOTE = (
     "autograd node, and the backward pass pays for all T of them (64-105x slower in notebook 04's section 5); "
     "iterate xp.unbind(1) instead: one node for all T slices."
 )
+
+
+# --------------------------------------------------------------------------------------------------
+# Device: the function run on the meta device
+
+# factories that make a tensor on the CPU unless told device= (the *_like and new_* ones take their input's device)
+_FACTORIES = {"zeros", "ones", "empty", "full", "rand", "randn", "randint", "tensor", "as_tensor", "arange", "eye"}
+
+
+class _Factories(TorchFunctionMode):
+    """Records the tensor factories called without ``device=`` (``torch.zeros(N, H)``, ``torch.tensor(...)``)."""
+
+    def __init__(self):
+        super().__init__()
+        self.without_device: list[str] = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        name = getattr(func, "__name__", "")
+        if name in _FACTORIES and kwargs.get("device") is None and name not in self.without_device:
+            self.without_device.append(name)
+        return func(*args, **kwargs)
+
+
+def _tensors_in(value: Any) -> list[torch.Tensor]:
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, (tuple, list)):
+        return [t for v in value for t in _tensors_in(v)]
+    return []
+
+
+def on_meta(call: Callable[[], Any]) -> dict[str, Any]:
+    """Run ``call`` -- the learner's function on inputs (and modules) moved to the ``meta`` device -- and report, as
+    plain data for the judge, the devices of the tensors it returned or the error it raised, and the tensor
+    factories it called without ``device=``.  Runs in the learner's kernel (a ``run`` step)."""
+    mode = _Factories()
+    try:
+        with torch.no_grad(), mode:
+            result = call()
+    except Exception as error:
+        if "meta" not in str(error) and "device" not in str(error):
+            raise  # not about devices (a stub's NotImplementedError, a bug): the learner's error, as in any case
+        return {"error": f"{type(error).__name__}: {error}"[:300], "factories": list(mode.without_device)}
+    return {"devices": [str(t.device) for t in _tensors_in(result)], "factories": list(mode.without_device)}
+
+
+# errors that only a mix of devices raises; "Cannot copy out of meta tensor" also comes from reading data
+# (.cpu(), .tolist()), so it counts only when a factory made a tensor without device=
+_MIXED_DEVICES = ("is not on the expected device", "to be on the same device", "Expected all tensors")
+_COPY_OUT = "Cannot copy out of meta tensor"
+
+DEVICE_ADVICE = (
+    "A tensor made without device= is on the CPU whatever the input's device (on a GPU this fails). Create new "
+    "tensors on the input's device (device=x.device): torch.zeros(N, H, dtype=x.dtype, device=x.device), "
+    "x.new_zeros(N, H) or torch.zeros_like(h)."
+)
+
+
+def assert_device_kept(report: Any, what: str) -> None:
+    """Judge an :func:`on_meta` report: raise a :class:`CheckFailure` when the function mixed devices (an error that
+    only mixed devices raise, or a returned tensor not on the inputs' device).  An error that the meta device alone
+    causes (``.item()`` reads data that meta tensors do not have) proves nothing and passes: the values cases judge
+    the function."""
+    __tracebackhide__ = True
+    if not isinstance(report, dict):
+        raise CheckFailure(f"{what}: unexpected result from the run on the meta device")
+    made = [f"torch.{name}(...)" for name in report.get("factories") or []]
+    made_text = f" (it calls {', '.join(made)} without device=)" if made else ""
+    intro = f"{what}: with the inputs on another device (the meta device, which stands in for a GPU here)"
+    error = report.get("error")
+    if error is not None:
+        if any(p in error for p in _MIXED_DEVICES) or (made and _COPY_OUT in error):
+            raise CheckFailure(f"{intro}, it failed{made_text}: {error.rstrip('!. ')}. {DEVICE_ADVICE}")
+        return
+    wrong = [d for d in report.get("devices") or [] if d != "meta"]
+    if wrong:
+        raise CheckFailure(
+            f"{intro}, it returned a tensor on {wrong[0]}, not on the inputs' device{made_text}. {DEVICE_ADVICE}"
+        )
 
 
 def note(text: str) -> list[str]:

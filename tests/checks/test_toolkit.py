@@ -10,14 +10,19 @@ from course_lib.checks.core import CheckFailure, Exercise
 from course_lib.checks.toolkit import (
     KINDS,
     TOLERANCES,
+    as_tensor,
     assert_close,
+    assert_dtype,
     close,
+    close_to_scale,
     first_named_mistake,
     generator,
     kinds,
     note,
+    plain,
     randn,
     tensor,
+    token_list,
     tolerance,
 )
 
@@ -81,3 +86,41 @@ def test_notes_print_under_the_check_mark_and_kinds_are_listed(capsys):
     printed = capsys.readouterr().out
     assert "✓ demo: 2 visible cases passed (gradients, values)" in printed and "note: slow but right" in printed
     assert kinds(cases(0, False)) <= set(KINDS)
+
+
+def test_close_to_scale_is_relative_to_each_entry():
+    expected = torch.tensor([1e-3, 1e3], dtype=torch.float64)
+    assert close_to_scale(expected * (1 + 1e-7), expected, rtol=1e-6)
+    assert not close_to_scale(expected * (1 + 1e-5), expected, rtol=1e-6)
+
+
+def test_close_to_scale_accepts_exact_zeros_up_to_rounding():
+    expected = torch.tensor([0.0, 2.0], dtype=torch.float64)
+    assert close_to_scale(torch.tensor([1e-13, 2.0], dtype=torch.float64), expected, rtol=1e-9)
+    assert not close_to_scale(torch.tensor([1e-9, 2.0], dtype=torch.float64), expected, rtol=1e-9)
+
+
+def test_close_to_scale_rejects_other_shapes_and_non_finite_values():
+    expected = torch.ones(2, 3, dtype=torch.float64)
+    assert not close_to_scale(torch.ones(3, 2, dtype=torch.float64), expected, rtol=1e-6)
+    assert not close_to_scale(torch.full((2, 3), float("nan"), dtype=torch.float64), expected, rtol=1e-6)
+    assert not close_to_scale(torch.full((2, 3), float("inf"), dtype=torch.float64), expected, rtol=1e-6)
+
+
+def test_plain_keeps_data_and_names_other_objects_in_the_messages():
+    x = torch.ones(2, requires_grad=True) * 2
+    sent = plain([x, ("a", 1), {1, 2}])
+    assert not sent[0].requires_grad and sent[1] == ("a", 1) and sent[2] == {"object": "set"}
+    with pytest.raises(CheckFailure, match="should be a tensor, but it is a set"):
+        as_tensor(sent[2], "the result")
+    with pytest.raises(CheckFailure, match="list of strings, but it is a set"):
+        token_list(sent[2], "the result")
+    assert token_list(("a", "b"), "the result") == ["a", "b"]
+    with pytest.raises(CheckFailure, match="strings only, found 3"):
+        token_list(["a", 3], "the result")
+
+
+def test_assert_dtype_names_the_inputs_dtype():
+    assert_dtype(torch.zeros(2, dtype=torch.float64), torch.float64, "h")
+    with pytest.raises(CheckFailure, match="h has dtype torch.float32, but the inputs are torch.float64"):
+        assert_dtype(torch.zeros(2), torch.float64, "h")

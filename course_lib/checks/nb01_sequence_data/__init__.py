@@ -6,7 +6,7 @@ stored answer).  The structure quiz's key is not in course_lib: it lives in the 
 
 One submodule per exercise group: :mod:`.vocabulary` (``build_vocab``), :mod:`.encoding` (``encode``,
 ``decode``), :mod:`.one_hot`, :mod:`.windows` (``make_windows``, ``make_char_windows``), :mod:`.padding`
-(``pad_batch``) and :mod:`.structures` (the ``IO_STRUCTURES`` quiz); ``_shared`` holds their common helpers.
+(``pad_batch``) and :mod:`.structures` (the ``IO_STRUCTURES`` quiz); they share the toolkit (:mod:`course_lib.checks.toolkit`).
 This package gathers them into ``EXERCISES``, in the notebook's order.
 """
 

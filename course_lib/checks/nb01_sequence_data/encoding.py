@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from course_lib.checks.core import CheckFailure, Exercise, as_tensor, result_of
-from course_lib.checks.nb01_sequence_data._shared import _generator, _plain_list, _token_list
+from course_lib.checks.core import CheckFailure, Exercise, result_of
+from course_lib.checks.toolkit import as_tensor, generator, plain, sequence_differences, token_list
 from course_lib.data.vocab import SPECIALS
 
 __all__ = ["ENCODE", "DECODE", "check_encode", "check_decode"]
@@ -24,7 +24,7 @@ def _encode_cases(seed, hidden):
         "unknown token": {"tokens": ["bad", "movie"], "itos": itos},
     }
     if hidden:
-        g = _generator(seed)
+        g = generator(seed)
         pool = itos[4:] + ["unseen", "词"]
         ids = torch.randint(0, len(pool), (9,), generator=g).tolist()
         cases["random"] = {"tokens": [pool[i] for i in ids], "itos": itos}
@@ -53,7 +53,7 @@ def _encode_judge(cases, results):
             elif unk:
                 hint = f" Unknown tokens such as {unk[0]!r} map to the id of '<unk>' ({stoi['<unk>']})."
             raise CheckFailure(
-                f"case '{name}': encode({case['tokens']}) expected {expected.tolist()}, got {got.tolist()}.{hint}"
+                f"case '{name}': encode({case['tokens']}): the ids {sequence_differences(got, expected)}.{hint}"
             )
 
 
@@ -69,7 +69,7 @@ def _decode_cases(seed, hidden):
         "with padding": {"ids": np.array([2, 6, 7, 3, 0, 0], dtype=np.int64), "itos": itos},
     }
     if hidden:
-        g = _generator(seed)
+        g = generator(seed)
         ids = torch.randint(1, len(itos), (8,), generator=g)
         cases["random, padded"] = {"ids": torch.cat([ids, torch.zeros(3, dtype=torch.long)]).numpy(), "itos": itos}
         cases["only padding"] = {"ids": np.zeros(4, dtype=np.int64), "itos": itos}
@@ -77,18 +77,20 @@ def _decode_cases(seed, hidden):
 
 
 def _decode_run(fn, case):
-    return _plain_list(fn(torch.from_numpy(case["ids"]), case["itos"]))
+    return plain(fn(torch.from_numpy(case["ids"]), case["itos"]))
 
 
 def _decode_judge(cases, results):
     for name, case in cases.items():
-        got = _token_list(result_of(results, name, "decode"), f"decode(...) on case '{name}'")
+        got = token_list(result_of(results, name, "decode"), f"decode(...) on case '{name}'")
         itos = case["itos"]
         expected = [itos[i] for i in case["ids"].tolist() if itos[i] != "<pad>"]
         if got != expected:
             with_pad = [itos[i] for i in case["ids"].tolist()]
             hint = " Drop the '<pad>' tokens: padding is not part of the sequence." if got == with_pad else ""
-            raise CheckFailure(f"case '{name}': decode({case['ids'].tolist()}) expected {expected}, got {got}.{hint}")
+            raise CheckFailure(
+                f"case '{name}': decode({case['ids'].tolist()}): the tokens {sequence_differences(got, expected)}.{hint}"
+            )
 
 
 DECODE = Exercise("decode", "decode", _decode_cases, _decode_run, _decode_judge)

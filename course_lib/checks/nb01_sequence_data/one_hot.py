@@ -7,8 +7,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, result_of
-from course_lib.checks.nb01_sequence_data._shared import _generator
+from course_lib.checks.core import CheckFailure, Exercise, result_of
+from course_lib.checks.toolkit import as_tensor, assert_close, generator
 
 __all__ = ["ONE_HOT", "check_one_hot"]
 
@@ -16,7 +16,7 @@ __all__ = ["ONE_HOT", "check_one_hot"]
 def _one_hot_cases(seed, hidden):
     cases = {"ids (T,)": {"ids": np.array([0, 2, 1, 2, 3], dtype=np.int64), "V": 4}}
     if hidden:
-        g = _generator(seed)
+        g = generator(seed)
         cases["batch (N, T)"] = {"ids": torch.randint(0, 7, (3, 5), generator=g).numpy(), "V": 7}
         cases["last id V-1"] = {"ids": np.array([9, 0], dtype=np.int64), "V": 10}
         cases["V larger than any id"] = {"ids": np.array([1, 1], dtype=np.int64), "V": 6}

@@ -8,8 +8,8 @@ import numpy as np
 import torch
 from torch.nn.utils.rnn import pad_sequence
 
-from course_lib.checks.core import CheckFailure, Exercise, as_tensor, result_of
-from course_lib.checks.nb01_sequence_data._shared import _generator
+from course_lib.checks.core import CheckFailure, Exercise, result_of
+from course_lib.checks.toolkit import as_tensor, generator, sequence_differences
 
 __all__ = ["PAD_BATCH", "check_pad_batch"]
 
@@ -30,7 +30,7 @@ def _pad_cases(seed, hidden):
             "pad_id": 3,
             "seqs": [np.array([3, 4]), np.array([5, 3, 6, 3]), np.array([3])],
         }
-        g = _generator(seed)
+        g = generator(seed)
         lengths = torch.randint(1, 9, (5,), generator=g).tolist()
         cases["random lengths, pad_id=1"] = {
             "seqs": [torch.randint(2, 30, (n,), generator=g).numpy() for n in lengths],
@@ -67,7 +67,7 @@ def _pad_judge(cases, results):
         if not torch.equal(padded.long(), padded_ref):
             raise CheckFailure(
                 f"case '{name}': padded should equal pad_sequence(seqs, batch_first=True, "
-                f"padding_value={case['pad_id']}); expected {padded_ref.tolist()}, got {padded.tolist()}"
+                f"padding_value={case['pad_id']}); padded[n, t] {sequence_differences(padded.long(), padded_ref)}"
             )
         if not torch.equal(lengths.long(), lengths_ref):
             if torch.equal(lengths.long(), (padded_ref != case["pad_id"]).sum(1)):
@@ -76,7 +76,7 @@ def _pad_judge(cases, results):
                     f"pad_id (here it does: {[s.tolist() for s in seqs]}, pad_id={case['pad_id']}). The length of a "
                     f"sequence is len(seq), taken before padding."
                 )
-            raise CheckFailure(f"case '{name}': lengths expected {lengths_ref.tolist()}, got {lengths.tolist()}")
+            raise CheckFailure(f"case '{name}': lengths[n] {sequence_differences(lengths.long(), lengths_ref)}")
         if mask.dtype != torch.bool:
             raise CheckFailure(f"mask should be a bool tensor, got {mask.dtype}")
         if torch.equal(mask, ~mask_ref):
@@ -88,7 +88,7 @@ def _pad_judge(cases, results):
                 f"the lengths: mask[n, t] = t < lengths[n]."
             )
         if not torch.equal(mask, mask_ref):
-            raise CheckFailure(f"case '{name}': mask expected {mask_ref.int().tolist()}, got {mask.int().tolist()}")
+            raise CheckFailure(f"case '{name}': mask[n, t] {sequence_differences(mask.int(), mask_ref.int())}")
 
 
 PAD_BATCH = Exercise("pad_batch", "pad_batch", _pad_cases, _pad_run, _pad_judge)

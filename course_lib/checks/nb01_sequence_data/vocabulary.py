@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from course_lib.checks.core import CheckFailure, Exercise, result_of
-from course_lib.checks.nb01_sequence_data._shared import _generator, _plain_list, _token_list
+from course_lib.checks.toolkit import generator, plain, sequence_differences, token_list
 from course_lib.data.vocab import SPECIALS
 
 __all__ = ["BUILD_VOCAB", "check_build_vocab"]
@@ -39,7 +39,7 @@ def _vocab_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
                 "min_freq": 1,
             },
         }
-    g = _generator(seed)
+    g = generator(seed)
     return {
         "random, min_freq=1": {"sentences": _random_sentences(g, 12), "min_freq": 1},
         "random, min_freq=3": {"sentences": _random_sentences(g, 20), "min_freq": 3},
@@ -53,12 +53,12 @@ def _vocab_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
 
 
 def _vocab_run(fn, case):
-    return _plain_list(fn(case["sentences"], min_freq=case["min_freq"]))
+    return plain(fn(case["sentences"], min_freq=case["min_freq"]))
 
 
 def _vocab_judge(cases, results):
     for name, case in cases.items():
-        itos = _token_list(result_of(results, name, "build_vocab"), f"build_vocab(...) on case '{name}'")
+        itos = token_list(result_of(results, name, "build_vocab"), f"build_vocab(...) on case '{name}'")
         specials = list(SPECIALS)
         if itos[: len(specials)] != specials:
             raise CheckFailure(
@@ -89,10 +89,12 @@ def _vocab_judge(cases, results):
                 f"below min_freq={min_freq}" + (" (and specials are listed once, first)" if t in specials else "")
             )
         if words != wanted:
-            order = [(t, counts[t]) for t in words]
+            i = next(i for i, (a, b) in enumerate(zip(words, wanted)) if a != b)  # same tokens, other order
             raise CheckFailure(
                 f"case '{name}': order the tokens by count, most frequent first, ties in order of first appearance "
-                f"(collections.Counter.most_common does this). Expected {wanted}, got {words}; counts {order}"
+                f"(collections.Counter.most_common does this). After the specials, the tokens "
+                f"{sequence_differences(words, wanted)}: at {i}, {words[i]!r} occurs {counts[words[i]]} times and "
+                f"{wanted[i]!r} {counts[wanted[i]]} times."
             )
 
 

@@ -4,19 +4,17 @@ step); the reference windows are torch's ``Tensor.unfold``."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import torch
 
-from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, result_of
-from course_lib.checks.nb01_sequence_data._shared import _generator
+from course_lib.checks.core import CheckFailure, Exercise, result_of
+from course_lib.checks.toolkit import as_tensor, assert_close, generator, pair, sequence_differences
 
 __all__ = ["MAKE_WINDOWS", "MAKE_CHAR_WINDOWS", "check_make_windows", "check_make_char_windows"]
 
 
 def _series_cases(seed, hidden, key, lengths):
-    g = _generator(seed)
+    g = generator(seed)
     cases = {}
     for T, w in lengths:
         if key == "series":
@@ -35,19 +33,13 @@ def _windows_run(fn, case):
     return tuple(fn(torch.from_numpy(case["series"]), case["window"]))
 
 
-def _pair(value: Any, what: str) -> tuple:
-    if not isinstance(value, (list, tuple)) or len(value) != 2:
-        raise CheckFailure(f"{what} should return a pair (X, Y), got {type(value).__name__}")
-    return tuple(value)
-
-
 def _windows_judge(cases, results):
     for name, case in cases.items():
         series = torch.from_numpy(case["series"])
         w = case["window"]
         X_ref = series.unfold(0, w, 1)[:-1]  # (T - w, w): rows s[i : i + w]
         Y_ref = series[w:]  # (T - w,): the value right after each window
-        X, Y = _pair(result_of(results, name, "make_windows"), "make_windows")
+        X, Y = pair(result_of(results, name, "make_windows"), "make_windows", "X, Y")
         T = series.shape[0]
         if isinstance(X, np.ndarray) and X.shape[:1] == (T - w + 1,):
             raise CheckFailure(
@@ -84,15 +76,14 @@ def _char_windows_judge(cases, results):
         L = case["window"]
         windows = ids.unfold(0, L + 1, 1)  # (T - L, L + 1)
         X_ref, Y_ref = windows[:, :-1], windows[:, 1:]  # both (T - L, L), Y shifted by one step
-        X, Y = _pair(result_of(results, name, "make_char_windows"), "make_char_windows")
+        X, Y = pair(result_of(results, name, "make_char_windows"), "make_char_windows", "X, Y")
         X = as_tensor(X, f"X on case '{name}'", tuple(X_ref.shape), "(T - seq_len, seq_len)")
         Y = as_tensor(Y, f"Y on case '{name}'", tuple(Y_ref.shape), "(T - seq_len, seq_len)")
         if X.dtype != torch.long or Y.dtype != torch.long:
             raise CheckFailure(f"X and Y hold token ids and should stay torch.long, got {X.dtype} and {Y.dtype}")
         if not torch.equal(X, X_ref):
             raise CheckFailure(
-                f"case '{name}': X[i] should be ids[i : i + seq_len]; expected {X_ref[:2].tolist()}..., "
-                f"got {X[:2].tolist()}..."
+                f"case '{name}': X[i] should be ids[i : i + seq_len]; X[i, j] {sequence_differences(X, X_ref)}"
             )
         if torch.equal(Y, X_ref):
             raise CheckFailure(
@@ -101,8 +92,7 @@ def _char_windows_judge(cases, results):
             )
         if not torch.equal(Y, Y_ref):
             raise CheckFailure(
-                f"case '{name}': Y[i] should be ids[i + 1 : i + 1 + seq_len]; expected "
-                f"{Y_ref[:2].tolist()}..., got {Y[:2].tolist()}..."
+                f"case '{name}': Y[i] should be ids[i + 1 : i + 1 + seq_len]; Y[i, j] {sequence_differences(Y, Y_ref)}"
             )
 
 

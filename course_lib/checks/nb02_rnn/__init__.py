@@ -16,7 +16,8 @@ one term switched on at a time, and by computing what each mistake would return 
 modified graph: a detached state, a tanh without its derivative) and comparing.  BPTT is checked in
 float64 with relative error <= 1e-8 (CS231n's ``rel_error``).
 
-One submodule per exercise, in the notebook's order; ``_common`` holds what several share:
+One submodule per exercise, in the notebook's order; :mod:`.recurrence` holds the random cases of the recurrence
+and torch's RNN modules that several share (the rest is the toolkit's, :mod:`course_lib.checks.toolkit`):
 
     cell            rnn_cell       h_t = tanh(x_t W_xh^T + h_prev W_hh^T + b_h)
     forward         rnn_forward    hs = (h_1, .., h_T) over a sequence, batch first

@@ -22,8 +22,17 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
-from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, rel_error, result_of
-from course_lib.checks.nb02_rnn._common import _cell_module, _check_dtype, _generator, _rnn_case, _rnn_module, _same, _t
+from course_lib.checks.core import CheckFailure, Exercise, rel_error, result_of
+from course_lib.checks.nb02_rnn.recurrence import cell_module, rnn_case, rnn_module
+from course_lib.checks.toolkit import (
+    as_tensor,
+    assert_close,
+    assert_dtype,
+    close,
+    first_named_mistake,
+    generator,
+    tensor,
+)
 
 __all__ = ["BPTT_RTOL", "RNN_BACKWARD", "check_rnn_backward"]
 
@@ -38,9 +47,9 @@ _BPTT_PROBES = {
 
 
 def _bptt_case(g: torch.Generator, N: int, T: int, D: int, H: int, upstream: str = "random") -> dict:
-    case = _rnn_case(g, N=N, D=D, H=H, T=T)
-    x, h0, W_xh, W_hh, b = (_t(case[k]) for k in ("x", "h0", "W_xh", "W_hh", "b_h"))
-    hs = _rnn_module(W_xh, W_hh, b)(x, h0[None])[0].detach()
+    case = rnn_case(g, N=N, D=D, H=H, T=T)
+    x, h0, W_xh, W_hh, b = (tensor(case[k]) for k in ("x", "h0", "W_xh", "W_hh", "b_h"))
+    hs = rnn_module(W_xh, W_hh, b)(x, h0[None])[0].detach()
     dhs = torch.randn(N, T, H, generator=g, dtype=torch.float64)
     if upstream == "zero":
         dhs.zero_()
@@ -52,7 +61,7 @@ def _bptt_case(g: torch.Generator, N: int, T: int, D: int, H: int, upstream: str
 
 
 def _backward_cases(seed, hidden):
-    g = _generator(seed)
+    g = generator(seed)
     cases = {"N=2, T=4, D=3, H=5": _bptt_case(g, 2, 4, 3, 5)}
     for probe, kind in _BPTT_PROBES.items():
         cases[probe] = _bptt_case(g, 2, 4, 3, 5, kind)
@@ -66,7 +75,7 @@ def _backward_cases(seed, hidden):
 
 
 def _backward_run(fn, case):
-    inputs = {k: _t(case[k]).clone() for k in ("x", "h0", "W_xh", "W_hh", "b_h", "hs", "dhs")}
+    inputs = {k: tensor(case[k]).clone() for k in ("x", "h0", "W_xh", "W_hh", "b_h", "hs", "dhs")}
     before = {k: v.clone() for k, v in inputs.items()}
     out = fn(*inputs.values())
     changed = [k for k in inputs if not torch.equal(inputs[k], before[k])]
@@ -86,9 +95,9 @@ def _bptt_reference(case: dict, variant: str = "correct") -> dict[str, torch.Ten
     variant "no_tanh":  tanh's derivative replaced by 1 (forward values unchanged).
     Also returns "dh1": dL/dh_1 (the total gradient on the first state) and "da": dL/da_t, (N, T, H).
     """
-    x, h0, W_xh, W_hh, b = (_t(case[k]).clone().requires_grad_() for k in ("x", "h0", "W_xh", "W_hh", "b_h"))
-    dhs = _t(case["dhs"])
-    cell = _cell_module(W_xh.detach(), W_hh.detach(), b.detach())
+    x, h0, W_xh, W_hh, b = (tensor(case[k]).clone().requires_grad_() for k in ("x", "h0", "W_xh", "W_hh", "b_h"))
+    dhs = tensor(case["dhs"])
+    cell = cell_module(W_xh.detach(), W_hh.detach(), b.detach())
     weights = {"weight_ih": W_xh, "weight_hh": W_hh, "bias_ih": b, "bias_hh": torch.zeros_like(b)}
     h, states, pre = h0, [], []
     for t in range(x.shape[1]):
@@ -134,12 +143,17 @@ def _bptt_grads(value: Any, name: str, shapes: dict[str, tuple]) -> dict[str, to
         if isinstance(got, np.ndarray) and key == "db_h" and got.ndim == 2 and got.shape[1:] == shapes[key]:
             raise CheckFailure(f"db_h has shape {got.shape}, expected {shapes[key]}: sum it over the batch too.")
         grads[key] = as_tensor(got, f"{key} on case '{name}'{hint}", shapes[key])
-        _check_dtype(grads[key], torch.float64, f"{key} on case '{name}'")
+        assert_dtype(grads[key], torch.float64, f"{key} on case '{name}'")
     return grads
 
 
 def _all_zero(tensors) -> bool:
     return all(float(t.abs().max()) == 0.0 if t.numel() else True for t in tensors)
+
+
+def _same_gradient(got: torch.Tensor, expected: torch.Tensor) -> bool:
+    """Equal up to rounding (rtol 1e-8): a named mistake reproduces a gradient exactly."""
+    return close(got, expected, rtol=1e-8, atol=1e-12)
 
 
 def _backward_judge(cases, results):
@@ -184,7 +198,7 @@ def _backward_judge(cases, results):
                     f"the gradient flowing back from step t+1 is not added. At every step dh_t = dhs[:, t] + "
                     f"dh_next, where dh_next = da_{{t+1}} @ W_hh came back from step t+1."
                 )
-        if kind == "last" and _same(got["db_h"], 2 * ref["db_h"], rtol=1e-8, atol=1e-12):
+        if kind == "last" and close(got["db_h"], 2 * ref["db_h"], rtol=1e-8, atol=1e-12):
             raise CheckFailure(
                 f"case '{name}': every gradient is twice the right value: the last step's upstream gradient is "
                 f"counted twice. The running gradient dh_next is not started at zero (it started at "
@@ -194,7 +208,7 @@ def _backward_judge(cases, results):
     # 3. Every case against autograd, naming the mistakes whose results we can compute.
     for name, case in cases.items():
         got, ref = grads[name], refs[name]
-        ok = {k: _same(got[k], ref[k], rtol=BPTT_RTOL, atol=1e-12) for k in _GRAD_NAMES}
+        ok = {k: close(got[k], ref[k], rtol=BPTT_RTOL, atol=1e-12) for k in _GRAD_NAMES}
         if all(ok.values()):
             continue
         if not ok["dh0"]:
@@ -203,40 +217,44 @@ def _backward_judge(cases, results):
                     f"case '{name}': dh0 is zero. Return the gradient that flows out of step 1 into h_0: "
                     f"dh0 = da_1 @ W_hh, where da_1 = dh_1 * (1 - h_1 ** 2)."
                 )
-            if _same(got["dh0"], ref["dh1"], rtol=1e-8, atol=1e-12):
+            if close(got["dh0"], ref["dh1"], rtol=1e-8, atol=1e-12):
                 raise CheckFailure(
                     f"case '{name}': dh0 is the gradient with respect to h_1 (returned dh at t = 1), not h_0. "
                     f"Pass it back through step 1 once more: dh0 = (dh_1 * (1 - h_1 ** 2)) @ W_hh."
                 )
         local = _bptt_reference(case, "local")
         no_tanh = _bptt_reference(case, "no_tanh")
-        hs = _t(case["hs"])
+        hs = tensor(case["hs"])
         wrong_dW_hh = torch.einsum("nth,ntk->hk", ref["da"], hs)  # pairs da_t with h_t instead of h_{t-1}
         da1, T = ref["da"][:, 0], hs.shape[1]
-        step1 = {"dW_xh": da1.T @ _t(case["x"])[:, 0], "dW_hh": da1.T @ _t(case["h0"]), "db_h": da1.sum(0)}
+        step1 = {"dW_xh": da1.T @ tensor(case["x"])[:, 0], "dW_hh": da1.T @ tensor(case["h0"]), "db_h": da1.sum(0)}
         for key in _GRAD_NAMES:
             if ok[key]:
                 continue
-            if _same(got[key], local[key], rtol=1e-8, atol=1e-12) and not _same(local[key], ref[key]):
-                raise CheckFailure(
-                    f"case '{name}': {key} is what BPTT gives when the gradient flowing back from step t+1 is not "
-                    f"added: dh_t must be dhs[:, t] + dh_next (dh_next = da_{{t+1}} @ W_hh), not dhs[:, t] alone."
-                )
-            if _same(got[key], no_tanh[key], rtol=1e-8, atol=1e-12) and not _same(no_tanh[key], ref[key]):
-                raise CheckFailure(
-                    f"case '{name}': {key} misses tanh's derivative: da_t = dh_t * (1 - h_t ** 2) before "
-                    f"multiplying by the weights."
-                )
-            if key == "dW_hh" and _same(got[key], wrong_dW_hh, rtol=1e-8, atol=1e-12):
-                raise CheckFailure(
-                    f"case '{name}': dW_hh pairs da_t with h_t; it must pair it with h_{{t-1}}, the state that "
-                    f"entered step t (h0 at t = 1): dW_hh += da_t.T @ h_prev."
-                )
-            if key in step1 and T > 1 and _same(got[key], step1[key], rtol=1e-8, atol=1e-12):
-                raise CheckFailure(
-                    f"case '{name}': {key} holds only the contribution of step 1, the last step the backward loop "
-                    f"visits: the weights are shared by all steps, so accumulate their gradients (+=, not =)."
-                )
+            named = [
+                (
+                    f"{key} is what BPTT gives when the gradient flowing back from step t+1 is not added: dh_t must "
+                    f"be dhs[:, t] + dh_next (dh_next = da_{{t+1}} @ W_hh), not dhs[:, t] alone.",
+                    local[key],
+                ),
+                (
+                    f"{key} misses tanh's derivative: da_t = dh_t * (1 - h_t ** 2) before multiplying by the weights.",
+                    no_tanh[key],
+                ),
+                (
+                    "dW_hh pairs da_t with h_t; it must pair it with h_{t-1}, the state that entered step t (h0 at "
+                    "t = 1): dW_hh += da_t.T @ h_prev.",
+                    wrong_dW_hh if key == "dW_hh" else None,
+                ),
+                (
+                    f"{key} holds only the contribution of step 1, the last step the backward loop visits: the "
+                    f"weights are shared by all steps, so accumulate their gradients (+=, not =).",
+                    step1.get(key) if T > 1 else None,
+                ),
+            ]
+            message = first_named_mistake(got[key], ref[key], named, same=_same_gradient)
+            if message:
+                raise CheckFailure(f"case '{name}': {message}")
             assert_close(
                 got[key],
                 ref[key],

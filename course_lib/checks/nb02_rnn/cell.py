@@ -14,9 +14,19 @@ from typing import Any
 import numpy as np
 import torch
 
-from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, result_of
-from course_lib.checks.nb02_rnn._common import _cell_module, _check_dtype, _generator, _rnn_case, _same, _t, _tolerance
-from course_lib.checks.toolkit import first_named_mistake, show_difference
+from course_lib.checks.core import CheckFailure, Exercise, result_of
+from course_lib.checks.nb02_rnn.recurrence import cell_module, rnn_case
+from course_lib.checks.toolkit import (
+    as_tensor,
+    assert_close,
+    assert_dtype,
+    close,
+    first_named_mistake,
+    generator,
+    show_difference,
+    tensor,
+    tolerance,
+)
 
 __all__ = ["RNN_CELL", "check_rnn_cell"]
 
@@ -24,30 +34,31 @@ _CELL_PROBES = ("only b_h (x_t = 0, h_prev = 0)", "only x_t (h_prev = 0, b_h = 0
 
 
 def _cell_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
-    g = _generator(seed)
-    base = _rnn_case(g, N=3, D=4, H=4, scale=0.8)
+    g = generator(seed)
+    base = rnn_case(g, N=3, D=4, H=4, scale=0.8)
     zero_x, zero_h, zero_b = np.zeros_like(base["x"]), np.zeros_like(base["h0"]), np.zeros_like(base["b_h"])
     cases = {
         _CELL_PROBES[0]: {**base, "x": zero_x, "h0": zero_h},
         _CELL_PROBES[1]: {**base, "h0": zero_h, "b_h": zero_b},
         _CELL_PROBES[2]: {**base, "x": zero_x, "b_h": zero_b},
-        "N=3, D=4, H=5": _rnn_case(g, N=3, D=4, H=5),
+        "N=3, D=4, H=5": rnn_case(g, N=3, D=4, H=5),
+        "float32, N=2, D=3, H=4": {**rnn_case(g, N=2, D=3, H=4, dtype=torch.float32), "kind": "dtype"},
     }
     if hidden:
-        cases["N=1, D=1, H=1"] = _rnn_case(g, N=1, D=1, H=1)
-        cases["N=6, D=7, H=3"] = _rnn_case(g, N=6, D=7, H=3)
-        cases["float32, N=4, D=3, H=5"] = _rnn_case(g, N=4, D=3, H=5, dtype=torch.float32)
-        cases["saturated: large weights"] = _rnn_case(g, N=2, D=3, H=4, scale=3.0)
+        cases["N=1, D=1, H=1"] = rnn_case(g, N=1, D=1, H=1)
+        cases["N=6, D=7, H=3"] = rnn_case(g, N=6, D=7, H=3)
+        cases["float32, N=4, D=3, H=5"] = {**rnn_case(g, N=4, D=3, H=5, dtype=torch.float32), "kind": "dtype"}
+        cases["saturated: large weights"] = rnn_case(g, N=2, D=3, H=4, scale=3.0)
     return cases
 
 
 def _cell_run(fn, case):
-    return fn(_t(case["x"]), _t(case["h0"]), _t(case["W_xh"]), _t(case["W_hh"]), _t(case["b_h"]))
+    return fn(*(tensor(case[k]) for k in ("x", "h0", "W_xh", "W_hh", "b_h")))
 
 
 def _cell_probe_message(name: str, case: dict, got: torch.Tensor) -> str | None:
     """Name the wrong term from a probe where a single term is switched on."""
-    x, h, W_xh, W_hh, b = (_t(case[k]) for k in ("x", "h0", "W_xh", "W_hh", "b_h"))
+    x, h, W_xh, W_hh, b = (tensor(case[k]) for k in ("x", "h0", "W_xh", "W_hh", "b_h"))
     N = x.shape[0]
     if name == _CELL_PROBES[0]:
         b = b.expand(N, -1)
@@ -96,24 +107,24 @@ def _cell_probe_message(name: str, case: dict, got: torch.Tensor) -> str | None:
         got,
         expected,
         [(message, wrong) for wrong, message in named],
-        same=lambda a, b: _same(a, b, rtol=1e-9, atol=1e-12),
+        same=lambda a, b: close(a, b, rtol=1e-9, atol=1e-12),
     )
 
 
 def _cell_judge(cases, results):
     for name, case in cases.items():
-        x, h, W_xh, W_hh, b = (_t(case[k]) for k in ("x", "h0", "W_xh", "W_hh", "b_h"))
-        expected = _cell_module(W_xh, W_hh, b)(x, h).detach()
+        x, h, W_xh, W_hh, b = (tensor(case[k]) for k in ("x", "h0", "W_xh", "W_hh", "b_h"))
+        expected = cell_module(W_xh, W_hh, b)(x, h).detach()
         got = as_tensor(result_of(results, name, "rnn_cell"), f"h_t on case '{name}'", tuple(expected.shape), "(N, H)")
         message = _cell_probe_message(name, case, got) if name in _CELL_PROBES else None
         if message:
             raise CheckFailure(f"case '{name}': {message}\n  {show_difference(got, expected)}")
-        _check_dtype(got, expected.dtype, f"h_t on case '{name}'")
+        assert_dtype(got, expected.dtype, f"h_t on case '{name}'")
         assert_close(
             got,
             expected,
             f"h_t on case '{name}' (compared with nn.RNNCell on the same weights)",
-            **_tolerance(expected.dtype),
+            **tolerance(expected.dtype),
             hint="h_t = tanh(x_t @ W_xh.T + h_prev @ W_hh.T + b_h).",
         )
 

@@ -9,33 +9,53 @@ states, a state not carried from step to step, h0 ignored) are computed and comp
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, describe, result_of
-from course_lib.checks.nb02_rnn._common import _check_dtype, _generator, _rnn_case, _rnn_module, _same, _t, _tolerance
-from course_lib.checks.toolkit import assert_gradients, gradients, name_mistake, randn, reaches_first_step
+from course_lib.checks.core import CheckFailure, Exercise, result_of
+from course_lib.checks.nb02_rnn.recurrence import rnn_case, rnn_module
+from course_lib.checks.toolkit import (
+    as_tensor,
+    assert_close,
+    assert_device_kept,
+    assert_dtype,
+    assert_gradients,
+    close,
+    differences,
+    generator,
+    gradients,
+    name_mistake,
+    on_meta,
+    pair,
+    randn,
+    reaches_first_step,
+    tensor,
+    tolerance,
+)
 
 __all__ = ["RNN_FORWARD", "check_rnn_forward"]
 
 
 def _forward_cases(seed, hidden):
-    """Kinds: ``values`` (hs and h_last against nn.RNN) and ``gradients`` (of a loss of hs and h_last, to x, h0
-    and every weight, against autograd through nn.RNN: the state must carry gradients through time)."""
-    g = _generator(seed)
+    """Kinds: ``values`` (hs and h_last against nn.RNN), ``gradients`` (of a loss of hs and h_last, to x, h0
+    and every weight, against autograd through nn.RNN: the state must carry gradients through time) and
+    ``device`` (the inputs on the meta device: what the function makes, hs included, follows x's device) and
+    ``dtype`` (float32 inputs give float32 states)."""
+    g = generator(seed)
     cases = {
-        "N=2, T=5, D=3, H=4": _rnn_case(g, N=2, D=3, H=4, T=5),
-        "gradients, N=2, T=4, D=3, H=3": _gradient_case(_rnn_case(g, N=2, D=3, H=3, T=4), g),
+        "N=2, T=5, D=3, H=4": rnn_case(g, N=2, D=3, H=4, T=5),
+        "gradients, N=2, T=4, D=3, H=3": _gradient_case(rnn_case(g, N=2, D=3, H=3, T=4), g),
+        "N=2, T=3, D=2, H=3, on the meta device": {**rnn_case(g, N=2, D=2, H=3, T=3), "kind": "device"},
+        "float32, N=2, T=3, D=3, H=2": {**rnn_case(g, N=2, D=3, H=2, T=3, dtype=torch.float32), "kind": "dtype"},
     }
     if hidden:
-        cases["N=1, T=1, D=2, H=3"] = _rnn_case(g, N=1, D=2, H=3, T=1)
-        cases["N=3, T=20, D=4, H=6"] = _rnn_case(g, N=3, D=4, H=6, T=20)
-        cases["N=4, T=3, D=5, H=5"] = _rnn_case(g, N=4, D=5, H=5, T=3)
-        cases["float32, N=2, T=7, D=3, H=2"] = _rnn_case(g, N=2, D=3, H=2, T=7, dtype=torch.float32)
-        cases["gradients, N=3, T=9, D=2, H=4"] = _gradient_case(_rnn_case(g, N=3, D=2, H=4, T=9), g)
+        cases["N=1, T=1, D=2, H=3"] = rnn_case(g, N=1, D=2, H=3, T=1)
+        cases["N=3, T=20, D=4, H=6"] = rnn_case(g, N=3, D=4, H=6, T=20)
+        cases["N=4, T=3, D=5, H=5"] = rnn_case(g, N=4, D=5, H=5, T=3)
+        cases["float32, N=2, T=7, D=3, H=2"] = {**rnn_case(g, N=2, D=3, H=2, T=7, dtype=torch.float32), "kind": "dtype"}
+        cases["gradients, N=3, T=9, D=2, H=4"] = _gradient_case(rnn_case(g, N=3, D=2, H=4, T=9), g)
+        cases["N=3, T=6, D=4, H=2, on the meta device"] = {**rnn_case(g, N=3, D=4, H=2, T=6), "kind": "device"}
     return cases
 
 
@@ -49,10 +69,12 @@ _GRAD_NAMES = ("x", "h0", "W_xh", "W_hh", "b_h")
 
 
 def _forward_run(fn, case):
-    inputs = [_t(case[k]) for k in _GRAD_NAMES]
+    if case.get("kind") == "device":
+        return on_meta(lambda: fn(*(tensor(case[k]).to("meta") for k in _GRAD_NAMES)))
+    inputs = [tensor(case[k]) for k in _GRAD_NAMES]
     grads = case.get("kind") == "gradients"
-    for tensor in inputs if grads else ():
-        tensor.requires_grad_(True)
+    for leaf in inputs if grads else ():
+        leaf.requires_grad_(True)
     out = fn(*inputs)
     out = tuple(out) if isinstance(out, (list, tuple)) else out
     if not grads:
@@ -63,32 +85,27 @@ def _forward_run(fn, case):
     return {
         "value": out,
         "through_time": through_time,
-        "grads": gradients(outputs, [_t(u) for u in case["upstream"]], inputs),
+        "grads": gradients(outputs, [tensor(u) for u in case["upstream"]], inputs),
     }
 
 
 def _gradients_reference(case: dict, detach_state: bool = False) -> list[torch.Tensor]:
     """d loss / d (x, h0, W_xh, W_hh, b_h) by autograd through nn.RNNCell, step by step (with ``detach_state``,
     the state detached at every step: the mistake)."""
-    inputs = [_t(case[k]).requires_grad_(True) for k in _GRAD_NAMES]
+    inputs = [tensor(case[k]).requires_grad_(True) for k in _GRAD_NAMES]
     x, h0, W_xh, W_hh, b = inputs
     h, hs = h0, []
     for x_t in x.unbind(1):
         h_prev = h.detach() if detach_state else h
         h = torch.tanh(F.linear(x_t, W_xh, b) + F.linear(h_prev, W_hh))  # (N, H), values checked against nn.RNN
         hs.append(h)
-    return gradients([torch.stack(hs, 1), h], [_t(u) for u in case["upstream"]], inputs)
-
-
-def _pair(value: Any, what: str, names: str) -> tuple:
-    if not isinstance(value, (list, tuple)) or len(value) != 2:
-        kind = type(value).__name__ if not isinstance(value, (list, tuple)) else f"{len(value)} values"
-        raise CheckFailure(f"{what} should return a pair {names}, got {kind}")
-    return tuple(value)
+    return gradients([torch.stack(hs, 1), h], [tensor(u) for u in case["upstream"]], inputs)
 
 
 def _forward_judge(cases, results):
     for name, case in cases.items():
+        if case.get("kind") == "device":
+            continue  # judged last: a device case names only a device mistake
         if case.get("kind") == "gradients":
             found = result_of(results, name, "rnn_forward")
             if not isinstance(found, dict):
@@ -106,14 +123,16 @@ def _forward_judge(cases, results):
             )
         else:
             _judge_values(name, case, results)
+    for name in [name for name, case in cases.items() if case.get("kind") == "device"]:
+        assert_device_kept(result_of(results, name, "rnn_forward"), f"rnn_forward (case '{name}')")
 
 
 def _judge_values(name, case, results):
-    x, h0, W_xh, W_hh, b = (_t(case[k]) for k in ("x", "h0", "W_xh", "W_hh", "b_h"))
+    x, h0, W_xh, W_hh, b = (tensor(case[k]) for k in ("x", "h0", "W_xh", "W_hh", "b_h"))
     (N, T, _), H = x.shape, h0.shape[1]
-    hs_ref, last_ref = _rnn_module(W_xh, W_hh, b)(x, h0[None])
+    hs_ref, last_ref = rnn_module(W_xh, W_hh, b)(x, h0[None])
     hs_ref, last_ref = hs_ref.detach(), last_ref[0].detach()
-    hs, last = _pair(result_of(results, name, "rnn_forward"), "rnn_forward", "(hs, h_last)")
+    hs, last = pair(result_of(results, name, "rnn_forward"), "rnn_forward", "hs, h_last")
     if isinstance(hs, np.ndarray) and hs.shape == (N, T + 1, H):
         raise CheckFailure(
             f"case '{name}': hs has shape {hs.shape}, expected (N, T, H) = {(N, T, H)}: you returned h_0 among "
@@ -126,12 +145,12 @@ def _judge_values(name, case, results):
         )
     hs = as_tensor(hs, f"hs on case '{name}'", (N, T, H), "(N, T, H)")
     last = as_tensor(last, f"h_last on case '{name}'", (N, H), "(N, H)")
-    _check_dtype(hs, hs_ref.dtype, f"hs on case '{name}'")
-    tol = _tolerance(hs_ref.dtype)
-    if not _same(hs, hs_ref, **tol):
+    assert_dtype(hs, hs_ref.dtype, f"hs on case '{name}'")
+    tol = tolerance(hs_ref.dtype)
+    if not close(hs, hs_ref, **tol):
         shifted = torch.cat([h0[:, None], hs_ref[:, :-1]], dim=1)
         from_h0 = torch.tanh(F.linear(x, W_xh, b) + F.linear(h0, W_hh)[:, None])  # every step from h0
-        from_zero = _rnn_module(W_xh, W_hh, b)(x, torch.zeros_like(h0)[None])[0].detach()
+        from_zero = rnn_module(W_xh, W_hh, b)(x, torch.zeros_like(h0)[None])[0].detach()
         name_mistake(
             hs,
             hs_ref,
@@ -149,7 +168,7 @@ def _judge_values(name, case, results):
                 ("h0 is ignored: the first step must start from the given h0, not from zeros.", from_zero),
             ],
             prefix=f"case '{name}': ",
-            same=lambda a, b: _same(a, b, **tol),
+            same=lambda a, b: close(a, b, **tol),
         )
         assert_close(
             hs,
@@ -159,18 +178,19 @@ def _judge_values(name, case, results):
             hint="hs[:, t] = tanh(x[:, t] @ W_xh.T + hs[:, t-1] @ W_hh.T + b_h), with hs[:, -1] "
             "replaced by h0 at t = 0.",
         )
-    if not _same(last, last_ref, **tol):
-        if _same(last, h0, **tol):
-            hint = "it is h_0, the initial state"
-        elif T > 1 and _same(last, hs_ref[:, 0], **tol):
-            hint = "it is h_1, the first state"
-        elif T > 1 and _same(last, hs_ref[:, -2], **tol):
-            hint = "it is h_{T-1}, one step too early"
+    if not close(last, last_ref, **tol):
+        if close(last, h0, **tol):
+            hint = " (it is h_0, the initial state)"
+        elif T > 1 and close(last, hs_ref[:, 0], **tol):
+            hint = " (it is h_1, the first state)"
+        elif T > 1 and close(last, hs_ref[:, -2], **tol):
+            hint = " (it is h_{T-1}, one step too early)"
         else:
-            hint = f"expected {describe(last_ref)}, got {describe(last)}"
+            hint = ""
+        detail = "" if hint else f"\n{differences(last, last_ref, **tol)}"
         raise CheckFailure(
-            f"case '{name}': last is not the final state h_T = hs[:, -1] ({hint}). The N-1 "
-            f"output of an RNN is the state after the last step."
+            f"case '{name}': last is not the final state h_T = hs[:, -1]{hint}. The N-1 "
+            f"output of an RNN is the state after the last step.{detail}"
         )
 
 

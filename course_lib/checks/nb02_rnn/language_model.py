@@ -14,9 +14,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, result_of
-from course_lib.checks.nb02_rnn._common import _generator, _rnn_module, _same, _t
-from course_lib.checks.toolkit import assert_gradients
+from course_lib.checks.core import CheckFailure, Exercise, result_of
+from course_lib.checks.nb02_rnn.recurrence import rnn_module
+from course_lib.checks.toolkit import as_tensor, assert_close, assert_gradients, close, generator, tensor
 
 __all__ = ["LM_LOSS_TARGET", "RNN_LM", "check_rnn_lm"]
 
@@ -32,7 +32,7 @@ def _lm_cases(seed, hidden):
     """Kinds: ``training`` (the model overfits a tiny set; its logits are recomputed with nn.RNN) and
     ``gradients`` (of the loss at initialisation, to every parameter, against autograd through nn.RNN: the state
     must carry gradients through time)."""
-    g = _generator(seed)
+    g = generator(seed)
     poem = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
     chars = sorted(set(poem))
     ids = torch.tensor([[chars.index(c) for c in line] for line in (poem[:12], poem[12:])])
@@ -55,7 +55,7 @@ def _lm_cases(seed, hidden):
 
 
 def _lm_run(fn, case):
-    ids = _t(case["ids"])
+    ids = tensor(case["ids"])
     X, Y, V, H = ids[:, :-1], ids[:, 1:], case["V"], case["H"]
     state = torch.get_rng_state()
     try:
@@ -106,7 +106,7 @@ def _lm_run(fn, case):
 def _lm_reference(params: dict[str, torch.Tensor], X: torch.Tensor, V: int):
     """Logits (N, T, V) and h_T (N, H) of the same parameters, computed with nn.RNN and F.linear."""
     W_xh = params["W_xh"]
-    rnn = _rnn_module(W_xh, params["W_hh"], params["b_h"])
+    rnn = rnn_module(W_xh, params["W_hh"], params["b_h"])
     hs, h_T = rnn(F.one_hot(X, V).to(W_xh.dtype))
     return F.linear(hs, params["W_hy"], params["b_y"]).detach(), h_T[0].detach()
 
@@ -134,27 +134,27 @@ def _lm_judge(cases, results):
         if case["kind"] == "gradients":
             _judge_lm_gradients(name, case, value)
             continue
-        init = {k: _t(v) for k, v in value["init"].items()}
+        init = {k: tensor(v) for k, v in value["init"].items()}
         if all(float(v.abs().max()) == 0 for k, v in init.items() if k.startswith("W")):
             raise CheckFailure(
                 "RNNLM's weights start at zero: every hidden unit then gets the same (zero) "
                 "gradient. Initialise them with small random values, uniform in ±1/sqrt(H) as "
                 "nn.RNN does."
             )
-        ids = _t(case["ids"])
+        ids = tensor(case["ids"])
         X, Y = ids[:, :-1], ids[:, 1:]
-        final = {k: _t(v) for k, v in value["final"].items()}
+        final = {k: tensor(v) for k, v in value["final"].items()}
         ref_logits, ref_h = _lm_reference(final, X, V)
         logits = as_tensor(
             value["logits"], f"the logits of RNNLM on case '{name}'", tuple(ref_logits.shape), "(N, T, V)"
         )
         h_T = as_tensor(value["h_T"], f"the h_T of RNNLM on case '{name}'", tuple(ref_h.shape), "(N, H)")
         tol = {"rtol": 1e-4, "atol": 1e-5}
-        hs_ref = _rnn_module(final["W_xh"], final["W_hh"], final["b_h"])(F.one_hot(X, V).to(final["W_xh"].dtype))[0]
+        hs_ref = rnn_module(final["W_xh"], final["W_hh"], final["b_h"])(F.one_hot(X, V).to(final["W_xh"].dtype))[0]
         late = F.linear(
             torch.cat([torch.zeros_like(hs_ref[:, :1]), hs_ref[:, :-1]], dim=1), final["W_hy"], final["b_y"]
         )
-        if _same(logits, late.detach(), **tol):
+        if close(logits, late.detach(), **tol):
             raise CheckFailure(
                 f"case '{name}': the logits at step t are computed from h_{{t-1}}; use h_t, the state "
                 f"after reading ids[:, t] (logits = hs @ W_hy.T + b_y)."
@@ -181,7 +181,7 @@ def _lm_judge(cases, results):
 def _lm_gradients_reference(params: dict[str, torch.Tensor], case: dict, detach_state: bool = False):
     """d loss / d (W_xh, W_hh, b_h, W_hy, b_y) of the cross-entropy at these parameters, by autograd, step by step
     (with ``detach_state``: the state detached at every step, the mistake)."""
-    ids = _t(case["ids"])
+    ids = tensor(case["ids"])
     X, Y, V = ids[:, :-1], ids[:, 1:], case["V"]
     leaves = {k: params[k].double().requires_grad_(True) for k in _LM_PARAMS}
     x = F.one_hot(X, V).double()
@@ -198,7 +198,7 @@ def _lm_gradients_reference(params: dict[str, torch.Tensor], case: dict, detach_
 
 def _judge_lm_gradients(name: str, case: dict, value: dict) -> None:
     __tracebackhide__ = True
-    init = {k: _t(v) for k, v in value["init"].items()}
+    init = {k: tensor(v) for k, v in value["init"].items()}
     got = value.get("grads")
     got = list(got) if isinstance(got, (list, tuple)) and len(got) == len(_LM_PARAMS) else [None] * len(_LM_PARAMS)
     reference = _lm_gradients_reference(init, case)

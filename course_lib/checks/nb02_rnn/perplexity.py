@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from course_lib.checks.core import CheckFailure, Exercise, result_of
-from course_lib.checks.nb02_rnn._common import _generator, _t
+from course_lib.checks.toolkit import first_named_mistake, generator, tensor
 
 __all__ = ["PERPLEXITY", "check_perplexity"]
 
@@ -48,7 +48,7 @@ def _ppl_case(
 
 
 def _ppl_cases(seed, hidden):
-    g = _generator(seed)
+    g = generator(seed)
     cases = {
         "N=3, T=6, V=7, lengths 6, 4, 2 (pad 0)": _ppl_case(g, [6, 4, 2], 7),
         "N=2, T=5, V=5, no padding": _ppl_case(g, [5, 5], 5),
@@ -67,7 +67,7 @@ def _ppl_cases(seed, hidden):
 
 
 def _ppl_run(fn, case):
-    return fn(_t(case["logits"]), _t(case["targets"]), case["pad_id"])
+    return fn(tensor(case["logits"]), tensor(case["targets"]), case["pad_id"])
 
 
 def _scalar(value, what: str) -> float:
@@ -171,7 +171,7 @@ def _mistakes(logits: torch.Tensor, targets: torch.Tensor, pad_id: int) -> list[
 
 def _ppl_judge(cases, results):
     for name, case in cases.items():
-        logits, targets, pad_id = _t(case["logits"]), _t(case["targets"]), case["pad_id"]
+        logits, targets, pad_id = tensor(case["logits"]), tensor(case["targets"]), case["pad_id"]
         V = logits.shape[-1]
         expected = float(
             torch.exp(F.cross_entropy(logits.reshape(-1, V), targets.reshape(-1), ignore_index=pad_id).double())
@@ -195,13 +195,14 @@ def _ppl_judge(cases, results):
             )
         log_got = math.log(got) if got > 0 else float("nan")
         overflow = math.log(torch.finfo(logits.dtype).max)  # exp() of more than this is inf
-        for log_wrong, message in _mistakes(logits, targets, pad_id):
-            if math.isinf(log_got) and log_wrong > overflow:  # exp(sum) overflowed: its log is the sum
-                raise CheckFailure(f"{where}. {message}")
-            if math.isclose(log_got, log_wrong, rel_tol=1e-6) and not math.isclose(
-                log_wrong, math.log(expected), rel_tol=1e-6
-            ):
-                raise CheckFailure(f"{where}. {message}")
+
+        def same(log_a: float, log_b: float) -> bool:  # log-perplexities; an inf got is exp(sum) overflowed
+            return math.isclose(log_a, log_b, rel_tol=1e-6) or (math.isinf(log_a) and log_b > overflow)
+
+        named = [(message, log_wrong) for log_wrong, message in _mistakes(logits, targets, pad_id)]
+        message = first_named_mistake(log_got, math.log(expected), named, same=same)
+        if message:
+            raise CheckFailure(f"{where}. {message}")
         raise CheckFailure(
             f"{where} (relative tolerance {rtol:g}; compared with exp(F.cross_entropy(logits.reshape(-1, V), "
             f"targets.reshape(-1), ignore_index=pad_id))). Perplexity = exp of the mean, over every real (non-pad) "

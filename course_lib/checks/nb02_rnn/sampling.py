@@ -11,11 +11,13 @@ frequencies of many draws say which distribution they follow.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 
-from course_lib.checks.core import CheckFailure, Exercise, LearnerError, as_tensor, result_of
-from course_lib.checks.nb02_rnn._common import _generator, _t
+from course_lib.checks.core import CheckFailure, Exercise, LearnerError, result_of
+from course_lib.checks.toolkit import as_tensor, first_named_mistake, generator, sequence_differences, tensor
 
 __all__ = ["SAMPLE", "check_sample"]
 
@@ -39,7 +41,7 @@ def _sample_case(g, V, start, steps, temperature, table="random", seed=0):
 
 
 def _sample_cases(seed, hidden):
-    g = _generator(seed)
+    g = generator(seed)
     seeds = torch.randint(0, 2**31 - 1, (12,), generator=g).tolist()
     cases = {
         "greedy (temperature 0)": _sample_case(g, 6, [2, 0], 8, 0.0, seed=seeds[0]),
@@ -64,7 +66,7 @@ def _sample_cases(seed, hidden):
 
 
 def _sample_run(fn, case):
-    table = _t(case["table"]).clone()
+    table = tensor(case["table"]).clone()
     original = table.clone()
     lengths = []
 
@@ -74,12 +76,12 @@ def _sample_run(fn, case):
         lengths.append(int(ids.numel()))
         return table[int(ids.reshape(-1)[-1])]
 
-    start = _t(case["start"]).clone()
-    out = fn(logits_fn, start, case["steps"], case["temperature"], _generator(case["seed"]))
+    start = tensor(case["start"]).clone()
+    out = fn(logits_fn, start, case["steps"], case["temperature"], generator(case["seed"]))
     result = {
         "ids": out,
         "lengths": list(lengths),
-        "start_modified": not torch.equal(start, _t(case["start"])),
+        "start_modified": not torch.equal(start, tensor(case["start"])),
         "logits_modified": not torch.equal(table, original),
     }
     # Again with the same generator seed but another global seed: the draws must not change.
@@ -88,7 +90,7 @@ def _sample_run(fn, case):
     try:
         torch.manual_seed(case["seed"] + 1)
         result["ids_again"] = fn(
-            logits_fn, _t(case["start"]).clone(), case["steps"], case["temperature"], _generator(case["seed"])
+            logits_fn, tensor(case["start"]).clone(), case["steps"], case["temperature"], generator(case["seed"])
         )
     finally:
         torch.set_rng_state(state)
@@ -97,8 +99,8 @@ def _sample_run(fn, case):
 
 def _sample_reference(case, temperature_map=lambda logits, tau: logits / tau, feed=True, greedy=None):
     """The ids sample should return, drawing with torch.multinomial and a generator seeded like the learner's."""
-    table, ids = _t(case["table"]), _t(case["start"]).tolist()
-    tau, g = case["temperature"], _generator(case["seed"])
+    table, ids = tensor(case["table"]), tensor(case["start"]).tolist()
+    tau, g = case["temperature"], generator(case["seed"])
     greedy = tau == 0 if greedy is None else greedy
     for _ in range(case["steps"]):
         logits = table[ids[-1] if feed else int(case["start"][-1])]
@@ -111,7 +113,7 @@ def _sample_reference(case, temperature_map=lambda logits, tau: logits / tau, fe
 
 def _frequency_verdict(case, new_ids: torch.Tensor) -> str | None:
     """None if the draws follow softmax(logits / T); else what they follow instead."""
-    logits, tau = _t(case["table"])[0], case["temperature"]
+    logits, tau = tensor(case["table"])[0], case["temperature"]
     V, n = logits.numel(), new_ids.numel()
     counts = torch.bincount(new_ids.clamp(0, V - 1), minlength=V).double()
 
@@ -196,14 +198,14 @@ def _sample_judge(cases, results):
         if torch.equal(ids, expected):
             continue
         if tau == 0:
-            table, argmin = _t(case["table"]), _t(case["start"]).tolist()
+            table, argmin = tensor(case["table"]), tensor(case["start"]).tolist()
             for _ in range(steps):
                 argmin.append(int(table[argmin[-1]].argmin()))
             if ids.tolist() == argmin:
                 raise CheckFailure(f"case '{name}': greedy picks the least likely id (argmin); take the argmax.")
             raise CheckFailure(
                 f"case '{name}': with temperature 0 sample is greedy: each new id is the argmax of "
-                f"logits_fn(ids so far). Expected {expected.tolist()}, got {ids.tolist()}."
+                f"logits_fn(ids so far). The ids {sequence_differences(ids, expected)}."
             )
         again = value["ids_again"]
         if not (isinstance(again, np.ndarray) and torch.equal(torch.from_numpy(again), ids)):
@@ -212,24 +214,29 @@ def _sample_judge(cases, results):
                 f"way, sample returned different ids. Pass generator=generator to torch.multinomial "
                 f"(the global random state must not matter)."
             )
-        for kwargs, message in (
+        named = [
             (
-                dict(greedy=True),
                 "the new ids are the argmax: with a temperature > 0 sample must draw from "
                 "softmax(logits / temperature) with torch.multinomial.",
+                dict(greedy=True),
             ),
             (
-                dict(temperature_map=lambda lg, tau: lg),
                 "the temperature is ignored: draw from softmax(logits / temperature).",
+                dict(temperature_map=lambda lg, tau: lg),
             ),
             (
-                dict(temperature_map=lambda lg, tau: lg * tau),
                 "the logits are multiplied by the temperature; divide them: softmax(logits / temperature).",
+                dict(temperature_map=lambda lg, tau: lg * tau),
             ),
-        ):
-            other = _sample_reference(case, **kwargs)
-            if torch.equal(ids, other) and not torch.equal(other, expected):
-                raise CheckFailure(f"case '{name}': {message}")
+        ]
+        message = first_named_mistake(
+            ids,
+            expected,
+            [(m, functools.partial(_sample_reference, case, **kwargs)) for m, kwargs in named],
+            same=torch.equal,
+        )
+        if message:
+            raise CheckFailure(f"case '{name}': {message}")
         if name.startswith(_STATS):
             verdict = _frequency_verdict(case, ids[T0:])
             if verdict:
@@ -237,7 +244,7 @@ def _sample_judge(cases, results):
         raise CheckFailure(
             f"case '{name}': the draws differ from torch.multinomial(torch.softmax(logits / temperature, dim=-1), "
             f"num_samples=1, generator=generator) at each step. Use exactly that call, once per new id, so that "
-            f"the draws are reproducible. Expected {expected[:12].tolist()}..., got {ids[:12].tolist()}..."
+            f"the draws are reproducible. The ids {sequence_differences(ids, expected)}."
         )
 
 

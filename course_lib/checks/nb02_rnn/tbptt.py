@@ -15,11 +15,22 @@ changed (never detached, detached every step, chunks of k ± 1, the last chunk d
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 import torch.nn.functional as F
 
-from course_lib.checks.core import CheckFailure, Exercise, LearnerError, as_tensor, assert_close, describe, result_of
-from course_lib.checks.nb02_rnn._common import _generator, _rnn_case, _same, _t
+from course_lib.checks.core import CheckFailure, Exercise, LearnerError, describe, result_of
+from course_lib.checks.nb02_rnn.recurrence import rnn_case
+from course_lib.checks.toolkit import (
+    as_tensor,
+    assert_close,
+    close,
+    differences,
+    first_named_mistake,
+    generator,
+    tensor,
+)
 
 __all__ = ["TBPTT", "check_tbptt"]
 
@@ -33,14 +44,14 @@ def _tbptt_step(P: dict[str, torch.Tensor], x_t, y_t, h):
 
 
 def _tbptt_case(g, N, T, D, H, k, lr=0.0):
-    case = _rnn_case(g, N=N, D=D, H=H, T=T, scale=0.9)
+    case = rnn_case(g, N=N, D=D, H=H, T=T, scale=0.9)
     case["W_hy"] = (0.7 * torch.randn(2, H, generator=g, dtype=torch.float64)).numpy()
     case["y"] = torch.randn(N, T, 2, generator=g, dtype=torch.float64).numpy()
     return {**case, "k": k, "lr": lr}
 
 
 def _tbptt_cases(seed, hidden):
-    g = _generator(seed)
+    g = generator(seed)
     cases = {
         "T=12, k=4": _tbptt_case(g, 2, 12, 3, 4, 4),
         "T=10, k=4 (a shorter last chunk)": _tbptt_case(g, 2, 10, 3, 4, 4),
@@ -57,7 +68,7 @@ def _tbptt_cases(seed, hidden):
 
 
 def _tbptt_run(fn, case):
-    P = {k: _t(case[k]).clone().requires_grad_() for k in _TBPTT_PARAMS}
+    P = {k: tensor(case[k]).clone().requires_grad_() for k in _TBPTT_PARAMS}
     calls = [0]
 
     def step(x_t, y_t, h):
@@ -76,7 +87,7 @@ def _tbptt_run(fn, case):
             return super().step(closure)
 
     optimizer = SGD(list(P.values()), lr=case["lr"]) if case["lr"] else None
-    out = fn(step, _t(case["x"]), _t(case["y"]), _t(case["h0"]), case["k"], optimizer=optimizer)
+    out = fn(step, tensor(case["x"]), tensor(case["y"]), tensor(case["h0"]), case["k"], optimizer=optimizer)
     if not isinstance(out, (list, tuple)) or len(out) != 2:
         return {"returned": type(out).__name__ if not isinstance(out, (list, tuple)) else f"{len(out)} values"}
     h_T, loss = out
@@ -97,8 +108,8 @@ def _tbptt_reference(
     case, k, *, detach=True, backward_each=True, drop_tail=False, sgd=False, zero_grad=True, step_each=True
 ):
     """Truncated BPTT done right (the defaults) or with one mistake; returns grads or params, h_T, loss."""
-    P = {name: _t(case[name]).clone().requires_grad_() for name in _TBPTT_PARAMS}
-    x, y, h = _t(case["x"]), _t(case["y"]), _t(case["h0"])
+    P = {name: tensor(case[name]).clone().requires_grad_() for name in _TBPTT_PARAMS}
+    x, y, h = tensor(case["x"]), tensor(case["y"]), tensor(case["h0"])
     T = x.shape[1]
     acc = {name: torch.zeros_like(p) for name, p in P.items()}
     total, chunk_losses = 0.0, []
@@ -175,15 +186,15 @@ def _tbptt_judge(cases, results):
         }
 
         def matches(other):
-            return all(_same(got[n], other[key][n], rtol=1e-8, atol=1e-12) for n in _TBPTT_PARAMS)
+            return all(close(got[n], other[key][n], rtol=1e-8, atol=1e-12) for n in _TBPTT_PARAMS)
 
         if not matches(ref):
-            _tbptt_diagnose(case, name, got, key, ref, matches, value.get("steps") or {})
+            _tbptt_diagnose(case, name, got, key, ref, value.get("steps") or {})
         h_T = as_tensor(value["h_T"], f"h_T on case '{name}'", (N, H), "(N, H)")
-        if not _same(h_T, ref["h_T"], rtol=1e-9, atol=1e-12):
+        if not close(h_T, ref["h_T"], rtol=1e-9, atol=1e-12):
             raise CheckFailure(
-                f"case '{name}': the returned state is not h_T, the state after the last step. "
-                f"Expected {describe(ref['h_T'])}, got {describe(h_T)}."
+                f"case '{name}': the returned state is not h_T, the state after the last step: "
+                f"{differences(h_T, ref['h_T'], rtol=1e-9, atol=1e-12)}"
             )
         loss = value["loss"]
         if not isinstance(loss, (int, float)) or abs(float(loss) - ref["loss"]) > 1e-8 * max(1.0, abs(ref["loss"])):
@@ -193,7 +204,7 @@ def _tbptt_judge(cases, results):
             )
 
 
-def _tbptt_diagnose(case, name, got, key, ref, matches, steps):
+def _tbptt_diagnose(case, name, got, key, ref, steps):
     """Raise a CheckFailure naming the mistake whose gradients (or updated parameters) the learner's match."""
     T, k, sgd = case["x"].shape[1], case["k"], bool(case["lr"])
     variants = [
@@ -229,16 +240,27 @@ def _tbptt_diagnose(case, name, got, key, ref, matches, steps):
                 "the parameters are updated once at the end; call optimizer.step() after every chunk's backward.",
             ),
         ]
-    for kwargs, message in variants:
-        if kwargs.get("k") == k and len(kwargs) == 1:
-            continue
-        try:
-            other = _tbptt_reference(case, sgd=sgd, **kwargs)
-        except RuntimeError:
-            continue
-        if matches(other) and not all(_same(other[key][n], ref[key][n], rtol=1e-8, atol=1e-12) for n in _TBPTT_PARAMS):
-            raise CheckFailure(f"case '{name}': {message}")
-    if sgd and all(_same(got[n], _t(case[n])) for n in _TBPTT_PARAMS):
+
+    def answer(kwargs: dict) -> Callable[[], dict | None]:
+        """The learner's result under a mistake (computed only if needed); None where it does not apply."""
+
+        def compute() -> dict | None:
+            if kwargs.get("k") == k and len(kwargs) == 1:
+                return None  # this chunk length is the right one here (k = T, or k = 1)
+            try:
+                return _tbptt_reference(case, sgd=sgd, **kwargs)[key]
+            except RuntimeError:
+                return None
+
+        return compute
+
+    def same(a: dict, b: dict) -> bool:
+        return all(close(a[n], b[n], rtol=1e-8, atol=1e-12) for n in _TBPTT_PARAMS)
+
+    message = first_named_mistake(got, ref[key], [(m, answer(kwargs)) for kwargs, m in variants], same=same)
+    if message:
+        raise CheckFailure(f"case '{name}': {message}")
+    if sgd and all(close(got[n], tensor(case[n])) for n in _TBPTT_PARAMS):
         if steps.get("all") and steps.get("on cleared gradients") == steps.get("all"):
             raise CheckFailure(
                 f"case '{name}': the parameters did not change: optimizer.step() was called {steps['all']} times, but "

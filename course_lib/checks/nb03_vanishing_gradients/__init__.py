@@ -10,7 +10,7 @@ Row convention, as in the notebook: ``h_t = tanh(x_t W_xh^T + h_{t-1} W_hh^T + b
 last step with ``dL/dh_T = g_T``, ``dL/dh_{t-1} = (dL/dh_t ⊙ (1 - h_t²)) W_hh``.
 
 The checks live in one module per exercise: :mod:`.state_grad_norms_by_hand`, :mod:`.rescale_spectral_radius`
-and :mod:`.clip_grad_norm`; :mod:`._common` holds the seeded generator and the relative comparison they share.
+and :mod:`.clip_grad_norm`; they share the toolkit's generator and relative comparison (``close_to_scale``).
 This package re-exports every public name, so notebooks import
 ``from course_lib.checks.nb03_vanishing_gradients import check_clip_grad_norm``.
 """

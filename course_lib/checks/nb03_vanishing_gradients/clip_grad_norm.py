@@ -17,8 +17,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from course_lib.checks.core import CheckFailure, Exercise, LearnerError, assert_close, describe, result_of
-from course_lib.checks.nb03_vanishing_gradients._common import _close, _generator
+from course_lib.checks.core import CheckFailure, Exercise, LearnerError, describe, result_of
+from course_lib.checks.toolkit import assert_close, close_to_scale, generator
 
 
 def _params_case(
@@ -40,7 +40,7 @@ def _params_case(
 
 
 def _clip_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
-    g = _generator(seed)
+    g = generator(seed)
     cases = {
         "total norm above max_norm (clip), parameters as a generator": _params_case(
             g, [(4, 3), (4,), (2, 4)], 2.0, 1.0, generator=True
@@ -160,7 +160,7 @@ def _clip_judge(cases, results):
         got_grads = [None if g is None else torch.from_numpy(g) for g in res["grads"]]
         expected = [g for g in (p.grad for p in params) if g is not None]
         got_list = [g for g in got_grads if g is not None]
-        if all(_close(g, e, gtol) for g, e in zip(got_list, expected)):
+        if all(close_to_scale(g, e, gtol) for g, e in zip(got_list, expected)):
             continue
         if any(not torch.isfinite(g).all() for g in got_list):
             raise CheckFailure(
@@ -168,7 +168,7 @@ def _clip_judge(cases, results):
                 f"nothing is clipped: scale only if total_norm > max_norm."
             )
         orig = [g for g in originals if g is not None]
-        same = lambda cands: all(_close(g, c, gtol) for g, c in zip(got_list, cands))  # noqa: E731
+        same = lambda cands: all(close_to_scale(g, c, gtol) for g, c in zip(got_list, cands))  # noqa: E731
         per_param = [g * min(1.0, max_norm / float(g.norm())) if float(g.norm()) > 0 else g for g in orig]
         if same(per_param):
             raise CheckFailure(

@@ -14,13 +14,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from course_lib.checks.core import CheckFailure, Exercise, as_tensor, result_of
-from course_lib.checks.nb03_vanishing_gradients._common import _close, _generator
-from course_lib.checks.toolkit import first_named_mistake, show_difference
+from course_lib.checks.core import CheckFailure, Exercise, result_of
+from course_lib.checks.toolkit import as_tensor, close_to_scale, first_named_mistake, generator, show_difference
 
 
 def _radius_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
-    g = _generator(seed)
+    g = generator(seed)
     randn = lambda *shape: torch.randn(*shape, generator=g, dtype=torch.float64)  # noqa: E731
     cases = {
         "random 4x4, rho=0.9": {"W": randn(4, 4).numpy(), "rho": 0.9},
@@ -122,10 +121,13 @@ def _radius_judge(cases, results):
         radius = float(torch.linalg.eigvals(W.double()).abs().max())
         expected = W.double() * (rho / radius)
         rtol = 1e-9 if W.dtype == torch.float64 else 1e-5
-        if _close(got, expected, rtol):
+        if close_to_scale(got, expected, rtol):
             continue
         message = first_named_mistake(
-            got, expected, [(m, w) for w, m in _radius_mistakes(W.double(), rho)], same=lambda a, b: _close(a, b, rtol)
+            got,
+            expected,
+            [(m, w) for w, m in _radius_mistakes(W.double(), rho)],
+            same=lambda a, b: close_to_scale(a, b, rtol),
         )
         if message:
             raise CheckFailure(f"case '{name}': {message}\n  {show_difference(got, expected)}")
@@ -133,7 +135,7 @@ def _radius_judge(cases, results):
             float(torch.linalg.eigvals(got.double()).abs().max()) if torch.isfinite(got).all() else float("nan")
         )
         factor = float((got.double() * W.double()).sum() / (W.double() ** 2).sum())
-        if not _close(got.double(), factor * W.double(), 1e-6) or factor <= 0:
+        if not close_to_scale(got.double(), factor * W.double(), 1e-6) or factor <= 0:
             raise CheckFailure(
                 f"case '{name}': the result is not W times a positive number; keep the direction of W "
                 f"and change only its scale (spectral radius of your result {got_radius:.6g}, wanted {rho})."

@@ -18,10 +18,16 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, result_of
-from course_lib.checks.nb03_vanishing_gradients._common import _close, _generator
+from course_lib.checks.core import CheckFailure, Exercise, result_of
 from course_lib.checks.references import holding
-from course_lib.checks.toolkit import first_named_mistake, show_difference
+from course_lib.checks.toolkit import (
+    as_tensor,
+    assert_close,
+    close_to_scale,
+    first_named_mistake,
+    generator,
+    show_difference,
+)
 from course_lib.measure import state_grad_norms
 
 
@@ -43,7 +49,7 @@ def _rnn_case(g: torch.Generator, N: int, T: int, D: int, H: int, gain: float, x
 
 
 def _norms_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
-    g = _generator(seed)
+    g = generator(seed)
     if not hidden:
         return {"small RNN": _rnn_case(g, 2, 6, 3, 4, 1.0, 1.0)}
     return {
@@ -164,10 +170,13 @@ def _norms_judge(cases, results):
             )
         got = as_tensor(value, f"state_grad_norms_by_hand on case '{name}'", (T,), "(T,)")
         expected = _autograd_norms(case)
-        if _close(got, expected, rtol=1e-6):
+        if close_to_scale(got, expected, rtol=1e-6):
             continue
         message = first_named_mistake(
-            got, expected, [(m, w) for w, m in _norms_mistakes(h, W, g_T)], same=lambda a, b: _close(a, b, rtol=1e-6)
+            got,
+            expected,
+            [(m, w) for w, m in _norms_mistakes(h, W, g_T)],
+            same=lambda a, b: close_to_scale(a, b, rtol=1e-6),
         )
         if message:
             raise CheckFailure(f"case '{name}' (N={N}, T={T}, H={H}): {message}\n  {show_difference(got, expected)}")

@@ -21,19 +21,19 @@ probe points at the one gate left on.
 
 One module per exercise, each with its cases, its run and its judge: :mod:`.lstm_cell` (exercise 1, the
 article's cell), :mod:`.fused_lstm_cell` (2a, one product for the four gates), :mod:`.fused_lstm` (2b, the
-layer over time) and :mod:`.lstm_state_grad_norms` (3, ||dL/dh_t||).  Shared, private: ``_gates`` (the
-order and names of the stacked gates, the probes), ``_tensors`` (seeded case data, tolerances),
-``_references`` (the torch modules), ``_mistakes`` (the wrong formulas) and ``_cell_judge`` (the judge
-of both cells).  The bonus exercise 4, the LSTM's backward pass by hand, is :mod:`.lstm_step_backward` (one
+layer over time) and :mod:`.lstm_state_grad_norms` (3, ||dL/dh_t||).  Shared: :mod:`.gates` (the
+order and names of the stacked gates, the probes), :mod:`.references` (the torch modules), :mod:`.mistakes`
+(the wrong formulas) and :mod:`.cell_judge` (the judge of both cells); seeded case data and tolerances are
+the toolkit's.  The bonus exercise 4, the LSTM's backward pass by hand, is :mod:`.lstm_step_backward` (one
 step) and :mod:`.lstm_backward` (BPTT through the layer), with their autograd references and mistaken graphs
-in ``_backward``.
+in :mod:`.backward`.
 """
 
 from __future__ import annotations
 
-from course_lib.checks.nb04_lstm._gates import GATE_ORDER, SEED_PARAMS, stack_seed_params
 from course_lib.checks.nb04_lstm.fused_lstm import FUSED_LSTM, check_fused_lstm
 from course_lib.checks.nb04_lstm.fused_lstm_cell import FUSED_LSTM_CELL, check_fused_lstm_cell
+from course_lib.checks.nb04_lstm.gates import GATE_ORDER, SEED_PARAMS, stack_seed_params
 from course_lib.checks.nb04_lstm.lstm_backward import LSTM_BACKWARD, check_lstm_backward
 from course_lib.checks.nb04_lstm.lstm_cell import LSTM_CELL, check_lstm_cell
 from course_lib.checks.nb04_lstm.lstm_state_grad_norms import LSTM_STATE_GRAD_NORMS, check_lstm_state_grad_norms

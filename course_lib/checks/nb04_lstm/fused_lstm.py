@@ -14,6 +14,7 @@ the matrix products of a forward pass (T + 1 when fused).
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -22,19 +23,27 @@ import torch
 import torch.nn as nn
 from torch.overrides import TorchFunctionMode
 
-from course_lib.checks.core import CheckFailure, Exercise, LearnerError, as_tensor, assert_close, describe, result_of
-from course_lib.checks.nb04_lstm._gates import _ROLE, GATE_ORDER
-from course_lib.checks.nb04_lstm._mistakes import _role_permutations, _swap_message_stacked, _variant_step
-from course_lib.checks.nb04_lstm._references import _torch_layer
-from course_lib.checks.nb04_lstm._tensors import _close, _generator, _randn, _t
+from course_lib.checks.core import CheckFailure, Exercise, LearnerError, describe, result_of
+from course_lib.checks.nb04_lstm.gates import GATE_ORDER, ROLE
+from course_lib.checks.nb04_lstm.mistakes import role_permutations, swap_message_stacked, variant_step
+from course_lib.checks.nb04_lstm.references import torch_layer
 from course_lib.checks.references import holding
 from course_lib.checks.toolkit import (
     SLOW_INDEXING_NOTE,
+    as_tensor,
+    assert_close,
+    assert_device_kept,
     assert_gradients,
+    close,
+    first_named_mistake,
+    generator,
     gradients,
     is_time_step_index,
     note,
+    on_meta,
+    randn,
     reaches_first_step,
+    tensor,
 )
 
 _MATMULS = {
@@ -78,13 +87,15 @@ class _CountMatmuls(TorchFunctionMode):
 
 def _fused_lstm_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     """Kinds: ``values`` (state None), ``given state`` (h0, c0), ``no state`` (state None on a call after one
-    with a state: a layer must not keep a previous call's state), ``gradients`` (every parameter, x, h0, c0)."""
-    g = _generator(seed)
+    with a state: a layer must not keep a previous call's state), ``gradients`` (every parameter, x, h0, c0),
+    ``device`` (state None on the meta device: the zeros the layer makes follow x's device)."""
+    g = generator(seed)
     settings = [
         (3, 6, 2, 4, 1.0, "values"),
         (2, 5, 3, 3, 0.5, "given state"),
         (2, 4, 2, 3, 1.0, "no state"),
         (2, 5, 3, 4, 1.0, "gradients"),
+        (2, 3, 2, 3, 1.0, "device"),
     ]
     if hidden:
         settings += [
@@ -93,6 +104,7 @@ def _fused_lstm_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
             (4, 7, 4, 3, 1.0, "given state"),
             (3, 8, 2, 5, 2.0, "no state"),
             (1, 6, 4, 2, 0.0, "gradients"),
+            (3, 4, 3, 2, 1.0, "device"),
         ]
     cases = {}
     for N, T, D, H, forget_bias, kind in settings:
@@ -103,23 +115,24 @@ def _fused_lstm_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
             "D": D,
             "H": H,
             "forget_bias": forget_bias,
-            "x": _randn(g, N, T, D),
-            "weight_ih": _randn(g, 4 * H, D, scale=0.5),
-            "weight_hh": _randn(g, 4 * H, H, scale=0.5),
-            "bias": _randn(g, 4 * H, scale=0.5),
+            "x": randn(g, N, T, D),
+            "weight_ih": randn(g, 4 * H, D, scale=0.5),
+            "weight_hh": randn(g, 4 * H, H, scale=0.5),
+            "bias": randn(g, 4 * H, scale=0.5),
         }
         if kind in ("given state", "gradients"):
-            case["h0"] = np.tanh(_randn(g, N, H))
-            case["c0"] = _randn(g, N, H)
+            case["h0"] = np.tanh(randn(g, N, H))
+            case["c0"] = randn(g, N, H)
         if kind == "no state":  # the call before: another input, with a state the layer could keep
-            case["before"] = {"x": _randn(g, N, T, D), "h0": np.tanh(_randn(g, N, H)), "c0": _randn(g, N, H)}
+            case["before"] = {"x": randn(g, N, T, D), "h0": np.tanh(randn(g, N, H)), "c0": randn(g, N, H)}
         if kind == "gradients":  # loss = sum(out * w_out) + sum(h_T * w_h) + sum(c_T * w_c)
-            case["upstream"] = [_randn(g, N, T, H), _randn(g, N, H), _randn(g, N, H)]
+            case["upstream"] = [randn(g, N, T, H), randn(g, N, H), randn(g, N, H)]
         label = {
             "values": "",
             "given state": ", given (h0, c0)",
             "gradients": ", gradients",
             "no state": ", state=None after a call with a state",
+            "device": ", state=None, on the meta device",
         }[kind]
         cases[f"N={N}, T={T}, D={D}, H={H}, forget_bias={forget_bias}{label}"] = case
     return cases
@@ -143,14 +156,17 @@ def _fused_lstm_run(cls, case):
         return found
     with torch.no_grad():
         model.double()
-        model.weight_ih.copy_(_t(case["weight_ih"]))
-        model.weight_hh.copy_(_t(case["weight_hh"]))
-        model.bias.copy_(_t(case["bias"]))
-    x = _t(case["x"])
-    state = (_t(case["h0"]), _t(case["c0"])) if "h0" in case else None
+        model.weight_ih.copy_(tensor(case["weight_ih"]))
+        model.weight_hh.copy_(tensor(case["weight_hh"]))
+        model.bias.copy_(tensor(case["bias"]))
+    x = tensor(case["x"])
+    if case["kind"] == "device":  # state None: the zeros the layer makes must be on x's device
+        found["device"] = on_meta(lambda: model.to("meta")(x.to("meta")))
+        return found
+    state = (tensor(case["h0"]), tensor(case["c0"])) if "h0" in case else None
     if "before" in case:
         with torch.no_grad():
-            model(_t(case["before"]["x"]), (_t(case["before"]["h0"]), _t(case["before"]["c0"])))
+            model(tensor(case["before"]["x"]), (tensor(case["before"]["h0"]), tensor(case["before"]["c0"])))
     grads = case["kind"] == "gradients"
     if grads:
         x.requires_grad_(True)
@@ -165,7 +181,7 @@ def _fused_lstm_run(cls, case):
         wrt = [model.weight_ih, model.weight_hh, model.bias, x, *state]
         outputs = _outputs(result)
         found["through_time"] = reaches_first_step(outputs[0][:, -1] if outputs else None, x)
-        found["grads"] = gradients(outputs, [_t(u) for u in case["upstream"]], wrt)
+        found["grads"] = gradients(outputs, [tensor(u) for u in case["upstream"]], wrt)
     return found
 
 
@@ -178,16 +194,16 @@ def _outputs(result) -> list:
 
 def _layer_variant(case, *, roles=None, carry_h=True, carry_c=True, state=True):
     """nn.LSTM-free re-run of the layer with one mistake, from the stacked weights (for naming mistakes)."""
-    x = _t(case["x"]).double()
-    W_ih, W_hh, b = _t(case["weight_ih"]), _t(case["weight_hh"]), _t(case["bias"])
+    x = tensor(case["x"]).double()
+    W_ih, W_hh, b = tensor(case["weight_ih"]), tensor(case["weight_hh"]), tensor(case["bias"])
     N, H = case["N"], case["H"]
-    h0 = _t(case["h0"]) if ("h0" in case and state) else torch.zeros(N, H, dtype=torch.float64)
-    c0 = _t(case["c0"]) if ("h0" in case and state) else torch.zeros(N, H, dtype=torch.float64)
+    h0 = tensor(case["h0"]) if ("h0" in case and state) else torch.zeros(N, H, dtype=torch.float64)
+    c0 = tensor(case["c0"]) if ("h0" in case and state) else torch.zeros(N, H, dtype=torch.float64)
     h, c, outs = h0, c0, []
     for t in range(case["T"]):
         z = x[:, t] @ W_ih.T + b + (h if carry_h else h0) @ W_hh.T
         blocks = dict(zip(GATE_ORDER, z.chunk(4, dim=1)))
-        h, c = _variant_step(blocks, h, c if carry_c else c0, roles=roles)
+        h, c = variant_step(blocks, h, c if carry_c else c0, roles=roles)
         outs.append(h)
     return torch.stack(outs, 1), h, c
 
@@ -206,12 +222,15 @@ def _fused_lstm_judge(cases, results):
         if not isinstance(found, dict):
             raise CheckFailure(f"the check could not read FusedLSTM's results on case '{name}'")
         _judge_layer_parameters(name, case, found)
-    for name, case in cases.items():
+    on_cpu = {name: case for name, case in cases.items() if case["kind"] != "device"}
+    for name, case in on_cpu.items():
         _judge_layer_forward(name, case, results[name])
-    for name, case in cases.items():
+    for name, case in on_cpu.items():
         if case["kind"] == "gradients":
             _judge_layer_gradients(name, case, results[name])
-    if any(results[n].get("indexed", 0) >= c["T"] > 1 for n, c in cases.items()):
+    for name in [name for name in cases if name not in on_cpu]:  # last: a device case names only a device mistake
+        assert_device_kept(results[name].get("device"), f"FusedLSTM (case '{name}')")
+    if any(results[n].get("indexed", 0) >= c["T"] > 1 for n, c in on_cpu.items()):
         return note(SLOW_INDEXING_NOTE)
     return None
 
@@ -224,9 +243,12 @@ def _layer_gradients_reference(case, detach_state: bool = False):
     ``detach_state`` the state is detached at every step (the mistake that stops gradients flowing in time)."""
     D, H = case["D"], case["H"]
     cell = holding(
-        nn.LSTMCell(D, H, dtype=torch.float64), _t(case["weight_ih"]), _t(case["weight_hh"]), _t(case["bias"])
+        nn.LSTMCell(D, H, dtype=torch.float64),
+        tensor(case["weight_ih"]),
+        tensor(case["weight_hh"]),
+        tensor(case["bias"]),
     )
-    x, h, c = (_t(case[k]).requires_grad_(True) for k in ("x", "h0", "c0"))
+    x, h, c = (tensor(case[k]).requires_grad_(True) for k in ("x", "h0", "c0"))
     inputs, outs = (x, h, c), []
     for x_t in x.unbind(1):
         if detach_state and outs:
@@ -234,7 +256,7 @@ def _layer_gradients_reference(case, detach_state: bool = False):
         h, c = cell(x_t, (h, c))
         outs.append(h)
     wrt = [cell.weight_ih, cell.weight_hh, cell.bias_ih, *inputs]
-    return gradients([torch.stack(outs, 1), h, c], [_t(u) for u in case["upstream"]], wrt)
+    return gradients([torch.stack(outs, 1), h, c], [tensor(u) for u in case["upstream"]], wrt)
 
 
 def _judge_layer_gradients(name, case, found):
@@ -284,7 +306,7 @@ def _judge_layer_parameters(name, case, found):
         if where:
             j = GATE_ORDER.index(where[0])
             hint = (
-                f" The value is in the block of {_ROLE[where[0]]} (rows {j}H:{j + 1}H); in PyTorch's order "
+                f" The value is in the block of {ROLE[where[0]]} (rows {j}H:{j + 1}H); in PyTorch's order "
                 f"i, f, g, o the forget gate is the second block, bias[H:2H]."
             )
         else:
@@ -330,15 +352,15 @@ def _judge_layer_forward(name, case, found):
     out = as_tensor(out, f"out of {what}", (N, T, H), "(N, T, H)")
     h_T = as_tensor(value[1][0], f"h_T of {what}", (N, H), "(N, H)")
     c_T = as_tensor(value[1][1], f"c_T of {what}", (N, H), "(N, H)")
-    ref_out, ref_h, ref_c = _torch_layer(
-        _t(case["x"]),
-        _t(case["weight_ih"]),
-        _t(case["weight_hh"]),
-        _t(case["bias"]),
-        *((_t(case["h0"]), _t(case["c0"])) if "h0" in case else ()),
+    ref_out, ref_h, ref_c = torch_layer(
+        tensor(case["x"]),
+        tensor(case["weight_ih"]),
+        tensor(case["weight_hh"]),
+        tensor(case["bias"]),
+        *((tensor(case["h0"]), tensor(case["c0"])) if "h0" in case else ()),
     )
     got = (out, h_T, c_T)
-    ok = [_close(a, b, torch.float64) for a, b in zip(got, (ref_out, ref_h, ref_c))]
+    ok = [close(a, b, torch.float64) for a, b in zip(got, (ref_out, ref_h, ref_c))]
     if not all(ok):
         variants = [
             (
@@ -358,35 +380,41 @@ def _judge_layer_forward(name, case, found):
                 "the initial state (h0, c0) passed to forward is ignored: start the loop from it when it is given",
                 {"state": False},
             ),
-        ] + [(_swap_message_stacked(roles), {"roles": roles}) for roles in _role_permutations()]
-        for message, kwargs in variants:
-            if all(_close(a, b, torch.float64) for a, b in zip(got, _layer_variant(case, **kwargs))):
-                raise CheckFailure(f"FusedLSTM (case '{name}'): {message}.")
+        ] + [(swap_message_stacked(roles), {"roles": roles}) for roles in role_permutations()]
+        named = [(message, functools.partial(_layer_variant, case, **kwargs)) for message, kwargs in variants]
+        message = first_named_mistake(got, (ref_out, ref_h, ref_c), named, same=lambda a, b: close(a, b, torch.float64))
+        if message:
+            raise CheckFailure(f"FusedLSTM (case '{name}'): {message}.")
         if "before" in case:
             b = case["before"]
-            _, kept_h, kept_c = _torch_layer(
-                _t(b["x"]), _t(case["weight_ih"]), _t(case["weight_hh"]), _t(case["bias"]), _t(b["h0"]), _t(b["c0"])
+            _, kept_h, kept_c = torch_layer(
+                tensor(b["x"]),
+                tensor(case["weight_ih"]),
+                tensor(case["weight_hh"]),
+                tensor(case["bias"]),
+                tensor(b["h0"]),
+                tensor(b["c0"]),
             )
-            x, w = _t(case["x"]), (_t(case["weight_ih"]), _t(case["weight_hh"]), _t(case["bias"]))
+            x, w = tensor(case["x"]), (tensor(case["weight_ih"]), tensor(case["weight_hh"]), tensor(case["bias"]))
             for start, what_kept in (
                 ((kept_h, kept_c), "the final state of the previous call"),
-                ((_t(b["h0"]), _t(b["c0"])), "the state given to the previous call"),
+                ((tensor(b["h0"]), tensor(b["c0"])), "the state given to the previous call"),
             ):
-                if all(_close(a, r, torch.float64) for a, r in zip(got, _torch_layer(x, *w, *start))):
+                if all(close(a, r, torch.float64) for a, r in zip(got, torch_layer(x, *w, *start))):
                     raise CheckFailure(
                         f"{what}: with state=None the layer started from {what_kept}, not from zeros. A layer keeps "
                         f"no state between calls: state=None means zeros, every time (keep the state in a local "
                         f"variable of forward, not in self)."
                     )
-        if ok[0] and _close(h_T, ref_c, torch.float64) and _close(c_T, ref_h, torch.float64):
+        if ok[0] and close(h_T, ref_c, torch.float64) and close(c_T, ref_h, torch.float64):
             raise CheckFailure(f"{what}: the final state is (c_T, h_T); return (out, (h_T, c_T)).")
-        if ok[0] and _close(h_T, ref_out[:, 0], torch.float64):
+        if ok[0] and close(h_T, ref_out[:, 0], torch.float64):
             raise CheckFailure(f"{what}: h_T is the first step's state; return the last one, out[:, -1].")
-        if ok[0] and not ok[2] and "c0" in case and _close(c_T, _t(case["c0"]), torch.float64):
+        if ok[0] and not ok[2] and "c0" in case and close(c_T, tensor(case["c0"]), torch.float64):
             raise CheckFailure(f"{what}: c_T is the initial c0; return the cell state after the last step.")
-        for tensor, ref, label in zip(got, (ref_out, ref_h, ref_c), ("out", "h_T", "c_T")):
+        for value, ref, label in zip(got, (ref_out, ref_h, ref_c), ("out", "h_T", "c_T")):
             assert_close(
-                tensor,
+                value,
                 ref,
                 f"{label} of {what}",
                 hint="Reference: nn.LSTM with weight_ih_l0 = weight_ih, "

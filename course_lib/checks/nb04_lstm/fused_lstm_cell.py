@@ -18,11 +18,11 @@ import numpy as np
 import torch
 
 from course_lib.checks.core import CheckFailure, Exercise, LearnerError
-from course_lib.checks.nb04_lstm._cell_judge import _judge_cell
-from course_lib.checks.nb04_lstm._gates import _PROBES, GATE_ORDER, _probe_name
-from course_lib.checks.nb04_lstm._mistakes import _swap_message_stacked
-from course_lib.checks.nb04_lstm._references import _torch_cell
-from course_lib.checks.nb04_lstm._tensors import _generator, _randn, _t
+from course_lib.checks.nb04_lstm.cell_judge import judge_cell
+from course_lib.checks.nb04_lstm.gates import GATE_ORDER, PROBES, probe_name
+from course_lib.checks.nb04_lstm.mistakes import swap_message_stacked
+from course_lib.checks.nb04_lstm.references import torch_cell
+from course_lib.checks.toolkit import generator, randn, tensor
 
 
 def _fused_cell_case(g, N, D, H, dtype, saturate=None) -> dict[str, Any]:
@@ -35,32 +35,32 @@ def _fused_cell_case(g, N, D, H, dtype, saturate=None) -> dict[str, Any]:
     return {
         "x_t": x.to(dtype).numpy(),  # kept for the reference; the learner gets xp_t
         "xp_t": (x @ weight_ih.T + bias).to(dtype).numpy(),
-        "h_prev": np.tanh(_randn(g, N, H, dtype=dtype)),
-        "c_prev": _randn(g, N, H, scale=1.5, dtype=dtype),
-        "weight_hh": _randn(g, 4 * H, H, scale=0.6, dtype=dtype),
+        "h_prev": np.tanh(randn(g, N, H, dtype=dtype)),
+        "c_prev": randn(g, N, H, scale=1.5, dtype=dtype),
+        "weight_hh": randn(g, 4 * H, H, scale=0.6, dtype=dtype),
         "weight_ih": weight_ih.numpy(),
         "bias": bias.numpy(),
     }
 
 
 def _fused_cell_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
-    g = _generator(seed)
+    g = generator(seed)
     shapes = [(3, 2, 4)] if not hidden else [(6, 5, 3), (1, 2, 1)]
     cases = {f"random, N={N}, D={D}, H={H}": _fused_cell_case(g, N, D, H, torch.float64) for N, D, H in shapes}
     N, D, H = (3, 2, 4) if not hidden else (2, 3, 5)
-    for k, (saturate, _) in _PROBES.items():
-        cases[_probe_name(k)] = _fused_cell_case(g, N, D, H, torch.float64, saturate)
+    for k, (saturate, _) in PROBES.items():
+        cases[probe_name(k)] = _fused_cell_case(g, N, D, H, torch.float64, saturate)
     if hidden:
         cases["float32, N=4, D=3, H=3"] = _fused_cell_case(g, 4, 3, 3, torch.float32)
     return cases
 
 
 def _fused_cell_run(fn, case):
-    return fn(_t(case["xp_t"]), _t(case["h_prev"]), _t(case["c_prev"]), _t(case["weight_hh"]))
+    return fn(tensor(case["xp_t"]), tensor(case["h_prev"]), tensor(case["c_prev"]), tensor(case["weight_hh"]))
 
 
 def _stacked_blocks(case, swap=None) -> dict[str, torch.Tensor]:
-    z = _t(case["xp_t"]).double() + _t(case["h_prev"]).double() @ _t(case["weight_hh"]).double().T
+    z = tensor(case["xp_t"]).double() + tensor(case["h_prev"]).double() @ tensor(case["weight_hh"]).double().T
     return dict(zip(GATE_ORDER, z.chunk(4, dim=1)))
 
 
@@ -86,13 +86,13 @@ _LAYOUTS = {
 
 
 def _fused_reference(case):
-    return _torch_cell(
-        _t(case["x_t"]),
-        _t(case["h_prev"]),
-        _t(case["c_prev"]),
-        _t(case["weight_ih"]),
-        _t(case["weight_hh"]).double(),
-        _t(case["bias"]),
+    return torch_cell(
+        tensor(case["x_t"]),
+        tensor(case["h_prev"]),
+        tensor(case["c_prev"]),
+        tensor(case["weight_ih"]),
+        tensor(case["weight_hh"]).double(),
+        tensor(case["bias"]),
     )
 
 
@@ -106,13 +106,13 @@ def _fused_cell_judge(cases, results):
                 f"(4H, H), so the gates' product is h_prev @ weight_hh.T: (N, H) @ (H, 4H) -> (N, 4H), the "
                 f"shape of xp_t."
             )
-    _judge_cell(
+    judge_cell(
         cases,
         results,
         "fused_lstm_cell",
         _stacked_blocks,
         _fused_reference,
-        _swap_message_stacked,
+        swap_message_stacked,
         term_swaps=False,
         layouts=_LAYOUTS,
     )

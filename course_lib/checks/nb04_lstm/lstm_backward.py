@@ -26,26 +26,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from course_lib.checks.core import (
-    CheckFailure,
-    Exercise,
-    assert_close,
-    rel_error,
-    result_of,
-)
-from course_lib.checks.nb04_lstm._backward import (
-    GRAD_ATOL,
-    GRAD_RTOL,
-    STEP_MISTAKES,
-    _leaves,
-    _step_graph,
-    same,
-)
-from course_lib.checks.nb04_lstm._tensors import _generator, _randn, _t
+from course_lib.checks.core import CheckFailure, Exercise, rel_error, result_of
+from course_lib.checks.nb04_lstm.backward import GRAD_ATOL, GRAD_RTOL, STEP_MISTAKES, leaf_tensors, same, step_graph
 from course_lib.checks.nb04_lstm.lstm_step_backward import (
     grads_returned,
     name_order_mistake,
 )
+from course_lib.checks.toolkit import assert_close, first_named_mistake, generator, randn, tensor
 
 LAYER_GRADS = ("dx", "dh0", "dc0", "dweight_ih", "dweight_hh", "dbias")
 _WRT = ("x", "h0", "c0", "weight_ih", "weight_hh", "bias")
@@ -58,7 +45,7 @@ _PROBES = {
 
 
 def _layer_case(g: torch.Generator, N: int, T: int, D: int, H: int, upstream: str = "random") -> dict[str, Any]:
-    dhs = _randn(g, N, T, H)
+    dhs = randn(g, N, T, H)
     if upstream == "zero":
         dhs[:] = 0.0
     elif upstream == "first":
@@ -66,18 +53,18 @@ def _layer_case(g: torch.Generator, N: int, T: int, D: int, H: int, upstream: st
     elif upstream == "last":
         dhs[:, :-1] = 0.0
     return {
-        "x": _randn(g, N, T, D),
-        "h0": np.tanh(_randn(g, N, H)),
-        "c0": _randn(g, N, H),
-        "weight_ih": _randn(g, 4 * H, D, scale=0.5),
-        "weight_hh": _randn(g, 4 * H, H, scale=0.5),
-        "bias": _randn(g, 4 * H, scale=0.5),
+        "x": randn(g, N, T, D),
+        "h0": np.tanh(randn(g, N, H)),
+        "c0": randn(g, N, H),
+        "weight_ih": randn(g, 4 * H, D, scale=0.5),
+        "weight_hh": randn(g, 4 * H, H, scale=0.5),
+        "bias": randn(g, 4 * H, scale=0.5),
         "dhs": dhs,
     }
 
 
 def _layer_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
-    g = _generator(seed)
+    g = generator(seed)
     cases = {"N=2, T=4, D=3, H=4": _layer_case(g, 2, 4, 3, 4)}
     for probe, kind in _PROBES.items():
         cases[probe] = _layer_case(g, 2, 4, 3, 4, kind)
@@ -90,7 +77,7 @@ def _layer_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
 
 
 def _layer_run(fn, case):
-    inputs = {k: _t(case[k]).clone() for k in (*_WRT, "dhs")}
+    inputs = {k: tensor(case[k]).clone() for k in (*_WRT, "dhs")}
     before = {k: v.clone() for k, v in inputs.items()}
     out = fn(*inputs.values())
     changed = [k for k in inputs if not torch.equal(inputs[k], before[k])]
@@ -105,26 +92,26 @@ def layer_reference(case: dict, variant: str = "correct", detach: str = "") -> d
     variant: a one-step mistake of :data:`STEP_MISTAKES`, made at every step ("correct": nn.LSTMCell).
     detach:  "h" or "c": that state detached where it enters steps 2..T (its gradient from step t+1 is lost).
     """
-    x, h, c, weight_ih, weight_hh, bias = leaves = _leaves(case, _WRT)
+    x, h, c, weight_ih, weight_hh, bias = leaves = leaf_tensors(case, _WRT)
     states = []
     for t in range(x.shape[1]):
         h_in = h.detach() if detach == "h" and t > 0 else h
         c_in = c.detach() if detach == "c" and t > 0 else c
-        h, c = _step_graph(x[:, t], h_in, c_in, weight_ih, weight_hh, bias, variant=variant)
+        h, c = step_graph(x[:, t], h_in, c_in, weight_ih, weight_hh, bias, variant=variant)
         states.append(h)
-    loss = (torch.stack(states, dim=1) * _t(case["dhs"])).sum()
+    loss = (torch.stack(states, dim=1) * tensor(case["dhs"])).sum()
     return dict(zip(LAYER_GRADS, (d.detach() for d in torch.autograd.grad(loss, leaves))))
 
 
 def _first_step_only(case: dict) -> dict[str, torch.Tensor]:
     """The weight gradients of step 1 alone: what "=" instead of "+=" leaves after the backward loop."""
-    x, h0, c0, weight_ih, weight_hh, bias = _leaves(case, _WRT)
-    dhs = _t(case["dhs"])
-    h_1, c_1 = _step_graph(x[:, 0], h0, c0, weight_ih, weight_hh, bias)
+    x, h0, c0, weight_ih, weight_hh, bias = leaf_tensors(case, _WRT)
+    dhs = tensor(case["dhs"])
+    h_1, c_1 = step_graph(x[:, 0], h0, c0, weight_ih, weight_hh, bias)
     h, c = h1_in, c1_in = h_1.detach().requires_grad_(), c_1.detach().requires_grad_()
     later = h.new_zeros(())
     for t in range(1, x.shape[1]):  # steps 2..T, from step 1's outputs as leaves
-        h, c = _step_graph(x[:, t].detach(), h, c, weight_ih.detach(), weight_hh.detach(), bias.detach())
+        h, c = step_graph(x[:, t].detach(), h, c, weight_ih.detach(), weight_hh.detach(), bias.detach())
         later = later + (h * dhs[:, t]).sum()
     dh_1, dc_1 = torch.autograd.grad(later, [h1_in, c1_in])  # what steps 2..T send back into h_1 and c_1
     grads = torch.autograd.grad((h_1 * (dhs[:, 0] + dh_1)).sum() + (c_1 * dc_1).sum(), [weight_ih, weight_hh, bias])
@@ -201,15 +188,17 @@ def _layer_judge(cases, results):
         step1 = _first_step_only(case) if case["x"].shape[1] > 1 else {}
         wrong_keys = [key for key in _DIAGNOSE if not same(got[key], ref[key])]
         for key in wrong_keys:
-            for message, wrong in variants.items():
-                if same(got[key], wrong[key]) and not same(wrong[key], ref[key]):
-                    raise CheckFailure(f"lstm_backward, case '{name}': {key} is wrong: {message}.")
-            if key in step1 and same(got[key], step1[key]) and not same(step1[key], ref[key]):
-                raise CheckFailure(
-                    f"lstm_backward, case '{name}': {key} holds only step 1's share, the last step the "
-                    f"backward loop visits: the weights are shared by every step, so accumulate their "
-                    f"gradients (+=, not =)."
+            named = [(f"{key} is wrong: {message}.", wrong[key]) for message, wrong in variants.items()]
+            named.append(
+                (
+                    f"{key} holds only step 1's share, the last step the backward loop visits: the weights are "
+                    f"shared by every step, so accumulate their gradients (+=, not =).",
+                    step1.get(key),
                 )
+            )
+            message = first_named_mistake(got[key], ref[key], named, same=same)
+            if message:
+                raise CheckFailure(f"lstm_backward, case '{name}': {message}")
         for key, what in (("dh0", "h_0"), ("dc0", "c_0")):
             if not same(got[key], ref[key]) and float(got[key].abs().max()) == 0 and float(ref[key].abs().max()) > 0:
                 raise CheckFailure(

@@ -6,8 +6,8 @@
     i_t  = sigmoid(x_t W_xi^T + h_{t-1} W_hi^T + b_i)
     f_t  = sigmoid(x_t W_xf^T + h_{t-1} W_hf^T + b_f)
     o_t  = sigmoid(x_t W_xo^T + h_{t-1} W_ho^T + b_o)
-    c~_t = tanh(x_t W_xc^T + h_{t-1} W_hc^T + b_c)
-    c_t  = f_t * c_{t-1} + i_t * c~_t,   h_t = o_t * tanh(c_t)
+    c~tensor = tanh(x_t W_xc^T + h_{t-1} W_hc^T + b_c)
+    c_t  = f_t * c_{t-1} + i_t * c~tensor,   h_t = o_t * tanh(c_t)
 
 The reference is ``nn.LSTMCell`` with the parameters stacked by :func:`stack_seed_params`.  Besides the
 shared mistakes, this judge names a term taken from another gate (f_t with W_hi) and a missing bias.
@@ -21,20 +21,20 @@ import numpy as np
 import torch
 
 from course_lib.checks.core import Exercise
-from course_lib.checks.nb04_lstm._cell_judge import _judge_cell
-from course_lib.checks.nb04_lstm._gates import _PROBES, GATE_ORDER, SEED_PARAMS, _probe_name, stack_seed_params
-from course_lib.checks.nb04_lstm._mistakes import _swap_message_seed
-from course_lib.checks.nb04_lstm._references import _torch_cell
-from course_lib.checks.nb04_lstm._tensors import _generator, _randn, _t
+from course_lib.checks.nb04_lstm.cell_judge import judge_cell
+from course_lib.checks.nb04_lstm.gates import GATE_ORDER, PROBES, SEED_PARAMS, probe_name, stack_seed_params
+from course_lib.checks.nb04_lstm.mistakes import swap_message_seed
+from course_lib.checks.nb04_lstm.references import torch_cell
+from course_lib.checks.toolkit import generator, randn, tensor
 
 
 def _seed_params(g, D, H, dtype, saturate: dict[str, float] | None = None) -> dict[str, np.ndarray]:
     params = {}
     for k in GATE_ORDER:
         wx, wh, b = SEED_PARAMS[k]
-        params[wx] = _randn(g, H, D, scale=0.6, dtype=dtype)
-        params[wh] = _randn(g, H, H, scale=0.6, dtype=dtype)
-        bias = _randn(g, H, scale=0.5, dtype=torch.float64)
+        params[wx] = randn(g, H, D, scale=0.6, dtype=dtype)
+        params[wh] = randn(g, H, H, scale=0.6, dtype=dtype)
+        bias = randn(g, H, scale=0.5, dtype=torch.float64)
         if saturate and k in saturate:
             bias = bias + saturate[k]
         params[b] = bias.astype(params[wx].dtype)
@@ -42,14 +42,14 @@ def _seed_params(g, D, H, dtype, saturate: dict[str, float] | None = None) -> di
 
 
 def _lstm_cell_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
-    g = _generator(seed)
+    g = generator(seed)
     shapes = [(2, 3, 4)] if not hidden else [(5, 1, 6), (1, 7, 2)]
     cases = {}
     for N, D, H in shapes:
         cases[f"random, N={N}, D={D}, H={H}"] = _cell_case(g, N, D, H, torch.float64)
     N, D, H = (2, 3, 4) if not hidden else (3, 2, 5)
-    for k, (saturate, _) in _PROBES.items():
-        cases[_probe_name(k)] = _cell_case(g, N, D, H, torch.float64, saturate)
+    for k, (saturate, _) in PROBES.items():
+        cases[probe_name(k)] = _cell_case(g, N, D, H, torch.float64, saturate)
     if hidden:
         cases["float32, N=4, D=3, H=3"] = _cell_case(g, 4, 3, 3, torch.float32)
         zero = _cell_case(g, 2, 3, 4, torch.float64)
@@ -61,22 +61,22 @@ def _lstm_cell_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
 
 def _cell_case(g, N, D, H, dtype, saturate=None) -> dict[str, Any]:
     return {
-        "x_t": _randn(g, N, D, dtype=dtype),
-        "h_prev": np.tanh(_randn(g, N, H, dtype=dtype)),
-        "c_prev": _randn(g, N, H, scale=1.5, dtype=dtype),
+        "x_t": randn(g, N, D, dtype=dtype),
+        "h_prev": np.tanh(randn(g, N, H, dtype=dtype)),
+        "c_prev": randn(g, N, H, scale=1.5, dtype=dtype),
         "params": _seed_params(g, D, H, dtype, saturate),
     }
 
 
 def _lstm_cell_run(fn, case):
-    params = {k: _t(v) for k, v in case["params"].items()}
-    return fn(_t(case["x_t"]), _t(case["h_prev"]), _t(case["c_prev"]), params)
+    params = {k: tensor(v) for k, v in case["params"].items()}
+    return fn(tensor(case["x_t"]), tensor(case["h_prev"]), tensor(case["c_prev"]), params)
 
 
 def _seed_blocks(case, swap: tuple[str, int, str] | None = None) -> dict[str, torch.Tensor]:
     """Pre-activations of each gate from the article's parameters; ``swap`` takes one term from another gate."""
-    p = {k: _t(v).double() for k, v in case["params"].items()}
-    x, h = _t(case["x_t"]).double(), _t(case["h_prev"]).double()
+    p = {k: tensor(v).double() for k, v in case["params"].items()}
+    x, h = tensor(case["x_t"]).double(), tensor(case["h_prev"]).double()
     blocks = {}
     for k in GATE_ORDER:
         names = list(SEED_PARAMS[k])
@@ -90,21 +90,19 @@ def _seed_blocks(case, swap: tuple[str, int, str] | None = None) -> dict[str, to
 def _seed_blocks_for_judge(case, swap=None):
     if swap is not None and swap[1] == -1:  # drop the bias of one gate
         blocks = _seed_blocks(case)
-        blocks[swap[0]] = blocks[swap[0]] - _t(case["params"][SEED_PARAMS[swap[0]][2]]).double()
+        blocks[swap[0]] = blocks[swap[0]] - tensor(case["params"][SEED_PARAMS[swap[0]][2]]).double()
         return blocks
     return _seed_blocks(case, swap)
 
 
 def _seed_reference(case):
-    p = {k: _t(v).double() for k, v in case["params"].items()}
-    return _torch_cell(_t(case["x_t"]), _t(case["h_prev"]), _t(case["c_prev"]), *stack_seed_params(p))
+    p = {k: tensor(v).double() for k, v in case["params"].items()}
+    return torch_cell(tensor(case["x_t"]), tensor(case["h_prev"]), tensor(case["c_prev"]), *stack_seed_params(p))
 
 
 def _lstm_cell_judge(cases, results):
     __tracebackhide__ = True
-    _judge_cell(
-        cases, results, "lstm_cell", _seed_blocks_for_judge, _seed_reference, _swap_message_seed, term_swaps=True
-    )
+    judge_cell(cases, results, "lstm_cell", _seed_blocks_for_judge, _seed_reference, swap_message_seed, term_swaps=True)
 
 
 LSTM_CELL = Exercise("lstm_cell", "lstm_cell", _lstm_cell_cases, _lstm_cell_run, _lstm_cell_judge)

@@ -14,30 +14,30 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, result_of
-from course_lib.checks.nb04_lstm._tensors import _close, _generator, _randn, _t
+from course_lib.checks.core import CheckFailure, Exercise, result_of
+from course_lib.checks.toolkit import as_tensor, assert_close, close, generator, randn, tensor
 from course_lib.measure import state_grad_norms
 
 
 def _grad_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
-    g = _generator(seed)
+    g = generator(seed)
     settings = [(3, 6, 2, 4, 1.0)] if not hidden else [(2, 12, 3, 5, 3.0), (4, 1, 2, 3, 1.0), (1, 9, 1, 2, 0.0)]
     cases = {}
     for N, T, D, H, forget_bias in settings:
-        bias_ih = _randn(g, 4 * H, scale=0.3)
+        bias_ih = randn(g, 4 * H, scale=0.3)
         bias_ih[H : 2 * H] += forget_bias
         cases[f"N={N}, T={T}, D={D}, H={H}, forget bias {forget_bias}"] = {
             "N": N,
             "T": T,
             "D": D,
             "H": H,
-            "x": _randn(g, N, T, D),
-            "weight_ih": _randn(g, 4 * H, D, scale=0.7),
-            "weight_hh": _randn(g, 4 * H, H, scale=0.7),
+            "x": randn(g, N, T, D),
+            "weight_ih": randn(g, 4 * H, D, scale=0.7),
+            "weight_hh": randn(g, 4 * H, H, scale=0.7),
             "bias_ih": bias_ih,
-            "bias_hh": _randn(g, 4 * H, scale=0.3),
-            "v": _randn(g, H),
-            "y": _randn(g, N),
+            "bias_hh": randn(g, 4 * H, scale=0.3),
+            "v": randn(g, H),
+            "y": randn(g, N),
         }
     return cases
 
@@ -46,12 +46,12 @@ def _lstm_module(case) -> nn.LSTM:
     lstm = nn.LSTM(case["D"], case["H"], batch_first=True, dtype=torch.float64)
     with torch.no_grad():
         for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-            getattr(lstm, f"{name}_l0").copy_(_t(case[name]))
+            getattr(lstm, f"{name}_l0").copy_(tensor(case[name]))
     return lstm
 
 
 def _loss_of_last(case) -> Callable[[torch.Tensor], torch.Tensor]:
-    v, y, H = _t(case["v"]), _t(case["y"]), case["H"]
+    v, y, H = tensor(case["v"]), tensor(case["y"]), case["H"]
 
     def loss_of_last(h_T: torch.Tensor) -> torch.Tensor:
         """A squared error on the last state, like the adding problem's: mean((h_T v - y)^2)."""
@@ -61,7 +61,7 @@ def _loss_of_last(case) -> Callable[[torch.Tensor], torch.Tensor]:
 
 
 def _grad_run(fn, case):
-    return fn(_lstm_module(case), _t(case["x"]), _loss_of_last(case))
+    return fn(_lstm_module(case), tensor(case["x"]), _loss_of_last(case))
 
 
 def _restart_norms(case) -> torch.Tensor:
@@ -71,7 +71,7 @@ def _restart_norms(case) -> torch.Tensor:
     h_t a leaf, run on from (leaf, c_t) over x[:, t:] and differentiate the loss with respect to the leaf
     (h_t reaches the loss only through the steps after t, or directly when t = T).
     """
-    lstm, loss_of_last, x = _lstm_module(case), _loss_of_last(case), _t(case["x"])
+    lstm, loss_of_last, x = _lstm_module(case), _loss_of_last(case), tensor(case["x"])
     T = case["T"]
     norms = []
     for t in range(1, T + 1):
@@ -85,7 +85,7 @@ def _restart_norms(case) -> torch.Tensor:
 
 def _stepped_norms(case, wrt: str = "h", reset_c: bool = False) -> torch.Tensor:
     """The norms of a typical wrong measurement: of dL/dc_t, or with the cell state reset at every step."""
-    lstm, loss_of_last, x = _lstm_module(case), _loss_of_last(case), _t(case["x"])
+    lstm, loss_of_last, x = _lstm_module(case), _loss_of_last(case), tensor(case["x"])
     zeros = torch.zeros(1, case["N"], case["H"], dtype=torch.float64)
     h, c, states = zeros, zeros, []
     for t in range(case["T"]):
@@ -112,9 +112,9 @@ def _grad_judge(cases, results):
             )
         got = as_tensor(value, what, (T,), "(T,)")
         expected = _restart_norms(case)
-        if _close(got, expected, torch.float64):
+        if close(got, expected, torch.float64):
             continue
-        if T > 1 and _close(got, expected.flip(0), torch.float64):
+        if T > 1 and close(got, expected.flip(0), torch.float64):
             raise CheckFailure(f"{what}: the norms are in reverse order; entry t-1 is ||dL/dh_t||, h_1 first.")
         if T > 1 and float(got[:-1].abs().max()) == 0.0 and float(got[-1]) > 0:
             raise CheckFailure(
@@ -128,12 +128,12 @@ def _grad_judge(cases, results):
                 f"{what}: every norm is 0: the states you passed to state_grad_norms are not the ones "
                 f"the loss was computed from (detached, or copies made after the forward pass)."
             )
-        if _close(got, _stepped_norms(case, wrt="c"), torch.float64):
+        if close(got, _stepped_norms(case, wrt="c"), torch.float64):
             raise CheckFailure(
                 f"{what}: these are ||dL/dc_t|| (the cell states); the exercise asks for the hidden "
                 f"states h_t, the ones the next step's gates read."
             )
-        if T > 1 and _close(got, _stepped_norms(case, reset_c=True), torch.float64):
+        if T > 1 and close(got, _stepped_norms(case, reset_c=True), torch.float64):
             raise CheckFailure(
                 f"{what}: the cell state is reset to zero at every step; carry (h, c) from one step to the next."
             )

@@ -13,7 +13,7 @@ after their activations ``i``, ``f``, ``g``, ``o`` and ``c`` = c_t (N, H), ``wei
 
 returned as a dict with keys ``dx, dh_prev, dc_prev, dweight_ih, dweight_hh, dbias``.  The reference is
 autograd through ``nn.LSTMCell`` in float64 (relative error <= 1e-8).  Probes (an upstream gradient on h_t
-only, or on c_t only) and autograd through graphs with one derivative switched off (:mod:`._backward`) name
+only, or on c_t only) and autograd through graphs with one derivative switched off (:mod:`.backward`) name
 the classic mistakes: a forgotten tanh'(c_t), dc_t ignored, dc_prev without f, a missing sigmoid' or
 tanh'(z_g), the blocks of dz in the wrong gate order.
 
@@ -23,32 +23,26 @@ References: CS231n assignment 3 (``lstm_step_backward``); the Coursera sequence-
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
 import torch
 
-from course_lib.checks.core import (
-    CheckFailure,
-    Exercise,
-    as_tensor,
-    assert_close,
-    rel_error,
-    result_of,
-)
-from course_lib.checks.nb04_lstm._backward import (
+from course_lib.checks.core import CheckFailure, Exercise, rel_error, result_of
+from course_lib.checks.nb04_lstm.backward import (
     GRAD_ATOL,
     GRAD_RTOL,
     STEP_MISTAKES,
-    _leaves,
-    _step_graph,
     gates_of,
+    leaf_tensors,
     order_message,
     permuted_blocks,
     same,
+    step_graph,
     wrong_orders,
 )
-from course_lib.checks.nb04_lstm._tensors import _generator, _randn, _t
+from course_lib.checks.toolkit import as_tensor, assert_close, first_named_mistake, generator, randn, tensor
 
 STEP_GRADS = ("dx", "dh_prev", "dc_prev", "dweight_ih", "dweight_hh", "dbias")
 _WRT = ("x", "h_prev", "c_prev", "weight_ih", "weight_hh", "bias")
@@ -58,12 +52,12 @@ _DIAGNOSE = ("dbias", "dweight_ih", "dweight_hh", "dc_prev", "dh_prev", "dx")
 
 
 def _step_case(g: torch.Generator, N: int, D: int, H: int, upstream: str = "both") -> dict[str, Any]:
-    x, weight_ih = _randn(g, N, D), _randn(g, 4 * H, D, scale=0.5)
-    h_prev, c_prev = np.tanh(_randn(g, N, H)), _randn(g, N, H)
-    weight_hh, bias = _randn(g, 4 * H, H, scale=0.5), _randn(g, 4 * H, scale=0.5)
-    gates = gates_of(*map(_t, (x, h_prev, weight_ih, weight_hh, bias)))
+    x, weight_ih = randn(g, N, D), randn(g, 4 * H, D, scale=0.5)
+    h_prev, c_prev = np.tanh(randn(g, N, H)), randn(g, N, H)
+    weight_hh, bias = randn(g, 4 * H, H, scale=0.5), randn(g, 4 * H, scale=0.5)
+    gates = gates_of(*map(tensor, (x, h_prev, weight_ih, weight_hh, bias)))
     c = gates["f"] * c_prev + gates["i"] * gates["g"]
-    dh_t, dc_t = _randn(g, N, H), _randn(g, N, H)
+    dh_t, dc_t = randn(g, N, H), randn(g, N, H)
     if upstream == "h only":
         dc_t = np.zeros_like(dc_t)
     elif upstream == "c only":
@@ -83,7 +77,7 @@ def _step_case(g: torch.Generator, N: int, D: int, H: int, upstream: str = "both
 
 
 def _step_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
-    g = _generator(seed)
+    g = generator(seed)
     cases = {
         "N=2, D=3, H=4": _step_case(g, 2, 3, 4),
         "probe: upstream gradient on h_t only (dc_t = 0)": _step_case(g, 2, 3, 4, "h only"),
@@ -98,17 +92,17 @@ def _step_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
 
 
 def _step_run(fn, case):
-    cache = {k: _t(case[k]) for k in _CACHE}
-    out = fn(_t(case["dh_t"]), _t(case["dc_t"]), cache)
+    cache = {k: tensor(case[k]) for k in _CACHE}
+    out = fn(tensor(case["dh_t"]), tensor(case["dc_t"]), cache)
     return {str(k): v for k, v in out.items()} if isinstance(out, dict) else out
 
 
 def step_reference(case: dict, variant: str = "correct", dc_t: np.ndarray | None = None) -> dict[str, torch.Tensor]:
     """Gradients of L = <dh_t, h_t> + <dc_t, c_t> by autograd, through the right step or a mistaken one."""
-    leaves = _leaves(case, _WRT)
-    h_t, c_t = _step_graph(*leaves, variant=variant)
-    dc = _t(case["dc_t"] if dc_t is None else dc_t)
-    loss = (h_t * _t(case["dh_t"])).sum() + (c_t * dc).sum()
+    leaves = leaf_tensors(case, _WRT)
+    h_t, c_t = step_graph(*leaves, variant=variant)
+    dc = tensor(case["dc_t"] if dc_t is None else dc_t)
+    loss = (h_t * tensor(case["dh_t"])).sum() + (c_t * dc).sum()
     return dict(zip(STEP_GRADS, (d.detach() for d in torch.autograd.grad(loss, leaves))))
 
 
@@ -144,12 +138,12 @@ def name_order_mistake(got: dict, ref: dict, name: str, function: str) -> None:
     """Raise if the weight gradients hold the right blocks in a wrong gate order."""
     __tracebackhide__ = True
     for key in ("dbias", "dweight_ih", "dweight_hh"):
-        if same(got[key], ref[key]):
-            continue
-        for order in wrong_orders():
-            wrong = permuted_blocks(ref[key], order)
-            if same(got[key], wrong) and not same(wrong, ref[key]):
-                raise CheckFailure(f"{function}, case '{name}': {key}: {order_message(order)}.")
+        orders = [
+            (order_message(order), functools.partial(permuted_blocks, ref[key], order)) for order in wrong_orders()
+        ]
+        message = first_named_mistake(got[key], ref[key], orders, same=same)
+        if message:
+            raise CheckFailure(f"{function}, case '{name}': {key}: {message}.")
 
 
 def _step_judge(cases, results):
@@ -176,19 +170,21 @@ def _step_judge(cases, results):
             "dc_t (the gradient arriving from step t+1 through the cell state) is ignored: start from "
             "dc = dc_t + dh_t ⊙ o ⊙ (1 - tanh(c_t)²)"
         ] = step_reference(case, dc_t=np.zeros_like(case["dc_t"]))
-        f, dc_t = _t(case["f"]), _t(case["dc_t"])
-        only_upstream = {"dc_prev": dc_t * f}
+        f, dc_t = tensor(case["f"]), tensor(case["dc_t"])
+        only_upstream = (
+            "dc_prev = dc_t ⊙ f misses the gradient that reaches c_t through h_t = o ⊙ tanh(c_t): "
+            "dc = dc_t + dh_t ⊙ o ⊙ (1 - tanh(c_t)²), then dc_prev = dc ⊙ f.",
+            dc_t * f,
+        )
         for key in _DIAGNOSE:
             if same(got[key], ref[key]):
                 continue
-            for message, wrong in variants.items():
-                if same(got[key], wrong[key]) and not same(wrong[key], ref[key]):
-                    raise CheckFailure(f"lstm_step_backward, case '{name}': {key} is wrong: {message}.")
-            if key in only_upstream and same(got[key], only_upstream[key]) and not same(only_upstream[key], ref[key]):
-                raise CheckFailure(
-                    f"lstm_step_backward, case '{name}': dc_prev = dc_t ⊙ f misses the gradient that reaches c_t "
-                    f"through h_t = o ⊙ tanh(c_t): dc = dc_t + dh_t ⊙ o ⊙ (1 - tanh(c_t)²), then dc_prev = dc ⊙ f."
-                )
+            named = [(f"{key} is wrong: {message}.", wrong[key]) for message, wrong in variants.items()]
+            message = first_named_mistake(
+                got[key], ref[key], named + ([only_upstream] if key == "dc_prev" else []), same=same
+            )
+            if message:
+                raise CheckFailure(f"lstm_step_backward, case '{name}': {message}")
             assert_close(
                 got[key],
                 ref[key],

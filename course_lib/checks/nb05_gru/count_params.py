@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from course_lib.checks.core import CheckFailure, Exercise, describe, result_of
-from course_lib.checks.nb05_gru.variants import _generator
+from course_lib.checks.toolkit import generator
 
 GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
 
@@ -39,7 +39,7 @@ def _count_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
         ("GRU", 5, 7, 1, False),
     ]
     if hidden:
-        g = _generator(seed)
+        g = generator(seed)
         for kind in ("RNN", "GRU", "LSTM"):
             for _ in range(3):
                 I, H = (int(v) for v in torch.randint(1, 300, (2,), generator=g))

@@ -34,13 +34,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from course_lib.checks.core import (
-    CheckFailure,
-    Exercise,
-    as_tensor,
-    assert_close,
-    result_of,
-)
+from course_lib.checks.core import CheckFailure, Exercise, result_of
+from course_lib.checks.toolkit import as_tensor, assert_close, close, first_named_mistake
 
 _RTOL, _ATOL = 1e-6, 1e-9
 
@@ -222,7 +217,7 @@ def _mistakes(case: dict) -> dict[str, list[tuple[torch.Tensor, str]]]:
 
 
 def _close(got: torch.Tensor, expected: torch.Tensor) -> bool:
-    return tuple(got.shape) == tuple(expected.shape) and torch.allclose(got, expected, rtol=_RTOL, atol=_ATOL)
+    return close(got, expected, rtol=_RTOL, atol=_ATOL)
 
 
 def _final_states_judge(cases, results):
@@ -257,14 +252,13 @@ def _final_states_judge(cases, results):
         ref = dict(zip(("h_forward", "h_backward"), _reference(case)))
         mistakes = _mistakes(case)
         for key in ("h_forward", "h_backward"):
-            if _close(got[key], ref[key]):
-                continue
-            for wrong, message in mistakes[key]:
-                if _close(got[key], wrong.double()) and not _close(wrong.double(), ref[key]):
-                    raise CheckFailure(
-                        f"{key} is wrong on case '{name}' (lengths {case['lengths'].tolist()}, "
-                        f"{case['num_layers']} layers): {message}."
-                    )
+            named = [(message, wrong.double()) for wrong, message in mistakes[key]]
+            message = first_named_mistake(got[key], ref[key], named, same=_close)
+            if message:
+                raise CheckFailure(
+                    f"{key} is wrong on case '{name}' (lengths {case['lengths'].tolist()}, "
+                    f"{case['num_layers']} layers): {message}."
+                )
             assert_close(
                 got[key],
                 ref[key],

@@ -25,26 +25,25 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, describe, result_of
-from course_lib.checks.nb05_gru.variants import (
-    _PARAM_NAMES,
-    _close,
-    _generator,
-    _gru_weights,
-    _name_mistakes,
-    _randn,
-    _tensors,
-    _tolerances,
-    gru_variant,
-)
+from course_lib.checks.core import CheckFailure, Exercise, describe, result_of
+from course_lib.checks.nb05_gru.variants import PARAM_NAMES, gru_variant, gru_weights, name_mistakes, param_tensors
 from course_lib.checks.toolkit import (
     SLOW_INDEXING_NOTE,
+    as_tensor,
+    assert_close,
+    assert_device_kept,
     assert_gradients,
+    close,
+    generator,
     gradients,
     is_time_step_index,
+    kind_of,
     note,
+    on_meta,
+    randn,
     reaches_first_step,
     show_difference,
+    tolerance,
 )
 
 # torch functions that multiply matrices, by name (x @ W.T reaches the mode as "matmul")
@@ -91,14 +90,16 @@ class _CountMatmuls(TorchFunctionMode):
 
 def _layer_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     """Kinds: ``given state`` (h0), ``values`` (h0=None), ``no state`` (h0=None on a call after one with h0: a
-    layer keeps no state between calls), ``gradients`` (every parameter, x and h0, against nn.GRU); every case
-    also checks the initialisation the docstring fixes (uniform in ±1/sqrt(H))."""
-    g = _generator(seed)
+    layer keeps no state between calls), ``gradients`` (every parameter, x and h0, against nn.GRU), ``device``
+    (h0=None on the meta device: the zeros the layer makes follow x's device); every case also checks the
+    initialisation the docstring fixes (uniform in ±1/sqrt(H))."""
+    g = generator(seed)
     sizes = [
         ("N=2, T=5, D=3, H=4, with h0", 2, 5, 3, 4, "given state", torch.float64),
         ("N=3, T=4, D=2, H=3, h0=None", 3, 4, 2, 3, "values", torch.float64),
         ("N=2, T=3, D=3, H=4, h0=None after a call with h0", 2, 3, 3, 4, "no state", torch.float64),
         ("gradients, N=2, T=4, D=3, H=4", 2, 4, 3, 4, "gradients", torch.float64),
+        ("N=2, T=3, D=2, H=3, h0=None, on the meta device", 2, 3, 2, 3, "device", torch.float64),
     ]
     if hidden:
         sizes += [
@@ -107,23 +108,24 @@ def _layer_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
             ("float32, N=8, T=30, D=5, H=16", 8, 30, 5, 16, "given state", torch.float32),
             ("N=4, T=6, D=2, H=5, h0=None after a call with h0", 4, 6, 2, 5, "no state", torch.float64),
             ("gradients, N=3, T=7, D=4, H=6", 3, 7, 4, 6, "gradients", torch.float64),
+            ("N=3, T=5, D=4, H=2, h0=None, on the meta device", 3, 5, 4, 2, "device", torch.float64),
         ]
     cases = {}
     for name, N, T, D, H, kind, dtype in sizes:
         with_h0 = kind in ("given state", "gradients")
         case = {
             "kind": kind,
-            "x": _randn(g, N, T, D, dtype=dtype),
-            "h0": _randn(g, N, H, dtype=dtype) if with_h0 else None,
-            **_gru_weights(g, D, H, dtype=dtype),
+            "x": randn(g, N, T, D, dtype=dtype),
+            "h0": randn(g, N, H, dtype=dtype) if with_h0 else None,
+            **gru_weights(g, D, H, dtype=dtype),
             "grads": kind == "gradients",
             "seed": seed,
         }
         if kind == "no state":  # the call before, with a state the layer could keep
-            case["before"] = {"x": _randn(g, N, T, D, dtype=dtype), "h0": _randn(g, N, H, dtype=dtype)}
+            case["before"] = {"x": randn(g, N, T, D, dtype=dtype), "h0": randn(g, N, H, dtype=dtype)}
         if kind == "gradients":  # the loss is sum(out * w_out) + sum(h_T * w_h): each output its own upstream
-            case["w_out"] = _randn(g, N, T, H, dtype=dtype)
-            case["w_h"] = _randn(g, N, H, dtype=dtype)
+            case["w_out"] = randn(g, N, T, H, dtype=dtype)
+            case["w_h"] = randn(g, N, H, dtype=dtype)
         cases[name] = case
     return cases
 
@@ -138,15 +140,17 @@ def _layer_run(cls, case):
     finally:
         torch.set_rng_state(state)
     found = {name: list(p.shape) for name, p in module.named_parameters()}
-    if any(found.get(name) != list(case[name].shape) for name in _PARAM_NAMES):
+    if any(found.get(name) != list(case[name].shape) for name in PARAM_NAMES):
         return {"parameters": found}
     params = dict(module.named_parameters())
-    init = {name: params[name].detach().clone() for name in _PARAM_NAMES}
+    init = {name: params[name].detach().clone() for name in PARAM_NAMES}
     module = module.to(x.dtype)
     params = dict(module.named_parameters())
     with torch.no_grad():
-        for name in _PARAM_NAMES:
+        for name in PARAM_NAMES:
             params[name].copy_(torch.from_numpy(case[name]))
+    if case["kind"] == "device":  # h0=None: the zeros the layer makes must be on x's device
+        return {"parameters": found, "device": on_meta(lambda: module.to("meta")(x.to("meta")))}
     h0 = None if case["h0"] is None else torch.from_numpy(case["h0"])
     if "before" in case:
         with torch.no_grad():
@@ -172,7 +176,7 @@ def _layer_run(cls, case):
     if case["grads"]:
         result["through_time"] = reaches_first_step(out[:, -1] if isinstance(out, torch.Tensor) else None, x)
         upstream = [torch.from_numpy(case["w_out"]), torch.from_numpy(case["w_h"])]
-        result["grads"] = gradients([out, h_T], upstream, [*(params[n] for n in _PARAM_NAMES), x, h0])
+        result["grads"] = gradients([out, h_T], upstream, [*(params[n] for n in PARAM_NAMES), x, h0])
     return result
 
 
@@ -181,7 +185,7 @@ def _reference_layer(case: dict[str, Any]):
     D, H = x.shape[2], case["weight_hh"].shape[1]
     gru = nn.GRU(D, H, batch_first=True, dtype=x.dtype)
     with torch.no_grad():
-        for name, value in zip(_PARAM_NAMES, _tensors(case)):
+        for name, value in zip(PARAM_NAMES, param_tensors(case)):
             getattr(gru, name + "_l0").copy_(value)
     x.requires_grad_(case["grads"])
     h0 = None if case["h0"] is None else torch.from_numpy(case["h0"]).requires_grad_(case["grads"])
@@ -189,7 +193,7 @@ def _reference_layer(case: dict[str, Any]):
     grads = None
     if case["grads"]:
         upstream = [torch.from_numpy(case["w_out"]), torch.from_numpy(case["w_h"])]
-        grads = gradients([out, h_n[0]], upstream, [*(getattr(gru, n + "_l0") for n in _PARAM_NAMES), x, h0])
+        grads = gradients([out, h_n[0]], upstream, [*(getattr(gru, n + "_l0") for n in PARAM_NAMES), x, h0])
     return out.detach(), h_n[0].detach(), grads
 
 
@@ -200,17 +204,24 @@ def _layer_variant_outputs(case, kwargs) -> torch.Tensor:
     h = torch.zeros(N, H, dtype=x.dtype) if case["h0"] is None else torch.from_numpy(case["h0"])
     outs = []
     for x_t in x.unbind(1):
-        h = gru_variant(x_t, h, *_tensors(case), **kwargs)
+        h = gru_variant(x_t, h, *param_tensors(case), **kwargs)
         outs.append(h)
     return torch.stack(outs, 1)
 
 
 def _layer_judge(cases, results):
-    checked = [_layer_outputs(name, case, result_of(results, name, "FusedGRU")) for name, case in cases.items()]
+    on_cpu = {name: case for name, case in cases.items() if kind_of(case) != "device"}
+    checked = [_layer_outputs(name, case, result_of(results, name, "FusedGRU")) for name, case in on_cpu.items()]
     _judge_layer_values(checked)
     for item in checked:
         _judge_layer_structure(item)
         _judge_layer_gradients(item)
+    for name in [name for name in cases if name not in on_cpu]:  # last: a device case names only a device mistake
+        value = result_of(results, name, "FusedGRU")
+        if not (isinstance(value, dict) and isinstance(value.get("parameters"), dict)):
+            raise CheckFailure(f"unexpected result from FusedGRU on case '{name}'")
+        _judge_parameters(value["parameters"], cases[name])
+        assert_device_kept(value.get("device"), f"FusedGRU on case '{name}'")
     if any(item[2].get("indexed", 0) >= item[1]["x"].shape[1] > 1 for item in checked):
         return note(SLOW_INDEXING_NOTE)
     return None
@@ -249,9 +260,9 @@ def _layer_outputs(name, case, value):
 
 def _judge_layer_values(checked):
     """out against nn.GRU (naming a known wrong formula if one fits every case), then h_T."""
-    wrong = [item for item in checked if not _close(item[3], item[5])]
+    wrong = [item for item in checked if not close(item[3], item[5], item[5].dtype)]
     if wrong:
-        message = _name_mistakes(
+        message = name_mistakes(
             [item[3] for item in checked], lambda kwargs: [_layer_variant_outputs(item[1], kwargs) for item in checked]
         )
         name, case, _, out, _, out_ref, _, _ = wrong[0]
@@ -263,13 +274,14 @@ def _judge_layer_values(checked):
                 (kept.numpy(), "the final state of the previous call"),
                 (case["before"]["h0"], "the h0 given to the previous call"),
             ):
-                if _close(out, _reference_layer({**case, "h0": start, "grads": False})[0]):
+                out_from_start = _reference_layer({**case, "h0": start, "grads": False})[0]
+                if close(out, out_from_start, out_from_start.dtype):
                     raise CheckFailure(
                         f"FusedGRU on case '{name}': with h0=None the layer started from {what}, not from zeros. A "
                         f"layer keeps no state between calls: h0=None means zeros, every time (keep the state in a "
                         f"local variable of forward, not in self)."
                     )
-        first = next(t for t in range(out_ref.shape[1]) if not _close(out[:, t], out_ref[:, t]))
+        first = next(t for t in range(out_ref.shape[1]) if not close(out[:, t], out_ref[:, t], out_ref[:, t].dtype))
         where = (
             " (the very first step: check h0, the input projection and the gates)."
             if first == 0
@@ -279,17 +291,21 @@ def _judge_layer_values(checked):
             out,
             out_ref,
             f"out on case '{name}'",
-            **_tolerances(out_ref.dtype),
+            **tolerance(out_ref.dtype),
             hint=f"The first wrong step is t = {first}{where}",
         )
     for name, _, _, out, h_T, out_ref, h_ref, _ in checked:
-        if not _close(h_T, h_ref):
-            hint = " It equals out[:, 0]: return the *last* state." if _close(h_T, out_ref[:, 0]) else ""
+        if not close(h_T, h_ref, h_ref.dtype):
+            hint = (
+                " It equals out[:, 0]: return the *last* state."
+                if close(h_T, out_ref[:, 0], out_ref[:, 0].dtype)
+                else ""
+            )
             assert_close(
                 h_T,
                 h_ref,
                 f"h_T on case '{name}'",
-                **_tolerances(h_ref.dtype),
+                **tolerance(h_ref.dtype),
                 hint=f"h_T is the state after the last step, out[:, -1].{hint}",
             )
 
@@ -326,7 +342,7 @@ def _judge_layer_gradients(item):
     got = value.get("grads")
     got = list(got) if isinstance(got, (list, tuple)) and len(got) == len(grads_ref) else [None] * len(grads_ref)
     assert_gradients(
-        got, grads_ref, (*_PARAM_NAMES, "x", "h0"), f"FusedGRU on case '{name}'", through_time=value.get("through_time")
+        got, grads_ref, (*PARAM_NAMES, "x", "h0"), f"FusedGRU on case '{name}'", through_time=value.get("through_time")
     )
 
 
@@ -334,7 +350,7 @@ def _judge_initialisation(found: dict[str, Any], case: dict[str, Any]) -> None:
     """The docstring fixes it: each of the four parameters uniform in [-1/sqrt(H), 1/sqrt(H)], as torch's."""
     H = case["weight_hh"].shape[1]
     bound = 1 / math.sqrt(H)
-    for n in _PARAM_NAMES:
+    for n in PARAM_NAMES:
         w = as_tensor(found.get(n), f"FusedGRU's initial {n}").double()
         spread = w.numel() < 12 or float(w.abs().max()) >= 0.3 * bound  # P(correct fails) < 0.3^12
         if (
@@ -353,7 +369,7 @@ def _judge_initialisation(found: dict[str, Any], case: dict[str, Any]) -> None:
 def _judge_parameters(found: dict[str, list[int]], case: dict[str, Any]) -> None:
     D, H = case["x"].shape[2], case["weight_hh"].shape[1]
     shape = {n: tuple(s) if isinstance(s, list) else s for n, s in found.items()}
-    missing = [n for n in _PARAM_NAMES if n not in found]
+    missing = [n for n in PARAM_NAMES if n not in found]
     if missing:
         have = ", ".join(f"{n} {s}" for n, s in shape.items()) or "none"
         raise CheckFailure(
@@ -361,7 +377,7 @@ def _judge_parameters(found: dict[str, list[int]], case: dict[str, Any]) -> None
             f"weight_ih (3H, D), weight_hh (3H, H), bias_ih (3H,), bias_hh (3H,) (the names of nn.GRUCell); "
             f"registered parameters found: {have}. Plain tensors are not parameters: wrap them in nn.Parameter."
         )
-    for n in _PARAM_NAMES:
+    for n in PARAM_NAMES:
         want = list(case[n].shape)
         if found[n] != want:
             hint = " It looks transposed: weights are (out, in), applied as x @ W.T." if found[n] == want[::-1] else ""

@@ -16,44 +16,47 @@ from typing import Any
 import torch
 from torch import nn
 
-from course_lib.checks.core import CheckFailure, Exercise, as_tensor, assert_close, result_of
-from course_lib.checks.nb05_gru.variants import (
-    _PARAM_NAMES,
-    _close,
-    _generator,
-    _gru_weights,
-    _name_mistakes,
-    _randn,
-    _tensors,
-    _tolerances,
-    gru_variant,
+from course_lib.checks.core import CheckFailure, Exercise, result_of
+from course_lib.checks.nb05_gru.variants import PARAM_NAMES, gru_variant, gru_weights, name_mistakes, param_tensors
+from course_lib.checks.toolkit import (
+    as_tensor,
+    assert_close,
+    assert_dtype,
+    close,
+    generator,
+    randn,
+    show_difference,
+    tolerance,
 )
-from course_lib.checks.toolkit import show_difference
 
 
 def _cell_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
-    g = _generator(seed)
-    sizes = [("N=3, D=4, H=5", 3, 4, 5, torch.float64, 0.5)]
+    g = generator(seed)
+    sizes = [
+        ("N=3, D=4, H=5", 3, 4, 5, torch.float64, 0.5, "values"),
+        ("float32, N=2, D=3, H=4", 2, 3, 4, torch.float32, 0.5, "dtype"),
+    ]
     if hidden:
         sizes += [
-            ("N=1, D=1, H=1", 1, 1, 1, torch.float64, 0.5),
-            ("N=7, D=6, H=8", 7, 6, 8, torch.float64, 0.5),
-            ("float32, N=4, D=3, H=6", 4, 3, 6, torch.float32, 0.5),
-            ("large weights (saturated gates)", 5, 3, 4, torch.float64, 3.0),
+            ("N=1, D=1, H=1", 1, 1, 1, torch.float64, 0.5, "values"),
+            ("N=7, D=6, H=8", 7, 6, 8, torch.float64, 0.5, "values"),
+            ("float32, N=4, D=3, H=6", 4, 3, 6, torch.float32, 0.5, "dtype"),
+            ("large weights (saturated gates)", 5, 3, 4, torch.float64, 3.0, "values"),
         ]
     cases = {}
-    for name, N, D, H, dtype, scale in sizes:
+    for name, N, D, H, dtype, scale, kind in sizes:
         cases[name] = {
-            "x": _randn(g, N, D, dtype=dtype),
-            "h_prev": _randn(g, N, H, dtype=dtype),
-            **_gru_weights(g, D, H, scale=scale, dtype=dtype),
+            "kind": kind,
+            "x": randn(g, N, D, dtype=dtype),
+            "h_prev": randn(g, N, H, dtype=dtype),
+            **gru_weights(g, D, H, scale=scale, dtype=dtype),
         }
     return cases
 
 
 def _cell_run(fn, case):
     x, h_prev = torch.from_numpy(case["x"]), torch.from_numpy(case["h_prev"])
-    return fn(x, h_prev, *_tensors(case))
+    return fn(x, h_prev, *param_tensors(case))
 
 
 def _reference_cell(case: dict[str, Any]) -> torch.Tensor:
@@ -61,7 +64,7 @@ def _reference_cell(case: dict[str, Any]) -> torch.Tensor:
     D, H = x.shape[1], h_prev.shape[1]
     cell = nn.GRUCell(D, H, dtype=x.dtype)
     with torch.no_grad():
-        for name, value in zip(_PARAM_NAMES, _tensors(case)):
+        for name, value in zip(PARAM_NAMES, param_tensors(case)):
             getattr(cell, name).copy_(value)
         return cell(x, h_prev)
 
@@ -74,24 +77,29 @@ def _cell_judge(cases, results):
             result_of(results, name, "gru_cell"), f"gru_cell(...) on case '{name}'", tuple(expected.shape), "(N, H)"
         )
         checked.append((name, case, expected, got))
-    wrong = [item for item in checked if not _close(item[3], item[2])]
-    if not wrong:
-        return
-    message = _name_mistakes(
+    wrong = [item for item in checked if not close(item[3], item[2], item[2].dtype)]
+    if wrong:
+        _judge_wrong(checked, wrong[0])
+    for name, case, expected, got in checked:
+        assert_dtype(got, expected.dtype, f"gru_cell(...) on case '{name}'")
+
+
+def _judge_wrong(checked, first_wrong) -> None:
+    message = name_mistakes(
         [got for _, _, _, got in checked],
         lambda kwargs: [
-            gru_variant(torch.from_numpy(c["x"]), torch.from_numpy(c["h_prev"]), *_tensors(c), **kwargs)
+            gru_variant(torch.from_numpy(c["x"]), torch.from_numpy(c["h_prev"]), *param_tensors(c), **kwargs)
             for _, c, _, _ in checked
         ],
     )
-    name, case, expected, got = wrong[0]
+    name, case, expected, got = first_wrong
     if message:
         raise CheckFailure(f"gru_cell on case '{name}': {message}\n  {show_difference(got, expected)}")
     assert_close(
         got,
         expected,
         f"gru_cell(...) on case '{name}'",
-        **_tolerances(expected.dtype),
+        **tolerance(expected.dtype),
         hint="Hint: split the stacked weights with .chunk(3) in the order r, z, n; r and z use sigmoid, n "
         "uses tanh; compare each gate with the equations above the exercise.",
     )

@@ -1,7 +1,7 @@
 """The GRU step by PyTorch's formula and by the typical wrong ones, to name a learner's mistake.
 
 Shared by the checks of the GRU cell (:mod:`.gru_cell`) and of the fused layer (:mod:`.fused_gru`), with
-the random weights their cases are drawn from and the tolerances they compare with.
+the random weights their cases are drawn from (:func:`gru_weights`, :func:`param_tensors`).
 
 Gate order of the stacked weights (:data:`GATE_ORDER`, PyTorch's, documented in ``torch.nn.GRU``): rows
 ``0:H`` reset ``r``, ``H:2H`` update ``z``, ``2H:3H`` candidate ``n``::
@@ -14,7 +14,7 @@ Gate order of the stacked weights (:data:`GATE_ORDER`, PyTorch's, documented in 
 When a result is wrong, the judges try the typical wrong formulas one at a time (:func:`gru_variant`):
 the reset applied before the matmul (Cho et al. 2014), ``b_hn`` outside the reset, no reset at all,
 ``(1 - z)`` on the wrong term, ``r`` and ``z`` swapped, and every combination of them, fewest mistakes
-first.  The first formula that reproduces every case is named (:func:`_name_mistakes`).  Two of them are
+first.  The first formula that reproduces every case is named (:func:`name_mistakes`).  Two of them are
 published GRUs and are named as such: Cho et al.'s (reset before the matmul, ``z`` on ``h_{t-1}``) and the
 one of the article "From RNNs to LSTMs and GRUs: A Hands-On Guide to Sequence Modeling in PyTorch"
 (reset before the matmul *and* ``h_t = (1 - z_t) ⊙ h_{t-1} + z_t ⊙ h̃_t``: Cho's with ``z`` <-> ``1 - z``).
@@ -31,34 +31,25 @@ from typing import Any
 import numpy as np
 import torch
 
-from course_lib.checks.toolkit import close, generator, randn, tolerance
+from course_lib.checks.toolkit import randn
+
+__all__ = ["GATE_ORDER", "PARAM_NAMES", "gru_variant", "gru_weights", "name_mistakes", "param_tensors"]
 
 GATE_ORDER = ("r", "z", "n")  # rows 0:H, H:2H, 2H:3H of weight_ih, weight_hh, bias_ih, bias_hh
-_PARAM_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+PARAM_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
-_generator = generator  # the toolkit's
-_randn = randn
-
-
-def _gru_weights(g: torch.Generator, D: int, H: int, scale: float = 0.5, dtype=torch.float64) -> dict[str, np.ndarray]:
+def gru_weights(g: torch.Generator, D: int, H: int, scale: float = 0.5, dtype=torch.float64) -> dict[str, np.ndarray]:
     return {
-        "weight_ih": _randn(g, 3 * H, D, scale=scale, dtype=dtype),
-        "weight_hh": _randn(g, 3 * H, H, scale=scale, dtype=dtype),
-        "bias_ih": _randn(g, 3 * H, scale=scale, dtype=dtype),
-        "bias_hh": _randn(g, 3 * H, scale=scale, dtype=dtype),
+        "weight_ih": randn(g, 3 * H, D, scale=scale, dtype=dtype),
+        "weight_hh": randn(g, 3 * H, H, scale=scale, dtype=dtype),
+        "bias_ih": randn(g, 3 * H, scale=scale, dtype=dtype),
+        "bias_hh": randn(g, 3 * H, scale=scale, dtype=dtype),
     }
 
 
-def _tensors(case: dict[str, Any], names=_PARAM_NAMES) -> list[torch.Tensor]:
+def param_tensors(case: dict[str, Any], names=PARAM_NAMES) -> list[torch.Tensor]:
     return [torch.from_numpy(case[name]) for name in names]
-
-
-_tolerances = tolerance
-
-
-def _close(got: torch.Tensor, expected: torch.Tensor) -> bool:
-    return bool(torch.isfinite(got).all()) and close(got, expected, expected.dtype)
 
 
 # ------------------------------------------------------------------------------------- typical mistakes
@@ -150,7 +141,7 @@ def _variants():
     return sorted(combos, key=lambda item: len(item[0]))
 
 
-def _name_mistakes(got: list[torch.Tensor], variant_of) -> str | None:
+def name_mistakes(got: list[torch.Tensor], variant_of) -> str | None:
     """The message for the first combination of mistakes whose formula reproduces every case.
 
     got:        what the learner returned, one tensor per case.

@@ -16,19 +16,19 @@ References and invariants, never a stored answer:
   the greedy path provably survives in it; the reported score is the model's length-normalised score.
 
 One submodule per exercise, named after it (``encode``, ``decoder_step``, ``decode_train``,
-``greedy_decode``, ``sequence_accuracy``, ``masked_cross_entropy``, ``beam_search``); what they share is in
-``_common``, and the stand-in decoder in ``_toy_decoder``.  Notebooks import from this package.
+``greedy_decode``, ``sequence_accuracy``, ``masked_cross_entropy``, ``beam_search``); what their cases share is
+in :mod:`.cases` (token ids, targets, weights), and the stand-in decoder in :mod:`.toy_decoder`.  Notebooks import from this package.
 """
 
-from course_lib.checks.nb06_seq2seq._common import BOS_ID, EOS_ID, PAD_ID, UNK_ID
-from course_lib.checks.nb06_seq2seq._toy_decoder import ToyDecoder
 from course_lib.checks.nb06_seq2seq.beam_search import BEAM_SEARCH
+from course_lib.checks.nb06_seq2seq.cases import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 from course_lib.checks.nb06_seq2seq.decode_train import DECODE_TRAIN
 from course_lib.checks.nb06_seq2seq.decoder_step import DECODER_STEP
 from course_lib.checks.nb06_seq2seq.encode import ENCODE
 from course_lib.checks.nb06_seq2seq.greedy_decode import GREEDY_DECODE
 from course_lib.checks.nb06_seq2seq.masked_cross_entropy import MASKED_CROSS_ENTROPY
 from course_lib.checks.nb06_seq2seq.sequence_accuracy import SEQUENCE_ACCURACY
+from course_lib.checks.nb06_seq2seq.toy_decoder import ToyDecoder
 
 __all__ = [
     "EXERCISES",

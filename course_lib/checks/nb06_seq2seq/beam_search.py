@@ -17,23 +17,13 @@ import numpy as np
 import torch
 
 from course_lib.checks.core import CheckFailure, Exercise, describe, result_of
-from course_lib.checks.nb06_seq2seq._common import (
-    _DTYPES,
-    BOS_ID,
-    EOS_ID,
-    PAD_ID,
-    UNK_ID,
-    _generator,
-    _number,
-    _pair,
-    _plain,
-    _tensor,
-)
-from course_lib.checks.nb06_seq2seq._toy_decoder import ToyDecoder, _replay, _shift_right, _toy_context, _toy_model
+from course_lib.checks.nb06_seq2seq.cases import BOS_ID, DTYPES, EOS_ID, PAD_ID, UNK_ID
+from course_lib.checks.nb06_seq2seq.toy_decoder import ToyDecoder, replay, shift_right, toy_context, toy_model
+from course_lib.checks.toolkit import as_tensor, generator, number, pair, plain, sequence_differences
 
 
 def _beam_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
-    g = _generator(seed)
+    g = generator(seed)
     setups = [("", 4, 0.75, "float32", [1, 2, 3, 1000]), ("max_len=1, ", 1, 0.75, "float32", [2])]
     if hidden:
         setups += [
@@ -44,8 +34,8 @@ def _beam_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     cases = {}
     for prefix, max_len, alpha, dtype, widths in setups:
         for _ in range(20):  # prefer a model on which greedy decoding is not already the best sequence
-            model = _toy_model(g, 6, 3, dtype, scale=2.0)
-            context = _toy_context(g, [0], 3, dtype)
+            model = toy_model(g, 6, 3, dtype, scale=2.0)
+            context = toy_context(g, [0], 3, dtype)
             probe = {"model": model, "context": context, "max_len": max_len, "alpha": alpha}
             if max_len == 1 or not torch.equal(_best_sequence(probe)[1], _greedy_path(probe)):
                 break
@@ -64,8 +54,8 @@ def _beam_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
 
 def _beam_run(fn, case):
     decoder = ToyDecoder(case["model"])
-    context = torch.from_numpy(case["context"]).to(_DTYPES[case["model"]["dtype"]])
-    return _plain(fn(decoder, context, k=case["k"], max_len=case["max_len"], alpha=case["alpha"]))
+    context = torch.from_numpy(case["context"]).to(DTYPES[case["model"]["dtype"]])
+    return plain(fn(decoder, context, k=case["k"], max_len=case["max_len"], alpha=case["alpha"]))
 
 
 def _log_probs(case, seqs: list[torch.Tensor]) -> list[float]:
@@ -75,7 +65,7 @@ def _log_probs(case, seqs: list[torch.Tensor]) -> list[float]:
         rows = [i for i, s in enumerate(seqs) if len(s) == length]
         tokens = torch.stack([seqs[i] for i in rows])  # (B, L)
         context = np.repeat(case["context"], len(rows), axis=0)
-        logits = _replay(case["model"], context, _shift_right(tokens))  # (B, L, V)
+        logits = replay(case["model"], context, shift_right(tokens))  # (B, L, V)
         sums = logits.log_softmax(-1).gather(2, tokens[..., None])[..., 0].sum(1)
         for i, value in zip(rows, sums.tolist()):
             out[i] = value
@@ -141,15 +131,15 @@ def _greedy_survives(case, greedy: torch.Tensor, k: int) -> bool:
 def _beam_judge(cases, results):
     for name, case in cases.items():
         k, max_len, alpha = case["k"], case["max_len"], case["alpha"]
-        tokens, score = _pair(result_of(results, name, "beam_search"), "beam_search", "tokens, score")
-        tokens = _tensor(tokens, f"the tokens returned on case '{name}'")
+        tokens, score = pair(result_of(results, name, "beam_search"), "beam_search", "tokens, score")
+        tokens = as_tensor(tokens, f"the tokens returned on case '{name}'")
         if tokens.dim() != 1 or tokens.dtype.is_floating_point:
             raise CheckFailure(
                 f"beam_search should return the tokens of the best sequence as a LongTensor of shape "
                 f"(L,), got {describe(tokens)}"
             )
         tokens = tokens.long()
-        score = _number(score, "the score returned by beam_search")
+        score = number(score, "the score returned by beam_search")
         shown = f"tokens {tokens.tolist()}"
         if not 1 <= len(tokens) <= max_len:
             raise CheckFailure(
@@ -174,7 +164,7 @@ def _beam_judge(cases, results):
         if k == 1 and not torch.equal(tokens, greedy):
             raise CheckFailure(
                 f"case '{name}': beam search with k=1 must reproduce greedy decoding exactly (beam k=1 differs from "
-                f"greedy): greedy gives {greedy.tolist()}, your beam {tokens.tolist()}. With one hypothesis, each step "
+                f"greedy): the tokens {sequence_differences(tokens, greedy)}. With one hypothesis, each step "
                 f"keeps the single best token, and the search ends at its <eos> or at max_len."
             )
         expected_score = _normalised(case, tokens)
@@ -203,9 +193,9 @@ def _beam_judge(cases, results):
                     )
                 raise CheckFailure(
                     f"case '{name}': with a beam wider than the number of candidates nothing is pruned, so beam search "
-                    f"must return the best of all sequences: {best.tolist()} (normalised score {best_score:.4f}), but "
-                    f"it returned {tokens.tolist()} ({expected_score:.4f}).{hint} Keep every finished hypothesis "
-                    f"and return the best one."
+                    f"must return the best of all sequences (normalised score {best_score:.4f}), but it returned one "
+                    f"that scores {expected_score:.4f}; the tokens {sequence_differences(tokens, best)}.{hint} Keep "
+                    f"every finished hypothesis and return the best one."
                 )
         if k > 1:
             greedy_score = _normalised(case, greedy)

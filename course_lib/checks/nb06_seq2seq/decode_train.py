@@ -20,21 +20,20 @@ from typing import Any
 import numpy as np
 import torch
 
-from course_lib.checks.core import CheckFailure, Exercise, assert_close, result_of
-from course_lib.checks.nb06_seq2seq._common import (
-    _DTYPES,
-    BOS_ID,
-    EOS_ID,
-    PAD_ID,
-    UNK_ID,
-    _close,
-    _generator,
-    _plain,
-    _tensor,
-    _tolerance,
+from course_lib.checks.core import CheckFailure, Exercise, result_of
+from course_lib.checks.nb06_seq2seq.cases import BOS_ID, DTYPES, EOS_ID, PAD_ID, UNK_ID
+from course_lib.checks.nb06_seq2seq.toy_decoder import ToyDecoder, replay, shift_right, toy_context, toy_model
+from course_lib.checks.toolkit import (
+    as_tensor,
+    assert_close,
+    assert_gradients,
+    close,
+    generator,
+    gradients,
+    plain,
+    randn,
+    tolerance,
 )
-from course_lib.checks.nb06_seq2seq._toy_decoder import ToyDecoder, _replay, _shift_right, _toy_context, _toy_model
-from course_lib.checks.toolkit import assert_gradients, gradients, randn
 from course_lib.data.vocab import SPECIALS
 
 
@@ -62,7 +61,7 @@ def _random_targets(g: torch.Generator, N: int, T: int, V: int) -> np.ndarray:
 
 
 def _tf_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
-    g = _generator(seed)
+    g = generator(seed)
     setups = [("", 3, 5, 8, 4, "float32", [1.0, 0.0, 0.5])]
     if hidden:
         setups += [
@@ -71,8 +70,8 @@ def _tf_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
         ]
     cases = {}
     for prefix, N, T, V, R, dtype, ratios in setups:
-        model = _toy_model(g, V, R, dtype)
-        context = _toy_context(g, list(range(N)), R, dtype)
+        model = toy_model(g, V, R, dtype)
+        context = toy_context(g, list(range(N)), R, dtype)
         tgt = _random_targets(g, N, T, V)
         for ratio in ratios:
             gen_seed = int(torch.randint(0, 2**31 - 1, (1,), generator=g))
@@ -94,13 +93,13 @@ def _tf_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
 
 def _tf_run(fn, case):
     decoder = ToyDecoder(case["model"])
-    dtype = _DTYPES[case["model"]["dtype"]]
+    dtype = DTYPES[case["model"]["dtype"]]
     if case.get("kind") == "gradients":
         context = torch.from_numpy(case["context"]).to(dtype).requires_grad_(True)
         generator = torch.Generator().manual_seed(case["gen_seed"])
         logits = fn(decoder, context, torch.from_numpy(case["tgt"]), teacher_forcing=1.0, generator=generator)
         (grad,) = gradients([logits], [torch.from_numpy(case["upstream"])], [context])
-        return {"logits": _plain(logits), "grad": grad}
+        return {"logits": plain(logits), "grad": grad}
     calls = 2 if 0.0 < case["ratio"] < 1.0 else 1
     results = []
     for global_seed in range(calls):  # a different global seed each call: a run that uses it is not reproducible
@@ -108,7 +107,7 @@ def _tf_run(fn, case):
             generator = torch.Generator().manual_seed(case["gen_seed"])
             context = torch.from_numpy(case["context"]).to(dtype)
             results.append(
-                _plain(
+                plain(
                     fn(
                         decoder,
                         context,
@@ -142,27 +141,27 @@ def _tf_judge(cases, results):
             if not isinstance(runs, dict):
                 raise CheckFailure(f"the check could not read decode_train's results on case '{name}'")
             grad, runs = runs.get("grad"), (runs.get("logits"),)
-        logits = _tensor(runs[0], f"logits on case '{name}'", None)
+        logits = as_tensor(runs[0], f"logits on case '{name}'", None)
         if logits.dim() == 3 and logits.shape[0] == N and logits.shape[2] == V and logits.shape[1] != T:
             raise CheckFailure(
                 f"case '{name}': logits has {logits.shape[1]} steps for targets of T = {T} steps; "
                 f"produce one step of logits per target position (the first from <bos>)."
             )
-        logits = _tensor(runs[0], f"logits on case '{name}'", (N, T, V), "(N, T, V)")
-        tol = _tolerance(logits)
+        logits = as_tensor(runs[0], f"logits on case '{name}'", (N, T, V), "(N, T, V)")
+        tol = tolerance(logits.dtype)
         logits = logits.double()
-        teacher = _replay(model, context, _shift_right(tgt))
-        free = _replay(model, context, _shift_right(logits.argmax(-1)))
+        teacher = replay(model, context, shift_right(tgt))
+        free = replay(model, context, shift_right(logits.argmax(-1)))
         coins = _coins(case, N, T)
-        implied = torch.where(coins, _shift_right(tgt), _shift_right(logits.argmax(-1)))
-        reference = _replay(model, context, implied)
+        implied = torch.where(coins, shift_right(tgt), shift_right(logits.argmax(-1)))
+        reference = replay(model, context, implied)
         if len(runs) > 1 and not (isinstance(runs[1], np.ndarray) and np.array_equal(runs[0], runs[1])):
             raise CheckFailure(
                 f"case '{name}': two calls with generators of the same seed gave different logits, so "
                 f"a run cannot be repeated: draw every coin from `generator` (torch.rand(N, "
                 f"generator=generator)), not from torch's or Python's global random state."
             )
-        if _close(logits, reference, tol):
+        if close(logits, reference, **tol):
             if case.get("kind") == "gradients":
                 assert_gradients(
                     [grad],
@@ -180,7 +179,7 @@ def _gradients_reference(case, detach: str = "") -> list[torch.Tensor]:
     ``detach``: the state detached "before" every step (h_0 too) or "after" every step, the mistake."""
     decoder = ToyDecoder({**case["model"], "dtype": "float64"})
     context = torch.from_numpy(case["context"]).double().requires_grad_(True)
-    inputs = _shift_right(torch.from_numpy(case["tgt"]))
+    inputs = shift_right(torch.from_numpy(case["tgt"]))
     h, steps = context, []
     for t in range(inputs.shape[1]):
         logits, h = decoder(inputs[:, t], h.detach() if detach == "before" else h, context)
@@ -192,25 +191,25 @@ def _gradients_reference(case, detach: str = "") -> list[torch.Tensor]:
 def _tf_diagnose(name, case, logits, teacher, free, reference, tgt, tol) -> None:
     __tracebackhide__ = True
 
-    def close(got, expected):
-        return _close(got, expected, tol)
+    def matches(got, expected):
+        return close(got, expected, **tol)
 
     model, context, ratio = case["model"], case["context"], case["ratio"]
     N, T, V = logits.shape
-    if not close(logits[:, :1], reference[:, :1]):
+    if not matches(logits[:, :1], reference[:, :1]):
         ctx = torch.from_numpy(context).double()
         first = torch.full((N, 1), BOS_ID, dtype=torch.long)
-        if close(logits[:, :1], _replay(model, context, first, h0=torch.zeros_like(ctx))):
+        if matches(logits[:, :1], replay(model, context, first, h0=torch.zeros_like(ctx))):
             raise CheckFailure(
                 f"case '{name}': the decoder started from a zero state; its first state is h_0 = context."
             )
         for token in (PAD_ID, EOS_ID, UNK_ID):
-            if close(logits[:, :1], _replay(model, context, torch.full((N, 1), token, dtype=torch.long))):
+            if matches(logits[:, :1], replay(model, context, torch.full((N, 1), token, dtype=torch.long))):
                 raise CheckFailure(
                     f"case '{name}': the first input was {SPECIALS[token]!r}; every row starts from "
                     f"<bos> (id {BOS_ID})."
                 )
-        if close(logits[:, :1], _replay(model, context, tgt[:, :1])):
+        if matches(logits[:, :1], replay(model, context, tgt[:, :1])):
             raise CheckFailure(
                 f"case '{name}': the first input was tgt[:, 0], the token the first step must predict "
                 f"(the answer leaks). Start from <bos>, then feed tgt[:, t - 1] at step t."
@@ -222,30 +221,30 @@ def _tf_diagnose(name, case, logits, teacher, free, reference, tgt, tol) -> None
             **tol,
             hint="Step 0 is decoder(<bos> ids, context, context): h_0 = context.",
         )
-    if close(logits, _replay(model, context, tgt)):
+    if matches(logits, replay(model, context, tgt)):
         raise CheckFailure(
             f"case '{name}': the input at step t was tgt[:, t], the token that step must predict "
             f"(the answer leaks). Shift right: <bos>, tgt[:, 0], ..., tgt[:, T - 2]."
         )
-    if ratio == 0.0 and close(logits, teacher):
+    if ratio == 0.0 and matches(logits, teacher):
         raise CheckFailure(
             f"case '{name}': the decoder fed the ground truth at inference: with teacher_forcing=0 "
             f"every input after <bos> must be the decoder's own previous prediction (the argmax of its "
             f"logits), never tgt."
         )
-    if ratio == 1.0 and close(logits, free):
+    if ratio == 1.0 and matches(logits, free):
         raise CheckFailure(
             f"case '{name}': teacher forcing ratio not exact: with teacher_forcing=1 every input after "
             f"<bos> must be the ground truth tgt[:, t - 1], but the decoder was fed its own predictions. "
             f"Is the coin comparison inverted? Feed the truth where torch.rand(N, generator=generator) "
             f"< teacher_forcing."
         )
-    if close(
+    if matches(
         logits,
-        _replay(
+        replay(
             model,
             context,
-            torch.where(_coins(case, N, T), _shift_right(tgt), _shift_right(logits.argmax(-1))),
+            torch.where(_coins(case, N, T), shift_right(tgt), shift_right(logits.argmax(-1))),
             step_context="state",
         ),
     ):
@@ -253,9 +252,9 @@ def _tf_diagnose(name, case, logits, teacher, free, reference, tgt, tol) -> None
             f"case '{name}': the decoder was given its state h where it takes the context: pass the "
             f"encoder's context (the same tensor) at every step, decoder(y_prev, h, context)."
         )
-    leaked = torch.where(_coins(case, N, T), tgt, _shift_right(logits.argmax(-1)))
+    leaked = torch.where(_coins(case, N, T), tgt, shift_right(logits.argmax(-1)))
     leaked[:, 0] = BOS_ID
-    if close(logits, _replay(model, context, leaked)):
+    if matches(logits, replay(model, context, leaked)):
         raise CheckFailure(
             f"case '{name}': where the coin says 'truth', step t was fed tgt[:, t], the token that step "
             f"must predict (the answer leaks into training). Feed the previous target, tgt[:, t - 1] "

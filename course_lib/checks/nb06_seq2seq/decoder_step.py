@@ -17,40 +17,33 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from course_lib.checks.core import CheckFailure, Exercise, assert_close, result_of
-from course_lib.checks.nb06_seq2seq._common import (
-    _DTYPES,
-    _close,
-    _generator,
-    _loaded,
-    _pair,
-    _plain,
-    _randn,
-    _tensor,
-    _tolerance,
+from course_lib.checks.core import CheckFailure, Exercise, result_of
+from course_lib.checks.nb06_seq2seq.cases import DTYPES, decoder_weights, loaded
+from course_lib.checks.toolkit import (
+    as_tensor,
+    assert_close,
+    close,
+    first_named_mistake,
+    generator,
+    pair,
+    plain,
+    randn,
+    tolerance,
 )
 
 
 def _step_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
-    g = _generator(seed)
+    g = generator(seed)
     shapes = [("N=3, V=7, E=4, H=5", 3, 7, 4, 5, "float32")]
     if hidden:
         shapes += [("float64, E == H", 4, 9, 6, 6, "float64"), ("float64, one row", 1, 6, 3, 2, "float64")]
     cases = {}
     for name, N, V, E, H, dtype in shapes:
         cases[name] = {
-            "weights": {
-                "embedding.weight": _randn(g, V, E),
-                "cell.weight_ih": _randn(g, 3 * H, E + H, scale=0.6),
-                "cell.weight_hh": _randn(g, 3 * H, H, scale=0.6),
-                "cell.bias_ih": _randn(g, 3 * H, scale=0.5),
-                "cell.bias_hh": _randn(g, 3 * H, scale=0.5),
-                "out.weight": _randn(g, V, H),
-                "out.bias": _randn(g, V, scale=0.5),
-            },
+            "weights": decoder_weights(g, V, E, H),
             "y_prev": torch.randint(2, V, (N,), generator=g).numpy(),
-            "h": np.tanh(_randn(g, N, H)),
-            "context": np.tanh(_randn(g, N, H)),
+            "h": np.tanh(randn(g, N, H)),
+            "context": np.tanh(randn(g, N, H)),
             "dtype": dtype,
         }
     return cases
@@ -59,14 +52,14 @@ def _step_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
 def _step_modules(case) -> tuple[nn.Embedding, nn.GRUCell, nn.Linear]:
     V, E = case["weights"]["embedding.weight"].shape
     H = case["weights"]["cell.weight_hh"].shape[1]
-    return _loaded({"embedding": nn.Embedding(V, E), "cell": nn.GRUCell(E + H, H), "out": nn.Linear(H, V)}, case)
+    return loaded({"embedding": nn.Embedding(V, E), "cell": nn.GRUCell(E + H, H), "out": nn.Linear(H, V)}, case)
 
 
 def _step_run(fn, case):
     embedding, cell, out = _step_modules(case)
-    dtype = _DTYPES[case["dtype"]]
+    dtype = DTYPES[case["dtype"]]
     h, context = (torch.from_numpy(case[k]).to(dtype) for k in ("h", "context"))
-    return _plain(fn(embedding, cell, out, torch.from_numpy(case["y_prev"]), h, context))
+    return plain(fn(embedding, cell, out, torch.from_numpy(case["y_prev"]), h, context))
 
 
 def _step_judge(cases, results):
@@ -84,11 +77,11 @@ def _step_judge(cases, results):
 
         emb = embedding(y_prev).detach()
         logits_ref, h_ref = reference(emb, context, h)
-        logits, h_new = _pair(result_of(results, name, "decoder_step"), "decoder_step", "logits, h_new")
-        logits = _tensor(logits, f"logits on case '{name}'", (N, V), "(N, V)")
-        h_new = _tensor(h_new, f"h_new on case '{name}'", (N, H), "(N, H)")
-        tol = _tolerance(logits)
-        if _close(h_new, h) and not _close(h_new, h_ref):
+        logits, h_new = pair(result_of(results, name, "decoder_step"), "decoder_step", "logits, h_new")
+        logits = as_tensor(logits, f"logits on case '{name}'", (N, V), "(N, V)")
+        h_new = as_tensor(h_new, f"h_new on case '{name}'", (N, H), "(N, H)")
+        tol = tolerance(logits.dtype)
+        if close(h_new, h, h_new.dtype) and not close(h_new, h_ref, h_new.dtype):
             raise CheckFailure(f"case '{name}': h_new equals the old state h; return the cell's new state.")
         wrong = [
             (
@@ -104,13 +97,20 @@ def _step_judge(cases, results):
                 "the cell was run from the context instead of the state h: cell(x, h), with x = cat([embedding, context])",
             ),
         ]
-        for wrong_ref, message in wrong:
-            if _close(logits, wrong_ref[0]) and _close(h_new, wrong_ref[1]):
-                raise CheckFailure(f"case '{name}': {message}.")
-        if _close(h_new, h_ref):
-            if _close(logits, out(h).detach()):
+
+        def same(a, b) -> bool:  # (logits, h_new) pairs, at the tolerance of the learner's dtypes
+            return close(a[0], b[0], logits.dtype) and close(a[1], b[1], h_new.dtype)
+
+        named = [(message, wrong_ref) for wrong_ref, message in wrong]
+        message = first_named_mistake((logits, h_new), (logits_ref, h_ref), named, same=same)
+        if message:
+            raise CheckFailure(f"case '{name}': {message}.")
+        if close(h_new, h_ref, h_new.dtype):
+            if close(logits, out(h).detach(), logits.dtype):
                 raise CheckFailure(f"case '{name}': the logits were computed from the old state h; use the new one.")
-            if _close(logits, logits_ref.softmax(-1)) or _close(logits, logits_ref.log_softmax(-1)):
+            if close(logits, logits_ref.softmax(-1), logits.dtype) or close(
+                logits, logits_ref.log_softmax(-1), logits.dtype
+            ):
                 raise CheckFailure(
                     f"case '{name}': return the raw logits out(h_new), without softmax or log_softmax "
                     f"(cross-entropy and argmax take logits)."

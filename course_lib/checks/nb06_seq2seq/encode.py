@@ -18,27 +18,18 @@ import torch
 import torch.nn as nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from course_lib.checks.core import CheckFailure, Exercise, assert_close, result_of
-from course_lib.checks.nb06_seq2seq._common import (
-    PAD_ID,
-    _generator,
-    _loaded,
-    _pair,
-    _plain,
-    _randn,
-    _tensor,
-    _tolerance,
-)
-from course_lib.checks.toolkit import close
+from course_lib.checks.core import CheckFailure, Exercise, result_of
+from course_lib.checks.nb06_seq2seq.cases import PAD_ID, loaded
+from course_lib.checks.toolkit import as_tensor, assert_close, close, generator, pair, plain, randn, tolerance
 
 
 def _encoder_weights(g: torch.Generator, V: int, E: int, H: int) -> dict[str, np.ndarray]:
     return {
-        "embedding.weight": _randn(g, V, E),
-        "rnn.weight_ih_l0": _randn(g, 3 * H, E, scale=0.5),
-        "rnn.weight_hh_l0": _randn(g, 3 * H, H, scale=0.5),
-        "rnn.bias_ih_l0": _randn(g, 3 * H, scale=0.5),
-        "rnn.bias_hh_l0": _randn(g, 3 * H, scale=0.5),
+        "embedding.weight": randn(g, V, E),
+        "rnn.weight_ih_l0": randn(g, 3 * H, E, scale=0.5),
+        "rnn.weight_hh_l0": randn(g, 3 * H, H, scale=0.5),
+        "rnn.bias_ih_l0": randn(g, 3 * H, scale=0.5),
+        "rnn.bias_hh_l0": randn(g, 3 * H, scale=0.5),
     }
 
 
@@ -50,7 +41,7 @@ def _padded_src(g: torch.Generator, lengths: list[int], S: int, V: int) -> np.nd
 
 
 def _encode_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
-    g = _generator(seed)
+    g = generator(seed)
     shapes = [("3 rows of lengths 5, 3, 1", [5, 3, 1], 5, 9, 4, 3, "float32")]
     if hidden:
         shapes += [
@@ -90,12 +81,12 @@ def _encode_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
 def _encoder_modules(case) -> tuple[nn.Embedding, nn.GRU]:
     V, E = case["weights"]["embedding.weight"].shape
     H = case["weights"]["rnn.weight_hh_l0"].shape[1]
-    return _loaded({"embedding": nn.Embedding(V, E, padding_idx=PAD_ID), "rnn": nn.GRU(E, H, batch_first=True)}, case)
+    return loaded({"embedding": nn.Embedding(V, E, padding_idx=PAD_ID), "rnn": nn.GRU(E, H, batch_first=True)}, case)
 
 
 def _encode_run(fn, case):
     embedding, rnn = _encoder_modules(case)
-    return _plain(fn(embedding, rnn, torch.from_numpy(case["src"]), torch.from_numpy(case["lengths"])))
+    return plain(fn(embedding, rnn, torch.from_numpy(case["src"]), torch.from_numpy(case["lengths"])))
 
 
 def _encode_judge(cases, results):
@@ -110,7 +101,7 @@ def _encode_judge(cases, results):
             outputs_ref, _ = pad_packed_sequence(out, batch_first=True, total_length=S)  # (N, S, H)
             context_ref = h_n[-1]  # (N, H)
             _, unpacked_h = rnn(embedding(src))  # reads the padding too
-        outputs, context = _pair(result_of(results, name, "encode"), "encode", "outputs, context")
+        outputs, context = pair(result_of(results, name, "encode"), "encode", "outputs, context")
         if (
             isinstance(outputs, np.ndarray)
             and outputs.shape == (N, H)
@@ -129,16 +120,16 @@ def _encode_judge(cases, results):
                 f"shorter than S here, and pad_packed_sequence stops at the longest row unless you pass "
                 f"total_length=src.shape[1]."
             )
-        outputs = _tensor(outputs, f"outputs on case '{name}'", (N, S, H), "(N, S, H)")
+        outputs = as_tensor(outputs, f"outputs on case '{name}'", (N, S, H), "(N, S, H)")
         if isinstance(context, np.ndarray) and context.shape == (1, N, H):
             raise CheckFailure(
                 f"context has shape (1, N, H) = {context.shape}: h_n stacks one state per layer; "
                 f"return h_n[-1], of shape (N, H)."
             )
-        context = _tensor(context, f"context on case '{name}'", (N, H), "(N, H)")
+        context = as_tensor(context, f"context on case '{name}'", (N, H), "(N, H)")
         if case["dtype"] == "float64" and outputs.dtype != torch.float64:
             raise CheckFailure(f"outputs has dtype {outputs.dtype} with float64 modules: keep the modules' dtype")
-        tol = _tolerance(context)
+        tol = tolerance(context.dtype)
         real = torch.arange(S)[None, :] < lengths[:, None]  # (N, S) True at real steps
         short = lengths < S
         if (

@@ -16,28 +16,22 @@ import numpy as np
 import torch
 
 from course_lib.checks.core import CheckFailure, Exercise, result_of
-from course_lib.checks.nb06_seq2seq._common import _DTYPES, BOS_ID, EOS_ID, PAD_ID, _generator, _plain, _tensor
-from course_lib.checks.nb06_seq2seq._toy_decoder import (
-    _NEVER,
-    ToyDecoder,
-    _replay,
-    _shift_right,
-    _toy_context,
-    _toy_model,
-)
+from course_lib.checks.nb06_seq2seq.cases import BOS_ID, DTYPES, EOS_ID, PAD_ID
+from course_lib.checks.nb06_seq2seq.toy_decoder import NEVER, ToyDecoder, replay, shift_right, toy_context, toy_model
+from course_lib.checks.toolkit import as_tensor, generator, plain
 from course_lib.data.vocab import SPECIALS
 
 
 def _greedy_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
-    g = _generator(seed)
+    g = generator(seed)
     """Kinds: ``values`` (rows end at their own steps, or never), ``edge`` (max_len = 1, every row at once, one
     row) and ``pad id as a real token`` (the model emits <pad> before <eos>, first in one row: a row ends only at
     <eos>)."""
-    never = [_NEVER] * 3
+    never = [NEVER] * 3
     setups = [
         ("rows end at different steps", [2, 5, 0, 3], 8, "float32", None, "values"),
-        ("one row never ends", [2, _NEVER, 1], 5, "float32", None, "values"),
-        ("max_len=1", [3, _NEVER], 1, "float32", None, "edge"),
+        ("one row never ends", [2, NEVER, 1], 5, "float32", None, "values"),
+        ("max_len=1", [3, NEVER], 1, "float32", None, "edge"),
         (
             "<pad> emitted before <eos>, first in row 0",
             [3, 4, 2],
@@ -51,11 +45,11 @@ def _greedy_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
         setups += [
             ("float64, random ends", torch.randint(0, 7, (6,), generator=g).tolist(), 9, "float64", None, "values"),
             ("every row ends at once", [0, 0], 4, "float64", None, "edge"),
-            ("float64, max_len=1", [3, _NEVER], 1, "float64", None, "edge"),
+            ("float64, max_len=1", [3, NEVER], 1, "float64", None, "edge"),
             ("one row", [4], 10, "float64", None, "edge"),
             (
                 "float64, <pad> emitted, a row never ends",
-                [5, _NEVER, 3, 6],
+                [5, NEVER, 3, 6],
                 8,
                 "float64",
                 [1, 0, 2, 3],
@@ -67,13 +61,13 @@ def _greedy_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
         N, V, R = len(ends), 9, 4
         codes = torch.randperm(N, generator=g).tolist()
         by_code = [codes.index(c) for c in range(N)]
-        model = _toy_model(
+        model = toy_model(
             g, V, R, dtype, ends=[ends[i] for i in by_code], pads=None if pads is None else [pads[i] for i in by_code]
         )
         cases[name] = {
             "kind": kind,
             "model": model,
-            "context": _toy_context(g, codes, R, dtype),
+            "context": toy_context(g, codes, R, dtype),
             "max_len": max_len,
             "ends": np.array(ends, dtype=np.int64),
         }
@@ -82,8 +76,8 @@ def _greedy_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
 
 def _greedy_run(fn, case):
     decoder = ToyDecoder(case["model"])
-    context = torch.from_numpy(case["context"]).to(_DTYPES[case["model"]["dtype"]])
-    return _plain(fn(decoder, context, max_len=case["max_len"]))
+    context = torch.from_numpy(case["context"]).to(DTYPES[case["model"]["dtype"]])
+    return plain(fn(decoder, context, max_len=case["max_len"]))
 
 
 def _argmax_ok(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
@@ -98,7 +92,7 @@ def _greedy_judge(cases, results):
         ends, max_len = case["ends"].tolist(), case["max_len"]
         N = len(ends)
         value = result_of(results, name, "greedy_decode")
-        ids = _tensor(value, f"greedy_decode's result on case '{name}'")
+        ids = as_tensor(value, f"greedy_decode's result on case '{name}'")
         if ids.dtype.is_floating_point or ids.dtype == torch.bool:
             raise CheckFailure(f"greedy_decode should return token ids (a LongTensor), got dtype {ids.dtype}")
         if ids.dim() != 2 or ids.shape[0] != N:
@@ -113,8 +107,8 @@ def _greedy_judge(cases, results):
                 f"case '{name}': {T_out} tokens per row with max_len={max_len}; never decode more than max_len steps"
             )
         stop = [min(e + 1, max_len) for e in ends]  # tokens each row produces, <eos> included
-        inputs = _shift_right(ids) if T_out else torch.zeros(N, 0, dtype=torch.long)
-        logits = _replay(case["model"], case["context"], inputs)  # the model fed the learner's own tokens
+        inputs = shift_right(ids) if T_out else torch.zeros(N, 0, dtype=torch.long)
+        logits = replay(case["model"], case["context"], inputs)  # the model fed the learner's own tokens
         ok = _argmax_ok(logits, ids) if T_out else torch.ones(N, 0, dtype=torch.bool)
         for n in range(N):
             for t in range(min(stop[n] - (1 if ends[n] < max_len else 0), T_out)):
@@ -164,8 +158,8 @@ def _greedy_wrong_token(name, case, ids, n, t, logits) -> None:
             f"but the model may emit <pad> as an ordinary token; a row ends only at its first <eos>. Mark a row "
             f"finished when it emits EOS_ID, and write <pad> only after that."
         )
-    inputs = _shift_right(ids)
-    from_zeros = _replay(
+    inputs = shift_right(ids)
+    from_zeros = replay(
         case["model"], case["context"], inputs, h0=torch.zeros_like(torch.from_numpy(case["context"]).double())
     )
     if bool(_argmax_ok(from_zeros, ids)[n, : t + 1].all()):
@@ -173,7 +167,7 @@ def _greedy_wrong_token(name, case, ids, n, t, logits) -> None:
             f"case '{name}': the first state was zeros. The decoder starts from the encoder's summary: h_0 = context "
             f"(then each step's new state h is passed to the next step)."
         )
-    always_bos = _replay(case["model"], case["context"], torch.full((N, T_out), BOS_ID, dtype=torch.long))
+    always_bos = replay(case["model"], case["context"], torch.full((N, T_out), BOS_ID, dtype=torch.long))
     if bool(_argmax_ok(always_bos, ids)[n, : t + 1].all()):
         raise CheckFailure(
             f"case '{name}': the decoder was fed <bos> at every step: each step's input is the token "

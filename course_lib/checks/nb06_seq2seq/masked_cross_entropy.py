@@ -15,31 +15,32 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from course_lib.checks.core import CheckFailure, Exercise, assert_close, result_of
-from course_lib.checks.nb06_seq2seq._common import (
-    _DTYPES,
-    PAD_ID,
-    _generator,
-    _pair,
-    _plain,
-    _randn,
-    _tensor,
-    _tolerance,
-    _with_eos,
+from course_lib.checks.core import CheckFailure, Exercise, result_of
+from course_lib.checks.nb06_seq2seq.cases import DTYPES, PAD_ID, with_eos
+from course_lib.checks.toolkit import (
+    as_tensor,
+    assert_close,
+    close,
+    first_named_mistake,
+    generator,
+    pair,
+    plain,
+    randn,
+    show_difference,
+    tolerance,
 )
-from course_lib.checks.toolkit import close, first_named_mistake, show_difference
 
 
 def _ce_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
-    g = _generator(seed)
+    g = generator(seed)
     setups = [("N=3, T=5, V=6", 3, 5, 6, "float32"), ("no padding, N=2, T=3, V=6", 2, 3, 6, "float32")]
     if hidden:
         setups += [("float64, N=6, T=8, V=11", 6, 8, 11, "float64"), ("float64, no padding", 2, 3, 5, "float64")]
     cases = {}
     for name, N, T, V, dtype in setups:
-        tgt = _with_eos(g, N, T, V, min_len=T if "no padding" in name else 1, mixed="no padding" not in name)
+        tgt = with_eos(g, N, T, V, min_len=T if "no padding" in name else 1, mixed="no padding" not in name)
         cases[name] = {
-            "logits": _randn(g, N, T, V, scale=2.0),
+            "logits": randn(g, N, T, V, scale=2.0),
             "tgt": tgt.numpy(),
             "dtype": dtype,
             "kind": "edge" if "no padding" in name else "values",
@@ -48,12 +49,12 @@ def _ce_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
 
 
 def _ce_run(fn, case):
-    logits = torch.from_numpy(case["logits"]).to(_DTYPES[case["dtype"]]).requires_grad_(True)
+    logits = torch.from_numpy(case["logits"]).to(DTYPES[case["dtype"]]).requires_grad_(True)
     loss = fn(logits, torch.from_numpy(case["tgt"]), pad_id=PAD_ID)
     grad = None
     if isinstance(loss, torch.Tensor) and loss.requires_grad and loss.numel() == 1:
         (grad,) = torch.autograd.grad(loss.sum(), logits, allow_unused=True)
-    return _plain(loss), _plain(grad)
+    return plain(loss), plain(grad)
 
 
 def _ce_judge(cases, results):
@@ -63,20 +64,20 @@ def _ce_judge(cases, results):
         N, T, V = logits.shape
         reference = F.cross_entropy(logits.reshape(-1, V), tgt.reshape(-1), ignore_index=PAD_ID)
         (grad_ref,) = torch.autograd.grad(reference, logits)
-        loss, grad = _pair(result_of(results, name, "masked_cross_entropy"), "the check", "loss, grad")
+        loss, grad = pair(result_of(results, name, "masked_cross_entropy"), "the check", "loss, grad")
         if isinstance(loss, (int, float)) or (isinstance(loss, np.ndarray) and loss.size == 1 and grad is None):
             raise CheckFailure(
                 "masked_cross_entropy should return a tensor connected to logits, so that loss.backward() "
                 "trains the model: do not call .item() or .detach() on it."
             )
-        loss = _tensor(loss, f"the loss on case '{name}'")
+        loss = as_tensor(loss, f"the loss on case '{name}'")
         if loss.numel() != 1:
             raise CheckFailure(
                 f"the loss should be a single number (a 0-d tensor), got shape {tuple(loss.shape)}: "
                 f"average over the real (non-<pad>) positions."
             )
         value = loss.double().reshape(())
-        tol = _tolerance(loss)
+        tol = tolerance(loss.dtype)
         with torch.no_grad():
             per_token = F.cross_entropy(logits.reshape(-1, V), tgt.reshape(-1), reduction="none").view(N, T)
             mask = (tgt != PAD_ID).double()
@@ -104,7 +105,7 @@ def _ce_judge(cases, results):
                 "with torch operations."
             )
         assert_close(
-            _tensor(grad, "d loss / d logits").double(), grad_ref, f"the gradient of the loss on case '{name}'", **tol
+            as_tensor(grad, "d loss / d logits").double(), grad_ref, f"the gradient of the loss on case '{name}'", **tol
         )
 
 

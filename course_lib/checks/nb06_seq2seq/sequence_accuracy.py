@@ -18,11 +18,12 @@ import torch
 import torch.nn.functional as F
 
 from course_lib.checks.core import CheckFailure, Exercise, result_of
-from course_lib.checks.nb06_seq2seq._common import PAD_ID, _generator, _number, _pair, _plain, _with_eos
+from course_lib.checks.nb06_seq2seq.cases import PAD_ID, with_eos
+from course_lib.checks.toolkit import generator, number, pair, plain
 
 
 def _accuracy_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
-    g = _generator(seed)
+    g = generator(seed)
     tgt = torch.tensor([[5, 6, 7, 3, 0], [8, 3, 0, 0, 0], [5, 5, 5, 5, 3], [9, 4, 3, 0, 0]])
     pred = torch.tensor([[5, 6, 7, 3], [8, 3, 0, 0], [5, 5, 6, 5], [9, 4, 4, 3]])  # right, right, one off, too long
     cases = {
@@ -30,7 +31,7 @@ def _accuracy_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
         "every row right": {"kind": "edge", "pred": tgt.numpy(), "tgt": tgt.numpy()},
     }
     if hidden:
-        tgt = _with_eos(g, 8, 9, 12)
+        tgt = with_eos(g, 8, 9, 12)
         pred = tgt.clone()
         wrong = torch.randperm(8, generator=g)[:3]
         pred[wrong, 0] = (pred[wrong, 0] % 7) + 4  # a content token changed (row 0 may stay right)
@@ -39,8 +40,8 @@ def _accuracy_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
             "tgt": tgt.numpy(),
         }
         cases["every row right, 8 rows"] = {"kind": "edge", "pred": tgt.numpy(), "tgt": tgt.numpy()}
-        other = _with_eos(g, 6, 7, 12)
-        cases["random"] = {"pred": _with_eos(g, 6, 5, 12).numpy(), "tgt": other.numpy()}
+        other = with_eos(g, 6, 7, 12)
+        cases["random"] = {"pred": with_eos(g, 6, 5, 12).numpy(), "tgt": other.numpy()}
         cases["stops early"] = {
             "kind": "edge",
             "pred": np.array([[5, 3, 0], [6, 7, 3]]),
@@ -50,7 +51,7 @@ def _accuracy_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
 
 
 def _accuracy_run(fn, case):
-    return _plain(fn(torch.from_numpy(case["pred"]), torch.from_numpy(case["tgt"]), pad_id=PAD_ID))
+    return plain(fn(torch.from_numpy(case["pred"]), torch.from_numpy(case["tgt"]), pad_id=PAD_ID))
 
 
 def _aligned(pred: torch.Tensor, tgt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -64,8 +65,8 @@ def _accuracy_judge(cases, results):
         real = tgt != PAD_ID
         exact_ref = float((pred == tgt).all(1).double().mean())
         token_ref = float(((pred == tgt) & real).sum()) / float(real.sum())
-        exact, token = _pair(result_of(results, name, "sequence_accuracy"), "sequence_accuracy", "exact, token")
-        exact, token = _number(exact, "exact"), _number(token, "token")
+        exact, token = pair(result_of(results, name, "sequence_accuracy"), "sequence_accuracy", "exact, token")
+        exact, token = number(exact, "exact"), number(token, "token")
         shown = f"pred = {case['pred'].tolist()}, tgt = {case['tgt'].tolist()}"
         if abs(token - token_ref) > 1e-6:
             with_padding = float((pred == tgt).double().mean())

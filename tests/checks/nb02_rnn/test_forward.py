@@ -59,6 +59,16 @@ def _preallocated_in_place(x, h0, W_xh, W_hh, b):
     return hs, h
 
 
+def _preallocated_on_the_cpu(x, h0, W_xh, W_hh, b):
+    """hs preallocated with torch.zeros without device=: on the CPU whatever x's device (fails on a GPU)."""
+    N, T, _ = x.shape
+    hs, h = torch.zeros(N, T, h0.shape[1], dtype=x.dtype), h0
+    for t in range(T):
+        h = rnn_cell(x[:, t], h, W_xh, W_hh, b)
+        hs[:, t] = h
+    return hs, h
+
+
 def _einsum(x, h0, W_xh, W_hh, b):
     """A correct alternative: the input projection of every step at once, with einsum."""
     xp, h, hs = torch.einsum("ntd,hd->nth", x, W_xh) + b, h0, []
@@ -97,6 +107,16 @@ def test_rnn_forward_accepts_correct_alternatives(alternative):
         pytest.param(_from_h0, "not carried from step to step", id="every step from h0"),
         pytest.param(lambda x, h0, *w: rnn_forward(x, torch.zeros_like(h0), *w), "h0 is ignored", id="h0 ignored"),
         pytest.param(lambda x, h0, *w: rnn_forward(x, h0, *w)[0], "should return a pair", id="hs only, no pair"),
+        pytest.param(
+            lambda x, h0, *w: rnn_forward(x.double(), h0.double(), *(t.double() for t in w)),
+            r"hs on case 'float32.*has dtype torch\.float64, but the inputs are torch\.float32",
+            id="computed in float64 whatever the inputs",
+        ),
+        pytest.param(
+            _preallocated_on_the_cpu,
+            r"calls torch\.zeros\(\.\.\.\) without device=.*device=x\.device",
+            id="hs preallocated on the cpu",
+        ),
     ],
 )
 def test_rnn_forward_names_mistakes(wrong, pattern):

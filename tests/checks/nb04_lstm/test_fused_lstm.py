@@ -31,6 +31,7 @@ class FusedLSTM(nn.Module):
         carry=True,
         time_major=False,
         ignore_state=False,
+        cpu_zeros=False,
     ):
         super().__init__()
         H = hidden_size
@@ -41,10 +42,13 @@ class FusedLSTM(nn.Module):
         with torch.no_grad():
             self.bias[bias_block * H : (bias_block + 1) * H] = forget_bias
         self.per_gate, self.carry, self.time_major, self.ignore_state = per_gate, carry, time_major, ignore_state
+        self.cpu_zeros = cpu_zeros  # the initial state made without device=: on the CPU whatever x's device
 
     def forward(self, x, state=None):
         N, T, _ = x.shape
         H = self.weight_hh.shape[1]
+        if state is None and self.cpu_zeros:
+            state = (torch.zeros(N, H, dtype=x.dtype), torch.zeros(N, H, dtype=x.dtype))
         if state is None or self.ignore_state:
             state = (x.new_zeros(N, H), x.new_zeros(N, H))
         h, c = state
@@ -175,6 +179,12 @@ def test_slow_indexing_passes_with_a_note(capsys):
             PerStepProjection, r"correct but not fused.*about 2 per step", False, id="input_projection_inside_the_loop"
         ),
         pytest.param(WrappedNNLSTM, "contains an nn.LSTM", False, id="nn_lstm_inside"),
+        pytest.param(
+            with_mistake(cpu_zeros=True),
+            r"calls torch\.zeros\(\.\.\.\) without device=.*device=x\.device",
+            False,
+            id="zeros_on_the_cpu",
+        ),
     ],
 )
 def test_fused_lstm_names_the_mistake(wrong, pattern, hidden):

@@ -193,6 +193,13 @@ class NormalInitGRU(FusedGRU):
             nn.init.normal_(p)
 
 
+class CpuZerosGRU(FusedGRU):
+    """With h0=None, starts from torch.zeros(N, H) made without device=: on the CPU whatever x's device."""
+
+    def initial_state(self, x, h0):
+        return torch.zeros(x.shape[0], self.hidden_size, dtype=x.dtype) if h0 is None else h0
+
+
 class EinsumInPlaceGRU(FusedGRU):
     """A correct alternative: einsum for the projections, in-place ops on fresh tensors."""
 
@@ -213,6 +220,9 @@ class EinsumInPlaceGRU(FusedGRU):
         pytest.param(KeepsStateGRU, "started from the final state of the previous call", id="state_kept_between_calls"),
         pytest.param(ZeroBiasGRU, r"bias_ih should start uniform in \[-1/sqrt\(H\), 1/sqrt\(H\)\]", id="zero_biases"),
         pytest.param(NormalInitGRU, r"weight_ih should start uniform", id="normal_initialisation"),
+        pytest.param(
+            CpuZerosGRU, r"calls torch\.zeros\(\.\.\.\) without device=.*device=x\.device", id="zeros_on_the_cpu"
+        ),
     ],
 )
 def test_fused_gru_names_what_the_docstring_promises(layer, pattern):

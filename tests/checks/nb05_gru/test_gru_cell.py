@@ -52,6 +52,15 @@ def test_gru_cell_names_the_mistake(mistake, pattern):
     fails_with(check_gru_cell, _cell_with(**mistake), pattern)
 
 
+def test_gru_cell_names_a_result_in_another_dtype():
+    """Computed in float64 whatever the inputs: right values, but float32 inputs must give a float32 h_t."""
+
+    def in_float64(x, h, *weights):
+        return gru_cell(x.double(), h.double(), *(w.double() for w in weights))
+
+    fails_with(check_gru_cell, in_float64, r"has dtype torch\.float64, but the inputs are torch\.float32")
+
+
 def test_gru_cell_recognises_cho_variant_written_by_hand():
     def cho(x, h, Wi, Wh, bi, bh):  # Cho et al.'s formula with separate names, as a learner writes it
         W_ir, W_iz, W_in = Wi.chunk(3)

@@ -23,7 +23,7 @@ SEED_PARAMS = {
 }
 """the article's parameter names of each gate (the candidate c~_t is PyTorch's "g")."""
 
-_ROLE = {"i": "the input gate i_t", "f": "the forget gate f_t", "g": "the candidate c~_t", "o": "the output gate o_t"}
+ROLE = {"i": "the input gate i_t", "f": "the forget gate f_t", "g": "the candidate c~_t", "o": "the output gate o_t"}
 _SAT = 40.0  # a bias this large switches a gate off (sigmoid -> 0) or fully on (sigmoid, tanh -> 1) in float64
 
 
@@ -36,7 +36,7 @@ def stack_seed_params(params: dict[str, torch.Tensor]) -> tuple[torch.Tensor, to
 
 
 # Which gates a probe switches off or fully on, so that only one gate is left free
-_PROBES = {
+PROBES = {
     "i": ({"f": -_SAT, "g": _SAT, "o": _SAT}, "f_t = 0, c~_t = 1, o_t = 1, so c_t = i_t"),
     "f": ({"i": -_SAT, "o": _SAT}, "i_t = 0, o_t = 1, so c_t = f_t * c_{t-1}"),
     "g": ({"i": _SAT, "f": -_SAT, "o": _SAT}, "i_t = 1, f_t = 0, o_t = 1, so c_t = c~_t"),
@@ -44,5 +44,5 @@ _PROBES = {
 }
 
 
-def _probe_name(k: str) -> str:
-    return f"probe: only {_ROLE[k][4:]} on"
+def probe_name(k: str) -> str:
+    return f"probe: only {ROLE[k][4:]} on"

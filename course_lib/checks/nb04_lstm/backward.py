@@ -25,8 +25,8 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from course_lib.checks.nb04_lstm._gates import GATE_ORDER
-from course_lib.checks.nb04_lstm._tensors import _t
+from course_lib.checks.nb04_lstm.gates import GATE_ORDER
+from course_lib.checks.toolkit import tensor
 
 GRAD_RTOL, GRAD_ATOL = 1e-8, 1e-12  # float64, against autograd (CS231n's rel_error scale)
 
@@ -47,7 +47,7 @@ STEP_MISTAKES = {
 }
 
 
-def _step_graph(x, h, c, weight_ih, weight_hh, bias, variant: str = "correct"):
+def step_graph(x, h, c, weight_ih, weight_hh, bias, variant: str = "correct"):
     """(h_t, c_t) of one step, differentiable; ``variant`` switches one derivative off (forward unchanged)."""
     if variant == "correct":
         D, H = weight_ih.shape[1], weight_hh.shape[1]
@@ -64,8 +64,8 @@ def _step_graph(x, h, c, weight_ih, weight_hh, bias, variant: str = "correct"):
     return h_t, c_t
 
 
-def _leaves(case: dict, names) -> list[torch.Tensor]:
-    return [_t(case[k]).double().clone().requires_grad_() for k in names]
+def leaf_tensors(case: dict, names) -> list[torch.Tensor]:
+    return [tensor(case[k]).double().clone().requires_grad_() for k in names]
 
 
 def permuted_blocks(t: torch.Tensor, order: tuple[str, ...]) -> torch.Tensor:

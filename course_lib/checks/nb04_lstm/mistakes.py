@@ -18,10 +18,10 @@ from typing import Any
 
 import torch
 
-from course_lib.checks.nb04_lstm._gates import _ROLE, GATE_ORDER, SEED_PARAMS
+from course_lib.checks.nb04_lstm.gates import GATE_ORDER, ROLE, SEED_PARAMS
 
 
-def _variant_step(
+def variant_step(
     blocks: dict[str, torch.Tensor],
     h_prev,
     c_prev,
@@ -59,7 +59,7 @@ def _identity(z):
     return z
 
 
-_SINGLE_MISTAKES: list[tuple[str, dict[str, Any]]] = (
+SINGLE_MISTAKES: list[tuple[str, dict[str, Any]]] = (
     [
         (
             "the candidate c~_t goes through a sigmoid; it uses tanh: c~_t = tanh(x_t W_xc^T + h_{t-1} W_hc^T + b_c) "
@@ -74,7 +74,7 @@ _SINGLE_MISTAKES: list[tuple[str, dict[str, Any]]] = (
     ]
     + [
         (
-            f"{_ROLE[k]} goes through {name}; the three gates use sigmoid, so that they are fractions in (0, 1)",
+            f"{ROLE[k]} goes through {name}; the three gates use sigmoid, so that they are fractions in (0, 1)",
             {"gate_act": {k: act}},
         )
         for k in ("i", "f", "o")
@@ -105,7 +105,7 @@ _SINGLE_MISTAKES: list[tuple[str, dict[str, Any]]] = (
 )
 
 
-def _role_permutations():
+def role_permutations():
     """Every way of computing the four gates from the wrong blocks (except the right one)."""
     for perm in itertools.permutations(GATE_ORDER):
         roles = dict(zip(GATE_ORDER, perm))
@@ -113,11 +113,11 @@ def _role_permutations():
             yield {k: v for k, v in roles.items() if k != v}
 
 
-def _swap_message_seed(roles: dict[str, str]) -> str:
-    uses = "; ".join(f"{_ROLE[k][4:]} is computed with ({', '.join(SEED_PARAMS[v])})" for k, v in roles.items())
+def swap_message_seed(roles: dict[str, str]) -> str:
+    uses = "; ".join(f"{ROLE[k][4:]} is computed with ({', '.join(SEED_PARAMS[v])})" for k, v in roles.items())
     if len(roles) == 2:
         a, b = roles
-        head = f"{_ROLE[a]} and {_ROLE[b]} are swapped: "
+        head = f"{ROLE[a]} and {ROLE[b]} are swapped: "
     else:
         head = "the gates use each other's parameters: "
     return (
@@ -126,7 +126,7 @@ def _swap_message_seed(roles: dict[str, str]) -> str:
     )
 
 
-def _swap_message_stacked(roles: dict[str, str]) -> str:
+def swap_message_stacked(roles: dict[str, str]) -> str:
     read = {v: k for k, v in roles.items()}
     as_read = ", ".join(read.get(k, k) for k in GATE_ORDER)
     seed = " (the order in which the article lists the equations)" if as_read == "i, f, o, g" else ""
@@ -137,7 +137,7 @@ def _swap_message_stacked(roles: dict[str, str]) -> str:
     )
 
 
-def _term_swaps():
+def swapped_terms():
     """One term of one gate taken from another gate: e.g. f_t uses W_hi where W_hf belongs."""
     for gate, term, other in itertools.product(GATE_ORDER, range(3), GATE_ORDER):
         if gate != other:

@@ -1,9 +1,9 @@
 """The stand-in decoder the decoding checks run (it is not the notebook's decoder), and the judge's replay of it.
 
 ``decode_train``, ``greedy_decode`` and ``beam_search`` are checked on :class:`ToyDecoder`, a small random
-recurrent model with the notebook's call contract ``decoder(y_prev, h, context)``.  :func:`_replay` feeds it
+recurrent model with the notebook's call contract ``decoder(y_prev, h, context)``.  :func:`replay` feeds it
 given inputs in float64, the reference each of those checks compares the learner's outputs with, and
-:func:`_shift_right` makes the inputs of teacher forcing (<bos>, then the tokens but the last).
+:func:`shift_right` makes the inputs of teacher forcing (<bos>, then the tokens but the last).
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from course_lib.checks.core import describe
-from course_lib.checks.nb06_seq2seq._common import _DTYPES, BOS_ID, EOS_ID, PAD_ID, UNK_ID, _randn
+from course_lib.checks.nb06_seq2seq.cases import BOS_ID, DTYPES, EOS_ID, PAD_ID, UNK_ID
+from course_lib.checks.toolkit import randn
 
-_NEVER = 10**6  # "this row never ends" in a ToyDecoder's end-of-sequence schedule
+NEVER = 10**6  # "this row never ends" in a ToyDecoder's end-of-sequence schedule
 
 
 class ToyDecoder(nn.Module):
@@ -39,7 +40,7 @@ class ToyDecoder(nn.Module):
 
     def __init__(self, model: dict[str, Any]):
         super().__init__()
-        dtype = _DTYPES[model["dtype"]]
+        dtype = DTYPES[model["dtype"]]
         self.A, self.B, self.C, self.W, self.b = (torch.from_numpy(model[k]).to(dtype) for k in "ABCWb")
         self.ends = None if model.get("ends") is None else torch.from_numpy(model["ends"])
         self.pads = None if model.get("pads") is None else torch.from_numpy(model["pads"])
@@ -91,7 +92,7 @@ class ToyDecoder(nn.Module):
             raise ValueError(f"the decoder was called with token ids {y_prev.tolist()} outside [0, {self.V})")
 
 
-def _toy_model(
+def toy_model(
     g: torch.Generator,
     V: int,
     R: int,
@@ -101,11 +102,11 @@ def _toy_model(
     pads: list[int] | None = None,
 ) -> dict[str, Any]:
     model = {
-        "A": _randn(g, R, R, scale=0.8 / R**0.5),
-        "B": _randn(g, V, R),
-        "C": _randn(g, R, R, scale=0.5),
-        "W": _randn(g, V, R, scale=scale),
-        "b": _randn(g, V, scale=0.3),
+        "A": randn(g, R, R, scale=0.8 / R**0.5),
+        "B": randn(g, V, R),
+        "C": randn(g, R, R, scale=0.5),
+        "W": randn(g, V, R, scale=scale),
+        "b": randn(g, V, scale=0.3),
         "dtype": dtype,
         "ends": None if ends is None else np.array(ends, dtype=np.int64),
     }
@@ -114,7 +115,7 @@ def _toy_model(
     return model
 
 
-def _toy_context(g: torch.Generator, codes: list[int], R: int, dtype: str) -> np.ndarray:
+def toy_context(g: torch.Generator, codes: list[int], R: int, dtype: str) -> np.ndarray:
     context = torch.cat(
         [
             torch.tensor(codes, dtype=torch.float64)[:, None],
@@ -123,10 +124,10 @@ def _toy_context(g: torch.Generator, codes: list[int], R: int, dtype: str) -> np
         ],
         dim=1,
     )
-    return context.to(_DTYPES[dtype]).to(torch.float64).numpy()
+    return context.to(DTYPES[dtype]).to(torch.float64).numpy()
 
 
-def _replay(
+def replay(
     model: dict[str, Any],
     context: np.ndarray,
     inputs: torch.Tensor,
@@ -146,7 +147,7 @@ def _replay(
     return torch.stack(steps, 1) if steps else torch.zeros(inputs.shape[0], 0, decoder.V, dtype=torch.float64)
 
 
-def _shift_right(tokens: torch.Tensor) -> torch.Tensor:
+def shift_right(tokens: torch.Tensor) -> torch.Tensor:
     """<bos>, tokens[:, 0], ..., tokens[:, T-2]: the inputs of teacher forcing."""
     bos = torch.full((tokens.shape[0], 1), BOS_ID, dtype=torch.long)
     return torch.cat([bos, tokens[:, :-1]], dim=1)
