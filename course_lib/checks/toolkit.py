@@ -43,6 +43,8 @@ __all__ = [
     "KINDS",
     "TOLERANCES",
     "CheckFailure",
+    "CountMatmuls",
+    "MATMULS",
     "as_tensor",
     "assert_close",
     "assert_device_kept",
@@ -542,6 +544,50 @@ def is_time_step_index(args: tuple) -> bool:
         and isinstance(index[1], int)
         and all(i == slice(None) for i in index[2:])
     )
+
+
+# torch functions that multiply matrices, by name (x @ W.T reaches a TorchFunctionMode as "matmul")
+MATMULS = frozenset(
+    {
+        "matmul",
+        "__matmul__",
+        "__rmatmul__",
+        "mm",
+        "addmm",
+        "bmm",
+        "baddbmm",
+        "addbmm",
+        "linear",
+        "bilinear",
+        "einsum",
+        "mv",
+        "addmv",
+        "tensordot",
+        "inner",
+        "dot",
+        "multi_dot",
+        "chain_matmul",
+    }
+)
+
+
+class CountMatmuls(TorchFunctionMode):
+    """Counts the matrix products a learner's forward pass calls (x @ W.T, torch.addmm, F.linear, ...), the time
+    steps it reads by indexing a (N, T, ·) tensor (``xp[:, t]``: :func:`is_time_step_index`), and the names of
+    every torch function it calls (``"gru" in counter.called``: torch's own kernel did the work)."""
+
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+        self.indexed = 0
+        self.called: set[str] = set()
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        name = getattr(func, "__name__", "")
+        self.called.add(name)
+        self.count += name in MATMULS
+        self.indexed += name == "__getitem__" and is_time_step_index(args)
+        return func(*args, **(kwargs or {}))
 
 
 SLOW_INDEXING_NOTE = (

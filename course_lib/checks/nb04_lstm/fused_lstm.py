@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn as nn
-from torch.overrides import TorchFunctionMode
 
 from course_lib.checks.core import CheckFailure, Exercise, LearnerError, describe, result_of
 from course_lib.checks.nb04_lstm.gates import GATE_ORDER, ROLE
@@ -30,6 +29,7 @@ from course_lib.checks.nb04_lstm.references import torch_layer
 from course_lib.checks.references import holding
 from course_lib.checks.toolkit import (
     SLOW_INDEXING_NOTE,
+    CountMatmuls,
     as_tensor,
     assert_close,
     assert_device_kept,
@@ -38,51 +38,12 @@ from course_lib.checks.toolkit import (
     first_named_mistake,
     generator,
     gradients,
-    is_time_step_index,
     note,
     on_meta,
     randn,
     reaches_first_step,
     tensor,
 )
-
-_MATMULS = {
-    "matmul",
-    "__matmul__",
-    "__rmatmul__",
-    "mm",
-    "addmm",
-    "bmm",
-    "baddbmm",
-    "einsum",
-    "linear",
-    "tensordot",
-    "mv",
-    "addmv",
-    "addbmm",
-    "inner",
-    "multi_dot",
-    "chain_matmul",
-    "dot",
-}
-
-
-class _CountMatmuls(TorchFunctionMode):
-    """Counts the matrix products a forward pass calls (x @ W.T, torch.addmm, F.linear, ...), and the time steps
-    it reads by indexing a (N, T, ·) tensor, ``xp[:, t]`` (right, but one autograd node per step)."""
-
-    def __init__(self):
-        super().__init__()
-        self.count = 0
-        self.indexed = 0
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        name = getattr(func, "__name__", "")
-        if name in _MATMULS:
-            self.count += 1
-        elif name == "__getitem__" and is_time_step_index(args):
-            self.indexed += 1
-        return func(*args, **(kwargs or {}))
 
 
 def _fused_lstm_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
@@ -171,7 +132,7 @@ def _fused_lstm_run(cls, case):
     if grads:
         x.requires_grad_(True)
         state = tuple(s.requires_grad_(True) for s in state)
-    counter = _CountMatmuls()
+    counter = CountMatmuls()
     with torch.set_grad_enabled(grads), counter:
         result = model(x) if state is None else model(x, state)
     found["matmuls"] = counter.count

@@ -8,8 +8,8 @@ weight_ih (3H, D), weight_hh (3H, H), bias_ih and bias_hh (3H,), gate order r, z
     G_h = h_{t-1} @ weight_hh.T + bias_hh            # (N, 3H): all three gates of step t, one product
 
 so T steps need at most T + 1 matrix products: the learner's forward pass runs under a
-``TorchFunctionMode`` (:class:`_CountMatmuls`) that counts them.  The oracle is ``nn.GRU`` (outputs, last
-state and, on hidden cases, the gradients of every weight); wrong outputs are matched against the typical
+``TorchFunctionMode`` (:class:`course_lib.checks.toolkit.CountMatmuls`) that counts them.  The oracle is
+``nn.GRU`` (outputs, last state and, on hidden cases, the gradients of every weight); wrong outputs are matched against the typical
 wrong formulas of :mod:`.variants`, applied step by step.
 
 Reference: the PyTorch documentation of ``nn.GRU``.
@@ -23,12 +23,12 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.overrides import TorchFunctionMode
 
 from course_lib.checks.core import CheckFailure, Exercise, describe, result_of
 from course_lib.checks.nb05_gru.variants import PARAM_NAMES, gru_variant, gru_weights, name_mistakes, param_tensors
 from course_lib.checks.toolkit import (
     SLOW_INDEXING_NOTE,
+    CountMatmuls,
     as_tensor,
     assert_close,
     assert_device_kept,
@@ -36,7 +36,6 @@ from course_lib.checks.toolkit import (
     close,
     generator,
     gradients,
-    is_time_step_index,
     kind_of,
     note,
     on_meta,
@@ -46,46 +45,7 @@ from course_lib.checks.toolkit import (
     tolerance,
 )
 
-# torch functions that multiply matrices, by name (x @ W.T reaches the mode as "matmul")
-_MATMULS = {
-    "matmul",
-    "__matmul__",
-    "__rmatmul__",
-    "mm",
-    "addmm",
-    "bmm",
-    "baddbmm",
-    "addbmm",
-    "linear",
-    "einsum",
-    "mv",
-    "addmv",
-    "tensordot",
-    "inner",
-    "dot",
-    "multi_dot",
-    "chain_matmul",
-    "bilinear",
-}
-_TORCH_GRU = {"gru", "gru_cell"}  # nn.GRU / nn.GRUCell's kernels
-
-
-class _CountMatmuls(TorchFunctionMode):
-    """Counts the torch calls that multiply matrices while a learner's forward pass runs (and notes any call to
-    torch's own GRU kernels, which would make the exercise moot)."""
-
-    def __init__(self):
-        super().__init__()
-        self.count = 0
-        self.torch_gru = False
-        self.indexed = 0  # time steps read as xp[:, t]: right, but slow (toolkit.SLOW_INDEXING_NOTE)
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        name = getattr(func, "__name__", "")
-        self.count += name in _MATMULS
-        self.torch_gru |= name in _TORCH_GRU
-        self.indexed += name == "__getitem__" and is_time_step_index(args)
-        return func(*args, **(kwargs or {}))
+_TORCH_GRU = {"gru", "gru_cell"}  # nn.GRU / nn.GRUCell's kernels: calling them would make the exercise moot
 
 
 def _layer_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
@@ -158,12 +118,12 @@ def _layer_run(cls, case):
     if case["grads"]:
         x.requires_grad_(True)
         h0.requires_grad_(True)
-    with torch.set_grad_enabled(case["grads"]), _CountMatmuls() as counter:
+    with torch.set_grad_enabled(case["grads"]), CountMatmuls() as counter:
         value = module(x) if h0 is None else module(x, h0)
     result = {
         "parameters": found,
         "matmuls": counter.count,
-        "torch_gru": counter.torch_gru,
+        "torch_gru": bool(counter.called & _TORCH_GRU),
         "init": init,
         "indexed": counter.indexed,
     }
