@@ -11,7 +11,7 @@ and Formgrader's button all use it) sets three things:
   so that the page says "2 points awaiting your instructor" rather than "Score: 0.0 / 2.0";
 - the template ``templates/feedback/course_feedback.html.j2`` (extending nbgrader's ``feedback`` page): those titles in
   the table of contents and the cell headings, failure messages in full and wrapped, and MathJax as the
-  classic notebook loads it (``HTMLExporter.mathjax_url``: :data:`MATHJAX_URL` on the CDN by default; point
+  classic notebook loads it (``FeedbackExporter.mathjax_url``: :data:`MATHJAX_URL` on the CDN by default; point
   it at a local copy, e.g. jupyter-server-mathjax's, where students have no network).  Where MathJax
   cannot load, the LaTeX stays as written between its ``$`` signs.
 
@@ -80,7 +80,7 @@ _COMPILED = _CompiledTemplates()
 
 
 class FeedbackExporter(HTMLExporter):
-    """nbconvert's HTML exporter (configured as ``HTMLExporter``) whose compiled templates outlive it."""
+    """nbconvert's HTML exporter (configured as ``FeedbackExporter``) whose compiled templates outlive it."""
 
     def _create_environment(self):
         environment = super()._create_environment()
@@ -125,6 +125,8 @@ def configure(c) -> None:
     c.GenerateFeedback.exporter_class = FeedbackExporter
     # nbgrader's API always renders feedback with the template *named* "feedback"; every basedir's "feedback"
     # folder is on its search path, ours first: our file extends index.html.j2, found in nbgrader's folder.
-    c.HTMLExporter.template_file = TEMPLATE_FILE
-    c.HTMLExporter.extra_template_basedirs = [os.fspath(TEMPLATES), os.fspath(nbgrader_templates)]
-    c.HTMLExporter.mathjax_url = MATHJAX_URL  # set it again after configure(c) to use another copy
+    # Set on FeedbackExporter, never on HTMLExporter: Formgrader renders its submission pages with a plain
+    # HTMLExporter built from the same config (template "formgrade"), which cannot find our template file.
+    c.FeedbackExporter.template_file = TEMPLATE_FILE
+    c.FeedbackExporter.extra_template_basedirs = [os.fspath(TEMPLATES), os.fspath(nbgrader_templates)]
+    c.FeedbackExporter.mathjax_url = MATHJAX_URL  # set it again after configure(c) to use another copy
