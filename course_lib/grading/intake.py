@@ -211,6 +211,21 @@ def _from_lms(
     return into
 
 
+def _set_aside_collected(root: Path, source: Path) -> Path:
+    """``source`` itself, unless it is the course's own ``submitted/`` (what ``nbgrader collect`` fills, from the
+    exchange): intake rewrites that folder, so it is first moved, whole and in one rename, to
+    ``.course/collected/<UTC time>/`` and read from there (and kept there: grading never loses a submission)."""
+    submitted = root / "submitted"
+    if not (source.is_dir() and submitted.is_dir() and source.resolve() == submitted.resolve()):
+        return source
+    kept = root / ".course" / "collected" / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    while kept.exists():  # two runs in one second
+        kept = kept.with_name(kept.name + "+")
+    os.rename(submitted, kept)
+    return kept
+
+
 def intake(
     root: Path,
     source: Path,
@@ -226,6 +241,7 @@ def intake(
     root = Path(root)
     if not source.exists():
         raise FileNotFoundError(f"no submissions at {source}")
+    source = _set_aside_collected(root, Path(source))
     problems: list[Problem] = []
     late: set[tuple[str, str]] = set()
     from_lms = False

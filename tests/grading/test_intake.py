@@ -301,3 +301,18 @@ def test_a_deleted_graded_cell_is_reported(tmp_path, blanks):
             "answer cell earns nothing)"
         )
     ]
+
+
+def test_the_courses_own_submitted_folder_is_graded_as_nbgrader_collect_left_it(tmp_path, blanks):
+    """`course grade submitted` after `nbgrader collect`: intake rewrites submitted/, so it must read a copy that
+    it does not rewrite, and the collected files must survive (before: each student's folder was removed first)."""
+    course = tmp_path / "course"
+    collected = course / "submitted" / "alice" / A01
+    collected.mkdir(parents=True)
+    nbformat.write(solved(), collected / f"{A01}.ipynb")
+    (collected / "timestamp.txt").write_text("2026-12-01 10:00:00.000000 UTC")
+    taken = intake(course, course / "submitted", SOURCES, blanks)
+    assert taken.work == [("alice", A01)] and not taken.problems
+    assert nbformat.read(collected / f"{A01}.ipynb", as_version=4).cells == solved().cells
+    (kept,) = (course / ".course" / "collected").iterdir()
+    assert (kept / "alice" / A01 / "timestamp.txt").read_text() == "2026-12-01 10:00:00.000000 UTC"
