@@ -32,9 +32,12 @@ c.OverwriteCells.add_missing_cells = True
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
 
-# The exchange (nbgrader's release/collect between accounts on one server) lives inside the course, so
-# the Assignment List works without a system-wide /usr/local/share/nbgrader/exchange.
-c.Exchange.root = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".course", "exchange")
+# The exchange (nbgrader's release/collect/feedback between accounts): on a JupyterHub, the one folder every
+# account shares, named by the hub (deploy/jupyterhub sets COURSE_EXCHANGE_ROOT for every server); for one
+# person's JupyterLab, a folder inside the course, so the Assignment List works without a system-wide one.
+c.Exchange.root = os.environ.get("COURSE_EXCHANGE_ROOT") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), ".course", "exchange"
+)
 os.makedirs(c.Exchange.root, exist_ok=True)
 
 # Feedback (course_lib/grading/feedback.py): nbgrader's generate_feedback with the hidden tests removed, each

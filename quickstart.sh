@@ -42,7 +42,9 @@ install_venv() {
 install_debian_packages() {
     # bubblewrap: the grading sandbox; chromium: the browser tests; fonts: Chinese labels in plots;
     # postgresql: the tests grade a class into a throw-away PostgreSQL server (its service is not needed).
+    # npm: configurable-http-proxy, JupyterHub's proxy, for the JupyterHub term test (install_hub_proxy).
     local packages=(bubblewrap chromium fonts-wqy-microhei postgresql)
+    command -v npm >/dev/null 2>&1 || packages+=(npm)
     local missing=()
     for p in "${packages[@]}"; do
         dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -59,6 +61,18 @@ install_debian_packages() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+install_hub_proxy() {
+    # JupyterHub's proxy is a Node.js program (npm's configurable-http-proxy); deploy/jupyterhub uses it, and
+    # tests/browser/test_hub_term.py finds it here. Pinned to its major release.
+    [ -x "$ROOT/.course-node/node_modules/.bin/configurable-http-proxy" ] && return 0
+    if ! command -v npm >/dev/null 2>&1; then
+        echo "npm is missing: the JupyterHub test is skipped (apt-get install npm)." >&2
+        return 0
+    fi
+    log "installing configurable-http-proxy (npm) into .course-node/"
+    npm install --silent --no-audit --no-fund --prefix "$ROOT/.course-node" "configurable-http-proxy@^5" >/dev/null
+}
+
 case "${1:-}" in
     lab)
         install_venv
@@ -70,6 +84,7 @@ case "${1:-}" in
     test)
         install_debian_packages
         install_venv
+        install_hub_proxy
         log "running the tests"
         # pytest exits 5 when it collected no test; that is a failure here too.
         set +e

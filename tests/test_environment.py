@@ -12,7 +12,8 @@ from tests.conftest import ROOT
 # pip name -> conda-forge name, where they differ
 CONDA_NAME = {"torch": "pytorch"}
 # conda-only entries that are not requirements of the package (interpreter, build selectors, pip itself)
-CONDA_ONLY = {"python", "pip", "pytorch-cpu"}
+# (and JupyterHub's proxy, a Node.js program that pip users get from npm: quickstart.sh installs it)
+CONDA_ONLY = {"python", "pip", "pytorch-cpu", "configurable-http-proxy"}
 
 
 def _split(requirement: str) -> tuple[str, str]:
