@@ -277,3 +277,7 @@ def shoot(page, screenshot_dir):
         return path
 
     return take
+
+
+# The JupyterHub of the term test (tests/browser/test_hub_term.py), module-scoped: see hub_server.py.
+from tests.browser.hub_server import hub  # noqa: E402, F401

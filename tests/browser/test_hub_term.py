@@ -22,7 +22,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page
 
 from tests.browser.conftest import VIEWPORT
-from tests.browser.hub_server import Hub, hub  # noqa: F401 -- the fixture
+from tests.browser.hub_server import Hub
 from tests.browser.lab_steps import menu
 from tests.grading.conftest import A01, edit, solved, stub
 
