@@ -49,6 +49,7 @@ class Hub:
     exchange: Path
     grader_account: str
     instructor: str
+    second_grader: str
     learners: list[str]
     password: str
     log: Path
@@ -165,7 +166,7 @@ def hub(tmp_path_factory):
     base.chmod(0o755)
     prefix, homes = base / "srv", base / "home"
     homes.mkdir(mode=0o755)
-    names = {role: f"{PREFIX}{tag}-{role}" for role in ("grader", "teacher", "alice", "bob", "carol")}
+    names = {role: f"{PREFIX}{tag}-{role}" for role in ("grader", "teacher", "ta", "alice", "bob", "carol")}
     restore = _open_the_way([Path(sys.executable), ROOT])
     accounts = list(names.values())
     try:
@@ -181,7 +182,7 @@ def hub(tmp_path_factory):
         password = secrets.token_urlsafe(12)
         port = _free_port()
         settings.update(
-            graders=[names["teacher"]],
+            graders=[names["teacher"], names["ta"]],
             learners=[names[n] for n in ("alice", "bob", "carol")],
             authenticator="dummy",
             dummy_password=password,
@@ -211,6 +212,7 @@ def hub(tmp_path_factory):
             exchange=Path(settings["exchange"]),
             grader_account=names["grader"],
             instructor=names["teacher"],
+            second_grader=names["ta"],
             learners=[names[n] for n in ("alice", "bob", "carol")],
             password=password,
             log=log,

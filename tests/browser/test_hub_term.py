@@ -55,9 +55,9 @@ def _id(cell) -> str | None:
     return cell.metadata.get("nbgrader", {}).get("grade_id")
 
 
-def _login(context: BrowserContext, hub: Hub, name: str) -> Page:
+def _login(context: BrowserContext, hub: Hub, name: str, next_url: str = "") -> Page:
     page = context.new_page()
-    page.goto(f"{hub.url}/hub/login")
+    page.goto(f"{hub.url}/hub/login" + (f"?next={next_url}" if next_url else ""))
     page.fill("#username_input", name)
     page.fill("#password_input", hub.password)
     page.click("#login_submit")
@@ -197,6 +197,17 @@ def test_one_term_on_jupyterhub(browser, hub, tmp_path):
 
     # 4. the written answer, graded by hand in the live Formgrader; its page keeps bob's HTML inert
     _grade_by_hand(page, hub, learners["carol"])
+    # a second grader shares the same Formgrader and gradebook (no server of their own is started)
+    ta = _login(browser.new_context(viewport=VIEWPORT), hub, hub.second_grader, f"/services/{hub.course_id}/formgrader")
+    ta.wait_for_url(re.compile(rf"/services/{hub.course_id}/formgrader"), timeout=SPAWN_MS)
+    shared = _api(ta, "GET", f"{hub.formgrader}/api/submitted_notebooks/{A01}/{A01}")
+    (carol,) = [s for s in shared if s["student"] == learners["carol"]]
+    grades = _api(ta, "GET", f"{hub.formgrader}/api/grades?submission_id={carol['id']}")
+    assert [g["manual_score"] for g in grades if g["name"] == MANUAL] == [HAND_SCORE]
+    ta.context.close()
+    # and a learner cannot open it
+    assert pages["alice"].request.get(f"{hub.formgrader}/manage_assignments").status in (403, 404)
+
     submissions = _api(page, "GET", f"{hub.formgrader}/api/submitted_notebooks/{A01}/{A01}")
     (bob,) = [s for s in submissions if s["student"] == learners["bob"]]
     assert page.goto(f"{hub.formgrader}/submissions/{bob['id']}").status == 200
