@@ -2,6 +2,7 @@
 # One-command set-up of the Sequence Modelling course on a fresh machine.
 #
 #   bash quickstart.sh lab    install into ./.venv and open the course in JupyterLab (nbgrader extensions on)
+#   bash quickstart.sh hub    install into ./.venv with JupyterHub and its proxy (README: "A term on JupyterHub")
 #   bash quickstart.sh test   install into ./.venv (plus the Debian packages the tests need) and run the tests
 #
 # torch==2.13.0 is installed first, on its own: an unpinned torch (or a range admitting a newer release)
@@ -81,6 +82,15 @@ case "${1:-}" in
         [ "$(id -u)" -eq 0 ] && extra+=(--allow-root)  # containers often run as root
         exec "$VENV/bin/jupyter" lab --notebook-dir="$ROOT" "${extra[@]}" "${@:2}"
         ;;
+    hub)
+        install_venv
+        "$VENV/bin/python" -m pip install -q -e ".[hub]"
+        install_hub_proxy
+        log "JupyterHub installed; next (as root): README, 'A term on JupyterHub'"
+        echo "  sudo bash deploy/jupyterhub/setup_course.sh /srv/sequence-modelling grader-sequence-modelling"
+        echo "  sudo COURSE_HUB_SETTINGS=/srv/sequence-modelling/hub.json PATH=$ROOT/.course-node/node_modules/.bin:\$PATH \\"
+        echo "       $VENV/bin/jupyterhub -f deploy/jupyterhub/jupyterhub_config.py"
+        ;;
     test)
         install_debian_packages
         install_venv
@@ -95,7 +105,7 @@ case "${1:-}" in
         exit $status
         ;;
     *)
-        echo "usage: bash quickstart.sh lab|test [extra arguments for jupyter lab / pytest]" >&2
+        echo "usage: bash quickstart.sh lab|hub|test [extra arguments for jupyter lab / pytest]" >&2
         exit 2
         ;;
 esac
