@@ -14,6 +14,7 @@
 #                     nbgrader itself makes submissions unreadable to other learners)
 #   PREFIX/hub        JupyterHub's database, cookie secret and proxy pid
 #   PREFIX/hub.json   the settings jupyterhub_config.py reads (written once; edit the account lists there)
+# and closes this clone's solutions/ and .git to other accounts (learners run its .venv and course_lib).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 PREFIX=${1:-/srv/sequence-modelling}
@@ -32,6 +33,9 @@ for folder in solutions notebooks; do
 done
 chown -R "$GRADER:" "$PREFIX/course"
 chmod 700 "$PREFIX/course"
+# Learners' servers run this clone's .venv and course_lib, so the clone stays readable; what holds the answers
+# (solutions/ and git's history of it) is closed to other accounts.
+chmod o-rwx solutions .git 2>/dev/null || true
 if [ ! -f "$PREFIX/hub.json" ]; then
     cat > "$PREFIX/hub.json" <<JSON
 {

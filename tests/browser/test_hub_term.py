@@ -15,6 +15,7 @@ import csv
 import io
 import json
 import re
+import subprocess
 import time
 
 import nbformat
@@ -22,6 +23,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page
 
 from tests.browser.conftest import VIEWPORT
+from tests.conftest import ROOT
 from tests.browser.hub_server import Hub
 from tests.browser.lab_steps import menu
 from tests.grading.conftest import A01, edit, solved, stub
@@ -186,6 +188,11 @@ def test_one_term_on_jupyterhub(browser, hub, tmp_path):
         verdicts[short] = _validate_and_submit(learner)
         pages[short] = learner
     assert "Success" in verdicts["alice"], verdicts["alice"]
+
+    # the answers stay out of reach of a learner's account: the course folder and the clone's solutions/
+    for secret in (hub.course / "solutions", ROOT / "solutions", ROOT / ".git"):
+        peek = subprocess.run(["runuser", "-u", learners["alice"], "--", "ls", str(secret)], capture_output=True)
+        assert peek.returncode != 0, f"a learner can list {secret}"
 
     # 3. collect in Formgrader, then grade what collect put in submitted/
     text = _formgrader_action(page, hub, "collect", "Successfully collected")
