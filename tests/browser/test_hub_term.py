@@ -23,9 +23,9 @@ import pytest
 from playwright.sync_api import BrowserContext, Page
 
 from tests.browser.conftest import VIEWPORT
-from tests.conftest import ROOT
 from tests.browser.hub_server import Hub
 from tests.browser.lab_steps import menu
+from tests.conftest import ROOT
 from tests.grading.conftest import A01, edit, solved, stub
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
