@@ -4,6 +4,10 @@ course release [ASSIGNMENT ...]      regenerate notebooks/ from solutions/ (nbgr
 course validate NOTEBOOK             run a notebook's tests as the grader will, before handing it in
 course grade SUBMISSIONS             grade a class: sandboxed, judged outside the learner's kernel;
                                      writes the gradebook, feedback HTML, grades.csv and a report
+course rescore                       totals, late penalties and feedback pages from the gradebook (no kernel)
+course due ASSIGNMENT DATE           the assignment's due date (then rescore)
+course extend STUDENT ASSIGNMENT     an extension, --hours H or --until DATE (then rescore)
+course roster import canvas|moodle FILE     the LMS's class list; map-assignment A COLUMN: its grade column
 course export canvas|moodle          the gradebook as the CSV Canvas's / Moodle's grade import takes
 course doctor                        say in plain words what is wrong with this set-up
 """
@@ -68,7 +72,63 @@ def _cmd_grade(args) -> int:
     )
     summary = grade_class(root, Path(args.submissions), options)
     print(summary.text())
+    return 1 if summary.failed else 0  # a submission not graded is a failure of the run
+
+
+def _rescored(root: Path, assignments: list[str] | None = None) -> int:
+    """Rescore from the gradebook and write the term's grades.csv and report."""
+    from course_lib.grading.class_run import _source_notebooks
+    from course_lib.grading.rescore import rescore
+    from course_lib.grading.term import write_term
+    from course_lib.nbgrader_setup import course_config
+
+    config = course_config(root)
+    done = rescore(root, config, assignments)
+    csv_path, report_path = write_term(root, config.CourseDirectory.db_url, _source_notebooks(root))
+    print(f"{done.text()}\nscores: {csv_path}\nreport: {report_path}")
     return 0
+
+
+def _cmd_rescore(args) -> int:
+    return _rescored(args.course_dir or _find_root(Path.cwd()), args.assignment or None)
+
+
+def _known_assignment(root: Path, assignment: str) -> None:
+    from course_lib.nbgrader_setup import assignments
+
+    if assignment not in assignments(root):
+        raise CourseError(f"unknown assignment {assignment!r}; the course has {assignments(root)}")
+
+
+def _cmd_due(args) -> int:
+    from course_lib.grading.late import parse_due
+    from course_lib.grading.rescore import set_due
+    from course_lib.nbgrader_setup import _ensure_bin_on_path, course_config
+
+    root = args.course_dir or _find_root(Path.cwd())
+    _known_assignment(root, args.assignment)
+    try:
+        due = None if args.date == "none" else parse_due(args.date)
+    except ValueError as error:
+        raise CourseError(str(error))
+    _ensure_bin_on_path()
+    set_due(course_config(root).CourseDirectory.db_url, args.assignment, due)
+    print(f"{args.assignment} is due {due:%Y-%m-%d %H:%M} UTC" if due else f"{args.assignment} has no due date")
+    return _rescored(root, [args.assignment])
+
+
+def _cmd_extend(args) -> int:
+    from course_lib.grading.rescore import set_extension
+
+    root = args.course_dir or _find_root(Path.cwd())
+    _known_assignment(root, args.assignment)
+    if args.hours is None and args.until is None and not args.remove:
+        raise CourseError("say how long: --hours H, --until DATE, or --remove")
+    print(set_extension(root, args.student, args.assignment, args.hours, args.until))
+    from course_lib.nbgrader_setup import _ensure_bin_on_path
+
+    _ensure_bin_on_path()
+    return _rescored(root, [args.assignment])
 
 
 def _cmd_export(args) -> int:
@@ -84,6 +144,22 @@ def _cmd_export(args) -> int:
     except (ValueError, OSError) as error:
         raise CourseError(str(error))
     print(result.text())
+    return 1 if result.unmatched else 0  # a student whose grade could not be placed is a failure
+
+
+def _cmd_roster(args) -> int:
+    from course_lib.grading.roster import import_roster, map_assignment
+    from course_lib.nbgrader_setup import _ensure_bin_on_path, course_config
+
+    root = args.course_dir or _find_root(Path.cwd())
+    _ensure_bin_on_path()
+    if args.roster_command == "import":
+        if not args.file.is_file():
+            raise CourseError(f"no such file: {args.file}")
+        result = import_roster(root, course_config(root).CourseDirectory.db_url, args.lms, args.file)
+        print(result.text())
+        return 1 if result.unmatched else 0
+    print(map_assignment(root, args.assignment, args.column))
     return 0
 
 
@@ -149,6 +225,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-sandbox", action="store_true", help="run without bubblewrap (trusted code only)")
     p.set_defaults(func=_cmd_grade)
 
+    p = sub.add_parser("rescore", help="totals, late penalties and feedback pages from the gradebook (no kernel)")
+    p.add_argument("--assignment", action="append", help="rescore only this assignment (repeatable)")
+    p.set_defaults(func=_cmd_rescore)
+
+    p = sub.add_parser("due", help="set an assignment's due date, then rescore")
+    p.add_argument("assignment")
+    p.add_argument("date", help="e.g. 2026-12-01T23:59 (UTC unless +hh:mm is given), or none")
+    p.set_defaults(func=_cmd_due)
+
+    p = sub.add_parser("extend", help="give a student an extension on an assignment, then rescore")
+    p.add_argument("student")
+    p.add_argument("assignment")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--hours", type=float, default=None, help="hours after the due date")
+    how.add_argument("--until", default=None, help="a date, e.g. 2026-12-05T12:00 (kept if the due date moves)")
+    how.add_argument("--remove", action="store_true", help="take the extension back")
+    p.set_defaults(func=_cmd_extend)
+
     p = sub.add_parser("export", help="write the gradebook as the CSV Canvas's or Moodle's grade import takes")
     p.add_argument("lms", choices=["canvas", "moodle"])
     p.add_argument("--assignment", action="append", help="export only this assignment (repeatable; default: all)")
@@ -161,6 +255,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("-o", "--output", type=Path, default=None, help="the file to write (default: <lms>-grades.csv)")
     p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("roster", help="the LMS's class list and assignment columns, imported once")
+    roster = p.add_subparsers(dest="roster_command", required=True)
+    q = roster.add_parser("import", help="read Canvas's gradebook export or Moodle's grade export / participants")
+    q.add_argument("lms", choices=["canvas", "moodle"])
+    q.add_argument("file", type=Path)
+    q.set_defaults(func=_cmd_roster)
+    q = roster.add_parser("map-assignment", help="the LMS's own column of an assignment")
+    q.add_argument("assignment")
+    q.add_argument("column", help='the column exactly as the LMS exported it, e.g. "Sequence data (90210)"')
+    q.set_defaults(func=_cmd_roster)
 
     p = sub.add_parser("doctor", help="check this set-up")
     p.set_defaults(func=_cmd_doctor)

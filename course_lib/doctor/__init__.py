@@ -12,6 +12,7 @@ grading sandbox).  What is checked, for the Python that runs this command:
   button and menu; ipywidgets for the progress bars) are installed and enabled;
 - torch's threads against the cores this process may use (more threads than cores makes training slower);
 - instructors: bubblewrap (the grading sandbox of ``course grade``) and ``alembic`` (formgrader's gradebook);
+  one probe notebook through the real sandbox, which names a sandbox importing another ``course_lib``;
 - a font for the Chinese labels of the plots.
 
 :func:`diagnose` returns ``(ok, text)``; ``ok`` is False when any line is a PROBLEM.
@@ -26,6 +27,7 @@ from course_lib.doctor.findings import NOTE, OK, PROBLEM, REINSTALL, REQUIREMENT
 from course_lib.doctor.jupyter import check_jupyter_command, check_kernel, check_nbgrader
 from course_lib.doctor.machine import check_fonts, check_instructor_tools, check_threads
 from course_lib.doctor.packages import check_course_lib, check_packages, check_python, check_torch
+from course_lib.doctor.sandbox import check_grading_sandbox
 
 __all__ = ["Finding", "OK", "PROBLEM", "NOTE", "REQUIREMENTS", "CHECKS", "diagnose"]
 
@@ -39,6 +41,7 @@ CHECKS: tuple[Callable[[], list[Finding]], ...] = (
     check_nbgrader,
     check_threads,
     check_instructor_tools,
+    check_grading_sandbox,
     check_fonts,
 )
 

@@ -11,7 +11,9 @@ The class run, step by step (:func:`grade_class`):
 5. :func:`_grade`: one task per pair on the Dask cluster (:mod:`course_lib.grading.cluster`,
    :mod:`course_lib.grading.task`); as each finishes, the coordinator records it
    (:mod:`course_lib.grading.coordinator`) and the progress bar moves (:mod:`course_lib.grading.progress`);
-6. :mod:`course_lib.grading.report` writes ``grades.csv`` for the LMS and ``grading-report.md`` / ``.json``.
+6. what the run found is remembered per pair (:mod:`course_lib.grading.term`), penalties and feedback pages
+   of every recorded submission follow the gradebook (:mod:`course_lib.grading.rescore`, no kernel), and
+   :mod:`course_lib.grading.report` writes ``grades.csv`` and ``grading-report.md`` / ``.json`` for the term.
 """
 
 from __future__ import annotations
@@ -31,13 +33,14 @@ import nbformat
 
 from course_lib.grading import limits
 from course_lib.grading.cluster import ClusterOptions, grading_client, local_slots
-from course_lib.grading.coordinator import Marks, failure_line, forget, job_for, record
+from course_lib.grading.coordinator import NOT_GRADED_PREFIX, Marks, failure_line, forget, job_for, record
 from course_lib.grading.intake import Intake, Problem, intake
 from course_lib.grading.late import parse_due, set_due_date, stamp
 from course_lib.grading.progress import Progress
-from course_lib.grading.report import write_outputs
+from course_lib.grading.rescore import rescore
 from course_lib.grading.sandbox import bwrap_path
 from course_lib.grading.task import Shared, grade_submission, grader_digest, same
+from course_lib.grading.term import remember, write_term
 from course_lib.nbgrader_setup import CourseError, api_for, assignments, course_config
 
 __all__ = ["ClassSummary", "GradeOptions", "grade_class"]
@@ -265,8 +268,8 @@ def _shared(
 
 def _killed_line(error: BaseException) -> str:
     return (
-        f"the grading worker died {limits.ALLOWED_FAILURES + 1} times on this submission "
-        f"(its notebook kills the grader, e.g. by exhausting the worker's memory); not graded "
+        f"{NOT_GRADED_PREFIX}the grading worker died {limits.ALLOWED_FAILURES + 1} times on this submission "
+        f"(its notebook kills the grader, e.g. by exhausting the worker's memory, or the worker was lost) "
         f"({type(error).__name__})"
     )
 
@@ -316,7 +319,7 @@ def _grade(
             except KilledWorker as error:
                 what = _killed_line(error)
             except GraderMismatch as error:
-                what = f"not graded: {error}"
+                what = f"{NOT_GRADED_PREFIX}{error}"
             except Exception as error:  # noqa: BLE001 -- the task itself broke: named for this student, the class goes on
                 what = failure_line(root, student, assignment, f"{type(error).__name__}: {error}")
             else:
@@ -372,11 +375,21 @@ def grade_class(root: Path, submissions: Path, options: GradeOptions) -> ClassSu
             failures = _grade(course, options, todo, shared, progress, timings)
     # whatever failed in this run shows as not graded (with its cause), never as the gradebook's older score;
     # every "grading failed" line comes from the coordinator's failure_line, so it is among these already
-    not_graded = {(p.student, p.assignment): p.what for p in failures if not p.what.startswith("feedback failed")}
+    not_graded = {
+        (p.student, p.assignment): p.what.removeprefix(NOT_GRADED_PREFIX)
+        for p in failures
+        if not p.what.startswith("feedback failed")
+    }
     failed = len(not_graded)
     problems = taken.problems + failures
     clock = time.monotonic()
-    csv_path, report_path = write_outputs(root, course.db_url, course.sources, taken.work, problems, not_graded)
+    remember(root, taken.work, not_graded, problems)
+    # penalties and pages of the submissions not graded now follow the gradebook too (a grade entered by
+    # hand, a due date moved, an extension): recomputed, never re-executed
+    rescore(root, course_config(root, db_url=course.db_url), course.chosen)
+    timings["rescore"] = time.monotonic() - clock
+    clock = time.monotonic()
+    csv_path, report_path = write_term(root, course.db_url, course.sources)
     timings["report"] = time.monotonic() - clock
     return ClassSummary(
         len(todo) - failed, skipped, failed, time.monotonic() - started, csv_path, report_path, problems, timings

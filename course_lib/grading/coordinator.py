@@ -20,10 +20,12 @@ import shutil
 import warnings
 from pathlib import Path
 
+from course_lib.grading.rescore import apply_late, extension_for, refresh_page
 from course_lib.grading.task import Job, Outcome, write_tree
 
-__all__ = ["Marks", "failure_line", "forget", "job_for", "manual_entries", "record"]
+__all__ = ["NOT_GRADED_PREFIX", "Marks", "failure_line", "forget", "job_for", "manual_entries", "record"]
 
+NOT_GRADED_PREFIX = "not graded: "  # a failure line for a submission nobody's verdict reached
 _PAIR_FOLDERS = ("autograded", "feedback", ".course/reports")
 
 
@@ -55,10 +57,23 @@ class Marks:
 
 
 def job_for(root: Path, db_url: str, student: str, assignment: str) -> Job:
-    """The task's input: the submitted folder as bytes and the manual grades already entered."""
+    """The task's input: the submitted folder as bytes, the manual grades already entered, the due date and
+    the student's extension (so that the task's feedback page shows the penalty the gradebook will hold)."""
+    from nbgrader.api import Gradebook
+
     folder = Path(root) / "submitted" / student / assignment
     files = {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
-    return Job(student, assignment, files, manual_entries(db_url, student, assignment))
+    with Gradebook(db_url) as gb:
+        due = gb.find_assignment(assignment).duedate
+    extension = extension_for(root, student, assignment, due)
+    return Job(
+        student,
+        assignment,
+        files,
+        manual_entries(db_url, student, assignment),
+        due=due.isoformat() if due else None,
+        extension_hours=None if extension is None else extension.total_seconds() / 3600,
+    )
 
 
 def manual_entries(db_url: str, student: str, assignment: str) -> list[dict]:
@@ -106,7 +121,7 @@ def record(root: Path, config, outcome: Outcome, marks: Marks, fingerprint: str)
     """Write one graded submission into the gradebook and the course folder (see the module docstring)."""
     import nbformat
     from nbgrader.api import Gradebook
-    from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
+    from nbgrader.preprocessors import SaveAutoGrades
     from sqlalchemy.exc import SAWarning
 
     root = Path(root)
@@ -123,6 +138,7 @@ def record(root: Path, config, outcome: Outcome, marks: Marks, fingerprint: str)
         warnings.simplefilter("ignore", SAWarning)  # nbgrader's add_submission, as in `nbgrader autograde`
         gb.update_or_create_student(student)
         submission = gb.update_or_create_submission(assignment, student, **({"timestamp": stamp} if stamp else {}))
+        due = submission.assignment.duedate
         for notebook in submission.notebooks:  # handed in without this notebook: zero, as nbgrader does
             if notebook.name not in notebooks:
                 for grade in notebook.grades:
@@ -131,17 +147,20 @@ def record(root: Path, config, outcome: Outcome, marks: Marks, fingerprint: str)
     for name, data in notebooks.items():
         nb = nbformat.reads(data.decode("utf-8"), as_version=nbformat.NO_CONVERT)
         resources = {"nbgrader": {"student": student, "assignment": assignment, "notebook": name, "db_url": db_url}}
-        for step in (SaveAutoGrades, AssignLatePenalties):
-            step(config=config).preprocess(nb, resources)
+        SaveAutoGrades(config=config).preprocess(nb, resources)
+    apply_late(config, db_url, student, assignment, extension_for(root, student, assignment, due))  # nbgrader's own
     _replace_folder(root / "autograded" / student / assignment, outcome.autograded)
     _replace_folder(root / "feedback" / student / assignment, outcome.feedback)
     _replace_folder(root / ".course" / "reports" / student / assignment, outcome.reports)
+    if outcome.feedback:  # the task's page, unless the gradebook now says otherwise (a grade entered meanwhile)
+        refresh_page(root, config, student, assignment, shown=outcome.page_digest)
     marks.write(student, assignment, fingerprint)
 
 
 def forget(root: Path, student: str, assignment: str, marks: Marks) -> None:
     """A re-grade failed: the old results of this pair must not stand as if current."""
     marks.drop(student, assignment)
+    (Path(root) / ".course" / "pages" / student / f"{assignment}.json").unlink(missing_ok=True)
     for folder in _PAIR_FOLDERS:
         shutil.rmtree(Path(root) / folder / student / assignment, ignore_errors=True)
 
@@ -159,4 +178,7 @@ def failure_line(root: Path, student: str, assignment: str, error: str, log: str
         if re.match(r"^[A-Za-z_][\w.]*: ", line) and "see the the above traceback" not in line
     ]
     why = (raised or [line.strip() for line in text.splitlines() if line.strip()] or ["no output"])[-1]
+    not_run = re.search(r"NotGraded: (.+)", text)
+    if not_run:  # the sandbox did not run the notebook (course_lib.grading.ran): not graded, and why
+        return f"{NOT_GRADED_PREFIX}{not_run.group(1).strip()[:400]} (full log: {path.relative_to(root)})"
     return f"grading failed: {why[:300]} (full log: {path.relative_to(root)})"

@@ -12,13 +12,17 @@ Canvas (Gradebook > Import): the layout of Canvas's own gradebook export::
     "Doe, Jane",4711,s123,jdoe,Section A,12
 
 Canvas matches rows by ``ID`` (or the SIS ids) and assignments by the ``(<canvas id>)`` in the header; a
-header without one creates a new assignment.  Pass the course's exported gradebook as ``--roster`` and
-every student and section column it carried is kept as it was; our students are matched to its rows by
-``ID``, ``SIS User ID``, ``SIS Login ID`` or by the name Canvas puts in submission file names (``doejane``).
+header without one would create a new assignment, so none is ever written: the roster
+(:mod:`course_lib.grading.roster`: ``course roster import``, or ``--roster FILE``) supplies every student and
+section column as it was exported, and each assignment goes into its mapped column (``course roster
+map-assignment``) or the one grade column whose name contains its id; otherwise the export is refused.
 
 Moodle (Grades > Import > CSV file): one identifier column and one column per grade item; on import the
 identifier is mapped to "Email address" (or username / ID number) and each column to its grade item.  With
-a ``--roster`` (Moodle's own "Export > Plain text file") its identity columns are kept.
+a roster (Moodle's own grade export or participants list) its identity columns are kept, and the grade goes
+into the grade item's own column (``Assignment: Sequence data (Real)``).
+
+Without any roster, the gradebook's own identities are written (Canvas: ``SIS User ID``; Moodle: ``ID number``).
 """
 
 from __future__ import annotations
@@ -27,18 +31,13 @@ import csv
 import dataclasses
 import io
 import json
-import re
+import types
 from pathlib import Path
 
 from course_lib.grading.report import NOT_GRADED, PENDING, standing
+from course_lib.grading.roster import IDENTITY, MATCH, column_for, load, match
 
 __all__ = ["Export", "export_grades", "read_roster"]
-
-CANVAS_IDENTITY = ("Student", "ID", "SIS User ID", "SIS Login ID", "Integration ID", "Section")
-CANVAS_MATCH = ("ID", "SIS User ID", "SIS Login ID")
-MOODLE_IDENTITY = ("First name", "Last name", "ID number", "Username", "Institution", "Department", "Email address")
-MOODLE_MATCH = ("ID number", "Username", "Email address")
-CANVAS_ASSIGNMENT = re.compile(r"^(?P<name>.*?)\s*\((?P<id>\d+)\)$")
 
 
 @dataclasses.dataclass
@@ -83,26 +82,15 @@ def read_roster(path: Path) -> tuple[list[str], list[dict[str, str]], dict[str, 
     return list(reader.fieldnames), rows, points
 
 
-def _name_key(text: str) -> str:
-    """Canvas's submission file names carry the sortable name lower-cased without punctuation: "doejane"."""
-    return re.sub(r"[^a-z0-9]", "", text.lower())
-
-
-def _match(student: str, rows: list[dict[str, str]], keys: tuple[str, ...]) -> dict[str, str] | None:
-    for row in rows:
-        if any((row.get(k) or "").strip() == student for k in keys):
-            return row
-    by_name = [row for row in rows if _name_key(row.get("Student", "")) == _name_key(student)]
-    return by_name[0] if len(by_name) == 1 else None
-
-
-def _column(assignment: str, header: list[str], lms: str) -> str:
-    """The roster's column of ``assignment`` (its name, before Canvas's "(id)", mentions the id), or a new one."""
-    for name in header:
-        bare = CANVAS_ASSIGNMENT.match(name).group("name") if CANVAS_ASSIGNMENT.match(name) else name
-        if _name_key(assignment) and _name_key(assignment) in _name_key(bare):
-            return name
-    return assignment if lms == "canvas" else f"{assignment} (Real)"
+def _roster(root: Path, lms: str, path: Path | None) -> dict | None:
+    """The roster to export into: the file given (with the stored column mappings of the same LMS), else the
+    one ``course roster import`` stored for this LMS, else none (the gradebook's own identities)."""
+    stored = load(root)
+    if path is None:
+        return stored if stored is not None and stored["lms"] == lms else None
+    header, rows, points = read_roster(path)
+    columns = stored["columns"] if stored is not None and stored["lms"] == lms else {}
+    return {"lms": lms, "header": header, "rows": rows, "points": points, "columns": columns}
 
 
 def _last_report(root: Path) -> dict:
@@ -121,7 +109,7 @@ def export_grades(
     _ensure_bin_on_path()  # nbgrader's Gradebook runs `alembic`
     if lms not in ("canvas", "moodle"):
         raise ValueError(f"unknown LMS {lms!r}: canvas or moodle")
-    identity, match_keys = (CANVAS_IDENTITY, CANVAS_MATCH) if lms == "canvas" else (MOODLE_IDENTITY, MOODLE_MATCH)
+    identity, match_keys = IDENTITY[lms], MATCH[lms]
     last = _last_report(Path(root))
     with Gradebook(db_url) as gb:
         chosen = assignments or sorted(a.name for a in gb.assignments)
@@ -132,9 +120,16 @@ def export_grades(
             )
         maxima = {a: gb.find_assignment(a).max_score for a in chosen}
         students = {s.id: s for s in gb.students}
-        if roster is not None:
-            header, rows, _ = read_roster(roster)
+        for student_id, entry in last.items():  # never recorded, not graded: listed with an empty cell
+            if student_id not in students and any(
+                a in chosen and d.get("status") == NOT_GRADED for a, d in entry.get("assignments", {}).items()
+            ):
+                students[student_id] = types.SimpleNamespace(id=student_id, first_name="", last_name="", email="")
+        data = _roster(root, lms, roster)
+        if data is not None:
+            header, rows = data["header"], data["rows"]
             kept = [c for c in header if c in identity]
+            columns = {a: column_for(data, a) for a in chosen}  # refused, never a new column, when unmapped
         else:
             kept = (
                 ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
@@ -142,11 +137,11 @@ def export_grades(
                 else ["First name", "Last name", "ID number", "Email address"]
             )
             header, rows = kept, [_identity(s, lms) for s in students.values()]
-        columns = {a: _column(a, header, lms) for a in chosen}
+            columns = {a: a if lms == "canvas" else f"{a} (Real)" for a in chosen}
         grades: dict[int, dict[str, str]] = {}
         blank, unmatched = [], []
         for student_id in sorted(students):
-            row = _match(student_id, rows, match_keys)
+            row = match(student_id, rows, match_keys)
             if row is None:
                 unmatched.append(student_id)
                 continue

@@ -110,7 +110,12 @@ class FeedbackTitles(NbGraderPreprocessor):
                 meta["pending"] = bool(grade.needs_manual_grade) and grade.manual_score is None
                 if meta["pending"]:
                     pending += grade.max_score
+            try:  # for the page's late-penalty line (GetGrades sets the penalty itself)
+                late = gb.find_submission(info["assignment"], info["student"]).total_seconds_late
+            except MissingEntry:
+                late = 0.0
         info["pending"] = pending
+        info["hours_late"] = float(late or 0.0) / 3600
         return nb, resources
 
 

@@ -223,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cell-timeout", type=int, default=120)
     args = parser.parse_args(argv)
     record = Record(args.record_fd)
+    # first: which course_lib this sandbox imported (course_lib.grading.ran compares it with the grader's)
+    record._write({"course_lib": str(Path(sys.modules["course_lib"].__file__).resolve().parent)})
     jupyter_path = Path(os.environ.get("COURSE_JUPYTER_PATH", "/tmp/jupyter"))
     _install_kernelspec(jupyter_path)
     os.environ["JUPYTER_PATH"] = str(jupyter_path)

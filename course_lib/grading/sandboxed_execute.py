@@ -17,6 +17,7 @@ import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Int, List, Unicode
 
+import course_lib
 from course_lib.checks import checks_module
 from course_lib.grading import limits as defaults
 from course_lib.grading.inert import make_inert
@@ -29,7 +30,8 @@ from course_lib.grading.judge import (
 )
 from course_lib.grading.kernel_probe import probe_inputs
 from course_lib.grading.keys import answer_keys
-from course_lib.grading.sandbox import Limits, run_sandboxed
+from course_lib.grading.ran import NotGraded, not_run
+from course_lib.grading.sandbox import MAX_RECORD_BYTES, Limits, run_sandboxed
 
 __all__ = ["SandboxedExecute"]
 
@@ -74,6 +76,10 @@ class SandboxedExecute(NbGraderPreprocessor):
         result, record = run_sandboxed(
             nbformat.writes(run), limits, hide=list(self.hide), sandbox=self.sandbox, inputs_json=inputs_json
         )
+        if self.sandbox:  # without bubblewrap (course validate) the runner is this very course_lib
+            cause = not_run(result, record, Path(course_lib.__file__).resolve().parent, MAX_RECORD_BYTES)
+            if cause:
+                raise NotGraded(cause)  # no verdict at all: nbgrader's autograde fails, the coordinator reports it
         probes, events = merge_record(nb, record, tests)
         turned_off = make_inert(nb)  # formgrader and feedback render the learner's HTML as it is
         if result.timed_out:

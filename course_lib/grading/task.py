@@ -18,6 +18,7 @@ course folder is.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import hashlib
 import tempfile
 import time
@@ -49,6 +50,8 @@ class Job:
     assignment: str
     submitted: dict[str, bytes]  # submitted/<student>/<assignment>/, file by file
     manual: list[dict] = dataclasses.field(default_factory=list)  # manual grades and comments, for the feedback
+    due: str | None = None  # the assignment's due date in the gradebook (ISO, naive UTC), for the feedback
+    extension_hours: float | None = None  # the student's extension (course_lib.grading.rescore)
 
 
 @dataclasses.dataclass
@@ -62,6 +65,7 @@ class Outcome:
     feedback: dict[str, bytes] = dataclasses.field(default_factory=dict)
     reports: dict[str, bytes] = dataclasses.field(default_factory=dict)
     feedback_error: str = ""
+    page_digest: str = ""  # what the feedback page shows (course_lib.grading.rescore.page_digest)
     worker: str = ""
     seconds: float = 0.0
     timings: dict[str, float] = dataclasses.field(default_factory=dict)  # step -> seconds
@@ -153,6 +157,8 @@ def _grade_in(scratch: Path, job: Job, shared: Shared, outcome: Outcome) -> Outc
     from sqlalchemy.exc import SAWarning
 
     from course_lib.grading.autograde import autograde_config
+    from course_lib.grading.late import parse_due
+    from course_lib.grading.rescore import apply_late, page_digest, set_due
     from course_lib.nbgrader_setup import api_for
 
     student, assignment = job.student, job.assignment
@@ -178,7 +184,9 @@ def _grade_in(scratch: Path, job: Job, shared: Shared, outcome: Outcome) -> Outc
             "report_dir": str(scratch / ".course" / "reports"),
         },
     }
-    api = api_for(autograde_config(scratch, settings))
+    config = autograde_config(scratch, settings)
+    api = api_for(config)
+    set_due(db_url, assignment, parse_due(job.due) if job.due else None)
     clock = time.monotonic()
     with warnings.catch_warnings():
         # nbgrader's add_submission warns about its own session use (SAWarning) in every grading process
@@ -193,11 +201,15 @@ def _grade_in(scratch: Path, job: Job, shared: Shared, outcome: Outcome) -> Outc
     outcome.autograded = _read_tree(scratch / "autograded" / student / assignment)
     outcome.reports = _read_tree(scratch / ".course" / "reports" / student / assignment)
     _apply_manual(db_url, job)
+    # the penalty of the score with the hand-graded points, as the coordinator records it (rescore.apply_late)
+    extension = None if job.extension_hours is None else datetime.timedelta(hours=job.extension_hours)
+    apply_late(config, db_url, student, assignment, extension)
     clock = time.monotonic()
     feedback = api.generate_feedback(assignment, student, force=True)
     outcome.timings["feedback"] = time.monotonic() - clock
     if feedback.get("success"):
         outcome.feedback = _read_tree(scratch / "feedback" / student / assignment)
+        outcome.page_digest = page_digest(db_url, student, assignment)
     else:
         outcome.feedback_error = (feedback.get("error") or "no error message")[-300:]
     return outcome

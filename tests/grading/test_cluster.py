@@ -228,8 +228,8 @@ def test_a_submission_that_kills_its_worker_every_time_is_a_named_problem_and_th
     assert auto_total(course, "alice") == FULL_01
     assert problems(course, "mallory") == [
         (
-            "the grading worker died 3 times on this submission (its notebook kills the grader, e.g. by exhausting the "
-            "worker's memory); not graded (KilledWorker)"
+            "not graded: the grading worker died 3 times on this submission (its notebook kills the grader, e.g. by "
+            "exhausting the worker's memory, or the worker was lost) (KilledWorker)"
         )
     ]
     assert not (course / ".course" / "graded" / "mallory").exists(), "no resume mark: the next run tries again"
