@@ -223,13 +223,14 @@ def test_one_term_on_jupyterhub(browser, hub, tmp_path):
     assert page.evaluate("window.__pwned") is None
     assert page.locator("img[onerror]").count() == 0
 
-    # 5. feedback: generated (the course's page, through nbgrader's button) and released
-    for column, done in (
-        ("generate-feedback", "Successfully generated feedback"),
-        ("release-feedback", "Successfully released feedback"),
-    ):
-        text = _formgrader_action(page, hub, column, done)
-        assert re.search(done, text, re.I), text
+    # 5. feedback: nbgrader's Generate Feedback works with the course's configuration; `course rescore` then puts
+    # the hand-graded points (and any late penalty on them) into the totals and the pages; Release Feedback
+    text = _formgrader_action(page, hub, "generate-feedback", "Successfully generated feedback")
+    assert re.search("Successfully generated feedback", text, re.I), text
+    rescored = hub.as_grader("course", "rescore")
+    assert rescored.returncode == 0, rescored.stdout + rescored.stderr
+    text = _formgrader_action(page, hub, "release-feedback", "Successfully released feedback")
+    assert re.search("Successfully released feedback", text, re.I), text
 
     # 6. each learner fetches feedback and reads their own page
     markers = {"alice": None, "bob": "bob-wrote-this", "carol": "carol-wrote-this"}
@@ -261,16 +262,27 @@ def test_one_term_on_jupyterhub(browser, hub, tmp_path):
         if short == "carol":
             assert feedback.locator("table td", has_text="good not bad").count() == 1
             assert HAND_COMMENT in body
+            assert f"Score: {FULL_01 + HAND_SCORE} / {FULL_01 + 2}" in body, body[:400]
         # another learner's server is out of reach
         other = next(n for s, n in learners.items() if s != short)
         assert learner.request.get(f"{hub.url}/user/{other}/api/contents").status in (403, 404)
         feedback.close()
 
-    # 7. the LMS file carries the hand-entered score
-    exported = hub.as_grader("course", "export", "canvas", "-o", "canvas.csv")
-    assert exported.returncode == 0, exported.stdout + exported.stderr
-    rows = list(csv.DictReader(io.StringIO((hub.course / "canvas.csv").read_text())))
-    column = next(c for c in rows[0] if A01 in c)
-    by_student = {r.get("SIS Login ID") or r.get("Student"): r for r in rows}
-    carol_row = next(r for k, r in by_student.items() if k and learners["carol"] in k)
-    assert float(carol_row[column]) == pytest.approx(FULL_01 + HAND_SCORE)
+    # 7. the LMS: its class list imported once, the assignment mapped to its own column, the export carries the
+    # hand-entered score with every row and the Points Possible line kept
+    column = "01 Sequence data (90210)"
+    roster = ["Student,ID,SIS User ID,SIS Login ID,Section," + column, "    Points Possible,,,,,14.00"]
+    roster += [f"{short.title()},{4700 + i},s{i},{name},A," for i, (short, name) in enumerate(learners.items())]
+    (hub.course / "canvas-gradebook.csv").write_text("\n".join(roster) + "\n")
+    for command in (
+        ("course", "roster", "import", "canvas", "canvas-gradebook.csv"),
+        ("course", "roster", "map-assignment", A01, column),
+        ("course", "export", "canvas"),
+    ):
+        done = hub.as_grader(*command)
+        assert done.returncode == 0, f"{command}: {done.stdout}{done.stderr}"
+    rows = list(csv.DictReader(io.StringIO((hub.course / "canvas-grades.csv").read_text())))
+    assert rows[0]["Student"].strip() == "Points Possible"
+    scores = {r["SIS Login ID"]: r[column] for r in rows[1:]}
+    assert float(scores[learners["carol"]]) == pytest.approx(FULL_01 + HAND_SCORE)
+    assert float(scores[learners["alice"]]) == pytest.approx(FULL_01)
