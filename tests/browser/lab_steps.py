@@ -43,21 +43,29 @@ _CELLS_JS = """
 })
 """
 
-# True when the run that started after execution count `before`, at cell `start`, is over.
+# True when the run that started after execution count `before`, at cell `start`, is over: the kernel is idle, no
+# prompt shows [*], and the run has reached its end -- every code cell from `start` on has run (or, with `one`, the
+# cell at `start` has), or the newest cell of the run shows an error (the kernel then aborts the queued cells).
+# Idle alone is not the end: between two queued cells the kernel reports idle for a moment, and on a busy machine
+# JupyterLab may not have marked the queued cells [*] yet when the first one finishes.
 _RUN_OVER_JS = """
-([start, before]) => {
+([start, before, one]) => {
   const indicator = document.querySelector('.jp-NotebookPanel .jp-Notebook-ExecutionIndicator');
   if (!indicator || indicator.getAttribute('data-status') !== 'idle') return false;
+  const header = /^(?:\\S+\\s+Traceback \\(most recent call last\\)|CheckFailure: )/m;
   const cells = Array.from(document.querySelectorAll('.jp-NotebookPanel .jp-Notebook .jp-Cell'));
-  let started = false;
+  let allRan = true, newest = null, newestCount = before;
   for (const [index, cell] of cells.entries()) {
-    if (!cell.classList.contains('jp-CodeCell')) continue;
+    if (!cell.classList.contains('jp-CodeCell') || index < start) continue;
     const text = cell.querySelector('.jp-InputArea .jp-InputPrompt').textContent;
     if (text.includes('*')) return false;
     const count = parseInt((text.match(/\\[(\\d+)\\]/) || [])[1] || '0');
-    if (index >= start && count > before) started = true;
+    if (count > newestCount) { newest = cell; newestCount = count; }
+    if (count <= before && !(one && index > start)) allRan = false;
   }
-  return started;
+  if (newest === null) return false;
+  if (allRan) return true;
+  return Array.from(newest.querySelectorAll('.jp-OutputArea-output')).some(o => header.test(o.textContent || ''));
 }
 """
 
@@ -193,9 +201,10 @@ class Run:
 def run(page: Page, menu_item: str, start: int, timeout_ms: int) -> Run:
     """Run > ``menu_item`` from cell ``start``; wait until the run is over."""
     before = max((c.count or 0 for c in cells(page)), default=0)
+    one = menu_item == "Run Selected Cell"
     menu(page, "Run", menu_item)
     try:
-        page.wait_for_function(_RUN_OVER_JS, arg=[start, before], timeout=timeout_ms, polling=250)
+        page.wait_for_function(_RUN_OVER_JS, arg=[start, before, one], timeout=timeout_ms, polling=250)
     except PlaywrightTimeout:
         states = " ".join(c.prompt or "?" for c in cells(page) if c.kind == "code")
         raise AssertionError(
