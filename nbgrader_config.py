@@ -41,7 +41,8 @@ c.Exchange.root = os.environ.get("COURSE_EXCHANGE_ROOT") or os.path.join(
 os.makedirs(c.Exchange.root, exist_ok=True)
 
 # Feedback (course_lib/grading/feedback.py): nbgrader's generate_feedback with the hidden tests removed, each
-# graded cell titled by its exercise, points awaiting manual grading said as such, messages in full, MathJax.
+# graded cell titled by its exercise, points awaiting manual grading said as such, messages in full, maths as
+# MathML: one self-contained file, no script, no network.
 configure_feedback(c)
 
 # Late work (course_lib/grading/late.py): nbgrader compares each submission's timestamp.txt with the

@@ -24,7 +24,8 @@ folder, only what the coordinator sent:
     keys               a quiz's answer key, read from the gradebook's copy of the instructor's test cell
     view, view_audit   the grading view of ``course_lib.checks`` the sandbox gets: run steps, no judge
     inert              makes learner-written HTML inert (nh3) before anyone's browser shows it
-    feedback           the feedback page nbgrader's ``generate_feedback`` writes (titles, pending, MathJax)
+    feedback           the feedback page nbgrader's ``generate_feedback`` writes (titles, pending, no script)
+    mathml             the feedback page's maths as MathML (latex2mathml, cleaned by nh3)
     uids               the sandbox uid this notebook runs under, held by a lock machine-wide
     sandbox            bubblewrap + resource limits around the runner
 

@@ -10,14 +10,18 @@ and Formgrader's button all use it) sets three things:
   -> "make_windows — 5. Windows for next-step prediction"), and marks cells still awaiting manual grading,
   so that the page says "2 points awaiting your instructor" rather than "Score: 0.0 / 2.0";
 - the template ``templates/feedback/course_feedback.html.j2`` (extending nbgrader's ``feedback`` page): those titles in
-  the table of contents and the cell headings, failure messages in full and wrapped, and MathJax as the
-  classic notebook loads it (``FeedbackExporter.mathjax_url``: :data:`MATHJAX_URL` on the CDN by default; point
-  it at a local copy, e.g. jupyter-server-mathjax's, where students have no network).  Where MathJax
-  cannot load, the LaTeX stays as written between its ``$`` signs.
+  the table of contents and the cell headings, failure messages in full and wrapped, tables ruled (nbgrader's
+  page drops the notebook stylesheet, so Bootstrap alone ran a table's cells together).
 
-The page is rendered by :class:`FeedbackExporter`, nbconvert's ``HTMLExporter`` with one change: the
-compiled templates are kept for the life of the process (nbgrader makes a fresh exporter, and so a fresh
-Jinja environment, for every notebook; compiling the template chain cost a third of each page's 0.65 s).
+The page is self-contained: it loads no script and makes no request (Bootstrap and the rest of its CSS are
+inline), so it reads the same downloaded from an LMS and opened from disk without a network.  Maths is
+typeset when the page is rendered, as MathML the browser lays out itself (:mod:`course_lib.grading.mathml`;
+``templates/feedback/mathjax.html.j2`` stands in for nbconvert's MathJax loader with nothing).
+
+The page is rendered by :class:`FeedbackExporter`, nbconvert's ``HTMLExporter`` with two changes: markdown
+and ``text/latex`` maths become MathML, and the compiled templates are kept for the life of the process
+(nbgrader makes a fresh exporter, and so a fresh Jinja environment, for every notebook; compiling the template
+chain cost a third of each page's 0.65 s).
 """
 
 from __future__ import annotations
@@ -28,15 +32,15 @@ from pathlib import Path
 
 import jinja2
 from nbconvert.exporters import HTMLExporter
+from nbconvert.filters.markdown_mistune import MarkdownWithMath
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-__all__ = ["MATHJAX_URL", "TEMPLATE_FILE", "FeedbackExporter", "FeedbackTitles", "configure", "titles"]
+from course_lib.grading.mathml import MathMLRenderer, latex_output_html
+
+__all__ = ["TEMPLATE_FILE", "FeedbackExporter", "FeedbackTitles", "configure", "titles"]
 
 TEMPLATE_FILE = "course_feedback.html.j2"
 TEMPLATES = Path(__file__).parent / "templates"  # holds feedback/course_feedback.html.j2
-# MathJax 2.7.9 with the configuration the classic notebook server loads: the same files the
-# jupyter-server-mathjax package ships, so a course without network can serve that copy instead.
-MATHJAX_URL = "https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.9/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
 HEADING = re.compile(r"^#{1,3}\s+(?P<text>.+?)\s*#*\s*$", re.MULTILINE)
 FENCED = re.compile(r"^(```|~~~).*?^\1", re.MULTILINE | re.DOTALL)
 
@@ -80,12 +84,32 @@ _COMPILED = _CompiledTemplates()
 
 
 class FeedbackExporter(HTMLExporter):
-    """nbconvert's HTML exporter (configured as ``FeedbackExporter``) whose compiled templates outlive it."""
+    """nbconvert's HTML exporter (configured as ``FeedbackExporter``): maths as MathML, compiled templates that
+    outlive it."""
 
     def _create_environment(self):
         environment = super()._create_environment()
         environment.bytecode_cache = _COMPILED
         return environment
+
+    @jinja2.pass_context
+    def markdown2html(self, context, source):
+        """``HTMLExporter.markdown2html`` (same renderer options) with :class:`MathMLRenderer`."""
+        cell = context.get("cell", {})
+        renderer = MathMLRenderer(
+            escape=False,
+            attachments=cell.get("attachments", {}),
+            embed_images=self.embed_images,
+            path=context.get("resources", {}).get("metadata", {}).get("path", ""),
+            anchor_link_text=self.anchor_link_text,
+            exclude_anchor_links=self.exclude_anchor_links,
+            **self.lexer_options,
+        )
+        return MarkdownWithMath(renderer=renderer).render(source)
+
+    def default_filters(self):
+        yield from super().default_filters()
+        yield ("latex_output_html", latex_output_html)
 
 
 class FeedbackTitles(NbGraderPreprocessor):
@@ -134,4 +158,3 @@ def configure(c) -> None:
     # HTMLExporter built from the same config (template "formgrade"), which cannot find our template file.
     c.FeedbackExporter.template_file = TEMPLATE_FILE
     c.FeedbackExporter.extra_template_basedirs = [os.fspath(TEMPLATES), os.fspath(nbgrader_templates)]
-    c.FeedbackExporter.mathjax_url = MATHJAX_URL  # set it again after configure(c) to use another copy

@@ -1,12 +1,16 @@
 """Quiz answer keys: read by the grader from the instructor's test cell, never handed to a learner.
 
 An exercise whose answer is a value (``callable_answer=False``: a quiz, a multiple choice) is marked against
-a key the instructor writes in the hidden part of its test cell in the source notebook::
+a key the instructor writes in the hidden part of its test cell in the source notebook (between nbgrader's
+hidden-tests markers, after the visible call)::
 
     check_io_structures(IO_STRUCTURES)
-    ### BEGIN HIDDEN TESTS
-    check_io_structures(IO_STRUCTURES, key={"sentiment of a review": "N-1", ...})
-    ### END HIDDEN TESTS
+    # ... the BEGIN marker of nbgrader's hidden tests ...
+    check_io_structures(IO_STRUCTURES, key={"<question>": "<its answer>", ...})
+    # ... its END marker ...
+
+(neither the markers nor a real answer are written out here: the learner's package holds this file, and
+tests/test_package.py checks that no file of it carries a marker or a line of a hidden test).
 
 nbgrader strips hidden tests from the learner's notebook and keeps the whole cell in the gradebook; at
 autograding it puts the gradebook's cell back (``OverwriteCells``), whatever the submission's cell says.

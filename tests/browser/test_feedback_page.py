@@ -1,10 +1,11 @@
-"""Does the feedback page a student opens show exercise titles, whole messages and rendered maths?
+"""Does the feedback page a student opens from disk, with no network, show titles, whole messages, maths and tables?
 
-The page `course grade` writes is opened from disk in headless Chromium.  The machine has no network, so
-MathJax's requests to the CDN are answered from the copy the jupyter-server-mathjax package ships (the
-same MathJax 2.7.9 and configuration the page asks for); every other request is refused and recorded.
-A second visit refuses MathJax too: the LaTeX must then stay readable as written.  Screenshots go to
-COURSE_SCREENSHOTS (default screenshots/): feedback-page.png, feedback-failure.png, feedback-no-mathjax.png.
+The page `course grade` writes is opened from file:// in headless Chromium with every request the page makes
+refused and recorded (the page's own file excepted): it must make none, since a student may open it downloaded
+from the LMS, offline.  Its maths is MathML written when the page was rendered, laid out by Chromium itself;
+alice's written answer holds a pipe table (which Bootstrap alone used to run together) and maths of her own.
+Screenshots go to COURSE_SCREENSHOTS (default screenshots/): feedback-page.png, feedback-failure.png,
+feedback-answer.png.
 """
 
 from __future__ import annotations
@@ -13,15 +14,25 @@ from pathlib import Path
 
 import pytest
 
-from course_lib.grading.feedback import MATHJAX_URL
 from tests.browser.conftest import VIEWPORT
 from tests.grading.conftest import message, needs_bwrap
 from tests.grading.feedback_class import feedback_html, graded_feedback_class
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, needs_bwrap]
 
-MATHJAX_CDN = MATHJAX_URL.split("MathJax.js")[0]
 NARROW = {"width": 900, "height": VIEWPORT["height"]}  # narrower than the longest message: it must wrap
+MATHML = "http://www.w3.org/1998/Math/MathML"
+
+# Every <math>: its namespace, its display and its laid-out size.
+FORMULAS = """() => [...document.getElementsByTagName("math")].map(m => {
+  const box = m.getBoundingClientRect();
+  return {ns: m.namespaceURI, display: m.getAttribute("display"), width: box.width, height: box.height,
+          text: m.textContent};
+})"""
+# The written answer's table: each row's cells, their left edges and borders.
+TABLE = """table => [...table.rows].map(row => [...row.cells].map(c => ({
+  text: c.innerText.trim(), left: c.getBoundingClientRect().left, border: getComputedStyle(c).borderTopWidth,
+  padding: getComputedStyle(c).paddingLeft})))"""
 
 
 @pytest.fixture(scope="module")
@@ -29,42 +40,29 @@ def course(tmp_path_factory):
     return graded_feedback_class(tmp_path_factory.mktemp("feedback-page"))
 
 
-def _local_mathjax() -> Path:
-    mathjax = pytest.importorskip(
-        "jupyter_server_mathjax", reason="pip install jupyter-server-mathjax (the [test] extra)"
-    )
-    return Path(mathjax.__file__).parent / "static"
-
-
-def _open(browser, path: Path, serve_mathjax: bool):
-    """A page on ``path``; MathJax served locally (or refused); the list every other request lands in."""
+def _open(browser, path: Path):
+    """A page on ``path`` (file://) in a fresh context; every other request is refused and recorded."""
     context = browser.new_context(viewport=NARROW)
-    refused: list[str] = []
-    local = _local_mathjax()
+    requests: list[str] = []
 
     def answer(route):
-        url = route.request.url
-        if serve_mathjax and url.startswith(MATHJAX_CDN):
-            file = local / url[len(MATHJAX_CDN) :].split("?")[0]
-            if file.is_file():
-                return route.fulfill(path=str(file), headers={"Access-Control-Allow-Origin": "*"})  # as the CDN
-        if not url.startswith(MATHJAX_CDN):
-            refused.append(url)
+        if route.request.url == path.as_uri():
+            return route.continue_()
+        requests.append(route.request.url)
         return route.abort()
 
-    context.route(lambda url: url.startswith(("http:", "https:")), answer)
+    context.route("**/*", answer)
     page = context.new_page()
-    page.goto(path.as_uri())
-    return context, page, refused
+    page.goto(path.as_uri(), wait_until="load")
+    return context, page, requests
 
 
-def test_feedback_shows_titles_whole_messages_and_rendered_maths(browser, course, screenshot_dir):
-    context, page, refused = _open(browser, feedback_html(course), serve_mathjax=True)
+def test_feedback_opened_offline_shows_titles_whole_messages_maths_and_tables(browser, course, screenshot_dir):
+    context, page, requests = _open(browser, feedback_html(course))
     try:
+        # laid out: every formula has a size (a layout pass has run once the first one has)
         page.wait_for_function(
-            "() => window.MathJax && MathJax.Hub && MathJax.Hub.queue.pending === 0 "
-            "&& document.querySelectorAll('.MathJax_Display').length > 0",
-            timeout=60_000,
+            "() => [...document.getElementsByTagName('math')].every(m => m.getBoundingClientRect().width > 0)"
         )
         page.screenshot(path=str(screenshot_dir / "feedback-page.png"))
         toc = page.locator("#toc")
@@ -85,24 +83,23 @@ def test_feedback_shows_titles_whole_messages_and_rendered_maths(browser, course
             path=str(screenshot_dir / "feedback-failure.png")
         )
 
-        typeset = page.locator('script[type^="math/tex"]').count()  # MathJax leaves one per formula it typeset
-        assert typeset >= 4 and page.locator(".MathJax_Display").count() >= 2, "the notebook's equations are typeset"
-        assert "Math Processing Error" not in page.locator("body").inner_text()
+        formulas = page.evaluate(FORMULAS)
+        assert len(formulas) >= 6 and all(f["ns"] == MATHML for f in formulas), "MathML elements, not text"
+        assert all(f["width"] > 0 and f["height"] > 0 for f in formulas), [f for f in formulas if not f["width"]]
+        blocks = [f for f in formulas if f["display"] == "block"]
+        assert len(blocks) >= 2 and all(f["width"] > 150 for f in blocks), "display maths set out on its own"
         prose = page.locator("div.text_cell_render").all_inner_texts()
-        assert not any("$$" in text for text in prose), "no raw $$ left where MathJax rendered"
-        assert refused == [], "the page asks for nothing but MathJax"
-    finally:
-        context.close()
+        assert not any("$" in text or "\\tanh" in text for text in prose), "no LaTeX left on the page"
 
+        answer = page.locator("div.text_cell_render", has_text="A bag of words cannot tell").first
+        answer.scroll_into_view_if_needed()
+        rows = answer.locator("table").evaluate(TABLE)
+        assert [len(row) for row in rows] == [3, 3, 3] and rows[0][0]["text"] == "sentence"
+        assert all(cell["border"] != "0px" and cell["padding"] != "0px" for row in rows for cell in row)
+        assert rows[1][0]["left"] + 50 < rows[1][1]["left"] < rows[1][2]["left"], "columns apart, not run together"
+        answer.screenshot(path=str(screenshot_dir / "feedback-answer.png"))
 
-def test_without_mathjax_the_latex_stays_readable(browser, course, screenshot_dir):
-    context, page, refused = _open(browser, feedback_html(course), serve_mathjax=False)
-    try:
-        page.wait_for_load_state("load")
-        page.screenshot(path=str(screenshot_dir / "feedback-no-mathjax.png"))
-        text = page.locator("body").inner_text()
-        assert r"$$X_k = (s_k, \dots, s_{k+w-1}), \qquad y_k = s_{k+w}" in text, "the LaTeX as written, not mangled"
-        assert page.locator("#toc").get_by_text("make_windows — 5. Windows for next-step prediction").is_visible()
-        assert refused == []
+        assert page.evaluate("document.scripts.length") == 0, "the page runs no script at all"
+        assert requests == [], f"opened from disk, the page asks for nothing: {requests}"
     finally:
         context.close()

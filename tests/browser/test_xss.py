@@ -16,8 +16,15 @@ origin, other than the template's own CDN scripts; formgrader's static scripts a
 from nbgrader's package as its server serves them, so its own JavaScript runs beside the vectors); navigations of the main frame.  Then every element of
 the page gets mouseover/focus/click-free events dispatched (a handler that needs a hover would run), and no
 element may carry an ``on*`` attribute or be positioned (fixed/absolute/sticky) inside a rendered cell.
-Assert zero of each.  MathJax is loaded from a CDN the test machine cannot reach, so the MathJax vectors are
-covered by the unit tests of tests/grading/test_inert.py (and nbconvert loads MathJax with its Safe extension).
+Assert zero of each.
+
+The feedback page typesets maths itself, as MathML (course_lib/grading/mathml.py), so the MathJax vectors and
+the MathML ones (``MATHML_VECTORS``: ``\\href``, ``\\style``, ``\\unicode``, ``\\class``, ``\\cssId``, colours,
+markup in ``\\text``, raw ``<math>`` with ``xlink:href``) are handed in too, as answers and as ``text/latex``
+outputs; and a page of the LaTeX vectors rendered without the inert step shows that the MathML path alone lets
+nothing through.  Formgrader's page loads MathJax from a CDN the test machine cannot reach, so there the MathJax
+vectors are covered by the unit tests of tests/grading/test_inert.py (and it loads MathJax with its Safe
+extension).
 """
 
 from __future__ import annotations
@@ -41,7 +48,8 @@ from tests.grading.conftest import (
     solved,
     write,
 )
-from tests.grading.xss_corpus import VECTORS
+from tests.grading.feedback_class import render_feedback
+from tests.grading.xss_corpus import MATHML_VECTORS, VECTORS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, needs_bwrap]
 
@@ -98,7 +106,7 @@ READ_RECORD = "() => window.__xss"
 
 def _hostile_submission() -> nbformat.NotebookNode:
     nb = edit(solved(), "why_bag_of_words_fails", VECTORS["empty comment <!--->"])
-    nb.cells += [nbformat.v4.new_markdown_cell(source) for source in VECTORS.values()]
+    nb.cells += [nbformat.v4.new_markdown_cell(source) for source in [*VECTORS.values(), *MATHML_VECTORS.values()]]
     html_vectors = [v for k, v in VECTORS.items() if not k.startswith(("markdown", "MathJax"))]
     displays = [("HTML", html_vectors[i : i + 40]) for i in range(0, len(html_vectors), 40)]  # the grader keeps 50
     displays += [("Markdown", list(VECTORS.values())[i : i + 40]) for i in range(0, len(VECTORS), 40)]  # per cell
@@ -110,6 +118,7 @@ def _hostile_submission() -> nbformat.NotebookNode:
             "</script></svg>', 'text/plain': 'svg'}, raw=True)\n"
         )
     )
+    displays.append(("Latex", [v for k, v in MATHML_VECTORS.items() if not k.startswith("raw")]))
     nb.cells += [
         nbformat.v4.new_code_cell(
             f"from IPython.display import {kind}, display\nfor vector in {vectors!r}:\n    display({kind}(vector))\n"
@@ -259,3 +268,42 @@ def test_the_hooks_see_a_vector_that_is_let_through(browser, tmp_path):
     seen = _open(browser, page)
     assert "alert:1" in seen["scripts"] and set(seen["handlers"]) == {"IMG onerror"}
     assert any(p.startswith("A fixed") for p in seen["positioned"]), seen["positioned"]
+
+
+def test_the_mathml_path_alone_lets_nothing_through(browser, tmp_path):
+    """The LaTeX vectors on a feedback page rendered without the inert step (answers and text/latex outputs):
+    what latex2mathml and nh3 make of them runs nothing, loads nothing, links nowhere and positions nothing."""
+    latex = {name: vector for name, vector in MATHML_VECTORS.items() if not name.startswith("raw")}
+    latex |= {name: vector for name, vector in VECTORS.items() if name.startswith("MathJax")}
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(vector) for vector in latex.values()])
+    code = nbformat.v4.new_code_cell("display(Latex(...))")
+    code.outputs = [nbformat.v4.new_output("display_data", data={"text/latex": v}) for v in latex.values()]
+    nb.cells.append(code)
+    path = tmp_path / "mathml.html"
+    path.write_text(render_feedback(nb), encoding="utf-8")
+
+    context = browser.new_context()
+    context.add_init_script(HOOKS)
+    page = context.new_page()
+    requests, dialogs = [], []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.route(
+        "**/*",
+        lambda r: r.continue_() if r.request.url == path.as_uri() else (requests.append(r.request.url), r.abort()),
+    )
+    try:
+        page.goto(path.as_uri(), wait_until="load")
+        found = page.evaluate(PROBE_PAGE)
+        ours = {f"eval:{source[:80]}" for source in (PROBE_PAGE, READ_RECORD)}  # read before any other evaluate
+        scripts = [s for s in page.evaluate(READ_RECORD) if s not in ours]
+        links = page.evaluate(
+            """() => [...document.querySelectorAll(".text_cell_render *, .output_latex *")]
+                 .filter(e => [...e.attributes].some(a => /^(src|style|class|id)$|href/.test(a.name)))
+                 .map(e => e.tagName + " " + [...e.attributes].map(a => a.name).join(","))"""
+        )
+        assert scripts == [] and dialogs == [] and requests == [], (scripts, dialogs, requests)
+        assert found["handlers"] == [] and found["positioned"] == [] and links == [], (found, links)
+        assert page.evaluate("document.scripts.length") == 0, "no script on the page: nothing can run later"
+        assert page.locator("math").count() >= len(latex), "the vectors are on the page, as MathML"
+    finally:
+        context.close()

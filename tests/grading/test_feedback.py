@@ -1,7 +1,8 @@
 """Can a student read the feedback page `course grade` writes (through nbgrader's own generate_feedback)?
 
 Each graded cell is titled by its exercise and section, points not graded yet say so, failure messages are
-whole, the hidden tests' source is not there, and the late penalty is shown; the report agrees.
+whole, the hidden tests' source is not there, and the late penalty is shown; the report agrees.  The page is
+self-contained: every formula is MathML, a learner's table is a table, nothing is loaded, and it stays small.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import re
 
 import nbformat
 import pytest
+from bs4 import BeautifulSoup
 
 from course_lib.grading.feedback import titles
 from tests.grading.conftest import A01, message, needs_bwrap, report
@@ -19,8 +21,14 @@ from tests.grading.feedback_class import (
     feedback_html,
     graded_feedback_class,
 )
+from tests.grading.test_mathml import formulas, prose
 
 pytestmark = [needs_bwrap, pytest.mark.slow]
+
+# Measured: 333,533 bytes, of which inline CSS (Bootstrap's, mostly) 124.5 kB, notebook 01's figures 127 kB and the
+# MathML of its 6 formulas 2.6 kB (332,076 bytes when it loaded MathJax from a CDN).  The bound leaves room for a
+# few more figures, not for an inlined script bundle (MathJax 3's single-file builds are over 1 MB).
+PAGE_BYTES = 360_000
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +76,22 @@ def test_a_title_quoting_the_learners_own_heading_is_text_not_markup(page):
     toc = re.search(r'<div id="toc">(.*?)</div>', page, re.DOTALL).group(1)
     assert "io_structures — My notes on &lt;b&gt;tensors&lt;/b&gt; &amp; &lt;i&gt;shapes&lt;/i&gt;" in toc
     assert HOSTILE_HEADING not in toc
+
+
+def test_every_formula_is_mathml_a_table_is_a_table_and_nothing_is_loaded(course, page):
+    autograded = nbformat.read(course / "autograded" / "alice" / A01 / f"{A01}.ipynb", as_version=4)
+    expected = sum(formulas(c.source) for c in autograded.cells if c.cell_type == "markdown")
+    assert expected >= 4 and page.count("<math") == expected, "one <math> per formula of the markdown"
+    rendered = [str(div) for div in BeautifulSoup(page, "html.parser").select("div.text_cell_render")]
+    assert rendered and not [p for p in map(prose, rendered) if re.search(r"\$.+?\$|\\\(|\\\[", p)], "no LaTeX left"
+    answer = page[page.index("A bag of words cannot tell") :]
+    table = answer[: answer.index("</table>")]
+    assert "<table>" in table and table.count("<tr>") == 3 and table.count("<td>") == 6
+    assert "<script" not in page and "MathJax" not in page and "<link" not in page
+
+
+def test_the_page_stays_small(course):
+    assert feedback_html(course).stat().st_size < PAGE_BYTES
 
 
 def test_titles_name_exercises_by_their_section_and_skip_code_blocks():

@@ -2,9 +2,10 @@
 
 Drawn from the OWASP XSS filter-evasion cheat sheet, html5sec.org (comment, CDATA, foreign-content and
 mutation tricks), PortSwigger's cheat sheet (event handlers that need no interaction) and MathJax's own
-extensions (``\\href``, ``\\style``, ``\\class``).  Each vector calls ``alert(1)`` (or navigates, or overlays
-the page) if it works, so the browser test can count script executions; the unit tests check nh3's verdict
-on each.  Used by tests/grading/test_inert.py and tests/browser/test_xss.py.
+extensions (``\\href``, ``\\style``, ``\\class``); :data:`MATHML_VECTORS` aims at the feedback page's
+MathML.  Each vector calls ``alert(1)`` (or navigates, or overlays the page) if it works, so the browser test
+can count script executions; the unit tests check nh3's verdict on each.  Used by tests/grading/test_inert.py,
+tests/grading/test_mathml.py and tests/browser/test_xss.py.
 """
 
 from __future__ import annotations
@@ -85,6 +86,29 @@ VECTORS: dict[str, str] = {
     "MathJax style overlay": rf"$\style{{{OVERLAY}}}{{\href{{https://xss.invalid/}}{{x}}}}$",
     "MathJax class": r"$\class{modal-backdrop}{x}$",
     "MathJax cssId": r"$\cssId{header}{x}$",
+}
+
+# The feedback page typesets maths itself, as MathML (course_lib/grading/mathml.py): LaTeX that latex2mathml
+# turns into links, styles, names, colours, markup or negative spaces, and raw MathML with links ("raw ...",
+# which the inert step turns off before any page renders it).
+MATHML_VECTORS: dict[str, str] = {
+    "href": r"$\href{javascript:alert(1)}{x}$",
+    "href display": r"$$\href{javascript:alert(1)}{\text{click me}}$$",
+    "href in an environment": r"\begin{equation}\href{javascript:alert(1)}{x}\end{equation}",
+    "style overlay": rf"$\style{{{OVERLAY}}}{{\href{{https://xss.invalid/}}{{x}}}}$",
+    "class": r"$\class{modal-backdrop}{x}$",
+    "cssId": r"$\cssId{header}{x}$",
+    "unicode markup": r"$\unicode{x3C}img src=x onerror=alert(1)\unicode{x3E}$",
+    "unicode breaking out": r'$\unicode{"><img src=x onerror=alert(1)>}$',
+    "unicode font": r"$\unicode[https://xss.invalid/font]{x41}$",
+    "mathcolor": r"$\mathcolor{red}{x} \color{red}{y} \colorbox{red}{z}$",
+    "text markup": r"$\text{<img src=x onerror=alert(1)>}$",
+    "text markup with tabs": "$\\text{<img\tsrc=x\tonerror=alert(1)>}$",  # latex2mathml turns spaces into &nbsp;
+    "text closing the math": r"$$\text{</math><img src=x onerror=alert(1)>}$$",
+    "negative spaces": r"$\hspace{-100cm}x \kern-50em y \mkern-90mu z \! w \smash{v}$",
+    "overlapping boxes": r"$\rlap{\text{overlay}}x \mathllap{\text{overlay}}y$",
+    "raw xlink": '<math><mi xlink:href="javascript:alert(1)">x</mi></math>',
+    "raw href and style": f'<math><mi href="javascript:alert(1)" style="{OVERLAY}">x</mi></math>',
 }
 
 # Ordinary answers that must come through untouched: what learners write and the course's notebooks use.
