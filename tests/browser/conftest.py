@@ -156,6 +156,14 @@ def lab(tmp_path_factory) -> Lab:
     base = tmp_path_factory.mktemp("lab")
     course = base / "course"
     _copy_course(course)
+    server = start_lab(base, course)
+    yield server
+    _stop(server.process)
+
+
+def start_lab(base: Path, course: Path) -> Lab:
+    """Start ``jupyter lab`` in ``course`` (settings, workspaces and runtime under ``base``); wait until it
+    answers.  The caller stops it with ``_stop(server.process)``."""
     _lab_settings(base / "settings")
     for folder in ("workspaces", "jupyter-config", "jupyter-data", "runtime", "ipython"):
         (base / folder).mkdir()
@@ -210,8 +218,7 @@ def lab(tmp_path_factory) -> Lab:
                 _stop(process)
                 pytest.fail(f"jupyter lab did not answer within {SERVER_START_SECONDS} s:\n{server.log_tail()}")
             time.sleep(0.5)
-    yield server
-    _stop(process)
+    return server
 
 
 def _stop(process: subprocess.Popen) -> None:

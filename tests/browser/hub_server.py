@@ -150,7 +150,7 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory):
+def hub():
     """JupyterHub with an instructor (grader), three learners and the shared Formgrader, as deployed."""
     if os.geteuid() != 0:
         pytest.skip("the JupyterHub test makes Linux accounts and spawns servers as them: run it as root")
@@ -229,6 +229,8 @@ def hub(tmp_path_factory):
             _remove_account(name)
         for folder, mode in restore.items():
             folder.chmod(mode)
-        if (base / "hub.log").exists():  # kept with pytest's temporary files, for a failure's post-mortem
-            shutil.copy(base / "hub.log", tmp_path_factory.mktemp("hub") / "hub.log")
+        if (base / "hub.log").exists():  # kept beside the browser tests' screenshots, for a post-mortem
+            kept = Path(os.environ.get("COURSE_SCREENSHOTS") or ROOT / "screenshots")
+            kept.mkdir(parents=True, exist_ok=True)
+            shutil.copy(base / "hub.log", kept / "hub-term.log")
         shutil.rmtree(base, ignore_errors=True)

@@ -102,6 +102,8 @@ PROBE_PAGE = """() => {
 
 
 READ_RECORD = "() => window.__xss"
+# resolves after the next animation frame and the timers queued before it: a state, not a fixed wait
+NEXT_FRAME = "() => new Promise(done => requestAnimationFrame(() => setTimeout(done, 0)))"
 
 
 def _hostile_submission() -> nbformat.NotebookNode:
@@ -176,9 +178,11 @@ def _formgrader_static(path: str) -> Path | None:
     return found if found.is_file() and found.is_relative_to(root) else None
 
 
-def _open(browser, page_html: Path) -> dict:
-    """Open ``page_html`` in a fresh context of the session's Chromium (tests/browser/conftest.py; one
-    Playwright per session: a second sync_playwright in the same thread fails) and record what it did."""
+def _open(browser, page_html: Path | str, origin: str | None = None) -> dict:
+    """Open ``page_html`` (a file, or the URL of a live server whose ``origin`` it may talk to) in a fresh
+    context of the session's Chromium (tests/browser/conftest.py; one Playwright per session: a second
+    sync_playwright in the same thread fails) and record what it did."""
+    target = page_html.as_uri() if isinstance(page_html, Path) else page_html
     context = browser.new_context()
     context.add_init_script(HOOKS)
     page = context.new_page()
@@ -186,13 +190,17 @@ def _open(browser, page_html: Path) -> dict:
     page.on("dialog", lambda dialog: (seen["dialogs"].append(dialog.message), dialog.dismiss()))
 
     def leaving(route):
-        url = urlparse(route.request.url)
+        request_url = route.request.url
+        url = urlparse(request_url)
+        if origin and request_url.startswith(origin + "/"):
+            route.continue_()  # the live server's own pages, scripts and API
+            return
         if url.scheme not in ("file", "data") and url.hostname not in TEMPLATE_HOSTS:
-            seen["requests"].append(route.request.url)  # another origin: the page's own are file: here
+            seen["requests"].append(request_url)  # another origin: the page's own are file: here
         static = _formgrader_static(url.path) if url.scheme == "file" else None
         if static is not None:
             route.fulfill(path=str(static))  # formgrader's own scripts and Bootstrap, as its server serves them
-        elif route.request.url == page_html.as_uri():
+        elif request_url == target:
             route.continue_()
         else:
             route.abort()  # no network here anyway; nothing else the page asks for is fetched
@@ -201,18 +209,19 @@ def _open(browser, page_html: Path) -> dict:
     page.on(
         "framenavigated",
         lambda frame: (
-            seen["navigations"].append(frame.url)
-            if frame == page.main_frame and frame.url != page_html.as_uri()
-            else None
+            seen["navigations"].append(frame.url) if frame == page.main_frame and frame.url != target else None
         ),
     )
-    page.goto(page_html.as_uri(), wait_until="load")
-    page.wait_for_timeout(1000)
+    response = page.goto(target, wait_until="load")
+    seen["status"] = response.status if response is not None else None
+    page.wait_for_load_state("networkidle")  # every script the page (or a vector) started loading has settled
     seen.update(page.evaluate(PROBE_PAGE))
-    page.wait_for_timeout(500)
-    ours = {f"eval:{source[:80]}" for source in (PROBE_PAGE, READ_RECORD)}  # Playwright's evaluate is an eval
+    page.wait_for_load_state("networkidle")
+    page.evaluate(NEXT_FRAME)  # the handlers the probe's events started have run
+    ours = {f"eval:{source[:80]}" for source in (PROBE_PAGE, READ_RECORD, NEXT_FRAME)}  # evaluate is an eval
     seen["scripts"] = [s for s in page.evaluate(READ_RECORD) if s not in ours]
     seen["text"] = page.inner_text("body")
+    seen["score_boxes"] = page.locator("input.score").count()
     context.close()
     return seen
 
@@ -307,3 +316,32 @@ def test_the_mathml_path_alone_lets_nothing_through(browser, tmp_path):
         assert page.locator("math").count() >= len(latex), "the vectors are on the page, as MathML"
     finally:
         context.close()
+
+
+@pytest.fixture(scope="module")
+def live_formgrader(graded, tmp_path_factory):
+    """JupyterLab started in the graded course folder with a token login, as an instructor opens Formgrader."""
+    from tests.browser.conftest import _stop, start_lab
+
+    server = start_lab(tmp_path_factory.mktemp("live-formgrader"), graded)
+    yield server
+    _stop(server.process)
+
+
+def test_no_vector_runs_in_the_live_formgrader_grading_page(browser, graded, live_formgrader):
+    """Formgrader's own server, as shipped (its page exporter with the course's nbgrader_config.py): the grading
+    page of the hostile submission loads, shows its score boxes, and runs, loads and overlays nothing."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{graded / 'gradebook.db'}") as gradebook:
+        submission = gradebook.find_submission_notebook(A01, A01, STUDENT).id
+    url = f"{live_formgrader.url}/formgrader/submissions/{submission}?token={live_formgrader.token}"
+    seen = _open(browser, url, origin=live_formgrader.url)
+    assert seen["status"] == 200, live_formgrader.log_tail()
+    assert seen["score_boxes"] >= 1 and seen["cells"] > len(VECTORS)
+    assert seen["scripts"] == [], seen["scripts"]
+    assert seen["dialogs"] == [], seen["dialogs"]
+    assert seen["requests"] == [], seen["requests"]
+    assert seen["handlers"] == [], seen["handlers"]
+    assert seen["positioned"] == [], seen["positioned"]
+    assert "HTML was turned off" in seen["text"]
