@@ -65,26 +65,6 @@ def test_dropout_accepts_torch_and_a_bernoulli_mask():
     check_dropout(bernoulli, hidden=True)
 
 
-def test_dropout_stub_is_not_implemented():
-    fails_with(check_dropout, stub, "not implemented yet")
-
-
-@pytest.mark.parametrize(
-    "wrong, pattern",
-    [
-        mistake(make_dropout, "left on at evaluation", r"left on at evaluation"),
-        mistake(make_dropout, "scaled at evaluation", r"training=False you multiplied by 1 - p"),
-        mistake(make_dropout, "not scaled", r"kept entries are not scaled"),
-        mistake(make_dropout, "scaled by 1 - p", r"multiplied by 1 - p.*scaled \*up\*"),
-        mistake(make_dropout, "scaled by 1 / p", r"divided by p"),
-        mistake(make_dropout, "p is the keep probability", r"probability of dropping a unit, not of keeping"),
-        mistake(make_dropout, "in place", r"changed in place"),
-    ],
-)
-def test_dropout_names_the_mistake(wrong, pattern):
-    fails_with(check_dropout, wrong, pattern, hidden=True)
-
-
 @pytest.mark.parametrize("hidden", [False, True])
 def test_stacked_rnn_dropout_accepts_dropout_on_the_non_recurrent_connections(hidden):
     check_stacked_rnn_dropout(make_stack(), hidden=hidden)
@@ -105,25 +85,35 @@ def test_stacked_rnn_dropout_accepts_whole_sequences_and_nn_rnn():
     check_stacked_rnn_dropout(with_nn_rnn, hidden=True)
 
 
-def test_stacked_rnn_dropout_stub_is_not_implemented():
-    fails_with(check_stacked_rnn_dropout, stub, "not implemented yet")
-
-
-@pytest.mark.parametrize(
-    "wrong, pattern",
-    [
-        mistake(make_stack, "recurrent connection", r"reaches the recurrent connection h_\{t-1\} -> h_t"),
-        mistake(make_stack, "dropped state carried", r"reaches the recurrent connection.*carried forward"),
-        mistake(make_stack, "left on at evaluation", r"left on at evaluation"),
-        mistake(make_stack, "no output dropout", r"last layer's output is not dropped"),
-        mistake(make_stack, "no dropout between layers", r"between stacked layers are not dropped"),
-    ],
-)
-def test_stacked_rnn_dropout_names_the_mistake(wrong, pattern):
-    fails_with(check_stacked_rnn_dropout, wrong, pattern, hidden=True)
-
-
 def test_stacked_rnn_dropout_names_no_dropout_at_all_while_training():
     fails_with(
         check_stacked_rnn_dropout, lambda x, layers, training, drop: make_stack()(x, layers, False, drop), r"no dropout"
     )
+
+
+@pytest.mark.parametrize("check", [check_dropout, check_stacked_rnn_dropout], ids=["dropout", "stacked_rnn_dropout"])
+def test_the_stub_is_not_implemented(check):
+    fails_with(check, stub, "not implemented yet")
+
+
+@pytest.mark.parametrize(
+    "wrong, pattern, check",
+    [
+        mistake(make_dropout, "left on at evaluation", r"left on at evaluation", check_dropout),
+        mistake(make_dropout, "scaled at evaluation", r"training=False you multiplied by 1 - p", check_dropout),
+        mistake(make_dropout, "not scaled", r"kept entries are not scaled", check_dropout),
+        mistake(make_dropout, "scaled by 1 - p", r"multiplied by 1 - p.*scaled \*up\*", check_dropout),
+        mistake(make_dropout, "scaled by 1 / p", r"divided by p", check_dropout),
+        mistake(make_dropout, "p is the keep probability", r"dropping a unit, not of keeping", check_dropout),
+        mistake(make_dropout, "in place", r"changed in place", check_dropout),
+        mistake(make_stack, "recurrent connection", r"reaches the recurrent connection", check_stacked_rnn_dropout),
+        mistake(
+            make_stack, "dropped state carried", r"recurrent connection.*carried forward", check_stacked_rnn_dropout
+        ),
+        mistake(make_stack, "left on at evaluation", r"left on at evaluation", check_stacked_rnn_dropout),
+        mistake(make_stack, "no output dropout", r"last layer's output is not dropped", check_stacked_rnn_dropout),
+        mistake(make_stack, "no dropout between layers", r"between stacked layers are not", check_stacked_rnn_dropout),
+    ],
+)
+def test_a_mistake_is_named(wrong, pattern, check):
+    fails_with(check, wrong, pattern, hidden=True)
