@@ -11,7 +11,7 @@ from typing import Sequence
 
 import torch
 
-__all__ = ["state_grad_norms", "first_last_ratio"]
+__all__ = ["state_grad_norms", "rnn_state_grad_norms", "first_last_ratio"]
 
 
 def state_grad_norms(loss: torch.Tensor, states: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -23,6 +23,21 @@ def state_grad_norms(loss: torch.Tensor, states: Sequence[torch.Tensor]) -> torc
     """
     grads = torch.autograd.grad(loss, list(states), retain_graph=True, allow_unused=True)
     return torch.tensor([0.0 if g is None else float(g.double().norm()) for g in grads], dtype=torch.float64)
+
+
+def rnn_state_grad_norms(rnn: torch.nn.RNN, x: torch.Tensor, loss_of_last) -> torch.Tensor:
+    """||dL/dh_t|| for t = 1..T of a one-layer batch-first ``nn.RNN`` started from zeros: (T,) float64.
+
+    x: (N, T, D); loss_of_last: a function of the last state h_T (N, H) returning a scalar loss.  The module is
+    called one step at a time so that every state is a node of the graph (one call over the whole sequence keeps
+    the recurrence inside the call, and its per-step outputs reach the loss only through themselves).
+    """
+    h = x.new_zeros(1, x.shape[0], rnn.hidden_size)  # nn.RNN's state: (layers, N, H)
+    states = []
+    for x_t in x.unbind(1):
+        _, h = rnn(x_t[:, None], h)  # one step: input (N, 1, D)
+        states.append(h)
+    return state_grad_norms(loss_of_last(h[0]), states)
 
 
 def first_last_ratio(norms: torch.Tensor) -> float:

@@ -26,23 +26,39 @@ __all__ = ["Report", "validate"]
 
 @dataclasses.dataclass
 class Report:
+    """What ``course validate`` found. ``bonus``: the grade ids of bonus exercises, whose points are counted apart
+    (a notebook with every required exercise right has all its required points, whatever the bonus)."""
+
     notebook: Path
     verdicts: list[Verdict]
     points: dict[str, float]
     notes: list[str]
+    bonus: frozenset[str] = frozenset()
 
     @property
     def passed(self) -> bool:
-        return bool(self.verdicts) and all(v.passed for v in self.verdicts)
+        """Every required exercise passes (a bonus left undone does not fail the notebook)."""
+        required = [v for v in self.verdicts if v.grade_id not in self.bonus]
+        return bool(self.verdicts) and all(v.passed for v in required)
+
+    def earned(self, bonus: bool) -> tuple[float, float]:
+        """(points earned, points available) of the required (bonus=False) or the bonus exercises."""
+        chosen = [v for v in self.verdicts if (v.grade_id in self.bonus) == bonus]
+        total = sum(self.points.get(v.grade_id, 0) for v in chosen)
+        return sum(self.points.get(v.grade_id, 0) for v in chosen if v.passed), total
 
     def text(self) -> str:
         lines = [f"{self.notebook}:"]
         lines += [f"  note: {n}" for n in self.notes]
         for v in self.verdicts:
             mark = "PASS" if v.passed else "FAIL"
-            lines.append(f"  {mark} {v.grade_id} ({self.points.get(v.grade_id, 0):g} points): {v.message}")
-        earned = sum(self.points.get(v.grade_id, 0) for v in self.verdicts if v.passed)
-        lines.append(f"  {earned:g} of {sum(self.points.values()):g} autograded points")
+            kind = "bonus, " if v.grade_id in self.bonus else ""
+            lines.append(f"  {mark} {v.grade_id} ({kind}{self.points.get(v.grade_id, 0):g} points): {v.message}")
+        earned, total = self.earned(bonus=False)
+        lines.append(f"  {earned:g} of {total:g} required autograded points")
+        earned, total = self.earned(bonus=True)
+        if total:
+            lines.append(f"  bonus: {earned:g} of {total:g} points, counted apart from the required ones")
         return "\n".join(lines)
 
 
@@ -77,7 +93,7 @@ def validate(path: Path, timeout: int = 600, cell_timeout: int = 300) -> Report:
     probes, events = merge_record(nb, record, probes_at)
     notes += events[:-1] if events and events[-1].startswith("executed") else events
     reason = f"the notebook ran past {timeout} s" if result.timed_out else "the kernel stopped before this cell"
-    verdicts, points = [], {}
+    verdicts, points, bonus = [], {}, set()
     for index, exercise in probes_at.items():
         meta = nb.cells[index].metadata["nbgrader"]
         verdicts.append(
@@ -92,7 +108,9 @@ def validate(path: Path, timeout: int = 600, cell_timeout: int = 300) -> Report:
             )
         )
         points[meta["grade_id"]] = float(meta.get("points", 0))
-    return Report(path, verdicts, points, notes)
+        if EXERCISES[exercise].bonus:
+            bonus.add(meta["grade_id"])
+    return Report(path, verdicts, points, notes, frozenset(bonus))
 
 
 def _module_of(path: Path, tests: set[str]) -> str:

@@ -2,7 +2,7 @@
 
 import torch
 
-from course_lib.measure import first_last_ratio, state_grad_norms
+from course_lib.measure import first_last_ratio, rnn_state_grad_norms, state_grad_norms
 
 
 def test_state_grad_norms_match_the_chain_rule_on_a_linear_recurrence():
@@ -23,3 +23,19 @@ def test_unused_states_get_zero():
     b = a * 2
     c = a * 3
     assert state_grad_norms(b.sum(), [b, c]).tolist() == [2**0.5, 0.0]
+
+
+def test_rnn_state_grad_norms_match_the_chain_rule_of_nn_rnn():
+    """Stepping nn.RNN one step at a time, dL/dh_t = dL/dh_{t+1} diag(1 - h_{t+1}^2) W_hh, from dL/dh_T = v."""
+    torch.manual_seed(0)
+    rnn = torch.nn.RNN(2, 3, batch_first=True, dtype=torch.float64)
+    x = torch.randn(1, 4, 2, dtype=torch.float64)
+    v = torch.randn(1, 3, dtype=torch.float64)
+    norms = rnn_state_grad_norms(rnn, x, lambda h_T: (h_T * v).sum())
+    hs = rnn(x)[0][0].detach()  # (T, H)
+    grad, expected = v[0], [float(v.norm())]
+    for t in range(3, 0, -1):
+        grad = (grad * (1 - hs[t] ** 2)) @ rnn.weight_hh_l0.detach()
+        expected.insert(0, float(grad.norm()))
+    torch.testing.assert_close(norms, torch.tensor(expected, dtype=torch.float64))
+    assert norms[-1] != norms[0]

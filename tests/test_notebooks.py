@@ -106,6 +106,14 @@ def test_learner_version_fails_only_where_the_learner_has_work_to_do(path, tmp_p
         if not (name == "NotImplementedError" or (name == "CheckFailure" and "not implemented yet" in value))
     ]
     assert not unexpected, f"cells failing for another reason than an unfinished exercise: {unexpected}"
+    demos = [
+        (i, value[:120])
+        for i, name, value in errors
+        if name == "NotImplementedError"
+        and not nb.cells[i].metadata.get("nbgrader", {}).get("solution")
+        and "this cell runs your code of" not in value
+    ]
+    assert not demos, f"demonstration cells that fail without naming the exercise to write first (needs()): {demos}"
     graded = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"]
     for cell in graded:
         assert any(o.output_type == "error" for o in cell.outputs), (

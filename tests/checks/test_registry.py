@@ -83,3 +83,22 @@ def test_every_case_names_its_kind_or_is_a_values_case(key):
         for name, case in EXERCISES[key].cases(SEEDS[0], hidden).items():
             assert isinstance(case, dict), f"{key}: case '{name}' is not a dict"
             assert isinstance(case.get("kind", "values"), str), f"{key}: case '{name}' has a kind that is not a name"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_the_bonus_exercises_are_the_ones_the_notebook_calls_bonus(assignment):
+    """An exercise is bonus in course_lib (``Exercise.bonus``, counted apart by ``course validate``) exactly when the
+    statement before its solution cell says so ("**Bonus exercise 4a**", "**Exercise 7 (bonus, 3 points)**")."""
+    nb = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
+    module, statement = checks_module(assignment), ""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            found = re.findall(r"\*\*((?:Bonus )?[Ee]xercise [^*]*)\*\*", cell.source)
+            statement = found[-1] if found else statement
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+        if cell.metadata.get("nbgrader", {}).get("solution") and cell.cell_type == "code":
+            said = "bonus" in statement.lower()
+            assert EXERCISES[f"{module}.{grade_id}"].bonus == said, (
+                f"{assignment}: exercise {grade_id} is {'not ' * (not said)}called bonus in its statement "
+                f"({statement!r}) but Exercise.bonus is {EXERCISES[f'{module}.{grade_id}'].bonus}"
+            )

@@ -26,14 +26,18 @@ and torch's RNN modules that several share (the rest is the toolkit's, :mod:`cou
     sampling        sample         ids ~ softmax(logits / temperature), greedy at 0
     language_model  RNNLM          an RNN language model that overfits a tiny set
     perplexity      perplexity     exp(mean cross-entropy over the real, non-pad targets)
+    dropout         dropout        inverted dropout by hand: train and eval
+    stacked_dropout stacked_rnn_dropout   dropout on the non-recurrent connections of a stacked RNN
 """
 
 from course_lib.checks.nb02_rnn.bptt import BPTT_RTOL, RNN_BACKWARD, check_rnn_backward
 from course_lib.checks.nb02_rnn.cell import RNN_CELL, check_rnn_cell
+from course_lib.checks.nb02_rnn.dropout import DROPOUT, check_dropout
 from course_lib.checks.nb02_rnn.forward import RNN_FORWARD, check_rnn_forward
 from course_lib.checks.nb02_rnn.language_model import LM_LOSS_TARGET, RNN_LM, check_rnn_lm
 from course_lib.checks.nb02_rnn.perplexity import PERPLEXITY, check_perplexity
 from course_lib.checks.nb02_rnn.sampling import SAMPLE, check_sample
+from course_lib.checks.nb02_rnn.stacked_dropout import RNN_DROPOUT, check_stacked_rnn_dropout
 from course_lib.checks.nb02_rnn.tbptt import TBPTT, check_tbptt
 
 __all__ = [
@@ -47,6 +51,8 @@ __all__ = [
     "SAMPLE",
     "RNN_LM",
     "PERPLEXITY",
+    "DROPOUT",
+    "RNN_DROPOUT",
     "check_rnn_cell",
     "check_rnn_forward",
     "check_rnn_backward",
@@ -54,6 +60,8 @@ __all__ = [
     "check_sample",
     "check_rnn_lm",
     "check_perplexity",
+    "check_dropout",
+    "check_stacked_rnn_dropout",
 ]
 
-EXERCISES = (RNN_CELL, RNN_FORWARD, RNN_BACKWARD, TBPTT, SAMPLE, RNN_LM, PERPLEXITY)
+EXERCISES = (RNN_CELL, RNN_FORWARD, RNN_BACKWARD, TBPTT, SAMPLE, RNN_LM, PERPLEXITY, DROPOUT, RNN_DROPOUT)

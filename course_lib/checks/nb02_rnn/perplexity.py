@@ -93,7 +93,7 @@ def _mistakes(logits: torch.Tensor, targets: torch.Tensor, pad_id: int) -> list[
             float(nll.mean()),
             (
                 "padding is included: the mean runs over every position, the <pad> targets too. "
-                "Leave them out: F.cross_entropy(..., ignore_index=pad_id), or a mask targets != pad_id."
+                "Leave them out with a mask of the real targets, and divide by the number of real targets."
             ),
         ),
         (
@@ -204,9 +204,8 @@ def _ppl_judge(cases, results):
         if message:
             raise CheckFailure(f"{where}. {message}")
         raise CheckFailure(
-            f"{where} (relative tolerance {rtol:g}; compared with exp(F.cross_entropy(logits.reshape(-1, V), "
-            f"targets.reshape(-1), ignore_index=pad_id))). Perplexity = exp of the mean, over every real (non-pad) "
-            f"target, of -log softmax(logits)[target]."
+            f"{where} (relative tolerance {rtol:g}; compared with torch's cross-entropy, the padding left out). "
+            f"Perplexity = exp of the mean, over every real (non-pad) target, of -log softmax(logits)[target]."
         )
 
 

@@ -219,5 +219,5 @@ def _layer_judge(cases, results):
             )
 
 
-LSTM_BACKWARD = Exercise("lstm_backward", "lstm_backward", _layer_cases, _layer_run, _layer_judge)
+LSTM_BACKWARD = Exercise("lstm_backward", "lstm_backward", _layer_cases, _layer_run, _layer_judge, bonus=True)
 check_lstm_backward = LSTM_BACKWARD.check

@@ -199,5 +199,7 @@ def _step_judge(cases, results):
             )
 
 
-LSTM_STEP_BACKWARD = Exercise("lstm_step_backward", "lstm_step_backward", _step_cases, _step_run, _step_judge)
+LSTM_STEP_BACKWARD = Exercise(
+    "lstm_step_backward", "lstm_step_backward", _step_cases, _step_run, _step_judge, bonus=True
+)
 check_lstm_step_backward = LSTM_STEP_BACKWARD.check

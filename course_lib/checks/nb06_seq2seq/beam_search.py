@@ -208,4 +208,4 @@ def _beam_judge(cases, results):
                 )
 
 
-BEAM_SEARCH = Exercise("beam_search", "beam_search", _beam_cases, _beam_run, _beam_judge)
+BEAM_SEARCH = Exercise("beam_search", "beam_search", _beam_cases, _beam_run, _beam_judge, bonus=True)
