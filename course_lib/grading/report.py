@@ -36,6 +36,7 @@ __all__ = [
     "markdown",
     "not_graded_in",
     "standing",
+    "text_table",
     "write_outputs",
 ]
 
@@ -249,3 +250,12 @@ def cell_text(note: str) -> str:
     """
     line = note.splitlines()[0] if note and note.splitlines() else ""
     return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(line, quote=False))
+
+
+def text_table(headers, rows) -> str:
+    """A plain-text table for a terminal: columns padded to their widest entry, a rule under the headers."""
+    widths = [max(len(str(x)) for x in column) for column in zip(headers, *rows)]
+    return "\n".join(
+        "  ".join(str(x).ljust(w) for x, w in zip(row, widths)).rstrip()
+        for row in (headers, ["-" * w for w in widths], *rows)
+    )
