@@ -10,6 +10,7 @@ course extend STUDENT ASSIGNMENT     an extension, --hours H or --until DATE (th
 course roster import canvas|moodle FILE     the LMS's class list; map-assignment A COLUMN: its grade column
 course export canvas|moodle          the gradebook as the CSV Canvas's / Moodle's grade import takes
 course history STUDENT               who changed which of the student's scores, when (.course/audit.jsonl)
+course stats                         per exercise over the term: mean, full marks, discrimination, top mistake
 course doctor                        say in plain words what is wrong with this set-up
 """
 
@@ -188,6 +189,28 @@ def _cmd_history(args) -> int:
     return 0
 
 
+def _cmd_stats(args) -> int:
+    import json
+
+    from course_lib.grading.stats import compute, text, write_stats
+    from course_lib.nbgrader_setup import _ensure_bin_on_path, course_config
+
+    root = args.course_dir or _find_root(Path.cwd())
+    for assignment in args.assignment or []:
+        _known_assignment(root, assignment)
+    _ensure_bin_on_path()
+    report_path = Path(root) / "grading-report.json"
+    report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.is_file() else {}
+    stats = compute(course_config(root).CourseDirectory.db_url, report, args.assignment or None)
+    stem = "grading-stats" + "".join(f"-{a}" for a in sorted(args.assignment or []))
+    paths = write_stats(root, stats, stem)
+    print(text(stats))
+    if not report:
+        print("(no grading-report.json yet: no failure messages to count)")
+    print("written: " + ", ".join(str(p) for p in paths))
+    return 0
+
+
 def _cmd_doctor(args) -> int:
     from course_lib.doctor import diagnose
 
@@ -197,7 +220,7 @@ def _cmd_doctor(args) -> int:
 
 
 # The commands that read or write the gradebook: each records score changes (course_lib/grading/audit.py)
-AUDITED = {"grade", "rescore", "due", "extend", "export", "roster import", "history"}
+AUDITED = {"grade", "rescore", "due", "extend", "export", "roster import", "history", "stats"}
 
 
 def _action(argv: list[str]) -> str:
@@ -327,6 +350,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("student")
     p.add_argument("--assignment", default=None, help="only this assignment")
     p.set_defaults(func=_cmd_history)
+
+    p = sub.add_parser("stats", help="per exercise over the term: mean, full marks, discrimination, top mistake")
+    p.add_argument("--assignment", action="append", help="only this assignment (repeatable; default: all)")
+    p.set_defaults(func=_cmd_stats)
 
     p = sub.add_parser("doctor", help="check this set-up")
     p.set_defaults(func=_cmd_doctor)
