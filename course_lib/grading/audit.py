@@ -65,7 +65,10 @@ ZERO_IS_NONE = ("extra credit", "late penalty")  # 0 and no value mean the same:
 
 def actor() -> str:
     """The account running this command, and the hub user when there is one (JupyterHub sets it)."""
-    user = getpass.getuser()
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # a container's uid with no passwd entry and no $USER
+        user = f"uid {os.getuid()}"
     hub = os.environ.get("JUPYTERHUB_USER")
     return f"{user} (hub user {hub})" if hub and hub != user else user
 
