@@ -9,12 +9,15 @@ course due ASSIGNMENT DATE           the assignment's due date (then rescore)
 course extend STUDENT ASSIGNMENT     an extension, --hours H or --until DATE (then rescore)
 course roster import canvas|moodle FILE     the LMS's class list; map-assignment A COLUMN: its grade column
 course export canvas|moodle          the gradebook as the CSV Canvas's / Moodle's grade import takes
+course history STUDENT               who changed which of the student's scores, when (.course/audit.jsonl)
+course stats                         per exercise over the term: mean, full marks, discrimination, top mistake
 course doctor                        say in plain words what is wrong with this set-up
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
@@ -163,12 +166,88 @@ def _cmd_roster(args) -> int:
     return 0
 
 
+def _known_student(root: Path, db_url: str, student: str) -> None:
+    from course_lib.grading.audit import read_log
+    from course_lib.grading.roster import our_students
+
+    known = set(our_students(root, db_url)) | {line["student"] for line in read_log(root)}
+    if student not in known:
+        shown = ", ".join(sorted(known)[:20]) + (", …" if len(known) > 20 else "")
+        raise CourseError(f"unknown student {student!r}; the course has {len(known)} student(s): {shown or 'none'}")
+
+
+def _cmd_history(args) -> int:
+    from course_lib.grading.audit import history
+    from course_lib.nbgrader_setup import _ensure_bin_on_path, course_config
+
+    root = args.course_dir or _find_root(Path.cwd())
+    _ensure_bin_on_path()
+    _known_student(root, course_config(root).CourseDirectory.db_url, args.student)
+    if args.assignment:
+        _known_assignment(root, args.assignment)
+    print(history(root, args.student, args.assignment))
+    return 0
+
+
+def _cmd_stats(args) -> int:
+    import json
+
+    from course_lib.grading.stats import compute, text, write_stats
+    from course_lib.nbgrader_setup import _ensure_bin_on_path, course_config
+
+    root = args.course_dir or _find_root(Path.cwd())
+    for assignment in args.assignment or []:
+        _known_assignment(root, assignment)
+    _ensure_bin_on_path()
+    report_path = Path(root) / "grading-report.json"
+    report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.is_file() else {}
+    stats = compute(course_config(root).CourseDirectory.db_url, report, args.assignment or None)
+    stem = "grading-stats" + "".join(f"-{a}" for a in sorted(args.assignment or []))
+    paths = write_stats(root, stats, stem)
+    print(text(stats))
+    if not report:
+        print("(no grading-report.json yet: no failure messages to count)")
+    print("written: " + ", ".join(str(p) for p in paths))
+    return 0
+
+
 def _cmd_doctor(args) -> int:
     from course_lib.doctor import diagnose
 
     ok, text = diagnose()
     print(text)
     return 0 if ok else 1
+
+
+# The commands that read or write the gradebook: each records score changes (course_lib/grading/audit.py)
+AUDITED = {"grade", "rescore", "due", "extend", "export", "roster import", "history", "stats"}
+
+
+def _action(argv: list[str]) -> str:
+    """The command line as typed, without --course-dir: ``course extend alice 01_sequence_data --hours 48``."""
+    words, skip = [], False
+    for word in argv:
+        if skip or word.startswith("--course-dir="):
+            skip = False
+            continue
+        if word == "--course-dir":
+            skip = True
+            continue
+        words.append(word)
+    return "course " + shlex.join(words)
+
+
+def _audited(args, argv: list[str]) -> int:
+    """Run the command; around one of :data:`AUDITED`, the audit log's before and after (audit.watch)."""
+    name = args.command + (f" {args.roster_command}" if args.command == "roster" else "")
+    if name not in AUDITED:
+        return args.func(args)
+    from course_lib.grading.audit import watch
+    from course_lib.nbgrader_setup import course_config
+
+    args.course_dir = args.course_dir or _find_root(Path.cwd())
+    with watch(args.course_dir, course_config(args.course_dir).CourseDirectory.db_url, name, _action(argv)):
+        return args.func(args)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -267,12 +346,22 @@ def main(argv: list[str] | None = None) -> int:
     q.add_argument("column", help='the column exactly as the LMS exported it, e.g. "Sequence data (90210)"')
     q.set_defaults(func=_cmd_roster)
 
+    p = sub.add_parser("history", help="who changed which of a student's scores, and when")
+    p.add_argument("student")
+    p.add_argument("--assignment", default=None, help="only this assignment")
+    p.set_defaults(func=_cmd_history)
+
+    p = sub.add_parser("stats", help="per exercise over the term: mean, full marks, discrimination, top mistake")
+    p.add_argument("--assignment", action="append", help="only this assignment (repeatable; default: all)")
+    p.set_defaults(func=_cmd_stats)
+
     p = sub.add_parser("doctor", help="check this set-up")
     p.set_defaults(func=_cmd_doctor)
 
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     try:
-        return args.func(args)
+        return _audited(args, argv)
     except CourseError as error:
         print(f"course {args.command}: {error}", file=sys.stderr)
         return 2

@@ -13,6 +13,8 @@ real gradebook:
     progress     the progress bar and the problem lines
     report       ``grades.csv``, ``grading-report.md`` / ``.json`` (autograded, manual, pending, late)
     export       ``course export canvas|moodle``: the gradebook as an LMS's grade import takes it
+    audit        who changed which score, when: ``.course/audit.jsonl``, ``course history``
+    stats        per exercise over the term: means, full marks, discrimination, the top mistake
 
 **Grading task** -- inside a Dask worker process (this machine or another), trusted; sees no course
 folder, only what the coordinator sent:

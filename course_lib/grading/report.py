@@ -36,6 +36,7 @@ __all__ = [
     "markdown",
     "not_graded_in",
     "standing",
+    "text_table",
     "write_outputs",
 ]
 
@@ -187,8 +188,20 @@ def write_outputs(
             writer.writerow(_csv_row(student, chosen, report[student]))
     (root / "grading-report.json").write_text(json.dumps(report, indent=1, ensure_ascii=False))
     report_path = root / "grading-report.md"
-    report_path.write_text(markdown(report), encoding="utf-8")
+    report_path.write_text(markdown(report) + _statistics(root, db_url, report), encoding="utf-8")
     return csv_path, report_path
+
+
+def _statistics(root: Path, db_url: str, report: dict) -> str:
+    """The term's statistics, written afresh with the report (``grading-stats.*``), as the report's section."""
+    from course_lib.grading.stats import compute, section, write_stats
+
+    stats = compute(db_url, report)
+    _, _, figure = write_stats(root, stats)
+    return (
+        "\n## Statistics\n\nEvery exercise over the whole term (details: grading-stats.md, grading-stats.csv).\n\n"
+        + (section(stats, figure.name))
+    )
 
 
 def markdown(report: dict) -> str:
@@ -249,3 +262,12 @@ def cell_text(note: str) -> str:
     """
     line = note.splitlines()[0] if note and note.splitlines() else ""
     return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(line, quote=False))
+
+
+def text_table(headers, rows) -> str:
+    """A plain-text table for a terminal: columns padded to their widest entry, a rule under the headers."""
+    widths = [max(len(str(x)) for x in column) for column in zip(headers, *rows)]
+    return "\n".join(
+        "  ".join(str(x).ljust(w) for x, w in zip(row, widths)).rstrip()
+        for row in (headers, ["-" * w for w in widths], *rows)
+    )
