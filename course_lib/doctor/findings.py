@@ -33,6 +33,7 @@ REQUIREMENTS = {
     "nbclient": ">=0.10",
     "nbformat": ">=5.9",
     "nh3": ">=0.3",
+    "latex2mathml": ">=3.81,<4",
     "cloudpickle": ">=3.0",
     "distributed": ">=2024.8",
     "cryptography": ">=42",
