@@ -311,6 +311,7 @@ def _grade(
                 priority=len(todo) - rank,  # Dask runs higher priorities first
             )
             futures[future] = (student, assignment, fingerprint)
+        progress.slots(sum(client.nthreads().values()))  # the heartbeat starts: running and queued
         for arrived in as_completed(futures).batches():  # what finished together is recorded together
             graded, pairs = [], []
             for future in arrived:
