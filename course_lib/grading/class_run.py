@@ -33,7 +33,7 @@ import nbformat
 
 from course_lib.grading import limits
 from course_lib.grading.cluster import ClusterOptions, grading_client, local_slots
-from course_lib.grading.coordinator import NOT_GRADED_PREFIX, Marks, failure_line, forget, job_for, record
+from course_lib.grading.coordinator import NOT_GRADED_PREFIX, Marks, failure_line, forget, job_for, record_batch
 from course_lib.grading.intake import Intake, Problem, intake
 from course_lib.grading.late import parse_due, set_due_date, stamp
 from course_lib.grading.progress import Progress
@@ -311,40 +311,43 @@ def _grade(
                 priority=len(todo) - rank,  # Dask runs higher priorities first
             )
             futures[future] = (student, assignment, fingerprint)
-        for future in as_completed(futures):
-            student, assignment, fingerprint = futures.pop(future)
-            what = None
-            try:
-                outcome = future.result()
-            except KilledWorker as error:
-                what = _killed_line(error)
-            except GraderMismatch as error:
-                what = f"{NOT_GRADED_PREFIX}{error}"
-            except Exception as error:  # noqa: BLE001 -- the task itself broke: named for this student, the class goes on
-                what = failure_line(root, student, assignment, f"{type(error).__name__}: {error}")
-            else:
-                timings["tasks: in workers"] = timings.get("tasks: in workers", 0) + outcome.seconds
-                if not outcome.success:
-                    what = failure_line(root, student, assignment, outcome.error, outcome.log)
+        progress.slots(sum(client.nthreads().values()))  # the heartbeat starts: running and queued
+        for arrived in as_completed(futures).batches():  # what finished together is recorded together
+            graded, pairs = [], []
+            for future in arrived:
+                student, assignment, fingerprint = futures.pop(future)
+                pairs.append((student, assignment))
+                what = None
+                try:
+                    outcome = future.result()
+                except KilledWorker as error:
+                    what = _killed_line(error)
+                except GraderMismatch as error:
+                    what = f"{NOT_GRADED_PREFIX}{error}"
+                except Exception as error:  # noqa: BLE001 -- the task itself broke: named for this student, the class goes on
+                    what = failure_line(root, student, assignment, f"{type(error).__name__}: {error}")
                 else:
-                    recording = time.monotonic()
-                    record(root, config, outcome, marks, fingerprint)
-                    timings["coordinator: record"] = (
-                        timings.get("coordinator: record", 0) + time.monotonic() - recording
-                    )
-                    for step, seconds in outcome.timings.items():
-                        timings[f"tasks: {step}"] = timings.get(f"tasks: {step}", 0) + seconds
-                    if outcome.feedback_error:
-                        failures.append(Problem(student, assignment, "-", f"feedback failed: {outcome.feedback_error}"))
-            if what is not None:
-                forget(root, student, assignment, marks)
-                failures.append(Problem(student, assignment, "-", what))
-            new = [
-                f"{p.student} / {p.assignment}: {p.what}"
-                for p in failures
-                if (p.student, p.assignment) == (student, assignment)
-            ]
-            progress.advance(new)
+                    timings["tasks: in workers"] = timings.get("tasks: in workers", 0) + outcome.seconds
+                    if not outcome.success:
+                        what = failure_line(root, student, assignment, outcome.error, outcome.log)
+                    else:
+                        graded.append((outcome, fingerprint))
+                        for step, seconds in outcome.timings.items():
+                            timings[f"tasks: {step}"] = timings.get(f"tasks: {step}", 0) + seconds
+                        if outcome.feedback_error:
+                            failures.append(
+                                Problem(student, assignment, "-", f"feedback failed: {outcome.feedback_error}")
+                            )
+                if what is not None:
+                    forget(root, student, assignment, marks)
+                    failures.append(Problem(student, assignment, "-", what))
+            recording = time.monotonic()
+            record_batch(root, config, graded, marks)
+            timings["coordinator: record"] = timings.get("coordinator: record", 0) + time.monotonic() - recording
+            for pair in pairs:
+                progress.advance(
+                    [f"{p.student} / {p.assignment}: {p.what}" for p in failures if (p.student, p.assignment) == pair]
+                )
         timings["tasks (wall)"] = time.monotonic() - clock
     return failures
 

@@ -1,7 +1,10 @@
 """The coordinator's records: the one process that writes the course folder and the real gradebook.
 
-Runs in the ``course grade`` process (trusted), one outcome at a time, in the order tasks finish.  For a
-graded submission (:func:`record`): the student and submission rows (nbgrader's ``update_or_create_*``,
+Runs in the ``course grade`` process (trusted), in the order tasks finish.  ``course grade`` records what
+has arrived together (:func:`record_batch`): one gradebook session and one transaction for the batch, the
+rows written by :mod:`course_lib.grading.batch` (the same rows as below, 0.02 s a student instead of 1.6 s),
+then each pair's files and mark as below.  :func:`record` is the reference the batch is tested against.
+For a graded submission (:func:`record`): the student and submission rows (nbgrader's ``update_or_create_*``,
 with the submission's ``timestamp.txt``), then nbgrader's own ``SaveAutoGrades`` and
 ``AssignLatePenalties`` preprocessors run over each returned autograded notebook against the real
 gradebook -- the very code ``nbgrader autograde`` runs, so the scores are the ones nbgrader would
@@ -23,7 +26,16 @@ from pathlib import Path
 from course_lib.grading.rescore import apply_late, extension_for, refresh_page
 from course_lib.grading.task import Job, Outcome, write_tree
 
-__all__ = ["NOT_GRADED_PREFIX", "Marks", "failure_line", "forget", "job_for", "manual_entries", "record"]
+__all__ = [
+    "NOT_GRADED_PREFIX",
+    "Marks",
+    "failure_line",
+    "forget",
+    "job_for",
+    "manual_entries",
+    "record",
+    "record_batch",
+]
 
 NOT_GRADED_PREFIX = "not graded: "  # a failure line for a submission nobody's verdict reached
 _PAIR_FOLDERS = ("autograded", "feedback", ".course/reports")
@@ -155,6 +167,60 @@ def record(root: Path, config, outcome: Outcome, marks: Marks, fingerprint: str)
     if outcome.feedback:  # the task's page, unless the gradebook now says otherwise (a grade entered meanwhile)
         refresh_page(root, config, student, assignment, shown=outcome.page_digest)
     marks.write(student, assignment, fingerprint)
+
+
+def _submitted(root: Path, outcome: Outcome):
+    """What :func:`course_lib.grading.batch.write_rows` needs of one outcome (notebooks parsed, stamp read)."""
+    import nbformat
+
+    from course_lib.grading.batch import Submitted
+
+    student, assignment = outcome.student, outcome.assignment
+    timestamp = root / "submitted" / student / assignment / "timestamp.txt"
+    notebooks = {
+        Path(name).stem: nbformat.reads(data.decode("utf-8"), as_version=nbformat.NO_CONVERT)
+        for name, data in outcome.autograded.items()
+        if "/" not in name and name.endswith(".ipynb")
+    }
+    stamp = timestamp.read_text().strip() if timestamp.is_file() else ""
+    return Submitted(student, assignment, notebooks, stamp)
+
+
+def record_batch(root: Path, config, batch: list[tuple[Outcome, str]], marks: Marks) -> None:
+    """Write graded submissions (each with its fingerprint) as :func:`record` does, the gradebook in one
+    transaction: a run stopped before the commit re-grades the whole batch, after it only the unmarked."""
+    from nbgrader.api import Gradebook
+    from sqlalchemy.exc import SAWarning
+
+    from course_lib.grading.batch import write_rows
+    from course_lib.grading.rescore import digest_of
+
+    if not batch:
+        return
+    root = Path(root)
+    db_url = config.CourseDirectory.db_url
+    work = [_submitted(root, outcome) for outcome, _ in batch]
+    shown = {}
+    with Gradebook(db_url, config.CourseDirectory.course_id) as gb, warnings.catch_warnings():
+        warnings.simplefilter("ignore", SAWarning)
+        dues = {a.name: a.duedate for a in gb.assignments}
+        for w in work:
+            w.extension = extension_for(root, w.student, w.assignment, dues.get(w.assignment))
+        write_rows(gb, config, work)
+        gb.db.commit()
+        for outcome, _ in batch:  # what each page should show, read back after the commit
+            if outcome.feedback:
+                submission = gb.find_submission(outcome.assignment, outcome.student)
+                shown[outcome.student, outcome.assignment] = digest_of(submission)
+    for outcome, fingerprint in batch:
+        student, assignment = outcome.student, outcome.assignment
+        _replace_folder(root / "autograded" / student / assignment, outcome.autograded)
+        _replace_folder(root / "feedback" / student / assignment, outcome.feedback)
+        _replace_folder(root / ".course" / "reports" / student / assignment, outcome.reports)
+        if outcome.feedback:
+            now = shown[student, assignment]
+            refresh_page(root, config, student, assignment, shown=outcome.page_digest, now=now)
+        marks.write(student, assignment, fingerprint)
 
 
 def forget(root: Path, student: str, assignment: str, marks: Marks) -> None:

@@ -37,6 +37,7 @@ from course_lib.nbgrader_setup import CourseError
 __all__ = [
     "Rescored",
     "apply_late",
+    "digest_of",
     "extension_for",
     "page_digest",
     "refresh_page",
@@ -130,15 +131,21 @@ def page_digest(db_url: str, student: str, assignment: str) -> str:
     """A digest of everything a feedback page shows from the gradebook (scores, penalty, pending, comments)."""
     from nbgrader.api import Gradebook
 
+    with Gradebook(db_url) as gb:
+        return digest_of(gb.find_submission(assignment, student))
+
+
+def digest_of(submission) -> str:
+    """:func:`page_digest` of an nbgrader ``SubmittedAssignment`` read in the caller's session."""
     from course_lib.grading.report import standing
 
-    with Gradebook(db_url) as gb:
-        submission = gb.find_submission(assignment, student)
-        shown = standing(submission)
-        shown["notebooks"] = [
-            [n.name, n.score, n.late_submission_penalty, [[c.name, c.comment] for c in n.comments]]
-            for n in submission.notebooks
-        ]
+    shown = standing(submission)
+    # in name order: the database's row order is no part of the page (PostgreSQL's moves as rows are updated)
+    shown["exercises"].sort(key=lambda e: (e["notebook"], e["cell"]))
+    shown["notebooks"] = sorted(
+        [n.name, n.score, n.late_submission_penalty, sorted([c.name, c.comment] for c in n.comments)]
+        for n in submission.notebooks
+    )
     return hashlib.sha256(json.dumps(shown, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -146,11 +153,14 @@ def _page_mark(root: Path, student: str, assignment: str) -> Path:
     return Path(root) / PAGES / student / f"{assignment}.json"
 
 
-def refresh_page(root: Path, config, student: str, assignment: str, shown: str | None = None) -> bool:
+def refresh_page(
+    root: Path, config, student: str, assignment: str, shown: str | None = None, now: str | None = None
+) -> bool:
     """Make the feedback page again if the gradebook now says something else than the page shows.
 
-    ``shown``: the digest of the page just made by a grading task (None: the one stored).  Returns whether
-    the page was made again here.
+    ``shown``: the digest of the page just made by a grading task (None: the one stored); ``now``: the
+    gradebook's, when the caller read it already (None: read here).  Returns whether the page was made
+    again here.
     """
     from course_lib.nbgrader_setup import api_for
 
@@ -161,7 +171,8 @@ def refresh_page(root: Path, config, student: str, assignment: str, shown: str |
             shown = json.loads(mark.read_text())["digest"]
         except (OSError, ValueError, KeyError):
             shown = ""
-    now = page_digest(db_url, student, assignment)
+    if now is None:
+        now = page_digest(db_url, student, assignment)
     made = False
     if now != shown and (Path(root) / "autograded" / student / assignment).is_dir():
         result = api_for(config).generate_feedback(assignment, student, force=True)

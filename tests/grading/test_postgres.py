@@ -3,6 +3,7 @@ report as with SQLite.  `bash quickstart.sh test` installs Debian's postgresql; 
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
 import os
@@ -51,11 +52,18 @@ def _as_server_user(cmd: list[str]) -> list[str]:
 
 @pytest.fixture
 def postgres():
-    bin_dir = _postgres_bin()
-    if bin_dir is None:
+    if _postgres_bin() is None:
         pytest.skip(
             "PostgreSQL's server binaries are not installed (apt-get install postgresql; quickstart.sh test does)"
         )
+    with postgres_server() as url:
+        yield url
+
+
+@contextlib.contextmanager
+def postgres_server():
+    """A throw-away PostgreSQL server with an empty database; yields its URL (benchmarks use it too)."""
+    bin_dir = _postgres_bin()
     data = Path(tempfile.mkdtemp(prefix="course-pg-"))  # not under pytest's private tmp: the server user reads it
     if os.geteuid() == 0:
         shutil.chown(data, "postgres", "postgres")
