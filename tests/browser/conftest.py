@@ -221,12 +221,12 @@ def start_lab(base: Path, course: Path) -> Lab:
     return server
 
 
-def _stop(process: subprocess.Popen) -> None:
+def _stop(process: subprocess.Popen, grace: float = 20) -> None:
     """SIGTERM lets Jupyter stop its kernels; the process group catches whatever is left."""
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:
-            process.wait(timeout=20)
+            process.wait(timeout=grace)
         except subprocess.TimeoutExpired:
             pass
     try:

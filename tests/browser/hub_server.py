@@ -19,7 +19,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import socket
 import stat
 import subprocess
@@ -135,20 +134,6 @@ def _wait_for_hub(hub: Hub) -> None:
         time.sleep(0.5)
 
 
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)  # the hub stops its service and (cleanup_servers) every server
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            pass
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    process.wait(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def hub():
     """JupyterHub with an instructor (grader), three learners and the shared Formgrader, as deployed."""
@@ -223,7 +208,9 @@ def hub():
             _wait_for_hub(server)
             yield server
         finally:
-            _stop(process)
+            from tests.browser.conftest import _stop  # the conftest imports this module's fixture
+
+            _stop(process, grace=60)  # the hub first stops its service and every learner's server
     finally:
         for name in accounts:
             _remove_account(name)

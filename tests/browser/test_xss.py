@@ -42,6 +42,7 @@ pytest.importorskip("playwright", reason="Playwright is not installed: pip insta
 from tests.grading.conftest import (
     A01,
     edit,
+    formgrader_resources,
     grade,
     make_course,
     needs_bwrap,
@@ -151,18 +152,7 @@ def _formgrader_page(course: Path) -> str:
 
     autograded = course / "autograded" / STUDENT / A01 / f"{A01}.ipynb"
     exporter = HTMLExporter(template_name="formgrade", extra_template_basedirs=[handlers.template_path])
-    resources = {
-        "assignment_id": A01,
-        "notebook_id": A01,
-        "submission_id": "x",
-        "index": 0,
-        "total": 1,
-        "base_url": "",
-        "student": STUDENT,
-        "last_name": "",
-        "first_name": "",
-        "notebook_path": str(autograded),
-    }
+    resources = formgrader_resources(autograded, STUDENT)
     return exporter.from_filename(str(autograded), resources=resources)[0]
 
 

@@ -113,3 +113,19 @@ def problems(course: Path, student: str) -> list[str]:
 def outputs_text(course: Path, student: str, grade_id: str, assignment: str = A01) -> str:
     nb = nbformat.read(course / "autograded" / student / assignment / f"{assignment}.ipynb", as_version=4)
     return json.dumps(cell(nb, grade_id).outputs)
+
+
+def formgrader_resources(notebook: Path, student: str, assignment: str = A01) -> dict:
+    """The resources Formgrader's submission handler gives its page exporter (template ``formgrade``)."""
+    return {
+        "assignment_id": assignment,
+        "notebook_id": assignment,
+        "submission_id": "x",
+        "index": 0,
+        "total": 1,
+        "base_url": "",
+        "student": student,
+        "last_name": "",
+        "first_name": "",
+        "notebook_path": str(notebook),
+    }

@@ -16,7 +16,7 @@ from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 from tests.conftest import ROOT
-from tests.grading.conftest import A01, solved
+from tests.grading.conftest import A01, formgrader_resources, solved
 
 
 def _course_config() -> Config:
@@ -29,18 +29,7 @@ def test_formgraders_page_exporter_renders_a_submission_with_the_course_config(t
     exporter = HTMLExporter(config=config)
     notebook = tmp_path / f"{A01}.ipynb"
     nbformat.write(solved(), notebook)
-    resources = {
-        "assignment_id": A01,
-        "notebook_id": A01,
-        "submission_id": "x",
-        "index": 0,
-        "total": 1,
-        "base_url": "",
-        "student": "alice",
-        "last_name": "",
-        "first_name": "",
-        "notebook_path": str(notebook),
-    }
+    resources = formgrader_resources(notebook, "alice")
     page, _ = exporter.from_filename(str(notebook), resources=resources)
     assert 'class="score tabbable"' in page  # Formgrader's own grading page, with its score boxes
     assert exporter.template_name == "formgrade" and handlers.template_path in exporter.extra_template_basedirs

@@ -23,6 +23,7 @@ from tests.grading.conftest import (
     auto_total,
     cell,
     edit,
+    formgrader_resources,
     grade,
     make_course,
     message,
@@ -422,18 +423,7 @@ def test_html_in_an_answer_or_an_output_never_runs_in_formgrader_or_feedback(gra
     assert auto_total(course, "script-in-answer") == FULL_01
     autograded = course / "autograded" / "script-in-answer" / A01 / f"{A01}.ipynb"
     formgrader = HTMLExporter(template_name="formgrade", extra_template_basedirs=[handlers.template_path])
-    resources = {
-        "assignment_id": A01,
-        "notebook_id": A01,
-        "submission_id": "x",
-        "index": 0,
-        "total": 1,
-        "base_url": "",
-        "student": "script-in-answer",
-        "last_name": "",
-        "first_name": "",
-        "notebook_path": str(autograded),
-    }
+    resources = formgrader_resources(autograded, "script-in-answer")
     pages = {
         "formgrader": formgrader.from_filename(str(autograded), resources=resources)[0],
         "feedback": (course / "feedback" / "script-in-answer" / A01 / f"{A01}.html").read_text(),
