@@ -22,7 +22,7 @@ import os
 from collections.abc import Iterator
 
 from course_lib.grading.limits import ALLOWED_FAILURES
-from course_lib.grading.task import grader_digest
+from course_lib.grading.task import describe_differences, grader_manifest, manifest_differences
 from course_lib.nbgrader_setup import CourseError
 
 __all__ = ["ClusterOptions", "check_workers", "grading_client", "local_slots"]
@@ -116,13 +116,16 @@ def grading_client(options: ClusterOptions) -> Iterator:
 
 
 def check_workers(client) -> None:
-    """Refuse a cluster where some worker's grading code differs from this coordinator's."""
-    ours = grader_digest()
-    theirs = client.run(grader_digest)
-    other = sorted(address for address, digest in theirs.items() if digest != ours)
+    """Refuse a cluster where some worker's grading code, data, templates or versions differ from this
+    coordinator's, naming what differs (:func:`~course_lib.grading.task.grader_manifest`)."""
+    ours = grader_manifest()
+    theirs = client.run(grader_manifest)
+    other = {address: manifest_differences(ours, manifest) for address, manifest in theirs.items()}
+    other = {address: names for address, names in other.items() if names}
     if other:
+        each = "; ".join(f"{address}: {describe_differences(names)}" for address, names in sorted(other.items()))
         raise CourseError(
-            f"{len(other)} grading worker(s) run other grading code than this coordinator "
-            f"(course_lib digest differs): {', '.join(other)}. Install the same course_lib on every "
-            f"worker (same version, same files), so that every submission is graded by the same code."
+            f"{len(other)} grading worker(s) run other grading code than this coordinator ({each}). Install the "
+            f"same course_lib and the same versions on every worker, so that every submission is graded by the "
+            f"same code."
         )
