@@ -36,15 +36,26 @@ Reference: the OWASP XSS prevention cheat sheet (allowlists over blocklists, a m
 
 from __future__ import annotations
 
+import dataclasses
 import html as html_text
 import re
 import string
+import time
 from html.parser import HTMLParser
 
 import nh3
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
-__all__ = ["inert_markdown", "make_inert", "sanitize_html", "unsafe_html", "unsafe_markdown", "unsafe_svg"]
+__all__ = [
+    "OVER_BUDGET",
+    "Budget",
+    "inert_markdown",
+    "make_inert",
+    "sanitize_html",
+    "unsafe_html",
+    "unsafe_markdown",
+    "unsafe_svg",
+]
 
 ALLOWED_TAGS = frozenset(
     "a abbr b blockquote br caption center cite code col colgroup dd del details div dl dt em figcaption figure "
@@ -300,7 +311,9 @@ def inert_markdown(source: str, reason: str) -> str:
 
 
 def _text(value) -> str:
-    return value if isinstance(value, str) else "".join(value)
+    if isinstance(value, str):
+        return value
+    return "".join(v for v in value if isinstance(v, str)) if isinstance(value, list) else ""
 
 
 def _clean_tags(cell, index: int, changes: list[str]) -> None:
@@ -335,10 +348,76 @@ def _clean_outputs(cell, index: int, changes: list[str]) -> None:
                 changes.append(f"cell {index}: a {mime} output dropped, {reason}")
 
 
-def make_inert(nb) -> list[str]:
-    """Turn off every learner-writable piece of HTML in ``nb`` (in place); returns what was turned off."""
+@dataclasses.dataclass(frozen=True)
+class Budget:
+    """What :func:`make_inert` checks of one notebook: rendering and sanitizing cost about 5 s of CPU per MB of
+    markdown (a 20 MB notebook of tables: minutes), so past ``max_bytes`` of learner-writable text and HTML, or
+    ``max_seconds`` of CPU, the rest is turned off unchecked; a single piece over ``max_piece`` bytes is too."""
+
+    max_bytes: int = 2**20
+    max_piece: int = 512 * 2**10
+    max_seconds: float = 20.0
+
+
+OVER_BUDGET = "over the grader's limit for written text and HTML"
+_RENDERED = ("text/html", "text/markdown", "text/latex", "image/svg+xml")
+
+
+class _Meter:
+    """Bytes and CPU seconds spent on one notebook; says why a piece is not checked, or None."""
+
+    def __init__(self, budget: Budget):
+        self.budget, self.used, self.started = budget, 0, time.process_time()
+        self.skipped: list[int] = []
+
+    def refuse(self, size: int) -> str | None:
+        budget = self.budget
+        if size > budget.max_piece:
+            return f"{size / 2**20:.1f} MB in one piece, over the {budget.max_piece // 2**10} KB the grader checks"
+        if self.used + size > budget.max_bytes:
+            return f"the notebook's text and HTML are over the {budget.max_bytes / 2**20:g} MB the grader checks"
+        if time.process_time() - self.started > budget.max_seconds:
+            return f"checking the notebook's HTML took over {budget.max_seconds:g} s of CPU"
+        self.used += size
+        return None
+
+
+def _size(cell) -> int:
+    outputs = cell.get("outputs", []) if cell.cell_type == "code" else []
+    pieces = [cell.source] + [_text(o.get("data", {})[m]) for o in outputs for m in _RENDERED if m in o.get("data", {})]
+    return sum(len(p) for p in pieces)
+
+
+def _turn_off_unchecked(cell, index: int, why: str, changes: list[str]) -> None:
+    """A cell over the budget: nothing of it is rendered as HTML, and nothing of it is parsed to find out."""
+    if cell.cell_type == "markdown":
+        cell.source = f"*course grade: this cell was not shown ({why}); the original is in submitted/.*\n"
+        cell.pop("attachments", None)
+    elif cell.cell_type == "raw":
+        cell.source = ""
+    for output in cell.get("outputs", []):
+        for mime in _RENDERED:
+            output.get("data", {}).pop(mime, None)
+    cell.get("metadata", {}).pop("tags", None)
+    changes.append(f"cell {index} ({cell.cell_type}): turned off unchecked, {why}")
+
+
+def make_inert(nb, budget: Budget = Budget()) -> list[str]:
+    """Turn off every learner-writable piece of HTML in ``nb`` (in place); returns what was turned off.
+
+    Past ``budget`` (bytes or CPU seconds), the remaining cells' HTML is turned off unchecked; the last change
+    then starts with :data:`OVER_BUDGET` and says how many cells and why (a problem for that student).
+    """
     changes: list[str] = []
+    meter = _Meter(budget)
+    reasons: dict[str, None] = {}
     for index, cell in enumerate(nb.cells):
+        why = meter.refuse(_size(cell))
+        if why is not None:
+            _turn_off_unchecked(cell, index, why, changes)
+            meter.skipped.append(index)
+            reasons[why] = None
+            continue
         if cell.cell_type == "markdown":
             reason = unsafe_markdown(cell.source, cell.get("attachments"))
             if reason is not None:
@@ -352,4 +431,9 @@ def make_inert(nb) -> list[str]:
                 changes.append(f"cell {index} (raw HTML): emptied, removed: {reason}")
         _clean_tags(cell, index, changes)
         _clean_outputs(cell, index, changes)
+    if meter.skipped:
+        changes.append(
+            f"{OVER_BUDGET}: {len(meter.skipped)} cell(s) from cell {meter.skipped[0]} on not shown "
+            f"({'; '.join(reasons)})"
+        )
     return changes

@@ -19,7 +19,7 @@ from traitlets import Bool, Int, List, Unicode
 
 from course_lib.checks import checks_module
 from course_lib.grading import limits as defaults
-from course_lib.grading.inert import make_inert
+from course_lib.grading.inert import OVER_BUDGET, make_inert
 from course_lib.grading.judge import (
     grading_seeds,
     judge_cell,
@@ -76,6 +76,7 @@ class SandboxedExecute(NbGraderPreprocessor):
         )
         probes, events = merge_record(nb, record, tests)
         turned_off = make_inert(nb)  # formgrader and feedback render the learner's HTML as it is
+        events += [change for change in turned_off if change.startswith(OVER_BUDGET)]  # a problem, not a detail
         if result.timed_out:
             reason = f"the notebook ran past its limit of {self.notebook_timeout} s and was stopped"
         elif not record:
