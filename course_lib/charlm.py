@@ -229,10 +229,9 @@ def load_char_model(source) -> tuple[CharGRU, Vocab, dict]:
     saved = torch.load(raw, map_location="cpu", weights_only=True)
     model = CharGRU(**saved["config"])
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in saved["state"].items()})
-    vocab = Vocab([])
-    vocab.itos, vocab.stoi = list(saved["itos"]), {t: i for i, t in enumerate(saved["itos"])}
-    if vocab.itos[0] != PAD:
+    if not saved["itos"] or saved["itos"][0] != PAD:
         raise ValueError(f"{CHECKPOINT}: the vocabulary must start with {PAD}")
+    vocab = Vocab.from_itos(list(saved["itos"]))
     return model.eval(), vocab, saved["info"]
 
 

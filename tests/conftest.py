@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,3 +31,16 @@ def fails_with(check, fn, pattern: str, hidden: bool = False) -> str:
 def stub(*args, **kwargs):
     """The learner stub nbgrader leaves in every solution cell."""
     raise NotImplementedError()
+
+
+def code_trees(path: Path) -> Iterator[ast.Module]:
+    """The parsed source of every code cell of the notebook at ``path`` that is valid Python."""
+    import nbformat
+
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type != "code":
+            continue
+        try:
+            yield ast.parse(cell.source)
+        except SyntaxError:
+            continue

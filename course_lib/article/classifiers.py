@@ -88,19 +88,22 @@ class _ArticleClassifier(nn.Module):
             setattr(self, f"b_{gate}", self._zeros(H))
         self.W_hy, self.b_y = self._normal(C, H, 0.1), self._zeros(C)
 
-    def initial_state(self) -> tuple[torch.Tensor, ...]:
-        return (torch.zeros(self.copies, self.hidden_dim, 1),)
-
-    def cell(self, x_t: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+    def last_state(self, x_seq: torch.Tensor) -> torch.Tensor:
+        """x_seq (T, D) one-hot rows -> h_T (K, H, 1), the cell run over the sentence from h_0 = 0."""
         raise NotImplementedError
 
     def forward(self, x_seq: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x_seq (T, D) one-hot rows -> log-probabilities (K, C, 1) and the last state h_T (K, H, 1)."""
-        state = self.initial_state()
-        for t in range(x_seq.shape[0]):
-            state = self.cell(x_seq[t].unsqueeze(1), state)  # x_t: (D, 1), a column
-        h_T = state[0]
+        h_T = self.last_state(x_seq)
         return torch.log_softmax(self.W_hy @ h_T + self.b_y, dim=1), h_T
+
+    def _zeros_state(self, x_seq: torch.Tensor) -> torch.Tensor:
+        return torch.zeros(self.copies, self.hidden_dim, 1, dtype=x_seq.dtype)
+
+
+# The cells are written out inside each model's loop over one sentence from h_0 = 0, not as a step function of a
+# given state: such a function, in column form, would be notebook 02's rnn_cell and 04's lstm_cell with a
+# transpose (tests/checks/test_no_helper_solves.py).
 
 
 class SimpleRNN(_ArticleClassifier):
@@ -112,9 +115,12 @@ class SimpleRNN(_ArticleClassifier):
         self.W_xh, self.W_hh, self.W_hy = self._normal(H, D), self._normal(H, H), self._normal(C, H)
         self.b_h, self.b_y = self._normal(H, 1), self._normal(C, 1)
 
-    def cell(self, x_t, state):
-        (h_prev,) = state
-        return (torch.tanh(self.W_hh @ h_prev + self.W_xh @ x_t + self.b_h),)
+    def last_state(self, x_seq):
+        h = self._zeros_state(x_seq)  # (K, H, 1)
+        for t in range(x_seq.shape[0]):
+            x_t = x_seq[t].unsqueeze(1)  # (D, 1), a column
+            h = torch.tanh(self.W_hh @ h + self.W_xh @ x_t + self.b_h)
+        return h
 
 
 class SimpleLSTM(_ArticleClassifier):
@@ -124,18 +130,17 @@ class SimpleLSTM(_ArticleClassifier):
         super().__init__(input_dim, hidden_dim, output_dim, copies, generator)
         self._gates("ifoc")
 
-    def initial_state(self):
-        zeros = torch.zeros(self.copies, self.hidden_dim, 1)
-        return zeros, zeros.clone()
-
-    def cell(self, x_t, state):
-        h_prev, c_prev = state
-        i_t = torch.sigmoid(self.W_xi @ x_t + self.W_hi @ h_prev + self.b_i)
-        f_t = torch.sigmoid(self.W_xf @ x_t + self.W_hf @ h_prev + self.b_f)
-        o_t = torch.sigmoid(self.W_xo @ x_t + self.W_ho @ h_prev + self.b_o)
-        c_tilde = torch.tanh(self.W_xc @ x_t + self.W_hc @ h_prev + self.b_c)
-        c_t = f_t * c_prev + i_t * c_tilde
-        return o_t * torch.tanh(c_t), c_t
+    def last_state(self, x_seq):
+        h = c = self._zeros_state(x_seq)  # (K, H, 1) each
+        for t in range(x_seq.shape[0]):
+            x_t = x_seq[t].unsqueeze(1)  # (D, 1), a column
+            i_t = torch.sigmoid(self.W_xi @ x_t + self.W_hi @ h + self.b_i)
+            f_t = torch.sigmoid(self.W_xf @ x_t + self.W_hf @ h + self.b_f)
+            o_t = torch.sigmoid(self.W_xo @ x_t + self.W_ho @ h + self.b_o)
+            c_tilde = torch.tanh(self.W_xc @ x_t + self.W_hc @ h + self.b_c)
+            c = f_t * c + i_t * c_tilde
+            h = o_t * torch.tanh(c)
+        return h
 
 
 class SimpleGRU(_ArticleClassifier):
@@ -145,12 +150,15 @@ class SimpleGRU(_ArticleClassifier):
         super().__init__(input_dim, hidden_dim, output_dim, copies, generator)
         self._gates("zrh")
 
-    def cell(self, x_t, state):
-        (h_prev,) = state
-        z_t = torch.sigmoid(self.W_xz @ x_t + self.W_hz @ h_prev + self.b_z)
-        r_t = torch.sigmoid(self.W_xr @ x_t + self.W_hr @ h_prev + self.b_r)
-        h_tilde = torch.tanh(self.W_xh @ x_t + self.W_hh @ (r_t * h_prev) + self.b_h)
-        return ((1 - z_t) * h_prev + z_t * h_tilde,)
+    def last_state(self, x_seq):
+        h = self._zeros_state(x_seq)  # (K, H, 1)
+        for t in range(x_seq.shape[0]):
+            x_t = x_seq[t].unsqueeze(1)  # (D, 1), a column
+            z_t = torch.sigmoid(self.W_xz @ x_t + self.W_hz @ h + self.b_z)
+            r_t = torch.sigmoid(self.W_xr @ x_t + self.W_hr @ h + self.b_r)
+            h_tilde = torch.tanh(self.W_xh @ x_t + self.W_hh @ (r_t * h) + self.b_h)
+            h = (1 - z_t) * h + z_t * h_tilde
+        return h
 
 
 def train_article(

@@ -1,13 +1,15 @@
 """A token vocabulary with the course's four special tokens.
 
 Index layout (fixed for the whole course): ``<pad>`` = 0, ``<unk>`` = 1, ``<bos>`` = 2, ``<eos>`` = 3,
-then the tokens by descending count, ties in order of first appearance.  Notebook 01 builds exactly
-this by hand; notebooks 02-06 use this class.
+then the tokens.  Notebook 01's ``build_vocab`` orders them by descending count and drops the rare ones; this
+class, which notebooks 01-07 use so that a learner stuck in 01 can go on, stops short of that exercise: it
+keeps every token, in order of first appearance (``Vocab(sequences)``), or takes a layout already made
+(``Vocab.from_itos``: the Tang vocabulary, a checkpoint's).  Its ``encode`` is notebook 01's ``encode``: the
+later notebooks need one (README, threat model).
 """
 
 from __future__ import annotations
 
-import collections
 from typing import Iterable, Sequence
 
 import torch
@@ -19,13 +21,27 @@ SPECIALS = (PAD, UNK, BOS, EOS)
 
 
 class Vocab:
-    """Maps tokens to ids and back.  ``itos[i]`` is the token of id ``i``; ``stoi`` the inverse."""
+    """Maps tokens to ids and back.  ``itos[i]`` is the token of id ``i``; ``stoi`` the inverse.
 
-    def __init__(self, sequences: Iterable[Sequence[str]], min_freq: int = 1):
-        counts = collections.Counter(token for seq in sequences for token in seq)
-        words = [t for t, c in counts.most_common() if c >= min_freq and t not in SPECIALS]
-        self.itos: list[str] = list(SPECIALS) + words
-        self.stoi: dict[str, int] = {t: i for i, t in enumerate(self.itos)}
+    ``Vocab(sequences)``: the specials, then every token of ``sequences`` once, in order of first appearance.
+    """
+
+    def __init__(self, sequences: Iterable[Sequence[str]]):
+        seen = dict.fromkeys(token for seq in sequences for token in seq if token not in SPECIALS)
+        self._set(list(SPECIALS) + list(seen))
+
+    @classmethod
+    def from_itos(cls, itos: Sequence[str]) -> Vocab:
+        """The vocabulary of a layout made elsewhere: ``itos`` starts with the four specials, each token once."""
+        if tuple(itos[: len(SPECIALS)]) != SPECIALS or len(set(itos)) != len(itos):
+            raise ValueError(f"itos must start with {SPECIALS} and hold each token once")
+        vocab = cls([])
+        vocab._set(list(itos))
+        return vocab
+
+    def _set(self, itos: list[str]) -> None:
+        self.itos: list[str] = itos
+        self.stoi: dict[str, int] = {t: i for i, t in enumerate(itos)}
 
     def __len__(self) -> int:
         return len(self.itos)

@@ -39,7 +39,7 @@ from course_lib.grading.late import parse_due, set_due_date, stamp
 from course_lib.grading.progress import Progress
 from course_lib.grading.rescore import rescore
 from course_lib.grading.sandbox import bwrap_path
-from course_lib.grading.task import Shared, grade_submission, grader_digest, same
+from course_lib.grading.task import Shared, grade_submission, grader_digest, grader_manifest, same
 from course_lib.grading.term import remember, write_term
 from course_lib.nbgrader_setup import CourseError, api_for, assignments, course_config
 
@@ -202,7 +202,7 @@ def _register(course: _Course, release: Path) -> dict[str, bytes]:
 
 def _pending(course: _Course, taken: Intake, force: bool, marks: Marks) -> tuple[list[tuple[str, str, str]], int]:
     """The pairs to grade now, each with its fingerprint, and how many are reused as they are."""
-    grader, todo = grader_digest(), []
+    grader, todo = grader_digest((course.root / "nbgrader_config.py").read_text(encoding="utf-8")), []
     for student, assignment in taken.work:
         fingerprint = _fingerprint(course.root, student, assignment, grader)
         if force or not marks.current(student, assignment, fingerprint):
@@ -249,9 +249,10 @@ def _shared(
         }
         for a in course.chosen
     }
+    config = (root / "nbgrader_config.py").read_text(encoding="utf-8")
     return Shared(
-        grader=grader_digest(),
-        config=(root / "nbgrader_config.py").read_text(encoding="utf-8"),
+        grader=grader_manifest(config),
+        config=config,
         secret=_secret(root).read_bytes(),
         gradebooks=templates,
         sources=folder_files,

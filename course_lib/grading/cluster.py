@@ -22,10 +22,16 @@ import os
 from collections.abc import Iterator
 
 from course_lib.grading.limits import ALLOWED_FAILURES
-from course_lib.grading.task import grader_digest
+from course_lib.grading.task import describe_differences, grader_manifest, manifest_differences
 from course_lib.nbgrader_setup import CourseError
 
-__all__ = ["ClusterOptions", "check_workers", "grading_client", "local_slots"]
+__all__ = [
+    "ClusterOptions",
+    "check_workers",
+    "grading_client",
+    "local_cluster",
+    "local_slots",
+]
 
 
 @dataclasses.dataclass
@@ -68,8 +74,7 @@ def _security(options: ClusterOptions):
 def grading_client(options: ClusterOptions) -> Iterator:
     """A Dask ``Client`` on the grading cluster; a local cluster lives exactly as long as the block."""
     import dask
-    from distributed import Client, LocalCluster
-    from distributed.security import Security
+    from distributed import Client
 
     with dask.config.set(
         {
@@ -97,32 +102,52 @@ def grading_client(options: ClusterOptions) -> Iterator:
                 check_workers(client)
                 yield client
             return
-        with (
-            LocalCluster(
-                n_workers=options.jobs,
-                threads_per_worker=1,
-                processes=True,
-                memory_limit=0,
-                dashboard_address=None,
-                silence_logs=logging.CRITICAL,
-                host="127.0.0.1",
-                security=Security.temporary(),
-                protocol="tls://",
-            ) as cluster,
-            Client(cluster) as client,
-        ):
+        with local_cluster(options.jobs) as cluster, Client(cluster) as client:
             check_workers(client)
             yield client
 
 
+def local_cluster(jobs: int):
+    """This machine's grading cluster: ``jobs`` single-threaded worker processes (each under a nanny that restarts
+    it), named 0, 1, ..., talking TLS with a throw-away certificate on 127.0.0.1, with no HTTP listener at all
+    (what ``LocalCluster`` builds, with :mod:`course_lib.grading.quiet`'s scheduler and worker)."""
+    from distributed import Nanny, SpecCluster
+    from distributed.security import Security
+
+    from course_lib.grading.quiet import QuietScheduler, QuietWorker
+
+    security = Security.temporary()
+    common = {"host": "127.0.0.1", "protocol": "tls://", "security": security, "dashboard": False}
+    worker = {
+        "cls": Nanny,
+        "options": {
+            **common,
+            "nthreads": 1,
+            "memory_limit": 0,
+            "silence_logs": logging.CRITICAL,
+            "worker_class": QuietWorker,
+        },
+    }
+    return SpecCluster(
+        scheduler={"cls": QuietScheduler, "options": {**common, "dashboard_address": None}},
+        workers={i: worker for i in range(jobs)},
+        worker=worker,
+        silence_logs=logging.CRITICAL,
+        security=security,
+    )
+
+
 def check_workers(client) -> None:
-    """Refuse a cluster where some worker's grading code differs from this coordinator's."""
-    ours = grader_digest()
-    theirs = client.run(grader_digest)
-    other = sorted(address for address, digest in theirs.items() if digest != ours)
+    """Refuse a cluster where some worker's grading code, data, templates or versions differ from this
+    coordinator's, naming what differs (:func:`~course_lib.grading.task.grader_manifest`)."""
+    ours = grader_manifest()
+    theirs = client.run(grader_manifest)
+    other = {address: manifest_differences(ours, manifest) for address, manifest in theirs.items()}
+    other = {address: names for address, names in other.items() if names}
     if other:
+        each = "; ".join(f"{address}: {describe_differences(names)}" for address, names in sorted(other.items()))
         raise CourseError(
-            f"{len(other)} grading worker(s) run other grading code than this coordinator "
-            f"(course_lib digest differs): {', '.join(other)}. Install the same course_lib on every "
-            f"worker (same version, same files), so that every submission is graded by the same code."
+            f"{len(other)} grading worker(s) run other grading code than this coordinator ({each}). Install the "
+            f"same course_lib and the same versions on every worker, so that every submission is graded by the "
+            f"same code."
         )

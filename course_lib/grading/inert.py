@@ -28,23 +28,38 @@ Allowed: the tags markdown and plain formatting produce; ``http(s)``, ``mailto``
 URLs (``data:image/...`` for an image's ``src``); ``style=`` with colour and font properties only (nothing
 that positions, sizes or moves a box, so no overlay); ``class=`` with code-highlighting and table classes
 only (formgrader's Bootstrap has classes that position); no ``javascript:`` anywhere (MathJax's ``\\href``
-reads it in math too), no MathJax ``\\style``, ``\\class`` or ``\\cssId``.  The course's own notebooks pass
-unchanged (tests/grading/test_inert.py).
+reads it in math too); in any text MathJax reads, no macro definition and no MathJax command that links,
+styles, loads or reaches the DOM (``\\href``, ``\\style``, ``\\unicode``, ``\\mmlToken``, ``\\bbox``, ...), and
+colours by name or hex code only, so that no URL or style reaches the page whatever MathJax's extensions do.
+Raw cells are judged as nbconvert shows them (``raw_mimetype`` text/html or none); a notebook's widget state
+and widget outputs are removed (nbconvert's page loads an unpinned script from a CDN for them).  The course's
+own notebooks pass unchanged (tests/grading/test_inert.py).
 
 Reference: the OWASP XSS prevention cheat sheet (allowlists over blocklists, a maintained sanitizer).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import html as html_text
 import re
 import string
+import time
 from html.parser import HTMLParser
 
 import nh3
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
-__all__ = ["inert_markdown", "make_inert", "sanitize_html", "unsafe_html", "unsafe_markdown", "unsafe_svg"]
+__all__ = [
+    "OVER_BUDGET",
+    "Budget",
+    "inert_markdown",
+    "make_inert",
+    "sanitize_html",
+    "unsafe_html",
+    "unsafe_markdown",
+    "unsafe_svg",
+]
 
 ALLOWED_TAGS = frozenset(
     "a abbr b blockquote br caption center cite code col colgroup dd del details div dl dt em figcaption figure "
@@ -123,8 +138,21 @@ _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*)\s*:")
 # Browsers drop ASCII whitespace and control characters inside a scheme: "java\tscript:" is javascript:.
 _IGNORED_IN_URL = re.compile(r"[\x00-\x20\x7f]")
 _SCRIPT_URL = re.compile(r"(?:java|vb|live)script\s*:", re.IGNORECASE)
-# MathJax's HTML extension: \style{position:fixed...}, \class{modal}, \cssId{...} style or name a box.
-_MATHJAX_STYLING = re.compile(r"\\(?:style|class|cssId)\b")
+# MathJax commands that link, style, name a box, reach the DOM or load code, whatever MathJax's own Safe
+# extension does with them: \href and \url (URLs), \style, \class, \cssId, \bbox (CSS), \unicode (a font URL),
+# \mmlToken (any MathML attribute), \data... (data- attributes), \require (extensions), \toggle, \mathtip,
+# \texttip (actions), and every macro definition (\def, \newcommand...: a definition can split a URL or a
+# command name, as \newcommand{\j}{java}\href{\j script:...} does).
+_MATHJAX_COMMAND = re.compile(
+    r"\\(?:def|edef|gdef|xdef|let|newcommand|renewcommand|providecommand|newenvironment|renewenvironment|"
+    r"DeclareMathOperator|require|href|url|style|class|cssId|bbox|unicode|mmlToken|data[A-Za-z]*|toggle|"
+    r"mathtip|texttip|action|definecolor|enclose|Newextarrow|setOptions)(?![A-Za-z])"  # enclose: attributes
+)
+# Colours stay (\color{red}, \textcolor{#c00}{x}) with a name or a hex code as their only argument.
+_MATHJAX_COLOUR = re.compile(r"\\(?:color|textcolor|colorbox|fcolorbox|pagecolor)(?![A-Za-z])")
+_PLAIN_COLOUR = re.compile(
+    r"\\(?:color|textcolor|colorbox|fcolorbox|pagecolor)\s*\{\s*(?:[A-Za-z]{1,20}|#[0-9A-Fa-f]{3,6})\s*\}"
+)
 SAFE_TAG = re.compile(r"^[\w-]{1,64}$")
 # A fragment parser (nh3's) ignores these start tags, but in the page a browser adds their attributes to the
 # page's own <html>/<body>: <body onload=...> runs.  Any of them is refused, wherever it is.
@@ -237,8 +265,11 @@ def _script_text(text: str) -> str | None:
     for variant in (text, html_text.unescape(text)):
         if _SCRIPT_URL.search(_IGNORED_IN_URL.sub("", variant)):
             return "a script URL (javascript or vbscript)"
-        if _MATHJAX_STYLING.search(variant):
-            return "MathJax styling (its style, class or cssId commands)"
+        command = _MATHJAX_COMMAND.search(variant)
+        if command:
+            return f"a MathJax command that defines, links, styles or loads ({command.group(0)[1:]})"  # no backslash: the note shows it
+        if len(_MATHJAX_COLOUR.findall(variant)) != len(_PLAIN_COLOUR.findall(variant)):
+            return "a MathJax colour that is not a plain colour name or hex code"
     return None
 
 
@@ -300,7 +331,20 @@ def inert_markdown(source: str, reason: str) -> str:
 
 
 def _text(value) -> str:
-    return value if isinstance(value, str) else "".join(value)
+    if isinstance(value, str):
+        return value
+    return "".join(v for v in value if isinstance(v, str)) if isinstance(value, list) else ""
+
+
+def _raw_is_html(cell) -> bool:
+    """Whether nbconvert's HTML exporters put a raw cell into the page as it is: its ``raw_mimetype`` (what
+    nbconvert reads) is text/html or empty (``raw_mimetypes`` defaults to the output type and ""); the older
+    ``format`` key saying HTML counts too."""
+    meta = cell.get("metadata", {})
+    mimetype, older = meta.get("raw_mimetype", ""), meta.get("format", "")
+    mimetype = mimetype.lower() if isinstance(mimetype, str) else "text/html"
+    older = older.lower() if isinstance(older, str) else ""
+    return mimetype in ("", "text/html", "html") or older in ("text/html", "html")
 
 
 def _clean_tags(cell, index: int, changes: list[str]) -> None:
@@ -317,6 +361,8 @@ def _clean_tags(cell, index: int, changes: list[str]) -> None:
 def _clean_outputs(cell, index: int, changes: list[str]) -> None:
     for output in cell.get("outputs", []):
         data = output.get("data", {})
+        if data.pop(_WIDGET_VIEW, None) is not None:  # a widget needs the manager script: its text/plain stays
+            changes.append(f"cell {index}: a widget output dropped (it needs a script from a CDN)")
         if "text/html" in data:
             clean, removed = _judge(_text(data["text/html"]))
             if removed and not _script_text(_text_outside_code(clean)):
@@ -335,21 +381,96 @@ def _clean_outputs(cell, index: int, changes: list[str]) -> None:
                 changes.append(f"cell {index}: a {mime} output dropped, {reason}")
 
 
-def make_inert(nb) -> list[str]:
-    """Turn off every learner-writable piece of HTML in ``nb`` (in place); returns what was turned off."""
+@dataclasses.dataclass(frozen=True)
+class Budget:
+    """What :func:`make_inert` checks of one notebook: rendering and sanitizing cost about 5 s of CPU per MB of
+    markdown (a 20 MB notebook of tables: minutes), so past ``max_bytes`` of learner-writable text and HTML, or
+    ``max_seconds`` of CPU, the rest is turned off unchecked; a single piece over ``max_piece`` bytes is too."""
+
+    max_bytes: int = 2**20
+    max_piece: int = 512 * 2**10
+    max_seconds: float = 20.0
+
+
+_WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+OVER_BUDGET = "over the grader's limit for written text and HTML"
+_RENDERED = ("text/html", "text/markdown", "text/latex", "image/svg+xml", _WIDGET_VIEW)
+
+
+class _Meter:
+    """Bytes and CPU seconds spent on one notebook; says why a piece is not checked, or None."""
+
+    def __init__(self, budget: Budget):
+        self.budget, self.used, self.started = budget, 0, time.process_time()
+        self.skipped: list[int] = []
+
+    def refuse(self, size: int) -> str | None:
+        budget = self.budget
+        if size > budget.max_piece:
+            return f"{size / 2**20:.1f} MB in one piece, over the {budget.max_piece // 2**10} KB the grader checks"
+        if self.used + size > budget.max_bytes:
+            return f"the notebook's text and HTML are over the {budget.max_bytes / 2**20:g} MB the grader checks"
+        if time.process_time() - self.started > budget.max_seconds:
+            return f"checking the notebook's HTML took over {budget.max_seconds:g} s of CPU"
+        self.used += size
+        return None
+
+
+def _size(cell) -> int:
+    outputs = cell.get("outputs", []) if cell.cell_type == "code" else []
+    pieces = [cell.source] + [_text(o.get("data", {})[m]) for o in outputs for m in _RENDERED if m in o.get("data", {})]
+    return sum(len(p) for p in pieces)
+
+
+def _turn_off_unchecked(cell, index: int, why: str, changes: list[str]) -> None:
+    """A cell over the budget: nothing of it is rendered as HTML, and nothing of it is parsed to find out."""
+    if cell.cell_type == "markdown":
+        cell.source = f"*course grade: this cell was not shown ({why}); the original is in submitted/.*\n"
+        cell.pop("attachments", None)
+    elif cell.cell_type == "raw":
+        cell.source = ""
+    for output in cell.get("outputs", []):
+        for mime in _RENDERED:
+            output.get("data", {}).pop(mime, None)
+    cell.get("metadata", {}).pop("tags", None)
+    changes.append(f"cell {index} ({cell.cell_type}): turned off unchecked, {why}")
+
+
+def make_inert(nb, budget: Budget = Budget()) -> list[str]:
+    """Turn off every learner-writable piece of HTML in ``nb`` (in place); returns what was turned off.
+
+    Past ``budget`` (bytes or CPU seconds), the remaining cells' HTML is turned off unchecked; the last change
+    then starts with :data:`OVER_BUDGET` and says how many cells and why (a problem for that student).
+    """
     changes: list[str] = []
+    meter = _Meter(budget)
+    reasons: dict[str, None] = {}
     for index, cell in enumerate(nb.cells):
+        why = meter.refuse(_size(cell))
+        if why is not None:
+            _turn_off_unchecked(cell, index, why, changes)
+            meter.skipped.append(index)
+            reasons[why] = None
+            continue
         if cell.cell_type == "markdown":
             reason = unsafe_markdown(cell.source, cell.get("attachments"))
             if reason is not None:
                 cell.source = inert_markdown(cell.source, reason)
                 cell.pop("attachments", None)
                 changes.append(f"cell {index} (markdown): HTML turned off, removed: {reason}")
-        elif cell.cell_type == "raw" and cell.get("metadata", {}).get("format", "").lower() in ("text/html", "html"):
+        elif cell.cell_type == "raw" and _raw_is_html(cell):
             reason = unsafe_html(cell.source)
             if reason is not None:
                 cell.source = ""
                 changes.append(f"cell {index} (raw HTML): emptied, removed: {reason}")
         _clean_tags(cell, index, changes)
         _clean_outputs(cell, index, changes)
+    if isinstance(nb.get("metadata"), dict) and nb.metadata.pop("widgets", None) is not None:
+        # nbconvert's HTML page loads a widget manager script from a CDN (unpinned) whenever this is present
+        changes.append("notebook: widget state metadata removed (it makes the page load a script from a CDN)")
+    if meter.skipped:
+        changes.append(
+            f"{OVER_BUDGET}: {len(meter.skipped)} cell(s) from cell {meter.skipped[0]} on not shown "
+            f"({'; '.join(reasons)})"
+        )
     return changes

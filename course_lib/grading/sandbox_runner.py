@@ -45,6 +45,17 @@ __all__ = ["run_notebook", "main"]
 KERNEL_NAME = "course-python"
 
 
+# how a lost cell is named: (what the cell did, the error's name)
+_LOST = {
+    "timeout": ("ran past its limit and the kernel did not respond", "CellTimeoutError"),
+    "died": ("killed the kernel", "KernelDied"),
+    "too deep": (
+        f"sent a result nested more than {sys.getrecursionlimit()} levels deep, more than the grader reads",
+        "ResultTooDeep",
+    ),
+}
+
+
 class _KernelLost(Exception):
     def __init__(self, index: int, status: str):
         super().__init__(status)
@@ -176,6 +187,8 @@ def run_notebook(nb, record: Record, cell_timeout: int, startup_timeout: int = 6
                         client.execute_cell(cell, index)
                     except DeadKernelError:
                         raise _KernelLost(index, "died")
+                    except RecursionError:  # a message nested deeper than this runner parses: the cell's
+                        raise _KernelLost(index, "too deep")  # doing, not the kernel's start
                     timed_out = client.timed_out
                     if timed_out:
                         cell.outputs = list(cell.get("outputs", [])) + [copy.deepcopy(stopped)]
@@ -188,19 +201,22 @@ def run_notebook(nb, record: Record, cell_timeout: int, startup_timeout: int = 6
                     record.cell(index, "timeout" if timed_out else "error" if errored else "ok", outputs)
             break
         except _KernelLost as lost:
-            what = (
-                "ran past its limit and the kernel did not respond" if lost.status == "timeout" else "killed the kernel"
-            )
+            what, ename = _LOST[lost.status]
             error = nbformat.v4.new_output(
                 "error",
-                ename="KernelDied" if lost.status == "died" else "CellTimeoutError",
+                ename=ename,
                 evalue=f"this cell {what}; a fresh kernel ran the cells before it again",
                 traceback=[],
             )
             outputs = [o for o in cells[lost.index].get("outputs", []) if o.get("ename") != "CellTimeoutError"]
-            record.cell(lost.index, lost.status, outputs + [error])
+            if lost.status == "too deep":  # what was kept of it may be as deep: only the message stays
+                outputs = []
+            record.cell(lost.index, "error" if lost.status == "too deep" else lost.status, outputs + [error])
             record.event(f"cell {lost.index} {what}")
             start = lost.index + 1
+        except RecursionError:  # nested data outside a cell's run (a replayed cell's): not a start failure
+            record.event("a result nested too deeply for the grader to read stopped the notebook here")
+            break
         except RuntimeError as error:  # the kernel could not start (or restart)
             record.event(f"the kernel could not start: {error}")
             break

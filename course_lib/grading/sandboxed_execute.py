@@ -20,7 +20,7 @@ from traitlets import Bool, Int, List, Unicode
 import course_lib
 from course_lib.checks import checks_module
 from course_lib.grading import limits as defaults
-from course_lib.grading.inert import make_inert
+from course_lib.grading.inert import OVER_BUDGET, make_inert
 from course_lib.grading.judge import (
     grading_seeds,
     judge_cell,
@@ -82,6 +82,7 @@ class SandboxedExecute(NbGraderPreprocessor):
                 raise NotGraded(cause)  # no verdict at all: nbgrader's autograde fails, the coordinator reports it
         probes, events = merge_record(nb, record, tests)
         turned_off = make_inert(nb)  # formgrader and feedback render the learner's HTML as it is
+        events += [change for change in turned_off if change.startswith(OVER_BUDGET)]  # a problem, not a detail
         if result.timed_out:
             reason = f"the notebook ran past its limit of {self.notebook_timeout} s and was stopped"
         elif not record:

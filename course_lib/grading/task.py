@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import hashlib
+import sys
 import tempfile
 import time
 import warnings
@@ -27,14 +28,26 @@ from pathlib import Path
 
 import course_lib
 
-__all__ = ["GraderMismatch", "Job", "Outcome", "Shared", "grade_submission", "grader_digest", "same", "write_tree"]
+__all__ = [
+    "GRADER_DISTRIBUTIONS",
+    "GraderMismatch",
+    "Job",
+    "Outcome",
+    "Shared",
+    "grade_submission",
+    "grader_digest",
+    "grader_manifest",
+    "manifest_differences",
+    "same",
+    "write_tree",
+]
 
 
 @dataclasses.dataclass
 class Shared:
     """What every task of a run shares (sent to each worker once)."""
 
-    grader: str  # the coordinator's grader_digest(): a worker with other grading code refuses
+    grader: dict[str, str]  # the coordinator's grader_manifest(config): a worker that differs in an entry refuses
     config: str  # the course's nbgrader_config.py
     secret: bytes  # the grading secret (seeds of the hidden cases); stays in this trusted process
     gradebooks: dict[str, bytes]  # assignment -> an SQLite gradebook that knows it (nbgrader generate_assignment)
@@ -75,15 +88,50 @@ class GraderMismatch(RuntimeError):
     """This worker's grading code is not the coordinator's."""
 
 
-def grader_digest() -> str:
-    """A digest of course_lib's code (its files, read now: about 20 ms): scores are repeatable only if every
-    worker grades with the same code, and the resume marks re-grade when it changes."""
-    digest = hashlib.sha256(course_lib.__version__.encode())
+# Installed distributions whose version can change a score or a page: nbgrader (autograde, the gradebook),
+# nbconvert (the feedback page), torch (every judge's reference), nh3 (what the sanitizer lets through).
+GRADER_DISTRIBUTIONS = ("nbgrader", "nbconvert", "torch", "nh3")
+
+
+def grader_manifest(config: str | None = None) -> dict[str, str]:
+    """Name -> digest of everything that can change a grade or a page here: every file of course_lib (code,
+    feedback templates, data, json; read now, about 30 ms), the Python version, the installed versions of
+    :data:`GRADER_DISTRIBUTIONS`, and, where given, the nbgrader configuration the task runs with."""
+    from importlib import metadata
+
     package = Path(course_lib.__file__).parent
-    for module in sorted(package.rglob("*.py")):
-        digest.update(str(module.relative_to(package)).encode())
-        digest.update(module.read_bytes())
-    return digest.hexdigest()
+    manifest = {"course_lib version": course_lib.__version__, "python": sys.version.split()[0]}
+    for path in sorted(package.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+            manifest[f"course_lib/{path.relative_to(package).as_posix()}"] = hashlib.sha256(
+                path.read_bytes()
+            ).hexdigest()
+    for name in GRADER_DISTRIBUTIONS:
+        try:
+            manifest[f"{name} version"] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            manifest[f"{name} version"] = "not installed"
+    if config is not None:
+        manifest["nbgrader_config.py"] = hashlib.sha256(config.encode()).hexdigest()
+    return manifest
+
+
+def manifest_differences(ours: dict[str, str], theirs: object) -> list[str]:
+    """The names of the entries in which two manifests differ (present in one only, or another digest)."""
+    if not isinstance(theirs, dict):
+        return ["the grader manifest itself (another course_lib's format)"]
+    return sorted(name for name in ours.keys() | theirs.keys() if ours.get(name) != theirs.get(name))
+
+
+def describe_differences(names: list[str], limit: int = 8) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def grader_digest(config: str | None = None) -> str:
+    """One digest of :func:`grader_manifest` (the resume marks re-grade when any entry changes)."""
+    text = "\n".join(f"{name}\0{value}" for name, value in sorted(grader_manifest(config).items()))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def same(shared: Shared) -> Shared:
@@ -136,11 +184,12 @@ def grade_submission(job: Job, shared: Shared) -> Outcome:
     """Grade ``job`` in a scratch course; return the result as data (never raises for a submission's fault)."""
     started = time.monotonic()
     worker = _worker_name()
-    if grader_digest() != shared.grader:
+    differ = manifest_differences(grader_manifest(shared.config), shared.grader)
+    if differ:
         raise GraderMismatch(
-            f"the grading worker {worker or '(unnamed)'} runs other grading code than the coordinator "
-            f"(course_lib digest {grader_digest()[:12]} here, {shared.grader[:12]} there): install the same "
-            f"course_lib on every worker, so that every submission is graded by the same code"
+            f"the grading worker {worker or '(unnamed)'} runs other grading code than the coordinator; "
+            f"these differ: {describe_differences(differ)}. Install the same course_lib and the same versions "
+            f"on every worker, so that every submission is graded by the same code"
         )
     outcome = Outcome(job.student, job.assignment, success=False, worker=worker)
     with tempfile.TemporaryDirectory(prefix="course-task-") as tmp:

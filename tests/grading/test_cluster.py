@@ -237,7 +237,16 @@ def test_a_submission_that_kills_its_worker_every_time_is_a_named_problem_and_th
 
 def test_a_worker_with_other_grading_code_refuses_the_task(tmp_path):
     job = Job("alice", A01, {})
-    shared = Shared(grader="0" * 64, config="", secret=b"", gradebooks={}, sources={}, limits={}, slots={}, hide=[])
+    shared = Shared(
+        grader={"course_lib/checks/core.py": "0" * 64},
+        config="",
+        secret=b"",
+        gradebooks={},
+        sources={},
+        limits={},
+        slots={},
+        hide=[],
+    )
     with pytest.raises(GraderMismatch, match="runs other grading code than the coordinator"):
         grade_submission(job, shared)
 
@@ -246,8 +255,8 @@ def test_a_worker_with_other_grading_code_refuses_the_task(tmp_path):
 def test_a_cluster_with_a_worker_running_other_grading_code_is_refused(tmp_path, cluster, capsys):
     other = tmp_path / "other"
     shutil.copytree(ROOT / "course_lib", other / "course_lib", ignore=shutil.ignore_patterns("__pycache__"))
-    checks = other / "course_lib" / "checks" / "core.py"
-    checks.write_text(checks.read_text() + "\n# an edited copy of the grader\n")
+    template = other / "course_lib" / "grading" / "templates" / "feedback" / "course_feedback.html.j2"
+    template.write_text(template.read_text() + "\n{# an edited feedback page #}\n")
     cluster.workers(1, env={**os.environ, "PYTHONPATH": str(other)})
     with cluster.client() as client:
         client.wait_for_workers(1, timeout=120)
@@ -270,5 +279,7 @@ def test_a_cluster_with_a_worker_running_other_grading_code_is_refused(tmp_path,
         ]
     )
     assert code == 2
-    assert "run other grading code than this coordinator" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "run other grading code than this coordinator" in err
+    assert "course_lib/grading/templates/feedback/course_feedback.html.j2" in err  # named, not just "differs"
     assert not (course / "autograded").exists()

@@ -202,3 +202,79 @@ def test_hostile_outputs_and_cell_tags_are_cleaned_and_named():
     assert code.outputs[0].data == {"text/plain": "<svg>", "text/html": '<b>kept</b><img src="x">'}
     assert any("image/svg+xml output dropped" in c for c in changes) and any("tags" in c for c in changes)
     assert any("text/html output sanitized, removed: the attribute onerror=" in c for c in changes), changes
+
+
+# ---------------------------------------------------------------- raw cells, widgets, MathJax (issue 26, item 5)
+
+ONERROR = '<img src=x onerror="alert(1)">'
+
+
+@pytest.mark.parametrize(
+    "metadata", [{"raw_mimetype": "text/html"}, {}, {"raw_mimetype": ""}, {"format": "text/html"}], ids=repr
+)
+def test_a_raw_cell_that_nbconvert_puts_into_the_page_is_judged(metadata):
+    """nbconvert's HTML exporters insert a raw cell whose ``raw_mimetype`` is text/html or empty as it is."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_raw_cell(ONERROR, metadata=metadata)]
+    assert make_inert(nb) and nb.cells[0].source == ""
+
+
+def test_a_raw_cell_for_another_format_is_left_alone():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_raw_cell(r"\section{x} " + ONERROR, metadata={"raw_mimetype": "text/latex"})]
+    assert make_inert(nb) == [] and ONERROR in nb.cells[0].source
+
+
+def test_widget_state_is_removed_and_the_page_loads_no_widget_script():
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.v4.new_notebook()
+    view = {"model_id": "abc", "version_major": 2, "version_minor": 0}
+    code = nbformat.v4.new_code_cell("slider")
+    code.outputs = [
+        nbformat.v4.new_output(
+            "display_data", data={"application/vnd.jupyter.widget-view+json": view, "text/plain": "IntSlider()"}
+        )
+    ]
+    nb.cells = [code]
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}, "version_major": 2}}
+    assert "unpkg.com" in HTMLExporter().from_notebook_node(nb)[0]  # what a plain nbconvert --to html loads
+    changes = make_inert(nb)
+    assert "widgets" not in nb.metadata and code.outputs[0].data == {"text/plain": "IntSlider()"}
+    assert any("widget state" in change for change in changes)
+    assert "unpkg.com" not in HTMLExporter().from_notebook_node(nb)[0]
+
+
+MATHJAX = {
+    "unicode": r"$\unicode[some; font-family:x]{x41}$",
+    "mmlToken": r"$\mmlToken{mi}[mathbackground=red]{x}$",
+    "bbox": r"$\bbox[background:url(https://x.invalid/leak)]{x}$",
+    "newcommand splits javascript": r"$\newcommand{\j}{java}\href{\j script:alert(1)}{x}$",
+    "def": r"$\def\h{\hr}\h ef{x}$",
+    "renewcommand": r"$\renewcommand{\x}{y}$",
+    "require": r"$\require{action}$",
+    "data": r"$\data{x}{y}$",
+    "href https": r"$\href{https://x.invalid}{x}$",
+    "enclose": r"$\enclose{box}[mathbackground=red]{x}$",
+    "colour with a style": r"$\color{red;position:fixed}{x}$",
+    "colour by model": r"$\color[rgb]{1,0,0}{x}$",
+    "in a latex output": r"\begin{equation}\unicode{x41}\end{equation}",
+}
+
+
+@pytest.mark.parametrize("name", MATHJAX)
+def test_mathjax_that_defines_links_styles_or_loads_is_named(name):
+    assert unsafe_markdown(MATHJAX[name]) is not None
+    nb = nbformat.v4.new_notebook()
+    code = nbformat.v4.new_code_cell("Math(...)")
+    code.outputs = [nbformat.v4.new_output("display_data", data={"text/latex": MATHJAX[name], "text/plain": "m"})]
+    nb.cells = [code]
+    make_inert(nb)
+    assert code.outputs[0].data == {"text/plain": "m"}
+
+
+@pytest.mark.parametrize(
+    "source", [r"$\color{red}{x} + \textcolor{#c00}{y}$", r"$\colorbox{yellow}{x}$", r"$\frac{a}{b}\mathrm{d}x$"]
+)
+def test_plain_colours_and_ordinary_maths_stay(source):
+    assert unsafe_markdown(source) is None

@@ -34,6 +34,30 @@ def test_a_print_in_an_endless_loop_costs_that_cell_and_the_notebook_goes_on():
     assert len(result.stderr) <= 4000
 
 
+DEEP_RESULT = """import sys
+sys.setrecursionlimit(100_000)
+from IPython.display import display
+nested = 1
+for _ in range(5000):
+    nested = [nested]
+display({"application/json": {"a": nested}, "text/plain": "deep"}, raw=True)"""
+
+
+@needs_bwrap
+def test_a_result_nested_5000_deep_costs_that_cell_and_is_named_as_such():
+    """Once "the kernel could not start" and every later cell lost: the runner's JSON parser gave up."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x = 'before'"), nbformat.v4.new_code_cell(DEEP_RESULT)]
+    nb.cells.append(nbformat.v4.new_code_cell("print(x)"))
+    _, record = run_sandboxed(nbformat.writes(nb), Limits(notebook_seconds=120, cell_seconds=30))
+    items = [json.loads(line) for line in record.decode().splitlines()]
+    cells = {item["index"]: item for item in items if "index" in item}
+    assert cells[1]["status"] == "error" and cells[1]["outputs"][0]["ename"] == "ResultTooDeep"
+    assert "nested more than" in cells[1]["outputs"][0]["evalue"]
+    assert cells[2]["status"] == "ok" and cells[2]["outputs"][0]["text"] == "before\n"  # replayed, then went on
+    assert not any("could not start" in item.get("event", "") for item in items)
+
+
 def test_the_sandboxs_stderr_is_read_to_the_end_keeping_only_its_tail():
     stream = io.BufferedReader(io.BytesIO(b"x" * 10 * 2**20 + b"the last words"))
     tail = bytearray()

@@ -22,7 +22,7 @@ from course_lib.checks.core import HIDDEN_SEED, VISIBLE_SEED
 from course_lib.grading.kernel_probe import probe_inputs
 from course_lib.grading.sandbox import Limits, run_sandboxed
 from course_lib.grading.view import VERBATIM, ViewLeak, audit, build_view, grading_view, inventory
-from tests.conftest import ROOT
+from tests.conftest import ROOT, code_trees
 from tests.grading.conftest import needs_bwrap
 
 
@@ -107,13 +107,7 @@ def _notebook_imports() -> str:
     """Every `from course_lib.checks... import ...` in the solution notebooks, as the notebooks write them."""
     lines = set()
     for path in sorted((ROOT / "solutions").glob("*/*.ipynb")):
-        for cell in nbformat.read(path, as_version=4).cells:
-            if cell.cell_type != "code":
-                continue
-            try:
-                tree = ast.parse(cell.source)
-            except SyntaxError:
-                continue
+        for tree in code_trees(path):
             for node in ast.walk(tree):
                 if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("course_lib.checks"):
                     lines.add(ast.unparse(node))
