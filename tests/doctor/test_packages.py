@@ -37,6 +37,7 @@ def test_a_missing_or_out_of_range_package_is_a_problem():
         "nbclient": "0.10.0",
         "nbformat": "5.9.0",
         "nh3": "0.3.8",
+        "latex2mathml": "3.81.1",
         "cloudpickle": "3.1.0",
         "distributed": "2026.8.0",
         "cryptography": "46.0.0",

@@ -62,9 +62,12 @@ def test_course_lib_simple_gru_is_the_variant_the_check_names_as_the_article():
             getattr(model, f"W_x{gate}")[0] = Wi[rows]
             getattr(model, f"W_h{gate}")[0] = Wh[rows]
             getattr(model, f"b_{gate}")[0] = (bi[rows] + bh[rows]).unsqueeze(1)  # one bias per gate in the article
-        columns = [model.cell(x[n].unsqueeze(1), (h[n].view(1, H, 1),))[0].view(H) for n in range(len(x))]
-    rows = gru_variant(x, h, Wi, Wh, bi, bh, candidate="cho", swap_update=True)
-    torch.testing.assert_close(torch.stack(columns), rows, rtol=1e-12, atol=1e-12)
+        # the article's model runs whole sequences from h_0 = 0 (no step from a given state is public: issue 26)
+        column = model.last_state(x).view(H)
+    row = torch.zeros(1, H, dtype=torch.float64)
+    for x_t in x:  # the rows of x as one sequence, stepped with the named variant from h_0 = 0
+        row = gru_variant(x_t.unsqueeze(0), row, Wi, Wh, bi, bh, candidate="cho", swap_update=True)
+    torch.testing.assert_close(column, row.view(H), rtol=1e-12, atol=1e-12)
 
 
 def test_z_and_one_minus_z_conventions_are_the_same_model():
