@@ -177,6 +177,7 @@ def _judge_values(name, case, results):
             **tol,
             hint="hs[:, t] = tanh(x[:, t] @ W_xh.T + hs[:, t-1] @ W_hh.T + b_h), with hs[:, -1] "
             "replaced by h0 at t = 0.",
+            letters="N T H",
         )
     if not close(last, last_ref, **tol):
         if close(last, h0, **tol):

@@ -20,7 +20,8 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from course_lib.checks.core import CheckFailure, Exercise, LearnerError, describe, result_of
+from course_lib.checks.compare import describe
+from course_lib.checks.core import CheckFailure, Exercise, LearnerError, result_of
 from course_lib.checks.nb02_rnn.recurrence import rnn_case
 from course_lib.checks.toolkit import (
     as_tensor,
@@ -278,6 +279,7 @@ def _tbptt_diagnose(case, name, got, key, ref, steps):
             f"{key}[{n}] on case '{name}' (compared with autograd, the state detached every k = {k} steps)",
             rtol=1e-8,
             atol=1e-12,
+            factors={"k (the chunk length)": k, "T": tensor(case["x"]).shape[1]},
         )
 
 

@@ -17,7 +17,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from course_lib.checks.core import CheckFailure, Exercise, LearnerError, describe, result_of
+from course_lib.checks.compare import describe
+from course_lib.checks.core import CheckFailure, Exercise, LearnerError, result_of
 from course_lib.checks.toolkit import assert_close, close_to_scale, generator
 
 

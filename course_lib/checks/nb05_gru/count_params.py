@@ -23,7 +23,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from course_lib.checks.core import CheckFailure, Exercise, describe, result_of
+from course_lib.checks.compare import describe
+from course_lib.checks.core import CheckFailure, Exercise, result_of
 from course_lib.checks.toolkit import generator
 
 GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}

@@ -24,7 +24,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from course_lib.checks.core import CheckFailure, Exercise, describe, result_of
+from course_lib.checks.compare import describe
+from course_lib.checks.core import CheckFailure, Exercise, result_of
 from course_lib.checks.nb05_gru.variants import PARAM_NAMES, gru_variant, gru_weights, name_mistakes, param_tensors
 from course_lib.checks.toolkit import (
     SLOW_INDEXING_NOTE,
@@ -253,6 +254,7 @@ def _judge_layer_values(checked):
             f"out on case '{name}'",
             **tolerance(out_ref.dtype),
             hint=f"The first wrong step is t = {first}{where}",
+            letters="N T H",
         )
     for name, _, _, out, h_T, out_ref, h_ref, _ in checked:
         if not close(h_T, h_ref, h_ref.dtype):

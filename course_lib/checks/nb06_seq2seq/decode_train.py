@@ -276,6 +276,7 @@ def _tf_diagnose(name, case, logits, teacher, free, reference, tgt, tol) -> None
         f"logits on case '{name}'",
         **tol,
         hint="At step t: logits_t, h = decoder(y_prev, h, context), with h_0 = context and y_prev = <bos> at t = 0.",
+        letters="N T V",
     )
 
 

@@ -166,6 +166,7 @@ def _encode_judge(cases, results):
             context_ref,
             f"context on case '{name}'",
             hint="context[n] is the GRU state after the last real token of row n.",
+            letters="N H",
             **tol,
         )
 
