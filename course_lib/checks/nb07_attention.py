@@ -20,7 +20,17 @@ import torch.nn.functional as F
 from course_lib.checks.compare import describe
 from course_lib.checks.core import CheckFailure, Exercise, result_of
 from course_lib.checks.nb06_seq2seq.cases import decoder_weights
-from course_lib.checks.toolkit import as_tensor, assert_close, assert_dtype, close, generator, plain, randn, tolerance
+from course_lib.checks.toolkit import (
+    as_tensor,
+    assert_close,
+    assert_dtype,
+    close,
+    generator,
+    plain,
+    randn,
+    tolerance,
+    visible_first,
+)
 
 __all__ = ["EXERCISES", "check_attention", "check_attention_decoder_step"]
 
@@ -164,7 +174,7 @@ def _attention_judge(cases, results):
         )
 
 
-ATTENTION = Exercise("attention", "attention", _attention_cases, _attention_run, _attention_judge)
+ATTENTION = Exercise("attention", "attention", visible_first(_attention_cases), _attention_run, _attention_judge)
 
 
 # ==================================================================================================
@@ -262,7 +272,7 @@ def _step_judge(cases, results):
 
 
 ATTENTION_DECODER_STEP = Exercise(
-    "attention_decoder_step", "attention_decoder_step", _step_cases, _step_run, _step_judge
+    "attention_decoder_step", "attention_decoder_step", visible_first(_step_cases), _step_run, _step_judge
 )
 
 

@@ -21,7 +21,7 @@ hidden cases add seeds, shapes and dtypes, never a kind or a family of shapes th
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import torch
@@ -79,6 +79,7 @@ __all__ = [
     "close_to_scale",
     "describe",
     "diagnose",
+    "families",
     "differences",
     "first_named_mistake",
     "generator",
@@ -100,6 +101,7 @@ __all__ = [
     "tensor",
     "token_list",
     "tolerance",
+    "visible_first",
     "which_differ",
 ]
 
@@ -139,6 +141,46 @@ KINDS: dict[str, str] = {
     "edge": "the contract's edge cases: length 1, batch of 1, T = 1, max_len = 1, empty results",
     "answer": "a written answer (a quiz) compared with the key",
 }
+
+
+def families(case: Mapping[str, Any]) -> set[tuple]:
+    """The shape families and argument values a case stands for -- what a learner who sees ✓ on the visible cases
+    must have met: its kind, its dtype, the rank of each array (ids of any rank), a batch of 1 or a single time step
+    (a size-1 first or second axis of an array of rank >= 2: N = 1, T = 1, one layer, H = 1), and the class of a pad
+    id (the default 0, another id, a negative one such as -100)."""
+    found: set[tuple] = {("kind", kind_of(case))}
+    for key, value in case.items():
+        if isinstance(value, np.ndarray):
+            found.add(("rank", key, value.ndim))
+            found.update(
+                ("size 1", key, axis) for axis, size in enumerate(value.shape[:2]) if size == 1 and value.ndim >= 2
+            )
+        elif "pad" in key and isinstance(value, int) and not isinstance(value, bool):
+            found.add(("pad id", key, "default" if value == 0 else "negative" if value < 0 else "another"))
+        elif key == "dtype":
+            found.add(("dtype", str(value)))
+    return found
+
+
+def visible_first(cases: Callable[[int, bool], dict[str, dict[str, Any]]]) -> Callable[[int, bool], dict]:
+    """``cases`` whose visible set also holds, for every family (:func:`families`) only hidden cases have, the first
+    hidden case of that family (made from the visible seed): hidden cases add seeds and values, never a shape family
+    or an argument value the learner has not seen pass.  ``tests/checks/test_registry.py`` checks every exercise."""
+
+    def with_families(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
+        shown = cases(seed, hidden)
+        if hidden:
+            return shown
+        seen = set().union(*(families(c) for c in shown.values() if isinstance(c, Mapping)))
+        for name, case in cases(seed, True).items():
+            if name not in shown and isinstance(case, Mapping) and not families(case) <= seen:
+                shown[name] = case
+                seen |= families(case)
+        return shown
+
+    with_families.__name__ = getattr(cases, "__name__", "cases")
+    with_families.__doc__ = cases.__doc__
+    return with_families
 
 
 def kind_of(case: Mapping[str, Any]) -> str:

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from course_lib.checks.core import CheckFailure, Exercise, result_of
-from course_lib.checks.toolkit import as_tensor, generator, plain, sequence_differences, token_list
+from course_lib.checks.toolkit import as_tensor, generator, plain, sequence_differences, token_list, visible_first
 from course_lib.data.vocab import SPECIALS
 
 __all__ = ["ENCODE", "DECODE", "check_encode", "check_decode"]
@@ -66,7 +66,7 @@ def _encode_judge(cases, results):
             )
 
 
-ENCODE = Exercise("encode", "encode", _encode_cases, _encode_run, _encode_judge)
+ENCODE = Exercise("encode", "encode", visible_first(_encode_cases), _encode_run, _encode_judge)
 
 check_encode = ENCODE.check
 
@@ -106,6 +106,6 @@ def _decode_judge(cases, results):
             )
 
 
-DECODE = Exercise("decode", "decode", _decode_cases, _decode_run, _decode_judge)
+DECODE = Exercise("decode", "decode", visible_first(_decode_cases), _decode_run, _decode_judge)
 
 check_decode = DECODE.check

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from course_lib.checks.core import CheckFailure, Exercise, result_of
-from course_lib.checks.toolkit import as_tensor, assert_close, generator
+from course_lib.checks.toolkit import as_tensor, assert_close, generator, visible_first
 
 __all__ = ["ONE_HOT", "check_one_hot"]
 
@@ -44,6 +44,6 @@ def _one_hot_judge(cases, results):
         assert_close(got, expected, f"one_hot on case '{name}'", hint="Row t has a single 1, in column ids[t].")
 
 
-ONE_HOT = Exercise("one_hot", "one_hot", _one_hot_cases, _one_hot_run, _one_hot_judge)
+ONE_HOT = Exercise("one_hot", "one_hot", visible_first(_one_hot_cases), _one_hot_run, _one_hot_judge)
 
 check_one_hot = ONE_HOT.check

@@ -33,6 +33,7 @@ from course_lib.checks.toolkit import (
     first_named_mistake,
     generator,
     tensor,
+    visible_first,
     which_differ,
 )
 
@@ -272,6 +273,6 @@ def _backward_judge(cases, results):
 # the shape letters of each gradient, for the diagnosis layer (T: which time steps are wrong)
 _LETTERS = {"dx": "N T D", "dh0": "N H"}
 
-RNN_BACKWARD = Exercise("rnn_backward", "rnn_backward", _backward_cases, _backward_run, _backward_judge)
+RNN_BACKWARD = Exercise("rnn_backward", "rnn_backward", visible_first(_backward_cases), _backward_run, _backward_judge)
 
 check_rnn_backward = RNN_BACKWARD.check

@@ -32,6 +32,7 @@ from course_lib.checks.toolkit import (
     reaches_first_step,
     tensor,
     tolerance,
+    visible_first,
 )
 
 __all__ = ["RNN_FORWARD", "check_rnn_forward"]
@@ -195,6 +196,6 @@ def _judge_values(name, case, results):
         )
 
 
-RNN_FORWARD = Exercise("rnn_forward", "rnn_forward", _forward_cases, _forward_run, _forward_judge)
+RNN_FORWARD = Exercise("rnn_forward", "rnn_forward", visible_first(_forward_cases), _forward_run, _forward_judge)
 
 check_rnn_forward = RNN_FORWARD.check

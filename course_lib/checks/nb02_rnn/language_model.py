@@ -16,7 +16,16 @@ import torch.nn.functional as F
 
 from course_lib.checks.core import CheckFailure, Exercise, result_of
 from course_lib.checks.nb02_rnn.recurrence import rnn_module
-from course_lib.checks.toolkit import as_tensor, assert_close, assert_gradients, close, generator, randn, tensor
+from course_lib.checks.toolkit import (
+    as_tensor,
+    assert_close,
+    assert_gradients,
+    close,
+    generator,
+    randn,
+    tensor,
+    visible_first,
+)
 
 __all__ = ["LM_LOSS_TARGET", "RNN_LM", "check_rnn_lm"]
 
@@ -272,6 +281,6 @@ def _judge_lm_gradients(name: str, case: dict, value: dict) -> None:
     )
 
 
-RNN_LM = Exercise("rnn_lm", "RNNLM", _lm_cases, _lm_run, _lm_judge)
+RNN_LM = Exercise("rnn_lm", "RNNLM", visible_first(_lm_cases), _lm_run, _lm_judge)
 
 check_rnn_lm = RNN_LM.check

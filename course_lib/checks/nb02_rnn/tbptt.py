@@ -31,6 +31,7 @@ from course_lib.checks.toolkit import (
     first_named_mistake,
     generator,
     tensor,
+    visible_first,
 )
 
 __all__ = ["TBPTT", "check_tbptt"]
@@ -283,6 +284,6 @@ def _tbptt_diagnose(case, name, got, key, ref, steps):
         )
 
 
-TBPTT = Exercise("tbptt", "tbptt", _tbptt_cases, _tbptt_run, _tbptt_judge)
+TBPTT = Exercise("tbptt", "tbptt", visible_first(_tbptt_cases), _tbptt_run, _tbptt_judge)
 
 check_tbptt = TBPTT.check

@@ -19,7 +19,7 @@ import torch.nn as nn
 
 from course_lib.checks.compare import describe
 from course_lib.checks.core import CheckFailure, Exercise, LearnerError, result_of
-from course_lib.checks.toolkit import assert_close, close_to_scale, generator
+from course_lib.checks.toolkit import assert_close, close_to_scale, generator, visible_first
 
 
 def _params_case(
@@ -208,4 +208,4 @@ def _clip_judge(cases, results):
             )
 
 
-CLIP_GRAD_NORM = Exercise("clip_grad_norm", "clip_grad_norm", _clip_cases, _clip_run, _clip_judge)
+CLIP_GRAD_NORM = Exercise("clip_grad_norm", "clip_grad_norm", visible_first(_clip_cases), _clip_run, _clip_judge)

@@ -28,6 +28,7 @@ from course_lib.checks.toolkit import (
     first_named_mistake,
     generator,
     show_difference,
+    visible_first,
 )
 from course_lib.measure import state_grad_norms
 
@@ -195,5 +196,5 @@ def _norms_judge(cases, results):
 
 
 STATE_GRAD_NORMS = Exercise(
-    "state_grad_norms_by_hand", "state_grad_norms_by_hand", _norms_cases, _norms_run, _norms_judge
+    "state_grad_norms_by_hand", "state_grad_norms_by_hand", visible_first(_norms_cases), _norms_run, _norms_judge
 )

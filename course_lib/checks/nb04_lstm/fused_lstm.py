@@ -44,6 +44,7 @@ from course_lib.checks.toolkit import (
     randn,
     reaches_first_step,
     tensor,
+    visible_first,
 )
 
 
@@ -394,5 +395,5 @@ def _judge_layer_forward(name, case, found):
         )
 
 
-FUSED_LSTM = Exercise("fused_lstm", "FusedLSTM", _fused_lstm_cases, _fused_lstm_run, _fused_lstm_judge)
+FUSED_LSTM = Exercise("fused_lstm", "FusedLSTM", visible_first(_fused_lstm_cases), _fused_lstm_run, _fused_lstm_judge)
 check_fused_lstm = FUSED_LSTM.check

@@ -33,7 +33,15 @@ from course_lib.checks.nb04_lstm.lstm_step_backward import (
     grads_returned,
     name_order_mistake,
 )
-from course_lib.checks.toolkit import assert_close, first_named_mistake, generator, randn, tensor, which_differ
+from course_lib.checks.toolkit import (
+    assert_close,
+    first_named_mistake,
+    generator,
+    randn,
+    tensor,
+    visible_first,
+    which_differ,
+)
 
 LAYER_GRADS = ("dx", "dh0", "dc0", "dweight_ih", "dweight_hh", "dbias")
 _WRT = ("x", "h0", "c0", "weight_ih", "weight_hh", "bias")
@@ -231,5 +239,5 @@ _STRUCTURE = {
     "dbias": {"blocks": (0, "ifgo")},
 }
 
-LSTM_BACKWARD = Exercise("lstm_backward", "lstm_backward", _layer_cases, _layer_run, _layer_judge)
+LSTM_BACKWARD = Exercise("lstm_backward", "lstm_backward", visible_first(_layer_cases), _layer_run, _layer_judge)
 check_lstm_backward = LSTM_BACKWARD.check

@@ -15,7 +15,16 @@ import torch
 import torch.nn as nn
 
 from course_lib.checks.core import CheckFailure, Exercise, result_of
-from course_lib.checks.toolkit import as_tensor, assert_close, assert_dtype, close, generator, randn, tensor
+from course_lib.checks.toolkit import (
+    as_tensor,
+    assert_close,
+    assert_dtype,
+    close,
+    generator,
+    randn,
+    tensor,
+    visible_first,
+)
 from course_lib.measure import state_grad_norms
 
 
@@ -149,5 +158,7 @@ def _grad_judge(cases, results):
         )
 
 
-LSTM_STATE_GRAD_NORMS = Exercise("lstm_state_grad_norms", "lstm_state_grad_norms", _grad_cases, _grad_run, _grad_judge)
+LSTM_STATE_GRAD_NORMS = Exercise(
+    "lstm_state_grad_norms", "lstm_state_grad_norms", visible_first(_grad_cases), _grad_run, _grad_judge
+)
 check_lstm_state_grad_norms = LSTM_STATE_GRAD_NORMS.check

@@ -50,6 +50,7 @@ from course_lib.checks.toolkit import (
     generator,
     randn,
     tensor,
+    visible_first,
     which_differ,
 )
 
@@ -210,5 +211,7 @@ def _step_judge(cases, results):
             )
 
 
-LSTM_STEP_BACKWARD = Exercise("lstm_step_backward", "lstm_step_backward", _step_cases, _step_run, _step_judge)
+LSTM_STEP_BACKWARD = Exercise(
+    "lstm_step_backward", "lstm_step_backward", visible_first(_step_cases), _step_run, _step_judge
+)
 check_lstm_step_backward = LSTM_STEP_BACKWARD.check

@@ -35,7 +35,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from course_lib.checks.core import CheckFailure, Exercise, result_of
-from course_lib.checks.toolkit import as_tensor, assert_close, assert_dtype, close, first_named_mistake
+from course_lib.checks.toolkit import as_tensor, assert_close, assert_dtype, close, first_named_mistake, visible_first
 
 _RTOL, _ATOL = 1e-6, 1e-9
 
@@ -266,5 +266,7 @@ def _final_states_judge(cases, results):
             )
 
 
-FINAL_STATES = Exercise("final_states", "final_states", _final_states_cases, _final_states_run, _final_states_judge)
+FINAL_STATES = Exercise(
+    "final_states", "final_states", visible_first(_final_states_cases), _final_states_run, _final_states_judge
+)
 check_final_states = FINAL_STATES.check

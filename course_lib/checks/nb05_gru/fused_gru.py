@@ -44,6 +44,7 @@ from course_lib.checks.toolkit import (
     reaches_first_step,
     show_difference,
     tolerance,
+    visible_first,
 )
 
 _TORCH_GRU = {"gru", "gru_cell"}  # nn.GRU / nn.GRUCell's kernels: calling them would make the exercise moot
@@ -349,4 +350,4 @@ def _judge_parameters(found: dict[str, list[int]], case: dict[str, Any]) -> None
             )
 
 
-FUSED_GRU = Exercise("fused_gru", "FusedGRU", _layer_cases, _layer_run, _layer_judge)
+FUSED_GRU = Exercise("fused_gru", "FusedGRU", visible_first(_layer_cases), _layer_run, _layer_judge)

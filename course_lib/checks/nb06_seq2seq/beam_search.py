@@ -20,7 +20,7 @@ from course_lib.checks.compare import describe
 from course_lib.checks.core import CheckFailure, Exercise, result_of
 from course_lib.checks.nb06_seq2seq.cases import BOS_ID, DTYPES, EOS_ID, PAD_ID, UNK_ID
 from course_lib.checks.nb06_seq2seq.toy_decoder import ToyDecoder, replay, shift_right, toy_context, toy_model
-from course_lib.checks.toolkit import as_tensor, generator, number, pair, plain, sequence_differences
+from course_lib.checks.toolkit import as_tensor, generator, number, pair, plain, sequence_differences, visible_first
 
 
 def _beam_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
@@ -268,4 +268,4 @@ def _beam_judge(cases, results):
                 )
 
 
-BEAM_SEARCH = Exercise("beam_search", "beam_search", _beam_cases, _beam_run, _beam_judge)
+BEAM_SEARCH = Exercise("beam_search", "beam_search", visible_first(_beam_cases), _beam_run, _beam_judge)

@@ -31,6 +31,7 @@ from course_lib.checks.toolkit import (
     plain,
     randn,
     tolerance,
+    visible_first,
 )
 
 
@@ -171,4 +172,4 @@ def _judge_gradients(name, case, grads, embedding, cell, out, y_prev, h, context
     assert_gradients(grads, expected, wrt, f"decoder_step (case '{name}')")
 
 
-DECODER_STEP = Exercise("decoder_step", "decoder_step", _step_cases, _step_run, _step_judge)
+DECODER_STEP = Exercise("decoder_step", "decoder_step", visible_first(_step_cases), _step_run, _step_judge)

@@ -29,6 +29,7 @@ from course_lib.checks.toolkit import (
     randn,
     show_difference,
     tolerance,
+    visible_first,
 )
 
 
@@ -138,4 +139,6 @@ def _ce_judge(cases, results):
         )
 
 
-MASKED_CROSS_ENTROPY = Exercise("masked_cross_entropy", "masked_cross_entropy", _ce_cases, _ce_run, _ce_judge)
+MASKED_CROSS_ENTROPY = Exercise(
+    "masked_cross_entropy", "masked_cross_entropy", visible_first(_ce_cases), _ce_run, _ce_judge
+)

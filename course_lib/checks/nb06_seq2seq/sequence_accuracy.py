@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from course_lib.checks.core import CheckFailure, Exercise, result_of
 from course_lib.checks.nb06_seq2seq.cases import PAD_ID, with_eos
-from course_lib.checks.toolkit import generator, number, pair, plain
+from course_lib.checks.toolkit import generator, number, pair, plain, visible_first
 
 
 def _accuracy_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
@@ -98,4 +98,6 @@ def _accuracy_judge(cases, results):
             )
 
 
-SEQUENCE_ACCURACY = Exercise("sequence_accuracy", "sequence_accuracy", _accuracy_cases, _accuracy_run, _accuracy_judge)
+SEQUENCE_ACCURACY = Exercise(
+    "sequence_accuracy", "sequence_accuracy", visible_first(_accuracy_cases), _accuracy_run, _accuracy_judge
+)
