@@ -16,7 +16,26 @@ from torch.nn.utils.rnn import PackedSequence
 from course_lib.checks.compare import describe
 from course_lib.checks.core import CheckFailure
 
-__all__ = ["as_tensor", "assert_dtype", "number", "pair", "plain", "token_list"]
+__all__ = ["InputModified", "as_tensor", "assert_dtype", "call_keeping_inputs", "number", "pair", "plain", "token_list"]
+
+
+class InputModified(Exception):
+    """Raised in a ``run`` step when the learner's function wrote into one of its inputs (a caller's tensor)."""
+
+
+def call_keeping_inputs(fn, names, inputs):
+    """``fn(*inputs)``; raises :class:`InputModified` naming the inputs it changed in place (``xp_t.addmm_(...)``,
+    ``h += ...``): the caller's tensors must come back as they went in."""
+    before = [t.clone() for t in inputs]
+    result = fn(*inputs)
+    changed = [n for n, t, b in zip(names, inputs, before) if not torch.equal(t, b)]
+    if changed:
+        raise InputModified(
+            f"it changed its input {', '.join(changed)} in place (an in-place operation such as x.add_(...), "
+            f"x.addmm_(...) or x += ... on a tensor it was given): the caller's tensors must stay as they were; "
+            f"compute into a new tensor instead"
+        )
+    return result
 
 
 def plain(value: Any) -> Any:

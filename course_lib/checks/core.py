@@ -280,5 +280,7 @@ def result_of(results: Mapping[str, Any], case: str, function: str) -> Any:
                 f"{function} is not implemented yet: replace `raise NotImplementedError()` in its cell "
                 f"with your code, run that cell, then this one."
             )
+        if value.type == "InputModified":
+            raise CheckFailure(f"{function}, case '{case}': {value.message}.")
         raise CheckFailure(f"{function} raised {value.type}: {value.message} (case '{case}')")
     return value

@@ -26,7 +26,16 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import torch
 
-from course_lib.checks.coerce import as_tensor, assert_dtype, number, pair, plain, token_list
+from course_lib.checks.coerce import (
+    InputModified,
+    as_tensor,
+    assert_dtype,
+    call_keeping_inputs,
+    number,
+    pair,
+    plain,
+    token_list,
+)
 from course_lib.checks.compare import (
     TOLERANCES,
     assert_close,
@@ -69,12 +78,14 @@ __all__ = [
     "TOLERANCES",
     "CheckFailure",
     "CountMatmuls",
+    "InputModified",
     "Mistake",
     "as_tensor",
     "assert_close",
     "assert_device_kept",
     "assert_dtype",
     "assert_gradients",
+    "call_keeping_inputs",
     "close",
     "close_to_scale",
     "describe",

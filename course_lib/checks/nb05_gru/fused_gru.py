@@ -321,6 +321,7 @@ def _judge_initialisation(found: dict[str, Any], case: dict[str, Any]) -> None:
             or float(w.abs().max()) > bound + 1e-6
             or not spread
             or (w.numel() > 1 and float(w.std()) == 0.0)
+            or (w.numel() >= 32 and float(w.min()) >= 0)  # P(uniform(-k, k) draws no negative) = 2^-32
         ):
             raise CheckFailure(
                 f"FusedGRU(D, {H}).{n} should start uniform in [-1/sqrt(H), 1/sqrt(H)] = [{-bound:.3g}, {bound:.3g}], "
