@@ -98,6 +98,7 @@ def _tbptt_run(fn, case):
     grads = {k: (None if p.grad is None else p.grad.detach()) for k, p in P.items()}
     return {
         "h_T": h_T,
+        "h_T attached": isinstance(h_T, torch.Tensor) and h_T.requires_grad,
         "loss": loss,
         "calls": calls[0],
         "grads": grads,
@@ -193,6 +194,12 @@ def _tbptt_judge(cases, results):
         if not matches(ref):
             _tbptt_diagnose(case, name, got, key, ref, value.get("steps") or {})
         h_T = as_tensor(value["h_T"], f"h_T on case '{name}'", (N, H), "(N, H)")
+        if value.get("h_T attached"):
+            raise CheckFailure(
+                f"case '{name}': h_T is returned still attached to the last chunk's graph (requires_grad is True); "
+                f"the docstring promises it detached, so that a caller who carries it on into the next sequence "
+                f"does not backpropagate into a graph that is already freed: return h.detach()."
+            )
         if not close(h_T, ref["h_T"], rtol=1e-9, atol=1e-12):
             raise CheckFailure(
                 f"case '{name}': the returned state is not h_T, the state after the last step: "
