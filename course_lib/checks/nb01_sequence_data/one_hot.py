@@ -14,12 +14,15 @@ __all__ = ["ONE_HOT", "check_one_hot"]
 
 
 def _one_hot_cases(seed, hidden):
-    cases = {"ids (T,)": {"ids": np.array([0, 2, 1, 2, 3], dtype=np.int64), "V": 4}}
+    cases = {
+        "ids (T,)": {"ids": np.array([0, 2, 1, 2, 3], dtype=np.int64), "V": 4},
+        "V larger than any id": {"ids": np.array([1, 0, 1], dtype=np.int64), "V": 5},  # V is given, not max id + 1
+    }
     if hidden:
         g = generator(seed)
         cases["batch (N, T)"] = {"ids": torch.randint(0, 7, (3, 5), generator=g).numpy(), "V": 7}
         cases["last id V-1"] = {"ids": np.array([9, 0], dtype=np.int64), "V": 10}
-        cases["V larger than any id"] = {"ids": np.array([1, 1], dtype=np.int64), "V": 6}
+        cases["V larger than any id, hidden"] = {"ids": np.array([1, 1], dtype=np.int64), "V": 6}
     return cases
 
 

@@ -257,7 +257,8 @@ def _beam_judge(cases, results):
                         f"case '{name}': your {tokens.tolist()} is the best by the raw sum of log-probabilities but "
                         f"not by the normalised score ({kept[1].tolist()}, which every beam of width k={k} keeps, "
                         f"scores {kept[0]:.4f}, yours {expected_score:.4f}): compare finished hypotheses by "
-                        f"score / len ** alpha (length normalisation)."
+                        f"score / len ** alpha (length normalisation), and search on until every hypothesis has "
+                        f"finished or reached max_len (a search that stops at the first <eos> returns it too)."
                     )
                 raise CheckFailure(
                     f"case '{name}': your beam lost a sequence that every beam of width k={k} keeps: "
