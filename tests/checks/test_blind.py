@@ -1,8 +1,8 @@
 """Do the checks catch every mistake of the independent blind suite, and accept every correct alternative in it?
 
 The suite (``tests/checks/blind/``, see its README) was written from the notebooks' text only.  Every case runs
-through the visible check and the grading path on one hidden seed (as ``benchmarks/blind.py`` does, which also
-says how well each message names or locates the mistake).  Slow: a few minutes.
+through the visible check and the grading path on the hidden seed (a mistake that seed does not show gets the two
+other seeds of ``benchmarks/blind.py``, which also says how well each message names or locates the mistake).  Slow: a few minutes.
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ import importlib
 
 import pytest
 
-from benchmarks.blind import exercise_for, graded, visible
-from course_lib.checks.core import HIDDEN_SEED
+from benchmarks.blind import exercise_for, graded, secret_seeds, visible
 
 pytestmark = pytest.mark.slow
 
@@ -39,12 +38,15 @@ def _id(case) -> str:
 @pytest.mark.parametrize("case", CASES, ids=_id)
 def test_blind_case(case):
     spec = exercise_for(case["notebook"], case["exercise"])
-    seen, hidden = visible(spec, case["fn"]), graded(spec, case["fn"], HIDDEN_SEED)
+    seeds = secret_seeds(3)  # HIDDEN_SEED first; the others only for a mistake it does not show
+    seen, hidden = visible(spec, case["fn"]), graded(spec, case["fn"], seeds[0])
     key = (case["notebook"], case["exercise"], case["name"])
     if case["kind"] == "correct":
         assert seen is None and hidden is None, f"{case['what']}: rejected:\n{seen or hidden}"
     elif key in NOT_CAUGHT:
         pytest.xfail(NOT_CAUGHT[key])
     else:
+        for seed in seeds[1:]:
+            hidden = hidden if seen is not None or hidden is not None else graded(spec, case["fn"], seed)
         assert seen is not None or hidden is not None, f"{case['what']}: not caught"
         assert "[check crashed]" not in (seen or hidden), seen or hidden
