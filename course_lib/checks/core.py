@@ -47,10 +47,6 @@ __all__ = [
     "encode_results",
     "decode_plain",
     "result_of",
-    "as_tensor",
-    "assert_close",
-    "describe",
-    "rel_error",
 ]
 
 VISIBLE_SEED = 20261124
@@ -287,62 +283,7 @@ def result_of(results: Mapping[str, Any], case: str, function: str) -> Any:
                 f"{function} is not implemented yet: replace `raise NotImplementedError()` in its cell "
                 f"with your code, run that cell, then this one."
             )
+        if value.type == "InputModified":
+            raise CheckFailure(f"{function}, case '{case}': {value.message}.")
         raise CheckFailure(f"{function} raised {value.type}: {value.message} (case '{case}')")
     return value
-
-
-def as_tensor(value: Any, what: str, shape: tuple[int, ...] | None = None, letters: str = "") -> torch.Tensor:
-    """``value`` as a tensor of ``shape``; otherwise a message naming ``what`` and both shapes."""
-    __tracebackhide__ = True
-    if not isinstance(value, np.ndarray):
-        raise CheckFailure(f"{what} should be a tensor, but it is a {_type_name(value)}")
-    tensor = torch.from_numpy(value)
-    if shape is not None and tuple(tensor.shape) != tuple(shape):
-        letters = f" {letters} =" if letters else ""
-        hint = ""
-        if tensor.dim() == len(shape) and tuple(reversed(tensor.shape)) == tuple(shape):
-            hint = " It looks transposed."
-        raise CheckFailure(f"{what} has shape {tuple(tensor.shape)}, expected{letters} {tuple(shape)}.{hint}")
-    return tensor
-
-
-def rel_error(got: torch.Tensor, expected: torch.Tensor) -> float:
-    """max |got - expected| / max(1e-8, |got| + |expected|), as in CS231n."""
-    got, expected = got.double(), expected.double()
-    den = (got.abs() + expected.abs()).clamp_min(1e-8)
-    return float(((got - expected).abs() / den).max()) if got.numel() else 0.0
-
-
-def assert_close(
-    got: torch.Tensor,
-    expected: torch.Tensor,
-    what: str,
-    rtol: float | None = None,
-    atol: float | None = None,
-    hint: str = "",
-) -> None:
-    """Raise a :class:`CheckFailure` naming ``what`` unless ``got`` matches ``expected``: the toolkit's
-    :func:`~course_lib.checks.toolkit.assert_close`, with the tolerance of the two dtypes unless given."""
-    __tracebackhide__ = True
-    from course_lib.checks import toolkit  # the toolkit builds on this module
-
-    toolkit.assert_close(got, expected, what, rtol=rtol, atol=atol, hint=hint)
-
-
-def describe(value: Any, limit: int = 6) -> str:
-    """A short, readable rendering: shape, dtype and the first few values."""
-    if isinstance(value, torch.Tensor):
-        flat = value.detach().reshape(-1)[:limit].tolist()
-        text = ", ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in flat)
-        more = ", ..." if value.numel() > limit else ""
-        return f"tensor of shape {tuple(value.shape)}, {value.dtype}: [{text}{more}]"
-    if isinstance(value, np.ndarray):
-        return describe(torch.from_numpy(value), limit)
-    text = repr(value)
-    return text if len(text) < 200 else text[:200] + "..."
-
-
-def _type_name(value: Any) -> str:
-    if isinstance(value, (list, tuple)):
-        return f"{type(value).__name__} of length {len(value)}"
-    return type(value).__name__

@@ -17,9 +17,20 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from course_lib.checks.core import CheckFailure, Exercise, describe, result_of
+from course_lib.checks.compare import describe
+from course_lib.checks.core import CheckFailure, Exercise, result_of
 from course_lib.checks.nb06_seq2seq.cases import decoder_weights
-from course_lib.checks.toolkit import as_tensor, assert_close, close, generator, plain, randn, tolerance
+from course_lib.checks.toolkit import (
+    as_tensor,
+    assert_close,
+    assert_dtype,
+    close,
+    generator,
+    plain,
+    randn,
+    tolerance,
+    visible_first,
+)
 
 __all__ = ["EXERCISES", "check_attention", "check_attention_decoder_step"]
 
@@ -55,6 +66,8 @@ def _attention_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     setups = [
         ("N=2, S=4, H=3, one row padded", [4, 2], 4, 3, 1.0, "float32"),
         ("float64, large scores (exp overflows)", [4, 3], 4, 6, 2000.0, "float64"),
+        ("float64, every real score below -1e4", [3, 2], 4, 3, -1.0, "float64"),
+        ("float64, one row, S=1", [1], 1, 4, 1.0, "float64"),
     ]
     if hidden:
         lengths = [6] + torch.randint(1, 7, (2,), generator=g).tolist()
@@ -63,15 +76,20 @@ def _attention_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
             ("float64, S=1", [1, 1], 1, 4, 1.0, "float64"),
             ("float64, large scores", [5, 3], 5, 8, 2000.0, "float64"),
             ("float64, one row, no padding", [7], 7, 2, 1.0, "float64"),
+            ("float32, every real score below -1e4", [5, 2, 4], 5, 6, -1.0, "float32"),
         ]
     cases = {}
     for name, lengths, S, H, scale, dtype in setups:
+        query, keys = randn(g, len(lengths), H, scale=abs(scale)), randn(g, len(lengths), S, H)
+        if scale < 0:  # keys against the query, |query| = 1e5: every real score far below -1e4 (a -1e4 fill shows)
+            query = 1e5 * query / np.linalg.norm(query, axis=-1, keepdims=True)
+            keys = 0.1 * keys - (1 + np.abs(keys[..., :1])) * query[:, None, :] / 1e5
         cases[name] = {
-            "query": randn(g, len(lengths), H, scale=scale),
-            "keys": randn(g, len(lengths), S, H),
+            "query": query,
+            "keys": keys,
             "mask": _mask(lengths, S),
             "dtype": dtype,
-            "kind": "edge" if scale > 1 else "values",
+            "kind": "edge" if scale != 1 or S == 1 else "values",
         }
     return cases
 
@@ -91,7 +109,9 @@ def _attention_judge(cases, results):
         context, weights = _results(result_of(results, name, "attention"), "attention", 2, "context, weights")
         context = as_tensor(context, f"context on case '{name}'", (N, H), "(N, H)")
         weights = as_tensor(weights, f"weights on case '{name}'", (N, S), "(N, S)")
-        tol = tolerance(weights.dtype)
+        for value, label in ((context, "context"), (weights, "weights")):
+            assert_dtype(value, _DTYPES[case["dtype"]], f"{label} on case '{name}'")
+        tol = tolerance(case["dtype"])  # the case's dtype fixes the tolerance, never the result's
         shown = f"mask {mask.int().tolist()}, your weights {[[round(w, 3) for w in row] for row in weights.tolist()]}"
         if not torch.isfinite(weights).all():
             bad_rows = ~torch.isfinite(weights).all(-1)
@@ -136,6 +156,7 @@ def _attention_judge(cases, results):
             f"weights on case '{name}'",
             **tol,
             hint="weights[n] = softmax over the real positions j of (query[n] . keys[n, j]) / sqrt(H).",
+            letters="N S",
         )
         if close(context, keys.mean(1), **tol) and not close(context_ref, keys.mean(1), **tol):
             raise CheckFailure(
@@ -148,10 +169,12 @@ def _attention_judge(cases, results):
             f"context on case '{name}'",
             **tol,
             hint="context[n] = sum_j weights[n, j] * keys[n, j] (a batched weights @ keys).",
+            letters="N H",
+            factors={"S (the number of keys)": keys.shape[1]},
         )
 
 
-ATTENTION = Exercise("attention", "attention", _attention_cases, _attention_run, _attention_judge)
+ATTENTION = Exercise("attention", "attention", visible_first(_attention_cases), _attention_run, _attention_judge)
 
 
 # ==================================================================================================
@@ -219,7 +242,9 @@ def _step_judge(cases, results):
         logits = as_tensor(logits, f"logits on case '{name}'", (N, V), "(N, V)")
         h_new = as_tensor(h_new, f"h_new on case '{name}'", (N, H), "(N, H)")
         weights = as_tensor(weights, f"weights on case '{name}'", (N, S), "(N, S)")
-        tol = tolerance(logits.dtype)
+        for value, label in ((logits, "logits"), (h_new, "h_new"), (weights, "weights")):
+            assert_dtype(value, _DTYPES[case["dtype"]], f"{label} on case '{name}'")
+        tol = tolerance(case["dtype"])  # the case's dtype fixes the tolerance, never the result's
         logits_ref, h_ref, weights_ref = reference(h)
         if not close(weights, weights_ref, **tol):
             if (weights.double()[~mask].abs() > 1e-6).any():
@@ -247,7 +272,7 @@ def _step_judge(cases, results):
 
 
 ATTENTION_DECODER_STEP = Exercise(
-    "attention_decoder_step", "attention_decoder_step", _step_cases, _step_run, _step_judge
+    "attention_decoder_step", "attention_decoder_step", visible_first(_step_cases), _step_run, _step_judge
 )
 
 

@@ -9,13 +9,12 @@ import torch
 from course_lib.checks.core import (
     CheckFailure,
     LearnerError,
-    as_tensor,
-    assert_close,
     decode_plain,
     encode_plain,
     encode_results,
     result_of,
 )
+from course_lib.checks.toolkit import as_tensor, assert_close
 
 
 def test_plain_data_round_trips_tensors_numbers_strings_and_containers():

@@ -4,8 +4,9 @@ the visible cases, every kind of case that grading's hidden cases use?
 One test for all notebooks (01 to 07): each graded test cell ``test_X`` of ``solutions/NN_topic`` has an
 exercise ``X`` in ``course_lib.checks.nbNN_topic.EXERCISES``, whose function the solution cell ``X`` defines and
 whose ``check_X`` the test cell calls; and every exercise of the package is graded in the notebook.  Then, for
-every exercise, the kinds of case (:data:`course_lib.checks.toolkit.KINDS`) of the hidden cases are among those
-of the visible cases: hidden cases add seeds, shapes and dtypes, never a kind a learner has not seen pass.
+every exercise, the kinds of case (:data:`course_lib.checks.toolkit.KINDS`) and the families of case (shapes,
+dtypes, argument values: :func:`course_lib.checks.toolkit.families`) of the hidden cases are among those of the
+visible cases: hidden cases add seeds and values, never a kind or a family a learner has not seen pass.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import nbformat
 import pytest
 
 from course_lib.checks import EXERCISES, MODULES, checks_module
-from course_lib.checks.toolkit import KINDS, kinds
+from course_lib.checks.toolkit import KINDS, families, kinds
 from course_lib.grading.judge import test_exercise as exercise_of  # renamed: pytest would collect test_*
 from tests.conftest import ROOT
 
@@ -73,6 +74,20 @@ def test_every_kind_of_hidden_case_is_visible_first(key):
         assert hidden <= visible, (
             f"{key}: the hidden cases have kinds {sorted(hidden - visible)} that no visible "
             f"case has (seed {seed}): a learner could see ✓ and lose points for them"
+        )
+
+
+@pytest.mark.parametrize("key", sorted(EXERCISES))
+def test_every_family_of_hidden_case_is_visible_first(key):
+    """Families, not labels: the shapes (batch 1, T = 1, ids of any rank), dtypes and argument values (pad ids: the
+    default, another, a negative one) of the hidden cases all appear among the visible cases' (toolkit.families)."""
+    exercise = EXERCISES[key]
+    for seed in SEEDS:
+        seen = set().union(*(families(c) for c in exercise.cases(seed, False).values()))
+        hidden = set().union(*(families(c) for c in exercise.cases(seed, True).values()))
+        assert hidden <= seen, (
+            f"{key}: the hidden cases have families {sorted(hidden - seen, key=str)} that no visible case has "
+            f"(seed {seed}): a learner could see ✓ and lose points for them"
         )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -61,12 +63,40 @@ def test_message_shows_first_differences_never_the_whole_expected_answer():
     assert str(info.value).count("expected 0.") == 1  # fewer than all: the answer is never printed whole
 
 
-def test_message_names_float32_when_the_digits_agree():
+def test_message_names_float32_only_when_float32_reproduces_the_values_and_prints_digits_that_differ():
     x = torch.randn(4, 5, generator=generator(1), dtype=torch.float64)
-    with pytest.raises(CheckFailure, match=r"(?s)expected (-?[0-9.]+), got \1.*Likely cause: float32"):
+    with pytest.raises(CheckFailure, match=r"(?s)Likely cause: float32") as info:
         assert_close(x.float().double(), x, "h")
+    for expected, got in re.findall(r"expected (-?[0-9.e-]+), got (-?[0-9.e-]+)", str(info.value)):
+        assert expected != got  # two numbers that differ never print the same
     with pytest.raises(CheckFailure, match="float32 precision"):
         assert_close(x * (1 + 5e-8), x, "h")
+    wrong_in_float32 = (2 * x).float().double()  # a wrong formula, run in float32: float32 is not the cause
+    with pytest.raises(CheckFailure) as info:
+        assert_close(wrong_in_float32, x, "h")
+    assert "float32" not in str(info.value)
+
+
+def test_the_diagnosis_layer_locates_and_names_what_no_table_lists():
+    g = generator(2)
+    hs = torch.randn(3, 5, 4, generator=g, dtype=torch.float64)
+    cases = {
+        "from time step t = 2 on": torch.cat([hs[:, :2], hs[:, 2:] + 1], 1),
+        "only at the last time step": torch.cat([hs[:, :-1], hs[:, -1:] * 2], 1),
+        "only in rows 1 of the batch": torch.stack([hs[0], hs[1] + 1, hs[2]]),
+        "T = 5 times too large": hs * 5,
+        "sign is flipped": -hs,
+        "one step late": torch.cat([hs[:, :1] * 0, hs[:, :-1]], 1),
+        "time is reversed": hs.flip(1),
+    }
+    for phrase, got in cases.items():
+        with pytest.raises(CheckFailure) as info:
+            assert_close(got, hs, "hs", letters="N T H", factors={"T": 5})
+        assert phrase in str(info.value), (phrase, str(info.value))
+    z = torch.randn(2, 8, generator=g, dtype=torch.float64)
+    swapped = torch.cat([z[:, 2:4], z[:, :2], z[:, 4:]], 1)
+    with pytest.raises(CheckFailure, match=r"(?s)Where: the values differ only in the i, f blocks.*How: the blocks"):
+        assert_close(swapped, z, "dz", blocks=(1, "ifgo"))
 
 
 def test_first_named_mistake_never_blames_a_right_answer():

@@ -1,5 +1,7 @@
 """Checks of ``encode`` (tokens -> ids, unknown tokens -> the id of ``<unk>``) and ``decode`` (ids -> tokens,
-``<pad>`` dropped), judged against a vocabulary ``itos`` that starts with the special tokens."""
+every ``<pad>`` dropped), judged against a vocabulary ``itos`` that starts with the special tokens, and one whose
+special tokens sit elsewhere (the contract looks ids up in ``itos``; it fixes no position), visible and hidden;
+``decode`` also meets ``<pad>`` between real tokens."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import numpy as np
 import torch
 
 from course_lib.checks.core import CheckFailure, Exercise, result_of
-from course_lib.checks.toolkit import as_tensor, generator, plain, sequence_differences, token_list
+from course_lib.checks.toolkit import as_tensor, generator, plain, sequence_differences, token_list, visible_first
 from course_lib.data.vocab import SPECIALS
 
 __all__ = ["ENCODE", "DECODE", "check_encode", "check_decode"]
@@ -17,11 +19,18 @@ def _itos_for(seed: int, hidden: bool) -> list[str]:
     return list(SPECIALS) + ["good", "not", "bad", "film"] + (["好", "但"] if hidden else [])
 
 
+def _moved_specials(itos: list[str]) -> list[str]:
+    """The same vocabulary with the special tokens after the others, in reverse order: no special at id 0 or 1."""
+    return [t for t in itos if t not in SPECIALS] + list(reversed(SPECIALS))
+
+
 def _encode_cases(seed, hidden):
     itos = _itos_for(seed, hidden)
     cases = {
         "known tokens": {"tokens": ["good", "not", "bad"], "itos": itos},
         "unknown token": {"tokens": ["bad", "movie"], "itos": itos},
+        "specials at the end of itos, an unknown token": {"tokens": ["movie", "good"], "itos": _moved_specials(itos)},
+        "no tokens": {"tokens": [], "itos": itos},
     }
     if hidden:
         g = generator(seed)
@@ -57,7 +66,7 @@ def _encode_judge(cases, results):
             )
 
 
-ENCODE = Exercise("encode", "encode", _encode_cases, _encode_run, _encode_judge)
+ENCODE = Exercise("encode", "encode", visible_first(_encode_cases), _encode_run, _encode_judge)
 
 check_encode = ENCODE.check
 
@@ -67,6 +76,10 @@ def _decode_cases(seed, hidden):
     cases = {
         "plain ids": {"ids": np.array([4, 5, 6], dtype=np.int64), "itos": itos},
         "with padding": {"ids": np.array([2, 6, 7, 3, 0, 0], dtype=np.int64), "itos": itos},
+        "<pad> between tokens, specials at the end of itos": {
+            "ids": np.array([0, len(itos) - 1, 1, len(itos) - 1, 2, len(itos) - 1], dtype=np.int64),
+            "itos": _moved_specials(itos),
+        },
     }
     if hidden:
         g = generator(seed)
@@ -93,6 +106,6 @@ def _decode_judge(cases, results):
             )
 
 
-DECODE = Exercise("decode", "decode", _decode_cases, _decode_run, _decode_judge)
+DECODE = Exercise("decode", "decode", visible_first(_decode_cases), _decode_run, _decode_judge)
 
 check_decode = DECODE.check

@@ -8,18 +8,21 @@ import torch
 import torch.nn.functional as F
 
 from course_lib.checks.core import CheckFailure, Exercise, result_of
-from course_lib.checks.toolkit import as_tensor, assert_close, generator
+from course_lib.checks.toolkit import as_tensor, assert_close, generator, visible_first
 
 __all__ = ["ONE_HOT", "check_one_hot"]
 
 
 def _one_hot_cases(seed, hidden):
-    cases = {"ids (T,)": {"ids": np.array([0, 2, 1, 2, 3], dtype=np.int64), "V": 4}}
+    cases = {
+        "ids (T,)": {"ids": np.array([0, 2, 1, 2, 3], dtype=np.int64), "V": 4},
+        "V larger than any id": {"ids": np.array([1, 0, 1], dtype=np.int64), "V": 5},  # V is given, not max id + 1
+    }
     if hidden:
         g = generator(seed)
         cases["batch (N, T)"] = {"ids": torch.randint(0, 7, (3, 5), generator=g).numpy(), "V": 7}
         cases["last id V-1"] = {"ids": np.array([9, 0], dtype=np.int64), "V": 10}
-        cases["V larger than any id"] = {"ids": np.array([1, 1], dtype=np.int64), "V": 6}
+        cases["V larger than any id, hidden"] = {"ids": np.array([1, 1], dtype=np.int64), "V": 6}
     return cases
 
 
@@ -44,6 +47,6 @@ def _one_hot_judge(cases, results):
         assert_close(got, expected, f"one_hot on case '{name}'", hint="Row t has a single 1, in column ids[t].")
 
 
-ONE_HOT = Exercise("one_hot", "one_hot", _one_hot_cases, _one_hot_run, _one_hot_judge)
+ONE_HOT = Exercise("one_hot", "one_hot", visible_first(_one_hot_cases), _one_hot_run, _one_hot_judge)
 
 check_one_hot = ONE_HOT.check

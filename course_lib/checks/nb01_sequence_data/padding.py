@@ -9,7 +9,7 @@ import torch
 from torch.nn.utils.rnn import pad_sequence
 
 from course_lib.checks.core import CheckFailure, Exercise, result_of
-from course_lib.checks.toolkit import as_tensor, generator, sequence_differences
+from course_lib.checks.toolkit import as_tensor, generator, sequence_differences, visible_first
 
 __all__ = ["PAD_BATCH", "check_pad_batch"]
 
@@ -91,6 +91,6 @@ def _pad_judge(cases, results):
             raise CheckFailure(f"case '{name}': mask[n, t] {sequence_differences(mask.int(), mask_ref.int())}")
 
 
-PAD_BATCH = Exercise("pad_batch", "pad_batch", _pad_cases, _pad_run, _pad_judge)
+PAD_BATCH = Exercise("pad_batch", "pad_batch", visible_first(_pad_cases), _pad_run, _pad_judge)
 
 check_pad_batch = PAD_BATCH.check

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from course_lib.checks.core import CheckFailure, Exercise, result_of
-from course_lib.checks.toolkit import generator, plain, sequence_differences, token_list
+from course_lib.checks.toolkit import generator, plain, sequence_differences, token_list, visible_first
 from course_lib.data.vocab import SPECIALS
 
 __all__ = ["BUILD_VOCAB", "check_build_vocab"]
@@ -98,6 +98,6 @@ def _vocab_judge(cases, results):
             )
 
 
-BUILD_VOCAB = Exercise("build_vocab", "build_vocab", _vocab_cases, _vocab_run, _vocab_judge)
+BUILD_VOCAB = Exercise("build_vocab", "build_vocab", visible_first(_vocab_cases), _vocab_run, _vocab_judge)
 
 check_build_vocab = BUILD_VOCAB.check

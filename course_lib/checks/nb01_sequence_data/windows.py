@@ -8,7 +8,15 @@ import numpy as np
 import torch
 
 from course_lib.checks.core import CheckFailure, Exercise, result_of
-from course_lib.checks.toolkit import as_tensor, assert_close, generator, pair, sequence_differences
+from course_lib.checks.toolkit import (
+    as_tensor,
+    assert_close,
+    assert_dtype,
+    generator,
+    pair,
+    sequence_differences,
+    visible_first,
+)
 
 __all__ = ["MAKE_WINDOWS", "MAKE_CHAR_WINDOWS", "check_make_windows", "check_make_char_windows"]
 
@@ -48,6 +56,8 @@ def _windows_judge(cases, results):
             )
         X = as_tensor(X, f"X on case '{name}'", tuple(X_ref.shape), "(T - window, window)")
         Y = as_tensor(Y, f"Y on case '{name}'", tuple(Y_ref.shape), "(T - window,)")
+        for value, label in ((X, "X"), (Y, "Y")):  # the series' dtype, float64 here, is the contract's
+            assert_dtype(value, series.dtype, f"{label} on case '{name}'")
         assert_close(X, X_ref, f"X on case '{name}'", hint="Row i is series[i : i + window].")
         if torch.equal(Y.double(), X_ref[:, -1].double()) and w > 0:
             raise CheckFailure(
@@ -57,7 +67,7 @@ def _windows_judge(cases, results):
         assert_close(Y, Y_ref, f"Y on case '{name}'", hint="Y[i] = series[i + window], the value after window i.")
 
 
-MAKE_WINDOWS = Exercise("make_windows", "make_windows", _windows_cases, _windows_run, _windows_judge)
+MAKE_WINDOWS = Exercise("make_windows", "make_windows", visible_first(_windows_cases), _windows_run, _windows_judge)
 
 check_make_windows = MAKE_WINDOWS.check
 
@@ -97,7 +107,7 @@ def _char_windows_judge(cases, results):
 
 
 MAKE_CHAR_WINDOWS = Exercise(
-    "make_char_windows", "make_char_windows", _char_windows_cases, _char_windows_run, _char_windows_judge
+    "make_char_windows", "make_char_windows", visible_first(_char_windows_cases), _char_windows_run, _char_windows_judge
 )
 
 check_make_char_windows = MAKE_CHAR_WINDOWS.check

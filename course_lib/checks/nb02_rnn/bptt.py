@@ -22,7 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
-from course_lib.checks.core import CheckFailure, Exercise, rel_error, result_of
+from course_lib.checks.compare import rel_error
+from course_lib.checks.core import CheckFailure, Exercise, result_of
 from course_lib.checks.nb02_rnn.recurrence import cell_module, rnn_case, rnn_module
 from course_lib.checks.toolkit import (
     as_tensor,
@@ -32,6 +33,8 @@ from course_lib.checks.toolkit import (
     first_named_mistake,
     generator,
     tensor,
+    visible_first,
+    which_differ,
 )
 
 __all__ = ["BPTT_RTOL", "RNN_BACKWARD", "check_rnn_backward"]
@@ -262,12 +265,14 @@ def _backward_judge(cases, results):
                 rtol=BPTT_RTOL,
                 atol=1e-12,
                 hint=f"relative error {rel_error(got[key], ref[key]):.2e} > {BPTT_RTOL:g}. "
-                f"Per step, from t = T down to 1: dh = dhs[:, t] + dh_next; da = dh * (1 - h_t**2); "
-                f"dW_xh += da.T @ x_t; dW_hh += da.T @ h_prev; db_h += da.sum(0); dx_t = da @ W_xh; "
-                f"dh_next = da @ W_hh.",
+                + which_differ([k for k in _GRAD_NAMES if ok[k]], [k for k in _GRAD_NAMES if not ok[k]]),
+                letters=_LETTERS.get(key),
             )
 
 
-RNN_BACKWARD = Exercise("rnn_backward", "rnn_backward", _backward_cases, _backward_run, _backward_judge)
+# the shape letters of each gradient, for the diagnosis layer (T: which time steps are wrong)
+_LETTERS = {"dx": "N T D", "dh0": "N H"}
+
+RNN_BACKWARD = Exercise("rnn_backward", "rnn_backward", visible_first(_backward_cases), _backward_run, _backward_judge)
 
 check_rnn_backward = RNN_BACKWARD.check

@@ -26,6 +26,7 @@ from course_lib.checks.toolkit import (
     show_difference,
     tensor,
     tolerance,
+    visible_first,
 )
 
 __all__ = ["RNN_CELL", "check_rnn_cell"]
@@ -129,6 +130,6 @@ def _cell_judge(cases, results):
         )
 
 
-RNN_CELL = Exercise("rnn_cell", "rnn_cell", _cell_cases, _cell_run, _cell_judge)
+RNN_CELL = Exercise("rnn_cell", "rnn_cell", visible_first(_cell_cases), _cell_run, _cell_judge)
 
 check_rnn_cell = RNN_CELL.check

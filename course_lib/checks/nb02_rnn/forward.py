@@ -32,6 +32,7 @@ from course_lib.checks.toolkit import (
     reaches_first_step,
     tensor,
     tolerance,
+    visible_first,
 )
 
 __all__ = ["RNN_FORWARD", "check_rnn_forward"]
@@ -177,6 +178,7 @@ def _judge_values(name, case, results):
             **tol,
             hint="hs[:, t] = tanh(x[:, t] @ W_xh.T + hs[:, t-1] @ W_hh.T + b_h), with hs[:, -1] "
             "replaced by h0 at t = 0.",
+            letters="N T H",
         )
     if not close(last, last_ref, **tol):
         if close(last, h0, **tol):
@@ -194,6 +196,6 @@ def _judge_values(name, case, results):
         )
 
 
-RNN_FORWARD = Exercise("rnn_forward", "rnn_forward", _forward_cases, _forward_run, _forward_judge)
+RNN_FORWARD = Exercise("rnn_forward", "rnn_forward", visible_first(_forward_cases), _forward_run, _forward_judge)
 
 check_rnn_forward = RNN_FORWARD.check

@@ -16,7 +16,16 @@ import torch.nn.functional as F
 
 from course_lib.checks.core import CheckFailure, Exercise, result_of
 from course_lib.checks.nb02_rnn.recurrence import rnn_module
-from course_lib.checks.toolkit import as_tensor, assert_close, assert_gradients, close, generator, tensor
+from course_lib.checks.toolkit import (
+    as_tensor,
+    assert_close,
+    assert_gradients,
+    close,
+    generator,
+    randn,
+    tensor,
+    visible_first,
+)
 
 __all__ = ["LM_LOSS_TARGET", "RNN_LM", "check_rnn_lm"]
 
@@ -39,6 +48,11 @@ def _lm_cases(seed, hidden):
     cases = {
         "静夜思, two lines of 12 characters": _lm_case(ids, len(chars), 16, 100, seed),
         "gradients at initialisation, 静夜思": {**_lm_case(ids, len(chars), 8, 0, seed + 2), "kind": "gradients"},
+        "a given h0, 静夜思": {
+            **_lm_case(ids, len(chars), 6, 0, seed + 4),
+            "kind": "given state",
+            "h0": randn(g, 2, 6),
+        },
     }
     if hidden:
         cases["gradients at initialisation, V=7"] = {
@@ -51,6 +65,11 @@ def _lm_cases(seed, hidden):
             for first in torch.randperm(V, generator=g)[:3].tolist()
         ]  # distinct first ids: learnable
         cases["3 random sequences, V=11"] = _lm_case(torch.stack(rows), V, 16, 100, seed + 1)
+        cases["a given h0, V=5, N=1"] = {
+            **_lm_case(torch.randint(0, 5, (1, 6), generator=g), 5, 3, 0, seed + 5),
+            "kind": "given state",
+            "h0": randn(g, 1, 3),
+        }
     return cases
 
 
@@ -67,6 +86,10 @@ def _lm_run(fn, case):
         return {"error": f"RNNLM(V, H) should build an nn.Module, got {type(model).__name__}"}
     params = dict(model.named_parameters())
     init = {k: p.detach().clone() for k, p in params.items() if k in _LM_PARAMS}
+    if case["kind"] == "given state":
+        with torch.no_grad():
+            logits, h_T = model(X, tensor(case["h0"]).to(next(model.parameters()).dtype))
+        return {"init": init, "final": init, "names": sorted(params), "no_grad": [], "logits": logits, "h_T": h_T}
     if case["kind"] == "gradients":
         logits, _ = model(X)
         loss = F.cross_entropy(logits.reshape(-1, V), Y.reshape(-1))
@@ -103,11 +126,11 @@ def _lm_run(fn, case):
     }
 
 
-def _lm_reference(params: dict[str, torch.Tensor], X: torch.Tensor, V: int):
+def _lm_reference(params: dict[str, torch.Tensor], X: torch.Tensor, V: int, h0: torch.Tensor | None = None):
     """Logits (N, T, V) and h_T (N, H) of the same parameters, computed with nn.RNN and F.linear."""
     W_xh = params["W_xh"]
     rnn = rnn_module(W_xh, params["W_hh"], params["b_h"])
-    hs, h_T = rnn(F.one_hot(X, V).to(W_xh.dtype))
+    hs, h_T = rnn(F.one_hot(X, V).to(W_xh.dtype), None if h0 is None else h0[None].to(W_xh.dtype))
     return F.linear(hs, params["W_hy"], params["b_y"]).detach(), h_T[0].detach()
 
 
@@ -131,16 +154,13 @@ def _lm_judge(cases, results):
                 f"RNNLM.{value['no_grad'][0]} gets no gradient: the loss does not depend on it. Use "
                 f"the parameters themselves in forward (no .detach(), .data or torch.no_grad())."
             )
+        _judge_initialisation(value["init"], H)
         if case["kind"] == "gradients":
             _judge_lm_gradients(name, case, value)
             continue
-        init = {k: tensor(v) for k, v in value["init"].items()}
-        if all(float(v.abs().max()) == 0 for k, v in init.items() if k.startswith("W")):
-            raise CheckFailure(
-                "RNNLM's weights start at zero: every hidden unit then gets the same (zero) "
-                "gradient. Initialise them with small random values, uniform in ±1/sqrt(H) as "
-                "nn.RNN does."
-            )
+        if case["kind"] == "given state":
+            _judge_given_state(name, case, value)
+            continue
         ids = tensor(case["ids"])
         X, Y = ids[:, :-1], ids[:, 1:]
         final = {k: tensor(v) for k, v in value["final"].items()}
@@ -165,6 +185,7 @@ def _lm_judge(cases, results):
             f"RNNLM's logits on case '{name}' (compared with nn.RNN + a linear read-out on RNNLM's own parameters)",
             **tol,
             hint="logits[:, t] = h_t @ W_hy.T + b_y with hs from rnn_forward(one_hot(ids), zeros, ...).",
+            letters="N T V",
         )
         assert_close(h_T, ref_h, f"RNNLM's h_T on case '{name}'", **tol, hint="Return rnn_forward's last state.")
         loss = float(F.cross_entropy(ref_logits.reshape(-1, V).double(), Y.reshape(-1)))
@@ -196,6 +217,55 @@ def _lm_gradients_reference(params: dict[str, torch.Tensor], case: dict, detach_
     return list(torch.autograd.grad(loss, list(leaves.values())))
 
 
+def _judge_initialisation(init: dict, H: int) -> None:
+    """The docstring fixes it: every parameter uniform in [-1/sqrt(H), 1/sqrt(H)], as nn.RNN's."""
+    __tracebackhide__ = True
+    bound = 1 / H**0.5
+    for key, value in init.items():
+        v = tensor(value).double().reshape(-1)
+        problem = None
+        if float(v.abs().max()) > bound * (1 + 1e-6):
+            problem = f"has values up to {float(v.abs().max()):.3g} in size, outside ±1/sqrt(H) = ±{bound:.3g}"
+        elif v.numel() >= 4 and float(v.abs().max()) == 0:
+            problem = (
+                "starts at zero (the weights start at zero: every hidden unit then gets the same gradient and "
+                "they never become different)"
+            )
+        elif v.numel() >= 4 and float(v.max() - v.min()) == 0:
+            problem = f"starts with every value equal to {float(v[0]):.3g}"
+        elif v.numel() >= 16 and float(v.min()) >= 0:
+            problem = "starts with no negative value"
+        elif v.numel() >= 32 and not 0.5 < float(v.std()) / (bound / 3**0.5) < 1.6:
+            problem = (
+                f"has a spread (standard deviation {float(v.std()):.3g}) unlike uniform(-{bound:.3g}, {bound:.3g}), "
+                f"whose is {bound / 3**0.5:.3g}"
+            )
+        if problem:
+            raise CheckFailure(
+                f"RNNLM's initialisation: {key} {problem}. The docstring fixes every parameter, biases too, "
+                f"uniform in [-1/sqrt(H), 1/sqrt(H)] as nn.RNN does (torch.empty(...).uniform_(-k, k))."
+            )
+
+
+def _judge_given_state(name: str, case: dict, value: dict) -> None:
+    __tracebackhide__ = True
+    ids, V = tensor(case["ids"]), case["V"]
+    X = ids[:, :-1]
+    init = {k: tensor(v) for k, v in value["init"].items()}
+    h0 = tensor(case["h0"])
+    ref_logits, ref_h = _lm_reference(init, X, V, h0)
+    logits = as_tensor(value["logits"], f"the logits of RNNLM on case '{name}'", tuple(ref_logits.shape), "(N, T, V)")
+    tol = {"rtol": 1e-4, "atol": 1e-5}
+    if not close(logits, ref_logits, **tol) and close(logits, _lm_reference(init, X, V)[0], **tol):
+        raise CheckFailure(
+            f"case '{name}': forward(ids, h0) ignores the h0 it is given and starts from zeros; start from h0 "
+            f"when one is passed, from zeros only when h0 is None."
+        )
+    assert_close(logits, ref_logits, f"RNNLM's logits with a given h0 on case '{name}'", **tol, letters="N T V")
+    h_T = as_tensor(value["h_T"], f"the h_T of RNNLM on case '{name}'", tuple(ref_h.shape), "(N, H)")
+    assert_close(h_T, ref_h, f"RNNLM's h_T with a given h0 on case '{name}'", **tol)
+
+
 def _judge_lm_gradients(name: str, case: dict, value: dict) -> None:
     __tracebackhide__ = True
     init = {k: tensor(v) for k, v in value["init"].items()}
@@ -211,6 +281,6 @@ def _judge_lm_gradients(name: str, case: dict, value: dict) -> None:
     )
 
 
-RNN_LM = Exercise("rnn_lm", "RNNLM", _lm_cases, _lm_run, _lm_judge)
+RNN_LM = Exercise("rnn_lm", "RNNLM", visible_first(_lm_cases), _lm_run, _lm_judge)
 
 check_rnn_lm = RNN_LM.check

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from course_lib.checks.core import CheckFailure, Exercise, result_of
-from course_lib.checks.toolkit import first_named_mistake, generator, tensor
+from course_lib.checks.toolkit import first_named_mistake, generator, tensor, visible_first
 
 __all__ = ["PERPLEXITY", "check_perplexity"]
 
@@ -53,9 +53,18 @@ def _ppl_cases(seed, hidden):
         "N=3, T=6, V=7, lengths 6, 4, 2 (pad 0)": _ppl_case(g, [6, 4, 2], 7),
         "N=2, T=5, V=5, no padding": _ppl_case(g, [5, 5], 5),
         "N=4, T=9, V=11, lengths 9, 3, 7, 1": _ppl_case(g, [9, 3, 7, 1], 11),
+        # every family the hidden cases vary, visible first: another pad id, torch's -100, batch 1 and T = 1,
+        # extreme logits in float32
+        "pad_id = 2, V=6, lengths 5, 2": _ppl_case(g, [5, 2], 6, pad_id=2),
+        "pad_id = -100, V=5, lengths 4, 1": _ppl_case(g, [4, 1], 5, pad_id=-100),
+        "N=1, T=1, V=3": _ppl_case(g, [1], 3),
+        "float32, one target 150 nats below the best, lengths 4, 3": _ppl_case(
+            g, [4, 3], 6, dtype=torch.float32, improbable=True
+        ),
     }
     if hidden:
         cases["pad_id = 3, V=9, lengths 8, 5, 2"] = _ppl_case(g, [8, 5, 2], 9, pad_id=3)
+        cases["pad_id = -100, V=8, lengths 6, 6, 3"] = _ppl_case(g, [6, 6, 3], 8, pad_id=-100)
         cases["N=1, T=1, V=4"] = _ppl_case(g, [1], 4)
         cases["one row is all padding, lengths 6, 0, 3"] = _ppl_case(g, [6, 0, 3], 8)
         cases["float32, V=50, lengths 12, 10, 4, 11, 7"] = _ppl_case(g, [12, 10, 4, 11, 7], 50, dtype=torch.float32)
@@ -180,7 +189,8 @@ def _ppl_judge(cases, results):
         rtol = 1e-9 if logits.dtype == torch.float64 else 1e-4
         if math.isclose(got, expected, rel_tol=rtol):
             continue
-        where = f"case '{name}': expected {expected:.6g}, got {got:.6g}"
+        digits = next((d for d in (6, 9, 12, 17) if f"{expected:.{d}g}" != f"{got:.{d}g}"), 17)
+        where = f"case '{name}': expected {expected:.{digits}g}, got {got:.{digits}g}"  # never two equal numbers
         if math.isnan(got) and bool(((targets != pad_id).sum(1) == 0).any()):
             raise CheckFailure(
                 f"{where}. A row with no real targets (all padding) gives 0 / 0 = nan when each "
@@ -209,6 +219,6 @@ def _ppl_judge(cases, results):
         )
 
 
-PERPLEXITY = Exercise("perplexity", "perplexity", _ppl_cases, _ppl_run, _ppl_judge)
+PERPLEXITY = Exercise("perplexity", "perplexity", visible_first(_ppl_cases), _ppl_run, _ppl_judge)
 
 check_perplexity = PERPLEXITY.check

@@ -17,7 +17,14 @@ import numpy as np
 import torch
 
 from course_lib.checks.core import CheckFailure, Exercise, LearnerError, result_of
-from course_lib.checks.toolkit import as_tensor, first_named_mistake, generator, sequence_differences, tensor
+from course_lib.checks.toolkit import (
+    as_tensor,
+    first_named_mistake,
+    generator,
+    sequence_differences,
+    tensor,
+    visible_first,
+)
 
 __all__ = ["SAMPLE", "check_sample"]
 
@@ -248,6 +255,6 @@ def _sample_judge(cases, results):
         )
 
 
-SAMPLE = Exercise("sample", "sample", _sample_cases, _sample_run, _sample_judge)
+SAMPLE = Exercise("sample", "sample", visible_first(_sample_cases), _sample_run, _sample_judge)
 
 check_sample = SAMPLE.check

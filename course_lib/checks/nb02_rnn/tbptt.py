@@ -20,7 +20,8 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from course_lib.checks.core import CheckFailure, Exercise, LearnerError, describe, result_of
+from course_lib.checks.compare import describe
+from course_lib.checks.core import CheckFailure, Exercise, LearnerError, result_of
 from course_lib.checks.nb02_rnn.recurrence import rnn_case
 from course_lib.checks.toolkit import (
     as_tensor,
@@ -30,6 +31,7 @@ from course_lib.checks.toolkit import (
     first_named_mistake,
     generator,
     tensor,
+    visible_first,
 )
 
 __all__ = ["TBPTT", "check_tbptt"]
@@ -96,6 +98,7 @@ def _tbptt_run(fn, case):
     grads = {k: (None if p.grad is None else p.grad.detach()) for k, p in P.items()}
     return {
         "h_T": h_T,
+        "h_T attached": isinstance(h_T, torch.Tensor) and h_T.requires_grad,
         "loss": loss,
         "calls": calls[0],
         "grads": grads,
@@ -191,6 +194,12 @@ def _tbptt_judge(cases, results):
         if not matches(ref):
             _tbptt_diagnose(case, name, got, key, ref, value.get("steps") or {})
         h_T = as_tensor(value["h_T"], f"h_T on case '{name}'", (N, H), "(N, H)")
+        if value.get("h_T attached"):
+            raise CheckFailure(
+                f"case '{name}': h_T is returned still attached to the last chunk's graph (requires_grad is True); "
+                f"the docstring promises it detached, so that a caller who carries it on into the next sequence "
+                f"does not backpropagate into a graph that is already freed: return h.detach()."
+            )
         if not close(h_T, ref["h_T"], rtol=1e-9, atol=1e-12):
             raise CheckFailure(
                 f"case '{name}': the returned state is not h_T, the state after the last step: "
@@ -278,9 +287,10 @@ def _tbptt_diagnose(case, name, got, key, ref, steps):
             f"{key}[{n}] on case '{name}' (compared with autograd, the state detached every k = {k} steps)",
             rtol=1e-8,
             atol=1e-12,
+            factors={"k (the chunk length)": k, "T": tensor(case["x"]).shape[1]},
         )
 
 
-TBPTT = Exercise("tbptt", "tbptt", _tbptt_cases, _tbptt_run, _tbptt_judge)
+TBPTT = Exercise("tbptt", "tbptt", visible_first(_tbptt_cases), _tbptt_run, _tbptt_judge)
 
 check_tbptt = TBPTT.check

@@ -17,8 +17,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from course_lib.checks.core import CheckFailure, Exercise, LearnerError, describe, result_of
-from course_lib.checks.toolkit import assert_close, close_to_scale, generator
+from course_lib.checks.compare import describe
+from course_lib.checks.core import CheckFailure, Exercise, LearnerError, result_of
+from course_lib.checks.toolkit import assert_close, close_to_scale, generator, visible_first
 
 
 def _params_case(
@@ -207,4 +208,4 @@ def _clip_judge(cases, results):
             )
 
 
-CLIP_GRAD_NORM = Exercise("clip_grad_norm", "clip_grad_norm", _clip_cases, _clip_run, _clip_judge)
+CLIP_GRAD_NORM = Exercise("clip_grad_norm", "clip_grad_norm", visible_first(_clip_cases), _clip_run, _clip_judge)

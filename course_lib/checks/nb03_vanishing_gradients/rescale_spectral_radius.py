@@ -15,7 +15,14 @@ import numpy as np
 import torch
 
 from course_lib.checks.core import CheckFailure, Exercise, result_of
-from course_lib.checks.toolkit import as_tensor, close_to_scale, first_named_mistake, generator, show_difference
+from course_lib.checks.toolkit import (
+    as_tensor,
+    close_to_scale,
+    first_named_mistake,
+    generator,
+    show_difference,
+    visible_first,
+)
 
 
 def _radius_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
@@ -157,5 +164,5 @@ def _radius_judge(cases, results):
 
 
 RESCALE_SPECTRAL_RADIUS = Exercise(
-    "rescale_spectral_radius", "rescale_spectral_radius", _radius_cases, _radius_run, _radius_judge
+    "rescale_spectral_radius", "rescale_spectral_radius", visible_first(_radius_cases), _radius_run, _radius_judge
 )

@@ -23,10 +23,12 @@ from course_lib.checks.references import holding
 from course_lib.checks.toolkit import (
     as_tensor,
     assert_close,
+    assert_dtype,
     close_to_scale,
     first_named_mistake,
     generator,
     show_difference,
+    visible_first,
 )
 from course_lib.measure import state_grad_norms
 
@@ -169,6 +171,7 @@ def _norms_judge(cases, results):
                 f"step, the norm of the whole (N, H) gradient dL/dh_t: shape ({T},)."
             )
         got = as_tensor(value, f"state_grad_norms_by_hand on case '{name}'", (T,), "(T,)")
+        assert_dtype(got, torch.float64, f"state_grad_norms_by_hand on case '{name}'")  # the case is float64
         expected = _autograd_norms(case)
         if close_to_scale(got, expected, rtol=1e-6):
             continue
@@ -186,11 +189,12 @@ def _norms_judge(cases, results):
             f"||dL/dh_t|| on case '{name}' (N={N}, T={T}, H={H})",
             rtol=1e-6,
             atol=1e-12 * float(expected.abs().max()),
-            hint="Hint: start from g = g_T, record its norm, then go back one step at a time with "
-            "g = (g * (1 - h_t**2)) @ W_hh; the autograd reference is course_lib.measure.state_grad_norms.",
+            hint="The autograd reference is course_lib.measure.state_grad_norms: compare the step where yours first "
+            "differs with your loop's first iteration.",
+            letters="T",
         )
 
 
 STATE_GRAD_NORMS = Exercise(
-    "state_grad_norms_by_hand", "state_grad_norms_by_hand", _norms_cases, _norms_run, _norms_judge
+    "state_grad_norms_by_hand", "state_grad_norms_by_hand", visible_first(_norms_cases), _norms_run, _norms_judge
 )

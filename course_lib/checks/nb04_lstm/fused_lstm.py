@@ -22,7 +22,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from course_lib.checks.core import CheckFailure, Exercise, LearnerError, describe, result_of
+from course_lib.checks.compare import describe
+from course_lib.checks.core import CheckFailure, Exercise, LearnerError, result_of
 from course_lib.checks.nb04_lstm.gates import GATE_ORDER, ROLE
 from course_lib.checks.nb04_lstm.mistakes import role_permutations, swap_message_stacked, variant_step
 from course_lib.checks.nb04_lstm.references import torch_layer
@@ -43,6 +44,7 @@ from course_lib.checks.toolkit import (
     randn,
     reaches_first_step,
     tensor,
+    visible_first,
 )
 
 
@@ -380,6 +382,7 @@ def _judge_layer_forward(name, case, found):
                 f"{label} of {what}",
                 hint="Reference: nn.LSTM with weight_ih_l0 = weight_ih, "
                 "weight_hh_l0 = weight_hh, bias_ih_l0 = bias, bias_hh_l0 = 0.",
+                letters="N T H" if label == "out" else "N H",
             )
     count = found.get("matmuls", 0)
     if count > T + 2:
@@ -392,5 +395,5 @@ def _judge_layer_forward(name, case, found):
         )
 
 
-FUSED_LSTM = Exercise("fused_lstm", "FusedLSTM", _fused_lstm_cases, _fused_lstm_run, _fused_lstm_judge)
+FUSED_LSTM = Exercise("fused_lstm", "FusedLSTM", visible_first(_fused_lstm_cases), _fused_lstm_run, _fused_lstm_judge)
 check_fused_lstm = FUSED_LSTM.check

@@ -22,7 +22,7 @@ from course_lib.checks.nb04_lstm.cell_judge import judge_cell
 from course_lib.checks.nb04_lstm.gates import GATE_ORDER, PROBES, probe_name
 from course_lib.checks.nb04_lstm.mistakes import swap_message_stacked
 from course_lib.checks.nb04_lstm.references import torch_cell
-from course_lib.checks.toolkit import generator, randn, tensor
+from course_lib.checks.toolkit import call_keeping_inputs, generator, randn, tensor, visible_first
 
 
 def _fused_cell_case(g, N, D, H, dtype, saturate=None) -> dict[str, Any]:
@@ -56,7 +56,8 @@ def _fused_cell_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
 
 
 def _fused_cell_run(fn, case):
-    return fn(tensor(case["xp_t"]), tensor(case["h_prev"]), tensor(case["c_prev"]), tensor(case["weight_hh"]))
+    names = ("xp_t", "h_prev", "c_prev", "weight_hh")
+    return call_keeping_inputs(fn, names, [tensor(case[k]) for k in names])
 
 
 def _stacked_blocks(case, swap=None) -> dict[str, torch.Tensor]:
@@ -118,5 +119,7 @@ def _fused_cell_judge(cases, results):
     )
 
 
-FUSED_LSTM_CELL = Exercise("fused_lstm_cell", "fused_lstm_cell", _fused_cell_cases, _fused_cell_run, _fused_cell_judge)
+FUSED_LSTM_CELL = Exercise(
+    "fused_lstm_cell", "fused_lstm_cell", visible_first(_fused_cell_cases), _fused_cell_run, _fused_cell_judge
+)
 check_fused_lstm_cell = FUSED_LSTM_CELL.check

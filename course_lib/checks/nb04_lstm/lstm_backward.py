@@ -26,13 +26,22 @@ from typing import Any
 import numpy as np
 import torch
 
-from course_lib.checks.core import CheckFailure, Exercise, rel_error, result_of
+from course_lib.checks.compare import rel_error
+from course_lib.checks.core import CheckFailure, Exercise, result_of
 from course_lib.checks.nb04_lstm.backward import GRAD_ATOL, GRAD_RTOL, STEP_MISTAKES, leaf_tensors, same, step_graph
 from course_lib.checks.nb04_lstm.lstm_step_backward import (
     grads_returned,
     name_order_mistake,
 )
-from course_lib.checks.toolkit import assert_close, first_named_mistake, generator, randn, tensor
+from course_lib.checks.toolkit import (
+    assert_close,
+    first_named_mistake,
+    generator,
+    randn,
+    tensor,
+    visible_first,
+    which_differ,
+)
 
 LAYER_GRADS = ("dx", "dh0", "dc0", "dweight_ih", "dweight_hh", "dbias")
 _WRT = ("x", "h0", "c0", "weight_ih", "weight_hh", "bias")
@@ -213,11 +222,24 @@ def _layer_judge(cases, results):
                 rtol=GRAD_RTOL,
                 atol=GRAD_ATOL,
                 hint=f"relative error {rel_error(got[key], ref[key]):.2e} > {GRAD_RTOL:g}. "
-                "If check_lstm_step_backward passes, look at the loop: from t = T down to 1, dh = dhs[:, t] "
-                "+ dh_next and dc = dc_next go into the step; add its weight gradients; after the loop "
-                "dh0 = dh_next, dc0 = dc_next.",
+                + which_differ(
+                    [k for k in LAYER_GRADS if k not in wrong_keys], [k for k in LAYER_GRADS if k in wrong_keys]
+                )
+                + " If check_lstm_step_backward passes, the step is right: look at what the loop carries from step "
+                "t+1 to step t and what it returns after the loop.",
+                **_STRUCTURE.get(key, {}),
             )
 
 
-LSTM_BACKWARD = Exercise("lstm_backward", "lstm_backward", _layer_cases, _layer_run, _layer_judge, bonus=True)
+# the structure of each gradient, for the diagnosis layer: time steps of dx, gate blocks of the weights
+_STRUCTURE = {
+    "dx": {"letters": "N T D"},
+    "dweight_ih": {"blocks": (0, "ifgo")},
+    "dweight_hh": {"blocks": (0, "ifgo")},
+    "dbias": {"blocks": (0, "ifgo")},
+}
+
+LSTM_BACKWARD = Exercise(
+    "lstm_backward", "lstm_backward", visible_first(_layer_cases), _layer_run, _layer_judge, bonus=True
+)
 check_lstm_backward = LSTM_BACKWARD.check

@@ -25,7 +25,7 @@ from course_lib.checks.nb04_lstm.cell_judge import judge_cell
 from course_lib.checks.nb04_lstm.gates import GATE_ORDER, PROBES, SEED_PARAMS, probe_name, stack_seed_params
 from course_lib.checks.nb04_lstm.mistakes import swap_message_seed
 from course_lib.checks.nb04_lstm.references import torch_cell
-from course_lib.checks.toolkit import generator, randn, tensor
+from course_lib.checks.toolkit import generator, randn, tensor, visible_first
 
 
 def _seed_params(g, D, H, dtype, saturate: dict[str, float] | None = None) -> dict[str, np.ndarray]:
@@ -105,5 +105,5 @@ def _lstm_cell_judge(cases, results):
     judge_cell(cases, results, "lstm_cell", _seed_blocks_for_judge, _seed_reference, swap_message_seed, term_swaps=True)
 
 
-LSTM_CELL = Exercise("lstm_cell", "lstm_cell", _lstm_cell_cases, _lstm_cell_run, _lstm_cell_judge)
+LSTM_CELL = Exercise("lstm_cell", "lstm_cell", visible_first(_lstm_cell_cases), _lstm_cell_run, _lstm_cell_judge)
 check_lstm_cell = LSTM_CELL.check

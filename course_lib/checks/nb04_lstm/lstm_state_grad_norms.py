@@ -15,7 +15,16 @@ import torch
 import torch.nn as nn
 
 from course_lib.checks.core import CheckFailure, Exercise, result_of
-from course_lib.checks.toolkit import as_tensor, assert_close, close, generator, randn, tensor
+from course_lib.checks.toolkit import (
+    as_tensor,
+    assert_close,
+    assert_dtype,
+    close,
+    generator,
+    randn,
+    tensor,
+    visible_first,
+)
 from course_lib.measure import state_grad_norms
 
 
@@ -111,6 +120,7 @@ def _grad_judge(cases, results):
                 f"Return ||dL/dh_t|| for t = 1..T, one per step."
             )
         got = as_tensor(value, what, (T,), "(T,)")
+        assert_dtype(got, torch.float64, what)  # the case is float64
         expected = _restart_norms(case)
         if close(got, expected, torch.float64):
             continue
@@ -144,8 +154,11 @@ def _grad_judge(cases, results):
             hint="Reference: autograd through nn.LSTM, restarted from a leaf copy of "
             "h_t for every t. Hint: step nn.LSTM one time step at a time, carrying (h, c), and pass the "
             "list of h_t to course_lib.measure.state_grad_norms.",
+            letters="T" if got.dim() == 1 else None,
         )
 
 
-LSTM_STATE_GRAD_NORMS = Exercise("lstm_state_grad_norms", "lstm_state_grad_norms", _grad_cases, _grad_run, _grad_judge)
+LSTM_STATE_GRAD_NORMS = Exercise(
+    "lstm_state_grad_norms", "lstm_state_grad_norms", visible_first(_grad_cases), _grad_run, _grad_judge
+)
 check_lstm_state_grad_norms = LSTM_STATE_GRAD_NORMS.check

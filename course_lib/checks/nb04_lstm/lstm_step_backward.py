@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from course_lib.checks.core import CheckFailure, Exercise, rel_error, result_of
+from course_lib.checks.compare import rel_error
+from course_lib.checks.core import CheckFailure, Exercise, result_of
 from course_lib.checks.nb04_lstm.backward import (
     GRAD_ATOL,
     GRAD_RTOL,
@@ -42,7 +43,16 @@ from course_lib.checks.nb04_lstm.backward import (
     step_graph,
     wrong_orders,
 )
-from course_lib.checks.toolkit import as_tensor, assert_close, first_named_mistake, generator, randn, tensor
+from course_lib.checks.toolkit import (
+    as_tensor,
+    assert_close,
+    first_named_mistake,
+    generator,
+    randn,
+    tensor,
+    visible_first,
+    which_differ,
+)
 
 STEP_GRADS = ("dx", "dh_prev", "dc_prev", "dweight_ih", "dweight_hh", "dbias")
 _WRT = ("x", "h_prev", "c_prev", "weight_ih", "weight_hh", "bias")
@@ -192,14 +202,16 @@ def _step_judge(cases, results):
                 rtol=GRAD_RTOL,
                 atol=GRAD_ATOL,
                 hint=f"relative error {rel_error(got[key], ref[key]):.2e} > {GRAD_RTOL:g}. "
-                "dc = dc_t + dh_t*o*(1 - tanh(c)**2); do = dh_t*tanh(c); di = dc*g; dg = dc*i; "
-                "df = dc*c_prev; dz = cat([di*i*(1-i), df*f*(1-f), dg*(1-g**2), do*o*(1-o)], 1); "
-                "dx = dz @ W_ih; dh_prev = dz @ W_hh; dW_ih = dz.T @ x; dW_hh = dz.T @ h_prev; "
-                "db = dz.sum(0); dc_prev = dc*f.",
+                + which_differ(
+                    [k for k in STEP_GRADS if same(got[k], ref[k])], [k for k in STEP_GRADS if not same(got[k], ref[k])]
+                )
+                + " A gate block that is wrong in dbias points at that gate's line of dz; dc_prev wrong alone points "
+                "at dc or f.",
+                blocks=(0, "ifgo") if key in ("dbias", "dweight_ih", "dweight_hh") else None,
             )
 
 
 LSTM_STEP_BACKWARD = Exercise(
-    "lstm_step_backward", "lstm_step_backward", _step_cases, _step_run, _step_judge, bonus=True
+    "lstm_step_backward", "lstm_step_backward", visible_first(_step_cases), _step_run, _step_judge, bonus=True
 )
 check_lstm_step_backward = LSTM_STEP_BACKWARD.check

@@ -23,8 +23,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from course_lib.checks.core import CheckFailure, Exercise, describe, result_of
-from course_lib.checks.toolkit import generator
+from course_lib.checks.compare import describe
+from course_lib.checks.core import CheckFailure, Exercise, result_of
+from course_lib.checks.toolkit import generator, visible_first
 
 GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
 
@@ -144,4 +145,4 @@ def _count_judge(cases, results):
         )
 
 
-COUNT_PARAMS = Exercise("count_params", "count_params", _count_cases, _count_run, _count_judge)
+COUNT_PARAMS = Exercise("count_params", "count_params", visible_first(_count_cases), _count_run, _count_judge)

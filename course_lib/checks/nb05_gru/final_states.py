@@ -35,7 +35,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from course_lib.checks.core import CheckFailure, Exercise, result_of
-from course_lib.checks.toolkit import as_tensor, assert_close, close, first_named_mistake
+from course_lib.checks.toolkit import as_tensor, assert_close, assert_dtype, close, first_named_mistake, visible_first
 
 _RTOL, _ATOL = 1e-6, 1e-9
 
@@ -240,15 +240,11 @@ def _final_states_judge(cases, results):
                 f"final_states should return a tuple (h_forward, h_backward), got "
                 f"{type(value).__name__}{f' of length {len(value)}' if isinstance(value, (tuple, list)) else ''}"
             )
-        got = dict(
-            zip(
-                ("h_forward", "h_backward"),
-                (
-                    as_tensor(v, f"{k} on case '{name}'", (N, H), "(N, H)").double()
-                    for k, v in zip(("h_forward", "h_backward"), value)
-                ),
-            )
-        )
+        got = {}
+        for k, v in zip(("h_forward", "h_backward"), value):
+            got[k] = as_tensor(v, f"{k} on case '{name}'", (N, H), "(N, H)")
+            assert_dtype(got[k], torch.float64, f"{k} on case '{name}'")  # the case is float64
+            got[k] = got[k].double()
         ref = dict(zip(("h_forward", "h_backward"), _reference(case)))
         mistakes = _mistakes(case)
         for key in ("h_forward", "h_backward"):
@@ -270,5 +266,7 @@ def _final_states_judge(cases, results):
             )
 
 
-FINAL_STATES = Exercise("final_states", "final_states", _final_states_cases, _final_states_run, _final_states_judge)
+FINAL_STATES = Exercise(
+    "final_states", "final_states", visible_first(_final_states_cases), _final_states_run, _final_states_judge
+)
 check_final_states = FINAL_STATES.check

@@ -24,7 +24,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from course_lib.checks.core import CheckFailure, Exercise, describe, result_of
+from course_lib.checks.compare import describe
+from course_lib.checks.core import CheckFailure, Exercise, result_of
 from course_lib.checks.nb05_gru.variants import PARAM_NAMES, gru_variant, gru_weights, name_mistakes, param_tensors
 from course_lib.checks.toolkit import (
     SLOW_INDEXING_NOTE,
@@ -43,6 +44,7 @@ from course_lib.checks.toolkit import (
     reaches_first_step,
     show_difference,
     tolerance,
+    visible_first,
 )
 
 _TORCH_GRU = {"gru", "gru_cell"}  # nn.GRU / nn.GRUCell's kernels: calling them would make the exercise moot
@@ -253,6 +255,7 @@ def _judge_layer_values(checked):
             f"out on case '{name}'",
             **tolerance(out_ref.dtype),
             hint=f"The first wrong step is t = {first}{where}",
+            letters="N T H",
         )
     for name, _, _, out, h_T, out_ref, h_ref, _ in checked:
         if not close(h_T, h_ref, h_ref.dtype):
@@ -318,6 +321,7 @@ def _judge_initialisation(found: dict[str, Any], case: dict[str, Any]) -> None:
             or float(w.abs().max()) > bound + 1e-6
             or not spread
             or (w.numel() > 1 and float(w.std()) == 0.0)
+            or (w.numel() >= 32 and float(w.min()) >= 0)  # P(uniform(-k, k) draws no negative) = 2^-32
         ):
             raise CheckFailure(
                 f"FusedGRU(D, {H}).{n} should start uniform in [-1/sqrt(H), 1/sqrt(H)] = [{-bound:.3g}, {bound:.3g}], "
@@ -347,4 +351,4 @@ def _judge_parameters(found: dict[str, list[int]], case: dict[str, Any]) -> None
             )
 
 
-FUSED_GRU = Exercise("fused_gru", "FusedGRU", _layer_cases, _layer_run, _layer_judge)
+FUSED_GRU = Exercise("fused_gru", "FusedGRU", visible_first(_layer_cases), _layer_run, _layer_judge)

@@ -27,6 +27,7 @@ from course_lib.checks.toolkit import (
     randn,
     show_difference,
     tolerance,
+    visible_first,
 )
 
 
@@ -105,4 +106,4 @@ def _judge_wrong(checked, first_wrong) -> None:
     )
 
 
-GRU_CELL = Exercise("gru_cell", "gru_cell", _cell_cases, _cell_run, _cell_judge)
+GRU_CELL = Exercise("gru_cell", "gru_cell", visible_first(_cell_cases), _cell_run, _cell_judge)

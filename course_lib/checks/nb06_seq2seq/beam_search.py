@@ -16,10 +16,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from course_lib.checks.core import CheckFailure, Exercise, describe, result_of
+from course_lib.checks.compare import describe
+from course_lib.checks.core import CheckFailure, Exercise, result_of
 from course_lib.checks.nb06_seq2seq.cases import BOS_ID, DTYPES, EOS_ID, PAD_ID, UNK_ID
 from course_lib.checks.nb06_seq2seq.toy_decoder import ToyDecoder, replay, shift_right, toy_context, toy_model
-from course_lib.checks.toolkit import as_tensor, generator, number, pair, plain, sequence_differences
+from course_lib.checks.toolkit import as_tensor, generator, number, pair, plain, sequence_differences, visible_first
 
 
 def _beam_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
@@ -33,11 +34,19 @@ def _beam_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
         ]
     cases = {}
     for prefix, max_len, alpha, dtype, widths in setups:
-        for _ in range(20):  # prefer a model on which greedy decoding is not already the best sequence
+        for attempt in range(40):
+            # prefer a model on which greedy decoding is not already the best sequence, and (the first 20 tries) on
+            # which the best sequence every width-2 beam keeps does not start with the best first token: pruning
+            # that keeps only the best hypothesis's children then loses it
             model = toy_model(g, 6, 3, dtype, scale=2.0)
             context = toy_context(g, [0], 3, dtype)
             probe = {"model": model, "context": context, "max_len": max_len, "alpha": alpha}
-            if max_len == 1 or not torch.equal(_best_sequence(probe)[1], _greedy_path(probe)):
+            if max_len == 1:
+                break
+            if torch.equal(_best_sequence(probe)[1], _greedy_path(probe)):
+                continue
+            kept = _kept_by_every_beam(probe, 2)
+            if attempt >= 20 or (kept is not None and int(kept[1][0]) != int(_greedy_path(probe)[0])):
                 break
         for k in widths:
             label = f"k={k}" + (" (exact search)" if k >= 1000 else "")
@@ -112,6 +121,33 @@ def _greedy_path(case) -> torch.Tensor:
     return torch.tensor(tokens, dtype=torch.long)
 
 
+def _prefix_scores(case) -> dict[tuple[int, ...], float]:
+    """The raw log-probability of every candidate a beam can meet: content prefixes extended by 4, 5 or <eos>."""
+    candidates = [
+        torch.tensor(list(body) + [last])
+        for t in range(case["max_len"])
+        for body in itertools.product((4, 5), repeat=t)
+        for last in (4, 5, EOS_ID)
+    ]
+    return {tuple(c.tolist()): lp for c, lp in zip(candidates, _log_probs(case, candidates))}
+
+
+def _kept_by_every_beam(case, k: int) -> tuple[float, torch.Tensor] | None:
+    """The best finished sequence (normalised score, tokens) whose every prefix ranks among the k best of all
+    candidates of its length: every beam of width k keeps it, whatever else it holds (None if there is none)."""
+    scores, best = _prefix_scores(case), None
+    for seq in _all_sequences(case["max_len"]):
+        items = tuple(seq.tolist())
+        if all(
+            sum(v > scores[items[:t]] + 1e-9 for key, v in scores.items() if len(key) == t) < k
+            for t in range(1, len(items) + 1)
+        ):
+            value = scores[items] / len(items) ** case["alpha"]
+            if best is None or value > best[0]:
+                best = (value, seq)
+    return best
+
+
 def _greedy_survives(case, greedy: torch.Tensor, k: int) -> bool:
     """True if the greedy prefix is among the k best candidates at every step, whatever else the beam holds."""
     for t in range(1, len(greedy) + 1):
@@ -170,16 +206,23 @@ def _beam_judge(cases, results):
         expected_score = _normalised(case, tokens)
         if abs(score - expected_score) > 1e-4 * (1 + abs(expected_score)):
             raw = _log_prob(case, tokens)
-            hint = ""
             if abs(score - raw) < 1e-4 * (1 + abs(raw)) and alpha != 0:
-                hint = (
-                    " That is the raw sum of log-probabilities; divide it by len(tokens) ** alpha (length "
-                    "normalisation)."
+                raise CheckFailure(
+                    f"case '{name}': the score returned, {score:.6f}, is the raw sum of log-probabilities of the "
+                    f"returned {shown}; divide it by len(tokens) ** alpha (length normalisation, len counts <eos>)."
+                )
+            if len(tokens) > 1 and abs(score - raw / (len(tokens) - 1) ** alpha) < 1e-4 * (1 + abs(raw)):
+                raise CheckFailure(
+                    f"case '{name}': the returned {shown} and score agree only if the length leaves out <eos>: "
+                    f"len(y) counts the <eos> token in score = sum_t log p(y_t | y_<t) / len(y) ** alpha."
                 )
             raise CheckFailure(
-                f"case '{name}': the score returned, {score:.6f}, is not the length-normalised log-probability of the "
-                f"returned {shown}: sum_t log p(y_t | y_<t) / len ** alpha = {expected_score:.6f} (len counts <eos>)."
-                + hint
+                f"case '{name}': the returned {shown} and the score you accumulated disagree: the model gives these "
+                f"tokens the normalised score {expected_score:.6f}, yours is {score:.6f}, and no normalisation of the "
+                f"model's sum gives yours. So the log-probabilities you added along the way were not the model's for "
+                f"this prefix: after picking the k best candidates, each new hypothesis must continue from its "
+                f"parent's state (reorder the new states by the parent index, h_new[parents], before the next "
+                f"step), and its score must be its parent's score plus the chosen token's log-probability."
             )
         if k >= 1000:
             best_score, best = _best_sequence(case)
@@ -206,6 +249,24 @@ def _beam_judge(cases, results):
                     f"The greedy path stays among the k best here, so it is a finished hypothesis; return the finished "
                     f"hypothesis with the best normalised score."
                 )
+        if 1 < k < 1000:
+            kept = _kept_by_every_beam(case, k)
+            if kept is not None and expected_score < kept[0] - 1e-6 * (1 + abs(kept[0])):
+                if alpha != 0 and _log_prob(case, tokens) >= _log_prob(case, kept[1]) - 1e-9:
+                    raise CheckFailure(
+                        f"case '{name}': your {tokens.tolist()} is the best by the raw sum of log-probabilities but "
+                        f"not by the normalised score ({kept[1].tolist()}, which every beam of width k={k} keeps, "
+                        f"scores {kept[0]:.4f}, yours {expected_score:.4f}): compare finished hypotheses by "
+                        f"score / len ** alpha (length normalisation), and search on until every hypothesis has "
+                        f"finished or reached max_len (a search that stops at the first <eos> returns it too)."
+                    )
+                raise CheckFailure(
+                    f"case '{name}': your beam lost a sequence that every beam of width k={k} keeps: "
+                    f"{kept[1].tolist()} ranks among the {k} best candidates at every step and scores {kept[0]:.4f}; "
+                    f"yours, {tokens.tolist()}, scores {expected_score:.4f}. Choose the k best candidates over all "
+                    f"hypotheses together (the top k of all k * V scores, flattened, not the top k of each "
+                    f"hypothesis and then the first k of those), and keep every finished hypothesis."
+                )
 
 
-BEAM_SEARCH = Exercise("beam_search", "beam_search", _beam_cases, _beam_run, _beam_judge, bonus=True)
+BEAM_SEARCH = Exercise("beam_search", "beam_search", visible_first(_beam_cases), _beam_run, _beam_judge, bonus=True)

@@ -33,6 +33,7 @@ from course_lib.checks.toolkit import (
     plain,
     randn,
     tolerance,
+    visible_first,
 )
 from course_lib.data.vocab import SPECIALS
 
@@ -276,6 +277,7 @@ def _tf_diagnose(name, case, logits, teacher, free, reference, tgt, tol) -> None
         f"logits on case '{name}'",
         **tol,
         hint="At step t: logits_t, h = decoder(y_prev, h, context), with h_0 = context and y_prev = <bos> at t = 0.",
+        letters="N T V",
     )
 
 
@@ -308,4 +310,4 @@ def _inputs_used(case, logits: torch.Tensor, tgt: torch.Tensor, tol: dict[str, f
     return truth_count / int(differ.sum()), float(_coins(case, N, T)[differ].float().mean())
 
 
-DECODE_TRAIN = Exercise("decode_train", "decode_train", _tf_cases, _tf_run, _tf_judge)
+DECODE_TRAIN = Exercise("decode_train", "decode_train", visible_first(_tf_cases), _tf_run, _tf_judge)

@@ -22,21 +22,28 @@ from course_lib.checks.nb06_seq2seq.cases import DTYPES, decoder_weights, loaded
 from course_lib.checks.toolkit import (
     as_tensor,
     assert_close,
+    assert_gradients,
     close,
     first_named_mistake,
     generator,
+    gradients,
     pair,
     plain,
     randn,
     tolerance,
+    visible_first,
 )
 
 
 def _step_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     g = generator(seed)
-    shapes = [("N=3, V=7, E=4, H=5", 3, 7, 4, 5, "float32")]
+    shapes = [("N=3, V=7, E=4, H=5", 3, 7, 4, 5, "float32"), ("gradients, float64, N=2", 2, 6, 3, 4, "float64")]
     if hidden:
-        shapes += [("float64, E == H", 4, 9, 6, 6, "float64"), ("float64, one row", 1, 6, 3, 2, "float64")]
+        shapes += [
+            ("float64, E == H", 4, 9, 6, 6, "float64"),
+            ("float64, one row", 1, 6, 3, 2, "float64"),
+            ("gradients, float64, N=3, E == H", 3, 5, 4, 4, "float64"),
+        ]
     cases = {}
     for name, N, V, E, H, dtype in shapes:
         cases[name] = {
@@ -46,6 +53,10 @@ def _step_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
             "context": np.tanh(randn(g, N, H)),
             "dtype": dtype,
         }
+        if name.startswith(
+            "gradients"
+        ):  # h_new and logits must stay in the graph: training backpropagates through them
+            cases[name].update(kind="gradients", d_logits=randn(g, N, V), d_h_new=randn(g, N, H))
     return cases
 
 
@@ -59,7 +70,15 @@ def _step_run(fn, case):
     embedding, cell, out = _step_modules(case)
     dtype = DTYPES[case["dtype"]]
     h, context = (torch.from_numpy(case[k]).to(dtype) for k in ("h", "context"))
-    return plain(fn(embedding, cell, out, torch.from_numpy(case["y_prev"]), h, context))
+    if case.get("kind") != "gradients":
+        return plain(fn(embedding, cell, out, torch.from_numpy(case["y_prev"]), h, context))
+    h.requires_grad_(True)
+    context.requires_grad_(True)
+    result = fn(embedding, cell, out, torch.from_numpy(case["y_prev"]), h, context)
+    upstream = [torch.from_numpy(case["d_logits"]), torch.from_numpy(case["d_h_new"])]
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        return plain(result)  # the judge names the form
+    return plain(tuple(result)) + tuple(gradients(list(result), upstream, [h, context, cell.weight_hh]))
 
 
 def _step_judge(cases, results):
@@ -77,7 +96,11 @@ def _step_judge(cases, results):
 
         emb = embedding(y_prev).detach()
         logits_ref, h_ref = reference(emb, context, h)
-        logits, h_new = pair(result_of(results, name, "decoder_step"), "decoder_step", "logits, h_new")
+        value = result_of(results, name, "decoder_step")
+        grads = None
+        if case.get("kind") == "gradients" and isinstance(value, tuple) and len(value) == 5:
+            value, grads = value[:2], list(value[2:])
+        logits, h_new = pair(value, "decoder_step", "logits, h_new")
         logits = as_tensor(logits, f"logits on case '{name}'", (N, V), "(N, V)")
         h_new = as_tensor(h_new, f"h_new on case '{name}'", (N, H), "(N, H)")
         tol = tolerance(logits.dtype)
@@ -121,8 +144,32 @@ def _step_judge(cases, results):
             f"h_new on case '{name}'",
             **tol,
             hint="h_new = cell(cat([embedding(y_prev), context], dim=-1), h).",
+            letters="N H",
         )
         assert_close(logits.double(), logits_ref, f"logits on case '{name}'", **tol, hint="logits = out(h_new).")
+        if grads is not None:
+            _judge_gradients(name, case, grads, embedding, cell, out, y_prev, h, context)
 
 
-DECODER_STEP = Exercise("decoder_step", "decoder_step", _step_cases, _step_run, _step_judge)
+def _judge_gradients(name, case, grads, embedding, cell, out, y_prev, h, context) -> None:
+    """d/d(h, context, cell.weight_hh) of <d_logits, logits> + <d_h_new, h_new>, against autograd through torch's."""
+    __tracebackhide__ = True
+    h, context = h.clone().requires_grad_(True), context.clone().requires_grad_(True)
+    h_new = cell(torch.cat([embedding(y_prev), context], dim=-1), h)
+    upstream = [torch.from_numpy(case["d_logits"]), torch.from_numpy(case["d_h_new"])]
+    expected = gradients([out(h_new), h_new], upstream, [h, context, cell.weight_hh])
+    wrt = ("h", "context", "cell.weight_hh")
+    if grads[0] is not None and grads[0].shape == expected[0].shape:
+        fresh = cell(torch.cat([embedding(y_prev), context], dim=-1), h)  # a graph of its own: the first is spent
+        only_logits = gradients([out(fresh)], upstream[:1], [h])[0]
+        if close(torch.as_tensor(grads[0]), only_logits) and not close(only_logits, expected[0]):
+            raise CheckFailure(
+                f"decoder_step (case '{name}'): the values are right, but the h_new you return is detached from "
+                f"the graph (h_new.detach(), .data, or a copy made under torch.no_grad()): a gradient reaching h_new "
+                f"at the next step no longer flows back into h and the weights, so teacher forcing trains one step "
+                f"only. Return the cell's output itself."
+            )
+    assert_gradients(grads, expected, wrt, f"decoder_step (case '{name}')")
+
+
+DECODER_STEP = Exercise("decoder_step", "decoder_step", visible_first(_step_cases), _step_run, _step_judge)

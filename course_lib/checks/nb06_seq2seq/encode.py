@@ -20,7 +20,17 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from course_lib.checks.core import CheckFailure, Exercise, result_of
 from course_lib.checks.nb06_seq2seq.cases import PAD_ID, loaded
-from course_lib.checks.toolkit import as_tensor, assert_close, close, generator, pair, plain, randn, tolerance
+from course_lib.checks.toolkit import (
+    as_tensor,
+    assert_close,
+    close,
+    generator,
+    pair,
+    plain,
+    randn,
+    tolerance,
+    visible_first,
+)
 
 
 def _encoder_weights(g: torch.Generator, V: int, E: int, H: int) -> dict[str, np.ndarray]:
@@ -166,8 +176,9 @@ def _encode_judge(cases, results):
             context_ref,
             f"context on case '{name}'",
             hint="context[n] is the GRU state after the last real token of row n.",
+            letters="N H",
             **tol,
         )
 
 
-ENCODE = Exercise("encode", "encode", _encode_cases, _encode_run, _encode_judge)
+ENCODE = Exercise("encode", "encode", visible_first(_encode_cases), _encode_run, _encode_judge)

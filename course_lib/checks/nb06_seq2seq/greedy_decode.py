@@ -18,7 +18,7 @@ import torch
 from course_lib.checks.core import CheckFailure, Exercise, result_of
 from course_lib.checks.nb06_seq2seq.cases import BOS_ID, DTYPES, EOS_ID, PAD_ID
 from course_lib.checks.nb06_seq2seq.toy_decoder import NEVER, ToyDecoder, replay, shift_right, toy_context, toy_model
-from course_lib.checks.toolkit import as_tensor, generator, plain
+from course_lib.checks.toolkit import as_tensor, generator, plain, visible_first
 from course_lib.data.vocab import SPECIALS
 
 
@@ -194,4 +194,4 @@ def _greedy_wrong_token(name, case, ids, n, t, logits) -> None:
     )
 
 
-GREEDY_DECODE = Exercise("greedy_decode", "greedy_decode", _greedy_cases, _greedy_run, _greedy_judge)
+GREEDY_DECODE = Exercise("greedy_decode", "greedy_decode", visible_first(_greedy_cases), _greedy_run, _greedy_judge)

@@ -2,7 +2,7 @@
 
     loss = sum_{(n, t): tgt[n, t] != <pad>} -log softmax(logits[n, t])[tgt[n, t]]  /  #{(n, t): tgt[n, t] != <pad>}
 
-The reference is ``F.cross_entropy(ignore_index=pad_id)``, and its gradient by autograd.  Every case has
+The reference is ``F.cross_entropy(ignore_index=pad_id)`` (pad ids 0, 1 and -100, visible and hidden), and its gradient by autograd.  Every case has
 padding and rows of different lengths, so the named mistakes (padding in the mean, the rows averaged first, a
 detached loss) change the value; a mistake is named only for a loss that is not right.
 """
@@ -20,6 +20,7 @@ from course_lib.checks.nb06_seq2seq.cases import DTYPES, PAD_ID, with_eos
 from course_lib.checks.toolkit import (
     as_tensor,
     assert_close,
+    assert_dtype,
     close,
     first_named_mistake,
     generator,
@@ -28,20 +29,35 @@ from course_lib.checks.toolkit import (
     randn,
     show_difference,
     tolerance,
+    visible_first,
 )
 
 
 def _ce_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
+    """Visible: the default pad id, another one (1) and torch's -100, padding and none; hidden: the same families in
+    float64 on other shapes.  Padding is written with the case's ``pad_id`` (real tokens are >= 3)."""
     g = generator(seed)
-    setups = [("N=3, T=5, V=6", 3, 5, 6, "float32"), ("no padding, N=2, T=3, V=6", 2, 3, 6, "float32")]
+    setups = [
+        ("N=3, T=5, V=6", 3, 5, 6, "float32", PAD_ID),
+        ("no padding, N=2, T=3, V=6", 2, 3, 6, "float32", PAD_ID),
+        ("pad_id=1, N=3, T=4, V=7", 3, 4, 7, "float32", 1),
+        ("pad_id=-100, N=2, T=4, V=5", 2, 4, 5, "float64", -100),
+    ]
     if hidden:
-        setups += [("float64, N=6, T=8, V=11", 6, 8, 11, "float64"), ("float64, no padding", 2, 3, 5, "float64")]
+        setups += [
+            ("float64, N=6, T=8, V=11", 6, 8, 11, "float64", PAD_ID),
+            ("float64, no padding", 2, 3, 5, "float64", PAD_ID),
+            ("float64, pad_id=1, N=5, T=6, V=9", 5, 6, 9, "float64", 1),
+            ("pad_id=-100, N=1, T=7, V=5", 1, 7, 5, "float32", -100),
+        ]
     cases = {}
-    for name, N, T, V, dtype in setups:
+    for name, N, T, V, dtype, pad_id in setups:
         tgt = with_eos(g, N, T, V, min_len=T if "no padding" in name else 1, mixed="no padding" not in name)
+        tgt[tgt == PAD_ID] = pad_id
         cases[name] = {
             "logits": randn(g, N, T, V, scale=2.0),
             "tgt": tgt.numpy(),
+            "pad_id": pad_id,
             "dtype": dtype,
             "kind": "edge" if "no padding" in name else "values",
         }
@@ -50,7 +66,7 @@ def _ce_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
 
 def _ce_run(fn, case):
     logits = torch.from_numpy(case["logits"]).to(DTYPES[case["dtype"]]).requires_grad_(True)
-    loss = fn(logits, torch.from_numpy(case["tgt"]), pad_id=PAD_ID)
+    loss = fn(logits, torch.from_numpy(case["tgt"]), pad_id=case["pad_id"])
     grad = None
     if isinstance(loss, torch.Tensor) and loss.requires_grad and loss.numel() == 1:
         (grad,) = torch.autograd.grad(loss.sum(), logits, allow_unused=True)
@@ -62,7 +78,8 @@ def _ce_judge(cases, results):
         logits = torch.from_numpy(case["logits"]).requires_grad_(True)
         tgt = torch.from_numpy(case["tgt"])
         N, T, V = logits.shape
-        reference = F.cross_entropy(logits.reshape(-1, V), tgt.reshape(-1), ignore_index=PAD_ID)
+        pad_id = int(case.get("pad_id", PAD_ID))
+        reference = F.cross_entropy(logits.reshape(-1, V), tgt.reshape(-1), ignore_index=pad_id)
         (grad_ref,) = torch.autograd.grad(reference, logits)
         loss, grad = pair(result_of(results, name, "masked_cross_entropy"), "the check", "loss, grad")
         if isinstance(loss, (int, float)) or (isinstance(loss, np.ndarray) and loss.size == 1 and grad is None):
@@ -76,11 +93,13 @@ def _ce_judge(cases, results):
                 f"the loss should be a single number (a 0-d tensor), got shape {tuple(loss.shape)}: "
                 f"average over the real (non-<pad>) positions."
             )
+        assert_dtype(loss, DTYPES[case["dtype"]], f"the loss on case '{name}'")
         value = loss.double().reshape(())
-        tol = tolerance(loss.dtype)
+        tol = tolerance(case["dtype"])  # the case's dtype fixes the tolerance, never the result's
         with torch.no_grad():
-            per_token = F.cross_entropy(logits.reshape(-1, V), tgt.reshape(-1), reduction="none").view(N, T)
-            mask = (tgt != PAD_ID).double()
+            safe = tgt.masked_fill(tgt == pad_id, 0)  # a negative pad id cannot index the classes
+            per_token = F.cross_entropy(logits.reshape(-1, V), safe.reshape(-1), reduction="none").view(N, T)
+            mask = (tgt != pad_id).double()
             wrong = {
                 "padding counted in the loss mean: the sum over real tokens was divided by N * T, every position "
                 "(divide by the number of non-<pad> targets)": (per_token * mask).sum() / (N * T),
@@ -88,6 +107,12 @@ def _ce_judge(cases, results):
                 "out, or use ignore_index)": per_token.mean(),
                 "each row was averaged first and then the rows: short rows weigh more; average over all real tokens "
                 "at once": ((per_token * mask).sum(1) / mask.sum(1)).mean(),
+                f"the padding is taken to be id {PAD_ID}, but pad_id is {pad_id} here: mask with the pad_id argument "
+                f"(ignore_index=pad_id), not a constant": (
+                    None
+                    if pad_id == PAD_ID or pad_id < 0
+                    else F.cross_entropy(logits.reshape(-1, V), tgt.reshape(-1), ignore_index=PAD_ID)
+                ),
             }
         message = first_named_mistake(value, reference.detach(), wrong.items(), same=lambda a, b: close(a, b, **tol))
         if message:
@@ -97,7 +122,7 @@ def _ce_judge(cases, results):
             reference.detach(),
             f"the loss on case '{name}'",
             **tol,
-            hint="mean over the positions where tgt != pad_id of -log softmax(logits)[tgt].",
+            factors={"the number of real tokens": float(mask.sum()), "N": N, "T": T, "N * T": N * T},
         )
         if grad is None:
             raise CheckFailure(
@@ -105,8 +130,15 @@ def _ce_judge(cases, results):
                 "with torch operations."
             )
         assert_close(
-            as_tensor(grad, "d loss / d logits").double(), grad_ref, f"the gradient of the loss on case '{name}'", **tol
+            as_tensor(grad, "d loss / d logits").double(),
+            grad_ref,
+            f"the gradient of the loss on case '{name}'",
+            **tol,
+            letters="N T V",
+            regions={"padding positions": (tgt == pad_id)[:, :, None]},
         )
 
 
-MASKED_CROSS_ENTROPY = Exercise("masked_cross_entropy", "masked_cross_entropy", _ce_cases, _ce_run, _ce_judge)
+MASKED_CROSS_ENTROPY = Exercise(
+    "masked_cross_entropy", "masked_cross_entropy", visible_first(_ce_cases), _ce_run, _ce_judge
+)

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from course_lib.checks.core import CheckFailure, Exercise, result_of
 from course_lib.checks.nb06_seq2seq.cases import PAD_ID, with_eos
-from course_lib.checks.toolkit import generator, number, pair, plain
+from course_lib.checks.toolkit import generator, note, number, pair, plain, visible_first
 
 
 def _accuracy_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
@@ -29,6 +29,11 @@ def _accuracy_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     cases = {
         "4 rows, pred narrower than tgt": {"pred": pred.numpy(), "tgt": tgt.numpy()},
         "every row right": {"kind": "edge", "pred": tgt.numpy(), "tgt": tgt.numpy()},
+        "pad_id=1, the same rows padded with 1": {
+            "pred": pred.masked_fill(pred == PAD_ID, 1).numpy(),
+            "tgt": tgt.masked_fill(tgt == PAD_ID, 1).numpy(),
+            "pad_id": 1,
+        },
     }
     if hidden:
         tgt = with_eos(g, 8, 9, 12)
@@ -42,6 +47,12 @@ def _accuracy_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
         cases["every row right, 8 rows"] = {"kind": "edge", "pred": tgt.numpy(), "tgt": tgt.numpy()}
         other = with_eos(g, 6, 7, 12)
         cases["random"] = {"pred": with_eos(g, 6, 5, 12).numpy(), "tgt": other.numpy()}
+        wide = cases["pred wider than tgt"]
+        cases["pred wider than tgt, pad_id=1"] = {
+            "pred": np.where(wide["pred"] == PAD_ID, 1, wide["pred"]),
+            "tgt": np.where(wide["tgt"] == PAD_ID, 1, wide["tgt"]),
+            "pad_id": 1,
+        }
         cases["stops early"] = {
             "kind": "edge",
             "pred": np.array([[5, 3, 0], [6, 7, 3]]),
@@ -51,26 +62,33 @@ def _accuracy_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
 
 
 def _accuracy_run(fn, case):
-    return plain(fn(torch.from_numpy(case["pred"]), torch.from_numpy(case["tgt"]), pad_id=PAD_ID))
+    return plain(fn(torch.from_numpy(case["pred"]), torch.from_numpy(case["tgt"]), pad_id=case.get("pad_id", PAD_ID)))
 
 
-def _aligned(pred: torch.Tensor, tgt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _aligned(pred: torch.Tensor, tgt: torch.Tensor, pad: int) -> tuple[torch.Tensor, torch.Tensor]:
     T = max(pred.shape[1], tgt.shape[1])
-    return F.pad(pred, (0, T - pred.shape[1]), value=PAD_ID), F.pad(tgt, (0, T - tgt.shape[1]), value=PAD_ID)
+    return F.pad(pred, (0, T - pred.shape[1]), value=pad), F.pad(tgt, (0, T - tgt.shape[1]), value=pad)
 
 
 def _accuracy_judge(cases, results):
+    notes = None
     for name, case in cases.items():
-        pred, tgt = _aligned(torch.from_numpy(case["pred"]), torch.from_numpy(case["tgt"]))
-        real = tgt != PAD_ID
+        pad = int(case.get("pad_id", PAD_ID))
+        pred, tgt = _aligned(torch.from_numpy(case["pred"]), torch.from_numpy(case["tgt"]), pad)
+        real = tgt != pad
         exact_ref = float((pred == tgt).all(1).double().mean())
         token_ref = float(((pred == tgt) & real).sum()) / float(real.sum())
         exact, token = pair(result_of(results, name, "sequence_accuracy"), "sequence_accuracy", "exact, token")
+        if any(isinstance(v, np.ndarray) for v in (exact, token)):
+            notes = note(
+                "the docstring asks for two Python floats and yours are 0-d tensors; they compare and print the "
+                "same, but .item() gives the floats the contract promises."
+            )
         exact, token = number(exact, "exact"), number(token, "token")
         shown = f"pred = {case['pred'].tolist()}, tgt = {case['tgt'].tolist()}"
         if abs(token - token_ref) > 1e-6:
             with_padding = float((pred == tgt).double().mean())
-            on_pred = float(((pred == tgt) & (pred != PAD_ID)).sum()) / max(float((pred != PAD_ID).sum()), 1.0)
+            on_pred = float(((pred == tgt) & (pred != pad)).sum()) / max(float((pred != pad).sum()), 1.0)
             if abs(token - with_padding) < 1e-6:
                 raise CheckFailure(
                     f"case '{name}': padding counted in accuracy: token accuracy {token:.4f} counts the <pad> positions, "
@@ -82,6 +100,13 @@ def _accuracy_judge(cases, results):
                     f"case '{name}': token accuracy {token:.4f} counts the positions where *pred* is "
                     f"not padding; count those where tgt is not <pad> (expected {token_ref:.4f}). {shown}"
                 )
+            if pad != PAD_ID:
+                at_zero = float(((pred == tgt) & (tgt != PAD_ID)).sum()) / max(float((tgt != PAD_ID).sum()), 1.0)
+                if abs(token - at_zero) < 1e-6:
+                    raise CheckFailure(
+                        f"case '{name}': the padding is taken to be id {PAD_ID}, but pad_id is {pad} here: pad and "
+                        f"mask with the pad_id argument. {shown}"
+                    )
             raise CheckFailure(
                 f"case '{name}': token accuracy expected {token_ref:.4f}, got {token:.4f}: correct "
                 f"tokens / non-<pad> target positions (pad the narrower tensor first). {shown}"
@@ -96,6 +121,9 @@ def _accuracy_judge(cases, results):
                 f"case '{name}': exact match expected {exact_ref:.4f}, got {exact:.4f}: the share of rows "
                 f"equal to the target at every position once both are padded to the same width. {shown}"
             )
+    return notes
 
 
-SEQUENCE_ACCURACY = Exercise("sequence_accuracy", "sequence_accuracy", _accuracy_cases, _accuracy_run, _accuracy_judge)
+SEQUENCE_ACCURACY = Exercise(
+    "sequence_accuracy", "sequence_accuracy", visible_first(_accuracy_cases), _accuracy_run, _accuracy_judge
+)

@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from course_lib.checks.core import describe
+from course_lib.checks.compare import describe
 from course_lib.checks.nb06_seq2seq.cases import BOS_ID, DTYPES, EOS_ID, PAD_ID, UNK_ID
 from course_lib.checks.toolkit import randn
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from course_lib.checks.core import rel_error
+from course_lib.checks.compare import rel_error
 from course_lib.checks.nb02_rnn import check_rnn_backward
 from course_lib.checks.nb02_rnn.bptt import _GRAD_NAMES, BPTT_RTOL
 from tests.checks.nb02_rnn._common import mistake, rnn_forward

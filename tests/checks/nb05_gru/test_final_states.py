@@ -74,5 +74,5 @@ def test_an_unnamed_mistake_gets_the_comparison():
     fails_with(
         check_final_states,
         lambda o, h, n: (h[-2] * 1.01, h[-1]),
-        r"h_forward on case .* is wrong: .*max relative error",
+        r"h_forward on case .* is wrong:.*max relative error",
     )

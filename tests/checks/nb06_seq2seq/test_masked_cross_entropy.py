@@ -16,7 +16,8 @@ def masked_cross_entropy(logits, tgt, pad_id=0):
 
 def masked_cross_entropy_by_hand(logits, tgt, pad_id=0):
     mask = tgt != pad_id
-    nll = -logits.log_softmax(-1).gather(-1, tgt[..., None])[..., 0]
+    safe = tgt.masked_fill(~mask, 0)  # a pad id such as -100 is no class to gather
+    nll = -logits.log_softmax(-1).gather(-1, safe[..., None])[..., 0]
     return (nll * mask).sum() / mask.sum()
 
 
