@@ -27,6 +27,7 @@ from course_lib.checks.toolkit import (
     show_difference,
     tensor,
     tolerance,
+    visible_first,
 )
 
 __all__ = ["DROPOUT", "check_dropout"]
@@ -148,6 +149,6 @@ def _drop_judge(cases, results):
             )
 
 
-DROPOUT = Exercise("dropout", "dropout", _drop_cases, _drop_run, _drop_judge)
+DROPOUT = Exercise("dropout", "dropout", visible_first(_drop_cases), _drop_run, _drop_judge)
 
 check_dropout = DROPOUT.check

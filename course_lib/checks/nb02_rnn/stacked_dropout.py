@@ -29,6 +29,7 @@ from course_lib.checks.toolkit import (
     show_difference,
     tensor,
     tolerance,
+    visible_first,
 )
 
 __all__ = ["RNN_DROPOUT", "check_stacked_rnn_dropout"]
@@ -172,6 +173,8 @@ def _stack_judge(cases, results):
         )
 
 
-RNN_DROPOUT = Exercise("stacked_rnn_dropout", "stacked_rnn_dropout", _stack_cases, _stack_run, _stack_judge)
+RNN_DROPOUT = Exercise(
+    "stacked_rnn_dropout", "stacked_rnn_dropout", visible_first(_stack_cases), _stack_run, _stack_judge
+)
 
 check_stacked_rnn_dropout = RNN_DROPOUT.check
