@@ -37,14 +37,17 @@ def _answers_http(host: str, port: int) -> bytes:
 
 def test_the_local_grading_cluster_listens_only_on_its_tls_comm_ports():
     me = psutil.Process()
-    before = _listening([me])  # the test process's own listeners (none expected; not the cluster's)
+    # what already runs under this process (in a whole suite: the browser tests' JupyterLab and Chromium, kept
+    # for the session) and its listeners are not the cluster's
+    earlier = {child.pid for child in me.children(recursive=True)}
+    before = _listening([me])
     with grading_client(ClusterOptions(jobs=2)) as client:
         client.wait_for_workers(2, timeout=120)
         info = client.scheduler_info()
         comm = {info["address"], *info["workers"], *(w["nanny"] for w in info["workers"].values() if w.get("nanny"))}
         assert all(address.startswith("tls://127.0.0.1:") for address in comm), comm
         ports = {int(address.rsplit(":", 1)[1]) for address in comm}
-        children = me.children(recursive=True)  # the nannies run in this process, the workers in children
+        children = [c for c in me.children(recursive=True) if c.pid not in earlier]  # nannies here, workers below
         workers = set(client.run(os.getpid).values())
         assert len(workers) == 2 and workers <= {child.pid for child in children}
         listening = _listening([me, *children]) - before
