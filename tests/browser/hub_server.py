@@ -19,7 +19,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import stat
 import subprocess
 import sys
@@ -90,12 +89,6 @@ def proxy_command() -> str | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _open_the_way(paths: list[Path]) -> dict[Path, int]:
     """Let other accounts traverse every directory above ``paths``; returns the modes to restore."""
     changed: dict[Path, int] = {}
@@ -142,6 +135,8 @@ def hub():
     for tool in ("useradd", "userdel", "runuser"):
         if shutil.which(tool) is None:
             pytest.skip(f"{tool} is missing (Debian's passwd/util-linux)")
+    from tests.browser.conftest import _free_port, _stop  # the conftest imports this module's fixture
+
     chp = proxy_command()
     if chp is None:
         pytest.skip("configurable-http-proxy is missing: bash quickstart.sh test installs it (npm)")
@@ -208,8 +203,6 @@ def hub():
             _wait_for_hub(server)
             yield server
         finally:
-            from tests.browser.conftest import _stop  # the conftest imports this module's fixture
-
             _stop(process, grace=60)  # the hub first stops its service and every learner's server
     finally:
         for name in accounts:
