@@ -15,10 +15,10 @@ import nbformat
 
 from course_lib.checks import EXERCISES, MODULES, checks_module
 from course_lib.checks.core import HIDDEN_SEED, VISIBLE_SEED
-from course_lib.grading.judge import Verdict, judge_cell, merge_record, probe_notebook, test_exercise
-from course_lib.grading.kernel_probe import probe_inputs
-from course_lib.grading.keys import answer_keys
-from course_lib.grading.sandbox import Limits, run_sandboxed
+from course_lib.grading.kernel.probe import probe_inputs
+from course_lib.grading.task.bwrap import Limits, run_sandboxed
+from course_lib.grading.task.judge import Verdict, judge_cell, merge_record, probe_notebook, test_exercise
+from course_lib.grading.task.keys import answer_keys
 from course_lib.nbgrader_setup import CourseError
 
 __all__ = ["Report", "validate"]

@@ -12,7 +12,7 @@ so a check is cut in three pieces that can run in different processes:
 In a notebook the three run one after the other (:func:`run_check`).  Under ``course grade`` only the
 middle one runs in the (sandboxed) learner kernel, on cases the grader made from its own secret seed; the
 grader judges the returned plain data itself, so nothing the learner's code patched can change the
-verdict, and the kernel holds no judge to ask (see :mod:`course_lib.grading.view`).
+verdict, and the kernel holds no judge to ask (see :mod:`course_lib.grading.task.view`).
 
 A quiz (``callable_answer=False``: the learner fills in a value) is marked against an answer key that
 lives only with the instructor, in the hidden tests of the source notebook

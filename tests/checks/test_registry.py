@@ -18,7 +18,7 @@ import pytest
 
 from course_lib.checks import EXERCISES, MODULES, checks_module
 from course_lib.checks.toolkit import KINDS, families, kinds
-from course_lib.grading.judge import test_exercise as exercise_of  # renamed: pytest would collect test_*
+from course_lib.grading.task.judge import test_exercise as exercise_of  # renamed: pytest would collect test_*
 from tests.conftest import ROOT
 
 ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
