@@ -108,7 +108,8 @@ def validate(path: Path, timeout: int = 600, cell_timeout: int = 300) -> Report:
             )
         )
         points[meta["grade_id"]] = float(meta.get("points", 0))
-        if EXERCISES[exercise].bonus:
+        if EXERCISES[exercise].bonus:  # 0 nbgrader points: its points are extra credit (course_lib.grading.task.bonus)
+            points[meta["grade_id"]] = float(EXERCISES[exercise].bonus)
             bonus.add(meta["grade_id"])
     return Report(path, verdicts, points, notes, frozenset(bonus))
 

@@ -113,7 +113,7 @@ def test_the_bonus_exercises_are_the_ones_the_notebook_calls_bonus(assignment):
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
         if cell.metadata.get("nbgrader", {}).get("solution") and cell.cell_type == "code":
             said = "bonus" in statement.lower()
-            assert EXERCISES[f"{module}.{grade_id}"].bonus == said, (
+            assert bool(EXERCISES[f"{module}.{grade_id}"].bonus) == said, (
                 f"{assignment}: exercise {grade_id} is {'not ' * (not said)}called bonus in its statement "
                 f"({statement!r}) but Exercise.bonus is {EXERCISES[f'{module}.{grade_id}'].bonus}"
             )

@@ -86,12 +86,17 @@ def _save_auto_grades(nb, notebook: str, grades: dict, comments: dict, log) -> N
     from nbgrader import utils
     from nbgrader.api import MissingEntry
 
+    from course_lib.grading.task.bonus import extra_credit
+
     for cell in nb.cells:
         if utils.is_grade(cell):
             grade = grades.get((notebook, cell.metadata["nbgrader"]["grade_id"]))
             if grade is None:
                 raise MissingEntry()
             grade.auto_score, _ = utils.determine_grade(cell, log)
+            credit = extra_credit(cell, notebook, log)
+            if credit is not None:  # a bonus exercise (SaveAutoGradesAndBonus)
+                grade.extra_credit = credit
             grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
         if utils.is_solution(cell) or utils.is_task(cell):
             comment = comments.get((notebook, cell.metadata["nbgrader"]["grade_id"]))

@@ -133,8 +133,9 @@ def record(root: Path, config, outcome: Outcome, marks: Marks, fingerprint: str)
     """Write one graded submission into the gradebook and the course folder (see the module docstring)."""
     import nbformat
     from nbgrader.api import Gradebook
-    from nbgrader.preprocessors import SaveAutoGrades
     from sqlalchemy.exc import SAWarning
+
+    from course_lib.grading.task.bonus import SaveAutoGradesAndBonus
 
     root = Path(root)
     student, assignment = outcome.student, outcome.assignment
@@ -159,7 +160,7 @@ def record(root: Path, config, outcome: Outcome, marks: Marks, fingerprint: str)
     for name, data in notebooks.items():
         nb = nbformat.reads(data.decode("utf-8"), as_version=nbformat.NO_CONVERT)
         resources = {"nbgrader": {"student": student, "assignment": assignment, "notebook": name, "db_url": db_url}}
-        SaveAutoGrades(config=config).preprocess(nb, resources)
+        SaveAutoGradesAndBonus(config=config).preprocess(nb, resources)
     apply_late(config, db_url, student, assignment, extension_for(root, student, assignment, due))  # nbgrader's own
     _replace_folder(root / "autograded" / student / assignment, outcome.autograded)
     _replace_folder(root / "feedback" / student / assignment, outcome.feedback)

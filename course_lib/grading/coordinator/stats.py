@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from course_lib.grading.task.bonus import bonus_points
+
 __all__ = ["ExerciseStats", "compute", "mistake_of", "section", "text", "write_stats"]
 
 MIN_SUBMISSIONS = 5
@@ -139,7 +141,7 @@ def compute(db_url: str, report: dict, assignments: list[str] | None = None) -> 
 
 def _one(assignment, notebook, cell, scores, pending, mistakes) -> ExerciseStats:
     rows = scores.get((notebook, cell.name), [])
-    points = float(cell.max_score or 0.0)
+    points = float(cell.max_score or 0.0) or bonus_points(notebook, cell.name)  # a bonus: its extra credit's points
     item = np.array([r[1] for r in rows], dtype=np.float64)
     total = np.array([r[2] for r in rows], dtype=np.float64)
     counted = mistakes.get((assignment, notebook, cell.name), collections.Counter())

@@ -24,9 +24,9 @@ def autograde_config(root: Path, settings: dict):
         CheckCellMetadata,
         IgnorePattern,
         LimitOutput,
-        SaveAutoGrades,
     )
 
+    from course_lib.grading.task.bonus import SaveAutoGradesAndBonus
     from course_lib.grading.task.sandboxed_execute import SandboxedExecute
     from course_lib.nbgrader_setup import course_config
 
@@ -36,7 +36,7 @@ def autograde_config(root: Path, settings: dict):
         IgnorePattern,
         ClearMetadataPreprocessor,
         LimitOutput,
-        SaveAutoGrades,
+        SaveAutoGradesAndBonus,  # nbgrader's SaveAutoGrades + a bonus exercise's extra credit
         AssignLatePenalties,
         CheckCellMetadata,
     ]

@@ -120,6 +120,8 @@ class FeedbackTitles(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         from nbgrader.api import Gradebook, MissingEntry
 
+        from course_lib.grading.task.bonus import bonus_points
+
         info = resources["nbgrader"]
         named = titles(nb)
         pending = 0.0
@@ -129,6 +131,9 @@ class FeedbackTitles(NbGraderPreprocessor):
                 if meta.get("grade_id") not in named:
                     continue
                 meta["title"] = named[meta["grade_id"]]
+                meta["bonus"] = bonus_points(
+                    info["notebook"], meta["grade_id"]
+                )  # extra credit: its score is not out of a maximum
                 try:
                     grade = gb.find_grade(meta["grade_id"], info["notebook"], info["assignment"], info["student"])
                 except MissingEntry:
