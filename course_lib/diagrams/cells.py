@@ -62,7 +62,7 @@ def lstm_cell_diagram(ax: plt.Axes | None = None) -> plt.Figure:
     sk.text(1.15, -0.6, math(LSTM["input"]), gid=f"state:{LSTM['input']}", va="top")
     order = ", ".join(gate.letter for gate in gates)
     sk.text(
-        4.5,
+        4.85,
         0.75,
         math(LSTM["preactivation"]) + f"  $(N, {LSTM['width']})$, split in PyTorch's order {order}",
         gid="preactivation",

@@ -112,7 +112,8 @@ ATTENTION = {
         (0.10, 0.10, 0.20, 0.60),
     ),
     "equations": (
-        r"e_{t,j} = s_{t-1} \cdot k_j / \sqrt{H},\quad \alpha_{t,j} = \mathrm{softmax}_j(e_{t,j}),\quad "
+        r"e_{t,j} = \frac{s_{t-1} \cdot k_j}{\sqrt{H}},\quad "
+        r"\alpha_{t,j} = \frac{\exp e_{t,j}}{\sum_{j' \mathrm{real}} \exp e_{t,j'}},\quad "
         r"c_t = \sum_j \alpha_{t,j} k_j",
         r"s_t = \mathrm{GRU}([\,e(y_{t-1});\, c_t\,],\, s_{t-1}),\quad "
         r"p(y_t \mid y_{<t}, x) = \mathrm{softmax}(W_o s_t + b_o)",
