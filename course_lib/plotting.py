@@ -1,5 +1,7 @@
 """The figures the notebooks draw: loss curves, series, heatmaps and log-scale norm curves.
 
+The diagrams of the cells and of the encoder-decoder live in :mod:`course_lib.diagrams` and are re-exported here.
+
 Each function draws on a given ``ax`` (or a new figure) and returns the axes, so notebooks can combine
 them.  Chinese labels need a CJK font; :func:`cjk_font` finds one if installed and the plots fall back
 to the English translation otherwise (no missing-glyph boxes).
@@ -14,7 +16,19 @@ import numpy as np
 import torch
 from matplotlib import font_manager
 
-__all__ = ["new_axes", "plot_losses", "plot_series", "heatmap", "plot_log_curves", "cjk_font"]
+from course_lib.diagrams import encoder_decoder_diagram, gru_cell_diagram, lstm_cell_diagram
+
+__all__ = [
+    "new_axes",
+    "plot_losses",
+    "plot_series",
+    "heatmap",
+    "plot_log_curves",
+    "cjk_font",
+    "lstm_cell_diagram",
+    "gru_cell_diagram",
+    "encoder_decoder_diagram",
+]
 
 _CJK_FAMILIES = (
     "Noto Sans CJK SC",
