@@ -3,8 +3,8 @@
     python benchmarks/warm_kernels.py [01_sequence_data ...] [--repeats 1] [--start-up]
 
 Each notebook runs through :func:`course_lib.grading.task.bwrap.run_sandboxed` (bubblewrap, the grading
-limits, the grading view of the checks) once with ``--cold-kernels`` and once with the warm zygote
-(:mod:`course_lib.grading.sandbox.zygote`).  The figure is the runner's own ``executed in ... (CPU ...)``
+limits, the grading view of the checks) once as ``course grade`` runs it (cold kernels) and once with
+``--warm-kernels`` (the zygote of :mod:`course_lib.grading.sandbox.zygote`).  The figure is the runner's own ``executed in ... (CPU ...)``
 event: ``RUSAGE_SELF + RUSAGE_CHILDREN`` of the runner, so the kernel's and (warm) the zygote's CPU, not the
 sandbox's start or bubblewrap.  CPU, not wall time, is the figure to read on a shared machine.
 
@@ -38,8 +38,8 @@ START_UP = [IMPORTS, "import os\nos._exit(1)", "x = 1", "import os\nos._exit(1)"
 def run(nb, cold: bool) -> tuple[float, float, list[str]]:
     """(wall, CPU) of the runner's execution, and the other events of the record."""
     runner = bwrap._runner
-    if cold:
-        bwrap._runner = lambda *args: runner(*args) + ["--cold-kernels"]
+    if not cold:
+        bwrap._runner = lambda *args: runner(*args) + ["--warm-kernels"]
     try:
         _, record = bwrap.run_sandboxed(nbformat.writes(nb), bwrap.Limits(notebook_seconds=900, cell_seconds=300))
     finally:

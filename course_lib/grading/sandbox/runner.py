@@ -16,10 +16,12 @@ So an infinite loop or a crash costs the points that depend on that cell, not th
 Whether a cell timed out is read from nbclient's time-out handler, never from the cell's outputs: an
 interrupt the cell ignores leaves no output at all (once, every such cell and all after it were "ok").
 
-Kernels are forked from a warm parent that has torch, matplotlib and ipykernel imported already
-(:mod:`course_lib.grading.sandbox.zygote`): still one fresh kernel per notebook and per restart, without paying
-their imports each time.  ``--cold-kernels`` starts them the normal way (so does a zygote that fails, with an
-event saying so).
+``--warm-kernels``: the kernels are forked from a warm parent that has torch, matplotlib and ipykernel imported
+already (:mod:`course_lib.grading.sandbox.zygote`): still one fresh kernel per notebook and per restart, without
+paying their imports for each (a zygote that fails: kernels start the normal way, with an event saying so).  Not
+the default: a runner runs one notebook, and the zygote's own start costs about what one cold kernel's start
+does, so it pays only from the second kernel of a runner on (a replaced kernel here; several notebooks per
+runner later); ``benchmarks/warm_kernels.py`` measures both.
 """
 
 from __future__ import annotations
@@ -246,17 +248,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("notebook")
     parser.add_argument("--record-fd", type=int, required=True)
     parser.add_argument("--cell-timeout", type=int, default=120)
-    parser.add_argument("--cold-kernels", action="store_true", help="start each kernel as a new interpreter")
+    parser.add_argument("--warm-kernels", action="store_true", help="fork each kernel from a warm zygote")
     args = parser.parse_args(argv)
     record = Record(args.record_fd)
     # first: which course_lib this sandbox imported (course_lib.grading.task.ran compares it with the grader's)
     record._write({"course_lib": str(Path(sys.modules["course_lib"].__file__).resolve().parent)})
     jupyter_path = Path(os.environ.get("COURSE_JUPYTER_PATH", "/tmp/jupyter"))
-    _install_kernelspec(jupyter_path, warm=not args.cold_kernels)
+    _install_kernelspec(jupyter_path, warm=args.warm_kernels)
     os.environ["JUPYTER_PATH"] = str(jupyter_path)
     nb = nbformat.read(args.notebook, as_version=4)
     started = time.monotonic()
-    with contextlib.nullcontext() if args.cold_kernels else warm_kernels(record.event):
+    with warm_kernels(record.event) if args.warm_kernels else contextlib.nullcontext():
         run_notebook(nb, record, args.cell_timeout)
     # the kernels and the zygote are reaped by now, so their CPU is in RUSAGE_CHILDREN (the grader cannot see it: bubblewrap
     # does not pass it up); benchmarks/grading.py reads it

@@ -36,8 +36,8 @@ def _records(record: bytes) -> tuple[dict[int, dict], list[str]]:
 
 def _run_sandboxed(cells: list[str], cold: bool, monkeypatch, cell_seconds: int = 60):
     runner = bwrap._runner
-    if cold:
-        monkeypatch.setattr(bwrap, "_runner", lambda *args: runner(*args) + ["--cold-kernels"])
+    if not cold:
+        monkeypatch.setattr(bwrap, "_runner", lambda *args: runner(*args) + ["--warm-kernels"])
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
     result, record = bwrap.run_sandboxed(
