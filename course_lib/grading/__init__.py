@@ -42,6 +42,7 @@ folder, only what the coordinator sent:
 ``sandbox/`` -- inside bubblewrap, beside the learner's kernel; untrusted (its record is data):
 
     runner  runs the notebook cell by cell with nbclient, writes the record to the grader's pipe
+    zygote  with ``--warm-kernels``: the runner's warm parent that forks the kernels (torch etc. imported once)
 
 ``kernel/`` -- the learner's kernel; untrusted:
 

@@ -15,11 +15,19 @@ So an infinite loop or a crash costs the points that depend on that cell, not th
 
 Whether a cell timed out is read from nbclient's time-out handler, never from the cell's outputs: an
 interrupt the cell ignores leaves no output at all (once, every such cell and all after it were "ok").
+
+``--warm-kernels``: the kernels are forked from a warm parent that has torch, matplotlib and ipykernel imported
+already (:mod:`course_lib.grading.sandbox.zygote`): still one fresh kernel per notebook and per restart, without
+paying their imports for each (a zygote that fails: kernels start the normal way, with an event saying so).  Not
+the default: a runner runs one notebook, and the zygote's own start costs about what one cold kernel's start
+does, so it pays only from the second kernel of a runner on (a replaced kernel here; several notebooks per
+runner later); ``benchmarks/warm_kernels.py`` measures both.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import json
 import os
@@ -39,6 +47,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError  # noqa: E402
 
 # bytes of output kept of one cell's run (a print in an endless loop stays small), and of a probe's answer
 from course_lib.grading.limits import INTERRUPT_GRACE, MAX_CELL_OUTPUT, MAX_PROBE_OUTPUT  # noqa: E402
+from course_lib.grading.sandbox.zygote import kernel_spec_metadata, warm_kernels  # noqa: E402
 
 __all__ = ["run_notebook", "main"]
 
@@ -119,14 +128,16 @@ class _BoundedClient(NotebookClient):
         return super().output(outs, msg, display_id, cell_index)
 
 
-def _install_kernelspec(jupyter_path: Path) -> None:
-    """A kernelspec for this very interpreter, so the learner's kernel is the course's environment."""
+def _install_kernelspec(jupyter_path: Path, warm: bool = False) -> None:
+    """A kernelspec for this very interpreter, so the learner's kernel is the course's environment; ``warm``:
+    its kernels are forked by the zygote of :func:`course_lib.grading.sandbox.zygote.warm_kernels`."""
     spec_dir = jupyter_path / "kernels" / KERNEL_NAME
     spec_dir.mkdir(parents=True, exist_ok=True)
     spec = {
         "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "course",
         "language": "python",
+        "metadata": kernel_spec_metadata() if warm else {},
     }
     (spec_dir / "kernel.json").write_text(json.dumps(spec))
 
@@ -237,17 +248,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("notebook")
     parser.add_argument("--record-fd", type=int, required=True)
     parser.add_argument("--cell-timeout", type=int, default=120)
+    parser.add_argument("--warm-kernels", action="store_true", help="fork each kernel from a warm zygote")
     args = parser.parse_args(argv)
     record = Record(args.record_fd)
     # first: which course_lib this sandbox imported (course_lib.grading.task.ran compares it with the grader's)
     record._write({"course_lib": str(Path(sys.modules["course_lib"].__file__).resolve().parent)})
     jupyter_path = Path(os.environ.get("COURSE_JUPYTER_PATH", "/tmp/jupyter"))
-    _install_kernelspec(jupyter_path)
+    _install_kernelspec(jupyter_path, warm=args.warm_kernels)
     os.environ["JUPYTER_PATH"] = str(jupyter_path)
     nb = nbformat.read(args.notebook, as_version=4)
     started = time.monotonic()
-    run_notebook(nb, record, args.cell_timeout)
-    # the kernels are reaped by now, so their CPU is in RUSAGE_CHILDREN (the grader cannot see it: bubblewrap
+    with warm_kernels(record.event) if args.warm_kernels else contextlib.nullcontext():
+        run_notebook(nb, record, args.cell_timeout)
+    # the kernels and the zygote are reaped by now, so their CPU is in RUSAGE_CHILDREN (the grader cannot see it: bubblewrap
     # does not pass it up); benchmarks/grading.py reads it
     cpu = sum(
         getattr(resource.getrusage(who), f)
