@@ -1,9 +1,11 @@
-"""Does a learner notebook hand over a line of an exercise's solution?
+"""Does a learner notebook, or the course_lib a learner installs, hand over a line of an exercise's solution?
 
 An exercise asks for the reasoning it grades (COURSE_DESIGN.md): the text gives the contract, the maths and the
 method, not the code.  So no non-trivial line between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` of a solution
-notebook may appear anywhere in its learner notebook: not in a markdown cell (as code or as an equation), not in a
-demonstration cell before or after the exercise.
+notebook may appear anywhere a learner can read: not in its own learner notebook, nor in any other (notebook 07's
+model once held notebook 06's greedy decoding and teacher-forcing loop), not in a markdown cell (as code or as an
+equation), not in a demonstration cell before or after the exercise, and not in course_lib's source, which every
+learner has installed.
 
 A line "appears" when its tokens appear in order in one line of the learner's text, allowing for a little noise:
 whitespace, ``torch.``/``F.`` prefixes, ``return``, ``*`` (implicit in an equation), ``torch.cat([...], dim=1)``
@@ -16,6 +18,7 @@ is a collapsed "if you are stuck" cell (``source_hidden`` metadata), which the l
 
 from __future__ import annotations
 
+import functools
 import re
 from difflib import SequenceMatcher
 from pathlib import Path
@@ -121,10 +124,37 @@ def holds(solution: list[str], text: list[str]) -> bool:
     return matched >= SHARE * len(solution)
 
 
-def leaks(solution_path: Path, learner_path: Path) -> list[str]:
-    """'cell N holds <solution line>' for each solution line that its learner notebook contains."""
+def source_lines(path: Path) -> list[tuple[int, str]]:
+    """Every line of a course_lib module, numbered from 1 (docstrings and comments too: a learner reads them)."""
+    return [(number, line) for number, line in enumerate(path.read_text().splitlines(), 1) if line.strip()]
+
+
+@functools.cache
+def readable() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Every line a learner can read, tokenised once: ('notebooks/… cell N' or 'course_lib/…:N', tokens)."""
+    out = []
+    for learner in sorted((ROOT / "notebooks").glob("*/*.ipynb")):
+        for index, line in learner_lines(nbformat.read(learner, as_version=4)):
+            out.append((f"{learner.relative_to(ROOT)} cell {index}", tuple(tokens(line))))
+    for module in sorted((ROOT / "course_lib").rglob("*.py")):
+        for number, line in source_lines(module):
+            out.append((f"{module.relative_to(ROOT)}:{number}", tuple(tokens(line))))
+    return tuple((where, have) for where, have in out if have)
+
+
+def leaks(solution_path: Path, learner_path: Path | None = None) -> list[str]:
+    """'<where> holds <solution line>' for each solution line that a learner can read.
+
+    learner_path: that learner notebook only; None: every learner notebook and every course_lib module.
+    """
     solution = nbformat.read(solution_path, as_version=4)
-    text = [(i, tokens(line)) for i, line in learner_lines(nbformat.read(learner_path, as_version=4))]
+    if learner_path is None:
+        text = [(where, list(have)) for where, have in readable()]
+    else:
+        name = learner_path.relative_to(ROOT) if learner_path.is_relative_to(ROOT) else learner_path
+        text = [
+            (f"{name} cell {i}", tokens(line)) for i, line in learner_lines(nbformat.read(learner_path, as_version=4))
+        ]
     found = []
     for cell in solution.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "?")
@@ -133,9 +163,9 @@ def leaks(solution_path: Path, learner_path: Path) -> list[str]:
                 wanted = tokens(statement)
                 if len(wanted) < MIN_TOKENS:
                     continue
-                where = [i for i, have in text if holds(wanted, have)]
+                where = list(dict.fromkeys(place for place, have in text if holds(wanted, have)))
                 if where:
-                    found.append(f"{grade_id}: learner cell {where[0]} holds the solution line {line!r}")
+                    found += [f"{grade_id}: {place} holds the solution line {line!r}" for place in where]
                     break
     return found
 
@@ -193,8 +223,85 @@ def test_the_maths_of_a_contract_is_not_a_copy(solution_line, learner_text):
     assert not holds(tokens(solution_line), tokens(learner_text))
 
 
+def test_another_notebooks_copy_is_found(tmp_path):
+    """A solution line of notebook 06 in a demonstration cell of a notebook 07 is a leak (the cross-notebook case)."""
+    solution = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "def f(y, ended):\n    ### BEGIN SOLUTION\n    columns.append(y.masked_fill(ended, PAD_ID))\n    ### END SOLUTION\n"
+            )
+        ]
+    )
+    other = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("## 3. The model"),
+            nbformat.v4.new_code_cell("for _ in range(max_len):\n    columns.append(y.masked_fill(ended, PAD_ID))"),
+        ]
+    )
+    nbformat.write(solution, tmp_path / "06.ipynb")
+    nbformat.write(other, tmp_path / "07.ipynb")
+    assert leaks(tmp_path / "06.ipynb", tmp_path / "07.ipynb") == [
+        f"?: {tmp_path / '07.ipynb'} cell 1 holds the solution line 'columns.append(y.masked_fill(ended, PAD_ID))'"
+    ]
+
+
+def test_readable_text_holds_every_learner_notebook_and_course_lib():
+    """The search covers all seven learner notebooks and course_lib's modules, not the solutions."""
+    places = {where.split(" cell ")[0].split(":")[0] for where, _ in readable()}
+    assert {f"notebooks/{p.parent.name}/{p.name}" for p in SOLUTIONS} <= places
+    assert "course_lib/training.py" in places and "course_lib/checks/toolkit.py" in places
+    assert not any(place.startswith("solutions/") for place in places)
+
+
+_IDIOM = "a loop header or return line that every implementation shares, not the exercise's answer"
+_BY_HAND = "a check's reference or mistake table written by hand in course_lib, readable by every learner: rewrite it"
+# Found when this test first searched course_lib and the other notebooks (issue 23). Each entry is one solution
+# line's copy in one file: (exercise, file) -> why it is there. The list may only shrink: an entry that no longer
+# leaks fails the test too, so that it is deleted, and a new copy anywhere fails at once.
+KNOWN = {
+    ("rnn_forward", "notebooks/03_vanishing_gradients/03_vanishing_gradients.ipynb"): _IDIOM,
+    ("rnn_forward", "course_lib/article/poem_rnn.py"): _IDIOM,
+    ("rnn_forward", "course_lib/checks/nb02_rnn/bptt.py"): _IDIOM,
+    ("rnn_forward", "course_lib/checks/nb04_lstm/lstm_backward.py"): _IDIOM,
+    ("rnn_backward", "course_lib/checks/nb04_lstm/lstm_backward.py"): _IDIOM,
+    ("lstm_backward", "course_lib/checks/nb04_lstm/lstm_backward.py"): _IDIOM,
+    ("tbptt", "course_lib/checks/nb02_rnn/tbptt.py"): _IDIOM,
+    ("dropout", "course_lib/checks/nb02_rnn/dropout.py"): _IDIOM,
+    ("stacked_rnn_dropout", "course_lib/checks/nb02_rnn/stacked_dropout.py"): _BY_HAND,
+    ("stacked_rnn_dropout", "course_lib/checks/nb02_rnn/language_model.py"): _IDIOM,
+    ("attention_decoder_step", "course_lib/checks/nb07_attention.py"): _IDIOM,
+    ("decode", "course_lib/checks/nb01_sequence_data/encoding.py"): _BY_HAND,
+    ("make_char_windows", "course_lib/checks/nb01_sequence_data/windows.py"): _BY_HAND,
+    ("rnn_cell", "course_lib/checks/nb02_rnn/cell.py"): "a hint that repeats the equation of the statement",
+    ("rescale_spectral_radius", "course_lib/checks/nb03_vanishing_gradients/rescale_spectral_radius.py"): _BY_HAND,
+    ("fused_lstm", "course_lib/checks/nb04_lstm/fused_lstm.py"): "the gate layout (i, f, g, o) the statement gives",
+    ("lstm_state_grad_norms", "course_lib/checks/nb04_lstm/lstm_state_grad_norms.py"): _BY_HAND,
+    ("lstm_state_grad_norms", "course_lib/measure.py"): "a public helper that computes the exercise's answer",
+    ("gru_cell", "course_lib/checks/nb05_gru/variants.py"): _BY_HAND,
+    ("decoder_step", "course_lib/checks/nb06_seq2seq/decoder_step.py"): _BY_HAND,
+    ("attention", "course_lib/checks/nb07_attention.py"): _BY_HAND,
+}
+
+
+def _place(leak: str) -> tuple[str, str]:
+    """'<exercise>: <file> cell N holds …' or '<exercise>: <file>:N holds …' -> (exercise, file)."""
+    exercise, where = leak.split(": ", 1)
+    return exercise, re.split(r" cell \d+ holds |:\d+ holds ", where, maxsplit=1)[0]
+
+
 @pytest.mark.parametrize("path", SOLUTIONS, ids=[p.parent.name for p in SOLUTIONS])
-def test_no_solution_line_appears_in_the_learner_notebook(path):
-    learner = ROOT / "notebooks" / path.relative_to(ROOT / "solutions")
-    found = leaks(path, learner)
-    assert not found, "the learner notebook hands over lines of a solution:\n" + "\n".join(found)
+def test_no_solution_line_appears_where_a_learner_can_read_it(path):
+    """No solution line of notebook N in any learner notebook (N's or another's) or in course_lib's source.
+
+    Known copies (KNOWN) are reported by the last test until they are removed, never silently accepted anew.
+    """
+    found = [leak for leak in leaks(path) if _place(leak) not in KNOWN]
+    assert not found, "a learner can read lines of a solution:\n" + "\n".join(found)
+
+
+def test_known_copies_are_still_there():
+    """KNOWN lists only copies that still exist: a fixed one must leave the list, so that it cannot come back."""
+    exercises = {c.metadata.get("nbgrader", {}).get("grade_id") for p in SOLUTIONS for c in nbformat.read(p, 4).cells}
+    assert {exercise for exercise, _ in KNOWN} <= exercises
+    still = {_place(leak) for path in SOLUTIONS for leak in leaks(path)}
+    assert not set(KNOWN) - still, f"no longer copied, delete from KNOWN: {sorted(set(KNOWN) - still)}"
