@@ -10,8 +10,8 @@ the trusted, sandboxed execution of course_lib.grading on top.
 
 import os
 
-from course_lib.grading.feedback import configure as configure_feedback
-from course_lib.grading.late import LatePenalty
+from course_lib.grading.coordinator.late import LatePenalty
+from course_lib.grading.task.feedback import configure as configure_feedback
 
 c = get_config()  # noqa: F821 -- injected by traitlets when nbgrader loads this file
 
@@ -40,12 +40,12 @@ c.Exchange.root = os.environ.get("COURSE_EXCHANGE_ROOT") or os.path.join(
 )
 os.makedirs(c.Exchange.root, exist_ok=True)
 
-# Feedback (course_lib/grading/feedback.py): nbgrader's generate_feedback with the hidden tests removed, each
+# Feedback (course_lib/grading/task/feedback.py): nbgrader's generate_feedback with the hidden tests removed, each
 # graded cell titled by its exercise, points awaiting manual grading said as such, messages in full, maths as
 # MathML: one self-contained file, no script, no network.
 configure_feedback(c)
 
-# Late work (course_lib/grading/late.py): nbgrader compares each submission's timestamp.txt with the
+# Late work (course_lib/grading/coordinator/late.py): nbgrader compares each submission's timestamp.txt with the
 # assignment's due date (`course grade --due 2026-12-01T23:59`, or Canvas's LATE_ marker) and takes
 # 10 % of the notebook's score per started day late, at most all of it.
 c.AssignLatePenalties.plugin_class = LatePenalty

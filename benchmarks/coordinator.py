@@ -2,7 +2,7 @@
 
     python benchmarks/coordinator.py [--students 10000] [--batch 50] [--backends sqlite postgresql]
 
-Feeds :func:`course_lib.grading.coordinator.record_batch` synthetic outcomes
+Feeds :func:`course_lib.grading.coordinator.record.record_batch` synthetic outcomes
 (``tests/grading/synthetic_outcomes.py``): per student one per assignment of the seven, each variant in turn
 (all tests pass, all fail, mixed, no notebook), a third late by two days, with feedback pages whose digest
 matches the gradebook (as a grading task's does), in batches of ``--batch`` -- the gradebook rows, the
@@ -23,12 +23,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from course_lib.grading.coordinator import Marks, record_batch  # noqa: E402 -- after the sys.path line above
-from course_lib.grading.rescore import page_digest  # noqa: E402
+from course_lib.grading.coordinator.record import Marks, record_batch  # noqa: E402 -- after the sys.path line above
+from course_lib.grading.coordinator.rescore import page_digest  # noqa: E402
 from course_lib.nbgrader_setup import course_config  # noqa: E402
 from tests.grading.conftest import make_course  # noqa: E402
+from tests.grading.coordinator.test_postgres import postgres_server  # noqa: E402
 from tests.grading.synthetic_outcomes import VARIANTS, hand_in, outcome, register  # noqa: E402
-from tests.grading.test_postgres import postgres_server  # noqa: E402
 
 LATE_HOURS = (-1.0, 49.0)  # on time, two days late (a third of the class)
 

@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from course_lib.grading.class_run import GradeOptions, grade_class  # noqa: E402 -- after the sys.path line above
+from course_lib.grading.coordinator.class_run import GradeOptions, grade_class  # noqa: E402 -- after the sys.path line above
 from tests.grading.conftest import edit, make_course, solved, stub, write  # noqa: E402
 
 COORDINATOR = ("register assignments", "intake", "coordinator: record", "report")

@@ -2,7 +2,7 @@
 
     python benchmarks/grading_view.py [--repeats 5]
 
-The view (course_lib/grading/view.py) is built once per course_lib digest and cached; every learner kernel
+The view (course_lib/grading/task/view.py) is built once per course_lib digest and cached; every learner kernel
 under ``course grade`` then imports ``course_lib.checks`` from it instead of from the real package.  The
 import is timed in a fresh interpreter with a copy of course_lib whose ``checks`` is the view (what the
 sandbox mounts), beside the same import of the real package.  Also printed: the probe's inputs (the cases
@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT))
 import course_lib  # noqa: E402
 from course_lib.checks import EXERCISES, MODULES  # noqa: E402
 from course_lib.checks.core import HIDDEN_SEED, VISIBLE_SEED  # noqa: E402
-from course_lib.grading.kernel_probe import probe_inputs  # noqa: E402
-from course_lib.grading.view import audit, build_view  # noqa: E402
+from course_lib.grading.kernel.probe import probe_inputs  # noqa: E402
+from course_lib.grading.task.view import audit, build_view  # noqa: E402
 
 IMPORT = (
     "import time; t = time.perf_counter(); import course_lib.checks; print(time.perf_counter() - t); "

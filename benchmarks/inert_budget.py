@@ -1,7 +1,7 @@
 """CPU seconds of making a notebook of markdown tables inert, with the grader's budget and without one.
 
 ``python benchmarks/inert_budget.py --mb 20`` builds a notebook of ``--mb`` MB of markdown tables (60 KB cells),
-runs :func:`course_lib.grading.inert.make_inert` on it with the default :class:`~course_lib.grading.inert.Budget`
+runs :func:`course_lib.grading.task.inert.make_inert` on it with the default :class:`~course_lib.grading.task.inert.Budget`
 and, with ``--unbounded``, with a budget large enough to check everything (what grading did before the budget).
 """
 
@@ -12,7 +12,7 @@ import time
 
 import nbformat
 
-from course_lib.grading.inert import Budget, make_inert
+from course_lib.grading.task.inert import Budget, make_inert
 
 
 def tables(megabytes: float):

@@ -5,7 +5,7 @@
 A learner's probe answers with as much tensor data as the runner lets through (MAX_PROBE_OUTPUT of JSON:
 about 32 MB of float32 in base64, split over the visible and the hidden run).  The record is written to a
 file; a fresh process reads it (its baseline), then runs what the grader runs on it --
-:func:`course_lib.grading.judge.merge_record` and :func:`judge_cell` -- and reports its peak RSS above the
+:func:`course_lib.grading.task.judge.merge_record` and :func:`judge_cell` -- and reports its peak RSS above the
 baseline, as a multiple of the record's size.  Nothing is asserted: these are figures to compare.
 """
 
@@ -31,7 +31,7 @@ def _record(path: Path, megabytes: float, kind: str) -> None:
 
     from course_lib.checks import EXERCISES
     from course_lib.checks.core import HIDDEN_SEED, VISIBLE_SEED, encode_plain
-    from course_lib.grading.kernel_probe import MIME
+    from course_lib.grading.kernel.probe import MIME
 
     spec = EXERCISES[EXERCISE]
     seeds = [(VISIBLE_SEED, False), (HIDDEN_SEED, True)]
@@ -64,7 +64,7 @@ def _child(path: Path) -> None:
     import nbformat
 
     from course_lib.checks.core import HIDDEN_SEED, VISIBLE_SEED
-    from course_lib.grading.judge import judge_cell, merge_record
+    from course_lib.grading.task.judge import judge_cell, merge_record
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("probe")]

@@ -54,7 +54,7 @@ def _cmd_validate(args) -> int:
 
 
 def _cmd_grade(args) -> int:
-    from course_lib.grading.class_run import GradeOptions, grade_class
+    from course_lib.grading.coordinator.class_run import GradeOptions, grade_class
 
     root = args.course_dir or _find_root(Path.cwd())
     options = GradeOptions(
@@ -80,9 +80,9 @@ def _cmd_grade(args) -> int:
 
 def _rescored(root: Path, assignments: list[str] | None = None) -> int:
     """Rescore from the gradebook and write the term's grades.csv and report."""
-    from course_lib.grading.class_run import _source_notebooks
-    from course_lib.grading.rescore import rescore
-    from course_lib.grading.term import write_term
+    from course_lib.grading.coordinator.class_run import _source_notebooks
+    from course_lib.grading.coordinator.rescore import rescore
+    from course_lib.grading.coordinator.term import write_term
     from course_lib.nbgrader_setup import course_config
 
     config = course_config(root)
@@ -104,8 +104,8 @@ def _known_assignment(root: Path, assignment: str) -> None:
 
 
 def _cmd_due(args) -> int:
-    from course_lib.grading.late import parse_due
-    from course_lib.grading.rescore import set_due
+    from course_lib.grading.coordinator.late import parse_due
+    from course_lib.grading.coordinator.rescore import set_due
     from course_lib.nbgrader_setup import _ensure_bin_on_path, course_config
 
     root = args.course_dir or _find_root(Path.cwd())
@@ -121,7 +121,7 @@ def _cmd_due(args) -> int:
 
 
 def _cmd_extend(args) -> int:
-    from course_lib.grading.rescore import set_extension
+    from course_lib.grading.coordinator.rescore import set_extension
 
     root = args.course_dir or _find_root(Path.cwd())
     _known_assignment(root, args.assignment)
@@ -135,7 +135,7 @@ def _cmd_extend(args) -> int:
 
 
 def _cmd_export(args) -> int:
-    from course_lib.grading.export import export_grades
+    from course_lib.grading.coordinator.export import export_grades
     from course_lib.nbgrader_setup import course_config
 
     root = args.course_dir or _find_root(Path.cwd())
@@ -151,7 +151,7 @@ def _cmd_export(args) -> int:
 
 
 def _cmd_roster(args) -> int:
-    from course_lib.grading.roster import import_roster, map_assignment
+    from course_lib.grading.coordinator.roster import import_roster, map_assignment
     from course_lib.nbgrader_setup import _ensure_bin_on_path, course_config
 
     root = args.course_dir or _find_root(Path.cwd())
@@ -167,8 +167,8 @@ def _cmd_roster(args) -> int:
 
 
 def _known_student(root: Path, db_url: str, student: str) -> None:
-    from course_lib.grading.audit import read_log
-    from course_lib.grading.roster import our_students
+    from course_lib.grading.coordinator.audit import read_log
+    from course_lib.grading.coordinator.roster import our_students
 
     known = set(our_students(root, db_url)) | {line["student"] for line in read_log(root)}
     if student not in known:
@@ -177,7 +177,7 @@ def _known_student(root: Path, db_url: str, student: str) -> None:
 
 
 def _cmd_history(args) -> int:
-    from course_lib.grading.audit import history
+    from course_lib.grading.coordinator.audit import history
     from course_lib.nbgrader_setup import _ensure_bin_on_path, course_config
 
     root = args.course_dir or _find_root(Path.cwd())
@@ -192,7 +192,7 @@ def _cmd_history(args) -> int:
 def _cmd_stats(args) -> int:
     import json
 
-    from course_lib.grading.stats import compute, text, write_stats
+    from course_lib.grading.coordinator.stats import compute, text, write_stats
     from course_lib.nbgrader_setup import _ensure_bin_on_path, course_config
 
     root = args.course_dir or _find_root(Path.cwd())
@@ -219,7 +219,7 @@ def _cmd_doctor(args) -> int:
     return 0 if ok else 1
 
 
-# The commands that read or write the gradebook: each records score changes (course_lib/grading/audit.py)
+# The commands that read or write the gradebook: each records score changes (course_lib/grading/coordinator/audit.py)
 AUDITED = {"grade", "rescore", "due", "extend", "export", "roster import", "history", "stats"}
 
 
@@ -242,7 +242,7 @@ def _audited(args, argv: list[str]) -> int:
     name = args.command + (f" {args.roster_command}" if args.command == "roster" else "")
     if name not in AUDITED:
         return args.func(args)
-    from course_lib.grading.audit import watch
+    from course_lib.grading.coordinator.audit import watch
     from course_lib.nbgrader_setup import course_config
 
     args.course_dir = args.course_dir or _find_root(Path.cwd())

@@ -15,10 +15,10 @@ import nbformat
 
 from course_lib.checks import EXERCISES, MODULES, checks_module
 from course_lib.checks.core import HIDDEN_SEED, VISIBLE_SEED
-from course_lib.grading.judge import Verdict, judge_cell, merge_record, probe_notebook, test_exercise
-from course_lib.grading.kernel_probe import probe_inputs
-from course_lib.grading.keys import answer_keys
-from course_lib.grading.sandbox import Limits, run_sandboxed
+from course_lib.grading.kernel.probe import probe_inputs
+from course_lib.grading.task.bwrap import Limits, run_sandboxed
+from course_lib.grading.task.judge import Verdict, judge_cell, merge_record, probe_notebook, test_exercise
+from course_lib.grading.task.keys import answer_keys
 from course_lib.nbgrader_setup import CourseError
 
 __all__ = ["Report", "validate"]
@@ -108,7 +108,8 @@ def validate(path: Path, timeout: int = 600, cell_timeout: int = 300) -> Report:
             )
         )
         points[meta["grade_id"]] = float(meta.get("points", 0))
-        if EXERCISES[exercise].bonus:
+        if EXERCISES[exercise].bonus:  # 0 nbgrader points: its points are extra credit (course_lib.grading.task.bonus)
+            points[meta["grade_id"]] = float(EXERCISES[exercise].bonus)
             bonus.add(meta["grade_id"])
     return Report(path, verdicts, points, notes, frozenset(bonus))
 

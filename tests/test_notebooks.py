@@ -125,7 +125,7 @@ def test_learner_version_fails_only_where_the_learner_has_work_to_do(path, tmp_p
 def test_every_test_cell_checks_an_exercise_of_its_own_notebook(path):
     """The grader judges test cell test_X of assignment NN_topic with exercise X of module nbNN_topic."""
     from course_lib.checks import EXERCISES, checks_module
-    from course_lib.grading.judge import test_exercise
+    from course_lib.grading.task.judge import test_exercise
 
     module = checks_module(path.parent.name)
     names = [test_exercise(c) for c in nbformat.read(path, as_version=4).cells]

@@ -69,9 +69,11 @@ MISTAKES = {
 def _full(assignment: str) -> float:
     import nbformat
 
+    from course_lib.grading.task.bonus import bonus_points
+
     nb = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
-    return sum(
-        c.metadata["nbgrader"].get("points", 0)
+    return sum(  # the required points, and a bonus exercise's as extra credit (0 nbgrader points)
+        c.metadata["nbgrader"].get("points", 0) + bonus_points(assignment, c.metadata["nbgrader"]["grade_id"])
         for c in nb.cells
         if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"
     )

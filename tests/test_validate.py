@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from course_lib.grading.judge import Verdict
+from course_lib.grading.task.judge import Verdict
 from course_lib.validate import Report
 
 POINTS = {"test_encode": 2.0, "test_greedy_decode": 12.0, "test_beam_search": 3.0}

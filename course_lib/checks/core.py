@@ -12,7 +12,7 @@ so a check is cut in three pieces that can run in different processes:
 In a notebook the three run one after the other (:func:`run_check`).  Under ``course grade`` only the
 middle one runs in the (sandboxed) learner kernel, on cases the grader made from its own secret seed; the
 grader judges the returned plain data itself, so nothing the learner's code patched can change the
-verdict, and the kernel holds no judge to ask (see :mod:`course_lib.grading.view`).
+verdict, and the kernel holds no judge to ask (see :mod:`course_lib.grading.task.view`).
 
 A quiz (``callable_answer=False``: the learner fills in a value) is marked against an answer key that
 lives only with the instructor, in the hidden tests of the source notebook
@@ -83,8 +83,9 @@ class Exercise:
     judge:     ``judge(cases, results) -> None | notes``: raises :class:`CheckFailure` (trusted); may return a
                list of notes on a right answer (a slow pattern), printed under the ✓, ignored by grading.
     Every case may carry a ``kind`` (see :mod:`course_lib.checks.toolkit`): the promise of the docstring it tests.
-    bonus:     True for a bonus exercise ("**Bonus exercise**" or "(bonus, k points)" in its notebook): ``course
-               validate`` reports its points apart from the required ones.
+    bonus:     a bonus exercise's points ("(bonus, k points)" in its notebook; 0: a required exercise).  Its test
+               cell has 0 nbgrader points: grading adds these as nbgrader's extra credit
+               (:mod:`course_lib.grading.task.bonus`), never to the maximum; ``course validate`` reports them apart.
     """
 
     name: str
@@ -93,7 +94,7 @@ class Exercise:
     run: Callable[[Callable, dict[str, Any]], Any]
     judge: Callable[[dict[str, dict[str, Any]], dict[str, Any]], Any]
     callable_answer: bool = True  # False where the learner fills in a value (a quiz answer), not code
-    bonus: bool = False  # a bonus exercise: its points are reported apart from the notebook's required total
+    bonus: float = 0.0  # a bonus exercise's points: extra credit, apart from the notebook's required total
 
     def check(self, fn: Any, hidden: bool = False, seed: int | None = None, key: Any = None) -> None:
         """Run the whole check in this process (what the notebook's test cell does); ``key``: a quiz's

@@ -2,7 +2,7 @@
 
 Which ``course_lib`` the sandbox imports is decided inside it (a cleared environment, the Python environment's
 own install), not by the ``PYTHONPATH`` the instructor's shell has: a course folder on ``PYTHONPATH`` while the
-environment installs ``course_lib`` from another folder grades nothing (:mod:`course_lib.grading.ran`).  The
+environment installs ``course_lib`` from another folder grades nothing (:mod:`course_lib.grading.task.ran`).  The
 probe names that mismatch before a class is graded.
 """
 
@@ -38,8 +38,8 @@ def check_grading_sandbox(which=shutil.which) -> list[Finding]:
     import nbformat
 
     import course_lib
-    from course_lib.grading.ran import not_run
-    from course_lib.grading.sandbox import MAX_RECORD_BYTES, Limits, run_sandboxed
+    from course_lib.grading.task.bwrap import MAX_RECORD_BYTES, Limits, run_sandboxed
+    from course_lib.grading.task.ran import not_run
 
     grader = Path(course_lib.__file__).resolve().parent
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(PROBE)])

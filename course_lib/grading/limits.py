@@ -64,6 +64,6 @@ MAX_PLAIN_BYTES = 32 * 2**20
 ALLOWED_FAILURES = 2
 
 # Sandbox uids when grading as root: UID_BASE .. UID_BASE + UID_COUNT - 1, one per running notebook on
-# this machine, whichever `course grade` run it belongs to (see course_lib.grading.uids).
+# this machine, whichever `course grade` run it belongs to (see course_lib.grading.task.uids).
 UID_BASE = 60000
 UID_COUNT = 4096

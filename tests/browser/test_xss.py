@@ -18,12 +18,12 @@ the page gets mouseover/focus/click-free events dispatched (a handler that needs
 element may carry an ``on*`` attribute or be positioned (fixed/absolute/sticky) inside a rendered cell.
 Assert zero of each.
 
-The feedback page typesets maths itself, as MathML (course_lib/grading/mathml.py), so the MathJax vectors and
+The feedback page typesets maths itself, as MathML (course_lib/grading/task/mathml.py), so the MathJax vectors and
 the MathML ones (``MATHML_VECTORS``: ``\\href``, ``\\style``, ``\\unicode``, ``\\class``, ``\\cssId``, colours,
 markup in ``\\text``, raw ``<math>`` with ``xlink:href``) are handed in too, as answers and as ``text/latex``
 outputs; and a page of the LaTeX vectors rendered without the inert step shows that the MathML path alone lets
 nothing through.  Formgrader's page loads MathJax from a CDN the test machine cannot reach, so there the MathJax
-vectors are covered by the unit tests of tests/grading/test_inert.py (and it loads MathJax with its Safe
+vectors are covered by the unit tests of tests/grading/task/test_inert.py (and it loads MathJax with its Safe
 extension).
 """
 

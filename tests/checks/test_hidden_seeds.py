@@ -22,7 +22,7 @@ import pytest
 from nbclient import NotebookClient
 
 from course_lib.checks import checks_module
-from course_lib.grading.judge import test_exercise as exercise_of  # renamed: pytest would collect test_*
+from course_lib.grading.task.judge import test_exercise as exercise_of  # renamed: pytest would collect test_*
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow

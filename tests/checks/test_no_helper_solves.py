@@ -51,7 +51,7 @@ from course_lib.checks.core import (
     encode_results,
     run_cases,
 )
-from course_lib.grading.view import GradedByGrader, GraderOnly, build_view, load_namespace
+from course_lib.grading.task.view import GradedByGrader, GraderOnly, build_view, load_namespace
 from tests.conftest import ROOT, code_trees
 
 pytestmark = pytest.mark.slow

@@ -18,7 +18,7 @@ import pytest
 
 from course_lib.checks import EXERCISES, MODULES, checks_module
 from course_lib.checks.toolkit import KINDS, families, kinds
-from course_lib.grading.judge import test_exercise as exercise_of  # renamed: pytest would collect test_*
+from course_lib.grading.task.judge import test_exercise as exercise_of  # renamed: pytest would collect test_*
 from tests.conftest import ROOT
 
 ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
@@ -113,7 +113,7 @@ def test_the_bonus_exercises_are_the_ones_the_notebook_calls_bonus(assignment):
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
         if cell.metadata.get("nbgrader", {}).get("solution") and cell.cell_type == "code":
             said = "bonus" in statement.lower()
-            assert EXERCISES[f"{module}.{grade_id}"].bonus == said, (
+            assert bool(EXERCISES[f"{module}.{grade_id}"].bonus) == said, (
                 f"{assignment}: exercise {grade_id} is {'not ' * (not said)}called bonus in its statement "
                 f"({statement!r}) but Exercise.bonus is {EXERCISES[f'{module}.{grade_id}'].bonus}"
             )

@@ -15,8 +15,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_lib.grading.class_run import ClassSummary, GradeOptions, grade_class
-from course_lib.grading.sandbox import bwrap_path
+from course_lib.grading.coordinator.class_run import ClassSummary, GradeOptions, grade_class
+from course_lib.grading.task.bwrap import bwrap_path
 from tests.conftest import ROOT
 
 A01 = "01_sequence_data"

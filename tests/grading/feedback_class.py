@@ -3,7 +3,7 @@
 alice hands in notebook 01 solved, except ``make_windows`` (targets not shifted: a failure message), after
 the due date (a late penalty), with the written answer (a table and maths of her own) not yet graded by hand
 (points awaiting her instructor), and a heading of her own holding markup before io_structures.  Used by
-tests/grading/test_feedback.py and the browser's screenshots of the page.  :func:`render_feedback` renders
+tests/grading/task/test_feedback.py and the browser's screenshots of the page.  :func:`render_feedback` renders
 the same page for any notebook without grading it.
 """
 
@@ -53,7 +53,7 @@ def render_feedback(nb: nbformat.NotebookNode) -> str:
     import nbgrader
     from traitlets.config import Config
 
-    from course_lib.grading.feedback import FeedbackExporter, configure
+    from course_lib.grading.task.feedback import FeedbackExporter, configure
 
     config = Config()
     configure(config)

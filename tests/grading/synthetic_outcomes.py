@@ -1,5 +1,5 @@
 """Grading outcomes made without grading: a task's autograded notebook is the released notebook with outputs
-written into its test cells, so the coordinator can be fed thousands (tests/grading/test_record_batch.py,
+written into its test cells, so the coordinator can be fed thousands (tests/grading/coordinator/test_record_batch.py,
 benchmarks/coordinator.py).
 
 Variants of one student's notebook: ``full`` (every test passes, written answers answered: pending a
@@ -16,9 +16,9 @@ from pathlib import Path
 
 import nbformat
 
-from course_lib.grading.class_run import _generate
-from course_lib.grading.late import TIMESTAMP_FORMAT, set_due_date
-from course_lib.grading.task import Outcome
+from course_lib.grading.coordinator.class_run import _generate
+from course_lib.grading.coordinator.late import TIMESTAMP_FORMAT, set_due_date
+from course_lib.grading.task.job import Outcome
 
 VARIANTS = ("full", "stub", "partial", "none")
 DUE = datetime.datetime(2026, 12, 1, 23, 59)

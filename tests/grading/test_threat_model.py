@@ -16,7 +16,7 @@ import nbformat
 import pytest
 
 import course_lib
-from course_lib.grading.kernel_probe import MIME
+from course_lib.grading.kernel.probe import MIME
 from tests.grading.conftest import (
     A01,
     FULL_01,
@@ -61,7 +61,7 @@ TAMPER_ONLY_WHEN_GRADED = (
     + """
 import os
 if os.environ.get("NBGRADER_EXECUTION") or os.environ.get("COURSE_GRADING"):
-    import course_lib.grading.kernel_probe as probe
+    import course_lib.grading.kernel.probe as probe
     probe.emit = lambda *a, **k: print("✓ all cases passed")
     import course_lib.checks as checks
     for exercise in checks.EXERCISES.values():
@@ -89,7 +89,7 @@ display({"%s": {"exercise": "build_vocab", "runs": [
 FORGED_PROBE = (
     WRONG_VOCAB
     + """
-import course_lib.grading.kernel_probe as probe
+import course_lib.grading.kernel.probe as probe
 from IPython.display import display
 def forged(exercise, seeds):
     runs = [{"seed": s, "hidden": h, "results": {"__dict__": []}} for s, h in seeds]

@@ -4,8 +4,8 @@ Drawn from the OWASP XSS filter-evasion cheat sheet, html5sec.org (comment, CDAT
 mutation tricks), PortSwigger's cheat sheet (event handlers that need no interaction) and MathJax's own
 extensions (``\\href``, ``\\style``, ``\\class``); :data:`MATHML_VECTORS` aims at the feedback page's
 MathML.  Each vector calls ``alert(1)`` (or navigates, or overlays the page) if it works, so the browser test
-can count script executions; the unit tests check nh3's verdict on each.  Used by tests/grading/test_inert.py,
-tests/grading/test_mathml.py and tests/browser/test_xss.py.
+can count script executions; the unit tests check nh3's verdict on each.  Used by tests/grading/task/test_inert.py,
+tests/grading/task/test_mathml.py and tests/browser/test_xss.py.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ VECTORS: dict[str, str] = {
     "MathJax cssId": r"$\cssId{header}{x}$",
 }
 
-# The feedback page typesets maths itself, as MathML (course_lib/grading/mathml.py): LaTeX that latex2mathml
+# The feedback page typesets maths itself, as MathML (course_lib/grading/task/mathml.py): LaTeX that latex2mathml
 # turns into links, styles, names, colours, markup or negative spaces, and raw MathML with links ("raw ...",
 # which the inert step turns off before any page renders it).
 MATHML_VECTORS: dict[str, str] = {

@@ -240,6 +240,6 @@ _STRUCTURE = {
 }
 
 LSTM_BACKWARD = Exercise(
-    "lstm_backward", "lstm_backward", visible_first(_layer_cases), _layer_run, _layer_judge, bonus=True
+    "lstm_backward", "lstm_backward", visible_first(_layer_cases), _layer_run, _layer_judge, bonus=2.0
 )
 check_lstm_backward = LSTM_BACKWARD.check

@@ -212,6 +212,6 @@ def _step_judge(cases, results):
 
 
 LSTM_STEP_BACKWARD = Exercise(
-    "lstm_step_backward", "lstm_step_backward", visible_first(_step_cases), _step_run, _step_judge, bonus=True
+    "lstm_step_backward", "lstm_step_backward", visible_first(_step_cases), _step_run, _step_judge, bonus=2.0
 )
 check_lstm_step_backward = LSTM_STEP_BACKWARD.check

@@ -269,4 +269,4 @@ def _beam_judge(cases, results):
                 )
 
 
-BEAM_SEARCH = Exercise("beam_search", "beam_search", visible_first(_beam_cases), _beam_run, _beam_judge, bonus=True)
+BEAM_SEARCH = Exercise("beam_search", "beam_search", visible_first(_beam_cases), _beam_run, _beam_judge, bonus=3.0)

@@ -1,0 +1,1 @@
+"""What runs inside the bubblewrap sandbox, beside the learner's kernel: untrusted, its record is data."""

@@ -1,0 +1,151 @@
+"""Does recording a batch in one transaction leave the gradebook and the course folder exactly as recording
+each outcome through nbgrader's own SaveAutoGrades and AssignLatePenalties does?"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from course_lib.grading.coordinator.record import Marks, record, record_batch
+from course_lib.grading.coordinator.rescore import set_extension
+from course_lib.nbgrader_setup import course_config
+from tests.grading.conftest import make_course
+from tests.grading.coordinator.test_postgres import postgres  # noqa: F401 -- the throw-away server, a fixture
+from tests.grading.synthetic_outcomes import VARIANTS, hand_in, outcome, register
+
+ASSIGNMENTS = ["01_sequence_data", "07_attention"]
+UUID = re.compile(r"[0-9a-f]{32}")
+
+
+def gradebook_rows(db_url: str) -> dict[str, list[tuple]]:
+    """Every table, row by row, as text: a generated uuid id becomes where it points (the referenced row), so
+    two gradebooks built apart compare equal exactly when they hold the same rows.  Values as ``repr``
+    (exact: a float is compared digit for digit, never within a tolerance)."""
+    from sqlalchemy import MetaData, create_engine
+
+    engine = create_engine(db_url)
+    meta = MetaData()
+    meta.reflect(engine)
+    names: dict[tuple[str, str], tuple] = {}  # (table, id) -> the row's text
+    out = {}
+    with engine.connect() as db:
+        for table in meta.sorted_tables:  # referenced tables first
+            rows = []
+            for row in db.execute(table.select()).mappings():
+                text = []
+                for column in table.columns:
+                    value = row[column.name]
+                    target = next(iter(column.foreign_keys), None)
+                    if target is not None and value is not None:
+                        text.append((column.name, names[target.column.table.name, value]))
+                    elif isinstance(value, str) and UUID.fullmatch(value):
+                        continue  # generated: two gradebooks differ here by construction
+                    else:
+                        text.append((column.name, repr(value)))
+                text = tuple(text)
+                for column in table.primary_key:
+                    names[table.name, row[column.name]] = text
+                rows.append(text)
+            out[table.name] = sorted(rows, key=repr)
+    engine.dispose()
+    return out
+
+
+def files(root: Path) -> dict[str, bytes]:
+    out = {}
+    for folder in ("autograded", "feedback", ".course/reports", ".course/graded", ".course/pages"):
+        for path in sorted((root / folder).rglob("*")):
+            if path.is_file():
+                out[str(path.relative_to(root))] = path.read_bytes()
+    return out
+
+
+def _class(released) -> list[list]:
+    """Two rounds of outcomes: every variant, on time, late, unstamped, with an extension; then a re-grade."""
+    first, second = [], []
+    for i in range(8):
+        for assignment in ASSIGNMENTS:
+            variant = VARIANTS[i % 4]
+            page = "stale" if (i, assignment) == (1, ASSIGNMENTS[0]) else None  # one page made again
+            first.append(outcome(f"s{i}", assignment, released[assignment], variant, page))
+            second.append(outcome(f"s{i}", assignment, released[assignment], VARIANTS[(i + 1) % 4]))
+    return [first, second]
+
+
+def _course(tmp: Path, name: str, db_url: str | None):
+    (tmp / name).mkdir()
+    root = make_course(tmp / name)
+    config = course_config(root, db_url=db_url) if db_url else course_config(root)
+    for i in range(8):
+        for assignment in ASSIGNMENTS:
+            hand_in(root, f"s{i}", assignment, (None, -2.0, 30.0, 50.5)[i % 4] if i < 7 else 49.0)
+    set_extension(root, "s6", ASSIGNMENTS[0], hours=72)
+    set_extension(root, "s3", ASSIGNMENTS[1], hours=1)
+    return root, config
+
+
+def _manual_grade(db_url: str) -> None:
+    """A grader scored s0's written answer between the rounds: the re-grade must flag it for review."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(db_url) as gb:
+        for grade in gb.find_submission_notebook(ASSIGNMENTS[0], ASSIGNMENTS[0], "s0").grades:
+            if grade.auto_score is None:
+                grade.manual_score = 1
+        gb.db.commit()
+
+
+def _record_both_ways(tmp: Path, url_old: str | None, url_new: str | None) -> tuple[Path, str, Path, str]:
+    old, old_config = _course(tmp, "old", url_old)
+    new, new_config = _course(tmp, "new", url_new)
+    old_url, new_url = old_config.CourseDirectory.db_url, new_config.CourseDirectory.db_url
+    released = register(old, old_url, ASSIGNMENTS, tmp / "release")
+    if url_new is None:
+        shutil.copyfile(old / "gradebook.db", new / "gradebook.db")
+    else:
+        register(new, new_url, ASSIGNMENTS, tmp / "release-new")
+    assert gradebook_rows(old_url) == gradebook_rows(new_url), "the two gradebooks start alike"
+    for round_number, outcomes in enumerate(_class(released)):
+        if round_number:
+            _manual_grade(old_url)
+            _manual_grade(new_url)
+        for o in outcomes:
+            record(old, old_config, o, Marks(old), f"print-{round_number}")
+        record_batch(new, new_config, [(o, f"print-{round_number}") for o in outcomes], Marks(new))
+        _assert_same(old, old_url, new, new_url)  # after the first grading, and after the re-grade
+    return old, old_url, new, new_url
+
+
+def _assert_same(old: Path, old_url: str, new: Path, new_url: str) -> None:
+    rows_old, rows_new = gradebook_rows(old_url), gradebook_rows(new_url)
+    assert {"grade", "comment", "submitted_notebook", "submitted_assignment", "student"} <= set(rows_old)
+    for table in rows_old:
+        assert rows_new[table] == rows_old[table], f"table {table} differs"
+    assert rows_new == rows_old
+    assert files(new) == files(old)
+    assert f".course/pages/s1/{ASSIGNMENTS[0]}.json" in files(old), "the page made again, and its mark"
+
+
+def test_a_batch_writes_the_rows_and_files_that_nbgrader_preprocessors_write_one_by_one(tmp_path):
+    old, old_url, new, new_url = _record_both_ways(tmp_path, None, None)
+    rows = gradebook_rows(old_url)
+    penalties = [dict(r)["late_submission_penalty"] for r in rows["submitted_notebook"]]
+    assert len(rows["submitted_assignment"]) == 16 and any(p not in ("None", "0.0") for p in penalties)
+
+
+@pytest.fixture
+def postgres_urls(postgres):  # noqa: F811 -- the fixture imported above
+    """Two gradebooks on one throw-away PostgreSQL server."""
+    import psycopg
+
+    with psycopg.connect(postgres, autocommit=True) as db:
+        db.execute("CREATE DATABASE batched")
+    return postgres, postgres.rsplit("/", 1)[0] + "/batched"
+
+
+@pytest.mark.slow
+def test_a_batch_on_postgresql_writes_what_the_preprocessors_write(tmp_path, postgres_urls):
+    _record_both_ways(tmp_path, *postgres_urls)
