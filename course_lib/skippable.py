@@ -25,7 +25,7 @@ import ast
 
 from IPython.core.inputtransformer2 import TransformerManager
 
-__all__ = ["SKIP", "bound_names", "free_names", "is_marked_skip", "problems", "skippable_grade_ids"]
+__all__ = ["SKIP", "bound_names", "cells_to_skip", "free_names", "is_marked_skip", "problems", "skippable_grade_ids"]
 
 SKIP = "skip"
 _ipython = TransformerManager()
@@ -217,3 +217,41 @@ def problems(nb) -> list[str]:
         for name in scope.bound:
             provider[name] = index
     return found
+
+
+def cells_to_skip(submission, source) -> list[int]:
+    """Indices of the submission's cells that grading skips: the course's marks, safe for this submission.
+
+    ``source`` is the course's copy of the notebook: its marks (:func:`skippable_grade_ids`) are the only ones
+    read.  A submission's cell is skipped when it is locked and carries one of those grade_ids (nbgrader's
+    autograde has restored its source from the course's copy), and when no later kept cell of *this
+    submission* -- the learner's own code included -- reads a name that it binds; marks on the learner's cells
+    count for nothing.
+    """
+    marked = set(skippable_grade_ids(source))
+    cells = submission["cells"]
+    skip = {
+        i
+        for i, cell in enumerate(cells)
+        if cell.get("cell_type") == "code"
+        and _is_locked_demo(cell)
+        and cell["metadata"]["nbgrader"]["grade_id"] in marked
+    }
+    while True:  # unmark the cells that a kept cell reads from, until none is read
+        provider: dict[str, int] = {}
+        read = set()
+        for index, cell in enumerate(cells):
+            if cell.get("cell_type") != "code":
+                continue
+            try:
+                scope = _scope(cell["source"])
+            except SyntaxError:  # a learner's cell that does not parse reads nothing it could get
+                continue
+            if index not in skip:
+                reads = set(provider) if "get_ipython" in scope.free else scope.free
+                read |= {provider[name] for name in reads if provider.get(name) in skip}
+            for name in scope.bound:
+                provider[name] = index
+        if not read:
+            return sorted(skip)
+        skip -= read

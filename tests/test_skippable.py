@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from course_lib.skippable import bound_names, free_names, is_marked_skip, problems, skippable_grade_ids
+from course_lib.skippable import bound_names, cells_to_skip, free_names, is_marked_skip, problems, skippable_grade_ids
 from tests.conftest import ROOT
 
 SOLUTIONS = sorted((ROOT / "solutions").glob("*/*.ipynb"))
@@ -133,3 +133,46 @@ def test_the_solution_without_its_skipped_cells_passes_every_test_cell(path, tmp
         c.metadata["nbgrader"]["grade_id"] for c in tests if "✓" not in "".join(o.get("text", "") for o in c.outputs)
     ]
     assert tests and not silent, f"test cells that printed no ✓: {silent}"
+
+
+def _locked(cell, grade_id):
+    cell.metadata["nbgrader"] = {"grade": False, "grade_id": grade_id, "locked": True, "solution": False}
+    return cell
+
+
+def _source_and_submission(*sources, marks=("demo_0",)):
+    source = _nb(*sources)
+    for index, cell in enumerate(source.cells):
+        _locked(cell, f"demo_{index}")
+        if f"demo_{index}" in marks:
+            cell.metadata["course"] = {"grading": "skip"}
+    submission = copy.deepcopy(source)
+    for cell in submission.cells:
+        cell.metadata.pop("course", None)
+    return source, submission
+
+
+def test_cells_to_skip_reads_the_marks_from_the_course_copy_only():
+    source, submission = _source_and_submission("x = slow()", "check(f)")
+    assert cells_to_skip(submission, source) == [0], "the submission's cells carry no marks; the course's copy does"
+    unmarked = copy.deepcopy(source)
+    unmarked.cells[0].metadata.pop("course")
+    learner = copy.deepcopy(submission)
+    learner.cells[1].metadata["course"] = {"grading": "skip"}  # a learner copies the mark onto a cell
+    assert cells_to_skip(learner, unmarked) == []
+
+
+def test_a_learner_cell_that_copies_the_mark_is_not_skipped():
+    source, submission = _source_and_submission("x = slow()", "y = 1", marks=("demo_0",))
+    own = nbformat.v4.new_code_cell("expensive_but_mine()")
+    own.metadata["course"] = {"grading": "skip"}
+    submission.cells.append(own)
+    assert cells_to_skip(submission, source) == [0]
+
+
+def test_a_skipped_cell_whose_name_the_learner_reads_is_run_after_all():
+    source, submission = _source_and_submission("x = slow()", "def f():\n    return x\n", "check(f)")
+    submission.cells[1].metadata.pop("nbgrader")  # the learner's solution cell, which reads x
+    assert cells_to_skip(submission, source) == []
+    submission.cells[1].source = "def f():\n    return 1\n"
+    assert cells_to_skip(submission, source) == [0]
