@@ -10,6 +10,9 @@ for, read with psutil on the kernel's pid from this process (nothing is added to
 shared with other jobs the wall time grows with the load while the CPU time does not; torch uses two threads
 here, so a quiet 2-core machine runs a cell in somewhere between CPU/2 and CPU seconds of wall.
 
+--skip leaves out the cells the course marks ``{"course": {"grading": "skip"}}`` (as ``course grade`` does, see
+course_lib.skippable), to measure what grading costs with the marks honoured.
+
 --cells N prints, under each notebook, its N most expensive cells (index, nbgrader grade_id or first line,
 wall, CPU, and the cell's ``course`` metadata such as ``{"grading": "skip"}``); --cells 0 prints every
 code cell.  --markdown FILE also writes those per-cell tables as Markdown.
@@ -26,6 +29,8 @@ from pathlib import Path
 import nbformat
 import psutil
 from nbclient import NotebookClient
+
+from course_lib.skippable import is_marked_skip
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = {"01_sequence_data": 30.0}
@@ -69,7 +74,7 @@ def cell_label(cell) -> str:
     return label[:60].replace("|", "\\|")
 
 
-def run(path: Path) -> tuple[float, float, ProfiledClient]:
+def run(path: Path, skip: bool = False) -> tuple[float, float, ProfiledClient]:
     """Execute the notebook at ``path`` (in its folder); return (wall s, kernel CPU s, the client)."""
     nb = nbformat.read(path, as_version=4)
     client = ProfiledClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
@@ -78,7 +83,8 @@ def run(path: Path) -> tuple[float, float, ProfiledClient]:
         cpu0 = client.cpu()  # the kernel's start-up (imports of ipykernel) is not the notebook's
         client.nb.metadata.pop("widgets", None)
         for index, cell in enumerate(client.nb.cells):
-            client.execute_cell(cell, index)
+            if not (skip and is_marked_skip(cell)):
+                client.execute_cell(cell, index)
         cpu = client.cpu() - cpu0
     return time.perf_counter() - started, cpu, client
 
@@ -97,16 +103,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("pattern", nargs="?", default="*")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--skip", action="store_true", help="leave out the cells marked skippable under grading")
     parser.add_argument("--cells", type=int, default=None, help="print the N most expensive cells (0: all)")
     parser.add_argument("--markdown", type=Path, default=None, help="write the per-cell tables to this file")
     args = parser.parse_args()
     if args.quick:
         os.environ["COURSE_QUICK"] = "1"
-    mode = "quick" if args.quick else "full"
+    mode = ("quick" if args.quick else "full") + ("+skip" if args.skip else "")
     print(f"{'notebook':<28}{'wall s':>9}{'CPU s':>9}{'target':>8}  mode   (load average {os.getloadavg()[0]:.1f})")
     markdown = [f"# Notebook cost per cell ({mode} budget)\n"]
     for path in sorted((ROOT / "solutions").glob(f"{args.pattern}/*.ipynb")):
-        wall, cpu, client = run(path)
+        wall, cpu, client = run(path, args.skip)
         target = TARGET.get(path.stem, 60.0)
         print(f"{path.stem:<28}{wall:>9.1f}{cpu:>9.1f}{target:>8.0f}  {mode}", flush=True)
         if args.cells is not None or args.markdown:
