@@ -1,20 +1,25 @@
 """Print how long each solution notebook takes to run top to bottom on this machine: wall and CPU seconds.
 
-    python benchmarks/notebooks.py [--quick] [--cells N] [--markdown FILE] [NOTEBOOK_GLOB]
+    python benchmarks/notebooks.py [--quick] [--skip] [--threads N] [--cells N] [--markdown FILE] [NOTEBOOK_GLOB]
 
 --quick runs with the grading budget (COURSE_QUICK=1), as `course grade` does.  Targets: notebook 01
 <= 30 s, every other notebook <= 60 s (full budget, wall, a quiet 2-core machine).
 
 CPU seconds are the kernel's: user + system time of the kernel process and of its children that it waited
 for, read with psutil on the kernel's pid from this process (nothing is added to the notebook).  On a machine
-shared with other jobs the wall time grows with the load while the CPU time does not; torch uses two threads
-here, so a quiet 2-core machine runs a cell in somewhere between CPU/2 and CPU seconds of wall.
+shared with other jobs the wall time grows with the load.  The CPU time grows too, less: torch's two OpenMP
+threads spin while they wait for each other, and spinning counts as CPU (under a load of 20 on 2 cores one
+training step of notebook 02's live run cost 0.99 CPU s with two threads and 0.18 with one).  --threads 1 runs
+the kernel with OMP_NUM_THREADS=1: its CPU seconds are then the work itself, about the wall time of a quiet
+machine's single thread, an upper bound for two.
 
+--skip leaves out
 --skip leaves out the cells the course marks ``{"course": {"grading": "skip"}}`` (as ``course grade`` does, see
 course_lib.skippable), to measure what grading costs with the marks honoured.
 
 --cells N prints, under each notebook, its N most expensive cells (index, nbgrader grade_id or first line,
-wall, CPU, and the cell's ``course`` metadata such as ``{"grading": "skip"}``); --cells 0 prints every
+wall, CPU, and its role under grading: a graded test cell, a cell a graded test reads names of (directly or
+through other cells; course_lib.skippable.graded_dependencies), a cell the course marks skippable, or none); --cells 0 prints every
 code cell.  --markdown FILE also writes those per-cell tables as Markdown.
 """
 
@@ -30,7 +35,7 @@ import nbformat
 import psutil
 from nbclient import NotebookClient
 
-from course_lib.skippable import is_marked_skip
+from course_lib.skippable import graded_dependencies, is_marked_skip
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = {"01_sequence_data": 30.0}
@@ -91,10 +96,19 @@ def run(path: Path, skip: bool = False) -> tuple[float, float, ProfiledClient]:
 
 def cell_table(path: Path, client: ProfiledClient, top: int) -> list[tuple[int, str, float, float, str]]:
     rows = []
+    needed = graded_dependencies(client.nb)
     for index, (wall, cpu) in client.cell_costs.items():
         cell = client.nb.cells[index]
-        course = cell.metadata.get("course", {})
-        rows.append((index, cell_label(cell), wall, cpu, ",".join(f"{k}={v}" for k, v in course.items())))
+        role = (
+            "graded test"
+            if cell.metadata.get("nbgrader", {}).get("grade")
+            else "a grade reads it"
+            if index in needed
+            else "skip under grading"
+            if is_marked_skip(cell)
+            else ""
+        )
+        rows.append((index, cell_label(cell), wall, cpu, role))
     rows.sort(key=lambda r: -r[3])
     return rows if top == 0 else rows[:top]
 
@@ -104,12 +118,19 @@ def main() -> int:
     parser.add_argument("pattern", nargs="?", default="*")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--skip", action="store_true", help="leave out the cells marked skippable under grading")
+    parser.add_argument("--threads", type=int, default=None, help="OMP_NUM_THREADS of the kernel")
     parser.add_argument("--cells", type=int, default=None, help="print the N most expensive cells (0: all)")
     parser.add_argument("--markdown", type=Path, default=None, help="write the per-cell tables to this file")
     args = parser.parse_args()
     if args.quick:
         os.environ["COURSE_QUICK"] = "1"
-    mode = ("quick" if args.quick else "full") + ("+skip" if args.skip else "")
+    if args.threads:
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)  # the kernel inherits it; torch reads it at import
+    mode = (
+        ("quick" if args.quick else "full")
+        + ("+skip" if args.skip else "")
+        + (f" {args.threads}T" if args.threads else "")
+    )
     print(f"{'notebook':<28}{'wall s':>9}{'CPU s':>9}{'target':>8}  mode   (load average {os.getloadavg()[0]:.1f})")
     markdown = [f"# Notebook cost per cell ({mode} budget)\n"]
     for path in sorted((ROOT / "solutions").glob(f"{args.pattern}/*.ipynb")):
@@ -123,7 +144,7 @@ def main() -> int:
                     print(f"    cell {index:>3}  {cell_wall:>6.1f} s {cell_cpu:>6.1f} CPU s  {label}  {course}")
             markdown += [
                 f"\n## {path.stem}: {wall:.1f} s wall, {cpu:.1f} s CPU\n",
-                "| cell | wall s | CPU s | course | first line |",
+                "| cell | wall s | CPU s | role under grading | first line |",
                 "|---:|---:|---:|---|---|",
             ]
             markdown += [f"| {i} | {w:.2f} | {c:.2f} | {k} | `{lab}` |" for i, lab, w, c, k in rows]

@@ -25,7 +25,16 @@ import ast
 
 from IPython.core.inputtransformer2 import TransformerManager
 
-__all__ = ["SKIP", "bound_names", "cells_to_skip", "free_names", "is_marked_skip", "problems", "skippable_grade_ids"]
+__all__ = [
+    "SKIP",
+    "bound_names",
+    "cells_to_skip",
+    "free_names",
+    "graded_dependencies",
+    "is_marked_skip",
+    "problems",
+    "skippable_grade_ids",
+]
 
 SKIP = "skip"
 _ipython = TransformerManager()
@@ -255,3 +264,34 @@ def cells_to_skip(submission, source) -> list[int]:
         if not read:
             return sorted(skip)
         skip -= read
+
+
+def graded_dependencies(nb) -> set[int]:
+    """Indices of the code cells whose names a graded test cell reads, directly or through other cells.
+
+    The cells outside this set are the candidates for a skip mark (a learner's solution cell may still read
+    them: :func:`cells_to_skip` checks each submission).
+    """
+    providers: list[dict[str, int]] = []  # before each cell: name -> the cell that last bound it
+    provider: dict[str, int] = {}
+    scopes = {}
+    for index, cell in enumerate(nb["cells"]):
+        providers.append(dict(provider))
+        if cell.get("cell_type") == "code":
+            scopes[index] = _scope(cell["source"])
+            for name in scopes[index].bound:
+                provider[name] = index
+    needed: set[int] = set()
+    todo = [
+        i for i, c in enumerate(nb["cells"]) if c.get("metadata", {}).get("nbgrader", {}).get("grade") and i in scopes
+    ]
+    while todo:
+        index = todo.pop()
+        free = scopes[index].free
+        reads = set(providers[index]) if "get_ipython" in free else free
+        for name in reads:
+            source = providers[index].get(name)
+            if source is not None and source not in needed:
+                needed.add(source)
+                todo.append(source)
+    return needed
