@@ -13,7 +13,6 @@ training step of notebook 02's live run cost 0.99 CPU s with two threads and 0.1
 the kernel with OMP_NUM_THREADS=1: its CPU seconds are then the work itself, about the wall time of a quiet
 machine's single thread, an upper bound for two.
 
---skip leaves out
 --skip leaves out the cells the course marks ``{"course": {"grading": "skip"}}`` (as ``course grade`` does, see
 course_lib.skippable), to measure what grading costs with the marks honoured.
 
