@@ -231,6 +231,7 @@ def _grade_in(scratch: Path, job: Job, shared: Shared, outcome: Outcome) -> Outc
             "secret_file": str(secret),
             "hide": hidden,
             "report_dir": str(scratch / ".course" / "reports"),
+            "source_dir": str(scratch / "solutions" / assignment),  # the course's copy: its skip marks
         },
     }
     config = autograde_config(scratch, settings)

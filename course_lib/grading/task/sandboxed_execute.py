@@ -32,6 +32,7 @@ from course_lib.grading.task.judge import (
 )
 from course_lib.grading.task.keys import answer_keys
 from course_lib.grading.task.ran import NotGraded, not_run
+from course_lib.skippable import cells_to_skip
 
 __all__ = ["SandboxedExecute"]
 
@@ -50,6 +51,23 @@ class SandboxedExecute(NbGraderPreprocessor):
     secret_file = Unicode("", help="file holding the course's grading secret").tag(config=True)
     hide = List(Unicode(), default_value=[], help="folders invisible inside the sandbox").tag(config=True)
     report_dir = Unicode("", help="where the per-notebook JSON summaries go").tag(config=True)
+    source_dir = Unicode(
+        "", help="the course's source notebooks of the assignment: their skip marks say which demo cells need not run"
+    ).tag(config=True)
+
+    def _skip(self, run, notebook: str) -> list[int]:
+        """Empty the cells that the course's copy marks as skippable (course_lib.skippable), where this is safe.
+
+        The marks are read from ``source_dir`` (the course's notebook), never from the submission; the cells keep
+        their places, so that every index the record and the verdicts use stays the same.
+        """
+        source = Path(self.source_dir) / f"{notebook}.ipynb" if self.source_dir else None
+        if source is None or not source.is_file():
+            return []
+        skipped = cells_to_skip(run, nbformat.read(source, as_version=4))
+        for index in skipped:
+            run.cells[index].source = "# not run under grading: the course marks this demonstration as skippable"
+        return skipped
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
@@ -63,6 +81,7 @@ class SandboxedExecute(NbGraderPreprocessor):
         # here, and the cell is replaced by a probe before anything runs.
         keys = answer_keys(nb, checks_module(assignment))
         run, tests = probe_notebook(nb, checks_module(assignment))
+        skipped = self._skip(run, notebook)
         inputs_json, made = probe_inputs(tests.values(), seeds_of)
         limits = Limits(
             notebook_seconds=self.notebook_timeout,
@@ -81,6 +100,8 @@ class SandboxedExecute(NbGraderPreprocessor):
             if cause:
                 raise NotGraded(cause)  # no verdict at all: nbgrader's autograde fails, the coordinator reports it
         probes, events = merge_record(nb, record, tests)
+        if skipped:
+            events.append(f"skipped {len(skipped)} demonstration cell(s) that no grade needs: {skipped}")
         turned_off = make_inert(nb)  # formgrader and feedback render the learner's HTML as it is
         events += [change for change in turned_off if change.startswith(OVER_BUDGET)]  # a problem, not a detail
         if result.timed_out:

@@ -1,0 +1,51 @@
+"""Does grading with the course's skip marks give every submission the score it gets without them, run none of the
+skipped demonstrations, and ignore a mark that a learner copies onto their own cell?"""
+
+from __future__ import annotations
+
+import copy
+import shutil
+
+import nbformat
+import pytest
+
+from course_lib.skippable import is_marked_skip
+from tests.grading.conftest import auto_total, cell, edit, grade, make_course, needs_bwrap, outputs_text, solved, write
+
+A02 = "02_rnn"
+WRONG_CELL = "def rnn_cell(x_t, h_prev, W_xh, W_hh, b_h):\n    return torch.tanh(x_t @ W_xh.T + h_prev @ W_hh + b_h)\n"
+
+
+def _class(subs):
+    right = solved(A02)
+    copier = copy.deepcopy(right)
+    cell(copier, "rnn_cell").metadata["course"] = {"grading": "skip"}  # the learner's own, unlocked cell
+    for student, nb in (("right", right), ("wrong", edit(right, "rnn_cell", WRONG_CELL)), ("copier", copier)):
+        write(subs, student, nb, A02)
+
+
+@needs_bwrap
+@pytest.mark.slow
+def test_scores_are_the_same_with_and_without_skipping(tmp_path):
+    totals, demo = {}, {}
+    for marked in (True, False):
+        root = tmp_path / ("marked" if marked else "unmarked")
+        root.mkdir()
+        course = make_course(root)
+        if not marked:  # the same course without its marks: nothing is skipped
+            path = course / "solutions" / A02 / f"{A02}.ipynb"
+            nb = nbformat.read(path, as_version=4)
+            for c in nb.cells:
+                if is_marked_skip(c):
+                    del c.metadata["course"]
+            nbformat.write(nb, path)
+        subs = root / "submitted"
+        _class(subs)
+        grade(course, subs, assignments=[A02], notebook_timeout=600, cell_timeout=120)
+        totals[marked] = {s: auto_total(course, s, A02) for s in ("right", "wrong", "copier")}
+        demo[marked] = {s: outputs_text(course, s, "demo_tang_live", A02) for s in ("right", "copier")}
+        shutil.rmtree(subs)
+    assert totals[True] == totals[False]
+    assert totals[True]["wrong"] < totals[True]["right"] == totals[True]["copier"]
+    assert all("held-out perplexity" in text for text in demo[False].values()), "unmarked: the demonstration ran"
+    assert not any("held-out perplexity" in text for text in demo[True].values()), "marked: it was skipped"
