@@ -60,9 +60,10 @@ def _extensions(root: Path) -> dict:
         raise CourseError(f"{path} is not valid JSON ({error}); fix or delete it") from None
 
 
-def extension_for(root: Path, student: str, assignment: str, due: datetime.datetime | None):
-    """The student's extension on ``assignment`` as a timedelta (None: none), given the due date."""
-    granted = _extensions(root).get(assignment, {}).get(student)
+def extension_for(root: Path, student: str, assignment: str, due: datetime.datetime | None, granted=None):
+    """The student's extension on ``assignment`` as a timedelta (None: none), given the due date;
+    ``granted``: ``.course/extensions.json`` already read (None: read here)."""
+    granted = (_extensions(root) if granted is None else granted).get(assignment, {}).get(student)
     if not granted:
         return None
     if "hours" in granted:

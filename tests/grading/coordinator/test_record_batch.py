@@ -116,7 +116,21 @@ def _record_both_ways(tmp: Path, url_old: str | None, url_new: str | None) -> tu
             record(old, old_config, o, Marks(old), f"print-{round_number}")
         record_batch(new, new_config, [(o, f"print-{round_number}") for o in outcomes], Marks(new))
         _assert_same(old, old_url, new, new_url)  # after the first grading, and after the re-grade
+        _assert_digests(new_url)
     return old, old_url, new, new_url
+
+
+def _assert_digests(db_url: str) -> None:
+    """The batch's page digests (four queries) are digest_of's (the ORM, attribute by attribute)."""
+    from nbgrader.api import Gradebook
+
+    from course_lib.grading.coordinator.digests import page_digests
+    from course_lib.grading.coordinator.rescore import digest_of
+
+    with Gradebook(db_url) as gb:
+        one_by_one = {(s.student.id, a.name): digest_of(s) for a in gb.assignments for s in a.submissions}
+        assert len(one_by_one) == 16 and len(set(one_by_one.values())) > 4
+        assert page_digests(gb.db, list(one_by_one)) == one_by_one
 
 
 def _assert_same(old: Path, old_url: str, new: Path, new_url: str) -> None:
