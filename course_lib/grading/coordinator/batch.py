@@ -164,7 +164,6 @@ def write_rows(gb, config, work: list[Submitted]) -> None:
         MissingEntry,
         Student,
         SubmittedAssignment,
-        SubmittedNotebook,
     )
     from sqlalchemy import insert, select
 
@@ -241,7 +240,15 @@ def write_rows(gb, config, work: list[Submitted]) -> None:
     _update(db, Grade, grade_rows)
     _update(db, Comment, comment_rows)
     _update(db, SubmittedAssignment, submission_rows)
-    # AssignLatePenalties, from the scores just written: None, then the plugin's penalty where late
+    _penalties(db, late, standing, notebooks)
+
+
+def _penalties(db, late, standing: dict, notebooks: dict) -> None:
+    """``AssignLatePenalties`` for submissions ``standing`` (id -> (student, seconds late)) whose notebooks
+    are ``notebooks`` (id -> [(notebook id, name)]): None, then the plugin's penalty from the score where late."""
+    from nbgrader.api import SubmittedNotebook
+    from sqlalchemy import select
+
     late_notebooks = {
         snb_id: sub_id for sub_id, (_, s) in standing.items() if s > 0 for snb_id, _ in notebooks.get(sub_id, [])
     }
@@ -267,3 +274,36 @@ def write_rows(gb, config, work: list[Submitted]) -> None:
                     penalty = late._check_late_penalty(types.SimpleNamespace(score=score), penalty)
             penalty_rows.append({"row_id": snb_id, "late_submission_penalty": penalty})
     _update(db, SubmittedNotebook, penalty_rows)
+
+
+def apply_late_batch(gb, config, extensions: dict[tuple[str, str], datetime.timedelta | None]) -> list:
+    """:func:`~course_lib.grading.coordinator.rescore.apply_late` for many submissions in one session, no commit:
+    ``extensions`` (student, assignment) -> the extension to copy into the submission; each notebook's penalty
+    recomputed from the scores the gradebook holds.  Returns the pairs the gradebook has."""
+    from nbgrader.api import Assignment, SubmittedAssignment
+    from sqlalchemy import select, tuple_
+
+    db, late = gb.db, _late(config)
+    pairs = sorted(extensions)
+    standing, rows, found = {}, [], []
+    for chunk in range(0, len(pairs), 500):
+        query = (
+            select(
+                SubmittedAssignment.id,
+                SubmittedAssignment.student_id,
+                Assignment.name,
+                SubmittedAssignment.timestamp,
+                Assignment.duedate,
+            )
+            .join(Assignment, Assignment.id == SubmittedAssignment.assignment_id)
+            .where(tuple_(SubmittedAssignment.student_id, Assignment.name).in_(pairs[chunk : chunk + 500]))
+        )
+        for sub_id, student, assignment, timestamp, due in db.execute(query):
+            extension = extensions[student, assignment]
+            rows.append({"row_id": sub_id, "extension": extension})
+            standing[sub_id] = (student, _seconds_late(timestamp, due, extension))
+            found.append((student, assignment))
+    _update(db, SubmittedAssignment, rows)
+    _, _, notebooks = _rows(db, list(standing))
+    _penalties(db, late, standing, notebooks)
+    return found
