@@ -9,12 +9,17 @@ matches the gradebook (as a grading task's does), in batches of ``--batch`` -- t
 ``autograded/``, ``feedback/`` and report files, the resume marks.  No grading runs: the tasks' own time is
 ``benchmarks/grading.py``'s.  PostgreSQL is a throw-away server on this machine (as the tests start one:
 initdb, pg_ctl, ``fsync=off``).  Target: >= 10 students/s on both.
+
+Besides the wall time it prints the CPU the recording used: this process's, and the PostgreSQL server's
+(its postmaster and backends, finished ones included), so that a figure taken on a shared machine still
+says what recording costs.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 import tempfile
 import time
@@ -47,6 +52,23 @@ def _digests(root: Path, config, released) -> dict[tuple[str, int, str], str]:
     return {key: page_digest(db_url, o.student, o.assignment) for key, o in probes.items()}
 
 
+def _server_cpu(db_url: str | None) -> float:
+    """CPU seconds of the PostgreSQL server listening on ``db_url``'s port (0 for SQLite): the postmaster, its
+    finished children (reaped: counted in its children's times) and the live ones."""
+    import psutil
+
+    if not db_url:
+        return 0.0
+    port = db_url.rsplit(":", 1)[1].split("/")[0]
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = proc.info["cmdline"] or []
+        if "-p" in cmdline and port in cmdline and any(part.endswith("postgres") for part in cmdline[:1]):
+            own = proc.cpu_times()
+            live = sum(c.cpu_times().user + c.cpu_times().system for c in proc.children(recursive=True))
+            return own.user + own.system + own.children_user + own.children_system + live
+    raise RuntimeError(f"no PostgreSQL server on port {port}")
+
+
 def run(tmp: Path, backend: str, db_url: str | None, students: int, batch: int) -> float:
     (tmp / backend).mkdir()
     root = make_course(tmp / backend)
@@ -63,13 +85,16 @@ def run(tmp: Path, backend: str, db_url: str | None, students: int, batch: int) 
             page = digests[assignment, late, variant]
             work.append((outcome(f"s{i:05d}", assignment, released[assignment], variant, page), "print"))
     per_batch = batch * len(assignments)
-    started = time.perf_counter()
+    started, cpu, server = time.perf_counter(), time.process_time(), _server_cpu(db_url)
     for first in range(0, len(work), per_batch):
         record_batch(root, config, work[first : first + per_batch], Marks(root))
     seconds = time.perf_counter() - started
+    cpu, server = time.process_time() - cpu, _server_cpu(db_url) - server
     print(
         f"{backend:<11} {students} students x {len(assignments)} notebooks in {seconds:.1f} s: "
-        f"{students / seconds:.1f} students/s ({1000 * seconds / students:.0f} ms a student)",
+        f"{students / seconds:.1f} students/s ({1000 * seconds / students:.0f} ms a student); CPU "
+        f"{cpu:.1f} s coordinator + {server:.1f} s database server = {1000 * (cpu + server) / students:.0f} ms a "
+        f"student ({students / (cpu + server):.1f} students per CPU second); load average {os.getloadavg()[0]:.1f}",
         flush=True,
     )
     return students / seconds

@@ -37,6 +37,7 @@ from course_lib.grading.coordinator.intake import Intake, Problem, intake
 from course_lib.grading.coordinator.late import parse_due, set_due_date, stamp
 from course_lib.grading.coordinator.progress import Progress
 from course_lib.grading.coordinator.record import NOT_GRADED_PREFIX, Marks, failure_line, forget, job_for, record_batch
+from course_lib.grading.coordinator.recorder import Recorder
 from course_lib.grading.coordinator.rescore import rescore
 from course_lib.grading.coordinator.term import remember, write_term
 from course_lib.grading.task.bwrap import bwrap_path
@@ -276,13 +277,20 @@ def _killed_line(error: BaseException) -> str:
 
 
 def _grade(
-    course: _Course, options: GradeOptions, todo, shared: Shared, progress: Progress, timings: dict[str, float]
+    course: _Course,
+    options: GradeOptions,
+    todo,
+    shared: Shared,
+    progress: Progress,
+    timings: dict[str, float],
+    task=grade_submission,
 ) -> list[Problem]:
-    """Run the tasks on the cluster; record each outcome as it arrives.  Returns the problems."""
-    from distributed import as_completed
-    from distributed.scheduler import KilledWorker
+    """Run the tasks on the cluster; record the outcomes as they arrive.  Returns the problems.
 
-    from course_lib.grading.task.job import GraderMismatch
+    The main thread submits every task, then collects results as they finish; recording runs on the
+    :class:`~course_lib.grading.coordinator.recorder.Recorder`'s thread, so neither waits on the gradebook.
+    ``task``: what a worker runs (``grade_submission``; ``benchmarks/scheduler.py`` passes a no-op)."""
+    from distributed import as_completed
 
     root, marks, failures = course.root, Marks(course.root), []
     config = course_config(root, db_url=course.db_url)
@@ -293,6 +301,25 @@ def _grade(
         tls_cert=options.tls_cert,
         tls_key=options.tls_key,
     )
+
+    def record(arrived: list) -> None:  # on the recorder's thread: the one writer of the gradebook and folder
+        graded = []
+        for (student, assignment, fingerprint), result in arrived:
+            what = _what_failed(root, student, assignment, result, timings, failures)
+            if what is None:
+                graded.append((result, fingerprint))
+            else:
+                forget(root, student, assignment, marks)
+                failures.append(Problem(student, assignment, "-", what))
+        recording = time.monotonic()
+        record_batch(root, config, graded, marks)
+        timings["coordinator: record"] = timings.get("coordinator: record", 0) + time.monotonic() - recording
+        for (student, assignment, _), _ in arrived:
+            pair = (student, assignment)
+            progress.advance(
+                [f"{p.student} / {p.assignment}: {p.what}" for p in failures if (p.student, p.assignment) == pair]
+            )
+
     clock = time.monotonic()
     with grading_client(cluster) as client:
         timings["cluster start"] = time.monotonic() - clock
@@ -304,7 +331,7 @@ def _grade(
         for rank, (student, assignment, fingerprint) in enumerate(_longest_first(course, todo)):
             job = job_for(root, course.db_url, student, assignment)
             future = client.submit(
-                grade_submission,
+                task,
                 job,
                 shared_future,
                 pure=False,
@@ -312,45 +339,44 @@ def _grade(
                 priority=len(todo) - rank,  # Dask runs higher priorities first
             )
             futures[future] = (student, assignment, fingerprint)
+        timings["submit"] = time.monotonic() - clock
         progress.slots(sum(client.nthreads().values()))  # the heartbeat starts: running and queued
-        for arrived in as_completed(futures).batches():  # what finished together is recorded together
-            graded, pairs = [], []
-            for future in arrived:
-                student, assignment, fingerprint = futures.pop(future)
-                pairs.append((student, assignment))
-                what = None
-                try:
-                    outcome = future.result()
-                except KilledWorker as error:
-                    what = _killed_line(error)
-                except GraderMismatch as error:
-                    what = f"{NOT_GRADED_PREFIX}{error}"
-                except Exception as error:  # noqa: BLE001 -- the task itself broke: named for this student, the class goes on
-                    what = failure_line(root, student, assignment, f"{type(error).__name__}: {error}")
-                else:
-                    timings["tasks: in workers"] = timings.get("tasks: in workers", 0) + outcome.seconds
-                    if not outcome.success:
-                        what = failure_line(root, student, assignment, outcome.error, outcome.log)
-                    else:
-                        graded.append((outcome, fingerprint))
-                        for step, seconds in outcome.timings.items():
-                            timings[f"tasks: {step}"] = timings.get(f"tasks: {step}", 0) + seconds
-                        if outcome.feedback_error:
-                            failures.append(
-                                Problem(student, assignment, "-", f"feedback failed: {outcome.feedback_error}")
-                            )
-                if what is not None:
-                    forget(root, student, assignment, marks)
-                    failures.append(Problem(student, assignment, "-", what))
-            recording = time.monotonic()
-            record_batch(root, config, graded, marks)
-            timings["coordinator: record"] = timings.get("coordinator: record", 0) + time.monotonic() - recording
-            for pair in pairs:
-                progress.advance(
-                    [f"{p.student} / {p.assignment}: {p.what}" for p in failures if (p.student, p.assignment) == pair]
-                )
-        timings["tasks (wall)"] = time.monotonic() - clock
+        with Recorder(record) as recorder:
+            for arrived in as_completed(futures).batches():  # what finished together is recorded together
+                recorder.put([(futures.pop(future), _result(future)) for future in arrived])
+            timings["tasks (wall)"] = time.monotonic() - clock
+        timings["coordinator: after the last task"] = time.monotonic() - clock - timings["tasks (wall)"]
     return failures
+
+
+def _result(future):
+    """The task's outcome, or the exception it ended with (named by :func:`_what_failed` on the recorder)."""
+    try:
+        return future.result()
+    except Exception as error:  # noqa: BLE001 -- the task itself broke: named for this student, the class goes on
+        return error
+
+
+def _what_failed(root: Path, student: str, assignment: str, result, timings: dict, failures: list) -> str | None:
+    """None for a graded outcome (its timings added up), else the line the report shows for the pair."""
+    from distributed.scheduler import KilledWorker
+
+    from course_lib.grading.task.job import GraderMismatch
+
+    if isinstance(result, KilledWorker):
+        return _killed_line(result)
+    if isinstance(result, GraderMismatch):
+        return f"{NOT_GRADED_PREFIX}{result}"
+    if isinstance(result, Exception):
+        return failure_line(root, student, assignment, f"{type(result).__name__}: {result}")
+    timings["tasks: in workers"] = timings.get("tasks: in workers", 0) + result.seconds
+    if not result.success:
+        return failure_line(root, student, assignment, result.error, result.log)
+    for step, seconds in result.timings.items():
+        timings[f"tasks: {step}"] = timings.get(f"tasks: {step}", 0) + seconds
+    if result.feedback_error:
+        failures.append(Problem(student, assignment, "-", f"feedback failed: {result.feedback_error}"))
+    return None
 
 
 def grade_class(root: Path, submissions: Path, options: GradeOptions) -> ClassSummary:

@@ -18,12 +18,13 @@ shown as if current.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import warnings
 from pathlib import Path
 
-from course_lib.grading.coordinator.rescore import apply_late, extension_for, refresh_page
+from course_lib.grading.coordinator.rescore import _extensions, apply_late, extension_for, refresh_page
 from course_lib.grading.task.job import Job, Outcome, write_tree
 
 __all__ = [
@@ -121,9 +122,11 @@ def manual_entries(db_url: str, student: str, assignment: str) -> list[dict]:
 def _replace_folder(target: Path, files: dict[str, bytes]) -> None:
     """``target`` holds exactly ``files`` afterwards (written beside it, then swapped in)."""
     staging = target.with_name(target.name + ".incoming")
-    shutil.rmtree(staging, ignore_errors=True)
+    if os.path.lexists(staging):  # rmtree of a missing folder costs an exception: most targets are new
+        shutil.rmtree(staging, ignore_errors=True)
     write_tree(staging, files)
-    shutil.rmtree(target, ignore_errors=True)
+    if os.path.lexists(target):
+        shutil.rmtree(target, ignore_errors=True)
     if files:
         target.parent.mkdir(parents=True, exist_ok=True)
         staging.replace(target)
@@ -173,13 +176,16 @@ def record(root: Path, config, outcome: Outcome, marks: Marks, fingerprint: str)
 def _submitted(root: Path, outcome: Outcome):
     """What :func:`course_lib.grading.coordinator.batch.write_rows` needs of one outcome (notebooks parsed, stamp read)."""
     import nbformat
+    import nbformat.reader
 
     from course_lib.grading.coordinator.batch import Submitted
 
     student, assignment = outcome.student, outcome.assignment
     timestamp = root / "submitted" / student / assignment / "timestamp.txt"
+    # nbformat's reader without nbformat.reads' schema validation (most of recording's CPU): the task wrote
+    # these notebooks with nbformat, and SaveAutoGrades reads the same cells either way
     notebooks = {
-        Path(name).stem: nbformat.reads(data.decode("utf-8"), as_version=nbformat.NO_CONVERT)
+        Path(name).stem: nbformat.reader.reads(data.decode("utf-8"))
         for name, data in outcome.autograded.items()
         if "/" not in name and name.endswith(".ipynb")
     }
@@ -194,25 +200,23 @@ def record_batch(root: Path, config, batch: list[tuple[Outcome, str]], marks: Ma
     from sqlalchemy.exc import SAWarning
 
     from course_lib.grading.coordinator.batch import write_rows
-    from course_lib.grading.coordinator.rescore import digest_of
+    from course_lib.grading.coordinator.digests import page_digests
 
     if not batch:
         return
     root = Path(root)
     db_url = config.CourseDirectory.db_url
     work = [_submitted(root, outcome) for outcome, _ in batch]
-    shown = {}
+    granted = _extensions(root)  # read once for the batch (extension_for reads the file each call)
     with Gradebook(db_url, config.CourseDirectory.course_id) as gb, warnings.catch_warnings():
         warnings.simplefilter("ignore", SAWarning)
         dues = {a.name: a.duedate for a in gb.assignments}
         for w in work:
-            w.extension = extension_for(root, w.student, w.assignment, dues.get(w.assignment))
+            w.extension = extension_for(root, w.student, w.assignment, dues.get(w.assignment), granted)
         write_rows(gb, config, work)
         gb.db.commit()
-        for outcome, _ in batch:  # what each page should show, read back after the commit
-            if outcome.feedback:
-                submission = gb.find_submission(outcome.assignment, outcome.student)
-                shown[outcome.student, outcome.assignment] = digest_of(submission)
+        # what each page should show, read back after the commit
+        shown = page_digests(gb.db, [(o.student, o.assignment) for o, _ in batch if o.feedback])
     for outcome, fingerprint in batch:
         student, assignment = outcome.student, outcome.assignment
         _replace_folder(root / "autograded" / student / assignment, outcome.autograded)

@@ -47,6 +47,7 @@ __all__ = [
 ]
 
 EXTENSIONS = Path(".course") / "extensions.json"
+RESCORE_BATCH = 350  # submissions a transaction (50 students of seven notebooks)
 PAGES = Path(".course") / "pages"
 
 
@@ -60,9 +61,10 @@ def _extensions(root: Path) -> dict:
         raise CourseError(f"{path} is not valid JSON ({error}); fix or delete it") from None
 
 
-def extension_for(root: Path, student: str, assignment: str, due: datetime.datetime | None):
-    """The student's extension on ``assignment`` as a timedelta (None: none), given the due date."""
-    granted = _extensions(root).get(assignment, {}).get(student)
+def extension_for(root: Path, student: str, assignment: str, due: datetime.datetime | None, granted=None):
+    """The student's extension on ``assignment`` as a timedelta (None: none), given the due date;
+    ``granted``: ``.course/extensions.json`` already read (None: read here)."""
+    granted = (_extensions(root) if granted is None else granted).get(assignment, {}).get(student)
     if not granted:
         return None
     if "hours" in granted:
@@ -201,7 +203,8 @@ class Rescored:
 
 def rescore(root: Path, config, assignments: list[str] | None = None, students: list[str] | None = None) -> Rescored:
     """Extensions, penalties and feedback pages of every recorded submission (of ``assignments`` and
-    ``students``, default all) brought in line with the gradebook."""
+    ``students``, default all) brought in line with the gradebook: :func:`apply_late`'s rows written in batches
+    (:func:`course_lib.grading.coordinator.batch.apply_late_batch`, checked row for row against it)."""
     from nbgrader.api import Gradebook
 
     started = time.monotonic()
@@ -218,8 +221,17 @@ def rescore(root: Path, config, assignments: list[str] | None = None, students: 
             for s in a.submissions
             if not students or s.student.id in students
         ]
-    pages = 0
-    for student, assignment, due in sorted(pairs):
-        apply_late(config, db_url, student, assignment, extension_for(root, student, assignment, due))
-        pages += refresh_page(root, config, student, assignment)
+    from course_lib.grading.coordinator.batch import apply_late_batch
+    from course_lib.grading.coordinator.digests import page_digests
+
+    pages, granted, pairs = 0, _extensions(root), sorted(pairs)
+    for first in range(0, len(pairs), RESCORE_BATCH):  # apply_late's rows, a batch a transaction
+        chunk = pairs[first : first + RESCORE_BATCH]
+        extensions = {(s, a): extension_for(root, s, a, due, granted) for s, a, due in chunk}
+        with Gradebook(db_url) as gb:
+            apply_late_batch(gb, config, extensions)
+            gb.db.commit()
+            now = page_digests(gb.db, list(extensions))
+        for student, assignment, _ in chunk:
+            pages += refresh_page(root, config, student, assignment, now=now[student, assignment])
     return Rescored(len(pairs), pages, time.monotonic() - started)

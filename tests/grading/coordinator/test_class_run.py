@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from course_lib.grading.coordinator.class_run import _failure
 
 LOG = """[AutogradeApp | ERROR] There was an error processing assignment: /c/submitted/eve/01
@@ -99,3 +101,51 @@ def test_nbgrader_asks_alembic_for_the_schema_head_once_per_process(tmp_path, mo
     with Gradebook(f"sqlite:///{tmp_path / 'two.db'}") as gb:
         head = gb.db.execute(text("SELECT version_num FROM alembic_version")).scalar()
     assert calls == [] and head, "the second new gradebook is stamped without a subprocess"
+
+
+def _no_grading(job, shared):
+    """A task that grades nothing (on a worker): the class run's loop without the grading."""
+    from course_lib.grading.task.job import Outcome
+
+    return Outcome(job.student, job.assignment, True, seconds=0.01)
+
+
+def test_results_are_collected_while_recording_is_stuck(tmp_path, monkeypatch):
+    """The loop that submits tasks and collects results never waits on the gradebook: with the recorder
+    stuck in its first batch, every other result still arrives and is handed over."""
+    import threading
+
+    from course_lib.grading.coordinator import class_run
+    from course_lib.grading.coordinator.progress import Progress
+    from tests.grading.conftest import A01, make_course
+    from tests.grading.synthetic_outcomes import hand_in
+
+    course_root = make_course(tmp_path)
+    options = class_run.GradeOptions(jobs=2, assignments=[A01], sandbox=False)
+    course = class_run._course(course_root, options)
+    templates = class_run._register(course, tmp_path / "release")
+    todo = [(f"s{i}", A01, "print") for i in range(12)]
+    for student, assignment, _ in todo:
+        hand_in(course_root, student, assignment, None)
+    handed, all_handed, recorded = [], threading.Event(), []
+
+    class Counting(class_run.Recorder):
+        def put(self, items):
+            super().put(items)
+            handed.extend(items)
+            if len(handed) == len(todo):
+                all_handed.set()
+
+    def stuck_record_batch(root, config, graded, marks):
+        if not recorded:  # the first batch waits until the main thread has handed over every result
+            assert all_handed.wait(120), f"collection waited on recording: {len(handed)}/{len(todo)} handed over"
+        recorded.extend(outcome.student for outcome, _ in graded)
+
+    monkeypatch.setattr(class_run, "Recorder", Counting)
+    monkeypatch.setattr(class_run, "record_batch", stuck_record_batch)
+    shared = class_run._shared(course, options, templates, tmp_path / "subs", 2)
+    timings: dict[str, float] = {}
+    with Progress(len(todo), quiet=True) as progress:
+        failures = class_run._grade(course, options, todo, shared, progress, timings, task=_no_grading)
+    assert failures == [] and sorted(recorded) == sorted(s for s, _, _ in todo) and progress.done == len(todo)
+    assert timings["tasks (wall)"] > 0 and timings["tasks: in workers"] == pytest.approx(0.01 * len(todo))

@@ -14,7 +14,7 @@ from course_lib.grading.coordinator.rescore import set_extension
 from course_lib.nbgrader_setup import course_config
 from tests.grading.conftest import make_course
 from tests.grading.coordinator.test_postgres import postgres  # noqa: F401 -- the throw-away server, a fixture
-from tests.grading.synthetic_outcomes import VARIANTS, hand_in, outcome, register
+from tests.grading.synthetic_outcomes import DUE, VARIANTS, hand_in, outcome, register
 
 ASSIGNMENTS = ["01_sequence_data", "07_attention"]
 UUID = re.compile(r"[0-9a-f]{32}")
@@ -116,7 +116,56 @@ def _record_both_ways(tmp: Path, url_old: str | None, url_new: str | None) -> tu
             record(old, old_config, o, Marks(old), f"print-{round_number}")
         record_batch(new, new_config, [(o, f"print-{round_number}") for o in outcomes], Marks(new))
         _assert_same(old, old_url, new, new_url)  # after the first grading, and after the re-grade
+        _assert_digests(new_url)
+    _rescore_both_ways(old, old_config, new, new_config)
     return old, old_url, new, new_url
+
+
+def _rescore_both_ways(old: Path, old_config, new: Path, new_config) -> None:
+    """A due date moved and extensions changed after grading: rescore's batch writes apply_late's rows."""
+    import datetime
+
+    from nbgrader.api import Gradebook
+
+    from course_lib.grading.coordinator.batch import apply_late_batch
+    from course_lib.grading.coordinator.rescore import apply_late, extension_for, set_due
+
+    moved = datetime.datetime(2026, 11, 30, 12, 0)  # earlier: more late, and some on-time ones late now
+    for root, config in ((old, old_config), (new, new_config)):
+        set_due(config.CourseDirectory.db_url, ASSIGNMENTS[1], moved)
+        set_extension(root, "s6", ASSIGNMENTS[0])  # taken back
+        set_extension(root, "s1", ASSIGNMENTS[1], until="2026-12-04T00:00")
+    old_url, new_url = old_config.CourseDirectory.db_url, new_config.CourseDirectory.db_url
+    for i in range(8):
+        for assignment in ASSIGNMENTS:
+            due = moved if assignment == ASSIGNMENTS[1] else DUE
+            apply_late(old_config, old_url, f"s{i}", assignment, extension_for(old, f"s{i}", assignment, due))
+    with Gradebook(new_url) as gb:
+        extensions = {
+            (f"s{i}", a): extension_for(new, f"s{i}", a, moved if a == ASSIGNMENTS[1] else DUE)
+            for i in range(8)
+            for a in ASSIGNMENTS
+        }
+        assert len(apply_late_batch(gb, new_config, extensions)) == 16
+        gb.db.commit()
+    rows_old, rows_new = gradebook_rows(old_url), gradebook_rows(new_url)
+    assert rows_new == rows_old
+    penalties = [dict(r)["late_submission_penalty"] for r in rows_old["submitted_notebook"]]
+    assert sum(p not in ("None", "0.0") for p in penalties) >= 5, penalties
+    _assert_digests(new_url)
+
+
+def _assert_digests(db_url: str) -> None:
+    """The batch's page digests (four queries) are digest_of's (the ORM, attribute by attribute)."""
+    from nbgrader.api import Gradebook
+
+    from course_lib.grading.coordinator.digests import page_digests
+    from course_lib.grading.coordinator.rescore import digest_of
+
+    with Gradebook(db_url) as gb:
+        one_by_one = {(s.student.id, a.name): digest_of(s) for a in gb.assignments for s in a.submissions}
+        assert len(one_by_one) == 16 and len(set(one_by_one.values())) > 4
+        assert page_digests(gb.db, list(one_by_one)) == one_by_one
 
 
 def _assert_same(old: Path, old_url: str, new: Path, new_url: str) -> None:
