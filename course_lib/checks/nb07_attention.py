@@ -278,7 +278,13 @@ def _step_judge(cases, results):
             hint="The cell's input is the previous token's embedding followed by the attended context (E + H "
             "features, in that order), and its state is the previous state h.",
         )
-        assert_close(logits.double(), logits_ref, f"logits on case '{name}'", **tol, hint="The logits are read from the new state.")
+        assert_close(
+            logits.double(),
+            logits_ref,
+            f"logits on case '{name}'",
+            **tol,
+            hint="The logits are read from the new state.",
+        )
 
 
 ATTENTION_DECODER_STEP = Exercise(

@@ -84,8 +84,15 @@ RIGHT_STATE = re.compile(r"take h_n|(?<!it )(?:is|are) h_n\[-[12]\]|layer-major|
         lambda o, h, n: h[-2:],
         lambda o, h, n: (h[-2] * 1.01, h[-1]),
     ],
-    ids=["h_n_last_only", "first_layer", "direction_major_view", "ignores_lengths", "backward_at_the_end", "one_tensor",
-         "unnamed"],
+    ids=[
+        "h_n_last_only",
+        "first_layer",
+        "direction_major_view",
+        "ignores_lengths",
+        "backward_at_the_end",
+        "one_tensor",
+        "unnamed",
+    ],
 )
 def test_the_message_never_says_which_row_of_h_n_is_right(wrong):
     """Issue 24: the text asks the learner to read h_n's layout in PyTorch's documentation; no message reads it."""
