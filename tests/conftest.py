@@ -25,6 +25,10 @@ def fails_with(check, fn, pattern: str, hidden: bool = False) -> str:
         check(fn, hidden=hidden)
     message = str(info.value)
     assert re.search(pattern, message, flags=re.S), f"message {message!r} does not match {pattern!r}"
+    from tests.checks.answer_in_messages import leaked_lines  # reads the solution notebooks once
+
+    leaked = leaked_lines(message)
+    assert not leaked, f"message {message!r} hands over solution lines (issue 24):\n" + "\n".join(leaked)
     return message
 
 

@@ -76,7 +76,7 @@ def statements(line: str) -> list[str]:
     return [f"{n} = {p}" for n, p in zip(names, parts)] + [line]
 
 
-def solution_lines(source: str) -> list[str]:
+def solution_lines(source: str, min_chars: int = MIN_CHARS) -> list[str]:
     """The non-trivial lines of a cell's solution regions: no comments, docstrings, short or `return x` lines."""
     lines, inside, docstring = [], False, False
     for raw in source.splitlines():
@@ -97,7 +97,7 @@ def solution_lines(source: str) -> list[str]:
         if GIVEN in line:  # a forward equation the statement gives as the contract (the LSTM's h_t = o_t tanh(c_t))
             continue
         code = re.sub(r"\s+#.*$", "", line)
-        if len(code) < MIN_CHARS or re.fullmatch(r"return\s+[\w., ]+", code):
+        if len(code) < min_chars or re.fullmatch(r"return\s+[\w., ]+", code):
             continue
         lines.append(code)
     return lines

@@ -29,6 +29,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import math
+import re
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -114,8 +115,33 @@ def run_cases(exercise: Exercise, fn: Any, cases: Mapping[str, dict[str, Any]]) 
         try:
             results[case_name] = exercise.run(fn, _copy_inputs(case))
         except Exception as error:  # the learner's bug becomes data the judge can name
-            results[case_name] = LearnerError(type(error).__name__, str(error)[:500])
+            message = str(error)[:500]
+            if isinstance(error, NotImplementedError):  # which stub raised: another exercise's, maybe
+                message = f"{_RAISED_IN}{_innermost_function(error)}: {message}"
+            results[case_name] = LearnerError(type(error).__name__, message)
     return results
+
+
+_RAISED_IN = "raised in "
+
+
+def _innermost_function(error: BaseException) -> str:
+    """The name of the function whose frame raised ``error`` (a stub's: ``rnn_cell``, ``forward``)."""
+    tb = error.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb.tb_frame.f_code.co_name if tb is not None else "?"
+
+
+def _unwritten(function: str, error: LearnerError) -> str:
+    """The function to write first: ``function`` itself, or the other exercise whose stub ``function`` called."""
+    match = re.match(rf"{_RAISED_IN}(\w+):", error.message)
+    inner = match.group(1) if match else function
+    if inner == function:
+        return function
+    from course_lib.checks import EXERCISES  # the registry imports every check, this module first
+
+    return inner if inner in {e.function for e in EXERCISES.values()} else function
 
 
 def run_check(exercise: Exercise, fn: Any, hidden: bool = False, seed: int | None = None, key: Any = None) -> None:
@@ -280,6 +306,12 @@ def result_of(results: Mapping[str, Any], case: str, function: str) -> Any:
     value = results[case]
     if isinstance(value, LearnerError):
         if value.type == "NotImplementedError":
+            inner = _unwritten(function, value)
+            if inner != function:
+                raise CheckFailure(
+                    f"{function} calls {inner}, which is not implemented yet: write {inner} in its own cell "
+                    f"first (its check says when it is right), run that cell, then this one."
+                )
             raise CheckFailure(
                 f"{function} is not implemented yet: replace `raise NotImplementedError()` in its cell "
                 f"with your code, run that cell, then this one."

@@ -146,8 +146,7 @@ _COPY_OUT = "Cannot copy out of meta tensor"
 
 DEVICE_ADVICE = (
     "A tensor made without device= is on the CPU whatever the input's device (on a GPU this fails). Create new "
-    "tensors on the input's device (device=x.device): torch.zeros(N, H, dtype=x.dtype, device=x.device), "
-    "x.new_zeros(N, H) or torch.zeros_like(h)."
+    "tensors on the input's device (device=x.device; x.new_zeros and torch.zeros_like take it from a tensor)."
 )
 
 

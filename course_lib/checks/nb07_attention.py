@@ -249,12 +249,21 @@ def _step_judge(cases, results):
         if not close(weights, weights_ref, **tol):
             if (weights.double()[~mask].abs() > 1e-6).any():
                 raise CheckFailure(f"case '{name}': padding gets attention weight: pass the mask to the attention.")
+            with torch.no_grad():  # the query was a new state: the one returned, or the step's right one
+                by_new_state = [reference_weights(state, keys, mask) for state in (h_new.double(), h_ref)]
+            if any(close(weights, wrong, **tol) for wrong in by_new_state):
+                raise CheckFailure(
+                    f"case '{name}': you queried the attention with h_new instead of h: the weights you returned "
+                    f"are the ones your new state asks for. In this notebook the previous state h asks for the "
+                    f"context, before the cell runs (the cell needs that context as input)."
+                )
             assert_close(
                 weights.double(),
                 weights_ref,
                 f"weights on case '{name}'",
                 **tol,
-                hint="weights, context = attention(h, keys, mask): the previous state is the query.",
+                hint="The previous state h is the query; attention returns the pair (context, weights), in that "
+                "order, and the weights to return are the ones it used.",
             )
         unweighted = reference(h, keys.mean(1))
         if close(h_new, unweighted[1], **tol) and not close(h_ref, unweighted[1], **tol):
@@ -266,9 +275,16 @@ def _step_judge(cases, results):
             h_ref,
             f"h_new on case '{name}'",
             **tol,
-            hint="h_new = cell(cat([embedding(y_prev), context], dim=-1), h), with context from attention(h, ...).",
+            hint="The cell's input is the previous token's embedding followed by the attended context (E + H "
+            "features, in that order), and its state is the previous state h.",
         )
-        assert_close(logits.double(), logits_ref, f"logits on case '{name}'", **tol, hint="logits = out(h_new).")
+        assert_close(
+            logits.double(),
+            logits_ref,
+            f"logits on case '{name}'",
+            **tol,
+            hint="The logits are read from the new state.",
+        )
 
 
 ATTENTION_DECODER_STEP = Exercise(

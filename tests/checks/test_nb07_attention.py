@@ -128,3 +128,28 @@ def test_attention_decoder_step_names_wrong_output():
         return logits.log_softmax(-1), h_new, weights
 
     fails_with(check_attention_decoder_step, wrong, "logits on case")
+
+
+def test_attention_decoder_step_names_the_new_state_as_query():
+    """Issue 23: querying with h_new (Luong's order) must be named, not reported as a difference of weights."""
+
+    def wrong(embedding, cell, out, y_prev, h, keys, mask):
+        first_context, _ = attention(h, keys, mask)
+        h_new = cell(torch.cat([embedding(y_prev), first_context], 1), h)
+        context, weights = attention(h_new, keys, mask)  # the new state asks: the wrong query
+        h_new = cell(torch.cat([embedding(y_prev), context], 1), h)
+        return out(h_new), h_new, weights
+
+    fails_with(check_attention_decoder_step, wrong, "queried the attention with h_new instead of h")
+
+
+def test_attention_decoder_step_hints_never_write_the_pair_backwards():
+    """The hint said "weights, context = attention(...)" while attention returns (context, weights)."""
+
+    def wrong(embedding, cell, out, y_prev, h, keys, mask):
+        logits, h_new, _ = attention_decoder_step(embedding, cell, out, y_prev, h, keys, mask)
+        _, weights = attention(2 * h, keys, mask)  # masked, but not the weights the step used
+        return logits, h_new, weights
+
+    message = fails_with(check_attention_decoder_step, wrong, "weights on case")
+    assert "weights, context" not in message

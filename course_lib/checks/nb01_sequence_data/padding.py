@@ -84,8 +84,8 @@ def _pad_judge(cases, results):
         if not torch.equal(mask, mask_ref) and torch.equal(mask, padded_ref != case["pad_id"]):
             raise CheckFailure(
                 f"case '{name}': the mask is built from token equality (padded != pad_id), but a real token can "
-                f"equal pad_id (here it does: {[s.tolist() for s in seqs]}, pad_id={case['pad_id']}). Build it from "
-                f"the lengths: mask[n, t] = t < lengths[n]."
+                f"equal pad_id (here it does: {[s.tolist() for s in seqs]}, pad_id={case['pad_id']}). Which positions "
+                f"are real follows from each sequence's length, not from the token found there."
             )
         if not torch.equal(mask, mask_ref):
             raise CheckFailure(f"case '{name}': mask[n, t] {sequence_differences(mask.int(), mask_ref.int())}")

@@ -168,7 +168,7 @@ def _backward_judge(cases, results):
             which = value["modified"][0]
             raise CheckFailure(
                 f"rnn_backward modified its input {which!r} in place (case '{name}'): e.g. dh = dhs[:, t] "
-                f"followed by dh += ... writes into dhs. Use dh = dhs[:, t] + dh_next, which makes a new tensor."
+                f"followed by dh += ... writes into dhs: the running gradient must be a new tensor, not a view of dhs."
             )
         x = case["x"]
         (N, T, D), H = x.shape, case["h0"].shape[1]
@@ -185,13 +185,13 @@ def _backward_judge(cases, results):
             raise CheckFailure(
                 f"case '{name}': every upstream gradient dhs is zero, so every gradient must be zero, but "
                 f"{next(k for k in _GRAD_NAMES if not _all_zero([got[k]]))} is not. The running gradient "
-                f"dh_next is not started at zero: before the loop, dh_next = torch.zeros_like(h0)."
+                f"dh_next is not started at zero before the loop."
             )
         if kind == "first" and T > 1 and float(got["dx"][:, 1:].abs().max()) > 1e-12:
             raise CheckFailure(
                 f"case '{name}': only h_1 receives an upstream gradient, so dx[:, t] must be zero for t >= 2 "
                 f"(later inputs cannot change h_1), but it is not: the time loop runs forward. BPTT runs from "
-                f"t = T down to 1 (for t in reversed(range(T))), passing the gradient back to earlier steps."
+                f"t = T down to 1, passing the gradient back to earlier steps."
             )
         if kind == "last" and T > 1:
             reached = float(ref["dx"][:, :-1].abs().max()) > 1e-10

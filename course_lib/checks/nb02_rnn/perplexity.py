@@ -200,8 +200,9 @@ def _ppl_judge(cases, results):
         if math.isinf(got) and case["improbable"]:
             raise CheckFailure(
                 f"{where}. log(softmax(...)) underflowed: a probability below ~1e-45 is 0 in "
-                f"float32, and log(0) = -inf. Use F.log_softmax or F.cross_entropy, which compute "
-                f"log-probabilities without forming the tiny probability."
+                f"float32, and log(0) = -inf. The log of a softmax written as "
+                f"two operations forms the tiny probability first; step 1 of the statement asks why, and for one "
+                f"operation that never forms it."
             )
         log_got = math.log(got) if got > 0 else float("nan")
         overflow = math.log(torch.finfo(logits.dtype).max)  # exp() of more than this is inf

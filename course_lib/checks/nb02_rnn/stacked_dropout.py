@@ -13,6 +13,8 @@ same with a fixed mask), a connection left out, dropout left on at evaluation.
 
 from __future__ import annotations
 
+import functools
+import itertools
 from typing import Any
 
 import torch
@@ -107,6 +109,35 @@ def _by_hand(x, layers, *, inputs=True, between=True, output=True, recurrent=Fal
     return out
 
 
+_CONNECTIONS = {  # flag of _by_hand: the non-recurrent connection it drops, in the notebook's words
+    "inputs": "the input x of the first layer",
+    "between": "the connections between stacked layers",
+    "output": "the last layer's output",
+}
+
+
+def _left_out(x, layers) -> list[tuple[str, Any]]:
+    """(message, what it returns) for every set of non-recurrent connections left undropped, one first.
+
+    A learner who drops one connection only (the layers' inputs, say) leaves two out at once; each set is named
+    by its connections, never as "no dropout at all" or as a generic difference."""
+    flags = [f for f in _CONNECTIONS if f != "between" or len(layers) > 1]
+    out = []
+    for size in range(1, len(flags)):
+        for left in itertools.combinations(flags, size):
+            names = [_CONNECTIONS[f] for f in left]
+            where = names[0] if size == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+            verb = "is" if left in (("inputs",), ("output",)) else "are"
+            out.append(
+                (
+                    f"{where} {verb} not dropped: each arrow that goes up or out is a non-recurrent connection, "
+                    f"where dropout belongs.",
+                    functools.partial(_by_hand, x, layers, **{f: False for f in left}),
+                )
+            )
+    return out
+
+
 def _misplacements(x, layers, training: bool) -> list[tuple[str, Any]]:
     """(message, what the mistake returns) for each typical misplacement, for first_named_mistake."""
     recurrent = (
@@ -130,20 +161,7 @@ def _misplacements(x, layers, training: bool) -> list[tuple[str, Any]]:
             "only the recurrent connection is dropped: move the dropout to the non-recurrent connections.",
             lambda: _by_hand(x, layers, inputs=False, between=False, output=False, recurrent=True),
         ),
-        (
-            "the last layer's output is not dropped: the read-out's input is a non-recurrent connection too.",
-            lambda: _by_hand(x, layers, output=False),
-        ),
-        (
-            "the input x of the first layer (the embedded characters) is not dropped: it is a non-recurrent "
-            "connection too.",
-            lambda: _by_hand(x, layers, inputs=False),
-        ),
-        (
-            "the connections between stacked layers are not dropped: each layer's output feeds the next one "
-            "through a non-recurrent connection.",
-            (lambda: _by_hand(x, layers, between=False)) if len(layers) > 1 else None,
-        ),
+        *_left_out(x, layers),
         (
             "no dropout at all while training (training=True): call drop on the non-recurrent connections.",
             lambda: _by_torch(x, layers, False),

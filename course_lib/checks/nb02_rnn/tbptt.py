@@ -152,8 +152,9 @@ def _tbptt_judge(cases, results):
             raise CheckFailure(
                 f"case '{name}': the state was never detached, so the second chunk's backward went back into the "
                 f"first chunk's graph, which the first backward had already freed (RuntimeError: Trying to "
-                f"backward through the graph a second time). Detach the carried state at the start of every "
-                f"chunk: h = h.detach()."
+                f"backward through the graph a second time). The state a chunk starts from still "
+                f"carries the graph of the previous chunk, so gradients flow past the chunk boundary: check where "
+                f"the graph is cut between chunks."
             )
         if isinstance(value, LearnerError) and "does not require grad" in value.message:
             raise CheckFailure(
@@ -220,7 +221,8 @@ def _tbptt_diagnose(case, name, got, key, ref, steps):
         (
             dict(k=T),
             "the state is never detached: the gradient flows back through every chunk (full "
-            "BPTT). Detach the carried state at the start of every chunk: h = h.detach().",
+            "BPTT): the state each chunk starts from still carries the previous chunk's graph, so gradients "
+            "flow past the chunk boundary.",
         ),
         (
             dict(k=1),

@@ -189,7 +189,7 @@ def _clip_judge(cases, results):
         if clipped and same(orig):
             hint = (
                 " parameters may be a generator (model.parameters()), which is empty the second time you loop "
-                "over it: make a list first, params = list(parameters)."
+                "over it: the loop that scales the gradients saw no parameters."
                 if case["generator"]
                 else ""
             )

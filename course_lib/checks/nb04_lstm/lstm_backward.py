@@ -135,8 +135,8 @@ def _layer_judge(cases, results):
         if isinstance(value, dict) and value.get("modified"):
             raise CheckFailure(
                 f"lstm_backward modified its input {value['modified'][0]!r} in place (case '{name}'): "
-                f"e.g. dh = dhs[:, t] followed by dh += ... writes into dhs. Use dh = dhs[:, t] + "
-                f"dh_next, which makes a new tensor."
+                f"e.g. dh = dhs[:, t] followed by dh += ... writes into dhs: the running gradient "
+                f"must be a new tensor, not a view of dhs."
             )
         (N, T, D), H = case["x"].shape, case["h0"].shape[1]
         shapes = {
@@ -158,14 +158,14 @@ def _layer_judge(cases, results):
             raise CheckFailure(
                 f"case '{name}': every upstream gradient is zero, so every gradient must be zero, but "
                 f"{next(k for k in LAYER_GRADS if got[k].numel() and float(got[k].abs().max()) != 0)}"
-                f" is not. Start the running gradients at zero: dh_next = torch.zeros_like(h0), "
-                f"dc_next = torch.zeros_like(c0)."
+                f" is not. The running gradients (of h and of c) are not started at zero before "
+                f"the loop."
             )
         if kind == "first" and T > 1 and float(got["dx"][:, 1:].abs().max()) > 1e-12:
             raise CheckFailure(
                 f"case '{name}': only h_1 receives an upstream gradient, so dx[:, t] must be zero for "
                 f"t >= 2 (later inputs cannot change h_1), but it is not: the backward loop runs "
-                f"forwards. Run it from t = T down to 1: for t in reversed(range(T))."
+                f"forwards. It must run from t = T down to 1."
             )
         if (
             kind == "last"
@@ -176,7 +176,7 @@ def _layer_judge(cases, results):
             raise CheckFailure(
                 f"case '{name}': only h_T receives an upstream gradient, yet dx is zero before the "
                 f"last step: the gradients flowing back from step t+1 (dh_next and dc_next) are not "
-                f"passed on. Feed them into the step before: dh = dhs[:, t] + dh_next, dc = dc_next."
+                f"passed on. Each step must receive what the step after it returned, beside its own upstream gradient."
             )
 
     for name, case in cases.items():
@@ -185,8 +185,8 @@ def _layer_judge(cases, results):
             continue
         name_order_mistake(got, ref, name, "lstm_backward")
         variants = {
-            "the gradient flowing back from step t+1 through h is not added: at every step dh = dhs[:, t] + dh_next, "
-            "where dh_next is the dh_prev that step t+1 returned": layer_reference(case, detach="h"),
+            "the gradient flowing back from step t+1 through h is not added: the gradient of h_t has two sources, "
+            "the upstream gradient of step t and the dh_prev that step t+1 returned": layer_reference(case, detach="h"),
             "the cell gradient is not carried back through time: the dc_prev that step t+1 returned (dc ⊙ f) must be "
             "the dc_t given to step t; starting every step from dc_t = 0 cuts the cell path that makes the LSTM "
             "work": layer_reference(case, detach="c"),

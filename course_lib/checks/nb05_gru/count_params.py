@@ -137,11 +137,15 @@ def _count_judge(cases, results):
             continue
         same_kind = [(c, answers[n]) for n, c in cases.items() if c["layer"] == case["layer"]]
         mistake = _count_mistake(same_kind)
-        shapes = ", ".join(f"{n} {tuple(p.shape)}" for n, p in module.named_parameters())
+        fewer = "more" if answers[name] < expected else "fewer"
         raise CheckFailure(
-            f"count_params for nn.{name}: expected {expected}, got {answers[name]}.\n"
-            + (f"It looks like {mistake}.\n" if mistake else "")
-            + f"torch's parameters: {shapes}."
+            f"count_params for nn.{name}: got {answers[name]}, but torch's layer has {fewer} parameters.\n"
+            + (
+                f"It looks like {mistake}."
+                if mistake
+                else "Compare your count with the parameter shapes in PyTorch's documentation of this layer "
+                "(one weight matrix per input of each layer, one bias vector per weight matrix)."
+            )
         )
 
 

@@ -8,10 +8,11 @@ the backward direction has read it back to step 0.  The inputs are what
 
     output: (N, T, 2H)   output[n, t, :H] forward state at step t,  output[n, t, H:] backward state;
                          zeros past lengths[n]
-    h_n:    (2L, N, H)   layer-major, direction-minor: h_n.view(L, 2, N, H)[layer, direction]
+    h_n:    (2L, N, H)   every layer's and direction's final state, in the order PyTorch's documentation gives
     lengths: (N,)        int64, in the batch's own (unsorted) order
 
-so ``h_forward = h_n[-2] = output[n, lengths[n] - 1, :H]`` and ``h_backward = h_n[-1] = output[n, 0, H:]``.
+Reading that order is the exercise (the notebook sends the learner to the documentation), so no message of this
+check says which row of ``h_n`` is right: a wrong reading is named by what it read.
 
 The reference does not read ``h_n``: the last layer is rerun **one direction at a time**, each sequence on
 its own and cut to its length, by a one-layer, one-direction ``nn.LSTM`` holding that direction's weights
@@ -128,76 +129,49 @@ def _mistakes(case: dict) -> dict[str, list[tuple[torch.Tensor, str]]]:
     """The typical wrong readings of (output, h_n), for each returned state, with the message naming them."""
     output, h_n, lengths = (torch.from_numpy(case[k]) for k in ("output", "h_n", "lengths"))
     L, H, rows = case["num_layers"], h_n.shape[-1], torch.arange(output.shape[0])
-    layer_major = "h_n is (num_layers * 2, N, H), layer-major and direction-minor: h_n.view(L, 2, N, H)"
+    layout = "how h_n orders layers and directions is in PyTorch's documentation of nn.LSTM (Outputs: h_n)"
     both = [
-        (
-            h_n[0],
-            (
-                f"it is h_n[0], the FIRST layer's forward state; the last layer's are h_n[-2] (forward) and "
-                f"h_n[-1] (backward). {layer_major}"
-            ),
-        ),
-        (
-            h_n[1],
-            (
-                f"it is h_n[1], the FIRST layer's backward state; the last layer's are h_n[-2] (forward) and "
-                f"h_n[-1] (backward). {layer_major}"
-            ),
-        ),
+        (h_n[0], f"it is h_n[0], a state of the FIRST layer, not of the last; {layout}"),
+        (h_n[1], f"it is h_n[1], a state of the FIRST layer, not of the last; {layout}"),
     ]
     forward = [
-        (
-            h_n[-1],
-            (
-                "it is h_n[-1], the last layer's BACKWARD state: the forward state is h_n[-2] "
-                f"({layer_major}, and direction 0 is forward)"
-            ),
-        ),
+        (h_n[-1], f"it is h_n[-1], which is not the forward direction's state; {layout}"),
         (
             output[:, -1, :H],
             (
                 "it is output[:, -1, :H], the padded output's last column: for a sequence shorter "
-                "than T that is padding (zeros). Read the forward state at each row's own last step, "
-                "output[n, lengths[n] - 1, :H], or take h_n[-2]"
+                "than T that is padding (zeros), not the state at the sequence's own last step"
             ),
         ),
         (
             output[:, -1, H:],
             (
-                "it is output[:, -1, H:], the BACKWARD half of the last column. The forward state is "
-                "h_n[-2] (= output[n, lengths[n] - 1, :H])"
+                "it is output[:, -1, H:], the BACKWARD half of the last column: the two directions are "
+                "swapped, and for short rows that column is padding"
             ),
         ),
     ]
     backward = [
-        (
-            h_n[-2],
-            (
-                "it is h_n[-2], the last layer's FORWARD state: the backward state is h_n[-1] "
-                f"({layer_major}, and direction 1 is backward)"
-            ),
-        ),
+        (h_n[-2], f"it is h_n[-2], which is not the backward direction's state; {layout}"),
         (
             output[:, -1, H:],
             (
                 "it is output[:, -1, H:]: the backward direction starts at the end and FINISHES at "
-                "t = 0, so output[:, -1, H:] is its first step (and padding for short rows). Its final "
-                "state is output[:, 0, H:], which is h_n[-1]"
+                "t = 0, so this column is its first step (and padding for short rows), not its final state"
             ),
         ),
         (
             output[rows, lengths - 1, H:],
             (
-                "it is the backward state at step lengths - 1, where the backward "
-                "direction STARTS (one step read). It finishes at t = 0: output[:, 0, H:], "
-                "which is h_n[-1]"
+                "it is the backward state at step lengths - 1, where the backward direction STARTS "
+                "(one step read), not where it finishes"
             ),
         ),
         (
             output[:, 0, :H],
             (
-                "it is output[:, 0, :H], the FORWARD direction after one step. The backward half is "
-                "output[..., H:]: the final backward state is output[:, 0, H:], which is h_n[-1]"
+                "it is output[:, 0, :H], the FORWARD direction after one step: the two halves of the "
+                "output's last axis are swapped"
             ),
         ),
     ]
@@ -207,9 +181,8 @@ def _mistakes(case: dict) -> dict[str, list[tuple[torch.Tensor, str]]]:
             (
                 h_n[L - 1],
                 (
-                    f"it is h_n[L - 1] = h_n.view(2, L, N, H)[0, -1] (layer {(L - 1) // 2}'s "
-                    f"{('forward', 'backward')[(L - 1) % 2]} state): the layout is not direction-major. {layer_major}, so the last layer "
-                    f"is h_n.view(L, 2, N, H)[-1] and its forward state h_n[-2]"
+                    f"it is h_n[L - 1] (layer {(L - 1) // 2}'s {('forward', 'backward')[(L - 1) % 2]} state): "
+                    f"h_n was read as if it were direction-major; {layout}"
                 ),
             ),
         )
@@ -228,7 +201,7 @@ def _final_states_judge(cases, results):
         if isinstance(value, np.ndarray):
             hint = ""
             if value.shape == (2, N, H):
-                hint = " It looks like h_n[-2:] in one tensor: return the two states as a tuple, h_n[-2], h_n[-1]."
+                hint = " It looks like the two states stacked in one tensor: return them as a tuple."
             elif value.shape == (N, 2 * H):
                 hint = " It looks like the two states concatenated: return them as a tuple (h_forward, h_backward)."
             raise CheckFailure(
@@ -262,7 +235,8 @@ def _final_states_judge(cases, results):
                 rtol=_RTOL,
                 atol=_ATOL,
                 hint="The reference reruns the last layer one direction at a time on each sequence cut to "
-                "its length. The last layer's states are h_n[-2] (forward) and h_n[-1] (backward).",
+                "its length: the states asked for are the LAST layer's, each direction's state where it "
+                "finished reading.",
             )
 
 

@@ -93,18 +93,30 @@ _MISTAKES = {
 _PUBLISHED = {("cho", "swap_update"): "article"}
 
 
-def gru_variant(x, h, weight_ih, weight_hh, bias_ih, bias_hh, candidate="torch", swap_update=False, swap_rz=False):
-    """One GRU step by a chosen formula: the right one (``candidate="torch"``) or a typical wrong one.
+def gru_variant(x, h, weight_ih, weight_hh, bias_ih, bias_hh, *, candidate, swap_update=False, swap_rz=False):
+    """One GRU step by a formula that differs from PyTorch's: a published variant or a typical mistake.
 
     x: (N, D), h: (N, H), weight_ih: (3H, D), weight_hh: (3H, H), biases (3H,), gate order r, z, n.
-    candidate: "torch"       n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
-               "cho"         n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn)     (Cho et al. 2014)
+    candidate: "cho"         n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn)     (Cho et al. 2014)
                "bhn_outside" n = tanh(W_in x + b_in + r ⊙ (W_hn h) + b_hn)
                "no_reset"    n = tanh(W_in x + b_in + W_hn h + b_hn)
+               "torch"       n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)), only with a switch below on
     swap_update: h' = z ⊙ n + (1 - z) ⊙ h instead of (1 - z) ⊙ n + z ⊙ h.
     swap_rz:     r read from the z rows and z from the r rows.
-    Used to *name* mistakes; the reference itself is always nn.GRUCell / nn.GRU.
+    It exists to compare variants and to *name* mistakes; PyTorch's own cell (``candidate="torch"`` with no
+    switch on) is notebook 05's exercise 1 and is refused here.  The checks' reference is always nn.GRUCell.
     """
+    if candidate == "torch" and not (swap_update or swap_rz):
+        raise ValueError(
+            "gru_variant computes the GRU variants that differ from PyTorch's cell; PyTorch's own cell is "
+            "exercise 1 (gru_cell), or nn.GRUCell"
+        )
+    return _gru_step(x, h, weight_ih, weight_hh, bias_ih, bias_hh, candidate, swap_update, swap_rz)
+
+
+def _gru_step(x, h, weight_ih, weight_hh, bias_ih, bias_hh, candidate, swap_update, swap_rz):
+    """The switchboard behind :func:`gru_variant`, PyTorch's formula included (the tests compare it with
+    nn.GRUCell, so that every variant is a change of the right formula)."""
     H = h.shape[-1]
     gi = x @ weight_ih.T + bias_ih  # (N, 3H)
     W_hr, W_hz, W_hn = weight_hh[:H], weight_hh[H : 2 * H], weight_hh[2 * H :]

@@ -113,7 +113,7 @@ def _step_judge(cases, results):
             ),
             (
                 reference(emb, h, h),
-                "the cell's input has the state h where the context goes: x = cat([embedding(y_prev), context])",
+                "the cell's input has the state h where the context goes: the input is the previous token's embedding followed by the context",
             ),
             (
                 reference(emb, context, context),

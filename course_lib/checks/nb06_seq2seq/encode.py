@@ -110,7 +110,7 @@ def _encode_judge(cases, results):
             out, h_n = rnn(packed)
             outputs_ref, _ = pad_packed_sequence(out, batch_first=True, total_length=S)  # (N, S, H)
             context_ref = h_n[-1]  # (N, H)
-            _, unpacked_h = rnn(embedding(src))  # reads the padding too
+            unpacked_h, _ = rnn(embedding(src))  # (N, S, H): the states after reading the padding too
         outputs, context = pair(result_of(results, name, "encode"), "encode", "outputs, context")
         if (
             isinstance(outputs, np.ndarray)
@@ -144,14 +144,13 @@ def _encode_judge(cases, results):
         short = lengths < S
         if (
             short.any()
-            and torch.allclose(context[short].double(), unpacked_h[-1][short], **tol)
-            and not torch.allclose(context_ref[short], unpacked_h[-1][short], **tol)
+            and torch.allclose(context[short].double(), unpacked_h[:, -1][short], **tol)
+            and not torch.allclose(context_ref[short], unpacked_h[:, -1][short], **tol)
         ):
             raise CheckFailure(
                 f"case '{name}': the context of a row shorter than S is the GRU state after reading its padding "
-                f"too (context read after the padding). The context must be the state at the row's last real "
-                f"token: pack the batch (pack_padded_sequence with the lengths) before the GRU, or gather "
-                f"outputs[n, lengths[n] - 1]."
+                f"too (context read after the padding): the context was read from a padded step. It must be the "
+                f"state at the row's last real token, as if the GRU had stopped there."
             )
         counted = (src != PAD_ID).sum(1)
         if not torch.equal(counted, lengths) and (counted > 0).all():
@@ -164,6 +163,14 @@ def _encode_judge(cases, results):
                     f"but a real token can be <pad> (here: {src.tolist()}, lengths {lengths.tolist()}). Use the "
                     f"lengths you are given: pack_padded_sequence(embedded, lengths, ...)."
                 )
+        padded_step = _padded_step(context.double(), context_ref, outputs.double(), unpacked_h, lengths, tol)
+        if padded_step:
+            n, t = padded_step
+            raise CheckFailure(
+                f"case '{name}': the context was read from a padded step: row {n} has {int(lengths[n])} real "
+                f"tokens, and its context is the state at step {t}, past its last real token (step "
+                f"{int(lengths[n]) - 1}). The context is the state after the row's last real token."
+            )
         assert_close(
             outputs.double()[real],
             outputs_ref[real],
@@ -179,6 +186,22 @@ def _encode_judge(cases, results):
             letters="N H",
             **tol,
         )
+
+
+def _padded_step(context, context_ref, outputs, unpacked_h, lengths, tol) -> tuple[int, int] | None:
+    """(row, step) where a wrong context equals a state at a padded step of that row, else None.
+
+    The states of a padded step are the learner's own ``outputs[n, t]`` (zeros where pad_packed_sequence
+    filled them) and the GRU's state after reading the padding up to ``t``, for ``t >= lengths[n]``."""
+    with torch.no_grad():
+        S = outputs.shape[1]
+        for n in range(context.shape[0]):
+            if close(context[n], context_ref[n], **tol) or int(lengths[n]) >= S:
+                continue
+            for t in range(int(lengths[n]), S):
+                if any(close(context[n], state, **tol) for state in (outputs[n, t], unpacked_h[n, t])):
+                    return n, t
+    return None
 
 
 ENCODE = Exercise("encode", "encode", visible_first(_encode_cases), _encode_run, _encode_judge)

@@ -73,3 +73,9 @@ def test_pad_batch_accepts_a_hand_written_alternative():
 )
 def test_pad_batch_names_the_mistake(wrong, pattern, hidden):
     fails_with(check_pad_batch, wrong, pattern, hidden=hidden)
+
+
+def test_the_mask_message_gives_the_idea_not_the_line():
+    """Issue 24: the message ended with the line to type, "mask[n, t] = t < lengths[n]"."""
+    message = fails_with(check_pad_batch, mask_from_equality, "mask is built from token equality")
+    assert "length" in message and "mask[n, t] =" not in message and "< lengths" not in message, message

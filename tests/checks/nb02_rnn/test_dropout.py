@@ -32,8 +32,10 @@ def make_stack(name: str = ""):
 
     def stacked_rnn_dropout(x, layers, training, drop):
         use = drop if training or name == "left on at evaluation" else (lambda t: t)
-        out = use(x)
+        out = x if name in ("each layer's input dropped", "only between layers") else use(x)
         for index, (W_xh, W_hh, b_h) in enumerate(layers):
+            if name == "each layer's input dropped":  # up into every layer, never out to the read-out
+                out = use(out)
             h, states = x.new_zeros(x.shape[0], W_hh.shape[0]), []
             for x_t in out.unbind(1):  # step by step: drop must act alike on slices
                 h_in = use(h) if name == "recurrent connection" else h
@@ -42,7 +44,13 @@ def make_stack(name: str = ""):
                 states.append(h)
             out = torch.stack(states, dim=1)
             last = index == len(layers) - 1
-            skip = {"dropped state carried": True, "no output dropout": last, "no dropout between layers": not last}
+            skip = {
+                "dropped state carried": True,
+                "no output dropout": last,
+                "no dropout between layers": not last,
+                "each layer's input dropped": True,
+                "only between layers": last,
+            }
             out = out if skip.get(name, False) else use(out)
         return out
 
@@ -113,6 +121,15 @@ def test_the_stub_is_not_implemented(check):
         mistake(make_stack, "left on at evaluation", r"left on at evaluation", check_stacked_rnn_dropout),
         mistake(make_stack, "no output dropout", r"last layer's output is not dropped", check_stacked_rnn_dropout),
         mistake(make_stack, "no dropout between layers", r"between stacked layers are not", check_stacked_rnn_dropout),
+        mistake(  # issue 23: the text promises the connection left out is named; this got a generic message
+            make_stack, "each layer's input dropped", r"last layer's output is not dropped", check_stacked_rnn_dropout
+        ),
+        mistake(
+            make_stack,
+            "only between layers",
+            r"input x of the first layer and the last layer's output are not dropped",
+            check_stacked_rnn_dropout,
+        ),
     ],
 )
 def test_a_mistake_is_named(wrong, pattern, check):

@@ -121,3 +121,26 @@ def test_rnn_forward_accepts_correct_alternatives(alternative):
 )
 def test_rnn_forward_names_mistakes(wrong, pattern):
     fails_with(check_rnn_forward, wrong, pattern)
+
+
+def rnn_cell_stub(x_t, h_prev, W_xh, W_hh, b_h):
+    raise NotImplementedError()
+
+
+rnn_cell_stub.__code__ = rnn_cell_stub.__code__.replace(co_name="rnn_cell")  # the notebook's name for it
+
+
+def test_an_unwritten_rnn_cell_is_blamed_not_rnn_forward():
+    """Issue 23: with rnn_forward written and rnn_cell not, the check said "rnn_forward is not implemented yet"."""
+
+    def written_forward(x, h0, W_xh, W_hh, b_h):
+        h = h0
+        states = []
+        for t in range(x.shape[1]):
+            h = rnn_cell_stub(x[:, t], h, W_xh, W_hh, b_h)
+            states.append(h)
+        return torch.stack(states, dim=1), h
+
+    written_forward.__code__ = written_forward.__code__.replace(co_name="rnn_forward")
+    message = fails_with(check_rnn_forward, written_forward, "rnn_forward calls rnn_cell, which is not implemented")
+    assert "rnn_forward is not implemented" not in message

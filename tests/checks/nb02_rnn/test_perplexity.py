@@ -113,3 +113,9 @@ def test_all_padding_row_is_named_for_per_sequence_means():
 
 def test_batch_shaped_result_is_refused():
     fails_with(check_perplexity, lambda z, y, pad: perplexity(z, y, pad).reshape(1), "one number, a 0-dim tensor")
+
+
+def test_the_underflow_message_does_not_name_a_ready_made_loss():
+    """Issue 24: the message said "Use F.log_softmax or F.cross_entropy", a ready-made loss the exercise forbids."""
+    message = fails_with(check_perplexity, log_of_softmax, "underflowed", hidden=True)
+    assert "cross_entropy" not in message and "log_softmax" not in message, message

@@ -85,3 +85,9 @@ def _detached_only_at_start(step, x, y, h0, k, optimizer=None):
 )
 def test_tbptt_names_mistakes(wrong, pattern):
     fails_with(check_tbptt, wrong, pattern)
+
+
+def test_the_never_detached_message_says_what_is_wrong_not_the_line():
+    """Issue 24: the message said "Detach the carried state at the start of every chunk: h = h.detach()"."""
+    message = fails_with(check_tbptt, make_tbptt("never detached"), "never detached")
+    assert "chunk boundary" in message and "h.detach()" not in message, message

@@ -147,3 +147,9 @@ MISTAKES = [  # (the learner's function, a pattern its failure message must matc
 @pytest.mark.parametrize("wrong, pattern, hidden", MISTAKES)
 def test_names_mistake(wrong, pattern, hidden, case_seeds):
     fails_with(check_clip_grad_norm, wrong, pattern, hidden=hidden)
+
+
+def test_the_generator_message_names_the_cause_not_the_line():
+    """Issue 24: the message ended with the line to type, "params = list(parameters)"."""
+    message = fails_with(check_clip_grad_norm, generator_used_twice, "generator")
+    assert "list(parameters)" not in message and "make a list" not in message, message

@@ -189,3 +189,14 @@ def test_slow_indexing_passes_with_a_note(capsys):
 )
 def test_fused_lstm_names_the_mistake(wrong, pattern, hidden):
     fails_with(check_fused_lstm, wrong, pattern, hidden=hidden)
+
+
+def test_an_unwritten_fused_lstm_cell_is_blamed_not_fused_lstm(monkeypatch):
+    """Issue 23: with FusedLSTM written but fused_lstm_cell (exercise 2) not, the check blamed FusedLSTM."""
+
+    def fused_lstm_cell(*args):  # exercise 2's untouched stub, which FusedLSTM calls
+        raise NotImplementedError()
+
+    monkeypatch.setitem(globals(), "fused_lstm_cell", fused_lstm_cell)
+    message = fails_with(check_fused_lstm, FusedLSTM, "FusedLSTM calls fused_lstm_cell, which is not implemented")
+    assert "FusedLSTM is not implemented" not in message

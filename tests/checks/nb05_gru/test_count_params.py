@@ -60,3 +60,10 @@ NAMED_MISTAKES = [
 @pytest.mark.parametrize("wrong_count, pattern", NAMED_MISTAKES)
 def test_count_params_names_the_mistake(wrong_count, pattern):
     fails_with(check_count_params, wrong_count, pattern)
+
+
+@pytest.mark.parametrize("wrong_count", [one_bias, lambda *a, **k: count_params(*a, **k) + 7])
+def test_the_message_lists_neither_torch_shapes_nor_the_expected_count(wrong_count):
+    """Issue 24: the message ended with torch's own parameter shapes and the expected count: the answer."""
+    message = fails_with(check_count_params, wrong_count, "count_params for nn")
+    assert "weight_ih_l0 (" not in message and "expected" not in message, message

@@ -3,9 +3,12 @@ h_n or from the padded output, and name each typical wrong reading?"""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 
+from course_lib.checks.core import CheckFailure
 from course_lib.checks.nb05_gru import check_final_states
 from tests.conftest import fails_with, stub
 
@@ -39,13 +42,13 @@ def test_right_answer_passes_on_other_seeds(seed):
     [
         pytest.param(stub, "not implemented yet", id="untouched_stub"),
         pytest.param(
-            lambda o, h, n: (h[-1], h[-1]), r"h_forward .*h_n\[-1\], the last layer's BACKWARD", id="h_n_last_only"
+            lambda o, h, n: (h[-1], h[-1]), r"h_forward .*h_n\[-1\], which is not the forward", id="h_n_last_only"
         ),
-        pytest.param(lambda o, h, n: (h[0], h[1]), r"h_n\[0\], the FIRST layer", id="first_layer"),
-        pytest.param(lambda o, h, n: (h[-1], h[-2]), r"h_forward .*BACKWARD state", id="directions_swapped"),
+        pytest.param(lambda o, h, n: (h[0], h[1]), r"h_n\[0\], a state of the FIRST layer", id="first_layer"),
+        pytest.param(lambda o, h, n: (h[-1], h[-2]), r"h_forward .*not the forward direction", id="directions_swapped"),
         pytest.param(
             lambda o, h, n: (h.view(2, -1, *h.shape[1:])[0, -1], h.view(2, -1, *h.shape[1:])[1, -1]),
-            r"not direction-major",
+            r"as if it were direction-major",
             id="direction_major_view",
         ),
         pytest.param(
@@ -63,6 +66,39 @@ def test_right_answer_passes_on_other_seeds(seed):
 )
 def test_names_the_mistake(wrong, pattern):
     fails_with(check_final_states, wrong, pattern)
+
+
+# the old messages: "the last layer's are h_n[-2] (forward) and ...", "or take h_n[-2]", "which is h_n[-1]",
+# "layer-major and direction-minor: h_n.view(L, 2, N, H)"; naming what the learner read ("it is h_n[-1]") is fine
+RIGHT_STATE = re.compile(r"take h_n|(?<!it )(?:is|are) h_n\[-[12]\]|layer-major|h_n\.view\(L, 2")
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        lambda o, h, n: (h[-1], h[-1]),
+        lambda o, h, n: (h[0], h[1]),
+        lambda o, h, n: (h.view(2, -1, *h.shape[1:])[0, -1], h.view(2, -1, *h.shape[1:])[1, -1]),
+        lambda o, h, n: (o[:, -1, : h.shape[-1]], h[-1]),
+        lambda o, h, n: (h[-2], o[:, -1, h.shape[-1] :]),
+        lambda o, h, n: h[-2:],
+        lambda o, h, n: (h[-2] * 1.01, h[-1]),
+    ],
+    ids=[
+        "h_n_last_only",
+        "first_layer",
+        "direction_major_view",
+        "ignores_lengths",
+        "backward_at_the_end",
+        "one_tensor",
+        "unnamed",
+    ],
+)
+def test_the_message_never_says_which_row_of_h_n_is_right(wrong):
+    """Issue 24: the text asks the learner to read h_n's layout in PyTorch's documentation; no message reads it."""
+    with pytest.raises(CheckFailure) as info:
+        check_final_states(wrong)
+    assert not RIGHT_STATE.search(str(info.value)), str(info.value)
 
 
 def test_single_layer_first_layer_is_the_last():

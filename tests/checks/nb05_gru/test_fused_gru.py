@@ -88,7 +88,9 @@ def _stepping_with(**mistake):
     class VariantGRU(FusedGRU):
         def forward(self, x, h0=None):
             return run_steps(
-                lambda x_t, h: gru_variant(x_t, h, *self.weights(), **mistake), x, self.initial_state(x, h0)
+                lambda x_t, h: gru_variant(x_t, h, *self.weights(), **{"candidate": "torch", **mistake}),
+                x,
+                self.initial_state(x, h0),
             )
 
     return VariantGRU

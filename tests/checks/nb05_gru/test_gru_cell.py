@@ -13,7 +13,7 @@ from tests.conftest import fails_with
 
 
 def _cell_with(**mistake):
-    return lambda x, h, Wi, Wh, bi, bh: gru_variant(x, h, Wi, Wh, bi, bh, **mistake)
+    return lambda x, h, Wi, Wh, bi, bh: gru_variant(x, h, Wi, Wh, bi, bh, **{"candidate": "torch", **mistake})
 
 
 def test_gru_cell_accepts_grucell_itself():

@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 
-from course_lib.checks.nb05_gru.variants import GATE_ORDER, gru_variant
+from course_lib.checks.nb05_gru.variants import GATE_ORDER, _gru_step, gru_variant
 
 
 def test_documented_gate_order_is_torchs():
@@ -45,5 +46,21 @@ def test_gru_variant_torch_equals_grucell():
     h = torch.randn(4, 5, generator=g, dtype=torch.float64)
     with torch.no_grad():
         expected = cell(x, h)
-        got = gru_variant(x, h, cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)
+        got = _gru_step(x, h, cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh, "torch", False, False)
     torch.testing.assert_close(got, expected)
+
+
+def test_gru_variant_cannot_compute_the_standard_cell():
+    """Issue 23: one call to gru_variant, imported in 05's first cell, passed gru_cell's check."""
+    g = torch.Generator().manual_seed(1)
+    cell = nn.GRUCell(3, 5, dtype=torch.float64)
+    x = torch.randn(4, 3, generator=g, dtype=torch.float64)
+    h = torch.randn(4, 5, generator=g, dtype=torch.float64)
+    weights = (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)
+    with pytest.raises(TypeError, match="candidate"):
+        gru_variant(x, h, *weights)
+    with pytest.raises(ValueError, match="exercise 1"):
+        gru_variant(x, h, *weights, candidate="torch")
+    with torch.no_grad():
+        for kwargs in ({"candidate": "cho"}, {"candidate": "torch", "swap_update": True}, {"candidate": "no_reset"}):
+            assert not torch.allclose(gru_variant(x, h, *weights, **kwargs), cell(x, h)), kwargs

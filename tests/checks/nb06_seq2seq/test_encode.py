@@ -77,3 +77,23 @@ def lengths_from_equality(embedding, rnn, src, lengths):
 )
 def test_encode_names_mistake(wrong, message, hidden):
     fails_with(check_encode, wrong, message, hidden=hidden)
+
+
+def packed_then_last_column(embedding, rnn, src, lengths):
+    """Packs right, then reads the context from the padded output's last column: zeros for a short row."""
+    out, _ = rnn(pack_padded_sequence(embedding(src), lengths, batch_first=True, enforce_sorted=False))
+    outputs = pad_packed_sequence(out, batch_first=True, total_length=src.shape[1])[0]
+    return outputs, outputs[:, -1]
+
+
+def one_step_past_the_end(embedding, rnn, src, lengths):
+    """Reads the state at step lengths[n] instead of lengths[n] - 1 (over the padding, so it is there)."""
+    outputs, _ = rnn(embedding(src))
+    rows = torch.arange(src.shape[0])
+    return outputs, outputs[rows, lengths.clamp_max(src.shape[1] - 1)]
+
+
+@pytest.mark.parametrize("wrong", [packed_then_last_column, one_step_past_the_end])
+def test_a_context_read_from_a_padded_step_is_named(wrong):
+    """Issue 23: the notebook promises "the context was read from a padded step"; it was a generic difference."""
+    fails_with(check_encode, wrong, r"the context was read from a padded step")
