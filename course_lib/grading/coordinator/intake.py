@@ -40,6 +40,8 @@ from pathlib import Path
 
 import nbformat
 
+from course_lib.grading.coordinator.handed_in import check_timestamp
+
 # what one notebook, one student's folder (extras and originals) and an unpacked LMS export may weigh, and how
 # many entries and folder levels one student's folder may hold
 from course_lib.grading.limits import (
@@ -53,6 +55,11 @@ from course_lib.grading.limits import (
 __all__ = ["Intake", "Problem", "intake", "shown"]
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
+BAD_STUDENT_ID = (
+    "the student id has characters that are not allowed (allowed: letters A-Z and a-z, digits and . _ @ + -, "
+    "starting with a letter or a digit, at most 100 characters): ignored"
+)
+HIDDEN_KNOWN = {".ipynb_checkpoints", ".DS_Store", ".git", ".course"}  # hidden entries that are never a student
 LMS_PATTERN = r"(?i)^(?:.*/)?(?P<student_id>[a-z0-9][a-z0-9.@+-]*)_(?P<late>late_)?\d+_\d+_(?P<file_id>[^/]+\.ipynb)$"
 
 
@@ -192,11 +199,7 @@ def _from_lms(
             )
             continue
         if not STUDENT_ID.match(found["student_id"]):  # a custom --lms-pattern may capture "..": no path from it
-            problems.append(
-                Problem(
-                    "-", assignment, shown(path.name), "the student id has characters that are not allowed: ignored"
-                )
-            )
+            problems.append(Problem("-", assignment, shown(path.name), BAD_STUDENT_ID))
             continue
         target = into / found["student_id"] / assignment / Path(found["file_id"]).name
         if target.exists():
@@ -258,15 +261,19 @@ def intake(
             folder = _from_lms(folder, only[0], lms_pattern or LMS_PATTERN, Path(tmp) / "lms", problems, late)
             from_lms = True
         students, work = [], []
-        for student_dir in sorted(p for p in folder.iterdir() if not p.name.startswith(".")):
+        for student_dir in sorted(folder.iterdir()):
             student = student_dir.name
+            if student.startswith("."):  # "..." is a folder name too: named, never skipped without a word
+                if student not in HIDDEN_KNOWN:
+                    problems.append(
+                        Problem(shown(student), "-", "-", "a hidden name (starts with '.'), not a student id: ignored")
+                    )
+                continue
             if student_dir.is_symlink() or not student_dir.is_dir():
                 problems.append(Problem(shown(student), "-", "-", "not a folder (or a symbolic link): ignored"))
                 continue
             if not STUDENT_ID.match(student):
-                problems.append(
-                    Problem(shown(student), "-", "-", "the student id has characters that are not allowed: ignored")
-                )
+                problems.append(Problem(shown(student), "-", "-", BAD_STUDENT_ID))
                 continue
             try:
                 handed_in = {p.name for p in student_dir.iterdir() if p.is_dir() and not p.is_symlink()}
@@ -274,6 +281,10 @@ def intake(
                 problems.append(Problem(student, "-", "-", f"the folder could not be read ({type(error).__name__})"))
                 continue
             students.append(student)
+            for linked in sorted(p.name for p in student_dir.iterdir() if p.is_symlink()):
+                problems.append(
+                    Problem(student, shown(linked), "-", "a symbolic link, not a folder handed in: not graded")
+                )
             for name in sorted(handed_in - set(assignments)):
                 problems.append(
                     Problem(
@@ -306,6 +317,7 @@ def intake(
                     release_dir / assignment,
                     problems,
                 )
+                problems.extend(Problem(student, assignment, "-", note) for note in check_timestamp(target, originals))
                 work.append((student, assignment))
     return Intake(students, work, problems, from_lms, late)
 
