@@ -390,7 +390,8 @@ def _take_assignment(
             shutil.copy2(blanks / filename, target / filename)
             continue
         try:
-            nb, notes = _read_notebook(path, grade_ids, all_assignments, _reference(blanks / filename))
+            blank = nbformat.read(blanks / filename, as_version=4)
+            nb, notes = _read_notebook(path, grade_ids, all_assignments, _reference(blank), blank)
         except Exception as error:  # untrusted input: whatever breaks the reading is this notebook's problem only
             problems.append(
                 Problem(
@@ -410,9 +411,8 @@ def _take_assignment(
 GRADING_FIELDS = ("grade", "solution", "locked", "task", "points")
 
 
-def _reference(blank: Path) -> dict[str, tuple[str, dict]]:
-    """{grade id: (cell type, nbgrader metadata)} of the assignment's own (released) notebook."""
-    nb = nbformat.read(blank, as_version=4)
+def _reference(nb) -> dict[str, tuple[str, dict]]:
+    """{grade id: (cell type, nbgrader metadata)} of the assignment's own (released) notebook ``nb``."""
     return {
         cell.metadata["nbgrader"]["grade_id"]: (cell.cell_type, dict(cell.metadata["nbgrader"]))
         for cell in nb.cells
@@ -434,6 +434,7 @@ def _read_notebook(
     grade_ids: set[str],
     all_assignments: dict[str, dict[str, set[str]]],
     reference: dict[str, tuple[str, dict]] | None = None,
+    blank=None,
 ):
     """The notebook at ``path`` as a valid nbformat-4 notebook, and notes on what was changed or found.
 
@@ -486,6 +487,8 @@ def _read_notebook(
         )
     deleted = [i for i in (reference or {}) if i not in seen]
     if deleted and len(deleted) < len(reference or {}):  # none at all is the "wrong notebook" note above
+        if blank is not None:
+            _restore_cells(nb, blank, set(deleted))
         notes.append(
             f"graded cells deleted from the notebook: {', '.join(deleted)}; put back from the assignment "
             f"and graded (a deleted answer cell earns nothing)"
@@ -502,6 +505,35 @@ def _read_notebook(
         )
     nbformat.validate(nb)  # what nbgrader reads next must be a well-formed notebook
     return nb, notes
+
+
+def _restore_cells(nb, blank, deleted: set[str]) -> None:
+    """Put the graded cells ``deleted`` back into ``nb`` from the released notebook ``blank``, in its order: each
+    after the nearest cell before it (in ``blank``) that ``nb`` still has, or first.
+
+    nbgrader's own ``OverwriteCells.add_missing_grade_cells`` puts back grade cells only, after the previous
+    source cell, and fails with ``KeyError`` when that one was deleted too (an answer cell and its test cell
+    deleted together): the whole notebook's score was lost.  A put-back answer cell is the released one
+    (unanswered), so the notebook scores as if the cells were there and left unanswered.
+    """
+    position = {_grading_id(cell): i for i, cell in enumerate(nb.cells) if _grading_id(cell) is not None}
+    taken_ids = {cell.get("id") for cell in nb.cells}
+    after = -1  # index in nb of the last cell of blank seen so far
+    for cell in blank.cells:
+        grade_id = _grading_id(cell)
+        if grade_id is None:
+            continue
+        if grade_id in deleted:
+            restored = copy.deepcopy(cell)
+            if restored.get("id") in taken_ids:  # cell ids are unique in a notebook
+                restored["id"] = f"restored-{grade_id}"[:64]
+            taken_ids.add(restored.get("id"))
+            nb.cells.insert(after + 1, restored)
+            position = {k: (i + 1 if i > after else i) for k, i in position.items()}
+            after += 1
+            position[grade_id] = after
+        elif grade_id in position:
+            after = max(after, position[grade_id])
 
 
 def _grading_id(cell) -> str | None:

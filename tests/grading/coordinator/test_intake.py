@@ -369,3 +369,24 @@ def test_an_honest_timestamp_is_kept_as_it_is(tmp_path, blanks):
     modified = datetime.datetime(2026, 12, 6, 12, 0, tzinfo=datetime.timezone.utc).timestamp()
     taken, stamp_file = _stamped(tmp_path, "2026-12-06 12:03:00.000000 UTC", modified)
     assert not taken.problems and stamp_file.read_text() == "2026-12-06 12:03:00.000000 UTC"
+
+
+def test_an_answer_cell_and_its_test_cell_deleted_together_are_put_back_in_place_unanswered(tmp_path, blanks):
+    """nbgrader's OverwriteCells puts back grade cells only, after the previous cell, and raised KeyError when
+    that cell (the answer) was deleted too: the whole notebook went ungraded.  Intake puts both back."""
+    nb = solved()
+    gone = {"encode", "test_encode"}
+    nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") not in gone]
+    subs = tmp_path / "subs"
+    _handed_in(subs, "deleter", nbformat.writes(nb))
+    taken = intake(tmp_path / "course", subs, SOURCES, blanks)
+    (what,) = [p.what for p in taken.problems]
+    assert what.startswith("graded cells deleted from the notebook: encode, test_encode; put back")
+    graded = nbformat.read(tmp_path / "course" / "submitted" / "deleter" / A01 / f"{A01}.ipynb", as_version=4)
+    nbformat.validate(graded)
+    order = [c.metadata["nbgrader"]["grade_id"] for c in graded.cells if "nbgrader" in c.metadata]
+    released = [c.metadata["nbgrader"]["grade_id"] for c in stub().cells if "nbgrader" in c.metadata]
+    assert order == released, "every graded cell, in the assignment's order"
+    blank_answer = next(c for c in stub().cells if c.metadata.get("nbgrader", {}).get("grade_id") == "encode")
+    answer = next(c for c in graded.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "encode")
+    assert answer.source == blank_answer.source, "the put-back answer cell is the released, unanswered one"
