@@ -12,6 +12,9 @@ pattern ``LMS_PATTERN`` (Canvas's ``<student>_<LATE_><id>_<id>_<file>``; pass an
 - an old nbformat version                               -> converted to version 4
 - a notebook from another assignment                    -> graded, and reported
 - cells with nbgrader ids the source does not have      -> their grading metadata is removed
+- graded cells deleted (an answer and its test together)-> put back from the released notebook, in its order
+- a timestamp.txt that is not a date, or is earlier than the notebook's last change -> named; ignored or the later used
+- a hidden student folder (``...``), a symbolic link where an assignment folder should be -> named, not graded
 - copies of a graded cell (copy and paste keeps the id)  -> the first is graded, the copies are ordinary cells
 - anything else that cannot be read or is not a valid notebook -> graded as the blank notebook, reason given
 - student ids or file names that could escape the folder, symlinks, oversized files -> refused
