@@ -218,6 +218,9 @@ def encode_plain(value: Any) -> Any:
     raise TypeError(f"a {type(value).__name__} cannot be checked; return tensors, numbers or strings")
 
 
+UNCHECKABLE_RETURN = "UncheckableReturn"  # a LearnerError type: the function returned what no check can read
+
+
 def encode_results(results: dict[str, Any]) -> dict:
     """Encode each case's result; one that cannot cross a process boundary becomes a LearnerError.
 
@@ -236,7 +239,9 @@ def encode_results(results: dict[str, Any]) -> dict:
                 )
             encoded[case] = encode_plain(value)
         except (TypeError, ValueError, RecursionError) as error:
-            encoded[case] = encode_plain(LearnerError("TypeError", f"the value returned cannot be checked: {error}"))
+            encoded[case] = encode_plain(
+                LearnerError(UNCHECKABLE_RETURN, f"the value returned cannot be checked: {error}")
+            )
     return {"__dict__": [[k, v] for k, v in encoded.items()]}
 
 
@@ -318,5 +323,9 @@ def result_of(results: Mapping[str, Any], case: str, function: str) -> Any:
             )
         if value.type == "InputModified":
             raise CheckFailure(f"{function}, case '{case}': {value.message}.")
+        if value.type == UNCHECKABLE_RETURN:  # it returned, without raising: what it returned was refused
+            raise CheckFailure(
+                f"{function} raised nothing, but what it returned was refused: {value.message} (case '{case}')"
+            )
         raise CheckFailure(f"{function} raised {value.type}: {value.message} (case '{case}')")
     return value

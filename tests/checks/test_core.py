@@ -77,6 +77,13 @@ def test_result_of_names_what_the_learner_function_raised():
         result_of({"c": LearnerError("ValueError", "bad shape")}, "c", "f")
 
 
+def test_a_refused_return_value_is_not_called_an_exception():
+    back = decode_plain(encode_results({"a": object()}))
+    with pytest.raises(CheckFailure, match="f raised nothing, but what it returned was refused") as failure:
+        result_of(back, "a", "f")
+    assert "raised TypeError" not in str(failure.value)
+
+
 def test_as_tensor_names_shapes_and_transposes():
     with pytest.raises(CheckFailure, match=r"expected \(N, H\) = \(2, 3\). It looks transposed"):
         as_tensor(np.zeros((3, 2)), "h", (2, 3), "(N, H)")

@@ -34,6 +34,7 @@ import json
 import types
 from pathlib import Path
 
+from course_lib.grading.coordinator.csv_cells import safe_writer
 from course_lib.grading.coordinator.report import NOT_GRADED, PENDING, standing
 from course_lib.grading.coordinator.roster import IDENTITY, MATCH, column_for, load, match
 
@@ -161,7 +162,7 @@ def export_grades(
                 cells[columns[assignment]] = f"{data['score']:g}"
     out = Path(out)
     with out.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = safe_writer(handle)
         writer.writerow(kept + [columns[a] for a in chosen])
         if lms == "canvas":
             writer.writerow(["Points Possible"] + [""] * (len(kept) - 1) + [f"{maxima[a]:g}" for a in chosen])

@@ -12,6 +12,9 @@ pattern ``LMS_PATTERN`` (Canvas's ``<student>_<LATE_><id>_<id>_<file>``; pass an
 - an old nbformat version                               -> converted to version 4
 - a notebook from another assignment                    -> graded, and reported
 - cells with nbgrader ids the source does not have      -> their grading metadata is removed
+- graded cells deleted (an answer and its test together)-> put back from the released notebook, in its order
+- a timestamp.txt that is not a date, or is earlier than the notebook's last change -> named; ignored or the later used
+- a hidden student folder (``...``), a symbolic link where an assignment folder should be -> named, not graded
 - copies of a graded cell (copy and paste keeps the id)  -> the first is graded, the copies are ordinary cells
 - anything else that cannot be read or is not a valid notebook -> graded as the blank notebook, reason given
 - student ids or file names that could escape the folder, symlinks, oversized files -> refused
@@ -40,6 +43,8 @@ from pathlib import Path
 
 import nbformat
 
+from course_lib.grading.coordinator.handed_in import check_timestamp
+
 # what one notebook, one student's folder (extras and originals) and an unpacked LMS export may weigh, and how
 # many entries and folder levels one student's folder may hold
 from course_lib.grading.limits import (
@@ -53,6 +58,11 @@ from course_lib.grading.limits import (
 __all__ = ["Intake", "Problem", "intake", "shown"]
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
+BAD_STUDENT_ID = (
+    "the student id has characters that are not allowed (allowed: letters A-Z and a-z, digits and . _ @ + -, "
+    "starting with a letter or a digit, at most 100 characters): ignored"
+)
+HIDDEN_KNOWN = {".ipynb_checkpoints", ".DS_Store", ".git", ".course"}  # hidden entries that are never a student
 LMS_PATTERN = r"(?i)^(?:.*/)?(?P<student_id>[a-z0-9][a-z0-9.@+-]*)_(?P<late>late_)?\d+_\d+_(?P<file_id>[^/]+\.ipynb)$"
 
 
@@ -192,11 +202,7 @@ def _from_lms(
             )
             continue
         if not STUDENT_ID.match(found["student_id"]):  # a custom --lms-pattern may capture "..": no path from it
-            problems.append(
-                Problem(
-                    "-", assignment, shown(path.name), "the student id has characters that are not allowed: ignored"
-                )
-            )
+            problems.append(Problem("-", assignment, shown(path.name), BAD_STUDENT_ID))
             continue
         target = into / found["student_id"] / assignment / Path(found["file_id"]).name
         if target.exists():
@@ -258,15 +264,19 @@ def intake(
             folder = _from_lms(folder, only[0], lms_pattern or LMS_PATTERN, Path(tmp) / "lms", problems, late)
             from_lms = True
         students, work = [], []
-        for student_dir in sorted(p for p in folder.iterdir() if not p.name.startswith(".")):
+        for student_dir in sorted(folder.iterdir()):
             student = student_dir.name
+            if student.startswith("."):  # "..." is a folder name too: named, never skipped without a word
+                if student not in HIDDEN_KNOWN:
+                    problems.append(
+                        Problem(shown(student), "-", "-", "a hidden name (starts with '.'), not a student id: ignored")
+                    )
+                continue
             if student_dir.is_symlink() or not student_dir.is_dir():
                 problems.append(Problem(shown(student), "-", "-", "not a folder (or a symbolic link): ignored"))
                 continue
             if not STUDENT_ID.match(student):
-                problems.append(
-                    Problem(shown(student), "-", "-", "the student id has characters that are not allowed: ignored")
-                )
+                problems.append(Problem(shown(student), "-", "-", BAD_STUDENT_ID))
                 continue
             try:
                 handed_in = {p.name for p in student_dir.iterdir() if p.is_dir() and not p.is_symlink()}
@@ -274,6 +284,10 @@ def intake(
                 problems.append(Problem(student, "-", "-", f"the folder could not be read ({type(error).__name__})"))
                 continue
             students.append(student)
+            for linked in sorted(p.name for p in student_dir.iterdir() if p.is_symlink()):
+                problems.append(
+                    Problem(student, shown(linked), "-", "a symbolic link, not a folder handed in: not graded")
+                )
             for name in sorted(handed_in - set(assignments)):
                 problems.append(
                     Problem(
@@ -306,6 +320,7 @@ def intake(
                     release_dir / assignment,
                     problems,
                 )
+                problems.extend(Problem(student, assignment, "-", note) for note in check_timestamp(target, originals))
                 work.append((student, assignment))
     return Intake(students, work, problems, from_lms, late)
 
@@ -378,7 +393,8 @@ def _take_assignment(
             shutil.copy2(blanks / filename, target / filename)
             continue
         try:
-            nb, notes = _read_notebook(path, grade_ids, all_assignments, _reference(blanks / filename))
+            blank = nbformat.read(blanks / filename, as_version=4)
+            nb, notes = _read_notebook(path, grade_ids, all_assignments, _reference(blank), blank)
         except Exception as error:  # untrusted input: whatever breaks the reading is this notebook's problem only
             problems.append(
                 Problem(
@@ -398,9 +414,8 @@ def _take_assignment(
 GRADING_FIELDS = ("grade", "solution", "locked", "task", "points")
 
 
-def _reference(blank: Path) -> dict[str, tuple[str, dict]]:
-    """{grade id: (cell type, nbgrader metadata)} of the assignment's own (released) notebook."""
-    nb = nbformat.read(blank, as_version=4)
+def _reference(nb) -> dict[str, tuple[str, dict]]:
+    """{grade id: (cell type, nbgrader metadata)} of the assignment's own (released) notebook ``nb``."""
     return {
         cell.metadata["nbgrader"]["grade_id"]: (cell.cell_type, dict(cell.metadata["nbgrader"]))
         for cell in nb.cells
@@ -422,6 +437,7 @@ def _read_notebook(
     grade_ids: set[str],
     all_assignments: dict[str, dict[str, set[str]]],
     reference: dict[str, tuple[str, dict]] | None = None,
+    blank=None,
 ):
     """The notebook at ``path`` as a valid nbformat-4 notebook, and notes on what was changed or found.
 
@@ -474,6 +490,8 @@ def _read_notebook(
         )
     deleted = [i for i in (reference or {}) if i not in seen]
     if deleted and len(deleted) < len(reference or {}):  # none at all is the "wrong notebook" note above
+        if blank is not None:
+            _restore_cells(nb, blank, set(deleted))
         notes.append(
             f"graded cells deleted from the notebook: {', '.join(deleted)}; put back from the assignment "
             f"and graded (a deleted answer cell earns nothing)"
@@ -490,6 +508,35 @@ def _read_notebook(
         )
     nbformat.validate(nb)  # what nbgrader reads next must be a well-formed notebook
     return nb, notes
+
+
+def _restore_cells(nb, blank, deleted: set[str]) -> None:
+    """Put the graded cells ``deleted`` back into ``nb`` from the released notebook ``blank``, in its order: each
+    after the nearest cell before it (in ``blank``) that ``nb`` still has, or first.
+
+    nbgrader's own ``OverwriteCells.add_missing_grade_cells`` puts back grade cells only, after the previous
+    source cell, and fails with ``KeyError`` when that one was deleted too (an answer cell and its test cell
+    deleted together): the whole notebook's score was lost.  A put-back answer cell is the released one
+    (unanswered), so the notebook scores as if the cells were there and left unanswered.
+    """
+    position = {_grading_id(cell): i for i, cell in enumerate(nb.cells) if _grading_id(cell) is not None}
+    taken_ids = {cell.get("id") for cell in nb.cells}
+    after = -1  # index in nb of the last cell of blank seen so far
+    for cell in blank.cells:
+        grade_id = _grading_id(cell)
+        if grade_id is None:
+            continue
+        if grade_id in deleted:
+            restored = copy.deepcopy(cell)
+            if restored.get("id") in taken_ids:  # cell ids are unique in a notebook
+                restored["id"] = f"restored-{grade_id}"[:64]
+            taken_ids.add(restored.get("id"))
+            nb.cells.insert(after + 1, restored)
+            position = {k: (i + 1 if i > after else i) for k, i in position.items()}
+            after += 1
+            position[grade_id] = after
+        elif grade_id in position:
+            after = max(after, position[grade_id])
 
 
 def _grading_id(cell) -> str | None:

@@ -19,12 +19,12 @@ never with the score an earlier run left in the gradebook.
 
 from __future__ import annotations
 
-import csv
 import html
 import json
 import re
 from pathlib import Path
 
+from course_lib.grading.coordinator.csv_cells import SafeDictWriter
 from course_lib.grading.coordinator.intake import Problem
 
 __all__ = [
@@ -182,7 +182,7 @@ def write_outputs(
         )
     ]
     with csv_path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns + ["problems"])
+        writer = SafeDictWriter(handle, fieldnames=columns + ["problems"])
         writer.writeheader()
         for student in students:
             writer.writerow(_csv_row(student, chosen, report[student]))

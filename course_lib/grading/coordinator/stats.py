@@ -24,7 +24,6 @@ question is the exercise, not the deadline.  Written by :func:`write_stats`: ``g
 from __future__ import annotations
 
 import collections
-import csv
 import dataclasses
 import math
 import re
@@ -32,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from course_lib.grading.coordinator.csv_cells import safe_writer
 from course_lib.grading.task.bonus import bonus_points
 
 __all__ = ["ExerciseStats", "compute", "mistake_of", "section", "text", "write_stats"]
@@ -242,7 +242,7 @@ def write_stats(root: Path, stats: list[ExerciseStats], stem: str = "grading-sta
     root = Path(root)
     csv_path, md_path, png_path = (root / f"{stem}{ext}" for ext in (".csv", ".md", ".png"))
     with csv_path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = safe_writer(handle)
         writer.writerow(
             [
                 *("assignment", "notebook", "exercise", "points", "submissions", "pending", "mean", "mean share"),

@@ -47,6 +47,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError  # noqa: E402
 
 # bytes of output kept of one cell's run (a print in an endless loop stays small), and of a probe's answer
 from course_lib.grading.limits import INTERRUPT_GRACE, MAX_CELL_OUTPUT, MAX_PROBE_OUTPUT  # noqa: E402
+from course_lib.grading.sandbox.undumpable import make_undumpable  # noqa: E402
 from course_lib.grading.sandbox.zygote import kernel_spec_metadata, warm_kernels  # noqa: E402
 
 __all__ = ["run_notebook", "main"]
@@ -250,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cell-timeout", type=int, default=120)
     parser.add_argument("--warm-kernels", action="store_true", help="fork each kernel from a warm zygote")
     args = parser.parse_args(argv)
+    make_undumpable()  # before any kernel starts: the kernel cannot ptrace this process or write its memory
     record = Record(args.record_fd)
     # first: which course_lib this sandbox imported (course_lib.grading.task.ran compares it with the grader's)
     record._write({"course_lib": str(Path(sys.modules["course_lib"].__file__).resolve().parent)})

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime
+import os
 import zipfile
 
 import nbformat
 import pytest
+from nbgrader.utils import parse_utc
 
 from course_lib.grading.coordinator.class_run import _source_notebooks
-from course_lib.grading.coordinator.intake import intake
+from course_lib.grading.coordinator.intake import BAD_STUDENT_ID, intake
 from tests.conftest import ROOT
 from tests.grading.conftest import A01, solved, stub
 
@@ -153,7 +156,7 @@ def test_a_custom_lms_pattern_cannot_make_a_path_of_a_student_id(tmp_path, blank
         lms_pattern=r"^(?:.*/)?(?P<student_id>[^_]+)_(?P<file_id>.+\.ipynb)$",
     )
     assert taken.work == []
-    assert [p.what for p in taken.problems] == ["the student id has characters that are not allowed: ignored"]
+    assert [p.what for p in taken.problems] == [BAD_STUDENT_ID] and "allowed: letters" in BAD_STUDENT_ID
 
 
 def test_huge_extra_files_are_left_out_and_named(tmp_path, blanks, monkeypatch):
@@ -311,8 +314,79 @@ def test_the_courses_own_submitted_folder_is_graded_as_nbgrader_collect_left_it(
     collected.mkdir(parents=True)
     nbformat.write(solved(), collected / f"{A01}.ipynb")
     (collected / "timestamp.txt").write_text("2026-12-01 10:00:00.000000 UTC")
+    saved = datetime.datetime(2026, 12, 1, 9, 59, tzinfo=datetime.timezone.utc).timestamp()
+    os.utime(collected / f"{A01}.ipynb", (saved, saved))  # saved before it was handed in, as nbgrader's submit does
     taken = intake(course, course / "submitted", SOURCES, blanks)
     assert taken.work == [("alice", A01)] and not taken.problems
     assert nbformat.read(collected / f"{A01}.ipynb", as_version=4).cells == solved().cells
     (kept,) = (course / ".course" / "collected").iterdir()
     assert (kept / "alice" / A01 / "timestamp.txt").read_text() == "2026-12-01 10:00:00.000000 UTC"
+
+
+def test_a_dotted_student_folder_and_a_symlinked_assignment_are_named_for_that_student(tmp_path, blanks):
+    subs = tmp_path / "subs"
+    _handed_in(subs, "...", nbformat.writes(solved()))
+    (subs / "dave").mkdir(parents=True)
+    (subs / "dave" / A01).symlink_to(blanks / A01, target_is_directory=True)
+    (subs / "bad id!").mkdir()
+    taken = intake(tmp_path / "course", subs, SOURCES, blanks)
+    named = {(p.student, p.assignment): p.what for p in taken.problems}
+    assert "not a student id" in named[("...", "-")]
+    assert "a symbolic link, not a folder handed in" in named[("dave", A01)]
+    assert "allowed: letters A-Z and a-z, digits and . _ @ + -" in named[("bad id!", "-")]
+    assert taken.work == []
+
+
+def _stamped(tmp_path, text: str, modified: float):
+    subs = tmp_path / "subs"
+    _handed_in(subs, "alice", nbformat.writes(solved()))
+    folder = subs / "alice" / A01
+    (folder / "timestamp.txt").write_text(text)
+    os.utime(folder / f"{A01}.ipynb", (modified, modified))
+    taken = intake(tmp_path / "course", subs, SOURCES, tmp_path / "release")
+    return taken, tmp_path / "course" / "submitted" / "alice" / A01 / "timestamp.txt"
+
+
+def test_a_timestamp_that_is_not_a_date_is_named_and_the_notebook_still_graded(tmp_path, blanks):
+    taken, stamp_file = _stamped(tmp_path, "not a date at all", 1_700_000_000.0)
+    assert taken.work == [("alice", A01)]
+    (what,) = [p.what for p in taken.problems]
+    assert what.startswith("timestamp.txt is not a date ('not a date at all'") and "without a time" in what
+    assert not stamp_file.exists(), "nbgrader's autograde would crash on it; late.stamp writes the file's time"
+    kept = tmp_path / "course" / ".course" / "originals" / "alice" / A01 / "timestamp.txt"
+    assert kept.read_text() == "not a date at all", "the original is kept"
+
+
+def test_a_timestamp_earlier_than_the_notebooks_last_change_is_not_believed(tmp_path, blanks):
+    modified = datetime.datetime(2026, 12, 6, 12, 0, tzinfo=datetime.timezone.utc).timestamp()
+    taken, stamp_file = _stamped(tmp_path, "2020-01-01 00:00:00.000000 UTC", modified)
+    (what,) = [p.what for p in taken.problems]
+    assert "before the notebook was last modified (2026-12-06 12:00 UTC)" in what
+    assert parse_utc(stamp_file.read_text()) == datetime.datetime(2026, 12, 6, 12, 0)
+
+
+def test_an_honest_timestamp_is_kept_as_it_is(tmp_path, blanks):
+    modified = datetime.datetime(2026, 12, 6, 12, 0, tzinfo=datetime.timezone.utc).timestamp()
+    taken, stamp_file = _stamped(tmp_path, "2026-12-06 12:03:00.000000 UTC", modified)
+    assert not taken.problems and stamp_file.read_text() == "2026-12-06 12:03:00.000000 UTC"
+
+
+def test_an_answer_cell_and_its_test_cell_deleted_together_are_put_back_in_place_unanswered(tmp_path, blanks):
+    """nbgrader's OverwriteCells puts back grade cells only, after the previous cell, and raised KeyError when
+    that cell (the answer) was deleted too: the whole notebook went ungraded.  Intake puts both back."""
+    nb = solved()
+    gone = {"encode", "test_encode"}
+    nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") not in gone]
+    subs = tmp_path / "subs"
+    _handed_in(subs, "deleter", nbformat.writes(nb))
+    taken = intake(tmp_path / "course", subs, SOURCES, blanks)
+    (what,) = [p.what for p in taken.problems]
+    assert what.startswith("graded cells deleted from the notebook: encode, test_encode; put back")
+    graded = nbformat.read(tmp_path / "course" / "submitted" / "deleter" / A01 / f"{A01}.ipynb", as_version=4)
+    nbformat.validate(graded)
+    order = [c.metadata["nbgrader"]["grade_id"] for c in graded.cells if "nbgrader" in c.metadata]
+    released = [c.metadata["nbgrader"]["grade_id"] for c in stub().cells if "nbgrader" in c.metadata]
+    assert order == released, "every graded cell, in the assignment's order"
+    blank_answer = next(c for c in stub().cells if c.metadata.get("nbgrader", {}).get("grade_id") == "encode")
+    answer = next(c for c in graded.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "encode")
+    assert answer.source == blank_answer.source, "the put-back answer cell is the released, unanswered one"
