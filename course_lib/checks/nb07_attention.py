@@ -30,6 +30,7 @@ from course_lib.checks.toolkit import (
     randn,
     tolerance,
     visible_first,
+    which_differ,
 )
 
 __all__ = ["EXERCISES", "check_attention", "check_attention_decoder_step"]
@@ -55,6 +56,25 @@ def reference_weights(
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
     scores = torch.einsum("nh,nsh->ns", query, keys) * scale
     return scores.masked_fill(~mask, float("-inf")).softmax(dim)
+
+
+def _fitted_scale(weights: torch.Tensor, query: torch.Tensor, keys: torch.Tensor, mask: torch.Tensor) -> float | None:
+    """The c of ``softmax(c * query . key)`` that fits positive ``weights`` best (least squares on the log-weights,
+    centred per row over the real positions), or None when no row has two real positions."""
+    scores = torch.einsum("nh,nsh->ns", query.double(), keys.double())
+    xs, ys = [], []
+    for n in range(scores.shape[0]):
+        real = mask[n]
+        if int(real.sum()) < 2 or not bool((weights[n][real] > 0).all()):
+            continue
+        x, y = scores[n][real], weights[n][real].log()
+        xs.append(x - x.mean())
+        ys.append(y - y.mean())
+    if not xs:
+        return None
+    x, y = torch.cat(xs), torch.cat(ys)
+    denominator = float((x * x).sum())
+    return float((x * y).sum()) / denominator if denominator > 0 else None
 
 
 # ==================================================================================================
@@ -150,6 +170,17 @@ def _attention_judge(cases, results):
                 f"case '{name}': the scores are not scaled: divide query . key by sqrt(H) = "
                 f"{math.sqrt(H):.4g} before the softmax (scaled dot-product attention)."
             )
+        scale = _fitted_scale(weights.double(), query, keys, mask)
+        if scale is not None and not close(weights, weights_ref, **tol):
+            if close(weights, reference_weights(query, keys, mask, scale), **tol):
+                named = {f"H = {H}": 1.0 / H, f"sqrt(S) = sqrt({S})": 1.0 / math.sqrt(S), f"S = {S}": 1.0 / S}
+                which = next((k for k, v in named.items() if abs(scale - v) <= 1e-6 * v), None)
+                raise CheckFailure(
+                    f"case '{name}': the weights are a softmax of query . key scaled by the wrong factor: "
+                    + (f"you divided by {which}" if which else f"your scores are query . key times {scale:.6g}")
+                    + f"; scaled dot-product attention divides by sqrt(H) = {math.sqrt(H):.4g}, H the size of a "
+                    f"query and a key."
+                )
         assert_close(
             weights.double(),
             weights_ref,
@@ -249,14 +280,29 @@ def _step_judge(cases, results):
         if not close(weights, weights_ref, **tol):
             if (weights.double()[~mask].abs() > 1e-6).any():
                 raise CheckFailure(f"case '{name}': padding gets attention weight: pass the mask to the attention.")
-            with torch.no_grad():  # the query was a new state: the one returned, or the step's right one
-                by_new_state = [reference_weights(state, keys, mask) for state in (h_new.double(), h_ref)]
-            if any(close(weights, wrong, **tol) for wrong in by_new_state):
+            uniform = mask.double() / mask.double().sum(-1, keepdim=True)
+            if close(weights, uniform, **tol) and not close(weights_ref, uniform, **tol):
                 raise CheckFailure(
-                    f"case '{name}': you queried the attention with h_new instead of h: the weights you returned "
-                    f"are the ones your new state asks for. In this notebook the previous state h asks for the "
-                    f"context, before the cell runs (the cell needs that context as input)."
+                    f"case '{name}': every real position gets the same weight (1 / the number of real positions): "
+                    f"the context is the mean of the keys, not an attention of the state over them."
                 )
+            with (
+                torch.no_grad()
+            ):  # the query was a new state (the one returned, or the step's right one), or y's embedding
+                queries = {
+                    "h_new instead of h": [h_new.double(), h_ref],
+                    "the embedding of y_prev instead of h": (
+                        [embedding(y_prev).detach().double()] if embedding.embedding_dim == H else []
+                    ),
+                }
+                wrong = {label: [reference_weights(q, keys, mask) for q in qs] for label, qs in queries.items()}
+            for label, candidates in wrong.items():
+                if any(close(weights, w, **tol) for w in candidates):
+                    raise CheckFailure(
+                        f"case '{name}': you queried the attention with {label}: the weights you returned are the ones "
+                        f"that query asks for. In this notebook the previous state h asks for the context, before the "
+                        f"cell runs (the cell needs that context as input)."
+                    )
             assert_close(
                 weights.double(),
                 weights_ref,
@@ -265,6 +311,12 @@ def _step_judge(cases, results):
                 hint="The previous state h is the query; attention returns the pair (context, weights), in that "
                 "order, and the weights to return are the ones it used.",
             )
+        right = [
+            n for n, got, ref in (("logits", logits, logits_ref), ("h_new", h_new, h_ref)) if close(got, ref, **tol)
+        ]
+        wrong = [n for n in ("logits", "h_new") if n not in right]
+        where = which_differ(["weights", *right], wrong)
+        where = f"\n{where}" if where else ""
         unweighted = reference(h, keys.mean(1))
         if close(h_new, unweighted[1], **tol) and not close(h_ref, unweighted[1], **tol):
             raise CheckFailure(
@@ -276,14 +328,20 @@ def _step_judge(cases, results):
             f"h_new on case '{name}'",
             **tol,
             hint="The cell's input is the previous token's embedding followed by the attended context (E + H "
-            "features, in that order), and its state is the previous state h.",
+            "features, in that order), and its state is the previous state h." + where,
         )
+        stale = out(h).detach()
+        if close(logits, stale, **tol) and not close(logits_ref, stale, **tol):
+            raise CheckFailure(
+                f"case '{name}': the logits are read out of the previous state h; the step's output comes from the "
+                f"state the cell has just made.{where}"
+            )
         assert_close(
             logits.double(),
             logits_ref,
             f"logits on case '{name}'",
             **tol,
-            hint="The logits are read from the new state.",
+            hint="The logits are read from the new state." + where,
         )
 
 

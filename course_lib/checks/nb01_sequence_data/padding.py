@@ -23,6 +23,12 @@ def _pad_cases(seed, hidden):
             "pad_id": 2,
             "seqs": [np.array([2, 6, 2]), np.array([7]), np.array([8, 2])],
         },
+        # T_max is the longest row's length, wherever that row is; a pad id can be negative (-100, as
+        # F.cross_entropy's ignore_index)
+        "pad_id=-100, the longest sequence last": {
+            "pad_id": -100,
+            "seqs": [np.array([4]), np.array([5, 6]), np.array([7, 8, 9])],
+        },
     }
     if hidden:
         cases["pad_id=3 inside, first and last"] = {
@@ -38,6 +44,11 @@ def _pad_cases(seed, hidden):
         }
         cases["equal lengths"] = {"seqs": [np.array([4, 5]), np.array([6, 7])], "pad_id": 0}
         cases["one sequence"] = {"seqs": [np.array([3, 4, 5, 6])], "pad_id": 0}
+        lengths = torch.randint(1, 7, (4,), generator=g).tolist()
+        cases["random lengths, pad_id=-100"] = {
+            "seqs": [torch.randint(0, 30, (n,), generator=g).numpy() for n in lengths],
+            "pad_id": -100,
+        }
     return cases
 
 
@@ -55,6 +66,15 @@ def _pad_judge(cases, results):
         value = result_of(results, name, "pad_batch")
         if not isinstance(value, (list, tuple)) or len(value) != 3:
             raise CheckFailure("pad_batch should return three things: (padded, lengths, mask)")
+        shape = tuple(getattr(value[0], "shape", ()))
+        width = shape[1:] if len(shape) == 2 and len(seqs) else ()
+        if width and width[0] != padded_ref.shape[1] and width[0] in (len(seqs[0]), min(len(s) for s in seqs)):
+            which = "first" if width[0] == len(seqs[0]) else "shortest"
+            raise CheckFailure(
+                f"case '{name}': padded has {width[0]} columns, the length of the {which} sequence; T_max is the "
+                f"length of the longest one ({padded_ref.shape[1]} here, lengths {lengths_ref.tolist()}), wherever "
+                f"it is in the list."
+            )
         padded = as_tensor(value[0], f"padded on case '{name}'", tuple(padded_ref.shape), "(N, T_max)")
         lengths = as_tensor(value[1], f"lengths on case '{name}'", tuple(lengths_ref.shape), "(N,)")
         mask = as_tensor(value[2], f"mask on case '{name}'", tuple(mask_ref.shape), "(N, T_max)")

@@ -38,6 +38,11 @@ def _vocab_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
                 "sentences": [["<unk>", "ok", "ok"], ["<pad>", "ok"]],
                 "min_freq": 1,
             },
+            # a count is of occurrences, not of sentences: 'so' occurs twice, both times in one sentence
+            "a token repeated within a sentence, min_freq=2": {
+                "sentences": [["so", "so", "good"], ["good", "film"], ["film", "bad"]],
+                "min_freq": 2,
+            },
         }
     g = generator(seed)
     return {
@@ -76,7 +81,16 @@ def _vocab_judge(cases, results):
         missing = [t for t in wanted if t not in words]
         if missing:
             t = missing[0]
-            hint = " (keep tokens whose count is >= min_freq, not > min_freq)" if counts[t] == min_freq else ""
+            in_sentences = sum(t in s for s in case["sentences"])
+            if in_sentences < counts[t] and in_sentences < min_freq:
+                hint = (
+                    f" (it is in {in_sentences} sentence{'s' * (in_sentences != 1)} only: count every occurrence, "
+                    f"repeats within a sentence too, not the sentences a token is in)"
+                )
+            elif counts[t] == min_freq:
+                hint = " (keep tokens whose count is >= min_freq, not > min_freq)"
+            else:
+                hint = ""
             raise CheckFailure(
                 f"case '{name}': token {t!r} occurs {counts[t]} times with min_freq={min_freq}, so it belongs in "
                 f"the vocabulary{hint}"
@@ -90,6 +104,13 @@ def _vocab_judge(cases, results):
             )
         if words != wanted:
             i = next(i for i, (a, b) in enumerate(zip(words, wanted)) if a != b)  # same tokens, other order
+            in_sentences = collections.Counter(t for s in case["sentences"] for t in dict.fromkeys(s))
+            if words == [t for t, _ in in_sentences.most_common() if t in wanted]:
+                raise CheckFailure(
+                    f"case '{name}': the tokens are ordered by the number of sentences they are in, not by how often "
+                    f"they occur: count every occurrence, repeats within a sentence too. After the specials, the "
+                    f"tokens {sequence_differences(words, wanted)}."
+                )
             raise CheckFailure(
                 f"case '{name}': order the tokens by count, most frequent first, ties in order of first appearance "
                 f"(collections.Counter.most_common does this). After the specials, the tokens "

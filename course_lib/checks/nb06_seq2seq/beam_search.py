@@ -19,31 +19,42 @@ import torch
 from course_lib.checks.compare import describe
 from course_lib.checks.core import CheckFailure, Exercise, result_of
 from course_lib.checks.nb06_seq2seq.cases import BOS_ID, DTYPES, EOS_ID, PAD_ID, UNK_ID
-from course_lib.checks.nb06_seq2seq.toy_decoder import ToyDecoder, replay, shift_right, toy_context, toy_model
+from course_lib.checks.nb06_seq2seq.toy_decoder import ToyDecoder, replay, shift_right, toy_context, toy_model, trace
 from course_lib.checks.toolkit import as_tensor, generator, number, pair, plain, sequence_differences, visible_first
 
 
 def _beam_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     g = generator(seed)
-    setups = [("", 4, 0.75, "float32", [1, 2, 3, 1000]), ("max_len=1, ", 1, 0.75, "float32", [2])]
+    # (label prefix, max_len, alpha, dtype, widths, what the model must show if 50 draws can find it)
+    setups = [
+        ("", 4, 0.75, "float32", [1, 2, 3, 1000], _eos_length_matters),
+        ("a second model, ", 4, 0.75, "float32", [2], _parents_reordered),
+        ("max_len=1, ", 1, 0.75, "float32", [2], None),
+    ]
     if hidden:
         setups += [
-            ("float64, alpha=1, ", 5, 1.0, "float64", [1, 2, 4, 5000]),
-            ("float64, alpha=0, ", 4, 0.0, "float64", [1, 3, 1000]),
-            ("float64, max_len=1, ", 1, 0.75, "float64", [1, 3]),
+            ("float64, alpha=1, ", 5, 1.0, "float64", [1, 2, 4, 5000], None),
+            ("float64, alpha=0, ", 4, 0.0, "float64", [1, 3, 1000], None),
+            ("float64, max_len=1, ", 1, 0.75, "float64", [1, 3], None),
         ]
     cases = {}
-    for prefix, max_len, alpha, dtype, widths in setups:
-        for attempt in range(40):
+    for prefix, max_len, alpha, dtype, widths, wanted in setups:
+        for attempt in range(60):
             # prefer a model on which greedy decoding is not already the best sequence, and (the first 20 tries) on
             # which the best sequence every width-2 beam keeps does not start with the best first token: pruning
-            # that keeps only the best hypothesis's children then loses it
+            # that keeps only the best hypothesis's children then loses it.  The visible setups also want a model
+            # on which the best sequence changes when the length leaves out <eos> (the first), or on which a beam
+            # that does not gather the states by parent goes wrong (the second: _parents_reordered)
             model = toy_model(g, 6, 3, dtype, scale=2.0)
             context = toy_context(g, [0], 3, dtype)
             probe = {"model": model, "context": context, "max_len": max_len, "alpha": alpha}
             if max_len == 1:
                 break
-            if torch.equal(_best_sequence(probe)[1], _greedy_path(probe)):
+            if wanted is not None and attempt < 50 and not wanted(probe):
+                continue
+            if wanted is _parents_reordered:
+                break
+            if torch.equal(_best_sequence(probe)[1], _greedy_path(probe)) and attempt < 59:
                 continue
             kept = _kept_by_every_beam(probe, 2)
             if attempt >= 20 or (kept is not None and int(kept[1][0]) != int(_greedy_path(probe)[0])):
@@ -64,7 +75,55 @@ def _beam_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
 def _beam_run(fn, case):
     decoder = ToyDecoder(case["model"])
     context = torch.from_numpy(case["context"]).to(DTYPES[case["model"]["dtype"]])
-    return plain(fn(decoder, context, k=case["k"], max_len=case["max_len"], alpha=case["alpha"]))
+    returned = plain(fn(decoder, context, k=case["k"], max_len=case["max_len"], alpha=case["alpha"]))
+    return {"returned": returned, "widest call": decoder.widest, "steps": trace(decoder, context)}
+
+
+def _unkept_hypothesis(steps: list[dict[str, Any]], k: int, rtol: float) -> str | None:
+    """What is wrong with the hypotheses a search fed the decoder, step by step, or None.
+
+    A beam's step t + 1 feeds the decoder the live ones among the k best candidates of step t: the candidate
+    (hypothesis j of step t, token v) scores S_t[j] + log softmax(logits_t[j])[v], and S_0 = 0 for <bos>.  Each
+    fed row is read from the decoder's own record (its state equals row j of step t's new states); a search
+    whose rows cannot be followed that way (one call per hypothesis, states rebuilt) is not judged here.
+    """
+    if not steps or steps[0]["parents"].tolist() != [0] or steps[0]["tokens"].tolist() != [BOS_ID]:
+        return None
+    prefixes, scores = [()], np.zeros(1)
+    for t in range(1, len(steps)):
+        log_probs = steps[t - 1]["log_probs"]
+        candidates = scores[:, None] + log_probs  # (B_t, V)
+        ranked = np.sort(candidates.reshape(-1))[::-1]
+        kth = ranked[min(k, ranked.size) - 1]
+        tol = rtol * (1 + abs(kth))
+        parents, tokens = steps[t]["parents"].tolist(), steps[t]["tokens"].tolist()
+        if -1 in parents:
+            return None
+        for j, v in zip(parents, tokens):
+            fed = list(prefixes[j]) + [v]
+            if v == EOS_ID:
+                return (
+                    f"at step {t + 1} the decoder was fed the hypothesis {fed}, which ended with <eos> at step {t}: "
+                    f"a hypothesis that emits <eos> is finished; only the others stay live."
+                )
+            if candidates[j, v] < kth - tol:
+                others = [i for i in range(len(prefixes)) if i != j and candidates[i, v] >= kth - tol]
+                if others:
+                    return (
+                        f"at step {t + 1} the decoder was fed token {v} with the state of the hypothesis "
+                        f"{list(prefixes[j])}, but {fed} is not among the k={k} best candidates of step {t}; "
+                        f"{list(prefixes[others[0]]) + [v]} is. The state of each kept candidate must be its "
+                        f"parent's: gather the new states by the parent index, h_new[parents], before the next step."
+                    )
+                return (
+                    f"at step {t + 1} the decoder was fed the hypothesis {fed}, which is not among the k={k} best "
+                    f"candidates of step {t} (its sum of log-probabilities is {candidates[j, v]:.4f}, the k-th best "
+                    f"{kth:.4f}): keep the k best of all B * V candidates by score + log_softmax(logits), "
+                    f"flattened, and continue exactly those."
+                )
+        prefixes = [prefixes[j] + (v,) for j, v in zip(parents, tokens)]
+        scores = np.array([candidates[j, v] for j, v in zip(parents, tokens)])
+    return None
 
 
 def _log_probs(case, seqs: list[torch.Tensor]) -> list[float]:
@@ -97,6 +156,26 @@ def _best_sequence(case, alpha: float | None = None) -> tuple[float, torch.Tenso
     scores = [lp / len(s) ** alpha for lp, s in zip(_log_probs(case, seqs), seqs)]
     best = int(np.argmax(scores))
     return scores[best], seqs[best]
+
+
+def _eos_length_matters(case) -> bool:
+    """True if the best sequence by brute force changes when its length for the normalisation leaves out <eos>."""
+    seqs = _all_sequences(case["max_len"])
+    log_probs = _log_probs(case, seqs)
+    short = [lp / max(len(s) - int(s[-1] == EOS_ID), 1) ** case["alpha"] for lp, s in zip(log_probs, seqs)]
+    return not torch.equal(seqs[int(np.argmax(short))], _best_sequence(case)[1])
+
+
+def _parents_reordered(case) -> bool:
+    """True if the two best candidates of the second step, among the children of the two best first tokens (both
+    content tokens), are not a child of the first and then a child of the second, in that order."""
+    scores = _prefix_scores(case)
+    first = sorted((key for key in scores if len(key) == 1), key=lambda key: -scores[key])[:2]
+    if any(key[0] == EOS_ID for key in first):
+        return False
+    second = sorted((key for key in scores if len(key) == 2 and key[:1] in first), key=lambda key: -scores[key])
+    parents = [first.index(key[:1]) for key in second[:2] if key[-1] != EOS_ID]
+    return parents != list(range(len(parents)))
 
 
 def _all_sequences(max_len: int, content=(4, 5)) -> list[torch.Tensor]:
@@ -167,7 +246,8 @@ def _greedy_survives(case, greedy: torch.Tensor, k: int) -> bool:
 def _beam_judge(cases, results):
     for name, case in cases.items():
         k, max_len, alpha = case["k"], case["max_len"], case["alpha"]
-        tokens, score = pair(result_of(results, name, "beam_search"), "beam_search", "tokens, score")
+        ran = result_of(results, name, "beam_search")
+        tokens, score = pair(ran["returned"], "beam_search", "tokens, score")
         tokens = as_tensor(tokens, f"the tokens returned on case '{name}'")
         if tokens.dim() != 1 or tokens.dtype.is_floating_point:
             raise CheckFailure(
@@ -196,6 +276,13 @@ def _beam_judge(cases, results):
                 f"case '{name}': {shown} contains <pad>, <bos> or <unk>; return only the generated tokens "
                 f"(without the starting <bos>)."
             )
+        if ran["widest call"] > k:
+            raise CheckFailure(
+                f"case '{name}': your search called the decoder with {ran['widest call']} hypotheses at once, but a "
+                f"beam of width k={k} holds at most k: after each step keep only the k best candidates over all "
+                f"hypotheses together (the top k of all B * V scores), not the top k of each hypothesis (k * B of "
+                f"them, a beam that grows every step)."
+            )
         greedy = _greedy_path(case)
         if k == 1 and not torch.equal(tokens, greedy):
             raise CheckFailure(
@@ -203,6 +290,9 @@ def _beam_judge(cases, results):
                 f"greedy): the tokens {sequence_differences(tokens, greedy)}. With one hypothesis, each step "
                 f"keeps the single best token, and the search ends at its <eos> or at max_len."
             )
+        unkept = _unkept_hypothesis(ran["steps"], k, 1e-9 if case["model"]["dtype"] == "float64" else 1e-5)
+        if unkept:
+            raise CheckFailure(f"case '{name}': {unkept}")
         expected_score = _normalised(case, tokens)
         if abs(score - expected_score) > 1e-4 * (1 + abs(expected_score)):
             raw = _log_prob(case, tokens)
@@ -252,6 +342,16 @@ def _beam_judge(cases, results):
         if 1 < k < 1000:
             kept = _kept_by_every_beam(case, k)
             if kept is not None and expected_score < kept[0] - 1e-6 * (1 + abs(kept[0])):
+
+                def without_eos(seq):
+                    return _log_prob(case, seq) / max(len(seq) - int(seq[-1] == EOS_ID), 1) ** alpha
+
+                if alpha != 0 and int(tokens[-1]) == EOS_ID and without_eos(tokens) >= without_eos(kept[1]) - 1e-9:
+                    raise CheckFailure(
+                        f"case '{name}': your {tokens.tolist()} beats {kept[1].tolist()} (which every beam of width "
+                        f"k={k} keeps) only if the length leaves out <eos>: by score / len ** alpha with len counting "
+                        f"the <eos>, yours scores {expected_score:.4f} and that one {kept[0]:.4f}."
+                    )
                 if alpha != 0 and _log_prob(case, tokens) >= _log_prob(case, kept[1]) - 1e-9:
                     raise CheckFailure(
                         f"case '{name}': your {tokens.tolist()} is the best by the raw sum of log-probabilities but "

@@ -24,8 +24,9 @@ from course_lib.checks.toolkit import generator, note, number, pair, plain, visi
 
 def _accuracy_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     g = generator(seed)
-    tgt = torch.tensor([[5, 6, 7, 3, 0], [8, 3, 0, 0, 0], [5, 5, 5, 5, 3], [9, 4, 3, 0, 0]])
-    pred = torch.tensor([[5, 6, 7, 3], [8, 3, 0, 0], [5, 5, 6, 5], [9, 4, 4, 3]])  # right, right, one off, too long
+    # rows: right, right, one token off, too long; pred has more non-<pad> positions (14) than tgt (13)
+    tgt = torch.tensor([[5, 6, 7, 3, 0], [8, 3, 0, 0, 0], [5, 5, 5, 3, 0], [9, 4, 3, 0, 0]])
+    pred = torch.tensor([[5, 6, 7, 3], [8, 3, 0, 0], [5, 5, 6, 3], [9, 4, 4, 3]])
     cases = {
         "4 rows, pred narrower than tgt": {"pred": pred.numpy(), "tgt": tgt.numpy()},
         "every row right": {"kind": "edge", "pred": tgt.numpy(), "tgt": tgt.numpy()},
@@ -33,6 +34,11 @@ def _accuracy_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
             "pred": pred.masked_fill(pred == PAD_ID, 1).numpy(),
             "tgt": tgt.masked_fill(tgt == PAD_ID, 1).numpy(),
             "pad_id": 1,
+        },
+        "pad_id=-100 (as ignore_index), the same rows": {
+            "pred": pred.masked_fill(pred == PAD_ID, -100).numpy(),
+            "tgt": tgt.masked_fill(tgt == PAD_ID, -100).numpy(),
+            "pad_id": -100,
         },
     }
     if hidden:

@@ -36,6 +36,8 @@ class ToyDecoder(nn.Module):
     With an end schedule ``ends`` (one step per row code) the <eos> logit is +50 from step ``ends[code]``
     on and -50 before it, so each row of a batch ends at its own, known step.  With a ``pads`` schedule the
     <pad> logit is +30 at step ``pads[code]``: the model emits <pad> as an ordinary token there (-1 never).
+    ``widest`` counts the most rows one call was given (a beam of width k never feeds more than k hypotheses);
+    ``calls`` records every call's inputs and outputs (:func:`trace` reads a search from them).
     """
 
     def __init__(self, model: dict[str, Any]):
@@ -45,9 +47,12 @@ class ToyDecoder(nn.Module):
         self.ends = None if model.get("ends") is None else torch.from_numpy(model["ends"])
         self.pads = None if model.get("pads") is None else torch.from_numpy(model["pads"])
         self.R, self.V = self.A.shape[0], self.W.shape[0]
+        self.widest = 0  # the most rows (sequences, or hypotheses of a beam) fed to one call so far
+        self.calls: list[tuple[torch.Tensor, ...]] = []  # (y_prev, h, logits, h_new) of every call, detached
 
     def forward(self, y_prev: torch.Tensor, h: torch.Tensor, context: torch.Tensor):
         self._validate(y_prev, h, context)
+        self.widest = max(self.widest, int(y_prev.shape[0]))
         code, step, r = h[:, 0], h[:, 1], h[:, 2:]
         r_new = torch.tanh(r @ self.A.T + self.B[y_prev] + context[:, 2:] @ self.C.T)  # (N, R)
         logits = r_new @ self.W.T + self.b  # (N, V)
@@ -62,6 +67,7 @@ class ToyDecoder(nn.Module):
             pads = self.pads[code.round().long().clamp(0, len(self.pads) - 1)]
             logits[:, PAD_ID] = torch.where(step == pads.to(step.dtype), 30.0, -1e4).to(logits.dtype)
         h_new = torch.cat([code[:, None], step[:, None] + 1, r_new], dim=1)
+        self.calls.append(tuple(t.detach().clone() for t in (y_prev, h, logits, h_new)))
         return logits, h_new
 
     def _validate(self, y_prev, h, context) -> None:
@@ -145,6 +151,24 @@ def replay(
             steps.append(logits)
             h = h_next
     return torch.stack(steps, 1) if steps else torch.zeros(inputs.shape[0], 0, decoder.V, dtype=torch.float64)
+
+
+def trace(decoder: ToyDecoder, context: torch.Tensor) -> list[dict[str, np.ndarray]]:
+    """The calls of a search as plain data: per call, the tokens fed (B,), each row's parent -- the row of the
+    previous call's new states its state equals, bit for bit (the first call's: 0 for the context) or -1 if none
+    does -- and the log-softmax of the logits (B, V) in float64."""
+    steps, previous = [], context.detach()
+    for y_prev, h, logits, h_new in decoder.calls:
+        parents = [next((j for j in range(previous.shape[0]) if torch.equal(row, previous[j])), -1) for row in h]
+        steps.append(
+            {
+                "tokens": y_prev.numpy().copy(),
+                "parents": np.array(parents, dtype=np.int64),
+                "log_probs": logits.double().log_softmax(-1).numpy(),
+            }
+        )
+        previous = h_new
+    return steps
 
 
 def shift_right(tokens: torch.Tensor) -> torch.Tensor:
