@@ -263,8 +263,6 @@ KNOWN = {
     ("rnn_forward", "course_lib/article/poem_rnn.py"): _IDIOM,
     ("rnn_forward", "course_lib/checks/nb02_rnn/bptt.py"): _IDIOM,
     ("rnn_forward", "course_lib/checks/nb04_lstm/lstm_backward.py"): _IDIOM,
-    ("rnn_backward", "course_lib/checks/nb04_lstm/lstm_backward.py"): _IDIOM,
-    ("lstm_backward", "course_lib/checks/nb04_lstm/lstm_backward.py"): _IDIOM,
     ("tbptt", "course_lib/checks/nb02_rnn/tbptt.py"): _IDIOM,
     ("dropout", "course_lib/checks/nb02_rnn/dropout.py"): _IDIOM,
     ("stacked_rnn_dropout", "course_lib/checks/nb02_rnn/stacked_dropout.py"): _BY_HAND,

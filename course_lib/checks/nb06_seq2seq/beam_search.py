@@ -346,19 +346,20 @@ def _beam_judge(cases, results):
                 def without_eos(seq):
                     return _log_prob(case, seq) / max(len(seq) - int(seq[-1] == EOS_ID), 1) ** alpha
 
-                if alpha != 0 and int(tokens[-1]) == EOS_ID and without_eos(tokens) >= without_eos(kept[1]) - 1e-9:
-                    raise CheckFailure(
-                        f"case '{name}': your {tokens.tolist()} beats {kept[1].tolist()} (which every beam of width "
-                        f"k={k} keeps) only if the length leaves out <eos>: by score / len ** alpha with len counting "
-                        f"the <eos>, yours scores {expected_score:.4f} and that one {kept[0]:.4f}."
-                    )
+                # the raw sum first: for a hypothesis that is <eos> alone, leaving <eos> out of the length changes nothing
                 if alpha != 0 and _log_prob(case, tokens) >= _log_prob(case, kept[1]) - 1e-9:
                     raise CheckFailure(
                         f"case '{name}': your {tokens.tolist()} is the best by the raw sum of log-probabilities but "
                         f"not by the normalised score ({kept[1].tolist()}, which every beam of width k={k} keeps, "
                         f"scores {kept[0]:.4f}, yours {expected_score:.4f}): compare finished hypotheses by "
-                        f"score / len ** alpha (length normalisation), and search on until every hypothesis has "
+                        f"score / len ** alpha (length normalisation, len counting the <eos>), and search on until every hypothesis has "
                         f"finished or reached max_len (a search that stops at the first <eos> returns it too)."
+                    )
+                if alpha != 0 and int(tokens[-1]) == EOS_ID and without_eos(tokens) >= without_eos(kept[1]) - 1e-9:
+                    raise CheckFailure(
+                        f"case '{name}': your {tokens.tolist()} beats {kept[1].tolist()} (which every beam of width "
+                        f"k={k} keeps) only if the length leaves out <eos>: by score / len ** alpha with len counting "
+                        f"the <eos>, yours scores {expected_score:.4f} and that one {kept[0]:.4f}."
                     )
                 raise CheckFailure(
                     f"case '{name}': your beam lost a sequence that every beam of width k={k} keeps: "
