@@ -32,16 +32,20 @@ from course_lib.checks.toolkit import (
     visible_first,
 )
 
+# logits of scale 40: in float32 most softmax probabilities underflow to 0, so a log taken after the softmax is -inf
+CONFIDENT = "a confident model (logits of scale 40)"
+
 
 def _ce_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
-    """Visible: the default pad id, another one (1) and torch's -100, padding and none; hidden: the same families in
-    float64 on other shapes.  Padding is written with the case's ``pad_id`` (real tokens are >= 3)."""
+    """Visible: the default pad id, another one (1) and torch's -100, padding and none, a confident model (extreme
+    logits, float32); hidden: the same families in float64 on other shapes.  Padding is written with the case's ``pad_id`` (real tokens are >= 3)."""
     g = generator(seed)
     setups = [
         ("N=3, T=5, V=6", 3, 5, 6, "float32", PAD_ID),
         ("no padding, N=2, T=3, V=6", 2, 3, 6, "float32", PAD_ID),
         ("pad_id=1, N=3, T=4, V=7", 3, 4, 7, "float32", 1),
         ("pad_id=-100, N=2, T=4, V=5", 2, 4, 5, "float64", -100),
+        (CONFIDENT + ", N=2, T=4, V=6", 2, 4, 6, "float32", PAD_ID),
     ]
     if hidden:
         setups += [
@@ -49,17 +53,18 @@ def _ce_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
             ("float64, no padding", 2, 3, 5, "float64", PAD_ID),
             ("float64, pad_id=1, N=5, T=6, V=9", 5, 6, 9, "float64", 1),
             ("pad_id=-100, N=1, T=7, V=5", 1, 7, 5, "float32", -100),
+            (CONFIDENT + ", pad_id=1, N=3, T=5, V=8", 3, 5, 8, "float32", 1),
         ]
     cases = {}
     for name, N, T, V, dtype, pad_id in setups:
         tgt = with_eos(g, N, T, V, min_len=T if "no padding" in name else 1, mixed="no padding" not in name)
         tgt[tgt == PAD_ID] = pad_id
         cases[name] = {
-            "logits": randn(g, N, T, V, scale=2.0),
+            "logits": randn(g, N, T, V, scale=40.0 if name.startswith(CONFIDENT) else 2.0),
             "tgt": tgt.numpy(),
             "pad_id": pad_id,
             "dtype": dtype,
-            "kind": "edge" if "no padding" in name else "values",
+            "kind": "edge" if "no padding" in name or name.startswith(CONFIDENT) else "values",
         }
     return cases
 
@@ -114,6 +119,13 @@ def _ce_judge(cases, results):
                     else F.cross_entropy(logits.reshape(-1, V), tgt.reshape(-1), ignore_index=PAD_ID)
                 ),
             }
+        if not torch.isfinite(value) and torch.isfinite(reference):
+            raise CheckFailure(
+                f"case '{name}': the loss is {value.item()} where the cross-entropy is finite "
+                f"({reference.item():.4f}): a probability underflowed to 0 before its log (this model is very "
+                f"confident). Compute the log-probabilities directly, in a form that subtracts the largest logit "
+                f"first (log-sum-exp), never the log of a softmax."
+            )
         message = first_named_mistake(value, reference.detach(), wrong.items(), same=lambda a, b: close(a, b, **tol))
         if message:
             raise CheckFailure(f"case '{name}': {message}. {show_difference(value, reference.detach(), loss.dtype)}")

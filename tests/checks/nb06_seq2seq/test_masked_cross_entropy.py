@@ -32,6 +32,13 @@ def padding_in_the_mean(logits, tgt, pad_id=0):
     return (nll * (tgt.flatten() != pad_id)).sum() / tgt.numel()
 
 
+def log_of_softmax(logits, tgt, pad_id=0):
+    """The log taken after the softmax: -inf where a float32 probability underflows (a confident model)."""
+    mask = tgt != pad_id
+    nll = -logits.softmax(-1).log().gather(-1, tgt.masked_fill(~mask, 0)[..., None])[..., 0]
+    return (nll * mask).sum() / mask.sum()
+
+
 def per_row_mean(logits, tgt, pad_id=0):
     mask = (tgt != pad_id).float()
     nll = F.cross_entropy(logits.transpose(1, 2), tgt, reduction="none")
@@ -51,6 +58,7 @@ def per_row_mean(logits, tgt, pad_id=0):
         ),
         pytest.param(per_row_mean, "each row was averaged first", False, id="per_row_mean"),
         pytest.param(lambda *a, **k: masked_cross_entropy(*a, **k).item(), r"\.item\(\)", False, id="item_called"),
+        pytest.param(log_of_softmax, "underflowed to 0 before its log", False, id="log_of_softmax"),
     ],
 )
 def test_masked_cross_entropy_names_mistake(wrong, message, hidden):
