@@ -6,7 +6,7 @@ With ``pred`` and ``tgt`` padded with <pad> to the same width T:
     token = #{(n, t): pred[n, t] == tgt[n, t], tgt[n, t] != <pad>} / #{(n, t): tgt[n, t] != <pad>}
 
 Named mistakes: the <pad> positions counted in token accuracy, the positions where *pred* is not padding
-counted instead, the token accuracy returned as the exact match.
+counted instead, both cut to the narrower width, the token accuracy returned as the exact match.
 """
 
 from __future__ import annotations
@@ -30,6 +30,12 @@ def _accuracy_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     cases = {
         "4 rows, pred narrower than tgt": {"pred": pred.numpy(), "tgt": tgt.numpy()},
         "every row right": {"kind": "edge", "pred": tgt.numpy(), "tgt": tgt.numpy()},
+        # row 0's <eos> lies beyond pred's width: cut to the narrower width, the row would look right
+        "a target longer than pred's width": {
+            "kind": "edge",
+            "pred": np.array([[5, 6, 7, 8], [6, 3, 0, 0]]),
+            "tgt": np.array([[5, 6, 7, 8, 3], [6, 3, 0, 0, 0]]),
+        },
         "pad_id=1, the same rows padded with 1": {
             "pred": pred.masked_fill(pred == PAD_ID, 1).numpy(),
             "tgt": tgt.masked_fill(tgt == PAD_ID, 1).numpy(),
@@ -99,6 +105,15 @@ def _accuracy_judge(cases, results):
                 raise CheckFailure(
                     f"case '{name}': padding counted in accuracy: token accuracy {token:.4f} counts the <pad> positions, "
                     f"where pad == pad always 'matches'; count only the positions where tgt is not <pad> "
+                    f"(expected {token_ref:.4f}). {shown}"
+                )
+            width = min(case["pred"].shape[1], case["tgt"].shape[1])
+            cut = real[:, :width]
+            on_cut = float(((pred == tgt)[:, :width] & cut).sum()) / max(float(cut.sum()), 1.0)
+            if width < pred.shape[1] and abs(token - on_cut) < 1e-6:
+                raise CheckFailure(
+                    f"case '{name}': token accuracy {token:.4f} counts only the first {width} positions, the narrower "
+                    f"tensor's width: the target's tokens beyond it were dropped, not counted as missed "
                     f"(expected {token_ref:.4f}). {shown}"
                 )
             if abs(token - on_pred) < 1e-6:

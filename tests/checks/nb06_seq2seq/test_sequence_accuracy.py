@@ -30,11 +30,18 @@ def padding_counted(pred, tgt, pad_id=0):
     return exact, same.float().mean()
 
 
+def cut_to_the_narrower(pred, tgt, pad_id=0):
+    """Both cut to the narrower width: a target's tokens beyond pred's width are never counted."""
+    T = min(pred.shape[1], tgt.shape[1])
+    return sequence_accuracy(pred[:, :T], tgt[:, :T], pad_id)
+
+
 @pytest.mark.parametrize(
     "wrong, message",
     [
         pytest.param(stub, "not implemented yet", id="untouched_stub"),
         pytest.param(padding_counted, "padding counted in accuracy", id="padding_counted"),
+        pytest.param(cut_to_the_narrower, "beyond it were dropped", id="cut_to_the_narrower"),
         pytest.param(
             lambda p, t, pad_id=0: (sequence_accuracy(p, t)[1],) * 2,
             "exact is the token accuracy",
