@@ -58,7 +58,9 @@ def _drop_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
 def _drop_run(fn, case):
     x = tensor(case["x"])
     out = fn(x, case["p"], case["training"], generator=torch.Generator().manual_seed(case["seed"]))
-    return out, x  # x afterwards: was it changed in place?
+    # the same call with a generator seeded alike: the same mask, if the mask is drawn from the generator passed
+    again = fn(x.clone(), case["p"], case["training"], generator=torch.Generator().manual_seed(case["seed"]))
+    return out, x, again  # x afterwards: was it changed in place?
 
 
 def _scaled_by(got: torch.Tensor, x: torch.Tensor) -> float | None:
@@ -74,7 +76,7 @@ def _scaled_by(got: torch.Tensor, x: torch.Tensor) -> float | None:
 def _drop_judge(cases, results):
     for name, case in cases.items():
         x, p, training = tensor(case["x"]), case["p"], case["training"]
-        out, x_after = result_of(results, name, "dropout")
+        out, x_after, again = result_of(results, name, "dropout")
         got = as_tensor(out, f"dropout's output on '{name}'")
         where = f"case '{name}'"
         if tuple(got.shape) != tuple(x.shape):
@@ -107,6 +109,18 @@ def _drop_judge(cases, results):
             raise CheckFailure(
                 f"{where}: no entry was dropped (every entry is x times {scale:.4g}). While training, set each entry "
                 f"to zero with probability p = {p:g}, independently."
+            )
+        dropped = got == 0
+        if got.dim() >= 1 and got.shape[-1] > 1 and dropped.any() and (dropped.all(-1) | ~dropped.any(-1)).all():
+            raise CheckFailure(
+                f"{where}: every row is dropped or kept as a whole (one draw per row, broadcast along the last "
+                f"axis): each entry must be dropped independently of the others, with a mask of x's shape."
+            )
+        if not torch.equal(got, as_tensor(again, f"dropout's output on '{name}', called again")):
+            raise CheckFailure(
+                f"{where}: two calls with generators seeded alike gave different masks: the mask is not drawn from "
+                f"the generator passed (pass generator= to the function that draws it), so a seeded run cannot be "
+                f"repeated."
             )
         sigma = math.sqrt(p * (1 - p) / n)
         if abs(zeros - p) > 6 * sigma + 1 / n:

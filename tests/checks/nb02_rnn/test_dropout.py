@@ -62,9 +62,25 @@ def test_dropout_accepts_inverted_dropout(hidden):
     check_dropout(make_dropout(), hidden=hidden)
 
 
-def test_dropout_accepts_torch_and_a_bernoulli_mask():
-    check_dropout(lambda x, p, training, generator=None: torch.nn.functional.dropout(x, p, training), hidden=True)
+def test_dropout_names_a_mask_not_drawn_from_the_generator_and_one_draw_per_row():
+    """torch's F.dropout draws from the global generator whatever generator is passed: a seeded run of the
+    notebook's experiment could not be repeated; one draw per row broadcast is not independent."""
+    fails_with(
+        check_dropout,
+        lambda x, p, training, generator=None: torch.nn.functional.dropout(x, p, training),
+        "not drawn from the generator passed",
+    )
 
+    def per_row(x, p, training, generator=None):
+        if not training or p == 0:
+            return x
+        keep = torch.rand(x.shape[:-1] + (1,), generator=generator, dtype=torch.float64) < 1 - p
+        return x * keep.to(x.dtype) / (1 - p)
+
+    fails_with(check_dropout, per_row, "dropped or kept as a whole")
+
+
+def test_dropout_accepts_a_bernoulli_mask():
     def bernoulli(x, p, training, generator=None):
         if not training:
             return x
