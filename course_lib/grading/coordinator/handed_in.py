@@ -8,12 +8,11 @@ inbound folder is written by the learner too), so its content is the learner's w
   the submission is graded as one handed in without a time: :func:`course_lib.grading.coordinator.late.stamp`
   then takes the newest notebook's modification time, as for any folder without the file.
 - earlier than the newest handed-in notebook was last modified (more than ``SKEW`` before it): nobody hands in
-  a notebook before they last saved it, so the time used is the later of the two::
-
-      t_handed_in = max(t_timestamp.txt, t_newest notebook modification)
-
-  A forger must then forge the files' modification times too (possible where the learner writes the files:
-  see README's threat model; the course cannot know the time of handing in better than nbgrader's exchange).
+  a notebook before they last saved it, so the instructor is told, for that student -- but the time is **not**
+  changed: a modification time is not a time of handing in either (a copy without ``cp -p``, an LMS download or
+  an unzip gives every file the time of the copy, and believing it would make a whole class late).  Grading
+  uses ``timestamp.txt`` as nbgrader does; the note is the evidence for a person to weigh (README's threat
+  model: the course cannot know the time of handing in better than nbgrader's exchange).
 """
 
 from __future__ import annotations
@@ -58,8 +57,8 @@ def check_timestamp(target: Path, originals: Path) -> list[str]:
     modified = _utc(max(times))
     if stated + SKEW >= modified:
         return []
-    path.write_text(modified.strftime(TIMESTAMP_FORMAT))
     return [
         f"timestamp.txt says {stated:%Y-%m-%d %H:%M} UTC, before the notebook was last modified "
-        f"({modified:%Y-%m-%d %H:%M} UTC): the later time is used for lateness"
+        f"({modified:%Y-%m-%d %H:%M} UTC): check it (lateness uses timestamp.txt, as nbgrader does; the files' "
+        f"times are no proof either: a copy without their times would make every submission late)"
     ]

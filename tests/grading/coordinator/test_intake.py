@@ -357,12 +357,14 @@ def test_a_timestamp_that_is_not_a_date_is_named_and_the_notebook_still_graded(t
     assert kept.read_text() == "not a date at all", "the original is kept"
 
 
-def test_a_timestamp_earlier_than_the_notebooks_last_change_is_not_believed(tmp_path, blanks):
+def test_a_timestamp_earlier_than_the_notebooks_last_change_is_named_and_kept(tmp_path, blanks):
     modified = datetime.datetime(2026, 12, 6, 12, 0, tzinfo=datetime.timezone.utc).timestamp()
     taken, stamp_file = _stamped(tmp_path, "2020-01-01 00:00:00.000000 UTC", modified)
     (what,) = [p.what for p in taken.problems]
-    assert "before the notebook was last modified (2026-12-06 12:00 UTC)" in what
-    assert parse_utc(stamp_file.read_text()) == datetime.datetime(2026, 12, 6, 12, 0)
+    assert "before the notebook was last modified (2026-12-06 12:00 UTC): check it" in what
+    assert parse_utc(stamp_file.read_text()) == datetime.datetime(2020, 1, 1), (
+        "a file's time is no time of handing in (a copy without -p makes every file new): the instructor decides"
+    )
 
 
 def test_an_honest_timestamp_is_kept_as_it_is(tmp_path, blanks):
