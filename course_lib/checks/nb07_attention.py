@@ -153,7 +153,7 @@ def _attention_judge(cases, results):
                 )
             raise CheckFailure(
                 f"case '{name}': padding gets attention weight: every position where mask is False must get weight 0. "
-                f"Set those scores to -inf (scores.masked_fill(~mask, float('-inf'))) before the softmax; multiplying "
+                f"Before the softmax, give those positions the one score whose exponential is exactly 0; multiplying "
                 f"the scores by the mask sets them to 0, and exp(0) is not 0. {shown}"
             )
         sums = weights.double().sum(-1)

@@ -38,12 +38,13 @@ def _straight(act, a: torch.Tensor) -> torch.Tensor:
 
 # variant -> the message naming the mistake (the variant's gradient is what that mistake computes)
 STEP_MISTAKES = {
-    "no_tanh_c": "the derivative of tanh(c_t) is missing: the gradient reaching c_t from h_t is "
-    "dh_t ⊙ o ⊙ (1 - tanh(c_t)²), not dh_t ⊙ o",
-    "no_f": "the gradient passed back to c_{t-1} is missing the forget gate: dc_prev = dc ⊙ f (c_t = f ⊙ c_{t-1} + "
-    "...), not dc",
-    "no_sigmoid": "the sigmoid's derivative is missing from the gates i, f, o: dz = d(gate) ⊙ gate ⊙ (1 - gate)",
-    "no_tanh_g": "the derivative of the candidate's tanh is missing: dz_g = dg ⊙ (1 - g²)",
+    "no_tanh_c": "the derivative of tanh(c_t) is missing: h_t = o ⊙ tanh(c_t), so the gradient reaching c_t from "
+    "h_t passes through that tanh as well as through o",
+    "no_f": "the gradient passed back to c_{t-1} is missing the forget gate: c_t = f ⊙ c_{t-1} + ..., so c_{t-1} "
+    "reaches the loss only through f",
+    "no_sigmoid": "the sigmoid's derivative is missing from the gates i, f, o: each gate is σ of its block of z, and "
+    "the chain rule passes through σ (its derivative is written with the gate's own value)",
+    "no_tanh_g": "the derivative of the candidate's tanh is missing: the candidate is tanh of its block of z",
 }
 
 

@@ -187,7 +187,7 @@ def _layer_judge(cases, results):
         variants = {
             "the gradient flowing back from step t+1 through h is not added: the gradient of h_t has two sources, "
             "the upstream gradient of step t and the dh_prev that step t+1 returned": layer_reference(case, detach="h"),
-            "the cell gradient is not carried back through time: the dc_prev that step t+1 returned (dc ⊙ f) must be "
+            "the cell gradient is not carried back through time: the dc_prev that step t+1 returned must be "
             "the dc_t given to step t; starting every step from dc_t = 0 cuts the cell path that makes the LSTM "
             "work": layer_reference(case, detach="c"),
         }

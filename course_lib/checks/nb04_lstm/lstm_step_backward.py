@@ -177,13 +177,13 @@ def _step_judge(cases, results):
         name_order_mistake(got, ref, name, "lstm_step_backward")
         variants = {message: step_reference(case, variant) for variant, message in STEP_MISTAKES.items()}
         variants[
-            "dc_t (the gradient arriving from step t+1 through the cell state) is ignored: start from "
-            "dc = dc_t + dh_t ⊙ o ⊙ (1 - tanh(c_t)²)"
+            "dc_t (the gradient arriving from step t+1 through the cell state) is ignored: the cell state's "
+            "gradient has two sources, dc_t and the path through h_t"
         ] = step_reference(case, dc_t=np.zeros_like(case["dc_t"]))
         f, dc_t = tensor(case["f"]), tensor(case["dc_t"])
         only_upstream = (
-            "dc_prev = dc_t ⊙ f misses the gradient that reaches c_t through h_t = o ⊙ tanh(c_t): "
-            "dc = dc_t + dh_t ⊙ o ⊙ (1 - tanh(c_t)²), then dc_prev = dc ⊙ f.",
+            "dc_prev is built from dc_t alone: it misses the gradient that reaches c_t through h_t = o ⊙ "
+            "tanh(c_t); add that path to the cell state's gradient before passing it back through f.",
             dc_t * f,
         )
         for key in _DIAGNOSE:
