@@ -25,7 +25,6 @@ from nbgrader.utils import parse_utc
 __all__ = ["SKEW", "check_timestamp"]
 
 SKEW = datetime.timedelta(minutes=5)  # clocks of the learner's machine and the grader's may differ this much
-TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f UTC"  # what nbgrader's collect writes and parse_utc reads
 
 
 def _utc(seconds: float) -> datetime.datetime:
