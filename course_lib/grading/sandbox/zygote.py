@@ -40,13 +40,15 @@ from pathlib import Path
 # jupyter_client is imported by ipykernel anyway, in the zygote as in the runner
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 
+from course_lib.grading.sandbox.undumpable import PR_SET_DUMPABLE, make_undumpable
+
 __all__ = ["PROVISIONER", "WarmKernel", "WarmProvisioner", "Zygote", "warm_kernels", "zygote_main"]
 
 PROVISIONER = "course-warm-kernel"  # the provisioner's name in the kernel spec's metadata
 _MPL_INLINE = "module://matplotlib_inline.backend_inline"  # what ipykernel puts in MPLBACKEND when unset
 # what every notebook imports: the zygote's cost, paid once per runner instead of once per kernel
 WARM_MODULES = ("torch", "torch.optim", "torch._dynamo", "matplotlib.pyplot", "ipykernel.kernelapp")
-_PR_SET_DUMPABLE, _PR_SET_CHILD_SUBREAPER = 4, 36
+_PR_SET_CHILD_SUBREAPER = 36
 
 
 def _prctl(option: int, value: int) -> None:
@@ -114,7 +116,7 @@ class Zygote:
         _prctl(_PR_SET_CHILD_SUBREAPER, 1)
         # Not dumpable: a process of the same uid (the kernel) can then not open /proc/<this>/fd/<the request
         # pipe> and write launch requests itself (the zygote does the same for its end).
-        _prctl(_PR_SET_DUMPABLE, 0)
+        make_undumpable()
         request_read, request_write = os.pipe()  # os.pipe()'s ends are not inheritable: only pass_fds go
         reply_read, reply_write = os.pipe()
         try:
@@ -233,7 +235,7 @@ def zygote_main(requests_fd: int, replies_fd: int, modules: list[str]) -> None:
     """Import ``modules``, then fork one kernel per request line until the pipe closes."""
     replies = os.fdopen(replies_fd, "w", encoding="utf-8")
     try:
-        _prctl(_PR_SET_DUMPABLE, 0)  # see Zygote.start
+        make_undumpable()  # see Zygote.start
         os.environ.setdefault("MPLBACKEND", _MPL_INLINE)  # as ipykernel would, before matplotlib reads it
         for module in modules:
             __import__(module)
@@ -288,7 +290,7 @@ def _become_kernel(request: dict, pipes: tuple[int, int], middle: int) -> None:
         while os.getppid() == middle:  # until the runner is the parent: ipykernel's poller reads it at start
             time.sleep(0.001)
         os.setsid()
-        _prctl(_PR_SET_DUMPABLE, 1)  # as after an exec: the kernel's /proc entries are its own again
+        _prctl(PR_SET_DUMPABLE, 1)  # as after an exec: the kernel's /proc entries are its own again
         signal.pthread_sigmask(signal.SIG_SETMASK, [])
         signal.signal(signal.SIGINT, signal.default_int_handler)  # a fresh interpreter's dispositions
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
