@@ -270,7 +270,6 @@ KNOWN = {
     ("attention_decoder_step", "course_lib/checks/nb07_attention.py"): _IDIOM,
     ("decode", "course_lib/checks/nb01_sequence_data/encoding.py"): _BY_HAND,
     ("make_char_windows", "course_lib/checks/nb01_sequence_data/windows.py"): _BY_HAND,
-    ("rnn_cell", "course_lib/checks/nb02_rnn/cell.py"): "a hint that repeats the equation of the statement",
     ("rescale_spectral_radius", "course_lib/checks/nb03_vanishing_gradients/rescale_spectral_radius.py"): _BY_HAND,
     ("fused_lstm", "course_lib/checks/nb04_lstm/fused_lstm.py"): "the gate layout (i, f, g, o) the statement gives",
     ("lstm_state_grad_norms", "course_lib/checks/nb04_lstm/lstm_state_grad_norms.py"): _BY_HAND,

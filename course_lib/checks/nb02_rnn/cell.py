@@ -126,7 +126,7 @@ def _cell_judge(cases, results):
             expected,
             f"h_t on case '{name}' (compared with nn.RNNCell on the same weights)",
             **tolerance(expected.dtype),
-            hint="h_t = tanh(x_t @ W_xh.T + h_prev @ W_hh.T + b_h).",
+            hint="Check each term of §2's equation against the shapes: which weight meets x_t, which meets h_prev, and is it transposed?",
         )
 
 
