@@ -265,8 +265,6 @@ KNOWN = {
     ("rnn_forward", "course_lib/checks/nb04_lstm/lstm_backward.py"): _IDIOM,
     ("tbptt", "course_lib/checks/nb02_rnn/tbptt.py"): _IDIOM,
     ("dropout", "course_lib/checks/nb02_rnn/dropout.py"): _IDIOM,
-    ("stacked_rnn_dropout", "course_lib/checks/nb02_rnn/stacked_dropout.py"): _BY_HAND,
-    ("stacked_rnn_dropout", "course_lib/checks/nb02_rnn/language_model.py"): _IDIOM,
     ("attention_decoder_step", "course_lib/checks/nb07_attention.py"): _IDIOM,
     ("decode", "course_lib/checks/nb01_sequence_data/encoding.py"): _BY_HAND,
     ("make_char_windows", "course_lib/checks/nb01_sequence_data/windows.py"): _BY_HAND,

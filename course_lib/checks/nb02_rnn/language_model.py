@@ -206,11 +206,9 @@ def _lm_gradients_reference(params: dict[str, torch.Tensor], case: dict, detach_
     X, Y, V = ids[:, :-1], ids[:, 1:], case["V"]
     leaves = {k: params[k].double().requires_grad_(True) for k in _LM_PARAMS}
     x = F.one_hot(X, V).double()
-    h, hs = x.new_zeros(X.shape[0], leaves["W_hh"].shape[0]), []
-    for x_t in x.unbind(1):
-        h = torch.tanh(
-            F.linear(x_t, leaves["W_xh"], leaves["b_h"]) + F.linear(h.detach() if detach_state else h, leaves["W_hh"])
-        )
+    h, hs = torch.zeros(len(X), len(leaves["W_hh"]), dtype=torch.float64), []
+    for x_t in x.unbind(1):  # torch's own tanh RNN step (nn.RNNCell's kernel), the second bias absent
+        h = torch.rnn_tanh_cell(x_t, h.detach() if detach_state else h, leaves["W_xh"], leaves["W_hh"], leaves["b_h"])
         hs.append(h)
     logits = F.linear(torch.stack(hs, 1), leaves["W_hy"], leaves["b_y"])
     loss = F.cross_entropy(logits.reshape(-1, V), Y.reshape(-1))

@@ -7,7 +7,7 @@
 The check's ``drop`` is deterministic: a fixed mask of (row, unit), about 30 % dropped and the rest scaled by
 1 / 0.7, so that the same tensor is dropped the same way whether it is passed whole (N, T, H) or one step (N, H)
 at a time.  The reference is ``nn.RNN`` (one module per layer, the weights copied) with that drop around each
-layer; every typical misplacement is computed by a hand-written loop and named: the recurrent connection (dropped at the step's input or carried forward dropped, the
+layer; every typical misplacement is computed by stepping ``nn.RNNCell`` with the drop misplaced, and named: the recurrent connection (dropped at the step's input or carried forward dropped, the
 same with a fixed mask), a connection left out, dropout left on at evaluation.
 """
 
@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from course_lib.checks.core import CheckFailure, Exercise, result_of
-from course_lib.checks.nb02_rnn.recurrence import rnn_module
+from course_lib.checks.nb02_rnn.recurrence import cell_module, rnn_module
 from course_lib.checks.toolkit import (
     as_tensor,
     assert_close,
@@ -88,18 +88,18 @@ def _by_torch(x: torch.Tensor, layers, training: bool) -> torch.Tensor:
     """The reference: nn.RNN layer after layer, with the drop on each layer's input and on the last output."""
     drop = _fixed_drop if training else (lambda t: t)
     out = drop(x)
-    for W_xh, W_hh, b_h in layers:
-        out = drop(rnn_module(W_xh, W_hh, b_h)(out)[0].detach())  # (N, T, H)
+    for layer in layers:  # (W_xh, W_hh, b_h)
+        out = drop(rnn_module(*layer)(out)[0].detach())  # (N, T, H)
     return out
 
 
 def _by_hand(x, layers, *, inputs=True, between=True, output=True, recurrent=False, carried=False) -> torch.Tensor:
     """A stack with the drop placed by flags: what each typical misplacement computes."""
     out = _fixed_drop(x) if inputs else x
-    for index, (W_xh, W_hh, b_h) in enumerate(layers):
-        h, states = x.new_zeros(x.shape[0], W_hh.shape[0]), []
+    for index, layer in enumerate(layers):
+        cell, h, states = cell_module(*layer), None, []
         for x_t in out.unbind(1):
-            h = torch.tanh(x_t @ W_xh.T + (_fixed_drop(h) if recurrent else h) @ W_hh.T + b_h)  # (N, H)
+            h = cell(x_t, None if h is None else _fixed_drop(h) if recurrent else h).detach()  # (N, H)
             h = _fixed_drop(h) if carried else h
             states.append(h)
         out = torch.stack(states, dim=1)  # (N, T, H)
