@@ -4,7 +4,7 @@ x: (N, D), h_prev: (N, H), weight_ih: (3H, D), weight_hh: (3H, H), bias_ih and b
 r, z, n; returns h_t: (N, H) by the equations of :mod:`.variants` (those of ``nn.GRUCell``).
 
 The oracle is ``nn.GRUCell`` loaded with the same weights.  A wrong answer is first matched against the
-typical wrong formulas of :mod:`.variants` (the mistake is named), then shown as numbers with a hint.
+typical wrong formulas of :mod:`.variants` (the mistake is named), then located by the probe cases of :mod:`.probes` (gates saturated through their biases).
 
 Reference: the PyTorch documentation of ``nn.GRUCell``.
 """
@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from course_lib.checks.core import CheckFailure, Exercise, result_of
+from course_lib.checks.nb05_gru.probes import PROBES, locate, saturate
 from course_lib.checks.nb05_gru.variants import PARAM_NAMES, gru_variant, gru_weights, name_mistakes, param_tensors
 from course_lib.checks.toolkit import (
     as_tensor,
@@ -52,6 +53,10 @@ def _cell_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
             "h_prev": randn(g, N, H, dtype=dtype),
             **gru_weights(g, D, H, scale=scale, dtype=dtype),
         }
+    N, D, H = (3, 2, 4) if hidden else (2, 3, 4)
+    x, h_prev, weights = randn(g, N, D), randn(g, N, H), gru_weights(g, D, H)
+    for name, gates in PROBES.items():  # one step, gates saturated through their biases: where a wrong step goes wrong
+        cases[name] = {"kind": "values", "x": x, "h_prev": h_prev, **saturate(weights, gates)}
     return cases
 
 
@@ -96,13 +101,14 @@ def _judge_wrong(checked, first_wrong) -> None:
     name, case, expected, got = first_wrong
     if message:
         raise CheckFailure(f"gru_cell on case '{name}': {message}\n  {show_difference(got, expected)}")
+    by_name, cases = {n: (e, gt) for n, _, e, gt in checked}, {n: c for n, c, _, _ in checked}
     assert_close(
         got,
         expected,
         f"gru_cell(...) on case '{name}'",
         **tolerance(expected.dtype),
-        hint="Hint: split the stacked weights with .chunk(3) in the order r, z, n; r and z use sigmoid, n "
-        "uses tanh; compare each gate with the equations above the exercise.",
+        hint=locate({n: (by_name[n][1], by_name[n][0], torch.from_numpy(cases[n]["h_prev"])) for n in PROBES})
+        or "Compare each gate with the equations above the exercise (rows r, z, n of the stacked weights).",
     )
 
 

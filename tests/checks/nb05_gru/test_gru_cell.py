@@ -76,16 +76,42 @@ def test_gru_cell_recognises_cho_variant_written_by_hand():
     fails_with(check_gru_cell, cho, "Cho et al. variant", hidden=True)
 
 
-def test_gru_cell_unnamed_mistake_gets_numbers_and_hint():
-    def sigmoid_candidate(x, h, Wi, Wh, bi, bh):
-        H = h.shape[1]
-        gi, gh = x @ Wi.T + bi, h @ Wh.T + bh
-        r = torch.sigmoid(gi[:, :H] + gh[:, :H])
-        z = torch.sigmoid(gi[:, H : 2 * H] + gh[:, H : 2 * H])
-        n = torch.sigmoid(gi[:, 2 * H :] + r * gh[:, 2 * H :])
+def _written(kind):
+    """gru_cell as a learner writes it, with one mistake no formula of the variants table holds."""
+
+    def step(x, h, Wi, Wh, bi, bh):
+        (a_r, a_z, a_n), (b_r, b_z, b_n) = (x @ Wi.T + bi).chunk(3, -1), (h @ Wh.T + bh).chunk(3, -1)
+        if kind == "no_bias_hh":
+            b_r, b_z, b_n = (h @ Wh.T).chunk(3, -1)
+        r = torch.relu(a_r + b_r) if kind == "relu_reset" else torch.sigmoid(a_r + b_r)
+        z = torch.tanh(a_z + b_z) if kind == "tanh_update" else torch.sigmoid(a_z + b_z)
+        if kind == "sigmoid_candidate":
+            n = torch.sigmoid(a_n + r * b_n)
+        elif kind == "reset_on_everything":
+            n = torch.tanh(r * (a_n + b_n))
+        else:
+            n = torch.tanh(a_n + r * b_n)
         return (1 - z) * n + z * h
 
-    fails_with(check_gru_cell, sigmoid_candidate, r"max relative error.*n\s+uses tanh")
+    return step
+
+
+# mistakes outside the variants table: the probe cases (gates saturated through their biases) locate them
+LOCATED = [
+    pytest.param(
+        "sigmoid_candidate", r"z = 0 and the reset off.*through a sigmoid: the candidate n uses tanh", id="n_sig"
+    ),
+    pytest.param("reset_on_everything", r"Yours is 0 everywhere there: the reset switched off more", id="r_whole"),
+    pytest.param("tanh_update", r"update gate z must be 0.*Your z is -1 there.*must be a sigmoid", id="z_tanh"),
+    pytest.param("relu_reset", r"reset gate r must be 1; your candidate n is saturated", id="r_relu"),
+    pytest.param("no_bias_hh", r"right when the reset is off \(r = 0\) and wrong when it is fully on", id="no_b_hh"),
+]
+
+
+@pytest.mark.parametrize("kind, pattern", LOCATED)
+@pytest.mark.parametrize("hidden", [False, True])
+def test_gru_cell_locates_a_mistake_no_table_lists(kind, pattern, hidden):
+    fails_with(check_gru_cell, _written(kind), pattern, hidden=hidden)
 
 
 def test_gru_cell_names_wrong_shape():
