@@ -4,7 +4,8 @@ decoder step that attends.
 References are torch's own: ``F.scaled_dot_product_attention`` with a boolean mask for the attended
 context, a masked ``softmax`` for the weights, and ``nn.GRUCell`` / ``nn.Linear`` loaded with the same
 weights for the decoder step.  Mistakes are named by switching one thing at a time (no mask, no scaling,
-softmax over the wrong axis, the new state as the query).
+softmax over the wrong axis, the new state as the query, the cell's two inputs swapped, the logits read
+from the old state).
 """
 
 from __future__ import annotations
@@ -317,6 +318,14 @@ def _step_judge(cases, results):
         wrong = [n for n in ("logits", "h_new") if n not in right]
         where = which_differ(["weights", *right], wrong)
         where = f"\n{where}" if where else ""
+        with torch.no_grad():  # the same cell fed its two inputs the other way round
+            context_ref = torch.einsum("ns,nsh->nh", weights_ref, keys)
+            swapped = cell(torch.cat([context_ref, embedding(y_prev)], dim=-1), h)
+        if close(h_new, swapped, **tol) and not close(h_ref, swapped, **tol):
+            raise CheckFailure(
+                f"case '{name}': the two parts of the cell's input are swapped: the cell's weights read them in the "
+                f"order of the equation s_t = GRU([e(y_{{t-1}}); c_t], s_{{t-1}})."
+            )
         unweighted = reference(h, keys.mean(1))
         if close(h_new, unweighted[1], **tol) and not close(h_ref, unweighted[1], **tol):
             raise CheckFailure(

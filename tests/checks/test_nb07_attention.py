@@ -153,3 +153,14 @@ def test_attention_decoder_step_hints_never_write_the_pair_backwards():
 
     message = fails_with(check_attention_decoder_step, wrong, "weights on case")
     assert "weights, context" not in message
+
+
+def test_attention_decoder_step_names_swapped_input_order():
+    """The cell's input with the context first: the shapes agree (E + H either way), only the weights can tell."""
+
+    def wrong(embedding, cell, out, y_prev, h, keys, mask):
+        context, weights = attention(h, keys, mask)
+        h_new = cell(torch.cat([context, embedding(y_prev)], 1), h)
+        return out(h_new), h_new, weights
+
+    fails_with(check_attention_decoder_step, wrong, "two parts of the cell's input are swapped")

@@ -17,7 +17,8 @@ layer the learner's kernel also counts the matrix products its forward pass call
 a fused layer needs at most T + 1 for T steps.
 
 The checks live in one module per exercise: :mod:`.gru_cell`, :mod:`.count_params`, :mod:`.fused_gru` and
-:mod:`.final_states` (the last layer's final states of a deep, bidirectional ``nn.LSTM`` on packed sequences);
+:mod:`.final_states` (every layer's final states, read from the ``h_n`` of a deep, bidirectional ``nn.LSTM``
+or ``nn.GRU`` on packed sequences);
 :mod:`.variants` holds the gate order, the typical wrong formulas and the naming of mistakes that the cell
 and layer checks share.  This package re-exports every public name, so notebooks import
 ``from course_lib.checks.nb05_gru import check_gru_cell, gru_variant``.

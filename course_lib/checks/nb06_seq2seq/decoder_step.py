@@ -109,7 +109,8 @@ def _step_judge(cases, results):
         wrong = [
             (
                 reference(context, emb, h),
-                "the cell's input is cat([embedding(y_prev), context]) in that order; yours has them swapped",
+                "the two parts of the cell's input are swapped: the cell's weights read them in the order of the "
+                "decoder's equation, s_t = GRU([e(y_{t-1}); c], s_{t-1})",
             ),
             (
                 reference(emb, h, h),
@@ -117,7 +118,8 @@ def _step_judge(cases, results):
             ),
             (
                 reference(emb, context, context),
-                "the cell was run from the context instead of the state h: cell(x, h), with x = cat([embedding, context])",
+                "the cell was run from the context instead of the state h: its state argument is s_{t-1}, and c is part "
+                "of its input",
             ),
         ]
 
@@ -143,10 +145,16 @@ def _step_judge(cases, results):
             h_ref,
             f"h_new on case '{name}'",
             **tol,
-            hint="h_new = cell(cat([embedding(y_prev), context], dim=-1), h).",
+            hint="h_new is s_t of the decoder's equation: the cell run on [e(y_{t-1}); c] from the state s_{t-1}.",
             letters="N H",
         )
-        assert_close(logits.double(), logits_ref, f"logits on case '{name}'", **tol, hint="logits = out(h_new).")
+        assert_close(
+            logits.double(),
+            logits_ref,
+            f"logits on case '{name}'",
+            **tol,
+            hint="The logits are read out of the new state.",
+        )
         if grads is not None:
             _judge_gradients(name, case, grads, embedding, cell, out, y_prev, h, context)
 

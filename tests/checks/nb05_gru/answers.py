@@ -75,7 +75,9 @@ class FusedGRU(nn.Module):
         )
 
 
-def final_states(output, h_n, lengths):
-    """The last layer's final (forward, backward) states: h_n is (L * 2, N, H), layer-major, direction-minor."""
-    last = h_n.view(-1, 2, *h_n.shape[1:])[-1]  # (2, N, H)
-    return last[0], last[1]
+def final_states(h_n):
+    """Every layer's final (forward, backward) states, each (L, N, H): h_n is (L * 2, N, H), layer-major,
+    direction-minor."""
+    L2, N, H = h_n.shape
+    states = h_n.view(L2 // 2, 2, N, H)  # (L, 2, N, H)
+    return states[:, 0], states[:, 1]
