@@ -264,7 +264,7 @@ def _backward_judge(cases, results):
                 f"{key} on case '{name}' (compared with autograd)",
                 rtol=BPTT_RTOL,
                 atol=1e-12,
-                hint=f"relative error {rel_error(got[key], ref[key]):.2e} > {BPTT_RTOL:g}. "
+                hint=f"relative error {rel_error(got[key], ref[key]):.2e} > {BPTT_RTOL:g}.\n"
                 + which_differ([k for k in _GRAD_NAMES if ok[k]], [k for k in _GRAD_NAMES if not ok[k]]),
                 letters=_LETTERS.get(key),
             )

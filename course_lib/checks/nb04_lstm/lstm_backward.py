@@ -221,7 +221,7 @@ def _layer_judge(cases, results):
                 f"{key} on case '{name}' (compared with autograd)",
                 rtol=GRAD_RTOL,
                 atol=GRAD_ATOL,
-                hint=f"relative error {rel_error(got[key], ref[key]):.2e} > {GRAD_RTOL:g}. "
+                hint=f"relative error {rel_error(got[key], ref[key]):.2e} > {GRAD_RTOL:g}.\n"
                 + which_differ(
                     [k for k in LAYER_GRADS if k not in wrong_keys], [k for k in LAYER_GRADS if k in wrong_keys]
                 )

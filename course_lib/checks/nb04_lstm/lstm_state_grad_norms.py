@@ -18,7 +18,6 @@ from course_lib.checks.core import CheckFailure, Exercise, result_of
 from course_lib.checks.toolkit import (
     as_tensor,
     assert_close,
-    assert_dtype,
     close,
     generator,
     randn,
@@ -33,26 +32,40 @@ def _grad_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     settings = [(3, 6, 2, 4, 1.0)] if not hidden else [(2, 12, 3, 5, 3.0), (4, 1, 2, 3, 1.0), (1, 9, 1, 2, 0.0)]
     cases = {}
     for N, T, D, H, forget_bias in settings:
-        bias_ih = randn(g, 4 * H, scale=0.3)
-        bias_ih[H : 2 * H] += forget_bias
-        cases[f"N={N}, T={T}, D={D}, H={H}, forget bias {forget_bias}"] = {
-            "N": N,
-            "T": T,
-            "D": D,
-            "H": H,
-            "x": randn(g, N, T, D),
-            "weight_ih": randn(g, 4 * H, D, scale=0.7),
-            "weight_hh": randn(g, 4 * H, H, scale=0.7),
-            "bias_ih": bias_ih,
-            "bias_hh": randn(g, 4 * H, scale=0.3),
-            "v": randn(g, H),
-            "y": randn(g, N),
-        }
+        cases[f"N={N}, T={T}, D={D}, H={H}, forget bias {forget_bias}"] = _grad_case(g, N, T, D, H, forget_bias)
+    N, T, D, H = (2, 5, 3, 4) if not hidden else (3, 4, 2, 3)  # the norms are float64 whatever the LSTM's dtype
+    cases[f"float32 LSTM and x, N={N}, T={T}, D={D}, H={H}"] = {
+        "kind": "dtype",
+        **_grad_case(g, N, T, D, H, 1.0, torch.float32),
+    }
     return cases
 
 
+def _grad_case(g, N, T, D, H, forget_bias, dtype=torch.float64) -> dict[str, Any]:
+    bias_ih = randn(g, 4 * H, scale=0.3)
+    bias_ih[H : 2 * H] += forget_bias
+    return {
+        "N": N,
+        "T": T,
+        "D": D,
+        "H": H,
+        "x": randn(g, N, T, D, dtype=dtype),
+        "weight_ih": randn(g, 4 * H, D, scale=0.7, dtype=dtype),
+        "weight_hh": randn(g, 4 * H, H, scale=0.7, dtype=dtype),
+        "bias_ih": torch.from_numpy(bias_ih).to(dtype).numpy(),
+        "bias_hh": randn(g, 4 * H, scale=0.3, dtype=dtype),
+        "v": randn(g, H, dtype=dtype),
+        "y": randn(g, N, dtype=dtype),
+    }
+
+
+def _dtype(case) -> torch.dtype:
+    """The case's dtype: its LSTM's and x's (the norms returned are float64 either way)."""
+    return tensor(case["x"]).dtype
+
+
 def _lstm_module(case) -> nn.LSTM:
-    lstm = nn.LSTM(case["D"], case["H"], batch_first=True, dtype=torch.float64)
+    lstm = nn.LSTM(case["D"], case["H"], batch_first=True, dtype=_dtype(case))
     with torch.no_grad():
         for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
             getattr(lstm, f"{name}_l0").copy_(tensor(case[name]))
@@ -95,7 +108,7 @@ def _restart_norms(case) -> torch.Tensor:
 def _stepped_norms(case, wrt: str = "h", reset_c: bool = False) -> torch.Tensor:
     """The norms of a typical wrong measurement: of dL/dc_t, or with the cell state reset at every step."""
     lstm, loss_of_last, x = _lstm_module(case), _loss_of_last(case), tensor(case["x"])
-    zeros = torch.zeros(1, case["N"], case["H"], dtype=torch.float64)
+    zeros = torch.zeros(1, case["N"], case["H"], dtype=_dtype(case))
     h, c, states = zeros, zeros, []
     for t in range(case["T"]):
         _, (h, c) = lstm(x[:, t : t + 1], (h, zeros if reset_c else c))
@@ -120,11 +133,15 @@ def _grad_judge(cases, results):
                 f"Return ||dL/dh_t|| for t = 1..T, one per step."
             )
         got = as_tensor(value, what, (T,), "(T,)")
-        assert_dtype(got, torch.float64, what)  # the case is float64
-        expected = _restart_norms(case)
-        if close(got, expected, torch.float64):
+        if got.dtype != torch.float64:  # the docstring's promise, whatever the LSTM's dtype
+            raise CheckFailure(
+                f"{what}: the norms are {got.dtype} on a {_dtype(case)} LSTM; the docstring promises (T,) float64 "
+                f"whatever the LSTM's dtype (norms are measured, not trained)."
+            )
+        expected, dtype = _restart_norms(case), _dtype(case)
+        if close(got, expected, dtype):
             continue
-        if T > 1 and close(got, expected.flip(0), torch.float64):
+        if T > 1 and close(got, expected.flip(0), dtype):
             raise CheckFailure(f"{what}: the norms are in reverse order; entry t-1 is ||dL/dh_t||, h_1 first.")
         if T > 1 and float(got[:-1].abs().max()) == 0.0 and float(got[-1]) > 0:
             raise CheckFailure(
@@ -138,12 +155,12 @@ def _grad_judge(cases, results):
                 f"{what}: every norm is 0: the states you passed to state_grad_norms are not the ones "
                 f"the loss was computed from (detached, or copies made after the forward pass)."
             )
-        if close(got, _stepped_norms(case, wrt="c"), torch.float64):
+        if close(got, _stepped_norms(case, wrt="c"), dtype):
             raise CheckFailure(
                 f"{what}: these are ||dL/dc_t|| (the cell states); the exercise asks for the hidden "
                 f"states h_t, the ones the next step's gates read."
             )
-        if T > 1 and close(got, _stepped_norms(case, reset_c=True), torch.float64):
+        if T > 1 and close(got, _stepped_norms(case, reset_c=True), dtype):
             raise CheckFailure(
                 f"{what}: the cell state is reset to zero at every step; carry (h, c) from one step to the next."
             )
@@ -151,9 +168,9 @@ def _grad_judge(cases, results):
             got,
             expected,
             what,
-            hint="Reference: autograd through nn.LSTM, restarted from a leaf copy of "
-            "h_t for every t. Hint: step nn.LSTM one time step at a time, carrying (h, c), and pass the "
-            "list of h_t to course_lib.measure.state_grad_norms.",
+            dtype=dtype,
+            hint="Reference: autograd through nn.LSTM, restarted from a leaf copy of h_t for every t. Each h_t "
+            "you measure must be a state the next step reads and the loss is computed from.",
             letters="T" if got.dim() == 1 else None,
         )
 

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from course_lib.checks.coerce import call_keeping_inputs
 from course_lib.checks.compare import rel_error
 from course_lib.checks.core import CheckFailure, Exercise, result_of
 from course_lib.checks.nb04_lstm.backward import (
@@ -103,7 +104,10 @@ def _step_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
 
 def _step_run(fn, case):
     cache = {k: tensor(case[k]) for k in _CACHE}
-    out = fn(tensor(case["dh_t"]), tensor(case["dc_t"]), cache)
+    names, inputs = ["dh_t", "dc_t", *(f"cache['{k}']" for k in cache)], [tensor(case["dh_t"]), tensor(case["dc_t"])]
+    out = call_keeping_inputs(  # lstm_backward hands the same caches to every step: they must stay intact
+        lambda dh_t, dc_t, *values: fn(dh_t, dc_t, dict(zip(cache, values))), names, [*inputs, *cache.values()]
+    )
     return {str(k): v for k, v in out.items()} if isinstance(out, dict) else out
 
 
@@ -201,7 +205,7 @@ def _step_judge(cases, results):
                 f"{key} on case '{name}' (compared with autograd)",
                 rtol=GRAD_RTOL,
                 atol=GRAD_ATOL,
-                hint=f"relative error {rel_error(got[key], ref[key]):.2e} > {GRAD_RTOL:g}. "
+                hint=f"relative error {rel_error(got[key], ref[key]):.2e} > {GRAD_RTOL:g}.\n"
                 + which_differ(
                     [k for k in STEP_GRADS if same(got[k], ref[k])], [k for k in STEP_GRADS if not same(got[k], ref[k])]
                 )

@@ -254,7 +254,7 @@ def _judge_layer_values(checked):
             out_ref,
             f"out on case '{name}'",
             **tolerance(out_ref.dtype),
-            hint=f"The first wrong step is t = {first}{where}",
+            hint=f"Where: the first wrong step is t = {first}{where}",
             letters="N T H",
         )
     for name, _, _, out, h_T, out_ref, h_ref, _ in checked:

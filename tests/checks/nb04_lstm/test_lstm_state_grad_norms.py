@@ -55,6 +55,11 @@ def test_lstm_state_grad_norms_accepts_correct(hidden):
         pytest.param(lambda *a: lstm_state_grad_norms(*a, reset_c=True), "reset to zero", id="reset_cell_state"),
         pytest.param(initial_state_included, "includes h_0", id="initial_state_included"),
         pytest.param(lambda *a: lstm_state_grad_norms(*a).flip(0), "reverse order", id="reversed"),
+        pytest.param(
+            lambda lstm, x, loss: lstm_state_grad_norms(lstm, x, loss).to(x.dtype),
+            r"torch\.float32 on a torch\.float32 LSTM; the docstring promises \(T,\) float64",
+            id="norms_in_the_lstms_dtype",
+        ),
     ],
 )
 def test_lstm_state_grad_norms_names_the_mistake(wrong, pattern):

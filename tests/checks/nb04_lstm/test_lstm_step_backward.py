@@ -94,3 +94,14 @@ def test_float32_gradients_are_named():
         lambda dh, dc, cache: {k: v.float() for k, v in step_backward(dh, dc, cache).items()},
         "dtype torch.float32",
     )
+
+
+def test_a_cache_changed_in_place_is_named():
+    """lstm_backward hands each step's cache on: a step that zeroes a cached tensor in place breaks the caller."""
+
+    def clobbers(dh_t, dc_t, cache):
+        grads = step_backward(dh_t, dc_t, cache)
+        cache["c_prev"].zero_()
+        return grads
+
+    fails_with(check_lstm_step_backward, clobbers, r"changed its input cache\['c_prev'\] in place")
