@@ -142,7 +142,9 @@ def _how(
     if abs(c - 1) > 1e-6 and _same(g, c * e, rtol, atol):
         named = _factor_name(c, factors)
         return [f"every value is {named}" if named else f"every value is the expected one times {c:.6g}"]
-    found: list[str] = []
+    found: list[str] = _last_axis(g, e, rtol, atol)
+    if found:
+        return found
     if g.dim() >= 2 and g.shape[-1] == g.shape[-2] and _same(g, e.transpose(-1, -2), rtol, atol):
         found.append("it is the transpose of the expected matrix (rows and columns swapped)")
     if letters and "T" in letters and letters.index("T") < g.dim():
@@ -155,6 +157,12 @@ def _how(
                 found.append("shifted one step early: your step t holds what belongs to step t + 1")
             elif _same(g, e.flip(dim), rtol, atol):
                 found.append("time is reversed: your step t holds what belongs to step T - 1 - t")
+    if letters and letters[-1] == "V" and g.shape[-1] >= 3:  # the vocabulary axis: an id off by one
+        size = g.shape[-1]
+        if _same(g[..., 1:], e[..., :-1], rtol, atol):
+            found.append("shifted by one along V: your entry v holds what belongs to entry v - 1")
+        elif _same(g[..., :-1], e[..., 1:], rtol, atol):
+            found.append("shifted by one along V: your entry v holds what belongs to entry v + 1")
     if blocks is not None:
         dim, names = blocks[0] % g.dim(), list(blocks[1])
         if g.shape[dim] % len(names) == 0:
@@ -169,6 +177,35 @@ def _how(
                     )
                     break
     return found
+
+
+def _last_axis(g: torch.Tensor, e: torch.Tensor, rtol: float, atol: float) -> list[str]:
+    """A normalisation over the last axis (scores where probabilities belong, or the reverse), or a shift that is the
+    same for every entry of it (one constant per position) or the same at every position (one vector: a bias)."""
+    if g.dim() < 1 or g.shape[-1] < 2:
+        return []
+    if _same(g, torch.softmax(e, -1), rtol, atol):
+        return [
+            "your values are the softmax of the expected ones over the last axis: probabilities where raw scores belong"
+        ]
+    if _same(g, torch.log_softmax(e, -1), rtol, atol):
+        return [
+            "your values are the log_softmax of the expected ones over the last axis: log-probabilities where raw "
+            "scores belong"
+        ]
+    d = g - e
+    if _same(d, d.mean(-1, keepdim=True).expand_as(d), 1e-9, atol):
+        return [
+            "at each position every entry of the last axis is off by the same amount: a term that is one number per position"
+        ]
+    if g.dim() >= 2:
+        first = d.reshape(-1, d.shape[-1])[:1]
+        if _same(d.reshape(-1, d.shape[-1]), first.expand(d.numel() // d.shape[-1], -1), 1e-9, atol):
+            return [
+                "every position is off by the same vector along the last axis: a bias left out, added twice or "
+                "taken from the wrong place"
+            ]
+    return []
 
 
 def diagnose(

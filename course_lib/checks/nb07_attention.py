@@ -152,10 +152,19 @@ def _attention_judge(cases, results):
                     f"case '{name}': the mask is inverted: the weights fall on the padding only. True "
                     f"in mask marks a real position. {shown}"
                 )
+            scores = torch.einsum("nh,nsh->ns", query, keys) / math.sqrt(query.shape[-1])
+            if close(weights, (scores * mask).softmax(-1), **tol):
+                why = "you multiplied the scores by the mask, which sets them to 0, and exp(0) is not 0"
+            else:
+                lowest = float(scores[mask].min())
+                why = (
+                    f"a finite score, however negative, is not below every real score (this case has real scores "
+                    f"down to {lowest:.4g}), and its exponential is not exactly 0"
+                )
             raise CheckFailure(
                 f"case '{name}': padding gets attention weight: every position where mask is False must get weight 0. "
-                f"Before the softmax, give those positions the one score whose exponential is exactly 0; multiplying "
-                f"the scores by the mask sets them to 0, and exp(0) is not 0. {shown}"
+                f"Before the softmax, give those positions the one score whose exponential is exactly 0; {why}. "
+                f"{shown}"
             )
         sums = weights.double().sum(-1)
         if not torch.allclose(sums, torch.ones_like(sums), atol=1e-4):

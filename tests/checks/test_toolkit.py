@@ -93,6 +93,18 @@ def test_the_diagnosis_layer_locates_and_names_what_no_table_lists():
         with pytest.raises(CheckFailure) as info:
             assert_close(got, hs, "hs", letters="N T H", factors={"T": 5})
         assert phrase in str(info.value), (phrase, str(info.value))
+    logits, b = torch.randn(2, 3, 6, generator=g, dtype=torch.float64), torch.randn(6, generator=g, dtype=torch.float64)
+    last_axis = {
+        "softmax of the expected ones over the last axis": logits.softmax(-1),
+        "log_softmax of the expected ones over the last axis": logits.log_softmax(-1),
+        "every entry of the last axis is off by the same amount": logits + torch.randn(2, 3, 1, generator=g),
+        "every position is off by the same vector along the last axis": logits - b,
+        "your entry v holds what belongs to entry v + 1": torch.cat([logits[..., 1:], logits[..., :1] * 0], -1),
+    }
+    for phrase, got in last_axis.items():
+        with pytest.raises(CheckFailure) as info:
+            assert_close(got, logits, "logits", letters="N T V")
+        assert phrase in str(info.value), (phrase, str(info.value))
     z = torch.randn(2, 8, generator=g, dtype=torch.float64)
     swapped = torch.cat([z[:, 2:4], z[:, :2], z[:, 4:]], 1)
     with pytest.raises(CheckFailure, match=r"(?s)Where: the values differ only in the i, f blocks.*How: the blocks"):

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from course_lib.checks.core import CheckFailure, Exercise, result_of
+from course_lib.checks.devices import assert_device_kept, on_meta
 from course_lib.checks.toolkit import as_tensor, assert_close, generator, visible_first
 
 __all__ = ["ONE_HOT", "check_one_hot"]
@@ -17,6 +18,7 @@ def _one_hot_cases(seed, hidden):
     cases = {
         "ids (T,)": {"ids": np.array([0, 2, 1, 2, 3], dtype=np.int64), "V": 4},
         "V larger than any id": {"ids": np.array([1, 0, 1], dtype=np.int64), "V": 5},  # V is given, not max id + 1
+        "ids on the meta device": {"ids": np.array([[2, 0], [1, 3]], dtype=np.int64), "V": 4, "kind": "device"},
     }
     if hidden:
         g = generator(seed)
@@ -27,11 +29,16 @@ def _one_hot_cases(seed, hidden):
 
 
 def _one_hot_run(fn, case):
+    if case.get("kind") == "device":  # the docstring promises the ids' device: meta stands in for a GPU
+        return on_meta(lambda: fn(torch.from_numpy(case["ids"]).to("meta"), case["V"]))
     return fn(torch.from_numpy(case["ids"]), case["V"])
 
 
 def _one_hot_judge(cases, results):
     for name, case in cases.items():
+        if case.get("kind") == "device":
+            assert_device_kept(result_of(results, name, "one_hot"), f"one_hot (case '{name}')")
+            continue
         ids = torch.from_numpy(case["ids"])
         expected = F.one_hot(ids, case["V"]).float()
         got = as_tensor(
@@ -44,7 +51,13 @@ def _one_hot_judge(cases, results):
             raise CheckFailure(
                 f"one_hot should return floats (so that one_hot @ W is a matrix product), got {got.dtype}"
             )
-        assert_close(got, expected, f"one_hot on case '{name}'", hint="Row t has a single 1, in column ids[t].")
+        assert_close(
+            got,
+            expected,
+            f"one_hot on case '{name}'",
+            hint="Each row of the last axis has a single 1, in the column its id names.",
+            letters=" ".join(["_"] * (got.dim() - 1) + ["V"]),
+        )
 
 
 ONE_HOT = Exercise("one_hot", "one_hot", visible_first(_one_hot_cases), _one_hot_run, _one_hot_judge)

@@ -112,8 +112,7 @@ def _vocab_judge(cases, results):
                     f"tokens {sequence_differences(words, wanted)}."
                 )
             raise CheckFailure(
-                f"case '{name}': order the tokens by count, most frequent first, ties in order of first appearance "
-                f"(collections.Counter.most_common does this). After the specials, the tokens "
+                f"case '{name}': order the tokens by count, most frequent first, ties in order of first appearance. After the specials, the tokens "
                 f"{sequence_differences(words, wanted)}: at {i}, {words[i]!r} occurs {counts[words[i]]} times and "
                 f"{wanted[i]!r} {counts[wanted[i]]} times."
             )

@@ -58,7 +58,7 @@ def _windows_judge(cases, results):
         Y = as_tensor(Y, f"Y on case '{name}'", tuple(Y_ref.shape), "(T - window,)")
         for value, label in ((X, "X"), (Y, "Y")):  # the series' dtype, float64 here, is the contract's
             assert_dtype(value, series.dtype, f"{label} on case '{name}'")
-        assert_close(X, X_ref, f"X on case '{name}'", hint="Row i is series[i : i + window].")
+        assert_close(X, X_ref, f"X on case '{name}'", hint="Row i is the window that starts at step i.", letters="T _")
         if torch.equal(Y.double(), X_ref[:, -1].double()) and w > 0:
             raise CheckFailure(
                 f"case '{name}': Y[i] is the last value inside window i; the target is the next value, "

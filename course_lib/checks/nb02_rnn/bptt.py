@@ -198,8 +198,8 @@ def _backward_judge(cases, results):
             if reached and float(got["dx"][:, :-1].abs().max()) <= 1e-12:
                 raise CheckFailure(
                     f"case '{name}': only h_T receives an upstream gradient, yet dx is zero before the last step: "
-                    f"the gradient flowing back from step t+1 is not added. At every step dh_t = dhs[:, t] + "
-                    f"dh_next, where dh_next = da_{{t+1}} @ W_hh came back from step t+1."
+                    f"the gradient flowing back from step t+1 is not added. h_t feeds step t+1 as well as its own "
+                    f"output: which two gradients meet at h_t?"
                 )
         if kind == "last" and close(got["db_h"], 2 * ref["db_h"], rtol=1e-8, atol=1e-12):
             raise CheckFailure(
@@ -236,8 +236,8 @@ def _backward_judge(cases, results):
                 continue
             named = [
                 (
-                    f"{key} is what BPTT gives when the gradient flowing back from step t+1 is not added: dh_t must "
-                    f"be dhs[:, t] + dh_next (dh_next = da_{{t+1}} @ W_hh), not dhs[:, t] alone.",
+                    f"{key} is what BPTT gives when the gradient flowing back from step t+1 is not added: h_t reaches "
+                    f"the loss through its own output and through step t+1, and only the first is counted.",
                     local[key],
                 ),
                 (

@@ -152,6 +152,11 @@ def _judge_values(name, case, results):
         shifted = torch.cat([h0[:, None], hs_ref[:, :-1]], dim=1)
         from_h0 = torch.tanh(F.linear(x, W_xh, b) + F.linear(h0, W_hh)[:, None])  # every step from h0
         from_zero = rnn_module(W_xh, W_hh, b)(x, torch.zeros_like(h0)[None])[0].detach()
+        backwards = rnn_module(W_xh, W_hh, b)(x.flip(1), h0[None])[0].detach()
+        backwards_message = (
+            "time runs backwards: your states are those of reading x from its last step to its first. Step t "
+            "reads x[:, t] after steps 0 .. t-1."
+        )
         name_mistake(
             hs,
             hs_ref,
@@ -167,6 +172,8 @@ def _judge_values(name, case, results):
                     from_h0,
                 ),
                 ("h0 is ignored: the first step must start from the given h0, not from zeros.", from_zero),
+                (backwards_message, backwards.flip(1)),  # read from the last step, stored at each step's place
+                (backwards_message, backwards),  # ... or stored in the order it was read
             ],
             prefix=f"case '{name}': ",
             same=lambda a, b: close(a, b, **tol),
@@ -176,8 +183,7 @@ def _judge_values(name, case, results):
             hs_ref,
             f"hs on case '{name}' (compared with nn.RNN(batch_first=True))",
             **tol,
-            hint="hs[:, t] = tanh(x[:, t] @ W_xh.T + hs[:, t-1] @ W_hh.T + b_h), with hs[:, -1] "
-            "replaced by h0 at t = 0.",
+            hint="Step t reads x[:, t] and the state step t-1 left (h0 before the first step), as §2's equation says.",
             letters="N T H",
         )
     if not close(last, last_ref, **tol):

@@ -201,8 +201,8 @@ def _ppl_judge(cases, results):
             raise CheckFailure(
                 f"{where}. log(softmax(...)) underflowed: a probability below ~1e-45 is 0 in "
                 f"float32, and log(0) = -inf. The log of a softmax written as "
-                f"two operations forms the tiny probability first; step 1 of the statement asks why, and for one "
-                f"operation that never forms it."
+                f"two operations forms the tiny probability first; the statement's point on confident models "
+                f"asks for one operation that never forms it."
             )
         log_got = math.log(got) if got > 0 else float("nan")
         overflow = math.log(torch.finfo(logits.dtype).max)  # exp() of more than this is inf

@@ -113,7 +113,7 @@ def _unkept_hypothesis(steps: list[dict[str, Any]], k: int, rtol: float) -> str 
                         f"at step {t + 1} the decoder was fed token {v} with the state of the hypothesis "
                         f"{list(prefixes[j])}, but {fed} is not among the k={k} best candidates of step {t}; "
                         f"{list(prefixes[others[0]]) + [v]} is. The state of each kept candidate must be its "
-                        f"parent's: gather the new states by the parent index, h_new[parents], before the next step."
+                        f"parent's: which state does a candidate continue from, once the k best are kept?"
                     )
                 return (
                     f"at step {t + 1} the decoder was fed the hypothesis {fed}, which is not among the k={k} best "
@@ -309,10 +309,10 @@ def _beam_judge(cases, results):
             raise CheckFailure(
                 f"case '{name}': the returned {shown} and the score you accumulated disagree: the model gives these "
                 f"tokens the normalised score {expected_score:.6f}, yours is {score:.6f}, and no normalisation of the "
-                f"model's sum gives yours. So the log-probabilities you added along the way were not the model's for "
-                f"this prefix: after picking the k best candidates, each new hypothesis must continue from its "
-                f"parent's state (reorder the new states by the parent index, h_new[parents], before the next "
-                f"step), and its score must be its parent's score plus the chosen token's log-probability."
+                f"model's sum gives yours. So what you added along the way were not the model's log-probabilities for "
+                f"this prefix. Two things make them: each step's scores must be log-probabilities (the logits "
+                f"normalised over the vocabulary), and each kept candidate must continue from its parent's state; "
+                f"its score is its parent's plus the chosen token's log-probability."
             )
         if k >= 1000:
             best_score, best = _best_sequence(case)

@@ -127,8 +127,8 @@ def _encode_judge(cases, results):
         ):
             raise CheckFailure(
                 f"case '{name}': outputs has shape {outputs.shape}, expected (N, S, H) = {(N, S, H)}: every row is "
-                f"shorter than S here, and pad_packed_sequence stops at the longest row unless you pass "
-                f"total_length=src.shape[1]."
+                f"shorter than S here, and pad_packed_sequence stops at the longest row unless it is told "
+                f"the length to pad to (its documentation lists the argument)."
             )
         outputs = as_tensor(outputs, f"outputs on case '{name}'", (N, S, H), "(N, S, H)")
         if isinstance(context, np.ndarray) and context.shape == (1, N, H):
