@@ -131,15 +131,16 @@ def test_every_demonstration_that_no_graded_test_reads_is_marked(path):
     assert len(skippable_grade_ids(nb)) == sum(is_marked_skip(c) for c in nb.cells)
 
 
-def test_the_learner_notebooks_carry_the_marks_on_read_only_cells():
-    """nbgrader's release keeps the course metadata and makes the cells read-only (editable: false)."""
+def test_the_learner_notebooks_carry_the_marks_on_cells_the_learner_may_edit_but_not_delete():
+    """nbgrader's release keeps the course metadata; `course release` leaves the demonstrations editable (grading
+    restores a locked cell's source) and nbgrader keeps them undeletable."""
     for path in MARKED:
         learner = nbformat.read(ROOT / "notebooks" / path.relative_to(ROOT / "solutions"), as_version=4)
         marked = [c for c in learner.cells if is_marked_skip(c)]
         assert [c.metadata["nbgrader"]["grade_id"] for c in marked] == skippable_grade_ids(
             nbformat.read(path, as_version=4)
         )
-        assert all(c.metadata.get("editable") is False for c in marked)
+        assert all(c.metadata.get("editable") is True and c.metadata.get("deletable") is False for c in marked)
 
 
 @pytest.mark.slow

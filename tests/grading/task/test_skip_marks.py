@@ -13,6 +13,7 @@ from course_lib.skippable import is_marked_skip
 from tests.grading.conftest import auto_total, cell, edit, grade, make_course, needs_bwrap, outputs_text, solved, write
 
 A02 = "02_rnn"
+EDITED_DEMO = 'print("the learner edited this demonstration")\n'  # demonstrations are editable; grading restores them
 WRONG_CELL = "def rnn_cell(x_t, h_prev, W_xh, W_hh, b_h):\n    return torch.tanh(x_t @ W_xh.T + h_prev @ W_hh + b_h)\n"
 
 
@@ -23,7 +24,7 @@ def _class(subs, copier: bool):
     be the right notebook graded twice: the copier's score with the marks is compared to the right one's without.
     """
     right = solved(A02)
-    class_ = {"right": right, "wrong": edit(right, "rnn_cell", WRONG_CELL)}
+    class_ = {"right": edit(right, "demo_tang_live", EDITED_DEMO), "wrong": edit(right, "rnn_cell", WRONG_CELL)}
     if copier:
         class_["copier"] = copy.deepcopy(right)
         cell(class_["copier"], "rnn_cell").metadata["course"] = {"grading": "skip"}  # the learner's own, unlocked cell
@@ -56,4 +57,7 @@ def test_scores_are_the_same_with_and_without_skipping(tmp_path):
     assert {s: totals[True][s] for s in ("right", "wrong")} == totals[False]
     assert totals[True]["wrong"] < totals[True]["right"] == totals[True]["copier"] == totals[False]["right"]
     assert all("held-out perplexity" in text for text in demo[False].values()), "unmarked: the demonstration ran"
+    assert not any("edited" in text for d in demo.values() for text in d.values()), (
+        "the course's source ran, not an edit"
+    )
     assert not any("held-out perplexity" in text for text in demo[True].values()), "marked: it was skipped"
