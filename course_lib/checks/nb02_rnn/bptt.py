@@ -217,13 +217,13 @@ def _backward_judge(cases, results):
         if not ok["dh0"]:
             if _all_zero([got["dh0"]]) and not _all_zero([ref["dh0"]]):
                 raise CheckFailure(
-                    f"case '{name}': dh0 is zero. Return the gradient that flows out of step 1 into h_0: "
-                    f"dh0 = da_1 @ W_hh, where da_1 = dh_1 * (1 - h_1 ** 2)."
+                    f"case '{name}': dh0 is zero. Return the gradient that flows out of step 1 into h_0: h_0 enters "
+                    f"the loss only through step 1's pre-activation, like every h_{{t-1}} through step t's."
                 )
             if close(got["dh0"], ref["dh1"], rtol=1e-8, atol=1e-12):
                 raise CheckFailure(
                     f"case '{name}': dh0 is the gradient with respect to h_1 (returned dh at t = 1), not h_0. "
-                    f"Pass it back through step 1 once more: dh0 = (dh_1 * (1 - h_1 ** 2)) @ W_hh."
+                    f"Pass it back through step 1 once more, as the loop does for every earlier state."
                 )
         local = _bptt_reference(case, "local")
         no_tanh = _bptt_reference(case, "no_tanh")

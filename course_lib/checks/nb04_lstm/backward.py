@@ -84,7 +84,7 @@ def order_message(order: tuple[str, ...]) -> str:
     seed = " (the order in which the article lists the equations)" if order == ("i", "f", "o", "g") else ""
     return (
         f"the gate blocks of dz are stacked as {', '.join(order)}{seed}; PyTorch stacks the weights as "
-        f"i, f, g, o, so dz = cat([dz_i, dz_f, dz_g, dz_o], dim=1)"
+        f"i, f, g, o, and dz's blocks must follow the weights' rows"
     )
 
 
