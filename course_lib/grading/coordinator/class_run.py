@@ -342,7 +342,8 @@ def _grade(
             if options.warm_kernels
             else [[p] for p in _longest_first(course, todo)]
         )
-        for rank, group in enumerate(groups):
+
+        def submit(group: list, priority: int):
             jobs = [job_for(root, course.db_url, student, assignment) for student, assignment, _ in group]
             future = client.submit(
                 _task_of(task),
@@ -350,17 +351,39 @@ def _grade(
                 shared_future,
                 pure=False,
                 key=f"grade-{group[0][0]}-{'-'.join(p[1] for p in group)}-{secrets.token_hex(4)}",
-                priority=len(groups) - rank,  # Dask runs higher priorities first
+                priority=priority,  # Dask runs higher priorities first
             )
             futures[future] = group
+            return future
+
+        for rank, group in enumerate(groups):
+            submit(group, len(groups) - rank)
         timings["submit"] = time.monotonic() - clock
         progress.slots(slots)  # the heartbeat starts: running and queued
         with Recorder(record) as recorder:
-            for arrived in as_completed(futures).batches():  # what finished together is recorded together
-                recorder.put([item for future in arrived for item in _results(futures.pop(future), future)])
+            pending = as_completed(list(futures))
+            for arrived in pending.batches():  # what finished together is recorded together
+                results = []
+                for future in arrived:
+                    group = futures.pop(future)
+                    outcomes = _results(group, future)
+                    if len(group) > 1 and _killed_worker(outcomes):
+                        # one of them may be what kills workers: each again on its own, so it costs the others nothing
+                        for pair in group:
+                            pending.add(submit([pair], 0))
+                    else:
+                        results += outcomes
+                if results:
+                    recorder.put(results)
             timings["tasks (wall)"] = time.monotonic() - clock
         timings["coordinator: after the last task"] = time.monotonic() - clock - timings["tasks (wall)"]
     return failures
+
+
+def _killed_worker(outcomes: list) -> bool:
+    from distributed.scheduler import KilledWorker
+
+    return any(isinstance(outcome, KilledWorker) for _, outcome in outcomes)
 
 
 def _task_of(task):

@@ -18,10 +18,11 @@ interrupt the cell ignores leaves no output at all (once, every such cell and al
 
 ``--warm-kernels``: the kernels are forked from a warm parent that has torch, matplotlib and ipykernel imported
 already (:mod:`course_lib.grading.sandbox.zygote`): still one fresh kernel per notebook and per restart, without
-paying their imports for each (a zygote that fails: kernels start the normal way, with an event saying so).  Not
-the default: a runner runs one notebook, and the zygote's own start costs about what one cold kernel's start
-does, so it pays only from the second kernel of a runner on (a replaced kernel here; several notebooks per
-runner later); ``benchmarks/warm_kernels.py`` measures both.
+paying their imports for each (a zygote that fails: kernels start the normal way, with an event saying so).
+``--serve FD``: the notebook is run once per request line read from FD, the sandbox cleared between two
+(:mod:`course_lib.grading.sandbox.turns`); with ``--warm-kernels`` that is how ``course grade`` runs a task's
+notebooks, so that the zygote's start is paid once per task (``benchmarks/grading.py`` measures it; a runner of
+one notebook pays it for that notebook alone, ``benchmarks/warm_kernels.py``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""One grading task: one student's submission of one assignment, graded in a scratch course of its own.
+"""One grading task: one student's submissions of one or more assignments, each graded in a scratch course of its own.
 
 Runs in a grading worker's process (a Dask worker: on this machine or another; trusted).  The task gets
 everything as data (:class:`Job`: the submitted files, plus the :class:`Shared` course pieces: a gradebook
@@ -9,7 +9,8 @@ writes them into a scratch folder, runs nbgrader's autograde there with the sand
 bytes.  It never touches the course folder or the real gradebook: the coordinator
 (:mod:`course_lib.grading.coordinator.record`) records outcomes, one at a time.  So two tasks of one student
 cannot both create the student in the gradebook, and a worker on another machine needs no access to the
-course folder.
+course folder.  The notebooks of a task's assignments run in one sandbox, one after another, each in a fresh
+kernel (:mod:`course_lib.grading.task.session`); a task never holds two students' assignments.
 
 The scratch folder (solutions, secret, scratch gradebook) is hidden from the learner's sandbox like the
 course folder is.

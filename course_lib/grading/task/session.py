@@ -95,6 +95,14 @@ class SandboxSession:
             return run_sandboxed(notebook_json, limits, hide=list(hide), inputs_json=inputs_json)
         if self._sandbox is not None and self._sandbox.limits != limits:
             self._end()
+        reused = self._sandbox is not None
+        result, record = self._turn(notebook_json, limits, inputs_json)
+        if reused and result.returncode is not None and not result.timed_out and not record:
+            # the sandbox had ended before this notebook began (nothing of it ran): this notebook's turn in a fresh one
+            result, record = self._turn(notebook_json, limits, inputs_json)
+        return result, record
+
+    def _turn(self, notebook_json: str, limits: Limits, inputs_json: str) -> tuple[SandboxResult, bytes]:
         if self._sandbox is None:
             self._sandbox = _Sandbox(limits, self.hide, self.warm)
             self.starts += 1
