@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -11,9 +12,12 @@ import pytest
 import course_lib
 from course_lib.grading.coordinator.tasks import student_tasks
 from course_lib.grading.task.bwrap import MAX_RECORD_BYTES, Limits
+from course_lib.grading.task.judge import test_exercise as exercise_tested_by
 from course_lib.grading.task.ran import not_run
-from course_lib.grading.task.session import SandboxSession
-from tests.grading.conftest import needs_bwrap
+from course_lib.grading.task.sandboxed_execute import SandboxedExecute
+from course_lib.grading.task.session import SandboxSession, one_sandbox
+from tests.conftest import ROOT
+from tests.grading.conftest import A01, cell, edit, make_course, needs_bwrap, solved, stub
 
 LIBRARY = Path(course_lib.__file__).resolve().parent
 
@@ -125,7 +129,7 @@ LIMITS = "import resource\nprint(resource.getrlimit(resource.RLIMIT_AS))"
 def test_a_notebook_that_hangs_kills_or_changes_its_sandbox_costs_the_next_one_nothing(tmp_path):
     """Each breaks the sandbox in its own way; the notebook after it is graded in a fresh one, with its limits."""
     limits = Limits(notebook_seconds=45, cell_seconds=600)
-    session = SandboxSession([str(tmp_path)])
+    session = SandboxSession([str(tmp_path)], warm=False)  # four sandboxes: no zygote to start in each
     try:
         runs = [
             session.run(_notebook(source), limits, hide=[str(tmp_path)])
@@ -159,3 +163,75 @@ def test_a_class_fills_the_slots_with_one_task_per_student_and_a_lone_student_is
     tasks = student_tasks(class_, expected, slots=2)
     assert len(tasks) == 3 and all(len({p[0] for p in task}) == 1 for task in tasks), "one task per student"
     assert sorted(p for task in tasks for p in task) == sorted(class_), "every pair once"
+
+
+def _verdicts(submission, student: str, folder: Path) -> list[dict]:
+    """The verdicts ``course grade``'s execution step gives ``submission`` (its test cells the course's, as
+    nbgrader's autograde hands it over), in this thread's session if there is one."""
+    source = nbformat.read(ROOT / "solutions" / A01 / f"{A01}.ipynb", as_version=4)
+    tests = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells if exercise_tested_by(c)}
+    nb = copy.deepcopy(submission)
+    for c in nb.cells:
+        if c.metadata.get("nbgrader", {}).get("grade_id") in tests:
+            c.source = tests[c.metadata["nbgrader"]["grade_id"]]
+    secret = folder / "secret"
+    secret.write_bytes(b"tests: a fixed grading secret, 32+")
+    execute = SandboxedExecute(
+        cell_timeout=60, notebook_timeout=240, secret_file=str(secret), report_dir=str(folder), hide=[str(folder)]
+    )
+    execute.preprocess(nb, {"nbgrader": {"student": student, "assignment": A01, "notebook": A01}})
+    return json.loads((folder / student / A01 / f"{A01}.json").read_text())["verdicts"]
+
+
+@needs_bwrap
+@pytest.mark.slow
+def test_warm_kernels_in_a_shared_sandbox_judge_as_a_cold_kernel_in_a_sandbox_of_its_own(tmp_path):
+    """A right, a wrong and an untouched submission of notebook 01, one after another in one sandbox with warm
+    kernels, and each in a sandbox of its own with a cold kernel: the same verdicts and messages."""
+    good = solved()
+    windows = cell(good, "make_windows").source.replace("series[window:]", "series[window - 1 : -1]")
+    submissions = {"alice": good, "bob": stub(), "carol": edit(good, "make_windows", windows)}
+    with one_sandbox([str(tmp_path)]) as session:
+        warm = {s: _verdicts(nb, s, tmp_path) for s, nb in submissions.items()}
+    assert session.starts == 1
+    cold = {s: _verdicts(nb, s, tmp_path) for s, nb in submissions.items()}
+    assert warm == cold
+    passed = {s: [v["passed"] for v in verdicts] for s, verdicts in warm.items()}
+    assert all(passed["alice"]) and not any(passed["bob"]) and 0 < sum(passed["carol"]) < len(passed["carol"])
+
+
+def _kills_its_worker_on_01(job, shared):
+    """A stand-in task (on a worker): grading assignment 01 kills the worker, any other is graded at once."""
+    import os
+
+    from course_lib.grading.task.job import Outcome
+
+    if job.assignment == A01:
+        os._exit(1)
+    return Outcome(job.student, job.assignment, True, seconds=0.01)
+
+
+@pytest.mark.slow
+def test_a_notebook_that_kills_its_worker_costs_the_students_other_notebooks_in_its_task_nothing(tmp_path, monkeypatch):
+    from course_lib.grading.coordinator import class_run, cluster
+    from course_lib.grading.coordinator.progress import Progress
+    from tests.grading.synthetic_outcomes import hand_in
+
+    monkeypatch.setattr(cluster, "ALLOWED_FAILURES", 0)  # given up at the first lost worker: two, not six
+    root = make_course(tmp_path)
+    options = class_run.GradeOptions(jobs=1, assignments=[A01, "07_attention"], sandbox=False)
+    course = class_run._course(root, options)
+    templates = class_run._register(course, tmp_path / "release")
+    todo = [("mallory", A01, "fp"), ("mallory", "07_attention", "fp")]
+    assert len(student_tasks(todo, {}, 1)) == 1, "one task for both"
+    for student, assignment, _ in todo:
+        hand_in(root, student, assignment, None)
+    recorded = []
+    shared = class_run._shared(course, options, templates, tmp_path / "subs", 1)
+    record = lambda root, config, graded, marks: recorded.extend(o.assignment for o, _ in graded)  # noqa: E731
+    monkeypatch.setattr(class_run, "record_batch", record)
+    with Progress(len(todo), quiet=True) as progress:
+        failures = class_run._grade(course, options, todo, shared, progress, {}, task=_kills_its_worker_on_01)
+    assert recorded == ["07_attention"], ("graded on its own once its task had lost the worker", failures)
+    assert [(p.assignment, "KilledWorker" in p.what) for p in failures] == [(A01, True)]
+    assert progress.done == len(todo)
