@@ -48,9 +48,11 @@ def _bwrap_grading_marked(seen: set[int]) -> psutil.Process | None:
             continue
         args = process.info["cmdline"] or []
         for i, arg in enumerate(args[:-1]):
-            if args[i + 1] == "/sandbox/notebook.ipynb":
+            # a sandbox of one notebook binds it; a task's sandbox (task/session.py) binds its folder
+            notebook = {"/sandbox/notebook.ipynb": Path(arg), "/sandbox": Path(arg) / "notebook.ipynb"}.get(args[i + 1])
+            if notebook is not None:
                 with contextlib.suppress(OSError, psutil.Error):
-                    if MARKER in Path(arg).read_text():
+                    if MARKER in notebook.read_text():
                         kernels = [
                             p for p in process.children(recursive=True) if "ipykernel_launcher" in " ".join(p.cmdline())
                         ]

@@ -213,6 +213,8 @@ def _kills_its_worker_on_01(job, shared):
 
 @pytest.mark.slow
 def test_a_notebook_that_kills_its_worker_costs_the_students_other_notebooks_in_its_task_nothing(tmp_path, monkeypatch):
+    import dask
+
     from course_lib.grading.coordinator import class_run, cluster
     from course_lib.grading.coordinator.progress import Progress
     from tests.grading.synthetic_outcomes import hand_in
@@ -230,7 +232,8 @@ def test_a_notebook_that_kills_its_worker_costs_the_students_other_notebooks_in_
     shared = class_run._shared(course, options, templates, tmp_path / "subs", 1)
     record = lambda root, config, graded, marks: recorded.extend(o.assignment for o, _ in graded)  # noqa: E731
     monkeypatch.setattr(class_run, "record_batch", record)
-    with Progress(len(todo), quiet=True) as progress:
+    # one task at a time on the worker: a task queued beside the one that kills it would be lost with it (Dask)
+    with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}), Progress(len(todo), quiet=True) as progress:
         failures = class_run._grade(course, options, todo, shared, progress, {}, task=_kills_its_worker_on_01)
     assert recorded == ["07_attention"], ("graded on its own once its task had lost the worker", failures)
     assert [(p.assignment, "KilledWorker" in p.what) for p in failures] == [(A01, True)]
