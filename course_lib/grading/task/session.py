@@ -30,12 +30,16 @@ only boundary-maker and the task as the unit of trust (one student).  What stays
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import queue
+import select
 import signal
+import struct
 import subprocess
 import tempfile
+import termios
 import threading
 import time
 from pathlib import Path
@@ -126,6 +130,14 @@ class _Sandbox:
     def __init__(self, limits: Limits, hide: list[Path], warm: bool):
         self.limits, self.turns = limits, 0
         self._stack = contextlib.ExitStack()
+        try:
+            self._start(hide, warm)
+        except BaseException:
+            self._stack.close()  # the uid and the folder go back at once
+            raise
+
+    def _start(self, hide: list[Path], warm: bool) -> None:
+        limits = self.limits
         root_user = os.geteuid() == 0
         uid = self._stack.enter_context(sandbox_uid() if root_user else contextlib.nullcontext(os.geteuid()))
         job = Path(self._stack.enter_context(tempfile.TemporaryDirectory(prefix="course-session-")))
@@ -170,7 +182,8 @@ class _Sandbox:
             os.close(request_read)
         self._requests = os.fdopen(request_write, "w", encoding="utf-8")
         self._lines: queue.Queue = queue.Queue()
-        self._stderr, self._stderr_total = bytearray(), 0
+        self._stderr, self._stderr_total, self._stderr_lock = bytearray(), 0, threading.Lock()
+        self._stderr_mark = 0  # where this notebook's stderr begins: after the last one's, at 0 for the first
         self._threads = [
             threading.Thread(target=self._read_record, args=(record_read,), daemon=True),
             threading.Thread(target=self._read_stderr, daemon=True),
@@ -204,11 +217,29 @@ class _Sandbox:
         self._lines.put(None)
 
     def _read_stderr(self) -> None:
-        with self.process.stderr as pipe:
-            while chunk := pipe.read1(1 << 16):
-                self._stderr.extend(chunk)
-                self._stderr_total += len(chunk)
-                del self._stderr[:-_STDERR_KEPT]
+        """Read the sandbox's stderr to EOF, keeping its tail; reads happen under the lock only (see _drained)."""
+        fd = self.process.stderr.fileno()
+        while select.select([fd], [], [])[0]:
+            with self._stderr_lock:
+                if not self._keep(os.read(fd, 1 << 16)):
+                    self.process.stderr.close()
+                    break
+
+    def _keep(self, chunk: bytes) -> int:
+        self._stderr.extend(chunk)
+        self._stderr_total += len(chunk)
+        del self._stderr[:-_STDERR_KEPT]
+        return len(chunk)
+
+    def _drained(self) -> int:
+        """The stderr read so far, with every byte already in the pipe: the runner says "done" only once every
+        process of the notebook has ended, so nothing of it can come after, and nothing of it is left for the next."""
+        with self._stderr_lock:
+            with contextlib.suppress(OSError, ValueError):
+                fd = self.process.stderr.fileno()
+                while waiting := struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]:
+                    self._keep(os.read(fd, waiting))
+            return self._stderr_total
 
     def _stderr_since(self, total: int) -> str:
         new = min(self._stderr_total - total, len(self._stderr))
@@ -219,7 +250,8 @@ class _Sandbox:
         self.turns += 1
         self._put("notebook.ipynb", notebook_json)
         self._put("probe-inputs.json", inputs_json)
-        stderr_from, started = self._stderr_total, time.monotonic()
+        # the first notebook's stderr includes the runner's start (an import error of the runner comes first)
+        stderr_from, started = self._stderr_mark, time.monotonic()
         deadline = started + self.limits.notebook_seconds
         record, timed_out, ended = bytearray(), False, False
         try:
@@ -244,6 +276,7 @@ class _Sandbox:
             self.process.wait()
             for thread in self._threads:
                 thread.join(timeout=10)
+        self._stderr_mark = self._drained()
         result = SandboxResult(
             self.process.returncode if (timed_out or ended) else None,
             time.monotonic() - started,
