@@ -53,10 +53,11 @@ def _bwrap_grading_marked(seen: set[int]) -> psutil.Process | None:
             if notebook is not None:
                 with contextlib.suppress(OSError, psutil.Error):
                     if MARKER in notebook.read_text():
-                        kernels = [
-                            p for p in process.children(recursive=True) if "ipykernel_launcher" in " ".join(p.cmdline())
-                        ]
-                        return process if kernels else None
+                        below = [" ".join(p.cmdline()) for p in process.children(recursive=True)]
+                        # a kernel started cold, or forked by the zygote (it keeps the zygote's command line)
+                        kernels = [c for c in below if "ipykernel_launcher" in c]
+                        forked = [c for c in below if "course_lib.grading.sandbox.zygote" in c][1:]
+                        return process if kernels or forked else None
                 seen.add(process.pid)
     return None
 
