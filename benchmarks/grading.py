@@ -1,8 +1,11 @@
 """Print what `course grade` costs, and where the time goes: one submission, then a class of synthetic ones.
 
-    python benchmarks/grading.py [--students 50] [--jobs 2] [--assignments 01_sequence_data ...]
+    python benchmarks/grading.py [--students 50] [--jobs 2] [--assignments 01_sequence_data ...] [--cold-kernels]
+                                 [--scores FILE]
 
-(``--students 0``: the one submission only.)
+(``--students 0``: the one submission only.  ``--cold-kernels``: one sandbox and one cold kernel per notebook, as
+before warm kernels; the default is ``course grade``'s: one sandbox per task, kernels forked from a warm zygote.
+``--scores FILE``: every student's points per exercise as JSON, to compare two runs.)
 
 Each synthetic student hands in every chosen notebook: a third the full solution, a third the untouched
 learner version, a third the solution with one exercise broken.  Grading is the real thing (a local Dask
@@ -65,6 +68,18 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+def _scores(course: Path) -> dict:
+    """student -> assignment -> exercise -> points, from the run's report."""
+    report = json.loads((course / "grading-report.json").read_text())
+    return {
+        student: {
+            assignment: {e["cell"]: e["score"] for e in data["exercises"]}
+            for assignment, data in sorted(entry["assignments"].items())
+        }
+        for student, entry in sorted(report.items())
+    }
+
+
 def _run(course: Path, subs: Path, options: GradeOptions, label: str, students: int) -> float:
     started, cpu = time.perf_counter(), _cpu_seconds()
     summary = grade_class(course, subs, options)
@@ -106,6 +121,8 @@ def main() -> int:
     parser.add_argument("--students", type=int, default=50)
     parser.add_argument("--jobs", type=int, default=None)
     parser.add_argument("--assignments", nargs="*", default=None)
+    parser.add_argument("--cold-kernels", action="store_true", help="one sandbox and one cold kernel per notebook")
+    parser.add_argument("--scores", type=Path, default=None, help="write the class's points per exercise here")
     args = parser.parse_args()
     assignments = args.assignments or sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
     with tempfile.TemporaryDirectory(prefix="course-bench-") as tmp:
@@ -115,7 +132,8 @@ def main() -> int:
             write(one, "solo", solved(assignment), assignment)
             for i in range(args.students):
                 write(many, f"student{i:03d}", (solved, stub, _broken)[i % 3](assignment), assignment)
-        options = GradeOptions(jobs=args.jobs, assignments=assignments)
+        options = GradeOptions(jobs=args.jobs, assignments=assignments, warm_kernels=not args.cold_kernels)
+        print(f"kernels: {'cold, one sandbox per notebook' if args.cold_kernels else 'warm, one sandbox per task'}")
         course = make_course(tmp)
         _run(course, one, options, f"one submission of {len(assignments)} notebook(s)", 1)
         if not args.students:
@@ -129,6 +147,8 @@ def main() -> int:
             f"class of {args.students} students x {len(assignments)} notebook(s), jobs={args.jobs or 'cores'}",
             args.students,
         )
+        if args.scores:
+            args.scores.write_text(json.dumps(_scores(course), indent=1, sort_keys=True))
     return 0
 
 

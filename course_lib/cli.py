@@ -65,6 +65,7 @@ def _cmd_grade(args) -> int:
         notebook_timeout=args.notebook_timeout,
         cell_timeout=args.cell_timeout,
         memory_mb=args.memory_mb,
+        warm_kernels=not args.cold_kernels,
         lms_pattern=args.lms_pattern,
         due=args.due,
         scheduler=args.scheduler,
@@ -279,6 +280,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--notebook-timeout", type=int, default=limits.NOTEBOOK_SECONDS, help="seconds per notebook")
     p.add_argument("--cell-timeout", type=int, default=limits.CELL_SECONDS, help="seconds per cell")
     p.add_argument("--memory-mb", type=int, default=limits.MEMORY_MB, help="memory limit of a learner kernel")
+    p.add_argument(
+        "--cold-kernels",
+        action="store_true",
+        help="one sandbox and one freshly started kernel per notebook (default: one sandbox per student's task, "
+        "each notebook in a fresh kernel forked from a parent with torch and matplotlib imported)",
+    )
     p.add_argument(
         "--scheduler",
         default=None,

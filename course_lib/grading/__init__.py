@@ -11,6 +11,7 @@ writer of the course folder and the real gradebook:
     late         due dates and submission times into nbgrader's late-submission machinery
     cluster      the Dask cluster: a local one started here, or ``--scheduler``; TLS; same-code check
     quiet        Dask's scheduler and worker without their HTTP listener (also used by remote workers)
+    tasks        which pairs one task takes: one student's (their notebooks then share a sandbox)
     record       records each returned outcome: gradebook, files, resume marks
     batch        many outcomes in one gradebook session and one transaction (the rows SaveAutoGrades writes)
     rescore      scores again from the gradebook (late penalties, due dates, extensions), pages refreshed
@@ -25,7 +26,8 @@ writer of the course folder and the real gradebook:
 ``task/`` -- a grading task, inside a Dask worker process (this machine or another), trusted; sees no course
 folder, only what the coordinator sent:
 
-    job                one student's assignment in a scratch course; returns notebooks, feedback, summaries
+    job                one student's assignments, each in a scratch course; returns notebooks, feedback, summaries
+    session            one sandbox for a task's notebooks, one after another (warm kernels that pay)
     autograde          nbgrader's autograde configured with the sandboxed execution
     sandboxed_execute  ``SandboxedExecute``: probes in, sandbox run, verdicts out
     bwrap              bubblewrap + resource limits around the sandbox runner
@@ -42,6 +44,7 @@ folder, only what the coordinator sent:
 ``sandbox/`` -- inside bubblewrap, beside the learner's kernel; untrusted (its record is data):
 
     runner  runs the notebook cell by cell with nbclient, writes the record to the grader's pipe
+    turns   ``--serve``: one notebook after another, the sandbox cleared between two (leftovers, /tmp, limits)
     zygote  with ``--warm-kernels``: the runner's warm parent that forks the kernels (torch etc. imported once)
 
 ``kernel/`` -- the learner's kernel; untrusted:

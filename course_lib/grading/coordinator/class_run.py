@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import hashlib
 import json
 import os
@@ -39,9 +40,10 @@ from course_lib.grading.coordinator.progress import Progress
 from course_lib.grading.coordinator.record import NOT_GRADED_PREFIX, Marks, failure_line, forget, job_for, record_batch
 from course_lib.grading.coordinator.recorder import Recorder
 from course_lib.grading.coordinator.rescore import rescore
+from course_lib.grading.coordinator.tasks import student_tasks
 from course_lib.grading.coordinator.term import remember, write_term
 from course_lib.grading.task.bwrap import bwrap_path
-from course_lib.grading.task.job import Shared, grade_submission, grader_digest, grader_manifest, same
+from course_lib.grading.task.job import Shared, grade_submissions, grader_digest, grader_manifest, same
 from course_lib.nbgrader_setup import CourseError, api_for, assignments, course_config
 
 __all__ = ["ClassSummary", "GradeOptions", "grade_class"]
@@ -63,6 +65,9 @@ class GradeOptions:
     tls_key: str | None = None
     quiet: bool = True  # the library is quiet; ``course grade`` shows progress unless --quiet
     due: str | None = None  # ISO date and time: the due date of the chosen assignments (late.py)
+    # one sandbox per task with kernels forked from a warm zygote, one task per student (task/session.py);
+    # False: one sandbox and one cold kernel per notebook, as before
+    warm_kernels: bool = True
 
 
 @dataclasses.dataclass
@@ -262,6 +267,7 @@ def _shared(
             "notebook_timeout": options.notebook_timeout,
             "memory_mb": options.memory_mb,
             "sandbox": options.sandbox,
+            "warm_kernels": options.warm_kernels,
         },
         slots={} if options.scheduler else local_slots(jobs),
         hide=[str(root), str(Path(submissions).resolve())],
@@ -283,13 +289,13 @@ def _grade(
     shared: Shared,
     progress: Progress,
     timings: dict[str, float],
-    task=grade_submission,
+    task=None,
 ) -> list[Problem]:
     """Run the tasks on the cluster; record the outcomes as they arrive.  Returns the problems.
 
     The main thread submits every task, then collects results as they finish; recording runs on the
     :class:`~course_lib.grading.coordinator.recorder.Recorder`'s thread, so neither waits on the gradebook.
-    ``task``: what a worker runs (``grade_submission``; ``benchmarks/scheduler.py`` passes a no-op)."""
+    ``task``: what a worker runs per job instead of grading (``benchmarks/scheduler.py`` passes a no-op)."""
     from distributed import as_completed
 
     root, marks, failures = course.root, Marks(course.root), []
@@ -328,33 +334,77 @@ def _grade(
         # them from the scheduler's copy instead of cancelling every task that needs them.
         shared_future = client.submit(same, shared, pure=False, key=f"course-shared-{secrets.token_hex(4)}")
         futures = {}
-        for rank, (student, assignment, fingerprint) in enumerate(_longest_first(course, todo)):
-            job = job_for(root, course.db_url, student, assignment)
+        slots = sum(client.nthreads().values())
+        # one task per student (split where the class has fewer students than slots): its notebooks share a
+        # sandbox and warm kernels (coordinator/tasks.py); each pair is still recorded on its own
+        groups = (
+            student_tasks(todo, _expected_seconds(course), slots)
+            if options.warm_kernels
+            else [[p] for p in _longest_first(course, todo)]
+        )
+
+        def submit(group: list, priority: int):
+            jobs = [job_for(root, course.db_url, student, assignment) for student, assignment, _ in group]
             future = client.submit(
-                task,
-                job,
+                _task_of(task),
+                jobs,
                 shared_future,
                 pure=False,
-                key=f"grade-{student}-{assignment}-{secrets.token_hex(4)}",
-                priority=len(todo) - rank,  # Dask runs higher priorities first
+                key=f"grade-{group[0][0]}-{'-'.join(p[1] for p in group)}-{secrets.token_hex(4)}",
+                priority=priority,  # Dask runs higher priorities first
             )
-            futures[future] = (student, assignment, fingerprint)
+            futures[future] = group
+            return future
+
+        for rank, group in enumerate(groups):
+            submit(group, len(groups) - rank)
         timings["submit"] = time.monotonic() - clock
-        progress.slots(sum(client.nthreads().values()))  # the heartbeat starts: running and queued
+        progress.slots(slots)  # the heartbeat starts: running and queued
         with Recorder(record) as recorder:
-            for arrived in as_completed(futures).batches():  # what finished together is recorded together
-                recorder.put([(futures.pop(future), _result(future)) for future in arrived])
+            pending = as_completed(list(futures))
+            for arrived in pending.batches():  # what finished together is recorded together
+                results = []
+                for future in arrived:
+                    group = futures.pop(future)
+                    outcomes = _results(group, future)
+                    if len(group) > 1 and _killed_worker(outcomes):
+                        # one of them may be what kills workers: each again on its own, so it costs the others nothing
+                        for pair in group:
+                            pending.add(submit([pair], 0))
+                    else:
+                        results += outcomes
+                if results:
+                    recorder.put(results)
             timings["tasks (wall)"] = time.monotonic() - clock
         timings["coordinator: after the last task"] = time.monotonic() - clock - timings["tasks (wall)"]
     return failures
 
 
-def _result(future):
-    """The task's outcome, or the exception it ended with (named by :func:`_what_failed` on the recorder)."""
+def _killed_worker(outcomes: list) -> bool:
+    from distributed.scheduler import KilledWorker
+
+    return any(isinstance(outcome, KilledWorker) for _, outcome in outcomes)
+
+
+def _task_of(task):
+    """What a worker runs for a group of one student's jobs: ``grade_submissions`` (one sandbox for them), or a
+    per-job ``task`` (a benchmark's or a test's stand-in) once per job."""
+    if task is None:
+        return grade_submissions
+    return functools.partial(_one_by_one, task)
+
+
+def _one_by_one(task, jobs, shared):
+    return [task(job, shared) for job in jobs]
+
+
+def _results(group: list, future) -> list:
+    """``[(pair, outcome or the exception the task ended with), ...]`` (named by :func:`_what_failed` on the
+    recorder)."""
     try:
-        return future.result()
+        return list(zip(group, future.result(), strict=True))
     except Exception as error:  # noqa: BLE001 -- the task itself broke: named for this student, the class goes on
-        return error
+        return [(pair, error) for pair in group]
 
 
 def _what_failed(root: Path, student: str, assignment: str, result, timings: dict, failures: list) -> str | None:

@@ -18,10 +18,11 @@ interrupt the cell ignores leaves no output at all (once, every such cell and al
 
 ``--warm-kernels``: the kernels are forked from a warm parent that has torch, matplotlib and ipykernel imported
 already (:mod:`course_lib.grading.sandbox.zygote`): still one fresh kernel per notebook and per restart, without
-paying their imports for each (a zygote that fails: kernels start the normal way, with an event saying so).  Not
-the default: a runner runs one notebook, and the zygote's own start costs about what one cold kernel's start
-does, so it pays only from the second kernel of a runner on (a replaced kernel here; several notebooks per
-runner later); ``benchmarks/warm_kernels.py`` measures both.
+paying their imports for each (a zygote that fails: kernels start the normal way, with an event saying so).
+``--serve FD``: the notebook is run once per request line read from FD, the sandbox cleared between two
+(:mod:`course_lib.grading.sandbox.turns`); with ``--warm-kernels`` that is how ``course grade`` runs a task's
+notebooks, so that the zygote's start is paid once per task (``benchmarks/grading.py`` measures it; a runner of
+one notebook pays it for that notebook alone, ``benchmarks/warm_kernels.py``).
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ import contextlib
 import copy
 import json
 import os
-import resource
 import sys
 import time
 from pathlib import Path
@@ -47,6 +47,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError  # noqa: E402
 
 # bytes of output kept of one cell's run (a print in an endless loop stays small), and of a probe's answer
 from course_lib.grading.limits import INTERRUPT_GRACE, MAX_CELL_OUTPUT, MAX_PROBE_OUTPUT  # noqa: E402
+from course_lib.grading.sandbox.turns import cpu_seconds, serve  # noqa: E402
 from course_lib.grading.sandbox.undumpable import make_undumpable  # noqa: E402
 from course_lib.grading.sandbox.zygote import kernel_spec_metadata, warm_kernels  # noqa: E402
 
@@ -244,32 +245,44 @@ def _replay(client: NotebookClient, cells, ok: set[int], stop: int) -> None:
                 raise _KernelLost(index, "died")
 
 
+def _run_one(record: Record, path: str, cell_timeout: int, warm: bool) -> None:
+    """One notebook's record: which course_lib ran it (course_lib.grading.task.ran compares it with the
+    grader's), then its cells."""
+    record._write({"course_lib": str(Path(sys.modules["course_lib"].__file__).resolve().parent)})
+    jupyter_path = Path(os.environ.get("COURSE_JUPYTER_PATH", "/tmp/jupyter"))
+    _install_kernelspec(jupyter_path, warm=warm)
+    os.environ["JUPYTER_PATH"] = str(jupyter_path)
+    run_notebook(nbformat.read(path, as_version=4), record, cell_timeout)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebook")
     parser.add_argument("--record-fd", type=int, required=True)
     parser.add_argument("--cell-timeout", type=int, default=120)
     parser.add_argument("--warm-kernels", action="store_true", help="fork each kernel from a warm zygote")
+    parser.add_argument(
+        "--serve",
+        type=int,
+        metavar="FD",
+        help="run NOTEBOOK once per request line read from FD (course_lib.grading.sandbox.turns)",
+    )
     args = parser.parse_args(argv)
     make_undumpable()  # before any kernel starts: the kernel cannot ptrace this process or write its memory
     record = Record(args.record_fd)
-    # first: which course_lib this sandbox imported (course_lib.grading.task.ran compares it with the grader's)
-    record._write({"course_lib": str(Path(sys.modules["course_lib"].__file__).resolve().parent)})
-    jupyter_path = Path(os.environ.get("COURSE_JUPYTER_PATH", "/tmp/jupyter"))
-    _install_kernelspec(jupyter_path, warm=args.warm_kernels)
-    os.environ["JUPYTER_PATH"] = str(jupyter_path)
-    nb = nbformat.read(args.notebook, as_version=4)
+    if args.serve is not None:
+        return serve(
+            record,
+            args.serve,
+            args.warm_kernels,
+            lambda seconds: _run_one(record, args.notebook, seconds, args.warm_kernels),
+        )
     started = time.monotonic()
     with warm_kernels(record.event) if args.warm_kernels else contextlib.nullcontext():
-        run_notebook(nb, record, args.cell_timeout)
-    # the kernels and the zygote are reaped by now, so their CPU is in RUSAGE_CHILDREN (the grader cannot see it: bubblewrap
-    # does not pass it up); benchmarks/grading.py reads it
-    cpu = sum(
-        getattr(resource.getrusage(who), f)
-        for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
-        for f in ("ru_utime", "ru_stime")
-    )
-    record.event(f"executed in {time.monotonic() - started:.1f} s (CPU {cpu:.1f} s)")
+        _run_one(record, args.notebook, args.cell_timeout, args.warm_kernels)
+    # the kernels and the zygote are reaped by now, so their CPU is in RUSAGE_CHILDREN (the grader cannot see it:
+    # bubblewrap does not pass it up); benchmarks/grading.py reads it
+    record.event(f"executed in {time.monotonic() - started:.1f} s (CPU {cpu_seconds():.1f} s)")
     return 0
 
 

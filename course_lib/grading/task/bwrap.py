@@ -95,9 +95,17 @@ def _binds(view: Path | None) -> dict[Path, Path]:
 
 
 def _command(
-    notebook: Path, limits: Limits, hide: list[Path], sources: dict[Path, Path], record_fd: int, inputs: Path
+    notebook: Path,
+    limits: Limits,
+    hide: list[Path],
+    sources: dict[Path, Path],
+    record_fd: int,
+    inputs: Path,
+    folder: bool = False,
 ) -> list[str]:
-    """The bwrap command line; ``sources`` maps each path the kernel reads to where bwrap finds it."""
+    """The bwrap command line; ``sources`` maps each path the kernel reads to where bwrap finds it.
+    ``folder``: bind the folder of ``notebook`` and ``inputs`` as ``/sandbox`` (read-only) instead of the two
+    files, so that the grader can put another notebook there (course_lib.grading.task.session)."""
     bwrap = bwrap_path()
     if bwrap is None:
         raise FileNotFoundError("bubblewrap (bwrap) is not installed: apt-get install bubblewrap")
@@ -128,15 +136,12 @@ def _command(
         cmd += ["--ro-bind", str(source), str(path)]
     for secret in hide:
         cmd += ["--remount-ro", str(secret)]
+    if folder:
+        cmd += ["--ro-bind", str(notebook.parent), "/sandbox"]
+    else:
+        cmd += ["--dir", "/sandbox", "--ro-bind", str(notebook), "/sandbox/notebook.ipynb"]
+        cmd += ["--ro-bind", str(inputs), f"/sandbox/{inputs.name}"]
     cmd += [
-        "--dir",
-        "/sandbox",
-        "--ro-bind",
-        str(notebook),
-        "/sandbox/notebook.ipynb",
-        "--ro-bind",
-        str(inputs),
-        f"/sandbox/{inputs.name}",
         "--proc",
         "/proc",
         "--dev",

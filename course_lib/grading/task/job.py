@@ -1,4 +1,4 @@
-"""One grading task: one student's submission of one assignment, graded in a scratch course of its own.
+"""One grading task: one student's submissions of one or more assignments, each graded in a scratch course of its own.
 
 Runs in a grading worker's process (a Dask worker: on this machine or another; trusted).  The task gets
 everything as data (:class:`Job`: the submitted files, plus the :class:`Shared` course pieces: a gradebook
@@ -9,7 +9,8 @@ writes them into a scratch folder, runs nbgrader's autograde there with the sand
 bytes.  It never touches the course folder or the real gradebook: the coordinator
 (:mod:`course_lib.grading.coordinator.record`) records outcomes, one at a time.  So two tasks of one student
 cannot both create the student in the gradebook, and a worker on another machine needs no access to the
-course folder.
+course folder.  The notebooks of a task's assignments run in one sandbox, one after another, each in a fresh
+kernel (:mod:`course_lib.grading.task.session`); a task never holds two students' assignments.
 
 The scratch folder (solutions, secret, scratch gradebook) is hidden from the learner's sandbox like the
 course folder is.
@@ -17,6 +18,7 @@ course folder is.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import hashlib
@@ -27,6 +29,7 @@ import warnings
 from pathlib import Path
 
 import course_lib
+from course_lib.grading.task.session import one_sandbox
 
 __all__ = [
     "GRADER_DISTRIBUTIONS",
@@ -35,6 +38,7 @@ __all__ = [
     "Outcome",
     "Shared",
     "grade_submission",
+    "grade_submissions",
     "grader_digest",
     "grader_manifest",
     "manifest_differences",
@@ -52,7 +56,7 @@ class Shared:
     secret: bytes  # the grading secret (seeds of the hidden cases); stays in this trusted process
     gradebooks: dict[str, bytes]  # assignment -> an SQLite gradebook that knows it (nbgrader generate_assignment)
     sources: dict[str, dict[str, bytes]]  # assignment -> its solutions/ folder, file by file
-    limits: dict  # SandboxedExecute traits: cell_timeout, notebook_timeout, memory_mb, sandbox
+    limits: dict  # SandboxedExecute traits: cell_timeout, notebook_timeout, memory_mb, sandbox; and warm_kernels
     slots: dict[str, dict]  # worker name -> {"threads": n, "cpus": [...]} (a local cluster's job slots)
     hide: list[str]  # folders of the coordinator's machine invisible in the sandbox (course, submissions)
 
@@ -182,7 +186,17 @@ def _apply_manual(db_url: str, job: Job) -> None:
 
 def grade_submission(job: Job, shared: Shared) -> Outcome:
     """Grade ``job`` in a scratch course; return the result as data (never raises for a submission's fault)."""
-    started = time.monotonic()
+    return grade_submissions([job], shared)[0]
+
+
+def grade_submissions(jobs: list[Job], shared: Shared) -> list[Outcome]:
+    """Grade one student's assignments, each in a scratch course of its own, their notebooks one after another in
+    one sandbox with warm kernels (:mod:`course_lib.grading.task.session`); one :class:`Outcome` per job, in order.
+
+    The scratch courses lie in one folder that the sandbox hides; what one job's grading raises is that job's
+    error only."""
+    if len({job.student for job in jobs}) > 1:
+        raise ValueError("one task grades one student's assignments: a sandbox is never shared between students")
     worker = _worker_name()
     differ = manifest_differences(grader_manifest(shared.config), shared.grader)
     if differ:
@@ -191,15 +205,24 @@ def grade_submission(job: Job, shared: Shared) -> Outcome:
             f"these differ: {describe_differences(differ)}. Install the same course_lib and the same versions "
             f"on every worker, so that every submission is graded by the same code"
         )
-    outcome = Outcome(job.student, job.assignment, success=False, worker=worker)
+    outcomes = []
     with tempfile.TemporaryDirectory(prefix="course-task-") as tmp:
-        scratch = Path(tmp)
-        try:
-            outcome = _grade_in(scratch, job, shared, outcome)
-        except Exception as error:  # noqa: BLE001 -- reported for this student; the class goes on
-            outcome.success, outcome.error = False, f"{type(error).__name__}: {error}"
-    outcome.seconds = time.monotonic() - started
-    return outcome
+        hide = [tmp] + [p for p in shared.hide if Path(p).exists()]
+        sandboxed = shared.limits.get("sandbox", True)
+        warm = shared.limits.get("warm_kernels", True)
+        with one_sandbox(hide, warm) if sandboxed else contextlib.nullcontext():
+            for number, job in enumerate(jobs):
+                started = time.monotonic()
+                outcome = Outcome(job.student, job.assignment, success=False, worker=worker)
+                scratch = Path(tmp) / str(number)
+                scratch.mkdir()
+                try:
+                    outcome = _grade_in(scratch, job, shared, outcome)
+                except Exception as error:  # noqa: BLE001 -- reported for this student; the class goes on
+                    outcome.success, outcome.error = False, f"{type(error).__name__}: {error}"
+                outcome.seconds = time.monotonic() - started
+                outcomes.append(outcome)
+    return outcomes
 
 
 def _grade_in(scratch: Path, job: Job, shared: Shared, outcome: Outcome) -> Outcome:
@@ -225,7 +248,7 @@ def _grade_in(scratch: Path, job: Job, shared: Shared, outcome: Outcome) -> Outc
     settings = {
         "db_url": db_url,
         "sandbox": {
-            **shared.limits,
+            **{name: value for name, value in shared.limits.items() if name != "warm_kernels"},
             "threads": slot.get("threads", 1),
             "cpus": slot.get("cpus", []),
             "secret_file": str(secret),

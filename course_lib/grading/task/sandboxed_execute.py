@@ -32,6 +32,7 @@ from course_lib.grading.task.judge import (
 )
 from course_lib.grading.task.keys import answer_keys
 from course_lib.grading.task.ran import NotGraded, not_run
+from course_lib.grading.task.session import current as current_session
 from course_lib.skippable import cells_to_skip
 
 __all__ = ["SandboxedExecute"]
@@ -92,9 +93,13 @@ class SandboxedExecute(NbGraderPreprocessor):
             threads=self.threads,
             cpus=tuple(self.cpus),
         )
-        result, record = run_sandboxed(
-            nbformat.writes(run), limits, hide=list(self.hide), sandbox=self.sandbox, inputs_json=inputs_json
-        )
+        session = current_session() if self.sandbox else None  # the task's one sandbox (task/session.py)
+        if session is not None:
+            result, record = session.run(nbformat.writes(run), limits, hide=list(self.hide), inputs_json=inputs_json)
+        else:
+            result, record = run_sandboxed(
+                nbformat.writes(run), limits, hide=list(self.hide), sandbox=self.sandbox, inputs_json=inputs_json
+            )
         if self.sandbox:  # without bubblewrap (course validate) the runner is this very course_lib
             cause = not_run(result, record, Path(course_lib.__file__).resolve().parent, MAX_RECORD_BYTES)
             if cause:

@@ -48,13 +48,16 @@ def _bwrap_grading_marked(seen: set[int]) -> psutil.Process | None:
             continue
         args = process.info["cmdline"] or []
         for i, arg in enumerate(args[:-1]):
-            if args[i + 1] == "/sandbox/notebook.ipynb":
+            # a sandbox of one notebook binds it; a task's sandbox (task/session.py) binds its folder
+            notebook = {"/sandbox/notebook.ipynb": Path(arg), "/sandbox": Path(arg) / "notebook.ipynb"}.get(args[i + 1])
+            if notebook is not None:
                 with contextlib.suppress(OSError, psutil.Error):
-                    if MARKER in Path(arg).read_text():
-                        kernels = [
-                            p for p in process.children(recursive=True) if "ipykernel_launcher" in " ".join(p.cmdline())
-                        ]
-                        return process if kernels else None
+                    if MARKER in notebook.read_text():
+                        below = [" ".join(p.cmdline()) for p in process.children(recursive=True)]
+                        # a kernel started cold, or forked by the zygote (it keeps the zygote's command line)
+                        kernels = [c for c in below if "ipykernel_launcher" in c]
+                        forked = [c for c in below if "course_lib.grading.sandbox.zygote" in c][1:]
+                        return process if kernels or forked else None
                 seen.add(process.pid)
     return None
 
