@@ -63,7 +63,9 @@ def lengths_from_equality(embedding, rnn, src, lengths):
             context_read_after_the_padding, "context read after the padding", False, id="context_read_after_the_padding"
         ),
         pytest.param(last_column_as_context, "after the padding", False, id="last_column_as_context"),
-        pytest.param(missing_total_length, "stops at the longest row unless it is told", False, id="missing_total_length"),
+        pytest.param(
+            missing_total_length, "stops at the longest row unless it is told", False, id="missing_total_length"
+        ),
         pytest.param(
             lengths_from_equality,
             "lengths were taken from the tokens that are not <pad>",
