@@ -34,9 +34,10 @@ import nbformat
 from course_lib.grading import limits
 from course_lib.grading.coordinator.cluster import ClusterOptions, grading_client, local_slots
 from course_lib.grading.coordinator.intake import Intake, Problem, intake
+from course_lib.grading.coordinator.jobs import jobs_for
 from course_lib.grading.coordinator.late import parse_due, set_due_date, stamp
 from course_lib.grading.coordinator.progress import Progress
-from course_lib.grading.coordinator.record import NOT_GRADED_PREFIX, Marks, failure_line, forget, job_for, record_batch
+from course_lib.grading.coordinator.record import NOT_GRADED_PREFIX, Marks, failure_line, forget, record_batch
 from course_lib.grading.coordinator.recorder import Recorder
 from course_lib.grading.coordinator.rescore import rescore
 from course_lib.grading.coordinator.term import remember, write_term
@@ -327,9 +328,9 @@ def _grade(
         # The shared pieces as a task, not scattered data: if every worker holding them dies, Dask recomputes
         # them from the scheduler's copy instead of cancelling every task that needs them.
         shared_future = client.submit(same, shared, pure=False, key=f"course-shared-{secrets.token_hex(4)}")
-        futures = {}
-        for rank, (student, assignment, fingerprint) in enumerate(_longest_first(course, todo)):
-            job = job_for(root, course.db_url, student, assignment)
+        futures, ordered = {}, _longest_first(course, todo)
+        jobs = jobs_for(root, course.db_url, [(student, assignment) for student, assignment, _ in ordered])
+        for rank, ((student, assignment, fingerprint), job) in enumerate(zip(ordered, jobs)):
             future = client.submit(
                 task,
                 job,

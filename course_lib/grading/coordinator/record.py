@@ -24,6 +24,7 @@ import shutil
 import warnings
 from pathlib import Path
 
+from course_lib.grading.coordinator.jobs import entry_order
 from course_lib.grading.coordinator.rescore import _extensions, apply_late, extension_for, refresh_page
 from course_lib.grading.task.job import Job, Outcome, write_tree
 
@@ -71,7 +72,9 @@ class Marks:
 
 def job_for(root: Path, db_url: str, student: str, assignment: str) -> Job:
     """The task's input: the submitted folder as bytes, the manual grades already entered, the due date and
-    the student's extension (so that the task's feedback page shows the penalty the gradebook will hold)."""
+    the student's extension (so that the task's feedback page shows the penalty the gradebook will hold).
+    One pair, two gradebook sessions: the reference that ``course grade``'s bulk
+    :func:`~course_lib.grading.coordinator.jobs.jobs_for` is tested against."""
     from nbgrader.api import Gradebook
 
     folder = Path(root) / "submitted" / student / assignment
@@ -90,7 +93,8 @@ def job_for(root: Path, db_url: str, student: str, assignment: str) -> Job:
 
 
 def manual_entries(db_url: str, student: str, assignment: str) -> list[dict]:
-    """Manual scores and comments of one submission, as plain data (empty for a first grading)."""
+    """Manual scores and comments of one submission, as plain data (empty for a first grading), in
+    :func:`~course_lib.grading.coordinator.jobs.entry_order` (the ORM's relationships have no order of their own)."""
     from nbgrader.api import Gradebook, MissingEntry
 
     entries: list[dict] = []
@@ -116,7 +120,7 @@ def manual_entries(db_url: str, student: str, assignment: str) -> list[dict]:
                             "values": {"manual_comment": comment.manual_comment},
                         }
                     )
-    return entries
+    return sorted(entries, key=entry_order)
 
 
 def _replace_folder(target: Path, files: dict[str, bytes]) -> None:
