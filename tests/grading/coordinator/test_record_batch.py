@@ -227,3 +227,29 @@ def postgres_urls(postgres):  # noqa: F811 -- the fixture imported above
 @pytest.mark.slow
 def test_a_batch_on_postgresql_writes_what_the_preprocessors_write(tmp_path, postgres_urls):
     _record_both_ways(tmp_path, *postgres_urls)
+
+
+@pytest.mark.parametrize("name", ["../escaped.txt", "a/../../escaped.txt", "/tmp/escaped.txt", "", "."])
+def test_recording_writes_no_file_outside_the_pair_folder(tmp_path, name):
+    """The batch's own writer (names checked as text, the folder resolved once) refuses what write_tree refuses."""
+    from course_lib.grading.coordinator.record import _replace_folder
+
+    target = tmp_path / "course" / "autograded" / "s0" / "01"
+    with pytest.raises(ValueError, match="outside its folder"):
+        _replace_folder(target, {"ok.ipynb": b"{}", name: b"x"})
+    assert not target.exists() and not (tmp_path / "course" / "autograded" / "escaped.txt").exists()
+
+
+def test_recording_writes_the_files_write_tree_writes(tmp_path):
+    from course_lib.grading.coordinator.record import _replace_folder
+    from course_lib.grading.task.job import write_tree
+
+    given = {"01.ipynb": b"{}", "data/a/b.txt": b"b", "data/./c.txt": b"c", "data//d.txt": b"d", "e.txt/.": b"e"}
+    write_tree(tmp_path / "reference", given)
+    _replace_folder(tmp_path / "course" / "pair", {"old.txt": b"gone"})
+    _replace_folder(tmp_path / "course" / "pair", given)
+    assert files_in(tmp_path / "course" / "pair") == files_in(tmp_path / "reference") and len(given) == 5
+
+
+def files_in(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
