@@ -212,6 +212,21 @@ def test_a_batch_writes_the_rows_and_files_that_nbgrader_preprocessors_write_one
     rows = gradebook_rows(old_url)
     penalties = [dict(r)["late_submission_penalty"] for r in rows["submitted_notebook"]]
     assert len(rows["submitted_assignment"]) == 16 and any(p not in ("None", "0.0") for p in penalties)
+    _assert_indexed(new_url)
+
+
+def _assert_indexed(db_url: str) -> None:
+    """The batch's lookups use the indexes it adds (nbgrader's schema has none on these columns: each batch scanned
+    the grade and comment tables, and recording slowed as the class grew); nbgrader wrote and read the file since."""
+    import sqlite3
+
+    from course_lib.grading.coordinator.batch import INDEXES
+
+    db = sqlite3.connect(db_url.removeprefix("sqlite:///").split("?")[0])
+    for name, (table, column) in INDEXES.items():
+        plan = db.execute(f"EXPLAIN QUERY PLAN SELECT id FROM {table} WHERE {column} IN ('a', 'b')").fetchall()
+        assert name in str(plan), (name, plan)
+    db.close()
 
 
 @pytest.fixture
