@@ -12,7 +12,9 @@ one (the notebook as the autograded copy, a summary), which the coordinator reco
 (rows, files, resume marks).  No feedback page comes back: a page whose digest the coordinator cannot
 check would be made again here, by nbgrader, which is grading work.
 
-Prints tasks per second and the engine's cost per task (the run's wall time, less the tasks' own time
+Prints the engine's CPU per task (submitting, scheduling, the workers' receiving and returning, collecting and
+recording: the run's CPU after the cluster started, per task) against a real task's CPU (``--real-task-cpu``), a share
+that does not depend on the machine's load; then tasks per second and the engine's cost per task (the run's wall time, less the tasks' own time
 spread over the workers, per task), and what that is as a share of a class run whose tasks take
 ``--real-task-seconds`` each (default: 57 s of CPU per student of 7 notebooks, README's figure from
 ``benchmarks/grading.py``, on ``--workers`` cores).
@@ -56,8 +58,32 @@ def no_grading(job, shared, seconds: float = 0.0):
 
 
 def _cpu() -> float:
+    """CPU seconds of this process, its finished children and its live descendants (the workers, their nannies'
+    processes): the scheduler runs in this process, as in ``course grade``."""
+    import psutil
+
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    live = 0.0
+    for child in psutil.Process().children(recursive=True):
+        try:
+            times = child.cpu_times()
+        except psutil.NoSuchProcess:  # ended meanwhile: counted in RUSAGE_CHILDREN once reaped
+            continue
+        live += times.user + times.system
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime + live
+
+
+class _Phases(Progress):
+    """The class run's progress, which also notes the CPU when every task has been submitted (``slots``: the
+    heartbeat starts) and the main thread's CPU until then (starting the cluster is mostly other threads' and
+    processes'; submitting -- the jobs prepared, the tasks handed to Dask -- is the main thread's)."""
+
+    submitted_cpu: float | None = None
+    main_thread_cpu: float | None = None
+
+    def slots(self, workers: int) -> None:
+        self.submitted_cpu, self.main_thread_cpu = _cpu(), time.thread_time()
+        super().slots(workers)
 
 
 def main() -> int:
@@ -66,6 +92,9 @@ def main() -> int:
     parser.add_argument("--students", type=int, default=50)
     parser.add_argument("--task-seconds", type=float, default=0.0)
     parser.add_argument("--real-task-seconds", type=float, default=CPU_PER_STUDENT / 7)
+    parser.add_argument(
+        "--real-task-cpu", type=float, default=CPU_PER_STUDENT / 7, help="CPU seconds of a real task (one notebook)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="course-bench-scheduler-") as tmp:
         tmp = Path(tmp)
@@ -87,10 +116,12 @@ def main() -> int:
             return no_grading(job, shared, seconds)
 
         timings: dict[str, float] = {}
-        started, cpu = time.monotonic(), _cpu()
-        with Progress(len(todo), quiet=True) as progress:
+        started, cpu, main_thread = time.monotonic(), _cpu(), time.thread_time()
+        with _Phases(len(todo), quiet=True) as progress:
             failures = class_run._grade(course, options, todo, shared, progress, timings, task=task)
-        wall, cpu = time.monotonic() - started, _cpu() - cpu
+        wall, end = time.monotonic() - started, _cpu()
+        start_and_submit, submit = progress.submitted_cpu - cpu, progress.main_thread_cpu - main_thread
+        cpu = end - cpu
     assert not failures, failures[:3]
     tasks = len(todo)
     phase = timings["tasks (wall)"] + timings["coordinator: after the last task"]
@@ -102,6 +133,16 @@ def main() -> int:
         f"tasks and recording {phase:.1f} s = {tasks / phase:.1f} tasks/s ({tasks / phase / 7:.1f} students/s); "
         f"recording {timings.get('coordinator: record', 0):.1f} s on its own thread; CPU of the run {cpu:.1f} s "
         f"(the workers' included); load average {os.getloadavg()[0]:.1f}"
+    )
+    # In CPU, independent of the machine's load: what the engine costs a task (submitting, the scheduler, the
+    # workers receiving and returning it, the coordinator collecting and recording it), against a real task's CPU
+    engine_cpu = (submit + end - progress.submitted_cpu) / tasks
+    print(
+        f"CPU: cluster start and submit {start_and_submit:.1f} s (the main thread's, preparing and submitting the jobs: "
+        f"{submit:.1f} s), tasks and recording {end - progress.submitted_cpu:.1f} s (workers, scheduler, coordinator); "
+        f"engine {1000 * engine_cpu:.0f} ms of CPU a task = {100 * engine_cpu / (args.real_task_cpu + engine_cpu):.2f} "
+        f"% of a task that grades one notebook ({args.real_task_cpu:.1f} s of CPU); cluster start "
+        f"{start_and_submit - submit:.1f} s of CPU once a run"
     )
     real = args.real_task_seconds * tasks / args.workers
     overhead = timings["cluster start"] + engine

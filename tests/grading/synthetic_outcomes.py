@@ -4,7 +4,7 @@ benchmarks/coordinator.py).
 
 Variants of one student's notebook: ``full`` (every test passes, written answers answered: pending a
 grader), ``stub`` (every test raises, answers untouched: 0 and "No response."), ``partial`` (tests in turn
-raise, print a partial score ``0.5`` of theirs, or pass; the first answer written), ``none`` (no notebook
+raise, print a partial score of half their points, or pass; the first answer written), ``none`` (no notebook
 came back).
 """
 
@@ -26,6 +26,13 @@ ERROR = {"output_type": "error", "ename": "AssertionError", "evalue": "wrong", "
 PARTIAL = {"output_type": "execute_result", "execution_count": 1, "metadata": {}, "data": {"text/plain": "0.5"}}
 
 
+def _partial(points: float) -> dict:
+    """A test cell's output that nbgrader reads as a partial score: half the cell's points (0 of a 0-point cell,
+    whose extra credit is the bonus; more than its points is refused)."""
+    data = {"text/plain": repr(points / 2)}
+    return {"output_type": "execute_result", "execution_count": 1, "metadata": {}, "data": data}
+
+
 def register(root: Path, db_url: str, assignments: list[str], release: Path) -> dict[str, nbformat.NotebookNode]:
     """The gradebook at ``db_url`` learns ``assignments`` (due ``DUE``); returns each released notebook."""
     released = {}
@@ -45,7 +52,7 @@ def autograded(released: nbformat.NotebookNode, variant: str) -> nbformat.Notebo
             cell.outputs = {
                 "full": [],
                 "stub": [nbformat.from_dict(ERROR)],
-                "partial": [[nbformat.from_dict(ERROR)], [nbformat.from_dict(PARTIAL)], []][tests % 3],
+                "partial": [[nbformat.from_dict(ERROR)], [nbformat.from_dict(_partial(meta["points"]))], []][tests % 3],
             }[variant]
             tests += 1
         elif meta.get("solution") and meta.get("grade"):

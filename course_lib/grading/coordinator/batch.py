@@ -36,7 +36,7 @@ import dataclasses
 import datetime
 import types
 
-__all__ = ["Submitted", "write_rows"]
+__all__ = ["INDEXES", "Submitted", "ensure_indexes", "write_rows"]
 
 
 @dataclasses.dataclass
@@ -48,6 +48,25 @@ class Submitted:
     notebooks: dict[str, object]  # notebook name -> the autograded notebook (nbformat node)
     stamp: str = ""  # timestamp.txt ("" when none)
     extension: datetime.timedelta | None = None
+
+
+# The columns the batch (and nbgrader's own lazy loads: ``submission.notebooks``, ``notebook.grades``) look rows up
+# by that nbgrader's schema does not index: its unique constraints lead with the other column, so each lookup
+# scanned the table, and recording slowed with the class (3.3 students/s after 1,200 of 10,000 on SQLite, load 11).
+INDEXES = {
+    "ix_course_submitted_notebook_assignment_id": ("submitted_notebook", "assignment_id"),
+    "ix_course_grade_notebook_id": ("grade", "notebook_id"),
+    "ix_course_comment_notebook_id": ("comment", "notebook_id"),
+}
+
+
+def ensure_indexes(db) -> None:
+    """``CREATE INDEX IF NOT EXISTS`` each of :data:`INDEXES` (SQLite and PostgreSQL); nothing else changes, so
+    nbgrader and Formgrader read and write the gradebook as before."""
+    from sqlalchemy import text
+
+    for name, (table, column) in INDEXES.items():
+        db.execute(text(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({column})"))
 
 
 def _late(config):
@@ -173,6 +192,7 @@ def write_rows(gb, config, work: list[Submitted]) -> None:
     if not work:
         return
     db, late = gb.db, _late(config)
+    ensure_indexes(db)
     names = sorted({w.assignment for w in work})
     ids = sorted({w.student for w in work})
     assignments = dict(db.execute(select(Assignment.name, Assignment.id).where(Assignment.name.in_(names))).all())
@@ -291,6 +311,7 @@ def apply_late_batch(gb, config, extensions: dict[tuple[str, str], datetime.time
     from sqlalchemy import select, tuple_
 
     db, late = gb.db, _late(config)
+    ensure_indexes(db)
     pairs = sorted(extensions)
     standing, rows, found = {}, [], []
     for chunk in range(0, len(pairs), 500):

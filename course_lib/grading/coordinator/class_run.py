@@ -35,9 +35,10 @@ import nbformat
 from course_lib.grading import limits
 from course_lib.grading.coordinator.cluster import ClusterOptions, grading_client, local_slots
 from course_lib.grading.coordinator.intake import Intake, Problem, intake
+from course_lib.grading.coordinator.jobs import jobs_for
 from course_lib.grading.coordinator.late import parse_due, set_due_date, stamp
 from course_lib.grading.coordinator.progress import Progress
-from course_lib.grading.coordinator.record import NOT_GRADED_PREFIX, Marks, failure_line, forget, job_for, record_batch
+from course_lib.grading.coordinator.record import NOT_GRADED_PREFIX, Marks, failure_line, forget, record_batch
 from course_lib.grading.coordinator.recorder import Recorder
 from course_lib.grading.coordinator.rescore import rescore
 from course_lib.grading.coordinator.tasks import student_tasks
@@ -343,8 +344,11 @@ def _grade(
             else [[p] for p in _longest_first(course, todo)]
         )
 
+        pairs = [(student, assignment) for group in groups for student, assignment, _ in group]
+        prepared = dict(zip(pairs, jobs_for(root, course.db_url, pairs)))  # one gradebook session for them all
+
         def submit(group: list, priority: int):
-            jobs = [job_for(root, course.db_url, student, assignment) for student, assignment, _ in group]
+            jobs = [prepared[(student, assignment)] for student, assignment, _ in group]
             future = client.submit(
                 _task_of(task),
                 jobs,

@@ -61,8 +61,9 @@ def postgres():
 
 
 @contextlib.contextmanager
-def postgres_server():
-    """A throw-away PostgreSQL server with an empty database; yields its URL (benchmarks use it too)."""
+def postgres_server(fsync: bool = False):
+    """A throw-away PostgreSQL server with an empty database; yields its URL (benchmarks use it too).
+    ``fsync``: PostgreSQL's default, every commit flushed to disk (off for the tests: nothing to keep)."""
     bin_dir = _postgres_bin()
     data = Path(tempfile.mkdtemp(prefix="course-pg-"))  # not under pytest's private tmp: the server user reads it
     if os.geteuid() == 0:
@@ -73,7 +74,7 @@ def postgres_server():
         check=True,
         capture_output=True,
     )
-    options = f"-p {port} -c listen_addresses=127.0.0.1 -k {data} -c fsync=off"
+    options = f"-p {port} -c listen_addresses=127.0.0.1 -k {data}" + ("" if fsync else " -c fsync=off")
     subprocess.run(
         _as_server_user(
             [

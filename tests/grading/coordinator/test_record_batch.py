@@ -118,7 +118,35 @@ def _record_both_ways(tmp: Path, url_old: str | None, url_new: str | None) -> tu
         _assert_same(old, old_url, new, new_url)  # after the first grading, and after the re-grade
         _assert_digests(new_url)
     _rescore_both_ways(old, old_config, new, new_config)
+    _assert_jobs(new, new_url)
     return old, old_url, new, new_url
+
+
+def _assert_jobs(root: Path, db_url: str) -> None:
+    """The next run's jobs built in bulk (one gradebook session) are job_for's, pair by pair: after two runs, with
+    manual scores, a manual comment, extra credit, extensions in hours and until a date, and a student new to the
+    gradebook."""
+    from nbgrader.api import Gradebook
+
+    from course_lib.grading.coordinator.jobs import jobs_for
+    from course_lib.grading.coordinator.record import job_for
+
+    with Gradebook(db_url) as gb:
+        notebook = gb.find_submission_notebook(ASSIGNMENTS[1], ASSIGNMENTS[1], "s2")
+        notebook.comments[0].manual_comment = "Read the mask again."
+        notebook.grades[0].extra_credit = 0.5
+        gb.db.commit()
+    hand_in(root, "s8", ASSIGNMENTS[0], 3.0)
+    set_extension(root, "s8", ASSIGNMENTS[0], until="2026-12-03T00:00")
+    pairs = [
+        (f"s{i}", a) for i in (8, 3, 0, 2, 6, 1, 5) for a in reversed(ASSIGNMENTS) if (i, a) != (8, ASSIGNMENTS[1])
+    ]
+    one_by_one = [job_for(root, db_url, student, assignment) for student, assignment in pairs]
+    assert list(jobs_for(root, db_url, pairs)) == one_by_one
+    manual = {(j.student, j.assignment): [e["kind"] for e in j.manual] for j in one_by_one}
+    assert "grade" in manual["s0", ASSIGNMENTS[0]] and {"grade", "comment"} <= set(manual["s2", ASSIGNMENTS[1]])
+    assert manual["s8", ASSIGNMENTS[0]] == [] and one_by_one[0].extension_hours is not None
+    assert {j.extension_hours for j in one_by_one} > {None} and len({j.due for j in one_by_one}) == 2
 
 
 def _rescore_both_ways(old: Path, old_config, new: Path, new_config) -> None:
@@ -179,10 +207,26 @@ def _assert_same(old: Path, old_url: str, new: Path, new_url: str) -> None:
 
 
 def test_a_batch_writes_the_rows_and_files_that_nbgrader_preprocessors_write_one_by_one(tmp_path):
+    """...and the next run's jobs, prepared in bulk, are the ones job_for prepares pair by pair."""
     old, old_url, new, new_url = _record_both_ways(tmp_path, None, None)
     rows = gradebook_rows(old_url)
     penalties = [dict(r)["late_submission_penalty"] for r in rows["submitted_notebook"]]
     assert len(rows["submitted_assignment"]) == 16 and any(p not in ("None", "0.0") for p in penalties)
+    _assert_indexed(new_url)
+
+
+def _assert_indexed(db_url: str) -> None:
+    """The batch's lookups use the indexes it adds (nbgrader's schema has none on these columns: each batch scanned
+    the grade and comment tables, and recording slowed as the class grew); nbgrader wrote and read the file since."""
+    import sqlite3
+
+    from course_lib.grading.coordinator.batch import INDEXES
+
+    db = sqlite3.connect(db_url.removeprefix("sqlite:///").split("?")[0])
+    for name, (table, column) in INDEXES.items():
+        plan = db.execute(f"EXPLAIN QUERY PLAN SELECT id FROM {table} WHERE {column} IN ('a', 'b')").fetchall()
+        assert name in str(plan), (name, plan)
+    db.close()
 
 
 @pytest.fixture
@@ -198,3 +242,29 @@ def postgres_urls(postgres):  # noqa: F811 -- the fixture imported above
 @pytest.mark.slow
 def test_a_batch_on_postgresql_writes_what_the_preprocessors_write(tmp_path, postgres_urls):
     _record_both_ways(tmp_path, *postgres_urls)
+
+
+@pytest.mark.parametrize("name", ["../escaped.txt", "a/../../escaped.txt", "/tmp/escaped.txt", "", "."])
+def test_recording_writes_no_file_outside_the_pair_folder(tmp_path, name):
+    """The batch's own writer (names checked as text, the folder resolved once) refuses what write_tree refuses."""
+    from course_lib.grading.coordinator.record import _replace_folder
+
+    target = tmp_path / "course" / "autograded" / "s0" / "01"
+    with pytest.raises(ValueError, match="outside its folder"):
+        _replace_folder(target, {"ok.ipynb": b"{}", name: b"x"})
+    assert not target.exists() and not (tmp_path / "course" / "autograded" / "escaped.txt").exists()
+
+
+def test_recording_writes_the_files_write_tree_writes(tmp_path):
+    from course_lib.grading.coordinator.record import _replace_folder
+    from course_lib.grading.task.job import write_tree
+
+    given = {"01.ipynb": b"{}", "data/a/b.txt": b"b", "data/./c.txt": b"c", "data//d.txt": b"d", "e.txt/.": b"e"}
+    write_tree(tmp_path / "reference", given)
+    _replace_folder(tmp_path / "course" / "pair", {"old.txt": b"gone"})
+    _replace_folder(tmp_path / "course" / "pair", given)
+    assert files_in(tmp_path / "course" / "pair") == files_in(tmp_path / "reference") and len(given) == 5
+
+
+def files_in(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
