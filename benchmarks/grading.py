@@ -1,10 +1,10 @@
 """Print what `course grade` costs, and where the time goes: one submission, then a class of synthetic ones.
 
-    python benchmarks/grading.py [--students 50] [--jobs 2] [--assignments 01_sequence_data ...] [--cold-kernels]
+    python benchmarks/grading.py [--students 50] [--jobs 2] [--assignments 01_sequence_data ...] [--warm-kernels]
                                  [--scores FILE]
 
-(``--students 0``: the one submission only.  ``--cold-kernels``: one sandbox and one cold kernel per notebook, as
-before warm kernels; the default is ``course grade``'s: one sandbox per task, kernels forked from a warm zygote.
+(``--students 0``: the one submission only.  ``--warm-kernels``: one sandbox per task, kernels forked from a warm
+zygote; the default is ``course grade``'s: one sandbox and one cold kernel per notebook.
 ``--scores FILE``: every student's points per exercise as JSON, to compare two runs.)
 
 Each synthetic student hands in every chosen notebook: a third the full solution, a third the untouched
@@ -121,7 +121,7 @@ def main() -> int:
     parser.add_argument("--students", type=int, default=50)
     parser.add_argument("--jobs", type=int, default=None)
     parser.add_argument("--assignments", nargs="*", default=None)
-    parser.add_argument("--cold-kernels", action="store_true", help="one sandbox and one cold kernel per notebook")
+    parser.add_argument("--warm-kernels", action="store_true", help="one sandbox per task, kernels forked warm")
     parser.add_argument("--scores", type=Path, default=None, help="write the class's points per exercise here")
     args = parser.parse_args()
     assignments = args.assignments or sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
@@ -132,8 +132,8 @@ def main() -> int:
             write(one, "solo", solved(assignment), assignment)
             for i in range(args.students):
                 write(many, f"student{i:03d}", (solved, stub, _broken)[i % 3](assignment), assignment)
-        options = GradeOptions(jobs=args.jobs, assignments=assignments, warm_kernels=not args.cold_kernels)
-        print(f"kernels: {'cold, one sandbox per notebook' if args.cold_kernels else 'warm, one sandbox per task'}")
+        options = GradeOptions(jobs=args.jobs, assignments=assignments, warm_kernels=args.warm_kernels)
+        print(f"kernels: {'warm, one sandbox per task' if args.warm_kernels else 'cold, one sandbox per notebook'}")
         course = make_course(tmp)
         _run(course, one, options, f"one submission of {len(assignments)} notebook(s)", 1)
         if not args.students:

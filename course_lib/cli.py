@@ -65,7 +65,7 @@ def _cmd_grade(args) -> int:
         notebook_timeout=args.notebook_timeout,
         cell_timeout=args.cell_timeout,
         memory_mb=args.memory_mb,
-        warm_kernels=not args.cold_kernels,
+        warm_kernels=args.warm_kernels,
         lms_pattern=args.lms_pattern,
         due=args.due,
         scheduler=args.scheduler,
@@ -281,10 +281,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cell-timeout", type=int, default=limits.CELL_SECONDS, help="seconds per cell")
     p.add_argument("--memory-mb", type=int, default=limits.MEMORY_MB, help="memory limit of a learner kernel")
     p.add_argument(
-        "--cold-kernels",
+        "--warm-kernels",
         action="store_true",
-        help="one sandbox and one freshly started kernel per notebook (default: one sandbox per student's task, "
-        "each notebook in a fresh kernel forked from a parent with torch and matplotlib imported)",
+        help="one sandbox per student's task, each notebook in a fresh kernel forked from a parent with torch and "
+        "matplotlib imported (default: one sandbox and one freshly started kernel per notebook)",
     )
     p.add_argument(
         "--scheduler",

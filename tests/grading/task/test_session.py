@@ -221,7 +221,7 @@ def test_a_notebook_that_kills_its_worker_costs_the_students_other_notebooks_in_
 
     monkeypatch.setattr(cluster, "ALLOWED_FAILURES", 0)  # given up at the first lost worker: two, not six
     root = make_course(tmp_path)
-    options = class_run.GradeOptions(jobs=1, assignments=[A01, "07_attention"], sandbox=False)
+    options = class_run.GradeOptions(jobs=1, assignments=[A01, "07_attention"], sandbox=False, warm_kernels=True)
     course = class_run._course(root, options)
     templates = class_run._register(course, tmp_path / "release")
     todo = [("mallory", A01, "fp"), ("mallory", "07_attention", "fp")]
