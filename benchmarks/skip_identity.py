@@ -26,8 +26,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from course_lib.skippable import is_marked_skip  # noqa: E402 -- after the sys.path line above
-from tests.grading.conftest import edit, grade, make_course, points, report, solved, stub, write  # noqa: E402
+from tests.grading.conftest import edit, grade, make_course, points, report, solved, stub, unmark, write  # noqa: E402
 
 
 def _broken(assignment: str) -> nbformat.NotebookNode:
@@ -37,16 +36,6 @@ def _broken(assignment: str) -> nbformat.NotebookNode:
 
 
 CLASS = {"right": solved, "stub": stub, "broken": _broken}
-
-
-def _unmark(course: Path, assignments: list[str]) -> None:
-    for assignment in assignments:
-        path = course / "solutions" / assignment / f"{assignment}.ipynb"
-        nb = nbformat.read(path, as_version=4)
-        for c in nb.cells:
-            if is_marked_skip(c):
-                del c.metadata["course"]
-        nbformat.write(nb, path)
 
 
 def _points(course: Path, student: str, assignment: str) -> dict[str, float | None]:
@@ -75,7 +64,7 @@ def main() -> int:
             root.mkdir()
             course = make_course(root)
             if not marked:
-                _unmark(course, assignments)
+                unmark(course, assignments)
             subs = root / "submitted"
             for assignment in assignments:
                 for student, make in CLASS.items():

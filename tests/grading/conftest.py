@@ -17,6 +17,7 @@ import pytest
 
 from course_lib.grading.coordinator.class_run import ClassSummary, GradeOptions, grade_class
 from course_lib.grading.task.bwrap import bwrap_path
+from course_lib.skippable import is_marked_skip
 from tests.conftest import ROOT
 
 A01 = "01_sequence_data"
@@ -129,3 +130,14 @@ def formgrader_resources(notebook: Path, student: str, assignment: str = A01) ->
         "first_name": "",
         "notebook_path": str(notebook),
     }
+
+
+def unmark(course: Path, assignments: list[str]) -> None:
+    """The course without its skip marks (course_lib.skippable): grading then runs every cell, as before them."""
+    for assignment in assignments:
+        path = course / "solutions" / assignment / f"{assignment}.ipynb"
+        nb = nbformat.read(path, as_version=4)
+        for c in nb.cells:
+            if is_marked_skip(c):
+                del c.metadata["course"]
+        nbformat.write(nb, path)

@@ -6,11 +6,20 @@ from __future__ import annotations
 import copy
 import shutil
 
-import nbformat
 import pytest
 
-from course_lib.skippable import is_marked_skip
-from tests.grading.conftest import auto_total, cell, edit, grade, make_course, needs_bwrap, outputs_text, solved, write
+from tests.grading.conftest import (
+    auto_total,
+    cell,
+    edit,
+    grade,
+    make_course,
+    needs_bwrap,
+    outputs_text,
+    solved,
+    unmark,
+    write,
+)
 
 A02 = "02_rnn"
 EDITED_DEMO = 'print("the learner edited this demonstration")\n'  # demonstrations are editable; grading restores them
@@ -42,12 +51,7 @@ def test_scores_are_the_same_with_and_without_skipping(tmp_path):
         root.mkdir()
         course = make_course(root)
         if not marked:  # the same course without its marks: nothing is skipped
-            path = course / "solutions" / A02 / f"{A02}.ipynb"
-            nb = nbformat.read(path, as_version=4)
-            for c in nb.cells:
-                if is_marked_skip(c):
-                    del c.metadata["course"]
-            nbformat.write(nb, path)
+            unmark(course, [A02])
         subs = root / "submitted"
         students = _class(subs, copier=marked)
         grade(course, subs, assignments=[A02], notebook_timeout=600, cell_timeout=120)
