@@ -32,7 +32,7 @@ def _payload(fn, seeds=SEEDS, exercise=ONE_HOT):
 def right(ids, V):
     import torch
 
-    return (ids[..., None] == torch.arange(V)).float()
+    return (ids[..., None] == torch.arange(V, device=ids.device)).float()
 
 
 def test_right_answers_pass_and_wrong_answers_fail_with_the_checks_message():
