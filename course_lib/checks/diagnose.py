@@ -158,7 +158,6 @@ def _how(
             elif _same(g, e.flip(dim), rtol, atol):
                 found.append("time is reversed: your step t holds what belongs to step T - 1 - t")
     if letters and letters[-1] == "V" and g.shape[-1] >= 3:  # the vocabulary axis: an id off by one
-        size = g.shape[-1]
         if _same(g[..., 1:], e[..., :-1], rtol, atol):
             found.append("shifted by one along V: your entry v holds what belongs to entry v - 1")
         elif _same(g[..., :-1], e[..., 1:], rtol, atol):
@@ -198,13 +197,12 @@ def _last_axis(g: torch.Tensor, e: torch.Tensor, rtol: float, atol: float) -> li
         return [
             "at each position every entry of the last axis is off by the same amount: a term that is one number per position"
         ]
-    if g.dim() >= 2:
-        first = d.reshape(-1, d.shape[-1])[:1]
-        if _same(d.reshape(-1, d.shape[-1]), first.expand(d.numel() // d.shape[-1], -1), 1e-9, atol):
-            return [
-                "every position is off by the same vector along the last axis: a bias left out, added twice or "
-                "taken from the wrong place"
-            ]
+    flat = d.reshape(-1, d.shape[-1])  # one row per position
+    if g.dim() >= 2 and _same(flat, flat[:1].expand_as(flat), 1e-9, atol):
+        return [
+            "every position is off by the same vector along the last axis: a bias left out, added twice or "
+            "taken from the wrong place"
+        ]
     return []
 
 

@@ -101,13 +101,13 @@ def _judge_wrong(checked, first_wrong) -> None:
     name, case, expected, got = first_wrong
     if message:
         raise CheckFailure(f"gru_cell on case '{name}': {message}\n  {show_difference(got, expected)}")
-    by_name, cases = {n: (e, gt) for n, _, e, gt in checked}, {n: c for n, c, _, _ in checked}
+    probes = {n: (gt, e, torch.from_numpy(c["h_prev"])) for n, c, e, gt in checked if n in PROBES}
     assert_close(
         got,
         expected,
         f"gru_cell(...) on case '{name}'",
         **tolerance(expected.dtype),
-        hint=locate({n: (by_name[n][1], by_name[n][0], torch.from_numpy(cases[n]["h_prev"])) for n in PROBES})
+        hint=locate(probes)
         or "Compare each gate with the equations above the exercise (rows r, z, n of the stacked weights).",
     )
 

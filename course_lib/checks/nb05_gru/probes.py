@@ -22,7 +22,7 @@ __all__ = ["PROBES", "saturate", "locate"]
 
 _SAT = 40.0  # sigmoid(-40) = 4e-18 and sigmoid(40) = 1 in float64: a gate switched off or fully on
 
-# probe name -> the bias added to the r and z rows of bias_ih (None: left free)
+# probe name -> the bias added to the r and z rows of bias_ih (a gate not named is left free)
 PROBES = {
     "probe: update gate on (z = 1)": {"z": _SAT},
     "probe: z = 0, reset off (r = 0)": {"z": -_SAT, "r": -_SAT},
@@ -76,7 +76,7 @@ def _gate_value(name: str, value: float | None, meant: int) -> str:
     if value is None or abs(value - meant) < 1e-6:
         return ""
     return (
-        f" Your {name} is {value:.6g} there, where its bias of {'+' if meant else '-'}40 drives a sigmoid to "
+        f" Your {name} is {value:.6g} there, where its bias of {'+' if meant else '-'}{_SAT:g} drives a sigmoid to "
         f"{meant}: {name}'s activation must be a sigmoid."
     )
 
