@@ -54,9 +54,13 @@ def reference_weights(
     query: torch.Tensor, keys: torch.Tensor, mask: torch.Tensor, scale: float | None = None, dim: int = -1
 ) -> torch.Tensor:
     """softmax over the real positions of query . key_j * scale; (N, H), (N, S, H), (N, S) -> (N, S)."""
+    return _scaled_scores(query, keys, scale).masked_fill(~mask, float("-inf")).softmax(dim)
+
+
+def _scaled_scores(query: torch.Tensor, keys: torch.Tensor, scale: float | None = None) -> torch.Tensor:
+    """query . key_j * scale (1 / sqrt(H) unless given); (N, H), (N, S, H) -> (N, S)."""
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
-    scores = torch.einsum("nh,nsh->ns", query, keys) * scale
-    return scores.masked_fill(~mask, float("-inf")).softmax(dim)
+    return torch.einsum("nh,nsh->ns", query, keys) * scale
 
 
 def _fitted_scale(weights: torch.Tensor, query: torch.Tensor, keys: torch.Tensor, mask: torch.Tensor) -> float | None:
@@ -152,7 +156,7 @@ def _attention_judge(cases, results):
                     f"case '{name}': the mask is inverted: the weights fall on the padding only. True "
                     f"in mask marks a real position. {shown}"
                 )
-            scores = torch.einsum("nh,nsh->ns", query, keys) / math.sqrt(query.shape[-1])
+            scores = _scaled_scores(query, keys)
             if close(weights, (scores * mask).softmax(-1), **tol):
                 why = "you multiplied the scores by the mask, which sets them to 0, and exp(0) is not 0"
             else:
