@@ -49,7 +49,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError  # noqa: E402
 from course_lib.grading.limits import INTERRUPT_GRACE, MAX_CELL_OUTPUT, MAX_PROBE_OUTPUT  # noqa: E402
 from course_lib.grading.sandbox.turns import cpu_seconds, serve  # noqa: E402
 from course_lib.grading.sandbox.undumpable import make_undumpable  # noqa: E402
-from course_lib.grading.sandbox.zygote import kernel_spec_metadata, warm_kernels  # noqa: E402
+from course_lib.grading.sandbox.zygote import forgo, kernel_spec_metadata, warm_kernels  # noqa: E402
 
 __all__ = ["run_notebook", "main"]
 
@@ -231,6 +231,8 @@ def run_notebook(nb, record: Record, cell_timeout: int, startup_timeout: int = 6
             record.event("a result nested too deeply for the grader to read stopped the notebook here")
             break
         except RuntimeError as error:  # the kernel could not start (or restart)
+            if forgo(f"a forked kernel did not start ({error})"):
+                continue  # the same cells again, in a kernel started the normal way
             record.event(f"the kernel could not start: {error}")
             break
 

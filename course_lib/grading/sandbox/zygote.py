@@ -42,13 +42,26 @@ from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 
 from course_lib.grading.sandbox.undumpable import PR_SET_DUMPABLE, make_undumpable
 
-__all__ = ["PROVISIONER", "WarmKernel", "WarmProvisioner", "Zygote", "warm_kernels", "zygote_main"]
+__all__ = [
+    "PROVISIONER",
+    "SINGLE_THREADED",
+    "WarmKernel",
+    "WarmProvisioner",
+    "Zygote",
+    "forgo",
+    "warm_kernels",
+    "zygote_main",
+]
 
 PROVISIONER = "course-warm-kernel"  # the provisioner's name in the kernel spec's metadata
 _MPL_INLINE = "module://matplotlib_inline.backend_inline"  # what ipykernel puts in MPLBACKEND when unset
 # what every notebook imports: the zygote's cost, paid once per runner instead of once per kernel
 WARM_MODULES = ("torch", "torch.optim", "torch._dynamo", "matplotlib.pyplot", "ipykernel.kernelapp")
 _PR_SET_CHILD_SUBREAPER = 36
+# A fork copies one thread: a lock another thread held at that moment stays locked in the child for ever.  Of the
+# imports above only numpy's OpenBLAS starts a thread (its thread server, at import); with one BLAS thread it
+# starts none, and the zygote checks that it is alone before it forks (_alone).  The kernels' torch is unaffected.
+SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1"}
 
 
 def _prctl(option: int, value: int) -> None:
@@ -124,6 +137,7 @@ class Zygote:
                 [sys.executable, "-m", __name__, str(request_read), str(reply_write), *(modules or WARM_MODULES)],
                 stdin=subprocess.DEVNULL,
                 pass_fds=(request_read, reply_write),
+                env={**os.environ, **SINGLE_THREADED},
             )
         finally:
             os.close(request_read)
@@ -189,6 +203,17 @@ def warm_kernels(on_cold=lambda reason: None):
             zygote.close()
 
 
+def forgo(reason: str) -> bool:
+    """Start the rest of this block's kernels cold, after a warm kernel failed to start (``on_cold(reason)``);
+    False when they start cold already (the caller then has nothing to retry)."""
+    if _current["zygote"] is None:
+        return False
+    _current["zygote"] = None
+    if _current["on_cold"]:
+        _current["on_cold"](f"warm kernels unavailable, kernels start cold: {reason}")
+    return True
+
+
 def kernel_spec_metadata() -> dict:
     """What a kernel spec's ``metadata`` says to have its kernels started by :class:`WarmProvisioner`."""
     return {"kernel_provisioner": {"provisioner_name": PROVISIONER}}
@@ -219,9 +244,7 @@ class WarmProvisioner(LocalProvisioner):
         try:
             self.process = zygote.launch(cmd, env, cwd)
         except RuntimeError as error:
-            _current["zygote"] = None  # one failure is enough: the rest of the run starts cold
-            if _current["on_cold"]:
-                _current["on_cold"](f"warm kernels unavailable, kernels start cold: {error}")
+            forgo(str(error))  # one failure is enough: the rest of the run starts cold
             return await super().launch_kernel(cmd, **kwargs)
         self.pid = self.pgid = self.process.pid  # the kernel leads a session of its own
         self.cwd = cwd
@@ -239,6 +262,7 @@ def zygote_main(requests_fd: int, replies_fd: int, modules: list[str]) -> None:
         os.environ.setdefault("MPLBACKEND", _MPL_INLINE)  # as ipykernel would, before matplotlib reads it
         for module in modules:
             __import__(module)
+        _alone()
     except Exception as error:  # noqa: BLE001 -- reported to the runner, which starts kernels cold
         replies.write(json.dumps({"error": f"{type(error).__name__}: {error}"}) + "\n")
         return
@@ -252,6 +276,15 @@ def zygote_main(requests_fd: int, replies_fd: int, modules: list[str]) -> None:
                 reply = {"error": f"{type(error).__name__}: {error}"}
             replies.write(json.dumps(reply) + "\n")
             replies.flush()
+
+
+def _alone() -> None:
+    """RuntimeError unless this process has a single thread (see :data:`SINGLE_THREADED`): the runner then
+    starts its kernels cold instead of forking from a process whose other thread may hold a lock."""
+    threads = os.listdir("/proc/self/task")
+    if len(threads) > 1:
+        names = sorted(Path(f"/proc/self/task/{t}/comm").read_text().strip() for t in threads)
+        raise RuntimeError(f"the zygote has {len(threads)} threads after its imports ({names}): a fork could hang")
 
 
 def _fork_kernel(request: dict, pipes: tuple[int, int]) -> int:

@@ -9,6 +9,7 @@ import threading
 import nbformat
 import pytest
 
+import course_lib.grading.sandbox.zygote as zygote_module
 import course_lib.grading.task.bwrap as bwrap
 from course_lib.grading.sandbox.runner import Record, _install_kernelspec, run_notebook
 from course_lib.grading.sandbox.zygote import warm_kernels
@@ -115,7 +116,7 @@ def test_the_kernel_holds_neither_the_record_pipe_nor_the_zygotes_and_cannot_ope
 # ---------------------------------------------------------------- two notebooks, one zygote
 
 
-def _run_warm(notebooks: list[list[str]], cell_timeout: int, jupyter_path, monkeypatch):
+def _run_warm(notebooks: list[list[str]], cell_timeout: int, jupyter_path, monkeypatch, startup_timeout: int = 60):
     """Run each list of cells as a notebook, in sequence, with kernels from one zygote (no sandbox: the
     runner and the zygote are under test)."""
     _install_kernelspec(jupyter_path, warm=True)
@@ -132,7 +133,7 @@ def _run_warm(notebooks: list[list[str]], cell_timeout: int, jupyter_path, monke
                 nb = nbformat.v4.new_notebook()
                 nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
                 record.event("next notebook")
-                run_notebook(nb, record, cell_timeout)
+                run_notebook(nb, record, cell_timeout, startup_timeout)
     finally:
         record._out.close()
         reader.join(timeout=10)
@@ -226,3 +227,41 @@ def test_without_a_zygote_kernels_start_cold_and_an_event_says_so(tmp_path, monk
             cells, _ = _records(pipe.read().encode())
     assert len(said) == 1 and "start cold" in said[0] and "no_such_module_for_the_zygote" in said[0], said
     assert cells[0]["status"] == "ok" and _text(cells[0]) == "False\n", cells
+
+
+# ---------------------------------------------------------------- when forking is not safe, or a fork fails
+
+
+def test_a_zygote_that_is_not_alone_after_its_imports_does_not_fork(monkeypatch):
+    """A second thread (OpenBLAS's thread server, which numpy starts when allowed more than one BLAS thread) may
+    hold a lock at the fork: the zygote refuses, and the runner is told why (it then starts kernels cold)."""
+    as_started = zygote_module.SINGLE_THREADED
+    monkeypatch.setattr(zygote_module, "SINGLE_THREADED", {"OPENBLAS_NUM_THREADS": "2"})
+    with pytest.raises(RuntimeError, match=r"the zygote has 2 threads after its imports .*a fork could hang"):
+        zygote_module.Zygote.start(modules=("numpy",))
+    monkeypatch.setattr(zygote_module, "SINGLE_THREADED", as_started)
+    zygote = zygote_module.Zygote.start(modules=("numpy",))  # one BLAS thread, as the runner starts it
+    zygote.close()
+    assert zygote.process.returncode == 0
+
+
+@pytest.mark.slow
+def test_a_forked_kernel_that_never_answers_is_replaced_by_a_cold_one(tmp_path, monkeypatch):
+    """The notebook is not lost: its cells run in a kernel started the normal way, and so do the next ones."""
+    forked = []
+
+    def never_answers(self, argv, env, cwd, timeout=30):
+        forked.append(os.posix_spawn("/bin/sleep", ["sleep", "600"], dict(os.environ)))
+        return zygote_module.WarmKernel(forked[-1])
+
+    monkeypatch.setattr(zygote_module.Zygote, "launch", never_answers)
+    cells = ["import sys\nprint('torch._dynamo' in sys.modules)"]
+    (first, events), (second, _) = _run_warm([cells, cells], 60, tmp_path, monkeypatch, startup_timeout=5)
+    assert len(forked) == 1, "one failed fork, then the rest start cold"
+    assert _text(first[0]) == "False\n" and _text(second[0]) == "False\n", (first, second)
+    assert [e for e in events if "cold" in e] == [
+        "warm kernels unavailable, kernels start cold: a forked kernel did not start "
+        "(Kernel didn't respond in 5 seconds)"
+    ], events
+    with pytest.raises(ChildProcessError):  # killed and reaped with the kernel that never answered
+        os.waitpid(forked[0], os.WNOHANG)
