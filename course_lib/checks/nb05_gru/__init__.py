@@ -18,7 +18,8 @@ a fused layer needs at most T + 1 for T steps.
 
 The checks live in one module per exercise: :mod:`.gru_cell`, :mod:`.count_params`, :mod:`.fused_gru` and
 :mod:`.final_states` (every layer's final states, read from the ``h_n`` of a deep, bidirectional ``nn.LSTM``
-or ``nn.GRU`` on packed sequences);
+or ``nn.GRU`` on packed sequences) and :mod:`.last_layer` (the last layer's final states gathered from the padded
+``output`` of the same run, checked against the module's ``h_n``);
 :mod:`.variants` holds the gate order, the typical wrong formulas and the naming of mistakes that the cell
 and layer checks share.  This package re-exports every public name, so notebooks import
 ``from course_lib.checks.nb05_gru import check_gru_cell, gru_variant``.
@@ -31,6 +32,7 @@ from course_lib.checks.nb05_gru.count_params import COUNT_PARAMS
 from course_lib.checks.nb05_gru.final_states import FINAL_STATES
 from course_lib.checks.nb05_gru.fused_gru import FUSED_GRU
 from course_lib.checks.nb05_gru.gru_cell import GRU_CELL
+from course_lib.checks.nb05_gru.last_layer import LAST_LAYER_FROM_OUTPUT
 from course_lib.checks.nb05_gru.variants import GATE_ORDER, gru_variant
 
 __all__ = [
@@ -40,12 +42,14 @@ __all__ = [
     "check_final_states",
     "check_fused_gru",
     "check_gru_cell",
+    "check_last_layer_from_output",
     "gru_variant",
 ]
 
-EXERCISES = (GRU_CELL, COUNT_PARAMS, FUSED_GRU, FINAL_STATES)
+EXERCISES = (GRU_CELL, COUNT_PARAMS, FUSED_GRU, FINAL_STATES, LAST_LAYER_FROM_OUTPUT)
 
 check_gru_cell = GRU_CELL.check
 check_count_params = COUNT_PARAMS.check
 check_fused_gru = FUSED_GRU.check
 check_final_states = FINAL_STATES.check
+check_last_layer_from_output = LAST_LAYER_FROM_OUTPUT.check

@@ -1,11 +1,16 @@
 """Check of ``encode``: a GRU encoder over a padded batch of source ids ``src`` (N, S) with ``lengths`` (N,).
 
-    outputs[n, t] = the GRU state after reading src[n, :t + 1]                  (N, S, H)
-    context[n]    = the GRU state after the last real token, src[n, lengths[n] - 1]   (N, H)
+    outputs[n, t] = the GRU state after reading src[n, :t + 1] for t < lengths[n], exactly 0 after   (N, S, H)
+    context[n]    = the GRU state after the last real token, src[n, lengths[n] - 1]                 (N, H)
+
+``lengths`` is on ``src``'s device (a batch moved to the GPU moves its lengths too), in no sorted order.
 
 The reference is ``nn.GRU`` run on ``pack_padded_sequence`` of the embedded batch, loaded with the case's
-weights; ``outputs`` is compared at the real (unpadded) steps only.  Named mistakes: the context read after
-the padding, a missing ``total_length``, ``h_n`` returned with its layer axis, the pair swapped, a
+weights; ``outputs`` is compared at every step, the padded ones included (they must be 0).  Named mistakes: the
+context read after the padding (``h_n`` of an unpacked run, ``outputs[:, -1]``, a padded step), outputs that are
+the GRU's states after reading the padding, ``enforce_sorted`` left True on an unsorted batch, the lengths handed
+to ``pack_padded_sequence`` where they live (a ``device`` case: the inputs and the lengths on the meta device,
+which stands in for a GPU), a missing ``total_length``, ``h_n`` returned with its layer axis, the pair swapped, a
 ``PackedSequence`` returned.
 """
 
@@ -18,13 +23,15 @@ import torch
 import torch.nn as nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from course_lib.checks.core import CheckFailure, Exercise, result_of
+from course_lib.checks.core import CheckFailure, Exercise, LearnerError, result_of
 from course_lib.checks.nb06_seq2seq.cases import PAD_ID, loaded
 from course_lib.checks.toolkit import (
     as_tensor,
     assert_close,
+    assert_device_kept,
     close,
     generator,
+    on_meta,
     pair,
     plain,
     randn,
@@ -52,7 +59,7 @@ def _padded_src(g: torch.Generator, lengths: list[int], S: int, V: int) -> np.nd
 
 def _encode_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     g = generator(seed)
-    shapes = [("3 rows of lengths 5, 3, 1", [5, 3, 1], 5, 9, 4, 3, "float32")]
+    shapes = [("3 rows of lengths 3, 5, 1 (not sorted)", [3, 5, 1], 5, 9, 4, 3, "float32")]
     if hidden:
         shapes += [
             (
@@ -71,10 +78,13 @@ def _encode_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     shapes.append(("<pad> as a real token: first in row 0, inside row 1", [4, 5, 2], 6, 9, 4, 3, "float32"))
     if hidden:
         shapes.append(("float64, <pad> as a real token, 5 rows", [6, 3, 5, 1, 4], 7, 10, 3, 4, "float64"))
+    shapes.append(
+        ("device: src and lengths on the meta device (a stand-in for a GPU)", [2, 4, 3], 4, 7, 3, 2, "float32")
+    )
     cases = {}
     for name, lengths, S, V, E, H, dtype in shapes:
         src = _padded_src(g, lengths, S, V)
-        kind = "edge" if "every row shorter than S" in name else "values"
+        kind = "edge" if "every row shorter than S" in name else "device" if name.startswith("device") else "values"
         if "<pad> as a real token" in name:  # a real token may be <pad>: the lengths, not equality, say where rows end
             kind = "pad id as a real token"
             src[0, 0] = src[1, lengths[1] // 2] = src[-1, lengths[-1] - 1] = PAD_ID
@@ -96,11 +106,48 @@ def _encoder_modules(case) -> tuple[nn.Embedding, nn.GRU]:
 
 def _encode_run(fn, case):
     embedding, rnn = _encoder_modules(case)
-    return plain(fn(embedding, rnn, torch.from_numpy(case["src"]), torch.from_numpy(case["lengths"])))
+    src, lengths = torch.from_numpy(case["src"]), torch.from_numpy(case["lengths"])
+    if case.get("kind") == "device":
+        return on_meta(lambda: fn(embedding.to("meta"), rnn.to("meta"), src.to("meta"), lengths.to("meta")))
+    return plain(fn(embedding, rnn, src, lengths))
+
+
+_CPU_LENGTHS = "'lengths' argument should be a 1D CPU int64 tensor"
+_SORTED = "must be sorted in decreasing order"
+
+
+def _judge_device(name: str, report: Any) -> None:
+    """A device case: the lengths handed to pack_padded_sequence on the GPU is named; the rest is the toolkit's."""
+    __tracebackhide__ = True
+    if isinstance(report, dict) and _CPU_LENGTHS in str(report.get("error")):
+        raise CheckFailure(
+            f"case '{name}': with src and lengths on another device (the meta device stands in for a GPU here), "
+            "pack_padded_sequence refused the lengths: it reads them on the CPU whatever the data's device, and "
+            "a batch moved to the GPU brings its lengths along (notebook 06's predict does). Hand it lengths that "
+            "live on the CPU, whatever device they arrive on."
+        )
+    assert_device_kept(report, f"encode on case '{name}'")
+
+
+def _named_error(name: str, value: Any) -> None:
+    """enforce_sorted left True on an unsorted batch: pack_padded_sequence's error, named."""
+    __tracebackhide__ = True
+    if isinstance(value, LearnerError) and _SORTED in value.message:
+        raise CheckFailure(
+            f"case '{name}': pack_padded_sequence refused the batch: by default (enforce_sorted=True) it wants the "
+            "rows sorted longest first, and the rows of a batch come in any order of length. Its documentation says "
+            "how to let it sort (and unsort) them for you."
+        )
 
 
 def _encode_judge(cases, results):
+    __tracebackhide__ = True
     for name, case in cases.items():
+        if case.get("kind") != "device":
+            _named_error(name, results.get(name))
+    for name, case in cases.items():
+        if case.get("kind") == "device":
+            continue  # judged last: a device case names only a device mistake
         embedding, rnn = (m.double() for m in _encoder_modules(case))
         src, lengths = torch.from_numpy(case["src"]), torch.from_numpy(case["lengths"])
         N, S = src.shape
@@ -186,6 +233,32 @@ def _encode_judge(cases, results):
             letters="N H",
             **tol,
         )
+        _assert_zero_padding(name, outputs.double(), unpacked_h, lengths, tol)
+    for name, case in cases.items():
+        if case.get("kind") == "device":
+            _judge_device(name, result_of(results, name, "encode"))
+
+
+def _assert_zero_padding(name: str, outputs, unpacked_h, lengths, tol) -> None:
+    """outputs is exactly 0 at every padded step (t >= lengths[n]); a nonzero one is located and, when it is the
+    GRU's state after reading the padding, named."""
+    __tracebackhide__ = True
+    padded = torch.arange(outputs.shape[1])[None, :] >= lengths[:, None]  # (N, S) True at padded steps
+    nonzero = padded & (outputs != 0).any(-1)
+    if not nonzero.any():
+        return
+    n, t = (int(i) for i in nonzero.nonzero()[0])
+    read_padding = close(outputs[padded], unpacked_h[padded], **tol)
+    cause = (
+        "they are the GRU's states after reading the <pad> tokens: the GRU ran over the padding"
+        if read_padding
+        else "they are not 0"
+    )
+    raise CheckFailure(
+        f"case '{name}': outputs is right at the real steps but not at the padded ones ({cause}); e.g. row {n} has "
+        f"{int(lengths[n])} real tokens and outputs[{n}, {t}] is not 0. The contract: outputs[n, t] = 0 for "
+        "t >= lengths[n], so that nothing downstream (notebook 07's attention) can read a state of the padding."
+    )
 
 
 def _padded_step(context, context_ref, outputs, unpacked_h, lengths, tol) -> tuple[int, int] | None:

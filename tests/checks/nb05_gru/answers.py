@@ -81,3 +81,12 @@ def final_states(h_n):
     L2, N, H = h_n.shape
     states = h_n.view(L2 // 2, 2, N, H)  # (L, 2, N, H)
     return states[:, 0], states[:, 1]
+
+
+def last_layer_from_output(output, lengths):
+    """The last layer's [forward; backward] final states from a padded bidirectional output (N, T, 2H): the forward
+    direction finishes at each row's last real step, the backward one at step 0."""
+    N, T, H2 = output.shape
+    index = (lengths.to(output.device) - 1).view(N, 1, 1).expand(N, 1, H2 // 2)  # (N, 1, H)
+    forward = output[..., : H2 // 2].gather(1, index)[:, 0]  # (N, H)
+    return torch.cat([forward, output[:, 0, H2 // 2 :]], dim=1)  # (N, 2H)

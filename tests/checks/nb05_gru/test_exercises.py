@@ -11,8 +11,9 @@ from course_lib.checks.nb05_gru import (
     check_final_states,
     check_fused_gru,
     check_gru_cell,
+    check_last_layer_from_output,
 )
-from tests.checks.nb05_gru.answers import FusedGRU, count_params, final_states, gru_cell
+from tests.checks.nb05_gru.answers import FusedGRU, count_params, final_states, gru_cell, last_layer_from_output
 from tests.conftest import fails_with, stub
 
 RIGHT_ANSWERS = {
@@ -20,14 +21,21 @@ RIGHT_ANSWERS = {
     "count_params": count_params,
     "fused_gru": FusedGRU,
     "final_states": final_states,
+    "last_layer_from_output": last_layer_from_output,
 }
 by_name = pytest.mark.parametrize("exercise", EXERCISES, ids=lambda exercise: exercise.name)
 visible_and_hidden = pytest.mark.parametrize("hidden", [False, True], ids=["visible", "hidden"])
 
 
 def test_exercises_in_notebook_order_with_their_checks():
-    assert [exercise.name for exercise in EXERCISES] == ["gru_cell", "count_params", "fused_gru", "final_states"]
-    assert [check_gru_cell, check_count_params, check_fused_gru, check_final_states] == [
+    assert [exercise.name for exercise in EXERCISES] == [
+        "gru_cell",
+        "count_params",
+        "fused_gru",
+        "final_states",
+        "last_layer_from_output",
+    ]
+    assert [check_gru_cell, check_count_params, check_fused_gru, check_final_states, check_last_layer_from_output] == [
         exercise.check for exercise in EXERCISES
     ]
 

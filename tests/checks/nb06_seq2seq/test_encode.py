@@ -12,16 +12,35 @@ from tests.conftest import fails_with, stub
 
 
 def encode(embedding, rnn, src, lengths):
-    packed = pack_padded_sequence(embedding(src), lengths, batch_first=True, enforce_sorted=False)
+    packed = pack_padded_sequence(embedding(src), lengths.cpu(), batch_first=True, enforce_sorted=False)
     out, h_n = rnn(packed)
     outputs, _ = pad_packed_sequence(out, batch_first=True, total_length=src.shape[1])
     return outputs, h_n[-1]
 
 
 def encode_by_gather(embedding, rnn, src, lengths):
-    """Another right answer: run over the padding, then read each row's state at its last real step."""
+    """Another right answer: run over the padding (the GRU is causal), zero the padded steps, then read each row's
+    state at its last real step."""
+    outputs, _ = rnn(embedding(src))
+    real = torch.arange(src.shape[1], device=src.device)[None, :] < lengths[:, None]  # (N, S)
+    return outputs * real[..., None], outputs[torch.arange(len(src), device=src.device), lengths - 1]
+
+
+def gather_keeping_the_padding(embedding, rnn, src, lengths):
+    """The context right, but outputs are the GRU's states after reading the padding."""
     outputs, _ = rnn(embedding(src))
     return outputs, outputs[torch.arange(len(src)), lengths - 1]
+
+
+def enforce_sorted_left_true(embedding, rnn, src, lengths):
+    out, h_n = rnn(pack_padded_sequence(embedding(src), lengths.cpu(), batch_first=True))
+    return pad_packed_sequence(out, batch_first=True, total_length=src.shape[1])[0], h_n[-1]
+
+
+def lengths_where_they_arrive(embedding, rnn, src, lengths):
+    """Right on the CPU; pack_padded_sequence refuses lengths on a GPU."""
+    out, h_n = rnn(pack_padded_sequence(embedding(src), lengths, batch_first=True, enforce_sorted=False))
+    return pad_packed_sequence(out, batch_first=True, total_length=src.shape[1])[0], h_n[-1]
 
 
 @pytest.mark.parametrize("hidden, seed", SEEDS)
@@ -75,6 +94,20 @@ def lengths_from_equality(embedding, rnn, src, lengths):
         pytest.param(lambda *a: (encode(*a)[0], encode(*a)[1][None]), r"h_n\[-1\]", False, id="layer_dimension"),
         pytest.param(lambda *a: encode(*a)[::-1], r"order \(outputs, context\)", False, id="swapped_outputs"),
         pytest.param(packed_sequence_returned, "PackedSequence", False, id="packed_sequence_returned"),
+        pytest.param(
+            gather_keeping_the_padding,
+            r"not at the padded ones \(they are the GRU's states after reading the <pad> tokens",
+            False,
+            id="outputs_keep_the_padding_states",
+        ),
+        pytest.param(enforce_sorted_left_true, r"enforce_sorted=True\) it wants the rows sorted", False, id="sorted"),
+        pytest.param(lengths_where_they_arrive, r"refused the lengths: it reads them on the CPU", False, id="device"),
+        pytest.param(
+            lambda *a: (encode(*a)[0] + 1e-3 * (encode(*a)[0] == 0), encode(*a)[1]),
+            r"outputs\[\d, \d\] is not 0",
+            False,
+            id="padding_not_zero_located",
+        ),
     ],
 )
 def test_encode_names_mistake(wrong, message, hidden):
