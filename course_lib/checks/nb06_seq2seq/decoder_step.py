@@ -138,8 +138,7 @@ def _step_judge(cases, results):
             h_ref,
             f"h_new on case '{name}'",
             **tol,
-            hint="h_new is s_t, what nn.GRUCell gives on [e(y_{t-1}); c] from s_{t-1}: the input side is "
-            "W_e e(y_{t-1}) + gates_c, the hidden side weight_hh s_{t-1} + bias_hh, in weight_ih's gate order.",
+            hint="h_new is s_t: what nn.GRUCell, with the same parameters, gives on [e(y_{t-1}); c] from s_{t-1}.",
             letters="N H",
         )
         if close(logits, out(h).detach(), case["dtype"]) and not close(logits_ref, out(h).detach(), case["dtype"]):
@@ -178,8 +177,7 @@ def _name_state_mistake(name, case, h_new, h_ref, cell, x, h, E) -> None:
             lambda: state(_cell_with(cell, weight_ih=torch.cat([W_ih[:, -E:], W_ih[:, E:]], dim=1))),
         ),
         (
-            "bias_ih is added twice: gates_c already holds it (context_gates adds it once per sentence); the "
-            "step adds only the embedding's part to gates_c",
+            "bias_ih is added twice: gates_c already holds it (context_gates adds it once per sentence)",
             lambda: state(_cell_with(cell, bias_ih=2 * b_ih)),
         ),
         (
