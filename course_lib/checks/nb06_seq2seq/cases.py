@@ -54,8 +54,7 @@ class WeightsOnlyGRUCell(nn.GRUCell):
     def forward(self, input, hx=None):  # noqa: A002 -- nn.GRUCell's own argument names
         raise RuntimeError(
             "this exercise computes the step from the cell's parameters (cell.weight_ih, cell.weight_hh, "
-            "cell.bias_ih, cell.bias_hh), not by calling cell(...): the call recomputes the context's part of the "
-            "gates at every step, which is what the exercise removes"
+            "cell.bias_ih, cell.bias_hh), not by calling cell(...)"
         )
 
 
