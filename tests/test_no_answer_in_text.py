@@ -273,7 +273,6 @@ KNOWN = {
     ("lstm_state_grad_norms", "course_lib/checks/nb04_lstm/lstm_state_grad_norms.py"): _BY_HAND,
     ("lstm_state_grad_norms", "course_lib/measure.py"): "a public helper that computes the exercise's answer",
     ("gru_cell", "course_lib/checks/nb05_gru/variants.py"): _BY_HAND,
-    ("decoder_step", "course_lib/checks/nb06_seq2seq/decoder_step.py"): _BY_HAND,
     ("attention", "course_lib/checks/nb07_attention.py"): _BY_HAND,
 }
 

@@ -3,9 +3,12 @@ decoder step that attends.
 
 References are torch's own: ``F.scaled_dot_product_attention`` with a boolean mask for the attended
 context, a masked ``softmax`` for the weights, and ``nn.GRUCell`` / ``nn.Linear`` loaded with the same
-weights for the decoder step.  Mistakes are named by switching one thing at a time (no mask, no scaling,
-softmax over the wrong axis, the new state as the query, the cell's two inputs swapped, the logits read
-from the old state).
+weights for the decoder step, which the learner computes from the cell's parameters (the learner's cell is
+notebook 06's :class:`~course_lib.checks.nb06_seq2seq.cases.WeightsOnlyGRUCell`, whose forward raises).
+Mistakes are named by switching one thing at a time (no mask, no scaling, softmax over the wrong axis, the
+new state as the query, the weights of the next step's query returned, the cell's two inputs swapped or the
+embedding read by the context's columns, the GRU's gate order or reset wrong -- notebook 05's variants --,
+the logits read from the old state).
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ import torch.nn.functional as F
 
 from course_lib.checks.compare import describe
 from course_lib.checks.core import CheckFailure, Exercise, result_of
-from course_lib.checks.nb06_seq2seq.cases import decoder_weights
+from course_lib.checks.nb05_gru.variants import gru_variant, name_mistakes
+from course_lib.checks.nb06_seq2seq.cases import WeightsOnlyGRUCell, decoder_weights
 from course_lib.checks.toolkit import (
     as_tensor,
     assert_close,
@@ -248,10 +252,10 @@ def _step_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     return cases
 
 
-def _step_modules(case) -> tuple[nn.Embedding, nn.GRUCell, nn.Linear]:
+def _step_modules(case, cell_type=nn.GRUCell) -> tuple[nn.Embedding, nn.GRUCell, nn.Linear]:
     V, E = case["weights"]["embedding.weight"].shape
     H = case["weights"]["cell.weight_hh"].shape[1]
-    modules = {"embedding": nn.Embedding(V, E), "cell": nn.GRUCell(E + H, H), "out": nn.Linear(H, V)}
+    modules = {"embedding": nn.Embedding(V, E), "cell": cell_type(E + H, H), "out": nn.Linear(H, V)}
     with torch.no_grad():
         for key, value in case["weights"].items():
             module, name = key.split(".")
@@ -261,7 +265,7 @@ def _step_modules(case) -> tuple[nn.Embedding, nn.GRUCell, nn.Linear]:
 
 
 def _step_run(fn, case):
-    embedding, cell, out = _step_modules(case)
+    embedding, cell, out = _step_modules(case, WeightsOnlyGRUCell)
     dtype = _DTYPES[case["dtype"]]
     h, keys = (torch.from_numpy(case[k]).to(dtype) for k in ("h", "keys"))
     return plain(fn(embedding, cell, out, torch.from_numpy(case["y_prev"]), h, keys, torch.from_numpy(case["mask"])))
@@ -310,6 +314,12 @@ def _step_judge(cases, results):
                     ),
                 }
                 wrong = {label: [reference_weights(q, keys, mask) for q in qs] for label, qs in queries.items()}
+            if close(h_new, h_ref, **tol) and close(weights, wrong["h_new instead of h"][0], **tol):
+                raise CheckFailure(
+                    f"case '{name}': h_new is right, so this step's context was made with the right query, but the "
+                    f"weights you return are another query's: those of s_t, the state the step returns (the next "
+                    f"step's query). Return the weights this step's context was made with."
+                )
             for label, candidates in wrong.items():
                 if any(close(weights, w, **tol) for w in candidates):
                     raise CheckFailure(
@@ -339,6 +349,8 @@ def _step_judge(cases, results):
                 f"case '{name}': the two parts of the cell's input are swapped: the cell's weights read them in the "
                 f"order of the equation s_t = GRU([e(y_{{t-1}}); c_t], s_{{t-1}})."
             )
+        if not close(h_new, h_ref, **tol):
+            _name_cell_mistake(name, h_new, cell, torch.cat([embedding(y_prev).detach(), context_ref], -1), h, tol)
         unweighted = reference(h, keys.mean(1))
         if close(h_new, unweighted[1], **tol) and not close(h_ref, unweighted[1], **tol):
             raise CheckFailure(
@@ -365,6 +377,27 @@ def _step_judge(cases, results):
             **tol,
             hint="The logits are read from the new state." + where,
         )
+
+
+def _name_cell_mistake(name, h_new, cell, x, h, tol) -> None:
+    """Raise the named mistake of the step computed from the cell's weights on x = [e; c_t] that reproduces
+    ``h_new``, if one does: the embedding read by the context's columns, or notebook 05's GRU variants."""
+    __tracebackhide__ = True
+    E = x.shape[1] - h.shape[1]
+    W_ih, W_hh, b_ih, b_hh = (p.detach() for p in (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh))
+    with torch.no_grad():
+        other = nn.GRUCell(cell.input_size, cell.hidden_size).double()
+        for param, value in zip(other.parameters(), (torch.cat([W_ih[:, -E:], W_ih[:, E:]], 1), W_hh, b_ih, b_hh)):
+            param.copy_(value)
+        e_by_context_columns = other(x, h)
+    if close(h_new, e_by_context_columns, **tol) and not close(cell(x, h).detach(), e_by_context_columns, **tol):
+        raise CheckFailure(
+            f"case '{name}': h_new: the embedding was multiplied by the last E columns of weight_ih, which read the "
+            f"context: the cell was trained on [e(y_{{t-1}}); c_t], so the embedding's columns are the first E."
+        )
+    message = name_mistakes([h_new], lambda kwargs: [gru_variant(x, h, W_ih, W_hh, b_ih, b_hh, **kwargs)])
+    if message:
+        raise CheckFailure(f"case '{name}': h_new: {message}")
 
 
 ATTENTION_DECODER_STEP = Exercise(

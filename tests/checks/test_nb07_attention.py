@@ -90,9 +90,21 @@ def test_attention_names_softmax_over_batch():
     fails_with(check_attention, wrong, "over the batch")
 
 
+def gru(cell, x, h, rz_swapped=False, E_cols=None):
+    """nn.GRUCell's step computed from its parameters (the checks hand over a cell whose forward raises)."""
+    W_ih = cell.weight_ih if E_cols is None else E_cols(cell.weight_ih)
+    i_r, i_z, i_n = (x @ W_ih.T + cell.bias_ih).chunk(3, 1)
+    h_r, h_z, h_n = (h @ cell.weight_hh.T + cell.bias_hh).chunk(3, 1)
+    r, z = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)
+    if rz_swapped:
+        r, z = z, r
+    n = torch.tanh(i_n + r * h_n)
+    return torch.lerp(n, h, z)
+
+
 def attention_decoder_step(embedding, cell, out, y_prev, h, keys, mask):
     context, weights = attention(h, keys, mask)
-    h_new = cell(torch.cat([embedding(y_prev), context], 1), h)
+    h_new = gru(cell, torch.cat([embedding(y_prev), context], 1), h)
     return out(h_new), h_new, weights
 
 
@@ -116,7 +128,7 @@ def test_attention_decoder_step_names_unmasked_attention():
 def test_attention_decoder_step_names_mean_context():
     def wrong(embedding, cell, out, y_prev, h, keys, mask):
         _, weights = attention(h, keys, mask)
-        h_new = cell(torch.cat([embedding(y_prev), keys.mean(1)], 1), h)
+        h_new = gru(cell, torch.cat([embedding(y_prev), keys.mean(1)], 1), h)
         return out(h_new), h_new, weights
 
     fails_with(check_attention_decoder_step, wrong, "plain mean of the keys")
@@ -135,9 +147,9 @@ def test_attention_decoder_step_names_the_new_state_as_query():
 
     def wrong(embedding, cell, out, y_prev, h, keys, mask):
         first_context, _ = attention(h, keys, mask)
-        h_new = cell(torch.cat([embedding(y_prev), first_context], 1), h)
+        h_new = gru(cell, torch.cat([embedding(y_prev), first_context], 1), h)
         context, weights = attention(h_new, keys, mask)  # the new state asks: the wrong query
-        h_new = cell(torch.cat([embedding(y_prev), context], 1), h)
+        h_new = gru(cell, torch.cat([embedding(y_prev), context], 1), h)
         return out(h_new), h_new, weights
 
     fails_with(check_attention_decoder_step, wrong, "queried the attention with h_new instead of h")
@@ -160,7 +172,47 @@ def test_attention_decoder_step_names_swapped_input_order():
 
     def wrong(embedding, cell, out, y_prev, h, keys, mask):
         context, weights = attention(h, keys, mask)
-        h_new = cell(torch.cat([context, embedding(y_prev)], 1), h)
+        h_new = gru(cell, torch.cat([context, embedding(y_prev)], 1), h)
         return out(h_new), h_new, weights
 
     fails_with(check_attention_decoder_step, wrong, "two parts of the cell's input are swapped")
+
+
+def test_attention_decoder_step_names_the_embedding_read_by_the_context_columns():
+    def wrong(embedding, cell, out, y_prev, h, keys, mask):
+        context, weights = attention(h, keys, mask)
+        E = embedding.embedding_dim
+        h_new = gru(
+            cell, torch.cat([embedding(y_prev), context], 1), h, E_cols=lambda W: torch.cat([W[:, -E:], W[:, E:]], 1)
+        )
+        return out(h_new), h_new, weights
+
+    fails_with(check_attention_decoder_step, wrong, "last E columns of weight_ih")
+
+
+def test_attention_decoder_step_names_the_gate_order():
+    def wrong(embedding, cell, out, y_prev, h, keys, mask):
+        context, weights = attention(h, keys, mask)
+        h_new = gru(cell, torch.cat([embedding(y_prev), context], 1), h, rz_swapped=True)
+        return out(h_new), h_new, weights
+
+    fails_with(check_attention_decoder_step, wrong, "r/z swapped")
+
+
+def test_attention_decoder_step_names_the_next_steps_weights():
+    """The context made with h, but the weights returned are those of the query h_new: another step's."""
+
+    def wrong(embedding, cell, out, y_prev, h, keys, mask):
+        logits, h_new, _ = attention_decoder_step(embedding, cell, out, y_prev, h, keys, mask)
+        return logits, h_new, attention(h_new, keys, mask)[1]
+
+    fails_with(check_attention_decoder_step, wrong, "weights you return are another query's")
+
+
+def test_attention_decoder_step_refuses_the_cells_forward():
+    def wrong(embedding, cell, out, y_prev, h, keys, mask):
+        context, weights = attention(h, keys, mask)
+        h_new = cell(torch.cat([embedding(y_prev), context], 1), h)
+        return out(h_new), h_new, weights
+
+    fails_with(check_attention_decoder_step, wrong, r"not by calling cell\(\.\.\.\)")

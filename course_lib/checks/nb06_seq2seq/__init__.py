@@ -3,8 +3,8 @@ masked loss, beam search.
 
 References and invariants, never a stored answer:
 
-- ``encode`` and ``decoder_step`` are compared with ``nn.GRU`` on a packed batch and with ``nn.GRUCell``
-  / ``nn.Linear`` loaded with the same weights; the losses with ``F.cross_entropy(ignore_index=...)`` and
+- ``encode``, ``context_gates`` and ``decoder_step`` are compared with ``nn.GRU`` on a packed batch, with the
+  cell's input projection of [0; c], and with ``nn.GRUCell`` on [e; c] / ``nn.Linear`` loaded with the same weights; the losses with ``F.cross_entropy(ignore_index=...)`` and
   autograd.
 - The decoding loops (teacher forcing, greedy, beam) are run on a *stand-in* decoder, :class:`ToyDecoder`:
   a small random recurrent model with the notebook's call contract, not the notebook's GRU decoder.  The
@@ -15,13 +15,14 @@ References and invariants, never a stored answer:
   compared with brute-force enumeration of every sequence; a wider beam never scores below greedy when
   the greedy path provably survives in it; the reported score is the model's length-normalised score.
 
-One submodule per exercise, named after it (``encode``, ``decoder_step``, ``decode_train``,
+One submodule per exercise, named after it (``encode``, ``context_gates``, ``decoder_step``, ``decode_train``,
 ``greedy_decode``, ``sequence_accuracy``, ``masked_cross_entropy``, ``beam_search``); what their cases share is
 in :mod:`.cases` (token ids, targets, weights), and the stand-in decoder in :mod:`.toy_decoder`.  Notebooks import from this package.
 """
 
 from course_lib.checks.nb06_seq2seq.beam_search import BEAM_SEARCH
 from course_lib.checks.nb06_seq2seq.cases import BOS_ID, EOS_ID, PAD_ID, UNK_ID
+from course_lib.checks.nb06_seq2seq.context_gates import CONTEXT_GATES
 from course_lib.checks.nb06_seq2seq.decode_train import DECODE_TRAIN
 from course_lib.checks.nb06_seq2seq.decoder_step import DECODER_STEP
 from course_lib.checks.nb06_seq2seq.encode import ENCODE
@@ -34,6 +35,7 @@ __all__ = [
     "EXERCISES",
     "ToyDecoder",
     "check_encode",
+    "check_context_gates",
     "check_decoder_step",
     "check_decode_train",
     "check_greedy_decode",
@@ -41,6 +43,7 @@ __all__ = [
     "check_masked_cross_entropy",
     "check_beam_search",
     "ENCODE",
+    "CONTEXT_GATES",
     "DECODER_STEP",
     "DECODE_TRAIN",
     "GREEDY_DECODE",
@@ -53,9 +56,19 @@ __all__ = [
     "EOS_ID",
 ]
 
-EXERCISES = (ENCODE, DECODER_STEP, DECODE_TRAIN, GREEDY_DECODE, SEQUENCE_ACCURACY, MASKED_CROSS_ENTROPY, BEAM_SEARCH)
+EXERCISES = (
+    ENCODE,
+    CONTEXT_GATES,
+    DECODER_STEP,
+    DECODE_TRAIN,
+    GREEDY_DECODE,
+    SEQUENCE_ACCURACY,
+    MASKED_CROSS_ENTROPY,
+    BEAM_SEARCH,
+)
 
 check_encode = ENCODE.check
+check_context_gates = CONTEXT_GATES.check
 check_decoder_step = DECODER_STEP.check
 check_decode_train = DECODE_TRAIN.check
 check_greedy_decode = GREEDY_DECODE.check

@@ -1,6 +1,7 @@
 """What notebook 06's cases are made of: the special token ids, the dtypes a case names, target rows that end
 in <eos> and are padded (:func:`with_eos`), a decoder step's random weights (:func:`decoder_weights`, notebook 07's
-too), and torch's modules loaded with a case's weights (:func:`loaded`).
+too), torch's modules loaded with a case's weights (:func:`loaded`), and the GRU cell whose forward refuses
+(:class:`WeightsOnlyGRUCell`) that the from-the-weights exercises receive.
 
 A result crosses from the learner's kernel to the judge as plain data and back (the toolkit's
 :func:`~course_lib.checks.toolkit.plain` and :func:`~course_lib.checks.toolkit.as_tensor`).
@@ -15,7 +16,17 @@ import torch.nn as nn
 from course_lib.checks.toolkit import randn
 from course_lib.data.vocab import BOS, EOS, PAD, SPECIALS, UNK
 
-__all__ = ["BOS_ID", "DTYPES", "EOS_ID", "PAD_ID", "UNK_ID", "decoder_weights", "loaded", "with_eos"]
+__all__ = [
+    "BOS_ID",
+    "DTYPES",
+    "EOS_ID",
+    "PAD_ID",
+    "UNK_ID",
+    "WeightsOnlyGRUCell",
+    "decoder_weights",
+    "loaded",
+    "with_eos",
+]
 
 PAD_ID, UNK_ID, BOS_ID, EOS_ID = (SPECIALS.index(t) for t in (PAD, UNK, BOS, EOS))
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -33,6 +44,18 @@ def decoder_weights(g: torch.Generator, V: int, E: int, H: int) -> dict[str, np.
         "out.weight": randn(g, V, H),
         "out.bias": randn(g, V, scale=0.5),
     }
+
+
+class WeightsOnlyGRUCell(nn.GRUCell):
+    """An ``nn.GRUCell`` whose forward raises: the exercises that compute the decoder's step from the cell's
+    parameters (``context_gates``, ``decoder_step``) get this one, so a call of ``cell(...)`` says why it fails
+    instead of passing unnoticed."""
+
+    def forward(self, input, hx=None):  # noqa: A002 -- nn.GRUCell's own argument names
+        raise RuntimeError(
+            "this exercise computes the step from the cell's parameters (cell.weight_ih, cell.weight_hh, "
+            "cell.bias_ih, cell.bias_hh), not by calling cell(...)"
+        )
 
 
 def loaded(modules: dict[str, nn.Module], case) -> tuple[nn.Module, ...]:

@@ -1,12 +1,17 @@
-"""Check of ``decoder_step``: one step of the GRU decoder, fed the previous token and the encoder's context.
+"""Check of ``decoder_step``: one step of the GRU decoder computed from the cell's parameters, given the
+context's part of the input gates (``context_gates``, once per sentence).
 
-    x      = cat([embedding(y_prev), context], dim=-1)      (N, E + H)
-    h_new  = GRUCell(x, h)                                  (N, H)
-    logits = out(h_new) = h_new W_out^T + b_out             (N, V)
+The model is ``nn.GRUCell(E + H, H)`` run on x = [e(y_{t-1}); c] from s_{t-1}, then ``out``; the exercise
+computes the same s_t without calling the cell, from weight_ih's embedding columns, the given
+``gates_c = W_c c + bias_ih`` and the hidden side ``weight_hh s_{t-1} + bias_hh``, in PyTorch's gate order
+(r, z, n) with the reset inside the hidden part of the candidate (``torch.nn.GRUCell``'s documentation).
 
-The reference is ``nn.GRUCell`` and ``nn.Linear`` loaded with the case's weights.  Named mistakes, by
-switching one thing at a time: the concatenation swapped, the state h or the context in the wrong place, the
-old state returned, logits from the old state, softmax or log_softmax applied to the logits.
+The reference is ``nn.GRUCell`` on the concatenation and ``nn.Linear``, loaded with the case's weights; the
+learner's cell is a :class:`~.cases.WeightsOnlyGRUCell`, whose forward raises.  Named mistakes: the old state
+returned; the GRU formula wrong (r and z swapped, the reset outside bias_hh or applied to s_{t-1} before the
+matmul, no reset, (1 - z) on the wrong term -- notebook 05's :func:`~course_lib.checks.nb05_gru.variants.name_mistakes`,
+on x = [e; c]); the embedding read by the context's columns; bias_ih added again or bias_hh missing; logits
+from the old state, softmax or log_softmax applied; h_new detached from the graph.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ import torch
 import torch.nn as nn
 
 from course_lib.checks.core import CheckFailure, Exercise, result_of
-from course_lib.checks.nb06_seq2seq.cases import DTYPES, decoder_weights, loaded
+from course_lib.checks.nb05_gru.variants import gru_variant, name_mistakes
+from course_lib.checks.nb06_seq2seq.cases import DTYPES, WeightsOnlyGRUCell, decoder_weights, loaded
+from course_lib.checks.nb06_seq2seq.context_gates import _context_projection
 from course_lib.checks.toolkit import (
     as_tensor,
     assert_close,
@@ -34,6 +41,8 @@ from course_lib.checks.toolkit import (
     visible_first,
 )
 
+__all__ = ["DECODER_STEP"]
+
 
 def _step_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     g = generator(seed)
@@ -41,7 +50,7 @@ def _step_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     if hidden:
         shapes += [
             ("float64, E == H", 4, 9, 6, 6, "float64"),
-            ("float64, one row", 1, 6, 3, 2, "float64"),
+            ("float64, one row, E > H", 1, 6, 3, 2, "float64"),
             ("gradients, float64, N=3, E == H", 3, 5, 4, 4, "float64"),
         ]
     cases = {}
@@ -53,101 +62,94 @@ def _step_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
             "context": np.tanh(randn(g, N, H)),
             "dtype": dtype,
         }
-        if name.startswith(
-            "gradients"
-        ):  # h_new and logits must stay in the graph: training backpropagates through them
+        if name.startswith("gradients"):  # h_new and logits stay in the graph: training backpropagates through them
             cases[name].update(kind="gradients", d_logits=randn(g, N, V), d_h_new=randn(g, N, H))
     return cases
 
 
-def _step_modules(case) -> tuple[nn.Embedding, nn.GRUCell, nn.Linear]:
+def _modules(case, cell_type=nn.GRUCell) -> tuple[nn.Embedding, nn.GRUCell, nn.Linear]:
     V, E = case["weights"]["embedding.weight"].shape
     H = case["weights"]["cell.weight_hh"].shape[1]
-    return loaded({"embedding": nn.Embedding(V, E), "cell": nn.GRUCell(E + H, H), "out": nn.Linear(H, V)}, case)
+    return loaded({"embedding": nn.Embedding(V, E), "cell": cell_type(E + H, H), "out": nn.Linear(H, V)}, case)
 
 
 def _step_run(fn, case):
-    embedding, cell, out = _step_modules(case)
+    embedding, cell, out = _modules(case, WeightsOnlyGRUCell)
     dtype = DTYPES[case["dtype"]]
     h, context = (torch.from_numpy(case[k]).to(dtype) for k in ("h", "context"))
+    y_prev = torch.from_numpy(case["y_prev"])
     if case.get("kind") != "gradients":
-        return plain(fn(embedding, cell, out, torch.from_numpy(case["y_prev"]), h, context))
+        with torch.no_grad():
+            gates_c = _context_projection(cell.weight_ih, cell.bias_ih, context)
+        return plain(fn(embedding, cell, out, y_prev, h, gates_c))
     h.requires_grad_(True)
     context.requires_grad_(True)
-    result = fn(embedding, cell, out, torch.from_numpy(case["y_prev"]), h, context)
+    result = fn(embedding, cell, out, y_prev, h, _context_projection(cell.weight_ih, cell.bias_ih, context))
     upstream = [torch.from_numpy(case["d_logits"]), torch.from_numpy(case["d_h_new"])]
     if not isinstance(result, (tuple, list)) or len(result) != 2:
         return plain(result)  # the judge names the form
-    return plain(tuple(result)) + tuple(gradients(list(result), upstream, [h, context, cell.weight_hh]))
+    wrt = [h, context, cell.weight_ih, cell.weight_hh, cell.bias_hh]
+    return plain(tuple(result)) + tuple(gradients(list(result), upstream, wrt))
+
+
+_WRT = ("h", "context (through gates_c)", "cell.weight_ih", "cell.weight_hh", "cell.bias_hh")
+
+
+def _cell_with(cell: nn.GRUCell, **changes: torch.Tensor) -> nn.GRUCell:
+    """A copy of ``cell`` with some parameters replaced: the model a typical mistake computes."""
+    other = nn.GRUCell(cell.input_size, cell.hidden_size).double()
+    with torch.no_grad():
+        for name, param in other.named_parameters():
+            param.copy_(changes.get(name, getattr(cell, name)))
+    return other
 
 
 def _step_judge(cases, results):
     for name, case in cases.items():
-        embedding, cell, out = (m.double() for m in _step_modules(case))
+        embedding, cell, out = (m.double() for m in _modules(case))
         y_prev = torch.from_numpy(case["y_prev"])
         h, context = torch.from_numpy(case["h"]), torch.from_numpy(case["context"])
         N, H = h.shape
+        E = embedding.embedding_dim
         V = out.out_features
+        emb = embedding(y_prev).detach()
+        x = torch.cat([emb, context], dim=-1)  # (N, E + H), the order the cell is trained on
 
-        def reference(first, second, state):
+        def reference(model: nn.GRUCell):
             with torch.no_grad():
-                h_new = cell(torch.cat([first, second], dim=-1), state)
+                h_new = model(x, h)
                 return out(h_new), h_new
 
-        emb = embedding(y_prev).detach()
-        logits_ref, h_ref = reference(emb, context, h)
+        logits_ref, h_ref = reference(cell)
         value = result_of(results, name, "decoder_step")
         grads = None
-        if case.get("kind") == "gradients" and isinstance(value, tuple) and len(value) == 5:
+        if case.get("kind") == "gradients" and isinstance(value, tuple) and len(value) == 2 + len(_WRT):
             value, grads = value[:2], list(value[2:])
         logits, h_new = pair(value, "decoder_step", "logits, h_new")
         logits = as_tensor(logits, f"logits on case '{name}'", (N, V), "(N, V)")
         h_new = as_tensor(h_new, f"h_new on case '{name}'", (N, H), "(N, H)")
-        tol = tolerance(logits.dtype)
-        if close(h_new, h, h_new.dtype) and not close(h_new, h_ref, h_new.dtype):
-            raise CheckFailure(f"case '{name}': h_new equals the old state h; return the cell's new state.")
-        wrong = [
-            (
-                reference(context, emb, h),
-                "the two parts of the cell's input are swapped: the cell's weights read them in the order of the "
-                "decoder's equation, s_t = GRU([e(y_{t-1}); c], s_{t-1})",
-            ),
-            (
-                reference(emb, h, h),
-                "the cell's input has the state h where the context goes: the input is the previous token's embedding followed by the context",
-            ),
-            (
-                reference(emb, context, context),
-                "the cell was run from the context instead of the state h: its state argument is s_{t-1}, and c is part "
-                "of its input",
-            ),
-        ]
-
-        def same(a, b) -> bool:  # (logits, h_new) pairs, at the tolerance of the learner's dtypes
-            return close(a[0], b[0], logits.dtype) and close(a[1], b[1], h_new.dtype)
-
-        named = [(message, wrong_ref) for wrong_ref, message in wrong]
-        message = first_named_mistake((logits, h_new), (logits_ref, h_ref), named, same=same)
-        if message:
-            raise CheckFailure(f"case '{name}': {message}.")
-        if close(h_new, h_ref, h_new.dtype):
-            if close(logits, out(h).detach(), logits.dtype):
-                raise CheckFailure(f"case '{name}': the logits were computed from the old state h; use the new one.")
-            if close(logits, logits_ref.softmax(-1), logits.dtype) or close(
-                logits, logits_ref.log_softmax(-1), logits.dtype
-            ):
-                raise CheckFailure(
-                    f"case '{name}': return the raw logits out(h_new), without softmax or log_softmax "
-                    f"(cross-entropy and argmax take logits)."
-                )
+        tol = tolerance(case["dtype"])
+        if close(h_new, h, case["dtype"]) and not close(h_new, h_ref, case["dtype"]):
+            raise CheckFailure(f"case '{name}': h_new equals the old state h; return the new state s_t.")
+        if not close(h_new, h_ref, case["dtype"]):
+            _name_state_mistake(name, case, h_new, h_ref, cell, x, h, E)
         assert_close(
             h_new.double(),
             h_ref,
             f"h_new on case '{name}'",
             **tol,
-            hint="h_new is s_t of the decoder's equation: the cell run on [e(y_{t-1}); c] from the state s_{t-1}.",
+            hint="h_new is s_t: what nn.GRUCell, with the same parameters, gives on [e(y_{t-1}); c] from s_{t-1}.",
             letters="N H",
         )
+        if close(logits, out(h).detach(), case["dtype"]) and not close(logits_ref, out(h).detach(), case["dtype"]):
+            raise CheckFailure(f"case '{name}': the logits were computed from the old state h; use the new one.")
+        if close(logits, logits_ref.softmax(-1), case["dtype"]) or close(
+            logits, logits_ref.log_softmax(-1), case["dtype"]
+        ):
+            raise CheckFailure(
+                f"case '{name}': return the raw logits out(h_new), without softmax or log_softmax "
+                f"(cross-entropy and argmax take logits)."
+            )
         assert_close(
             logits.double(),
             logits_ref,
@@ -159,14 +161,47 @@ def _step_judge(cases, results):
             _judge_gradients(name, case, grads, embedding, cell, out, y_prev, h, context)
 
 
+def _name_state_mistake(name, case, h_new, h_ref, cell, x, h, E) -> None:
+    """Raise the named mistake that reproduces ``h_new``, if one does."""
+    __tracebackhide__ = True
+    W_ih, b_ih, b_hh = cell.weight_ih.detach(), cell.bias_ih.detach(), cell.bias_hh.detach()
+
+    def state(model: nn.GRUCell) -> torch.Tensor:
+        with torch.no_grad():
+            return model(x, h)
+
+    wrong = [
+        (
+            "the embedding was multiplied by the last E columns of weight_ih, which read the context: the cell "
+            "was trained on [e(y_{t-1}); c], so the embedding's columns are the first E",
+            lambda: state(_cell_with(cell, weight_ih=torch.cat([W_ih[:, -E:], W_ih[:, E:]], dim=1))),
+        ),
+        (
+            "bias_ih is added twice: gates_c already holds it (context_gates adds it once per sentence)",
+            lambda: state(_cell_with(cell, bias_ih=2 * b_ih)),
+        ),
+        (
+            "bias_hh is missing: the hidden side of the gates is weight_hh s_{t-1} + bias_hh (gates_c holds bias_ih only)",
+            lambda: state(_cell_with(cell, bias_hh=torch.zeros_like(b_hh))),
+        ),
+    ]
+    message = first_named_mistake(h_new.double(), h_ref, wrong, same=lambda a, b: close(a, b, case["dtype"]))
+    if message is None:
+        weights = (W_ih, cell.weight_hh.detach(), b_ih, b_hh)
+        message = name_mistakes([h_new], lambda kwargs: [gru_variant(x, h, *weights, **kwargs)])
+    if message:
+        raise CheckFailure(f"case '{name}': h_new: {message}")
+
+
 def _judge_gradients(name, case, grads, embedding, cell, out, y_prev, h, context) -> None:
-    """d/d(h, context, cell.weight_hh) of <d_logits, logits> + <d_h_new, h_new>, against autograd through torch's."""
+    """d/d(h, context, the cell's weights) of <d_logits, logits> + <d_h_new, h_new>, against autograd through
+    nn.GRUCell on the concatenation."""
     __tracebackhide__ = True
     h, context = h.clone().requires_grad_(True), context.clone().requires_grad_(True)
-    h_new = cell(torch.cat([embedding(y_prev), context], dim=-1), h)
+    wrt = [h, context, cell.weight_ih, cell.weight_hh, cell.bias_hh]
     upstream = [torch.from_numpy(case["d_logits"]), torch.from_numpy(case["d_h_new"])]
-    expected = gradients([out(h_new), h_new], upstream, [h, context, cell.weight_hh])
-    wrt = ("h", "context", "cell.weight_hh")
+    h_new = cell(torch.cat([embedding(y_prev), context], dim=-1), h)
+    expected = gradients([out(h_new), h_new], upstream, wrt)
     if grads[0] is not None and grads[0].shape == expected[0].shape:
         fresh = cell(torch.cat([embedding(y_prev), context], dim=-1), h)  # a graph of its own: the first is spent
         only_logits = gradients([out(fresh)], upstream[:1], [h])[0]
@@ -175,9 +210,9 @@ def _judge_gradients(name, case, grads, embedding, cell, out, y_prev, h, context
                 f"decoder_step (case '{name}'): the values are right, but the h_new you return is detached from "
                 f"the graph (h_new.detach(), .data, or a copy made under torch.no_grad()): a gradient reaching h_new "
                 f"at the next step no longer flows back into h and the weights, so teacher forcing trains one step "
-                f"only. Return the cell's output itself."
+                f"only. Return the state you computed itself."
             )
-    assert_gradients(grads, expected, wrt, f"decoder_step (case '{name}')")
+    assert_gradients(grads, expected, _WRT, f"decoder_step (case '{name}')")
 
 
 DECODER_STEP = Exercise("decoder_step", "decoder_step", visible_first(_step_cases), _step_run, _step_judge)

@@ -1,4 +1,5 @@
-"""Does ``check_decoder_step`` accept a correct decoder step, and name each typical mistake?"""
+"""Does ``check_decoder_step`` accept a decoder step computed from the cell's parameters, and name each typical
+mistake (the GRU's gate order and reset, the column blocks of weight_ih, the biases, the state and the logits)?"""
 
 from __future__ import annotations
 
@@ -10,9 +11,31 @@ from tests.checks.nb06_seq2seq import SEEDS
 from tests.conftest import fails_with, stub
 
 
-def decoder_step(embedding, cell, out, y_prev, h, context):
-    h_new = cell(torch.cat([embedding(y_prev), context], dim=1), h)
-    return out(h_new), h_new
+def _gru(embedding, cell, y_prev, h, gates_c, *, e_cols=None, b_ih=0.0, b_hh=None, rz_swapped=False, reset="torch"):
+    """A decoder step from the weights, with switches for the mistakes below (written for the tests)."""
+    E = embedding.weight.shape[1]
+    W_e = cell.weight_ih[:, :E] if e_cols is None else e_cols(cell.weight_ih, E)
+    a = torch.addmm(gates_c + b_ih, embedding(y_prev), W_e.t())  # (N, 3H) input side
+    b_hh = cell.bias_hh if b_hh is None else b_hh
+    W_hr, W_hz, W_hn = cell.weight_hh.chunk(3, 0)
+    b_hr, b_hz, b_hn = b_hh.chunk(3)
+    a_r, a_z, a_n = a.chunk(3, 1)
+    r = torch.sigmoid(a_r + h @ W_hr.t() + b_hr)
+    z = torch.sigmoid(a_z + h @ W_hz.t() + b_hz)
+    if rz_swapped:
+        r, z = z, r
+    if reset == "torch":
+        n = torch.tanh(a_n + r * (h @ W_hn.t() + b_hn))
+    elif reset == "outside_bias":
+        n = torch.tanh(a_n + r * (h @ W_hn.t()) + b_hn)
+    else:  # "before_matmul": Cho et al.'s
+        n = torch.tanh(a_n + (r * h) @ W_hn.t() + b_hn)
+    return torch.lerp(n, h, z)  # n + z (h - n)
+
+
+def decoder_step(embedding, cell, out, y_prev, h, gates_c):
+    s = _gru(embedding, cell, y_prev, h, gates_c)
+    return out(s), s
 
 
 @pytest.mark.parametrize("hidden, seed", SEEDS)
@@ -20,8 +43,38 @@ def test_decoder_step_accepts_correct(hidden, seed):
     check_decoder_step(decoder_step, hidden=hidden, seed=seed)
 
 
-def logits_from_old_state(embedding, cell, out, y_prev, h, context):
-    return out(h), cell(torch.cat([embedding(y_prev), context], 1), h)
+def rz_swapped(embedding, cell, out, y_prev, h, gates_c):
+    s = _gru(embedding, cell, y_prev, h, gates_c, rz_swapped=True)
+    return out(s), s
+
+
+def reset_outside_bias(embedding, cell, out, y_prev, h, gates_c):
+    s = _gru(embedding, cell, y_prev, h, gates_c, reset="outside_bias")
+    return out(s), s
+
+
+def reset_on_state(embedding, cell, out, y_prev, h, gates_c):
+    s = _gru(embedding, cell, y_prev, h, gates_c, reset="before_matmul")
+    return out(s), s
+
+
+def context_columns_for_embedding(embedding, cell, out, y_prev, h, gates_c):
+    s = _gru(embedding, cell, y_prev, h, gates_c, e_cols=lambda W, E: W[:, W.shape[1] - E :])
+    return out(s), s
+
+
+def bias_ih_twice(embedding, cell, out, y_prev, h, gates_c):
+    s = _gru(embedding, cell, y_prev, h, gates_c, b_ih=cell.bias_ih)
+    return out(s), s
+
+
+def bias_hh_missing(embedding, cell, out, y_prev, h, gates_c):
+    s = _gru(embedding, cell, y_prev, h, gates_c, b_hh=torch.zeros_like(cell.bias_hh))
+    return out(s), s
+
+
+def logits_from_old_state(embedding, cell, out, y_prev, h, gates_c):
+    return out(h), decoder_step(embedding, cell, out, y_prev, h, gates_c)[1]
 
 
 def softmax_applied(*args):
@@ -29,29 +82,37 @@ def softmax_applied(*args):
     return logits.softmax(-1), h
 
 
-def swapped_concatenation(embedding, cell, out, y_prev, h, context):
-    h_new = cell(torch.cat([context, embedding(y_prev)], 1), h)
-    return out(h_new), h_new
+def old_state_returned(*args):
+    return decoder_step(*args)[0], args[4]
 
 
-def state_instead_of_context(embedding, cell, out, y_prev, h, context):
-    h_new = cell(torch.cat([embedding(y_prev), h], 1), h)
-    return out(h_new), h_new
+def detached_state(*args):
+    logits, h = decoder_step(*args)
+    return logits, h.detach()
 
 
-def old_state_returned(embedding, cell, out, y_prev, h, context):
-    return decoder_step(embedding, cell, out, y_prev, h, context)[0], h
+def calls_the_cell(embedding, cell, out, y_prev, h, gates_c):
+    s = cell(torch.cat([embedding(y_prev), h], dim=1), h)
+    return out(s), s
 
 
 @pytest.mark.parametrize(
     "wrong, message, hidden",
     [
         pytest.param(stub, "not implemented yet", False, id="untouched_stub"),
-        pytest.param(logits_from_old_state, "old state", False, id="logits_from_old_state"),
+        pytest.param(rz_swapped, "r/z swapped", False, id="rz_swapped"),
+        pytest.param(reset_outside_bias, "b_hn is outside the reset product", False, id="reset_outside_bias"),
+        pytest.param(reset_on_state, "Cho et al. variant", False, id="reset_on_state"),
+        pytest.param(
+            context_columns_for_embedding, "last E columns of weight_ih", False, id="context_columns_for_embedding"
+        ),
+        pytest.param(bias_ih_twice, "bias_ih is added twice", False, id="bias_ih_twice"),
+        pytest.param(bias_hh_missing, "bias_hh is missing", False, id="bias_hh_missing"),
+        pytest.param(logits_from_old_state, "logits were computed from the old state", False, id="logits_old_state"),
         pytest.param(softmax_applied, "raw logits", False, id="softmax_applied"),
-        pytest.param(swapped_concatenation, "swapped", False, id="swapped_concatenation"),
-        pytest.param(state_instead_of_context, "state h where the context goes", False, id="state_instead_of_context"),
-        pytest.param(old_state_returned, "old state h", False, id="old_state_returned"),
+        pytest.param(old_state_returned, "h_new equals the old state h", False, id="old_state_returned"),
+        pytest.param(detached_state, "detached from the graph", False, id="detached_state"),
+        pytest.param(calls_the_cell, r"not by calling cell\(\.\.\.\)", False, id="calls_the_cell"),
     ],
 )
 def test_decoder_step_names_mistake(wrong, message, hidden):

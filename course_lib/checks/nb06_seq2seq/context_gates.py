@@ -1,0 +1,143 @@
+"""Check of ``context_gates``: the context's part of the decoder cell's input gates, once per sentence.
+
+The decoder's cell reads x = [e(y_{t-1}); c] (E + H features, in that order: the order it was trained on), so
+its input projection splits by column blocks (Cho et al. 2014, Bahdanau et al. 2015 write W e + C c):
+
+    weight_ih x + bias_ih = W_e e(y_{t-1}) + (W_c c + bias_ih),    W_e = weight_ih[:, :E],  W_c = weight_ih[:, E:]
+
+and the bracket is the same at every step of a sentence: ``gates_c = W_c c + bias_ih``, (N, 3H), rows in
+weight_ih's gate order.  The reference is torch's linear map of the whole ``weight_ih`` applied to [0; c] (the
+cell's own input projection with the embedding's part switched off), never the block itself.  Named mistakes:
+the first H columns read as the context's, the bias missing, bias_hh added to it or in its place, the result
+detached from the graph.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from course_lib.checks.core import CheckFailure, Exercise, result_of
+from course_lib.checks.nb06_seq2seq.cases import DTYPES, WeightsOnlyGRUCell, decoder_weights, loaded
+from course_lib.checks.toolkit import (
+    as_tensor,
+    assert_close,
+    assert_gradients,
+    first_named_mistake,
+    generator,
+    gradients,
+    plain,
+    randn,
+    tolerance,
+    visible_first,
+)
+
+__all__ = ["CONTEXT_GATES"]
+
+
+def _cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
+    g = generator(seed)
+    shapes = [("N=3, E=4, H=5", 3, 4, 5, "float32"), ("gradients, float64, N=2, E=3, H=4", 2, 3, 4, "float64")]
+    if hidden:
+        shapes += [
+            ("float64, E == H", 4, 6, 6, "float64"),
+            ("float64, E > H, one row", 1, 7, 3, "float64"),
+            ("gradients, float64, N=3, E=2, H=5", 3, 2, 5, "float64"),
+        ]
+    cases = {}
+    for name, N, E, H, dtype in shapes:
+        cases[name] = {"weights": decoder_weights(g, 6, E, H), "context": np.tanh(randn(g, N, H)), "dtype": dtype}
+        if name.startswith("gradients"):  # gates_c feeds every step's loss: it must stay in the graph
+            cases[name].update(kind="gradients", d_gates=randn(g, N, 3 * H))
+    return cases
+
+
+def _cell(case) -> nn.GRUCell:
+    E, H = case["weights"]["embedding.weight"].shape[1], case["weights"]["cell.weight_hh"].shape[1]
+    (cell,) = loaded({"cell": WeightsOnlyGRUCell(E + H, H)}, {**case, "weights": _cell_weights(case)})
+    return cell
+
+
+def _cell_weights(case) -> dict[str, np.ndarray]:
+    return {k: v for k, v in case["weights"].items() if k.startswith("cell.")}
+
+
+def _run(fn, case):
+    cell = _cell(case)
+    context = torch.from_numpy(case["context"]).to(DTYPES[case["dtype"]])
+    if case.get("kind") != "gradients":
+        return plain(fn(cell, context))
+    context.requires_grad_(True)
+    gates = fn(cell, context)
+    wrt = [context, cell.weight_ih, cell.bias_ih]
+    return plain(gates), *plain(tuple(gradients([gates], [torch.from_numpy(case["d_gates"])], wrt)))
+
+
+def _context_projection(weight_ih: torch.Tensor, bias_ih: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+    """weight_ih [0; c] + bias_ih, (N, 3H): the cell's input projection of an input whose embedding part is zero.
+    Differentiable in all three; notebook 06's decoder_step check makes its cases' gates with it too."""
+    E = weight_ih.shape[1] - context.shape[-1]
+    return F.linear(F.pad(context, (E, 0)), weight_ih, bias_ih)
+
+
+def _judge(cases, results):
+    for name, case in cases.items():
+        cell = _cell(case).double()  # the weights exactly as the learner's cell holds them
+        W_ih, b_ih, b_hh = (p.detach() for p in (cell.weight_ih, cell.bias_ih, cell.bias_hh))
+        context = torch.from_numpy(case["context"]).double()
+        N, H = context.shape
+        expected = _context_projection(W_ih, b_ih, context)
+        value = result_of(results, name, "context_gates")
+        grads = None
+        if case.get("kind") == "gradients" and isinstance(value, tuple) and len(value) == 4:
+            value, grads = value[0], list(value[1:])
+        got = as_tensor(value, f"gates_c on case '{name}'", (N, 3 * H), "(N, 3H)")
+        read_by_c = _context_projection(W_ih, torch.zeros_like(b_ih), context)  # W_c c, no bias
+        wrong = [
+            (
+                "the context was multiplied by the first H columns of weight_ih; those begin with the E columns that "
+                "read the embedding. Which columns read c is fixed by the order the cell was trained on, [e(y_{t-1}); c]",
+                F.linear(context, W_ih[:, :H], b_ih),
+            ),
+            ("bias_ih is missing: gates_c is the context's part of the input gates with bias_ih in it", read_by_c),
+            (
+                "bias_hh is added as well: it belongs to the hidden side of the gates (inside the reset product for "
+                "the candidate n), which decoder_step adds at every step",
+                expected + b_hh,
+            ),
+            ("bias_hh is used where bias_ih goes: gates_c is on the input side of the cell", read_by_c + b_hh),
+        ]
+        message = first_named_mistake(got, expected, wrong, same=lambda a, b: _close(a, b, case["dtype"]))
+        if message:
+            raise CheckFailure(f"case '{name}': {message}.")
+        assert_close(
+            got.double(),
+            expected,
+            f"gates_c on case '{name}'",
+            **tolerance(case["dtype"]),
+            hint="gates_c = W_c c + bias_ih: the part of the cell's input gates that comes from c, in weight_ih's row order.",
+            letters="N H",
+            blocks=(1, "rzn"),
+        )
+        if grads is not None:
+            leaves = [
+                context.clone().requires_grad_(True),
+                W_ih.clone().requires_grad_(True),
+                b_ih.clone().requires_grad_(True),
+            ]
+            upstream = [torch.from_numpy(case["d_gates"])]
+            wanted = gradients([_context_projection(leaves[1], leaves[2], leaves[0])], upstream, leaves)
+            assert_gradients(
+                grads, wanted, ("context", "cell.weight_ih", "cell.bias_ih"), f"context_gates (case '{name}')"
+            )
+
+
+def _close(a: torch.Tensor, b: torch.Tensor, dtype: str) -> bool:
+    return a.shape == b.shape and torch.allclose(a.double(), b.double(), **tolerance(dtype))
+
+
+CONTEXT_GATES = Exercise("context_gates", "context_gates", visible_first(_cases), _run, _judge)
