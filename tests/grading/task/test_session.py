@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import warnings
 from pathlib import Path
 
 import nbformat
@@ -66,12 +67,10 @@ print(torch.rand(2).tolist(), random.random())"""
 SEED_0 = "[0.49625658988952637, 0.7682217955589294] 0.8444218515250481"  # what seed 0 draws first
 
 
-# A known bug of the opt-in warm path, not noise: the first kernel forked in a new sandbox sometimes never answers
-# ("Kernel didn't respond in 60 seconds"; 2 of 8 runs of the isolation test at load average 2, 2026-12-06). The
-# zygote forks after `import torch`, which leaves a second native thread running: a fork while it holds a lock is
-# the likely cause. Until it is found, --warm-kernels stays opt-in and these two tests may fail without failing
-# the suite; when they pass they still check everything they assert.
-WARM_START_HANG = "known intermittent hang of the first warm kernel of a sandbox (fork after torch's native thread?)"
+# A kernel forked from the zygote that never answers (seen twice in 8 runs on 2026-12-06, before the zygote was
+# made single-threaded before it forks: sandbox/zygote.py SINGLE_THREADED) costs no notebook: the runner runs it
+# again in a kernel started the normal way.  Such a fallback is allowed here, warned about, and must be that one.
+FALLBACK = "a forked kernel did not start"
 
 
 def _notebook(*cells: str) -> str:
@@ -89,7 +88,6 @@ def _text(cell: dict) -> str:
     return "".join(o.get("text", "") for o in cell["outputs"])
 
 
-@pytest.mark.xfail(strict=False, reason=WARM_START_HANG)
 @needs_bwrap
 def test_a_students_second_notebook_sees_nothing_the_first_left_in_their_shared_sandbox(tmp_path):
     """Globals, a monkeypatched torch, RNG seeds, default dtype, files planted where Python, IPython and
@@ -111,7 +109,12 @@ def test_a_students_second_notebook_sees_nothing_the_first_left_in_their_shared_
     looked, events = _cells(second[1])
     assert sorted(looked) == [0], "the second record holds the second notebook's cells only"
     lines = _text(looked[0]).splitlines()
-    assert lines[0] == "True", "a warm kernel, forked from the sandbox's zygote"
+    fell_back = [e for e in _cells(first[1])[1] + events if "start cold" in e]
+    if fell_back:
+        assert all(FALLBACK in e for e in fell_back), fell_back
+        warnings.warn(f"warm kernels fell back to cold ones: {fell_back}", stacklevel=1)
+    else:
+        assert lines[0] == "True", "a warm kernel, forked from the sandbox's zygote"
     assert lines[1:6] == [
         "False [2.0] torch.float32",
         "None False 0.8",
@@ -121,7 +124,6 @@ def test_a_students_second_notebook_sees_nothing_the_first_left_in_their_shared_
     ]
     assert lines[6] == "['notebook.ipynb', 'probe-inputs.json'] False", "only its own notebook in /sandbox"
     assert not lines[7].startswith(SEED_0[:20]), "its own random numbers, not the first notebook's seed"
-    assert not any("cold" in event for event in events), events
 
 
 LOWER_LIMITS = """import os, resource, signal
@@ -192,7 +194,6 @@ def _verdicts(submission, student: str, folder: Path) -> list[dict]:
     return json.loads((folder / student / A01 / f"{A01}.json").read_text())["verdicts"]
 
 
-@pytest.mark.xfail(strict=False, reason=WARM_START_HANG)
 @needs_bwrap
 @pytest.mark.slow
 def test_warm_kernels_in_a_shared_sandbox_judge_as_a_cold_kernel_in_a_sandbox_of_its_own(tmp_path):
