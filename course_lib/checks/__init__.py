@@ -19,6 +19,7 @@ from course_lib.checks.core import CheckFailure, Exercise
 from course_lib.checks.nb01_sequence_data import (
     check_build_vocab,
     check_decode,
+    check_embedding_grad,
     check_encode,
     check_io_structures,
     check_make_char_windows,
@@ -50,6 +51,7 @@ __all__ = [
     "checks_module",
     "check_build_vocab",
     "check_decode",
+    "check_embedding_grad",
     "check_encode",
     "check_io_structures",
     "check_make_char_windows",

@@ -5,13 +5,14 @@ the specification (a vocabulary is checked by what it must contain and in which 
 stored answer).  The structure quiz's key is not in course_lib: it lives in the instructor's hidden tests.
 
 One submodule per exercise group: :mod:`.vocabulary` (``build_vocab``), :mod:`.encoding` (``encode``,
-``decode``), :mod:`.one_hot`, :mod:`.windows` (``make_windows``, ``make_char_windows``), :mod:`.padding`
+``decode``), :mod:`.one_hot`, :mod:`.embedding` (``embedding_grad``), :mod:`.windows` (``make_windows``, ``make_char_windows``), :mod:`.padding`
 (``pad_batch``) and :mod:`.structures` (the ``IO_STRUCTURES`` quiz); they share the toolkit (:mod:`course_lib.checks.toolkit`).
 This package gathers them into ``EXERCISES``, in the notebook's order.
 """
 
 from __future__ import annotations
 
+from course_lib.checks.nb01_sequence_data.embedding import EMBEDDING_GRAD, check_embedding_grad
 from course_lib.checks.nb01_sequence_data.encoding import DECODE, ENCODE, check_decode, check_encode
 from course_lib.checks.nb01_sequence_data.one_hot import ONE_HOT, check_one_hot
 from course_lib.checks.nb01_sequence_data.padding import PAD_BATCH, check_pad_batch
@@ -35,6 +36,7 @@ __all__ = [
     "check_encode",
     "check_decode",
     "check_one_hot",
+    "check_embedding_grad",
     "check_make_windows",
     "check_make_char_windows",
     "check_pad_batch",
@@ -44,6 +46,7 @@ __all__ = [
     "ENCODE",
     "DECODE",
     "ONE_HOT",
+    "EMBEDDING_GRAD",
     "MAKE_WINDOWS",
     "MAKE_CHAR_WINDOWS",
     "PAD_BATCH",
@@ -52,4 +55,14 @@ __all__ = [
     "STRUCTURES",
 ]
 
-EXERCISES = (BUILD_VOCAB, ENCODE, DECODE, ONE_HOT, MAKE_WINDOWS, MAKE_CHAR_WINDOWS, PAD_BATCH, IO_STRUCTURES)
+EXERCISES = (
+    BUILD_VOCAB,
+    ENCODE,
+    DECODE,
+    ONE_HOT,
+    EMBEDDING_GRAD,
+    MAKE_WINDOWS,
+    MAKE_CHAR_WINDOWS,
+    PAD_BATCH,
+    IO_STRUCTURES,
+)
