@@ -25,6 +25,7 @@ from course_lib.checks.nb01_sequence_data import (
     check_make_char_windows,
     check_make_windows,
     check_one_hot,
+    check_oov_rate,
     check_pad_batch,
 )
 
@@ -57,5 +58,6 @@ __all__ = [
     "check_make_char_windows",
     "check_make_windows",
     "check_one_hot",
+    "check_oov_rate",
     "check_pad_batch",
 ]
