@@ -40,7 +40,8 @@ CAROL_ANSWER = (
     "carol-wrote-this"
 )
 BOB_ANSWER = 'Order matters. <img src="x" onerror="window.__pwned = 1"> bob-wrote-this'
-FULL_01 = 12.0
+FULL_01 = 17.0
+WRITTEN_01 = 5.0  # why_bag_of_words_fails 2, vocabulary_from_training_split 2, embedding_grad_cost 1
 
 
 def _works() -> dict[str, nbformat.NotebookNode]:
@@ -268,7 +269,7 @@ def test_one_term_on_jupyterhub(browser, hub, tmp_path):
         if short == "carol":
             assert feedback.locator("table td", has_text="good not bad").count() == 1
             assert HAND_COMMENT in body
-            assert f"Score: {FULL_01 + HAND_SCORE} / {FULL_01 + 2}" in body, body[:400]
+            assert f"Score: {FULL_01 + HAND_SCORE} / {FULL_01 + WRITTEN_01}" in body, body[:400]
         # another learner's server is out of reach
         other = next(n for s, n in learners.items() if s != short)
         assert learner.request.get(f"{hub.url}/user/{other}/api/contents").status in (403, 404)

@@ -21,7 +21,7 @@ from course_lib.skippable import is_marked_skip
 from tests.conftest import ROOT
 
 A01 = "01_sequence_data"
-FULL_01 = 12.0  # autograded points of notebook 01 (plus 2 manual)
+FULL_01 = 17.0  # autograded points of notebook 01 (plus 5 manual)
 
 needs_bwrap = pytest.mark.skipif(
     bwrap_path() is None, reason="bubblewrap is not installed (apt-get install bubblewrap)"
