@@ -20,6 +20,7 @@ from course_lib.grading.kernel.probe import MIME
 from tests.grading.conftest import (
     A01,
     FULL_01,
+    WRITTEN_01,
     auto_total,
     cell,
     edit,
@@ -407,7 +408,7 @@ def test_changed_metadata_and_fake_grade_cells_earn_nothing_extra(graded):
     assert "test_bonus" not in got
     assert auto_total(course, "fake-metadata") == FULL_01
     data = report(course)["fake-metadata"]["assignments"][A01]
-    assert data["max"] == FULL_01 + 2
+    assert data["max"] == FULL_01 + sum(WRITTEN_01.values())
     assert any("nbgrader ids" in p for p in problems(course, "fake-metadata"))
 
 
