@@ -28,6 +28,7 @@ HANDED_IN = {  # timestamp.txt, as nbgrader's collect writes it
     "bob": "2026-12-04 10:00:00.000000 UTC",  # 3 started days late (30 %); with 24 h more and the later due: 20 %
     "carol": "2026-12-01 12:00:00.000000 UTC",  # on time; her written answer stays ungraded (pending)
 }
+MAX_01 = FULL_01 + sum(WRITTEN_01.values())
 MANUAL = "why_bag_of_words_fails"  # graded 1.5 and 2.0; the other written answers 0
 WRONG_WINDOWS = ("series[window:]", "series[window - 1 : -1]")  # bob: 2 points less
 
@@ -84,12 +85,12 @@ def _everywhere(course, tmp) -> dict[str, dict[str, tuple]]:
         data = report[student]["assignments"][A01]
         out[student]["report.json"] = (_cents(data["score"]), _cents(data["late_penalty"]), data["status"])
         section = markdown.split(f"\n## {student}\n")[1].split("\n## ")[0]
-        heading = re.search(rf"### {A01}: ([\d.]+) / 14", section)
+        heading = re.search(rf"### {A01}: ([\d.]+) / {MAX_01:g}", section)
         penalty = re.search(r"−([\d.]+) late penalty", section)
         status = out[student]["gradebook"][2]
         out[student]["report.md"] = (_cents(heading.group(1)), _cents(penalty.group(1) if penalty else 0), status)
         page = (course / "feedback" / student / A01 / f"{A01}.html").read_text()
-        score = re.search(r"\(Score: ([\d.]+) / 14\.0", page).group(1)
+        score = re.search(rf"\(Score: ([\d.]+) / {MAX_01:.1f}", page).group(1)
         late = re.search(r'class="late-penalty-points">([\d.]+)<', page)
         out[student]["feedback page"] = (_cents(score), _cents(late.group(1) if late else 0), status)
     for lms, column in (("canvas", A01), ("moodle", f"{A01} (Real)")):
