@@ -42,6 +42,7 @@ CAROL_ANSWER = (
 BOB_ANSWER = 'Order matters. <img src="x" onerror="window.__pwned = 1"> bob-wrote-this'
 FULL_01 = 17.0
 WRITTEN_01 = 5.0  # why_bag_of_words_fails 2, vocabulary_from_training_split 2, embedding_grad_cost 1
+HAND_SCORES = {MANUAL: HAND_SCORE, "vocabulary_from_training_split": 0.0, "embedding_grad_cost": 0.0}
 
 
 def _works() -> dict[str, nbformat.NotebookNode]:
@@ -136,16 +137,19 @@ def _grade_by_hand(page: Page, hub: Hub, student: str) -> None:
         " && formgrader.comments && formgrader.comments.loaded",
         timeout=60_000,
     )
-    score = page.locator(f"input.score#{MANUAL}")
-    score.fill(str(HAND_SCORE))
-    score.press("Tab")  # a change event: formgrader saves the score
+    for written, points in HAND_SCORES.items():  # every written answer, so that none is left pending
+        score = page.locator(f"input.score#{written}")
+        score.fill(str(points))
+        score.press("Tab")  # a change event: formgrader saves the score
     comment = page.locator(f"textarea#{MANUAL}-comment")
     comment.fill(HAND_COMMENT)
     comment.press("Tab")
     grades = f"{hub.formgrader}/api/grades?submission_id={submission['id']}"
     _until(
-        lambda: any(g["name"] == MANUAL and g["manual_score"] == HAND_SCORE for g in _api(page, "GET", grades)),
-        "the hand-entered score in the gradebook",
+        lambda: (
+            {g["name"]: g["manual_score"] for g in _api(page, "GET", grades) if g["name"] in HAND_SCORES} == HAND_SCORES
+        ),
+        "the hand-entered scores in the gradebook",
     )
     _until(
         lambda: any(
