@@ -19,11 +19,13 @@ from course_lib.checks.core import CheckFailure, Exercise
 from course_lib.checks.nb01_sequence_data import (
     check_build_vocab,
     check_decode,
+    check_embedding_grad,
     check_encode,
     check_io_structures,
     check_make_char_windows,
     check_make_windows,
     check_one_hot,
+    check_oov_rate,
     check_pad_batch,
 )
 
@@ -50,10 +52,12 @@ __all__ = [
     "checks_module",
     "check_build_vocab",
     "check_decode",
+    "check_embedding_grad",
     "check_encode",
     "check_io_structures",
     "check_make_char_windows",
     "check_make_windows",
     "check_one_hot",
+    "check_oov_rate",
     "check_pad_batch",
 ]

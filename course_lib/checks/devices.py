@@ -141,7 +141,12 @@ def on_meta(call: Callable[[], Any]) -> dict[str, Any]:
 
 # errors that only a mix of devices raises; "Cannot copy out of meta tensor" also comes from reading data
 # (.cpu(), .tolist()), so it counts only when a factory made a tensor without device=
-_MIXED_DEVICES = ("is not on the expected device", "to be on the same device", "Expected all tensors")
+_MIXED_DEVICES = (
+    "is not on the expected device",
+    "to be on the same device",
+    "to be in the same device",  # index_add_, index_copy_: "expected to be in the same device, but got (self) cpu"
+    "Expected all tensors",
+)
 _COPY_OUT = "Cannot copy out of meta tensor"
 
 DEVICE_ADVICE = (

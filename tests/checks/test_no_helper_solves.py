@@ -422,13 +422,14 @@ def test_the_sweep_finds_a_helper_that_answers():
     class Counted:
         __module__ = "course_lib.fake"
 
-        def __init__(self, sentences, min_freq=1):
+        def __init__(self, sentences, min_freq=1, max_size=None):
             import collections
 
             from course_lib.data.vocab import SPECIALS
 
             counts = collections.Counter(t for s in sentences for t in s)
-            self.itos = list(SPECIALS) + [t for t, c in counts.most_common() if c >= min_freq and t not in SPECIALS]
+            kept = [t for t, c in counts.most_common() if c >= min_freq and t not in SPECIALS]
+            self.itos = list(SPECIALS) + kept[:max_size]
 
     passes = sweep(["nb01_sequence_data.build_vocab"], {"course_lib.fake.Counted": Counted}, argument_names())
     assert passes == {("nb01_sequence_data.build_vocab", "course_lib.fake.Counted"): "Counted(args[:1]).itos"}

@@ -21,7 +21,9 @@ from course_lib.skippable import is_marked_skip
 from tests.conftest import ROOT
 
 A01 = "01_sequence_data"
-FULL_01 = 12.0  # autograded points of notebook 01 (plus 2 manual)
+FULL_01 = 17.0  # autograded points of notebook 01
+WRITTEN_01 = {"why_bag_of_words_fails": 2.0, "vocabulary_from_training_split": 2.0, "embedding_grad_cost": 1.0}
+"""Notebook 01's written answers, graded by hand: cell -> points (5 in all)."""
 
 needs_bwrap = pytest.mark.skipif(
     bwrap_path() is None, reason="bubblewrap is not installed (apt-get install bubblewrap)"

@@ -2,8 +2,8 @@
 
 One class of crafted notebook-01 submissions is graded once, sandboxed, two students at a time; each
 test then asserts the exact points one submission obtained and what the report says about it.
-Notebook 01 has 12 autograded points: build_vocab 2, encode 1, decode 1, one_hot 1, make_windows 2,
-make_char_windows 2, pad_batch 2, io_structures 1 (and a 2-point written answer graded by hand).
+Notebook 01 has 17 autograded points: build_vocab 3, oov_rate 1, encode 1, decode 1, one_hot 1, embedding_grad 3,
+make_windows 2, make_char_windows 2, pad_batch 2, io_structures 1 (and 5 points of written answers graded by hand).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from course_lib.grading.kernel.probe import MIME
 from tests.grading.conftest import (
     A01,
     FULL_01,
+    WRITTEN_01,
     auto_total,
     cell,
     edit,
@@ -278,7 +279,7 @@ def test_solution_scores_full_points_and_stub_zero(graded):
 
 def test_a_typical_mistake_scores_partial_points_and_is_named(graded):
     course = graded[0]
-    assert auto_total(course, "carol") == FULL_01 - 2
+    assert auto_total(course, "carol") == FULL_01 - 3  # build_vocab's 3 points
     assert ">= min_freq, not > min_freq" in message(course, "carol", "test_build_vocab")
     feedback = (course / "feedback" / "carol" / A01 / f"{A01}.html").read_text()
     assert "min_freq, not &gt; min_freq" in feedback or "min_freq, not > min_freq" in feedback
@@ -287,8 +288,8 @@ def test_a_typical_mistake_scores_partial_points_and_is_named(graded):
 @pytest.mark.parametrize(
     "student, total",
     [
-        ("tamper-everything", FULL_01 - 2),  # patched checks, torch and builtins: the wrong function still fails
-        ("tamper-ipython", FULL_01 - 2),  # silenced tracebacks and a forged probe output: judged all the same
+        ("tamper-everything", FULL_01 - 3),  # patched checks, torch and builtins: the wrong function still fails
+        ("tamper-ipython", FULL_01 - 3),  # silenced tracebacks and a forged probe output: judged all the same
         ("tamper-when-graded", 0),  # replaced the probe itself: nothing comes back, nothing is earned
         ("forged-probe", 0),  # forged results for every exercise: judged as empty, so wrong
     ],
@@ -407,7 +408,7 @@ def test_changed_metadata_and_fake_grade_cells_earn_nothing_extra(graded):
     assert "test_bonus" not in got
     assert auto_total(course, "fake-metadata") == FULL_01
     data = report(course)["fake-metadata"]["assignments"][A01]
-    assert data["max"] == FULL_01 + 2
+    assert data["max"] == FULL_01 + sum(WRITTEN_01.values())
     assert any("nbgrader ids" in p for p in problems(course, "fake-metadata"))
 
 

@@ -25,6 +25,7 @@ def _one_hot_cases(seed, hidden):
         cases["batch (N, T)"] = {"ids": torch.randint(0, 7, (3, 5), generator=g).numpy(), "V": 7}
         cases["last id V-1"] = {"ids": np.array([9, 0], dtype=np.int64), "V": 10}
         cases["V larger than any id, hidden"] = {"ids": np.array([1, 1], dtype=np.int64), "V": 6}
+        cases["a single id (0-d)"] = {"ids": np.array(2, dtype=np.int64), "V": 5}
     return cases
 
 
@@ -50,6 +51,11 @@ def _one_hot_judge(cases, results):
         if not got.dtype.is_floating_point:
             raise CheckFailure(
                 f"one_hot should return floats (so that one_hot @ W is a matrix product), got {got.dtype}"
+            )
+        if got.dtype != torch.float32:
+            raise CheckFailure(
+                f"one_hot on case '{name}' has dtype {got.dtype}; the contract says float32 (the dtype of "
+                f"nn.Embedding's and nn.Linear's weights, so that one_hot @ W needs no conversion)"
             )
         assert_close(
             got,

@@ -1,5 +1,6 @@
 # ruff: noqa: F811, F841
 # Copied from the independent blind suite (written from the learner notebooks' text only), reformatted by ruff; see README.md.
+# build_vocab's cases were ported to max_size (issue 23): each takes max_size=None and cuts its own list, keeping its mistake.
 """Blind suite for notebook 01_sequence_data: realistic wrong and correct-alternative implementations."""
 
 import collections
@@ -22,7 +23,7 @@ def case(exercise, kind, name, what):
 
 # ---------------------------------------------------------------- build_vocab
 @case("build_vocab", "correct", "manual_counts_first_seen", "Counts in a dict and sorts by (-count, first position).")
-def build_vocab(sentences, min_freq=1):
+def build_vocab(sentences, min_freq=1, max_size=None):
     counts, first = {}, {}
     pos = 0
     for sentence in sentences:
@@ -34,7 +35,7 @@ def build_vocab(sentences, min_freq=1):
             pos += 1
     kept = [t for t in counts if counts[t] >= min_freq and t not in SPECIALS]
     kept.sort(key=lambda t: (-counts[t], first[t]))
-    return list(SPECIALS) + kept
+    return list(SPECIALS) + kept[:max_size]
 
 
 @case(
@@ -43,14 +44,14 @@ def build_vocab(sentences, min_freq=1):
     "counter_chain_filter",
     "Counter over itertools.chain, most_common, skipping specials already present.",
 )
-def build_vocab(sentences, min_freq=1):
+def build_vocab(sentences, min_freq=1, max_size=None):
     import itertools
 
     counter = collections.Counter(itertools.chain.from_iterable(sentences))
     itos = list(SPECIALS)
     seen = set(itos)
     for tok, c in counter.most_common():
-        if c >= min_freq and tok not in seen:
+        if c >= min_freq and tok not in seen and (max_size is None or len(itos) < len(SPECIALS) + max_size):
             itos.append(tok)
             seen.add(tok)
     return itos
@@ -59,9 +60,9 @@ def build_vocab(sentences, min_freq=1):
 @case(
     "build_vocab", "mistake", "alphabetical", "I sorted the kept tokens alphabetically so the order is deterministic."
 )
-def build_vocab(sentences, min_freq=1):
+def build_vocab(sentences, min_freq=1, max_size=None):
     counter = collections.Counter(t for s in sentences for t in s)
-    return list(SPECIALS) + sorted(t for t, c in counter.items() if c >= min_freq)
+    return list(SPECIALS) + sorted(t for t, c in counter.items() if c >= min_freq)[:max_size]
 
 
 @case(
@@ -70,17 +71,17 @@ def build_vocab(sentences, min_freq=1):
     "no_specials",
     "I returned only the tokens by frequency and forgot the four special tokens.",
 )
-def build_vocab(sentences, min_freq=1):
+def build_vocab(sentences, min_freq=1, max_size=None):
     counter = collections.Counter(t for s in sentences for t in s)
-    return [t for t, c in counter.most_common() if c >= min_freq]
+    return [t for t, c in counter.most_common() if c >= min_freq][:max_size]
 
 
 @case(
     "build_vocab", "mistake", "min_freq_strict", "I kept tokens that occur more than min_freq times (> instead of >=)."
 )
-def build_vocab(sentences, min_freq=1):
+def build_vocab(sentences, min_freq=1, max_size=None):
     counter = collections.Counter(t for s in sentences for t in s)
-    return list(SPECIALS) + [t for t, c in counter.most_common() if c > min_freq]
+    return list(SPECIALS) + [t for t, c in counter.most_common() if c > min_freq][:max_size]
 
 
 @case(
@@ -89,10 +90,10 @@ def build_vocab(sentences, min_freq=1):
     "ties_alphabetical",
     "I sorted by count and broke ties alphabetically instead of by first appearance.",
 )
-def build_vocab(sentences, min_freq=1):
+def build_vocab(sentences, min_freq=1, max_size=None):
     counter = collections.Counter(t for s in sentences for t in s)
     items = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
-    return list(SPECIALS) + [t for t, c in items if c >= min_freq]
+    return list(SPECIALS) + [t for t, c in items if c >= min_freq][:max_size]
 
 
 @case(
@@ -101,9 +102,9 @@ def build_vocab(sentences, min_freq=1):
     "specials_duplicated",
     "If a sentence contains '<unk>' it appears twice: I did not skip tokens that are already specials.",
 )
-def build_vocab(sentences, min_freq=1):
+def build_vocab(sentences, min_freq=1, max_size=None):
     counter = collections.Counter(t for s in sentences for t in s)
-    return list(SPECIALS) + [t for t, c in counter.most_common() if c >= min_freq]
+    return list(SPECIALS) + [t for t, c in counter.most_common() if c >= min_freq][:max_size]
 
 
 @case(
@@ -112,23 +113,23 @@ def build_vocab(sentences, min_freq=1):
     "document_frequency",
     "I counted in how many sentences a token occurs, not how often it occurs.",
 )
-def build_vocab(sentences, min_freq=1):
+def build_vocab(sentences, min_freq=1, max_size=None):
     counter = collections.Counter(t for s in sentences for t in dict.fromkeys(s))
-    return list(SPECIALS) + [t for t, c in counter.most_common() if c >= min_freq and t not in SPECIALS]
+    return list(SPECIALS) + [t for t, c in counter.most_common() if c >= min_freq and t not in SPECIALS][:max_size]
 
 
 @case("build_vocab", "mistake", "specials_last", "I put the special tokens after the vocabulary words.")
-def build_vocab(sentences, min_freq=1):
+def build_vocab(sentences, min_freq=1, max_size=None):
     counter = collections.Counter(t for s in sentences for t in s)
-    return [t for t, c in counter.most_common() if c >= min_freq and t not in SPECIALS] + list(SPECIALS)
+    return [t for t, c in counter.most_common() if c >= min_freq and t not in SPECIALS][:max_size] + list(SPECIALS)
 
 
 @case("build_vocab", "mistake", "ascending_count", "I sorted by count ascending (rarest first).")
-def build_vocab(sentences, min_freq=1):
+def build_vocab(sentences, min_freq=1, max_size=None):
     counter = collections.Counter(t for s in sentences for t in s)
     items = [kv for kv in counter.most_common() if kv[1] >= min_freq and kv[0] not in SPECIALS]
     items.sort(key=lambda kv: kv[1])
-    return list(SPECIALS) + [t for t, _ in items]
+    return list(SPECIALS) + [t for t, _ in items][:max_size]
 
 
 # ---------------------------------------------------------------- encode

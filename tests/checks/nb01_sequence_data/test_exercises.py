@@ -11,9 +11,11 @@ def test_exercises_in_notebook_order_with_their_checks_and_keys():
     names = [ex.name for ex in nb01_sequence_data.EXERCISES]
     assert names == [
         "build_vocab",
+        "oov_rate",
         "encode",
         "decode",
         "one_hot",
+        "embedding_grad",
         "make_windows",
         "make_char_windows",
         "pad_batch",

@@ -21,6 +21,7 @@ def test_one_hot_accepts_correct(hidden):
     [
         pytest.param(stub, "not implemented yet", id="untouched stub"),
         pytest.param(lambda ids, V: F.one_hot(ids, V), "should return floats", id="integer dtype"),
+        pytest.param(lambda ids, V: F.one_hot(ids, V).double(), "the contract says float32", id="float64"),
         pytest.param(lambda ids, V: F.one_hot(ids, V).float().T, "transposed", id="transposed"),
         pytest.param(
             lambda ids, V: F.one_hot(ids.clamp(max=V - 2), V - 1).float(), r"shape \(5, 3\)", id="V-1 columns"

@@ -18,7 +18,7 @@ from nbgrader.api import Gradebook
 from course_lib.cli import main as course_cli
 from course_lib.grading.coordinator.report import standing
 from course_lib.nbgrader_setup import course_config
-from tests.grading.conftest import A01, FULL_01, cell, edit, grade, make_course, needs_bwrap, solved, write
+from tests.grading.conftest import A01, FULL_01, WRITTEN_01, cell, edit, grade, make_course, needs_bwrap, solved, write
 
 pytestmark = [needs_bwrap, pytest.mark.slow]
 
@@ -28,6 +28,8 @@ HANDED_IN = {  # timestamp.txt, as nbgrader's collect writes it
     "bob": "2026-12-04 10:00:00.000000 UTC",  # 3 started days late (30 %); with 24 h more and the later due: 20 %
     "carol": "2026-12-01 12:00:00.000000 UTC",  # on time; her written answer stays ungraded (pending)
 }
+MAX_01 = FULL_01 + sum(WRITTEN_01.values())
+MANUAL = "why_bag_of_words_fails"  # graded 1.5 and 2.0; the other written answers 0
 WRONG_WINDOWS = ("series[window:]", "series[window - 1 : -1]")  # bob: 2 points less
 
 
@@ -51,10 +53,12 @@ def _cli(course, *argv) -> int:
 
 
 def _manual(course, scores: dict[str, float]) -> None:
-    """Grade the written answer by hand through nbgrader's Gradebook API, as Formgrader does."""
+    """Grade the written answers by hand through nbgrader's Gradebook API, as Formgrader does: ``score`` for the
+    first, 0 for the others (so that every written answer of the student is graded)."""
     with Gradebook(course_config(course).CourseDirectory.db_url) as gb:
         for student, score in scores.items():
-            gb.find_grade("why_bag_of_words_fails", A01, A01, student).manual_score = score
+            for written in WRITTEN_01:
+                gb.find_grade(written, A01, A01, student).manual_score = score if written == MANUAL else 0.0
         gb.db.commit()
 
 
@@ -81,12 +85,12 @@ def _everywhere(course, tmp) -> dict[str, dict[str, tuple]]:
         data = report[student]["assignments"][A01]
         out[student]["report.json"] = (_cents(data["score"]), _cents(data["late_penalty"]), data["status"])
         section = markdown.split(f"\n## {student}\n")[1].split("\n## ")[0]
-        heading = re.search(rf"### {A01}: ([\d.]+) / 14", section)
+        heading = re.search(rf"### {A01}: ([\d.]+) / {MAX_01:g}", section)
         penalty = re.search(r"−([\d.]+) late penalty", section)
         status = out[student]["gradebook"][2]
         out[student]["report.md"] = (_cents(heading.group(1)), _cents(penalty.group(1) if penalty else 0), status)
         page = (course / "feedback" / student / A01 / f"{A01}.html").read_text()
-        score = re.search(r"\(Score: ([\d.]+) / 14\.0", page).group(1)
+        score = re.search(rf"\(Score: ([\d.]+) / {MAX_01:.1f}", page).group(1)
         late = re.search(r'class="late-penalty-points">([\d.]+)<', page)
         out[student]["feedback page"] = (_cents(score), _cents(late.group(1) if late else 0), status)
     for lms, column in (("canvas", A01), ("moodle", f"{A01} (Real)")):
