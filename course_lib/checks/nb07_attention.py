@@ -179,6 +179,12 @@ def _attention_judge(cases, results):
             hint = ""
             if N > 1 and close(weights, reference_weights(query, keys, mask, dim=0).nan_to_num(0.0), **tol):
                 hint = " The softmax ran over the batch (dim 0); take it over the positions (dim -1)."
+            elif close(weights, _scaled_scores(query, keys).softmax(-1) * mask, **tol):
+                hint = (
+                    " The padded weights were zeroed after the softmax: the share the padding had is lost from "
+                    "each padded row instead of going to its real positions. The padding must be out before the "
+                    "softmax normalises."
+                )
             raise CheckFailure(
                 f"case '{name}': each row of weights should sum to 1 (a softmax over the S positions); "
                 f"the sums are {[round(s, 4) for s in sums.tolist()]}.{hint}"

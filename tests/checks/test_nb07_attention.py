@@ -90,6 +90,14 @@ def test_attention_names_softmax_over_batch():
     fails_with(check_attention, wrong, "over the batch")
 
 
+def test_attention_names_padding_zeroed_after_the_softmax():
+    def wrong(query, keys, mask):
+        weights = torch.softmax(torch.einsum("nh,nsh->ns", query, keys) / keys.shape[-1] ** 0.5, dim=-1) * mask
+        return torch.einsum("ns,nsh->nh", weights, keys), weights
+
+    fails_with(check_attention, wrong, "zeroed after the softmax")
+
+
 def gru(cell, x, h, rz_swapped=False, E_cols=None):
     """nn.GRUCell's step computed from its parameters (the checks hand over a cell whose forward raises)."""
     W_ih = cell.weight_ih if E_cols is None else E_cols(cell.weight_ih)
