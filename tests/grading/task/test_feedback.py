@@ -14,7 +14,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from course_lib.grading.task.feedback import titles
-from tests.grading.conftest import A01, message, needs_bwrap, report
+from tests.grading.conftest import A01, FULL_01, WRITTEN_01, message, needs_bwrap, report
 from tests.grading.feedback_class import (
     HOSTILE_HEADING,
     feedback_html,
@@ -53,7 +53,7 @@ def test_a_written_answer_not_graded_yet_is_awaiting_the_instructor_not_zero(pag
     toc = re.search(r'<div id="toc">(.*?)</div>', page, re.DOTALL).group(1)
     written = next(line for line in toc.splitlines() if "#why_bag_of_words_fails" in line)
     assert "2.0 points awaiting your instructor" in written and "Score: 0.0" not in written
-    assert "2.0 points awaiting your instructor</span>)</h4>" in page
+    assert f"{sum(WRITTEN_01.values())} points awaiting your instructor</span>)</h4>" in page  # the notebook's total
 
 
 def test_the_failure_message_is_whole_and_the_hidden_tests_are_not_shown(course, page):
@@ -66,9 +66,10 @@ def test_the_failure_message_is_whole_and_the_hidden_tests_are_not_shown(course,
 
 def test_the_late_penalty_is_on_the_page_and_in_the_report(course, page):
     data = report(course)["alice"]["assignments"][A01]
-    assert data["late_penalty"] == 10.0 and data["seconds_late"] > 0, "10 % a day, capped at all 10 autograded points"
-    assert data["score"] == 0.0 and data["pending"] == 2.0
-    assert "Late submission penalty (Score: -10.0)" in page
+    autograded = FULL_01 - 2.0  # all but make_windows's 2 points
+    assert data["late_penalty"] == autograded and data["seconds_late"] > 0, "10 % a day, capped at all she earned"
+    assert data["score"] == 0.0 and data["pending"] == sum(WRITTEN_01.values())
+    assert f"Late submission penalty (Score: -{autograded})" in page
 
 
 def test_a_title_quoting_the_learners_own_heading_is_text_not_markup(page):
