@@ -97,7 +97,7 @@ def test_the_solution_earns_every_point_the_quiz_marked_with_the_instructors_key
 
 def test_a_stub_that_asks_the_checks_judge_earns_nothing(graded):
     assert points(graded, "ask-the-judge")["test_build_vocab"] == 0
-    assert auto_total(graded, "ask-the-judge") == FULL_01 - 2
+    assert auto_total(graded, "ask-the-judge") == FULL_01 - points(graded, "solution")["test_build_vocab"]
 
 
 def test_trying_every_quiz_answer_on_the_check_earns_nothing(graded):
