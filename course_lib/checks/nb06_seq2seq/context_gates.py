@@ -27,6 +27,7 @@ from course_lib.checks.toolkit import (
     as_tensor,
     assert_close,
     assert_gradients,
+    close,
     first_named_mistake,
     generator,
     gradients,
@@ -111,7 +112,7 @@ def _judge(cases, results):
             ),
             ("bias_hh is used where bias_ih goes: gates_c is on the input side of the cell", read_by_c + b_hh),
         ]
-        message = first_named_mistake(got, expected, wrong, same=lambda a, b: _close(a, b, case["dtype"]))
+        message = first_named_mistake(got, expected, wrong, same=lambda a, b: close(a, b, case["dtype"]))
         if message:
             raise CheckFailure(f"case '{name}': {message}.")
         assert_close(
@@ -134,10 +135,6 @@ def _judge(cases, results):
             assert_gradients(
                 grads, wanted, ("context", "cell.weight_ih", "cell.bias_ih"), f"context_gates (case '{name}')"
             )
-
-
-def _close(a: torch.Tensor, b: torch.Tensor, dtype: str) -> bool:
-    return a.shape == b.shape and torch.allclose(a.double(), b.double(), **tolerance(dtype))
 
 
 CONTEXT_GATES = Exercise("context_gates", "context_gates", visible_first(_cases), _run, _judge)
