@@ -22,7 +22,6 @@ import dataclasses
 import datetime
 import functools
 import hashlib
-import json
 import os
 import secrets
 import shutil
@@ -34,6 +33,7 @@ import nbformat
 
 from course_lib.grading import limits
 from course_lib.grading.coordinator.cluster import ClusterOptions, grading_client, local_slots
+from course_lib.grading.coordinator.estimate import expected_seconds
 from course_lib.grading.coordinator.intake import Intake, Problem, intake
 from course_lib.grading.coordinator.jobs import jobs_for
 from course_lib.grading.coordinator.late import parse_due, set_due_date, stamp
@@ -219,31 +219,12 @@ def _pending(course: _Course, taken: Intake, force: bool, marks: Marks) -> tuple
     return todo, len(taken.work) - len(todo)
 
 
-def _expected_seconds(course: _Course) -> dict[str, float]:
-    """assignment -> the seconds one submission is expected to take in the sandbox: the mean of this course's
-    earlier summaries (``.course/reports``) or, before any, the size of its solution notebooks' code."""
-    seen: dict[str, list[float]] = {}
-    for pair in (course.root / ".course" / "reports").glob("*/*"):
-        try:
-            seconds = sum(float(json.loads(p.read_text(encoding="utf-8"))["seconds"]) for p in pair.glob("*.json"))
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-        seen.setdefault(pair.name, []).append(seconds)
-    expected = {}
-    for assignment in course.chosen:
-        if seen.get(assignment):
-            expected[assignment] = sum(seen[assignment]) / len(seen[assignment])
-        else:
-            folder = course.root / "solutions" / assignment
-            expected[assignment] = sum(p.stat().st_size for p in folder.glob("*.ipynb")) / 10_000
-    return expected
-
-
 def _longest_first(course: _Course, todo: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
-    """The pairs, longest expected first: the last tasks of a run are then short ones, and the workers
-    finish together (one 7-notebook submission on 2 workers: 33 s in submission order)."""
-    expected = _expected_seconds(course)
-    return sorted(todo, key=lambda pair: (-expected.get(pair[1], 0.0), pair[1], pair[0]))
+    """The pairs, longest expected first (:mod:`course_lib.grading.coordinator.estimate`): the last tasks of a run
+    are then short ones, and the workers finish together (one 7-notebook submission on 2 workers: 33 s in
+    submission order)."""
+    expected = expected_seconds(course.root, course.chosen, todo)
+    return sorted(todo, key=lambda pair: (-expected[pair[:2]], pair[1], pair[0]))
 
 
 def _shared(
@@ -341,7 +322,7 @@ def _grade(
         # one task per student (split where the class has fewer students than slots): its notebooks share a
         # sandbox and warm kernels (coordinator/tasks.py); each pair is still recorded on its own
         groups = (
-            student_tasks(todo, _expected_seconds(course), slots)
+            student_tasks(todo, expected_seconds(course.root, course.chosen, todo), slots)
             if options.warm_kernels
             else [[p] for p in _longest_first(course, todo)]
         )

@@ -17,10 +17,10 @@ __all__ = ["student_tasks"]
 Pair = tuple[str, str, str]  # (student, assignment, fingerprint)
 
 
-def student_tasks(pairs: list[Pair], expected: dict[str, float], slots: int) -> list[list[Pair]]:
+def student_tasks(pairs: list[Pair], expected: dict[tuple[str, str], float], slots: int) -> list[list[Pair]]:
     """The pairs grouped into tasks, longest expected task first.
 
-    ``expected``: assignment -> expected seconds; ``slots``: how many tasks the cluster runs at once.  Each
+    ``expected``: (student, assignment) -> expected seconds (:mod:`course_lib.grading.coordinator.estimate`); ``slots``: how many tasks the cluster runs at once.  Each
     student's pairs go into ``ceil(slots / students)`` tasks at most (one per student once the class fills the
     slots), each pair to the task with the least expected time so far, longest pair first.
     """
@@ -31,9 +31,9 @@ def student_tasks(pairs: list[Pair], expected: dict[str, float], slots: int) -> 
     tasks: list[tuple[float, list[Pair]]] = []
     for own in by_student.values():
         groups: list[tuple[float, list[Pair]]] = [(0.0, []) for _ in range(min(per_student, len(own)))]
-        for pair in sorted(own, key=lambda p: (-expected.get(p[1], 0.0), p[1])):
+        for pair in sorted(own, key=lambda p: (-expected.get(p[:2], 0.0), p[1])):
             lightest = min(range(len(groups)), key=lambda i: groups[i][0])
             seconds, members = groups[lightest]
-            groups[lightest] = (seconds + expected.get(pair[1], 0.0), members + [pair])
+            groups[lightest] = (seconds + expected.get(pair[:2], 0.0), members + [pair])
         tasks += groups
     return [members for _, members in sorted(tasks, key=lambda task: (-task[0], task[1][0][0], task[1][0][1]))]

@@ -164,13 +164,14 @@ def test_a_notebook_that_hangs_kills_or_changes_its_sandbox_costs_the_next_one_n
 
 
 def test_a_class_fills_the_slots_with_one_task_per_student_and_a_lone_student_is_split():
-    expected = {"a1": 30.0, "a2": 20.0, "a3": 10.0, "a4": 5.0}
-    lone = [("s", a, "fp") for a in expected]
+    seconds = {"a1": 30.0, "a2": 20.0, "a3": 10.0, "a4": 5.0}
+    lone = [("s", a, "fp") for a in seconds]
+    expected = {(s, a): seconds[a] for s in ("s", "amy", "bob", "cy") for a in seconds}
     assert student_tasks(lone, expected, slots=2) == [
         [("s", "a1", "fp"), ("s", "a4", "fp")],
         [("s", "a2", "fp"), ("s", "a3", "fp")],
     ]
-    class_ = [(s, a, "fp") for s in ("amy", "bob", "cy") for a in expected]
+    class_ = [(s, a, "fp") for s in ("amy", "bob", "cy") for a in seconds]
     tasks = student_tasks(class_, expected, slots=2)
     assert len(tasks) == 3 and all(len({p[0] for p in task}) == 1 for task in tasks), "one task per student"
     assert sorted(p for task in tasks for p in task) == sorted(class_), "every pair once"
