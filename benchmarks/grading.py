@@ -1,10 +1,10 @@
 """Print what `course grade` costs, and where the time goes: one submission, then a class of synthetic ones.
 
-    python benchmarks/grading.py [--students 50] [--jobs 2] [--assignments 01_sequence_data ...] [--warm-kernels]
+    python benchmarks/grading.py [--students 50] [--jobs 2] [--assignments 01_sequence_data ...] [--no-warm-kernels]
                                  [--scores FILE]
 
-(``--students 0``: the one submission only.  ``--warm-kernels``: one sandbox per task, kernels forked from a warm
-zygote; the default is ``course grade``'s: one sandbox and one cold kernel per notebook.
+(``--students 0``: the one submission only.  The kernels are ``course grade``'s default: one sandbox per task, kernels
+forked from a warm zygote; ``--no-warm-kernels``: one sandbox and one cold kernel per notebook.
 ``--scores FILE``: every student's points per exercise as JSON, to compare two runs.)
 
 Each synthetic student hands in every chosen notebook: a third the full solution, a third the untouched
@@ -121,7 +121,12 @@ def main() -> int:
     parser.add_argument("--students", type=int, default=50)
     parser.add_argument("--jobs", type=int, default=None)
     parser.add_argument("--assignments", nargs="*", default=None)
-    parser.add_argument("--warm-kernels", action="store_true", help="one sandbox per task, kernels forked warm")
+    parser.add_argument(
+        "--warm-kernels",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="one sandbox per task, kernels forked warm (the default); --no-warm-kernels: cold, one sandbox each",
+    )
     parser.add_argument("--scores", type=Path, default=None, help="write the class's points per exercise here")
     args = parser.parse_args()
     assignments = args.assignments or sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())

@@ -282,9 +282,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--memory-mb", type=int, default=limits.MEMORY_MB, help="memory limit of a learner kernel")
     p.add_argument(
         "--warm-kernels",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
+        default=True,
         help="one sandbox per student's task, each notebook in a fresh kernel forked from a parent with torch and "
-        "matplotlib imported (default: one sandbox and one freshly started kernel per notebook)",
+        "matplotlib imported (the default); --no-warm-kernels: one sandbox and one freshly started kernel per notebook",
     )
     p.add_argument(
         "--scheduler",

@@ -155,7 +155,20 @@ def _vocab_judge(cases, results):
         seen = collections.Counter(itos)
         twice = [t for t, c in seen.items() if c > 1]
         if twice:
-            raise CheckFailure(f"case '{name}': token {twice[0]!r} appears {seen[twice[0]]} times; each token once")
+            token = twice[0]
+            in_text = any(token in sentence for sentence in case["sentences"])
+            if token in specials and in_text:
+                raise CheckFailure(
+                    f"case '{name}': the special {token!r} appears {seen[token]} times: the text contains it too, and "
+                    f"it was added again after the specials. A token of the text spelled like a special already "
+                    f"has its id (index {specials.index(token)}): it takes no second place in the vocabulary"
+                )
+            if token in specials:
+                raise CheckFailure(
+                    f"case '{name}': the special {token!r} appears {seen[token]} times, although the text does not "
+                    f"contain it: the specials come once, at the start, whatever the text holds"
+                )
+            raise CheckFailure(f"case '{name}': token {token!r} appears {seen[token]} times; each token once")
         counts = collections.Counter(t for s in case["sentences"] for t in s)
         min_freq, max_size = case["min_freq"], case.get("max_size")
         wanted = _cut([t for t, c in counts.most_common() if c >= min_freq and t not in specials], max_size)

@@ -66,11 +66,10 @@ class GradeOptions:
     tls_key: str | None = None
     quiet: bool = True  # the library is quiet; ``course grade`` shows progress unless --quiet
     due: str | None = None  # ISO date and time: the due date of the chosen assignments (late.py)
-    # True: one sandbox per task with kernels forked from a warm zygote, one task per student (task/session.py);
-    # False (the default until the warm path has more runs behind it; a kernel fork that failed once lost a
-    # submission, which the runner now prevents by starting that kernel cold): one sandbox and one cold kernel
-    # per notebook
-    warm_kernels: bool = False
+    # True (the default): one sandbox per task with kernels forked from a warm zygote, one task per student
+    # (task/session.py); a forked kernel that does not answer is replaced by a cold one (sandbox/zygote.py).
+    # False: one sandbox and one cold kernel per notebook
+    warm_kernels: bool = True
 
 
 @dataclasses.dataclass
