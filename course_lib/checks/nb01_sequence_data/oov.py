@@ -34,6 +34,13 @@ def _cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
         },
         "every token known": {"sentences": [["good", "film"], ["not", "bad", "film"]], "itos": itos},
         "no sentences": {"kind": "edge", "sentences": [], "itos": itos},
+        "only empty sentences": {"kind": "edge", "sentences": [[], []], "itos": itos},
+        # a token of the text spelled like a special is held by itos: it is not out of the vocabulary
+        "specials spelled in the text": {
+            "kind": "edge",
+            "sentences": [["<unk>", "good", "plot"], ["<bos>", "film", "<unk>"]],
+            "itos": itos,
+        },
     }
     if hidden:
         g = generator(seed)
@@ -53,11 +60,10 @@ def _rates(sentences: list[list[str]], itos: list[str]) -> dict[str, float]:
     """The right rate and the wrong ones, by name."""
     vocabulary = frozenset(itos)
     unknown = [[t not in vocabulary for t in s] for s in sentences]
-    occurrences = sum(len(s) for s in unknown)
     misses = sum(sum(s) for s in unknown)
     types = {t for s in sentences for t in s}
     per_sentence = [sum(s) / len(s) for s in unknown if s]
-    rate = misses / occurrences if occurrences else 0.0
+    rate = _share(unknown)
     return {
         "rate": rate,
         "types": len(types - vocabulary) / len(types) if types else 0.0,
@@ -65,7 +71,13 @@ def _rates(sentences: list[list[str]], itos: list[str]) -> dict[str, float]:
         "count": float(misses),
         "known share": 1.0 - rate,
         "percent": 100.0 * rate,
+        "specials unknown": _share([[t not in vocabulary or t in SPECIALS for t in s] for s in sentences]),
     }
+
+
+def _share(flags: list[list[bool]]) -> float:
+    occurrences = sum(len(s) for s in flags)
+    return sum(sum(s) for s in flags) / occurrences if occurrences else 0.0
 
 
 def _judge(cases, results):
@@ -99,6 +111,11 @@ def _judge(cases, results):
                     rates["known share"],
                 ),
                 ("this is a percentage; return the share, a float in [0, 1]", rates["percent"]),
+                (
+                    "the text's tokens spelled like a special (such as '<unk>') were counted as unknown; itos holds "
+                    "them (they are its first entries), so they are in the vocabulary",
+                    rates["specials unknown"],
+                ),
             ],
             same,
         )

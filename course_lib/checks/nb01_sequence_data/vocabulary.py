@@ -68,6 +68,8 @@ def _vocab_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
                 "max_size": 2,
             },
             "max_size=5, min_freq=1": {"sentences": sentences, "min_freq": 1, "max_size": 5},
+            # 0 is a size, not "no limit": only the specials (`if max_size:` reads it as None)
+            "max_size=0": {"kind": "edge", "sentences": sentences, "min_freq": 1, "max_size": 0},
         }
     g = generator(seed)
     return {

@@ -32,6 +32,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from torch.overrides import TorchFunctionMode
 
 from course_lib.checks.core import CheckFailure, Exercise, result_of
+from course_lib.checks.devices import assert_device_kept, on_meta
 from course_lib.checks.nb05_gru.final_states import (  # one tolerance for nb05's h_n checks
     _ATOL,
     _MODULES,
@@ -98,6 +99,11 @@ def _cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
             g, "GRU", 3, 2, 3, 2, _lengths(g, 3, 5), 7
         ),
     }
+    # the docstring promises lengths on the CPU with output elsewhere: meta stands in for a GPU
+    cases["output on the meta device, lengths on the CPU"] = {
+        **cases["nn.GRU, L=1, N=3, T=4, H=2"],
+        "kind": "device",
+    }
     if hidden:
         cases["nn.GRU, L=3, N=5, T=6, H=2"] = _case(g, "GRU", 5, 3, 2, 3, _lengths(g, 5, 6), None)
         cases["nn.LSTM, L=1, N=6, T=7, H=4"] = _case(g, "LSTM", 6, 2, 4, 1, _lengths(g, 6, 7), None)
@@ -122,6 +128,8 @@ class _CountIndexing(TorchFunctionMode):
 
 def _run(fn, case):
     output, lengths = torch.from_numpy(case["output"]), torch.from_numpy(case["lengths"])
+    if case.get("kind") == "device":
+        return on_meta(lambda: fn(output.to("meta"), lengths))
     counter = _CountIndexing(output)
     with counter:
         result = fn(output, lengths)
@@ -215,6 +223,9 @@ def _judge(cases, results):
     notes = []
     for name, case in cases.items():
         value = result_of(results, name, "last_layer_from_output")
+        if case.get("kind") == "device":
+            assert_device_kept(value, f"last_layer_from_output (case '{name}')")
+            continue
         report = value if isinstance(value, dict) else {"result": value, "reads": 0}
         output, lengths = torch.from_numpy(case["output"]), torch.from_numpy(case["lengths"])
         N, T, H2 = output.shape

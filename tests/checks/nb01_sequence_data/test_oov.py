@@ -34,6 +34,20 @@ def no_empty_guard(sentences, itos):
     return sum(t not in itos for t in tokens) / len(tokens)
 
 
+def specials_unknown(sentences, itos):
+    """Checks the words after the specials only: the text's '<unk>' counts as unknown."""
+    words = set(itos[4:])
+    tokens = [t for s in sentences for t in s]
+    return sum(t not in words for t in tokens) / len(tokens) if tokens else 0.0
+
+
+def guards_the_list_not_the_tokens(sentences, itos):
+    """0.0 for [], but [[], []] divides by zero."""
+    if not sentences:
+        return 0.0
+    return sum(t not in itos for s in sentences for t in s) / sum(len(s) for s in sentences)
+
+
 @pytest.mark.parametrize(
     "wrong, pattern",
     [
@@ -43,6 +57,8 @@ def no_empty_guard(sentences, itos):
         pytest.param(lambda s, itos: 1 - oov_rate(s, itos), "share of known tokens", id="coverage"),
         pytest.param(lambda s, itos: 100 * oov_rate(s, itos), "percentage", id="percent"),
         pytest.param(no_empty_guard, "ZeroDivisionError", id="no sentences"),
+        pytest.param(guards_the_list_not_the_tokens, "only empty sentences", id="only empty sentences"),
+        pytest.param(specials_unknown, "spelled like a special", id="specials unknown"),
     ],
 )
 def test_oov_rate_names_the_mistake(wrong, pattern):

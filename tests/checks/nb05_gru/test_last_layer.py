@@ -118,3 +118,14 @@ def test_a_located_message_never_says_where_the_right_half_is():
         r"its forward half",
     )
     assert "backward half" not in message
+
+
+def mask_made_on_the_cpu(output, lengths):
+    """Right values, but the mask is built on the CPU: on a GPU, output * mask fails."""
+    H, T = _halves(output), output.shape[1]
+    pick = torch.arange(T)[None, :] == (lengths - 1)[:, None]
+    return torch.cat([(output[..., :H] * pick[..., None]).sum(1), output[:, 0, H:]], dim=1)
+
+
+def test_a_mask_built_on_the_cpu_is_named_by_the_device_case():
+    fails_with(check_last_layer_from_output, mask_made_on_the_cpu, "the meta device, which stands in for a GPU")
