@@ -84,7 +84,9 @@ def _one_hot_run(fn, case):
 def _derivative(ids: torch.Tensor, V: int, padding_idx: int | None) -> torch.Tensor:
     """d out[..., 0] / d W[v, 0] of out = F.embedding(ids, W, padding_idx) for W: (V, 1), by autograd: (..., V)."""
     W = torch.zeros(V, 1, dtype=torch.float64)
-    jacobian = torch.autograd.functional.jacobian(lambda w: F.embedding(ids, w, padding_idx=padding_idx)[..., 0], W)
+    jacobian = torch.autograd.functional.jacobian(
+        lambda w: F.embedding(ids, w, padding_idx=padding_idx)[..., 0], W, vectorize=True
+    )
     return jacobian[..., 0].float()  # (..., V, 1) -> (..., V)
 
 
