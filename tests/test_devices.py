@@ -68,8 +68,11 @@ def test_checks_accept_results_computed_on_a_gpu():
     """A learner's function that computes on the GPU passes: results are moved to the CPU before they are judged."""
     from course_lib.checks.nb05_gru import check_final_states
 
-    def final_states_on_gpu(h_n):
-        states = h_n.cuda().view(-1, 2, *h_n.shape[1:])  # (L, 2, N, H)
-        return states[:, 0], states[:, 1]
+    def final_states_on_gpu(h_n, c_n=None):
+        def bridge(state):  # (2L, N, F) -> (L, N, 2F) on the GPU
+            states = state.cuda().view(-1, 2, *state.shape[1:])  # (L, 2, N, F)
+            return torch.cat([states[:, 0], states[:, 1]], dim=-1)
+
+        return bridge(h_n), None if c_n is None else bridge(c_n)
 
     check_final_states(final_states_on_gpu, hidden=True)

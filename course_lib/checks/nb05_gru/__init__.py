@@ -17,8 +17,9 @@ layer the learner's kernel also counts the matrix products its forward pass call
 a fused layer needs at most T + 1 for T steps.
 
 The checks live in one module per exercise: :mod:`.gru_cell`, :mod:`.count_params`, :mod:`.fused_gru` and
-:mod:`.final_states` (every layer's final states, read from the ``h_n`` of a deep, bidirectional ``nn.LSTM``
-or ``nn.GRU`` on packed sequences) and :mod:`.last_layer` (the last layer's final states gathered from the padded
+:mod:`.final_states` (a unidirectional decoder's initial ``(h_0, c_0)``, every layer's two final states side by
+side, bridged from the ``h_n`` / ``c_n`` of a deep, bidirectional ``nn.LSTM`` (with or without ``proj_size``) or
+``nn.GRU`` on packed sequences) and :mod:`.last_layer` (the last layer's final states gathered from the padded
 ``output`` of the same run, checked against the module's ``h_n``);
 :mod:`.variants` holds the gate order, the typical wrong formulas and the naming of mistakes that the cell
 and layer checks share.  This package re-exports every public name, so notebooks import

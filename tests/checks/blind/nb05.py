@@ -493,56 +493,68 @@ class FusedGRU(nn.Module):
 
 
 # ---------------------------------------------------------------- final_states
-# Exercise 4 now asks for EVERY layer's final states from h_n alone (issue 23: `output` gave the last layer's
-# answer without reading h_n's layout). The blind cases below are the blind suite's ideas carried over to that
-# contract by the course's authors (not blind): the ones that sliced `output` have no counterpart any more.
-@case(
-    "final_states",
-    "correct",
-    "view_layers_directions",
-    "h_n.view(L, 2, N, H): forward = [:, 0], backward = [:, 1].",
-)
-def final_states(h_n):
-    L2, N, H = h_n.shape
-    states = h_n.view(L2 // 2, 2, N, H)
+# Exercise 4 now asks for the bridge to a unidirectional L-layer decoder, final_states(h_n, c_n=None) -> (h_0, c_0),
+# each layer's [forward; backward] side by side (issue 23: reading h_n's layout alone was a documentation look-up).
+# The blind cases below are the blind suite's ideas carried over to that contract by the course's authors (not
+# blind): each keeps its reading of h_n, applied to h_n and to c_n, and joins the two directions it read.
+def _bridge(read):
+    """final_states from a reading of one stacked state (2L, N, F) -> (forward, backward), each (L, N, F) or (N, F)."""
+
+    def final_states(h_n, c_n=None):
+        def join(state):
+            forward, backward = read(state)
+            return torch.cat([forward, backward], dim=-1)
+
+        return join(h_n), None if c_n is None else join(c_n)
+
+    return final_states
+
+
+def _view_layers_directions(s):
+    L2, N, H = s.shape
+    states = s.view(L2 // 2, 2, N, H)
     return states[:, 0], states[:, 1]
 
 
-@case("final_states", "correct", "strided", "Even rows of h_n forward, odd rows backward.")
-def final_states(h_n):
-    return h_n[0::2], h_n[1::2]
-
-
-@case("final_states", "correct", "stacked_loop", "A loop over layers, stacking h_n[2l] and h_n[2l + 1].")
-def final_states(h_n):
-    L = h_n.shape[0] // 2
-    return torch.stack([h_n[2 * l] for l in range(L)]), torch.stack([h_n[2 * l + 1] for l in range(L)])
-
-
-@case("final_states", "mistake", "first_layer", "I returned h_n[0] and h_n[1], the first layer only.")
-def final_states(h_n):
-    return h_n[0], h_n[1]
-
-
-@case("final_states", "mistake", "directions_swapped", "Odd rows forward, even rows backward.")
-def final_states(h_n):
-    return h_n[1::2], h_n[0::2]
-
-
-@case(
+case(
+    "final_states",
+    "correct",
+    "view_layers_directions",
+    "h_n.view(L, 2, N, H): forward = [:, 0], backward = [:, 1], concatenated on the last axis.",
+)(_bridge(_view_layers_directions))
+case("final_states", "correct", "strided", "Even rows of h_n forward, odd rows backward, concatenated.")(
+    _bridge(lambda s: (s[0::2], s[1::2]))
+)
+case(
+    "final_states",
+    "correct",
+    "stacked_loop",
+    "A loop over layers, stacking torch.cat([h_n[2l], h_n[2l + 1]]) (the same for c_n).",
+)(
+    _bridge(
+        lambda s: (
+            torch.stack([s[2 * l] for l in range(s.shape[0] // 2)]),
+            torch.stack([s[2 * l + 1] for l in range(s.shape[0] // 2)]),
+        )
+    )
+)
+case("final_states", "mistake", "first_layer", "I returned h_n[0] and h_n[1], the first layer only.")(
+    _bridge(lambda s: (s[0], s[1]))
+)
+case("final_states", "mistake", "directions_swapped", "Odd rows forward, even rows backward.")(
+    _bridge(lambda s: (s[1::2], s[0::2]))
+)
+case(
     "final_states",
     "mistake",
     "direction_major_view",
     "I viewed h_n as (2, L, N, H) (direction-major).",
+)(_bridge(lambda s: tuple(s.view(2, s.shape[0] // 2, *s.shape[1:]))))
+case("final_states", "mistake", "view_mixes_N", "I viewed h_n as (L, N, 2, H) and took [:, :, 0] and [:, :, 1].")(
+    _bridge(
+        lambda s: (
+            s.view(s.shape[0] // 2, s.shape[1], 2, s.shape[2])[:, :, 0],
+            s.view(s.shape[0] // 2, s.shape[1], 2, s.shape[2])[:, :, 1],
+        )
+    )
 )
-def final_states(h_n):
-    L2, N, H = h_n.shape
-    v = h_n.view(2, L2 // 2, N, H)
-    return v[0], v[1]
-
-
-@case("final_states", "mistake", "view_mixes_N", "I viewed h_n as (L, N, 2, H) and took [:, :, 0] and [:, :, 1].")
-def final_states(h_n):
-    L2, N, H = h_n.shape
-    v = h_n.view(L2 // 2, N, 2, H)
-    return v[:, :, 0], v[:, :, 1]

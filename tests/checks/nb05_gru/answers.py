@@ -75,12 +75,15 @@ class FusedGRU(nn.Module):
         )
 
 
-def final_states(h_n):
-    """Every layer's final (forward, backward) states, each (L, N, H): h_n is (L * 2, N, H), layer-major,
-    direction-minor."""
-    L2, N, H = h_n.shape
-    states = h_n.view(L2 // 2, 2, N, H)  # (L, 2, N, H)
-    return states[:, 0], states[:, 1]
+def final_states(h_n, c_n=None):
+    """A unidirectional L-layer decoder's initial (h_0, c_0) from a bidirectional encoder's h_n (2L, N, P) and c_n
+    (2L, N, H) or None: h_n is layer-major, direction-minor; each layer becomes [forward; backward]."""
+
+    def bridge(state):  # (2L, N, F) -> (L, N, 2F)
+        L2, N, F = state.shape
+        return state.view(L2 // 2, 2, N, F).transpose(1, 2).reshape(L2 // 2, N, 2 * F)
+
+    return bridge(h_n), None if c_n is None else bridge(c_n)
 
 
 def last_layer_from_output(output, lengths):

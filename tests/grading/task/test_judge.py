@@ -29,15 +29,22 @@ def _payload(fn, seeds=SEEDS, exercise=ONE_HOT):
     }
 
 
-def right(ids, V):
+def right(ids, V, padding_idx=None):
     import torch
 
-    return (ids[..., None] == torch.arange(V, device=ids.device)).float()
+    hits = ids[..., None] == torch.arange(V, device=ids.device)
+    return (hits if padding_idx is None else hits & (ids != padding_idx)[..., None]).float()
 
 
 def test_right_answers_pass_and_wrong_answers_fail_with_the_checks_message():
     assert judge_cell("test_one_hot", ONE_HOT, _item(_payload(right)), SEEDS, "").passed
-    wrong = judge_cell("test_one_hot", ONE_HOT, _item(_payload(lambda ids, V: right(ids, V).long())), SEEDS, "")
+    wrong = judge_cell(
+        "test_one_hot",
+        ONE_HOT,
+        _item(_payload(lambda ids, V, padding_idx=None: right(ids, V, padding_idx).long())),
+        SEEDS,
+        "",
+    )
     assert not wrong.passed and "should return floats" in wrong.message
 
 
