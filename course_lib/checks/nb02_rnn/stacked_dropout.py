@@ -279,7 +279,8 @@ def _from_calls(calls, case, N: int, T: int, D: int, H: int, L: int) -> str | No
     if not calls:
         return "no dropout at all while training (mask was never called)."
     allowed = {(N, D), (N, H)} if variational else {(N, T, D), (N, T, H)}
-    per_seq, whole = [c for c in calls if len(c) == 2], [c for c in calls if len(c) == 3]
+    per_seq = [c for c in calls if len(c) == 2 and c[0] == N]  # (N, F): once per sequence, or once per step
+    whole = [c for c in calls if len(c) == 3 and c[:2] == (N, T)]  # (N, T, F): a different mask at every step
     expected = 2 * L + 1 if variational else L + 1
     if variational and whole:
         return (
@@ -287,7 +288,7 @@ def _from_calls(calls, case, N: int, T: int, D: int, H: int, L: int) -> str | No
             f"{whole[0]}: such a mask differs from step to step. Gal & Ghahramani's masks have shape (N, F): "
             f"drawn once per sequence, the same at every one of the T = {T} steps."
         )
-    if variational and len(per_seq) > expected and len(per_seq) >= T:
+    if variational and len(per_seq) - expected >= T - 1:  # at least one connection drawn T times, not once
         return (
             f"a fresh mask at every step: mask was called {len(per_seq)} times for one sequence of T = {T} "
             f"steps through {L} layer(s). In the variational mode each connection's mask is drawn once per "

@@ -158,3 +158,23 @@ def test_two_faults_at_once_are_named_not_generic(names, patterns):
     for pattern in patterns[1:]:
         assert __import__("re").search(pattern, message, flags=__import__("re").S), message
     assert "matches no placement" not in message
+
+
+def test_names_masks_of_another_shape_and_masks_drawn_but_unused():
+    """(N, 1, F) broadcasts like (N, F) but is not the contract's shape; one mask too many is not a fresh mask per
+    step (issue 23: a count off by one must not be read as T draws)."""
+    right = make_stack()
+
+    def unsqueezed(x, layers, training, mask, variational=False):
+        wrapped = (lambda shape: mask((shape[0], 1, shape[1])).squeeze(1)) if variational else mask
+        return right(x, layers, training, wrapped, variational)
+
+    fails_with(check_stacked_rnn_dropout, unsqueezed, r"asked for shape \(\d+, 1, \d+\).*shape \(N, F\)")
+
+    def one_more(x, layers, training, mask, variational=False):
+        if training:
+            mask((x.shape[0], x.shape[2]) if variational else x.shape)
+        return right(x, layers, training, mask, variational)
+
+    message = fails_with(check_stacked_rnn_dropout, one_more, r"values are right, but mask was called")
+    assert "fresh mask at every step" not in message
