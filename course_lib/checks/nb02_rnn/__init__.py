@@ -27,7 +27,7 @@ and torch's RNN modules that several share (the rest is the toolkit's, :mod:`cou
     language_model  RNNLM          an RNN language model that overfits a tiny set
     perplexity      perplexity     exp(mean cross-entropy over the real, non-pad targets)
     dropout         dropout        inverted dropout by hand: train and eval
-    stacked_dropout stacked_rnn_dropout   dropout on the non-recurrent connections of a stacked RNN
+    stacked_dropout stacked_rnn_dropout   dropout in a stacked RNN: Zaremba et al.'s scheme or variational (Gal & Ghahramani)
 """
 
 from course_lib.checks.nb02_rnn.bptt import BPTT_RTOL, RNN_BACKWARD, check_rnn_backward
