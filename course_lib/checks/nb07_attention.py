@@ -157,9 +157,7 @@ def _attention_mistakes(queries, keys, mask) -> list[tuple[str, Any]]:
     N, T, S = queries.shape[0], queries.shape[1], keys.shape[1]
     scores = _scaled_scores(queries, keys)
     real = mask[:, None, :]
-    over_queries_axis = (
-        (lambda: scores.masked_fill(~mask[:, :, None], float("-inf")).softmax(-1)) if T == S else None
-    )
+    over_queries_axis = (lambda: scores.masked_fill(~mask[:, :, None], float("-inf")).softmax(-1)) if T == S else None
 
     def ambiguous() -> bool:  # where a fill of -1e4 is as high above the real scores as 0, neither can be told
         return close(scores.masked_fill(~real, -1e4).softmax(-1), (scores * real).softmax(-1))
@@ -334,8 +332,9 @@ def _gate_judge(cases, results):
         keys = torch.from_numpy(case["keys"])
         N, S, H = keys.shape
         E = cell.input_size - H
-        gates_k = as_tensor(result_of(results, name, "key_gates"), f"key_gates on case '{name}'", (N, S, 3 * H),
-                            "(N, S, 3H)")
+        gates_k = as_tensor(
+            result_of(results, name, "key_gates"), f"key_gates on case '{name}'", (N, S, 3 * H), "(N, S, 3H)"
+        )
         assert_dtype(gates_k, _DTYPES[case["dtype"]], f"key_gates on case '{name}'")
         tol = tolerance(case["dtype"])
         with torch.no_grad():  # the input side of nn.GRUCell fed [0; k_j]: exactly the keys' part, bias_ih included
@@ -350,8 +349,10 @@ def _gate_judge(cases, results):
                 ),
                 ("bias_ih is missing: the contract puts it in the keys' part.", no_bias),
                 ("bias_hh was added instead of bias_ih: bias_hh belongs to the hidden side.", no_bias + b_hh),
-                ("both biases were added: bias_hh belongs to the hidden side, computed at every step.",
-                 no_bias + b_ih + b_hh),
+                (
+                    "both biases were added: bias_hh belongs to the hidden side, computed at every step.",
+                    no_bias + b_ih + b_hh,
+                ),
             ]
         message = first_named_mistake(gates_k.double(), reference, mistakes, same=lambda a, b: close(a, b, **tol))
         if message:
@@ -483,7 +484,9 @@ def _step_judge(cases, results):
                     f"case '{name}': every real position gets the same weight (1 / the number of real positions): "
                     f"the context is the mean of the keys, not an attention of the state over them."
                 )
-            with torch.no_grad():  # the query was a new state (the one returned, or the step's right one), or y's embedding
+            with (
+                torch.no_grad()
+            ):  # the query was a new state (the one returned, or the step's right one), or y's embedding
                 queries = {
                     "h_new instead of h": [h_new.double(), h_ref],
                     "the embedding of y_prev instead of h": (
@@ -491,7 +494,8 @@ def _step_judge(cases, results):
                     ),
                 }
                 wrong = {
-                    label: [reference_weights(q[:, None], keys, mask)[:, 0] for q in qs] for label, qs in queries.items()
+                    label: [reference_weights(q[:, None], keys, mask)[:, 0] for q in qs]
+                    for label, qs in queries.items()
                 }
             if close(h_new, h_ref, **tol) and close(weights, wrong["h_new instead of h"][0], **tol):
                 raise CheckFailure(
@@ -552,7 +556,7 @@ def _name_step_mistake(name, case, h_new, h, cell, model, reference, e, keys, ma
     gates recomputed from the cell's columns), bias_ih twice, the padded keys' gates leaking, the plain mean of
     the keys, the embedding read by the context's columns, or notebook 05's GRU variants."""
     __tracebackhide__ = True
-    H, E = keys.shape[-1], e.shape[-1]
+    E = e.shape[-1]
     W_ih, b_ih = cell.weight_ih.detach(), cell.bias_ih.detach()
     W_c, b_c = model.weight_ih.detach()[:, E:], model.bias_ih.detach()
     with torch.no_grad():

@@ -119,7 +119,7 @@ def test_attention_names_the_unsafe_renormalisation():
         e = scores_of(queries, keys).exp() * mask[:, None, :]
         return with_weights(e / e.sum(-1, keepdim=True), keys)
 
-    message = fails_with(check_attention, wrong, "exp\(scores\) \* mask divided by its sum")
+    message = fails_with(check_attention, wrong, r"exp\(scores\) \* mask divided by its sum")
     assert "below -1e4" in message or "large scores" in message
 
 
