@@ -265,7 +265,6 @@ KNOWN = {
     ("rnn_forward", "course_lib/checks/nb04_lstm/lstm_backward.py"): _IDIOM,
     ("tbptt", "course_lib/checks/nb02_rnn/tbptt.py"): _IDIOM,
     ("dropout", "course_lib/checks/nb02_rnn/dropout.py"): _IDIOM,
-    ("attention_decoder_step", "course_lib/checks/nb07_attention.py"): _IDIOM,
     ("decode", "course_lib/checks/nb01_sequence_data/encoding.py"): _BY_HAND,
     ("make_char_windows", "course_lib/checks/nb01_sequence_data/windows.py"): _BY_HAND,
     ("rescale_spectral_radius", "course_lib/checks/nb03_vanishing_gradients/rescale_spectral_radius.py"): _BY_HAND,
@@ -273,7 +272,6 @@ KNOWN = {
     ("lstm_state_grad_norms", "course_lib/checks/nb04_lstm/lstm_state_grad_norms.py"): _BY_HAND,
     ("lstm_state_grad_norms", "course_lib/measure.py"): "a public helper that computes the exercise's answer",
     ("gru_cell", "course_lib/checks/nb05_gru/variants.py"): _BY_HAND,
-    ("attention", "course_lib/checks/nb07_attention.py"): _BY_HAND,
 }
 
 

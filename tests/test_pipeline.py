@@ -58,8 +58,8 @@ MISTAKES = {
     ),
     "07_attention": (
         "attention_decoder_step",
-        "context, weights = attention(h, keys, mask)",
-        "context, weights = attention(h, keys, torch.ones_like(mask))",
+        "_, weights = attention(h[:, None], keys, mask)",
+        "_, weights = attention(h[:, None], keys, torch.ones_like(mask))",
         "test_attention_decoder_step",
         "pass the mask to the attention",
     ),

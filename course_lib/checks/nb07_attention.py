@@ -1,14 +1,18 @@
-"""Checks for notebook 07 (attention): scaled dot-product attention over padded encoder states, and one
-decoder step that attends.
+"""Checks for notebook 07 (attention): scaled dot-product attention of T queries over padded encoder states,
+the keys' part of the decoder cell's input gates (computed once per sentence), and one decoder step that
+attends and reads the context's gates from them.
 
 References are torch's own: ``F.scaled_dot_product_attention`` with a boolean mask for the attended
-context, a masked ``softmax`` for the weights, and ``nn.GRUCell`` / ``nn.Linear`` loaded with the same
+contexts, a masked ``softmax`` for the weights, and ``nn.GRUCell`` / ``nn.Linear`` loaded with the same
 weights for the decoder step, which the learner computes from the cell's parameters (the learner's cell is
 notebook 06's :class:`~course_lib.checks.nb06_seq2seq.cases.WeightsOnlyGRUCell`, whose forward raises).
-Mistakes are named by switching one thing at a time (no mask, no scaling, softmax over the wrong axis, the
-new state as the query, the weights of the next step's query returned, the cell's two inputs swapped or the
-embedding read by the context's columns, the GRU's gate order or reset wrong -- notebook 05's variants --,
-the logits read from the old state).
+Mistakes are named by switching one thing at a time (no mask, the mask after the softmax or on the wrong axis,
+an unsafe renormalisation, no or a wrong scaling, the softmax over the queries or the batch, contexts from the
+unnormalised scores; the keys' gates read by the wrong columns or with the wrong bias; the new state as the
+query, the weights of the next step's query returned, the context's gates recomputed from ``weight_ih`` instead
+of read from the key gates, ``bias_ih`` added twice, padded keys' gates leaking, the embedding read by the
+context's columns, the GRU's gate order or reset wrong -- notebook 05's variants --, the logits read from the
+old state).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from course_lib.checks.toolkit import (
     assert_close,
     assert_dtype,
     close,
+    first_named_mistake,
     generator,
     plain,
     randn,
@@ -38,7 +43,7 @@ from course_lib.checks.toolkit import (
     which_differ,
 )
 
-__all__ = ["EXERCISES", "check_attention", "check_attention_decoder_step"]
+__all__ = ["EXERCISES", "check_attention", "check_attention_decoder_step", "check_key_gates"]
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -54,31 +59,40 @@ def _results(value: Any, function: str, count: int, names: str) -> tuple:
     return tuple(value)
 
 
+def _scaled_scores(queries: torch.Tensor, keys: torch.Tensor, scale: float | None = None) -> torch.Tensor:
+    """queries[n, t] . keys[n, j] * scale (1 / sqrt(H) unless given); (N, T, H), (N, S, H) -> (N, T, S)."""
+    scale = 1.0 / math.sqrt(queries.shape[-1]) if scale is None else scale
+    return torch.einsum("nth,nsh->nts", queries, keys) * scale
+
+
 def reference_weights(
-    query: torch.Tensor, keys: torch.Tensor, mask: torch.Tensor, scale: float | None = None, dim: int = -1
+    queries: torch.Tensor, keys: torch.Tensor, mask: torch.Tensor, scale: float | None = None, dim: int = -1
 ) -> torch.Tensor:
-    """softmax over the real positions of query . key_j * scale; (N, H), (N, S, H), (N, S) -> (N, S)."""
-    return _scaled_scores(query, keys, scale).masked_fill(~mask, float("-inf")).softmax(dim)
+    """softmax over the real positions of queries . keys * scale; (N, T, H), (N, S, H), (N, S) -> (N, T, S)."""
+    return _scaled_scores(queries, keys, scale).masked_fill(~mask[:, None, :], float("-inf")).softmax(dim)
 
 
-def _scaled_scores(query: torch.Tensor, keys: torch.Tensor, scale: float | None = None) -> torch.Tensor:
-    """query . key_j * scale (1 / sqrt(H) unless given); (N, H), (N, S, H) -> (N, S)."""
-    scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
-    return torch.einsum("nh,nsh->ns", query, keys) * scale
+def _same(got: torch.Tensor, expected: torch.Tensor | None, tol: dict) -> bool:
+    """close(), where NaN counts as a value: the same NaN entries, the rest within tolerance."""
+    if expected is None or tuple(got.shape) != tuple(expected.shape):
+        return False
+    got, expected = got.double(), expected.double()
+    return bool((got.isnan() == expected.isnan()).all()) and close(got.nan_to_num(0.0), expected.nan_to_num(0.0), **tol)
 
 
-def _fitted_scale(weights: torch.Tensor, query: torch.Tensor, keys: torch.Tensor, mask: torch.Tensor) -> float | None:
-    """The c of ``softmax(c * query . key)`` that fits positive ``weights`` best (least squares on the log-weights,
-    centred per row over the real positions), or None when no row has two real positions."""
-    scores = torch.einsum("nh,nsh->ns", query.double(), keys.double())
+def _fitted_scale(weights: torch.Tensor, queries: torch.Tensor, keys: torch.Tensor, mask: torch.Tensor) -> float | None:
+    """The c of ``softmax(c * query . key)`` that fits positive ``weights`` (N, T, S) best (least squares on the
+    log-weights, centred per query over the real positions), or None when no row has two real positions."""
+    scores = torch.einsum("nth,nsh->nts", queries.double(), keys.double())
     xs, ys = [], []
     for n in range(scores.shape[0]):
         real = mask[n]
-        if int(real.sum()) < 2 or not bool((weights[n][real] > 0).all()):
-            continue
-        x, y = scores[n][real], weights[n][real].log()
-        xs.append(x - x.mean())
-        ys.append(y - y.mean())
+        for t in range(scores.shape[1]):
+            if int(real.sum()) < 2 or not bool((weights[n, t][real] > 0).all()):
+                continue
+            x, y = scores[n, t][real], weights[n, t][real].log()
+            xs.append(x - x.mean())
+            ys.append(y - y.mean())
     if not xs:
         return None
     x, y = torch.cat(xs), torch.cat(ys)
@@ -87,36 +101,45 @@ def _fitted_scale(weights: torch.Tensor, query: torch.Tensor, keys: torch.Tensor
 
 
 # ==================================================================================================
-# 1. Scaled dot-product attention
+# 1. Scaled dot-product attention, T queries at once
 
 
 def _attention_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     g = generator(seed)
+    # (name, lengths, S, T, H, query scale (-1: every real score below -1e4, the padded ones large), dtype)
     setups = [
-        ("N=2, S=4, H=3, one row padded", [4, 2], 4, 3, 1.0, "float32"),
-        ("float64, large scores (exp overflows)", [4, 3], 4, 6, 2000.0, "float64"),
-        ("float64, every real score below -1e4", [3, 2], 4, 3, -1.0, "float64"),
-        ("float64, one row, S=1", [1], 1, 4, 1.0, "float64"),
+        ("N=2, T=3, S=4, H=3, one row padded", [4, 2], 4, 3, 3, 1.0, "float32"),
+        ("float64, T = S = 4", [4, 2], 4, 4, 5, 1.0, "float64"),
+        ("float64, large scores (exp overflows)", [4, 3], 4, 2, 6, 2000.0, "float64"),
+        ("float64, every real score below -1e4, padded ones large", [3, 2], 4, 2, 3, -1.0, "float64"),
+        ("float64, one row, S=1, T=1", [1], 1, 1, 4, 1.0, "float64"),
     ]
     if hidden:
         lengths = [6] + torch.randint(1, 7, (2,), generator=g).tolist()
         setups += [
-            ("float64, random lengths", lengths, 6, 5, 1.0, "float64"),
-            ("float64, S=1", [1, 1], 1, 4, 1.0, "float64"),
-            ("float64, large scores", [5, 3], 5, 8, 2000.0, "float64"),
-            ("float64, one row, no padding", [7], 7, 2, 1.0, "float64"),
-            ("float32, every real score below -1e4", [5, 2, 4], 5, 6, -1.0, "float32"),
+            ("float64, random lengths", lengths, 6, 4, 5, 1.0, "float64"),
+            ("float64, T=1 (one decoder step)", [5, 2, 4], 5, 1, 4, 1.0, "float64"),
+            ("float64, S=1", [1, 1], 1, 3, 4, 1.0, "float64"),
+            ("float64, large scores", [5, 3], 5, 3, 8, 2000.0, "float64"),
+            ("float64, one row, no padding", [7], 7, 2, 2, 1.0, "float64"),
+            ("float32, every real score below -1e4, padded ones large", [5, 2, 4], 5, 3, 6, -1.0, "float32"),
         ]
     cases = {}
-    for name, lengths, S, H, scale, dtype in setups:
-        query, keys = randn(g, len(lengths), H, scale=abs(scale)), randn(g, len(lengths), S, H)
-        if scale < 0:  # keys against the query, |query| = 1e5: every real score far below -1e4 (a -1e4 fill shows)
-            query = 1e5 * query / np.linalg.norm(query, axis=-1, keepdims=True)
-            keys = 0.1 * keys - (1 + np.abs(keys[..., :1])) * query[:, None, :] / 1e5
+    for name, lengths, S, T, H, scale, dtype in setups:
+        N = len(lengths)
+        queries, keys = randn(g, N, T, H, scale=abs(scale)), randn(g, N, S, H)
+        mask = _mask(lengths, S)
+        if scale < 0:  # |query| = 1e5 along u_n; real keys against u_n, padded keys along it
+            u = randn(g, N, 1, H)
+            u = u / np.linalg.norm(u, axis=-1, keepdims=True)
+            queries = u + 0.05 * queries
+            queries = 1e5 * queries / np.linalg.norm(queries, axis=-1, keepdims=True)
+            sign = np.where(mask, -1.0, 1.0)[..., None]
+            keys = 0.1 * keys + sign * (1 + np.abs(keys[..., :1])) * u
         cases[name] = {
-            "query": query,
+            "queries": queries,
             "keys": keys,
-            "mask": _mask(lengths, S),
+            "mask": mask,
             "dtype": dtype,
             "kind": "edge" if scale != 1 or S == 1 else "values",
         }
@@ -125,106 +148,153 @@ def _attention_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
 
 def _attention_run(fn, case):
     dtype = _DTYPES[case["dtype"]]
-    query, keys = (torch.from_numpy(case[k]).to(dtype) for k in ("query", "keys"))
-    return plain(fn(query, keys, torch.from_numpy(case["mask"])))
+    queries, keys = (torch.from_numpy(case[k]).to(dtype) for k in ("queries", "keys"))
+    return plain(fn(queries, keys, torch.from_numpy(case["mask"])))
+
+
+def _attention_mistakes(queries, keys, mask) -> list[tuple[str, Any]]:
+    """(message, the weights (N, T, S) that mistake gives) for the named mistakes of ``attention``'s weights."""
+    N, T, S = queries.shape[0], queries.shape[1], keys.shape[1]
+    scores = _scaled_scores(queries, keys)
+    real = mask[:, None, :]
+    over_queries_axis = (lambda: scores.masked_fill(~mask[:, :, None], float("-inf")).softmax(-1)) if T == S else None
+
+    def ambiguous() -> bool:  # where a fill of -1e4 is as high above the real scores as 0, neither can be told
+        return close(scores.masked_fill(~real, -1e4).softmax(-1), (scores * real).softmax(-1))
+
+    return [
+        (
+            "the mask is inverted: the weights fall on the padding only. True in mask marks a real position.",
+            lambda: reference_weights(queries, keys, ~mask),
+        ),
+        (
+            "padding gets attention weight: the padded positions were given the score 0 (the scores, or the padded "
+            "keys, multiplied by the mask), and a score of 0 is an ordinary score: exp(0) is not 0.",
+            lambda: None if ambiguous() else (scores * real).softmax(-1),
+        ),
+        (
+            "padding gets attention weight: the mask is not used at all (a softmax over all S positions).",
+            lambda: scores.softmax(-1),
+        ),
+        (
+            "the padded weights were zeroed after the softmax: the share the padding had is lost from each padded "
+            "row (its weights no longer sum to 1) instead of going to its real positions. The padding must be out "
+            "before the softmax normalises.",
+            lambda: scores.softmax(-1) * real,
+        ),
+        (
+            "the weights were computed as exp(scores) * mask divided by its sum over the row: right on ordinary "
+            "scores, but on this case the exponentials overflow (inf / inf) or every real one underflows to 0 "
+            "(0 / 0), and the division gives NaN. The weights must be right for any finite scores.",
+            lambda: (scores.exp() * real) / (scores.exp() * real).sum(-1, keepdim=True),
+        ),
+        (
+            "the mask was applied along the queries' axis (as if it were (N, T, 1)): mask[n] marks the S keys of "
+            "row n, and every query of that row must ignore the same padded keys (broadcast it over T).",
+            over_queries_axis,
+        ),
+        (
+            "the softmax ran over the queries (dim 1, T): each query's weights must be a distribution over the S "
+            "key positions (the last axis).",
+            lambda: reference_weights(queries, keys, mask, dim=1) if T > 1 else None,
+        ),
+        (
+            "the softmax ran over the batch (dim 0); take it over the key positions (dim -1).",
+            lambda: reference_weights(queries, keys, mask, dim=0) if N > 1 else None,
+        ),
+    ]
 
 
 def _attention_judge(cases, results):
     for name, case in cases.items():
-        query, keys, mask = (torch.from_numpy(case[k]) for k in ("query", "keys", "mask"))
+        queries, keys, mask = (torch.from_numpy(case[k]) for k in ("queries", "keys", "mask"))
         N, S, H = keys.shape
-        weights_ref = reference_weights(query, keys, mask)  # (N, S)
-        context_ref = F.scaled_dot_product_attention(query[:, None, :], keys, keys, attn_mask=mask[:, None, :])[:, 0]
-        context, weights = _results(result_of(results, name, "attention"), "attention", 2, "context, weights")
-        context = as_tensor(context, f"context on case '{name}'", (N, H), "(N, H)")
-        weights = as_tensor(weights, f"weights on case '{name}'", (N, S), "(N, S)")
-        for value, label in ((context, "context"), (weights, "weights")):
+        T = queries.shape[1]
+        weights_ref = reference_weights(queries, keys, mask)  # (N, T, S)
+        contexts_ref = F.scaled_dot_product_attention(queries, keys, keys, attn_mask=mask[:, None, :])  # (N, T, H)
+        contexts, weights = _results(result_of(results, name, "attention"), "attention", 2, "contexts, weights")
+        contexts = as_tensor(contexts, f"contexts on case '{name}'", (N, T, H), "(N, T, H)")
+        weights = as_tensor(weights, f"weights on case '{name}'", (N, T, S), "(N, T, S)")
+        for value, label in ((contexts, "contexts"), (weights, "weights")):
             assert_dtype(value, _DTYPES[case["dtype"]], f"{label} on case '{name}'")
         tol = tolerance(case["dtype"])  # the case's dtype fixes the tolerance, never the result's
-        shown = f"mask {mask.int().tolist()}, your weights {[[round(w, 3) for w in row] for row in weights.tolist()]}"
+        shown = f"mask {mask.int().tolist()}; your weights of query 0: " + str(
+            [[round(w, 3) for w in row] for row in weights[:, 0].tolist()]
+        )
+        named = first_named_mistake(
+            weights.double(),
+            weights_ref,
+            _attention_mistakes(queries, keys, mask),
+            same=lambda a, b: _same(a, b, tol),
+        )
+        if named:
+            raise CheckFailure(f"case '{name}': {named} {shown}")
         if not torch.isfinite(weights).all():
-            bad_rows = ~torch.isfinite(weights).all(-1)
-            if mask[bad_rows].all():
-                raise CheckFailure(
-                    f"case '{name}': the weights contain NaN in rows without padding, where every score "
-                    f"was set to -inf: the mask is inverted. True in mask marks a real position; fill "
-                    f"the scores where mask is False. {shown}"
-                )
             raise CheckFailure(
-                f"case '{name}': the weights contain NaN or inf. Use torch.softmax (it subtracts the "
-                f"largest score before exp) on scores where the padding is -inf, not 0. {shown}"
+                f"case '{name}': the weights contain NaN or inf, in rows of a case whose scores are "
+                f"{'very large' if float(_scaled_scores(queries, keys).abs().max()) > 700 else 'ordinary'}: an "
+                f"exponential overflowed (inf / inf) or every real one underflowed to 0 (0 / 0); a renormalisation "
+                f"of exp(scores) * mask does this, even shifted by a maximum that includes the padded scores. The "
+                f"weights must be right for any finite scores. {shown}"
             )
-        if (weights.double()[~mask].abs() > 1e-6).any():
-            if close(weights, reference_weights(query, keys, ~mask), **tol):
-                raise CheckFailure(
-                    f"case '{name}': the mask is inverted: the weights fall on the padding only. True "
-                    f"in mask marks a real position. {shown}"
-                )
-            scores = _scaled_scores(query, keys)
-            if close(weights, (scores * mask).softmax(-1), **tol):
-                why = "you multiplied the scores by the mask, which sets them to 0, and exp(0) is not 0"
-            else:
-                lowest = float(scores[mask].min())
-                why = (
-                    f"a finite score, however negative, is not below every real score (this case has real scores "
-                    f"down to {lowest:.4g}), and its exponential is not exactly 0"
-                )
+        if (weights.double()[~mask[:, None, :].expand(N, T, S)].abs() > 1e-6).any():
+            highest = float(_scaled_scores(queries, keys).masked_select(mask[:, None, :]).max())
             raise CheckFailure(
-                f"case '{name}': padding gets attention weight: every position where mask is False must get weight 0. "
-                f"Before the softmax, give those positions the one score whose exponential is exactly 0; {why}. "
+                f"case '{name}': padding gets attention weight: every position where mask is False must get weight "
+                f"exactly 0, for every query. A finite score, however negative, is not below every real score "
+                f"(on this case every real score is at most {highest:.4g}), and its exponential is not exactly 0. "
                 f"{shown}"
             )
         sums = weights.double().sum(-1)
         if not torch.allclose(sums, torch.ones_like(sums), atol=1e-4):
-            hint = ""
-            if N > 1 and close(weights, reference_weights(query, keys, mask, dim=0).nan_to_num(0.0), **tol):
-                hint = " The softmax ran over the batch (dim 0); take it over the positions (dim -1)."
-            elif close(weights, _scaled_scores(query, keys).softmax(-1) * mask, **tol):
-                hint = (
-                    " The padded weights were zeroed after the softmax: the share the padding had is lost from "
-                    "each padded row instead of going to its real positions. The padding must be out before the "
-                    "softmax normalises."
-                )
             raise CheckFailure(
-                f"case '{name}': each row of weights should sum to 1 (a softmax over the S positions); "
-                f"the sums are {[round(s, 4) for s in sums.tolist()]}.{hint}"
+                f"case '{name}': each query's weights should sum to 1 over the S positions (the last axis); the "
+                f"sums of query 0 are {[round(s, 4) for s in sums[:, 0].tolist()]}."
             )
-        if not close(weights, weights_ref, **tol) and close(weights, reference_weights(query, keys, mask, 1.0), **tol):
-            raise CheckFailure(
-                f"case '{name}': the scores are not scaled: divide query . key by sqrt(H) = "
-                f"{math.sqrt(H):.4g} before the softmax (scaled dot-product attention)."
-            )
-        scale = _fitted_scale(weights.double(), query, keys, mask)
-        if scale is not None and not close(weights, weights_ref, **tol):
-            if close(weights, reference_weights(query, keys, mask, scale), **tol):
-                named = {f"H = {H}": 1.0 / H, f"sqrt(S) = sqrt({S})": 1.0 / math.sqrt(S), f"S = {S}": 1.0 / S}
-                which = next((k for k, v in named.items() if abs(scale - v) <= 1e-6 * v), None)
+        if not close(weights, weights_ref, **tol):
+            scale = _fitted_scale(weights.double(), queries, keys, mask)
+            if scale is not None and close(weights, reference_weights(queries, keys, mask, scale), **tol):
+                named_scales = {
+                    "nothing (no scaling)": 1.0,
+                    f"H = {H}": 1.0 / H,
+                    f"sqrt(S) = sqrt({S})": 1.0 / math.sqrt(S),
+                    f"S = {S}": 1.0 / S,
+                    f"sqrt(T) = sqrt({T})": 1.0 / math.sqrt(T),
+                }
+                which = next((k for k, v in named_scales.items() if abs(scale - v) <= 1e-6 * v), None)
                 raise CheckFailure(
                     f"case '{name}': the weights are a softmax of query . key scaled by the wrong factor: "
                     + (f"you divided by {which}" if which else f"your scores are query . key times {scale:.6g}")
-                    + f"; scaled dot-product attention divides by sqrt(H) = {math.sqrt(H):.4g}, H the size of a "
-                    f"query and a key."
+                    + f"; this contract divides by sqrt(H) = {math.sqrt(H):.4g}, H the size of a query and a key."
                 )
         assert_close(
             weights.double(),
             weights_ref,
             f"weights on case '{name}'",
             **tol,
-            hint="weights[n] = softmax over the real positions j of (query[n] . keys[n, j]) / sqrt(H).",
-            letters="N S",
+            hint="weights[n, t] = softmax over the real positions j of (queries[n, t] . keys[n, j]) / sqrt(H).",
+            letters="N T S",
         )
-        if close(context, keys.mean(1), **tol) and not close(context_ref, keys.mean(1), **tol):
+        masked_scores = _scaled_scores(queries, keys) * mask[:, None, :]
+        unnormalised = torch.einsum("nts,nsh->nth", masked_scores, keys)
+        if _same(contexts, unnormalised, tol) and not _same(contexts_ref, unnormalised, tol):
             raise CheckFailure(
-                f"case '{name}': context is the plain mean of the keys; weight each key by its "
-                f"attention weight: context[n] = sum_j weights[n, j] * keys[n, j]."
+                f"case '{name}': the contexts are sums of the keys weighted by the scores, not by the weights: "
+                f"contexts[n, t] = sum_j weights[n, t, j] * keys[n, j]."
+            )
+        mean = keys.mean(1, keepdim=True).expand(N, T, H)
+        if close(contexts, mean, **tol) and not close(contexts_ref, mean, **tol):
+            raise CheckFailure(
+                f"case '{name}': the contexts are the plain mean of the keys; weight each key by its "
+                f"attention weight: contexts[n, t] = sum_j weights[n, t, j] * keys[n, j]."
             )
         assert_close(
-            context.double(),
-            context_ref,
-            f"context on case '{name}'",
+            contexts.double(),
+            contexts_ref,
+            f"contexts on case '{name}'",
             **tol,
-            hint="context[n] = sum_j weights[n, j] * keys[n, j] (a batched weights @ keys).",
-            letters="N H",
+            hint="contexts[n, t] = sum_j weights[n, t, j] * keys[n, j] (a batched weights @ keys).",
+            letters="N T H",
             factors={"S (the number of keys)": keys.shape[1]},
         )
 
@@ -233,21 +303,94 @@ ATTENTION = Exercise("attention", "attention", visible_first(_attention_cases), 
 
 
 # ==================================================================================================
-# 2. A decoder step that attends
+# 2a. The keys' part of the input gates, once per sentence
+
+
+def _gate_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
+    g = generator(seed)
+    setups = [("N=2, S=4, E=3, H=4", 2, 4, 3, 4, "float32")]
+    if hidden:
+        setups += [("float64, E = H = 3", 3, 5, 3, 3, "float64"), ("float64, one row, S=1", 1, 1, 2, 5, "float64")]
+    cases = {}
+    for name, N, S, E, H, dtype in setups:
+        cases[name] = {
+            "weights": decoder_weights(g, 5, E, H),
+            "keys": np.tanh(randn(g, N, S, H, scale=2.0)),
+            "dtype": dtype,
+        }
+    return cases
+
+
+def _gate_run(fn, case):
+    cell = _step_modules(case, WeightsOnlyGRUCell)[1]
+    return plain(fn(cell, torch.from_numpy(case["keys"]).to(_DTYPES[case["dtype"]])))
+
+
+def _gate_judge(cases, results):
+    for name, case in cases.items():
+        cell = _step_modules(case)[1].double()
+        keys = torch.from_numpy(case["keys"])
+        N, S, H = keys.shape
+        E = cell.input_size - H
+        gates_k = as_tensor(
+            result_of(results, name, "key_gates"), f"key_gates on case '{name}'", (N, S, 3 * H), "(N, S, 3H)"
+        )
+        assert_dtype(gates_k, _DTYPES[case["dtype"]], f"key_gates on case '{name}'")
+        tol = tolerance(case["dtype"])
+        with torch.no_grad():  # the input side of nn.GRUCell fed [0; k_j]: exactly the keys' part, bias_ih included
+            reference = F.linear(F.pad(keys, (E, 0)), cell.weight_ih, cell.bias_ih)
+            W_ih, b_ih, b_hh = cell.weight_ih, cell.bias_ih, cell.bias_hh
+            no_bias = reference - b_ih
+            mistakes = [
+                (
+                    "the keys were multiplied by the first H columns of weight_ih; those begin with the E columns that "
+                    "read the embedding (the cell is trained on [e(y_{t-1}); c_t]).",
+                    lambda: keys @ W_ih[:, :H].T + b_ih,
+                ),
+                ("bias_ih is missing: the contract puts it in the keys' part.", no_bias),
+                ("bias_hh was added instead of bias_ih: bias_hh belongs to the hidden side.", no_bias + b_hh),
+                (
+                    "both biases were added: bias_hh belongs to the hidden side, computed at every step.",
+                    no_bias + b_ih + b_hh,
+                ),
+            ]
+        message = first_named_mistake(gates_k.double(), reference, mistakes, same=lambda a, b: close(a, b, **tol))
+        if message:
+            raise CheckFailure(f"case '{name}': {message}")
+        assert_close(
+            gates_k.double(),
+            reference,
+            f"key_gates on case '{name}'",
+            **tol,
+            hint="key_gates[n, j] is the context's part of the input gates (bias_ih included, rows in weight_ih's "
+            "order) for the context c = keys[n, j].",
+            letters="N S G",
+        )
+
+
+KEY_GATES = Exercise("key_gates", "key_gates", visible_first(_gate_cases), _gate_run, _gate_judge)
+
+
+# ==================================================================================================
+# 2b. A decoder step that attends
 
 
 def _step_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
     g = generator(seed)
-    setups = [("N=2, S=5, V=7, E=3, H=4", [5, 3], 5, 7, 3, 4, "float32")]
+    setups = [
+        ("N=2, S=5, V=7, E=3, H=4", [5, 3], 5, 7, 3, 4, "float32", False),
+        ("float64, key gates made from other weights", [4, 2], 4, 6, 3, 4, "float64", True),
+    ]
     if hidden:
         setups += [
-            ("float64, N=4", [6, 1, 4, 6], 6, 9, 5, 6, "float64"),
-            ("float64, one row", [3], 3, 5, 2, 3, "float64"),
+            ("float64, N=4", [6, 1, 4, 6], 6, 9, 5, 6, "float64", False),
+            ("float64, one row", [3], 3, 5, 2, 3, "float64", False),
+            ("float64, N=3, key gates made from other weights", [5, 5, 2], 5, 8, 4, 5, "float64", True),
         ]
     cases = {}
-    for name, lengths, S, V, E, H, dtype in setups:
+    for name, lengths, S, V, E, H, dtype, other in setups:
         N = len(lengths)
-        cases[name] = {
+        case = {
             "weights": decoder_weights(g, V, E, H),
             "y_prev": torch.randint(2, V, (N,), generator=g).numpy(),
             "h": np.tanh(randn(g, N, H, scale=2.0)),
@@ -255,6 +398,9 @@ def _step_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
             "mask": _mask(lengths, S),
             "dtype": dtype,
         }
+        if other:  # the key gates of another cell's context columns and bias_ih: the step must read them as given
+            case["gates_from"] = {"weight_ih": randn(g, 3 * H, H, scale=0.6), "bias_ih": randn(g, 3 * H, scale=0.5)}
+        cases[name] = case
     return cases
 
 
@@ -270,11 +416,37 @@ def _step_modules(case, cell_type=nn.GRUCell) -> tuple[nn.Embedding, nn.GRUCell,
     return tuple(modules[m].to(dtype) for m in ("embedding", "cell", "out"))
 
 
+def _gates_of(case, cell: nn.GRUCell, keys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The case's key gates (N, S, 3H) and the (context columns, bias_ih) they were made with: the cell's own,
+    or the other weights the case names."""
+    H = keys.shape[-1]
+    if "gates_from" in case:
+        W_c, b = (torch.from_numpy(case["gates_from"][k]).to(keys.dtype) for k in ("weight_ih", "bias_ih"))
+    else:
+        W_c, b = cell.weight_ih.detach()[:, -H:], cell.bias_ih.detach()
+    return keys @ W_c.T + b, (W_c, b)
+
+
 def _step_run(fn, case):
     embedding, cell, out = _step_modules(case, WeightsOnlyGRUCell)
     dtype = _DTYPES[case["dtype"]]
     h, keys = (torch.from_numpy(case[k]).to(dtype) for k in ("h", "keys"))
-    return plain(fn(embedding, cell, out, torch.from_numpy(case["y_prev"]), h, keys, torch.from_numpy(case["mask"])))
+    with torch.no_grad():
+        gates_k = _gates_of(case, cell, keys)[0]
+    y_prev, mask = torch.from_numpy(case["y_prev"]), torch.from_numpy(case["mask"])
+    return plain(fn(embedding, cell, out, y_prev, h, keys, gates_k, mask))
+
+
+def _cell_with(cell: nn.GRUCell, W_c: torch.Tensor, b_ih: torch.Tensor) -> nn.GRUCell:
+    """nn.GRUCell with ``cell``'s weights, except the context's columns of weight_ih and bias_ih."""
+    E = cell.input_size - cell.hidden_size
+    other = nn.GRUCell(cell.input_size, cell.hidden_size).double()
+    with torch.no_grad():
+        for param, value in zip(
+            other.parameters(), (torch.cat([cell.weight_ih[:, :E], W_c], 1), cell.weight_hh, b_ih, cell.bias_hh)
+        ):
+            param.copy_(value)
+    return other
 
 
 def _step_judge(cases, results):
@@ -283,10 +455,12 @@ def _step_judge(cases, results):
         y_prev, h, keys, mask = (torch.from_numpy(case[k]) for k in ("y_prev", "h", "keys", "mask"))
         N, S, H = keys.shape
         V = out.out_features
+        _, (W_c, b_c) = _gates_of(case, cell, keys)
+        model = _cell_with(cell, W_c, b_c)  # the cell the key gates stand for: nn.GRUCell on [e; c_t]
 
-        def reference(query, context=None):
+        def reference(query, context=None, cell=model):
             with torch.no_grad():
-                weights = reference_weights(query, keys, mask)
+                weights = reference_weights(query[:, None], keys, mask)[:, 0]
                 context = torch.einsum("ns,nsh->nh", weights, keys) if context is None else context
                 h_new = cell(torch.cat([embedding(y_prev), context], dim=-1), h)
                 return out(h_new), h_new, weights
@@ -319,7 +493,10 @@ def _step_judge(cases, results):
                         [embedding(y_prev).detach().double()] if embedding.embedding_dim == H else []
                     ),
                 }
-                wrong = {label: [reference_weights(q, keys, mask) for q in qs] for label, qs in queries.items()}
+                wrong = {
+                    label: [reference_weights(q[:, None], keys, mask)[:, 0] for q in qs]
+                    for label, qs in queries.items()
+                }
             if close(h_new, h_ref, **tol) and close(weights, wrong["h_new instead of h"][0], **tol):
                 raise CheckFailure(
                     f"case '{name}': h_new is right, so this step's context was made with the right query, but the "
@@ -338,8 +515,8 @@ def _step_judge(cases, results):
                 weights_ref,
                 f"weights on case '{name}'",
                 **tol,
-                hint="The previous state h is the query; attention returns the pair (context, weights), in that "
-                "order, and the weights to return are the ones it used.",
+                hint="The previous state h is the query; attention returns the pair (contexts, weights), in that "
+                "order, and the weights to return are the ones this step's context was made with.",
             )
         right = [
             n for n, got, ref in (("logits", logits, logits_ref), ("h_new", h_new, h_ref)) if close(got, ref, **tol)
@@ -347,28 +524,17 @@ def _step_judge(cases, results):
         wrong = [n for n in ("logits", "h_new") if n not in right]
         where = which_differ(["weights", *right], wrong)
         where = f"\n{where}" if where else ""
-        with torch.no_grad():  # the same cell fed its two inputs the other way round
-            context_ref = torch.einsum("ns,nsh->nh", weights_ref, keys)
-            swapped = cell(torch.cat([context_ref, embedding(y_prev)], dim=-1), h)
-        if close(h_new, swapped, **tol) and not close(h_ref, swapped, **tol):
-            raise CheckFailure(
-                f"case '{name}': the two parts of the cell's input are swapped: the cell's weights read them in the "
-                f"order of the equation s_t = GRU([e(y_{{t-1}}); c_t], s_{{t-1}})."
-            )
         if not close(h_new, h_ref, **tol):
-            _name_cell_mistake(name, h_new, cell, torch.cat([embedding(y_prev).detach(), context_ref], -1), h, tol)
-        unweighted = reference(h, keys.mean(1))
-        if close(h_new, unweighted[1], **tol) and not close(h_ref, unweighted[1], **tol):
-            raise CheckFailure(
-                f"case '{name}': the cell was fed the plain mean of the keys; feed the attended context."
+            _name_step_mistake(
+                name, case, h_new, h, cell, model, reference, embedding(y_prev).detach(), keys, mask, tol
             )
         assert_close(
             h_new.double(),
             h_ref,
             f"h_new on case '{name}'",
             **tol,
-            hint="The cell's input is the previous token's embedding followed by the attended context (E + H "
-            "features, in that order), and its state is the previous state h." + where,
+            hint="The cell's input side is the embedding's columns times e(y_{t-1}) plus the context's gates, "
+            "which gates_k holds per key (bias_ih included); the hidden side is the previous state h's." + where,
         )
         stale = out(h).detach()
         if close(logits, stale, **tol) and not close(logits_ref, stale, **tol):
@@ -385,23 +551,55 @@ def _step_judge(cases, results):
         )
 
 
-def _name_cell_mistake(name, h_new, cell, x, h, tol) -> None:
-    """Raise the named mistake of the step computed from the cell's weights on x = [e; c_t] that reproduces
-    ``h_new``, if one does: the embedding read by the context's columns, or notebook 05's GRU variants."""
+def _name_step_mistake(name, case, h_new, h, cell, model, reference, e, keys, mask, tol) -> None:
+    """Raise the named mistake that reproduces a wrong ``h_new``, if one does: the key gates ignored (the context's
+    gates recomputed from the cell's columns), bias_ih twice, the padded keys' gates leaking, the plain mean of
+    the keys, the embedding read by the context's columns, or notebook 05's GRU variants."""
     __tracebackhide__ = True
-    E = x.shape[1] - h.shape[1]
-    W_ih, W_hh, b_ih, b_hh = (p.detach() for p in (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh))
+    E = e.shape[-1]
+    W_ih, b_ih = cell.weight_ih.detach(), cell.bias_ih.detach()
+    W_c, b_c = model.weight_ih.detach()[:, E:], model.bias_ih.detach()
     with torch.no_grad():
-        other = nn.GRUCell(cell.input_size, cell.hidden_size).double()
-        for param, value in zip(other.parameters(), (torch.cat([W_ih[:, -E:], W_ih[:, E:]], 1), W_hh, b_ih, b_hh)):
-            param.copy_(value)
-        e_by_context_columns = other(x, h)
-    if close(h_new, e_by_context_columns, **tol) and not close(cell(x, h).detach(), e_by_context_columns, **tol):
-        raise CheckFailure(
-            f"case '{name}': h_new: the embedding was multiplied by the last E columns of weight_ih, which read the "
-            f"context: the cell was trained on [e(y_{{t-1}}); c_t], so the embedding's columns are the first E."
-        )
-    message = name_mistakes([h_new], lambda kwargs: [gru_variant(x, h, W_ih, W_hh, b_ih, b_hh, **kwargs)])
+        weights = reference_weights(h[:, None], keys, mask)[:, 0]
+        context = torch.einsum("ns,nsh->nh", weights, keys)
+        unmasked = torch.einsum("ns,nsh->nh", reference_weights(h[:, None], keys, torch.ones_like(mask))[:, 0], keys)
+        e_by_context_columns = _cell_with(cell, W_c, b_c)
+        e_by_context_columns.weight_ih[:, :E] = W_ih[:, -E:]
+    mistakes = [
+        (
+            "the context's gates were computed from weight_ih's own context columns and bias_ih at this step; this "
+            "case hands the step key gates made from other weights, and the step must take the context's part of "
+            "its input gates from gates_k (computed once per sentence), not recompute it.",
+            lambda: reference(h, cell=_cell_with(cell, W_ih[:, E:], b_ih))[1] if "gates_from" in case else None,
+        ),
+        (
+            "bias_ih was added twice: gates_k already holds it (the weights of a row sum to 1, so it rides along "
+            "in every key's gates); the embedding's part adds no bias of its own.",
+            lambda: reference(h, cell=_cell_with(cell, W_c, b_c + b_ih))[1],
+        ),
+        (
+            "the padded keys' gates leak into the step: the context's gates were mixed with weights that give the "
+            "padding a share; the padded positions of gates_k are not zero (they hold bias_ih at least), only a "
+            "weight of exactly 0 keeps them out.",
+            lambda: reference(h, unmasked)[1],
+        ),
+        (
+            "the cell was fed the plain mean of the keys (or of their gates); mix them with this step's attention "
+            "weights.",
+            lambda: reference(h, keys.mean(1))[1],
+        ),
+        (
+            "the embedding was multiplied by the last E columns of weight_ih, which read the context: the cell "
+            "was trained on [e(y_{t-1}); c_t], so the embedding's columns are the first E.",
+            lambda: reference(h, cell=e_by_context_columns)[1],
+        ),
+    ]
+    message = first_named_mistake(h_new.double(), reference(h)[1], mistakes, same=lambda a, b: close(a, b, **tol))
+    if message:
+        raise CheckFailure(f"case '{name}': h_new: {message}")
+    x = torch.cat([e, context], -1)
+    W_model, W_hh, b_hh = model.weight_ih.detach(), model.weight_hh.detach(), model.bias_hh.detach()
+    message = name_mistakes([h_new], lambda kwargs: [gru_variant(x, h, W_model, W_hh, b_c, b_hh, **kwargs)])
     if message:
         raise CheckFailure(f"case '{name}': h_new: {message}")
 
@@ -411,7 +609,8 @@ ATTENTION_DECODER_STEP = Exercise(
 )
 
 
-EXERCISES = (ATTENTION, ATTENTION_DECODER_STEP)
+EXERCISES = (ATTENTION, KEY_GATES, ATTENTION_DECODER_STEP)
 
 check_attention = ATTENTION.check
+check_key_gates = KEY_GATES.check
 check_attention_decoder_step = ATTENTION_DECODER_STEP.check

@@ -120,7 +120,8 @@ def _judge(cases, results):
             expected,
             f"gates_c on case '{name}'",
             **tolerance(case["dtype"]),
-            hint="gates_c = W_c c + bias_ih: the part of the cell's input gates that comes from c, in weight_ih's row order.",
+            hint="gates_c: the part of the cell's input-side pre-activation that does not depend on y_{t-1}, "
+            "bias_ih included, in weight_ih's row order.",
             letters="N H",
             blocks=(1, "rzn"),
         )
