@@ -85,6 +85,11 @@ def _context_projection(weight_ih: torch.Tensor, bias_ih: torch.Tensor, context:
     return F.linear(F.pad(context, (E, 0)), weight_ih, bias_ih)
 
 
+def _activated(gates: torch.Tensor) -> torch.Tensor:
+    r_z, n = gates.split([2 * gates.shape[-1] // 3, gates.shape[-1] // 3], dim=-1)
+    return torch.cat([torch.sigmoid(r_z), torch.tanh(n)], dim=-1)
+
+
 def _judge(cases, results):
     for name, case in cases.items():
         cell = _cell(case).double()  # the weights exactly as the learner's cell holds them
@@ -98,20 +103,41 @@ def _judge(cases, results):
             value, grads = value[0], list(value[1:])
         got = as_tensor(value, f"gates_c on case '{name}'", (N, 3 * H), "(N, 3H)")
         read_by_c = _context_projection(W_ih, torch.zeros_like(b_ih), context)  # W_c c, no bias
-        wrong = [
-            (
-                "the context was multiplied by the first H columns of weight_ih; those begin with the E columns that "
-                "read the embedding. Which columns read c is fixed by the order the cell was trained on, [e(y_{t-1}); c]",
-                F.linear(context, W_ih[:, :H], b_ih),
-            ),
-            ("bias_ih is missing: gates_c is the context's part of the input gates with bias_ih in it", read_by_c),
-            (
-                "bias_hh is added as well: it belongs to the hidden side of the gates (inside the reset product for "
-                "the candidate n), which decoder_step adds at every step",
-                expected + b_hh,
-            ),
-            ("bias_hh is used where bias_ih goes: gates_c is on the input side of the cell", read_by_c + b_hh),
-        ]
+        wrong = (
+            [
+                (
+                    "the context was multiplied by the first H columns of weight_ih; those begin with the E columns that "
+                    "read the embedding. Which columns read c is fixed by the order the cell was trained on, [e(y_{t-1}); c]",
+                    F.linear(context, W_ih[:, :H], b_ih),
+                ),
+                ("bias_ih is missing: gates_c is the context's part of the input gates with bias_ih in it", read_by_c),
+                (
+                    "bias_hh is added as well: it belongs to the hidden side of the gates (inside the reset product for "
+                    "the candidate n), which decoder_step adds at every step",
+                    expected + b_hh,
+                ),
+                ("bias_hh is used where bias_ih goes: gates_c is on the input side of the cell", read_by_c + b_hh),
+            ]
+            + [
+                (
+                    "the context was multiplied by weight_hh, the matrix that reads the decoder's state s_{t-1}; the "
+                    "context c is an input of the cell, read by columns of weight_ih",
+                    F.linear(context, cell.weight_hh.detach(), bias),
+                )
+                for bias in (b_ih, None)
+            ]
+            + [
+                (
+                    f"{how} was applied: gates_c is a pre-activation, one part of the sums the gates' activations act on "
+                    "once the per-step parts are added",
+                    activated,
+                )
+                for how, activated in (
+                    ("the sigmoid", torch.sigmoid(expected)),
+                    ("an activation (sigmoid for r and z, tanh for n)", _activated(expected)),
+                )
+            ]
+        )
         message = first_named_mistake(got, expected, wrong, same=lambda a, b: close(a, b, case["dtype"]))
         if message:
             raise CheckFailure(f"case '{name}': {message}.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 import torch.nn.functional as F
 
 from course_lib.checks.nb06_seq2seq import check_context_gates
@@ -45,6 +46,16 @@ def calls_the_cell(cell, context):
     return cell(F.pad(context, (zeros.shape[1], 0)), context)
 
 
+def state_matrix(cell, context):
+    """Reads the context with weight_hh, the matrix of the state."""
+    return context @ cell.weight_hh.T + cell.bias_ih
+
+
+def activated(cell, context):
+    """The sigmoid of the right pre-activation."""
+    return torch.sigmoid(context_gates(cell, context))
+
+
 @pytest.mark.parametrize(
     "wrong, message, hidden",
     [
@@ -54,6 +65,8 @@ def calls_the_cell(cell, context):
         pytest.param(both_biases, "bias_hh is added as well", False, id="both_biases"),
         pytest.param(hidden_bias, "bias_hh is used where bias_ih goes", False, id="hidden_bias"),
         pytest.param(detached, "gradient", False, id="detached"),
+        pytest.param(state_matrix, "multiplied by weight_hh", False, id="state_matrix"),
+        pytest.param(activated, "the sigmoid was applied: gates_c is a pre-activation", False, id="activated"),
         pytest.param(calls_the_cell, r"not by calling cell\(\.\.\.\)", False, id="calls_the_cell"),
     ],
 )
