@@ -95,7 +95,8 @@ def _run(course: Path, subs: Path, options: GradeOptions, label: str, students: 
     )
     coordinator = sum(summary.timings.get(step, 0.0) for step in COORDINATOR)
     # Dask's own cost: starting the cluster, and the time the workers were not running a task while the run
-    # was in its task phase (hand-off, scheduling, results coming back, the last tasks' imbalance)
+    # was in its task phase (hand-off, scheduling, results coming back, the last tasks' imbalance); a task's
+    # own sandbox start and same-code check are its work ("in workers"), not idle time
     idle = summary.timings.get("tasks (wall)", 0.0) - summary.timings.get("tasks: in workers", 0.0) / cores
     engine = summary.timings.get("cluster start", 0.0) + max(0.0, idle)
     for step, seconds in summary.timings.items():

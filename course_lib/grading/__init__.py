@@ -12,6 +12,7 @@ writer of the course folder and the real gradebook:
     cluster      the Dask cluster: a local one started here, or ``--scheduler``; TLS; same-code check
     quiet        Dask's scheduler and worker without their HTTP listener (also used by remote workers)
     tasks        which pairs one task takes: one student's (their notebooks then share a sandbox)
+    estimate     how long a pair is expected to take (tasks go out longest first)
     record       records each returned outcome: gradebook, files, resume marks
     batch        many outcomes in one gradebook session and one transaction (the rows SaveAutoGrades writes)
     rescore      scores again from the gradebook (late penalties, due dates, extensions), pages refreshed
