@@ -61,7 +61,7 @@ MISTAKES = {
         "_, weights = attention(h[:, None], keys, mask)",
         "_, weights = attention(h[:, None], keys, torch.ones_like(mask))",
         "test_attention_decoder_step",
-        "pass the mask to the attention",
+        "padding gets attention weight",
     ),
 }
 

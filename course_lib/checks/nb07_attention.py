@@ -18,6 +18,7 @@ old state).
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -26,9 +27,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from course_lib.checks.compare import describe
-from course_lib.checks.core import CheckFailure, Exercise, result_of
+from course_lib.checks.core import _RAISED_IN, CheckFailure, Exercise, LearnerError, _innermost_function, result_of
 from course_lib.checks.nb05_gru.variants import gru_variant, name_mistakes
 from course_lib.checks.nb06_seq2seq.cases import WeightsOnlyGRUCell, decoder_weights
+from course_lib.checks.nb06_seq2seq.decoder_step import STEP_MISTAKES
 from course_lib.checks.toolkit import (
     as_tensor,
     assert_close,
@@ -190,7 +192,7 @@ def _attention_mistakes(queries, keys, mask) -> list[tuple[str, Any]]:
         ),
         (
             "the mask was applied along the queries' axis (as if it were (N, T, 1)): mask[n] marks the S keys of "
-            "row n, and every query of that row must ignore the same padded keys (broadcast it over T).",
+            "row n. Along which axis of the scores (N, T, S) do the keys run?",
             over_queries_axis,
         ),
         (
@@ -199,10 +201,29 @@ def _attention_mistakes(queries, keys, mask) -> list[tuple[str, Any]]:
             lambda: reference_weights(queries, keys, mask, dim=1) if T > 1 else None,
         ),
         (
-            "the softmax ran over the batch (dim 0); take it over the key positions (dim -1).",
+            "the softmax ran over the batch (dim 0): over which axis must each query's weights sum to 1?",
             lambda: reference_weights(queries, keys, mask, dim=0) if N > 1 else None,
         ),
     ]
+
+
+def _name_a_mask_broadcast_error(name: str, value: Any, N: int, T: int, S: int) -> None:
+    """Name torch's broadcast error of a mask (N, S) laid along the queries' axis T of the scores (N, T, S): the
+    sizes T and S clash at dimension 1 (raised only where T != S and neither is 1)."""
+    __tracebackhide__ = True
+    if not isinstance(value, LearnerError) or T == S or 1 in (T, S):
+        return
+    clash = re.search(
+        r"size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\) at non-singleton "
+        r"dimension (\d+)",
+        value.message,
+    )
+    if clash and {int(clash.group(1)), int(clash.group(2))} == {T, S} and int(clash.group(3)) in (1, -2):
+        raise CheckFailure(
+            f"case '{name}' (N={N}, T={T}, S={S}): attention raised torch's broadcast error ({value.message}): the "
+            f"mask was laid along the queries' axis T, as if it were (N, T, 1) (mask[:, :, None]), against "
+            f"scores (N, T, S). mask[n] marks the S keys of row n: along which axis of the scores do they run?"
+        )
 
 
 def _attention_judge(cases, results):
@@ -212,6 +233,7 @@ def _attention_judge(cases, results):
         T = queries.shape[1]
         weights_ref = reference_weights(queries, keys, mask)  # (N, T, S)
         contexts_ref = F.scaled_dot_product_attention(queries, keys, keys, attn_mask=mask[:, None, :])  # (N, T, H)
+        _name_a_mask_broadcast_error(name, results.get(name), N, T, S)
         contexts, weights = _results(result_of(results, name, "attention"), "attention", 2, "contexts, weights")
         contexts = as_tensor(contexts, f"contexts on case '{name}'", (N, T, H), "(N, T, H)")
         weights = as_tensor(weights, f"weights on case '{name}'", (N, T, S), "(N, T, S)")
@@ -279,14 +301,14 @@ def _attention_judge(cases, results):
         unnormalised = torch.einsum("nts,nsh->nth", masked_scores, keys)
         if _same(contexts, unnormalised, tol) and not _same(contexts_ref, unnormalised, tol):
             raise CheckFailure(
-                f"case '{name}': the contexts are sums of the keys weighted by the scores, not by the weights: "
-                f"contexts[n, t] = sum_j weights[n, t, j] * keys[n, j]."
+                f"case '{name}': the contexts are sums of the keys weighted by the scores, not by the weights. "
+                f"Which of the two sums to 1 over the keys?"
             )
         mean = keys.mean(1, keepdim=True).expand(N, T, H)
         if close(contexts, mean, **tol) and not close(contexts_ref, mean, **tol):
             raise CheckFailure(
-                f"case '{name}': the contexts are the plain mean of the keys; weight each key by its "
-                f"attention weight: contexts[n, t] = sum_j weights[n, t, j] * keys[n, j]."
+                f"case '{name}': the contexts are the plain mean of the keys: every key counts the same. Where "
+                f"do the weights you return enter the contexts?"
             )
         assert_close(
             contexts.double(),
@@ -348,6 +370,12 @@ def _gate_judge(cases, results):
                     lambda: keys @ W_ih[:, :H].T + b_ih,
                 ),
                 ("bias_ih is missing: the contract puts it in the keys' part.", no_bias),
+                (
+                    "bias_hh's r and z rows (b_hr, b_hz) were folded into the keys' gates along with bias_ih: a fold "
+                    "that rows r and z would allow, since they are added outside the reset, but this contract keeps "
+                    "all of bias_hh for the step (its hidden side), and gates_k holds bias_ih only.",
+                    reference + torch.cat([b_hh[: 2 * H], torch.zeros_like(b_hh[2 * H :])]),
+                ),
                 ("bias_hh was added instead of bias_ih: bias_hh belongs to the hidden side.", no_bias + b_hh),
                 (
                     "both biases were added: bias_hh belongs to the hidden side, computed at every step.",
@@ -434,7 +462,28 @@ def _step_run(fn, case):
     with torch.no_grad():
         gates_k = _gates_of(case, cell, keys)[0]
     y_prev, mask = torch.from_numpy(case["y_prev"]), torch.from_numpy(case["mask"])
-    return plain(fn(embedding, cell, out, y_prev, h, keys, gates_k, mask))
+    own = _recorded(_own_attention(fn), h[:, None], keys, mask)  # exercise 1's attention, asked by s_{t-1}
+    return own, _recorded(fn, embedding, cell, out, y_prev, h, keys, gates_k, mask)
+
+
+def _own_attention(fn):
+    """The learner's ``attention`` (exercise 1), as the step's notebook defines it; None when it has none."""
+    attend = getattr(fn, "__globals__", {}).get("attention")
+    return attend if callable(attend) else None
+
+
+def _recorded(fn, *args):
+    """What ``fn(*args)`` returned, or what it raised as a :class:`LearnerError` (as ``run_cases`` records it),
+    so that the step's result and its ``attention``'s both reach the judge; None when there is no ``fn``."""
+    if fn is None:
+        return None
+    try:
+        return plain(fn(*args))
+    except Exception as error:  # the learner's bug becomes data the judge can name
+        message = str(error)[:500]
+        if isinstance(error, NotImplementedError):
+            message = f"{_RAISED_IN}{_innermost_function(error)}: {message}"
+        return LearnerError(type(error).__name__, message)
 
 
 def _cell_with(cell: nn.GRUCell, W_c: torch.Tensor, b_ih: torch.Tensor) -> nn.GRUCell:
@@ -453,102 +502,159 @@ def _step_judge(cases, results):
     for name, case in cases.items():
         embedding, cell, out = (m.double() for m in _step_modules(case))
         y_prev, h, keys, mask = (torch.from_numpy(case[k]) for k in ("y_prev", "h", "keys", "mask"))
-        N, S, H = keys.shape
-        V = out.out_features
         _, (W_c, b_c) = _gates_of(case, cell, keys)
         model = _cell_with(cell, W_c, b_c)  # the cell the key gates stand for: nn.GRUCell on [e; c_t]
+        own, value = results[name] if isinstance(results.get(name), tuple) else (None, results.get(name))
+        blame = _own_attention_fault(name, own, h, keys, mask, case["dtype"])
+        if blame and not _step_used(own, value, case["dtype"]):
+            blame = None  # the step did not take its weights from this `attention`: judge the step itself
+        try:
+            _judge_step_case(name, case, {name: value}, embedding, cell, out, y_prev, h, keys, mask, model)
+        except CheckFailure:
+            if blame:  # the step failed where its attention is wrong: exercise 1 first
+                raise CheckFailure(blame) from None
+            raise
 
-        def reference(query, context=None, cell=model):
-            with torch.no_grad():
-                weights = reference_weights(query[:, None], keys, mask)[:, 0]
-                context = torch.einsum("ns,nsh->nh", weights, keys) if context is None else context
-                h_new = cell(torch.cat([embedding(y_prev), context], dim=-1), h)
-                return out(h_new), h_new, weights
 
-        logits, h_new, weights = _results(
-            result_of(results, name, "attention_decoder_step"), "attention_decoder_step", 3, "logits, h_new, weights"
-        )
-        logits = as_tensor(logits, f"logits on case '{name}'", (N, V), "(N, V)")
-        h_new = as_tensor(h_new, f"h_new on case '{name}'", (N, H), "(N, H)")
-        weights = as_tensor(weights, f"weights on case '{name}'", (N, S), "(N, S)")
-        for value, label in ((logits, "logits"), (h_new, "h_new"), (weights, "weights")):
-            assert_dtype(value, _DTYPES[case["dtype"]], f"{label} on case '{name}'")
-        tol = tolerance(case["dtype"])  # the case's dtype fixes the tolerance, never the result's
-        logits_ref, h_ref, weights_ref = reference(h)
-        if not close(weights, weights_ref, **tol):
-            if (weights.double()[~mask].abs() > 1e-6).any():
-                raise CheckFailure(f"case '{name}': padding gets attention weight: pass the mask to the attention.")
-            uniform = mask.double() / mask.double().sum(-1, keepdim=True)
-            if close(weights, uniform, **tol) and not close(weights_ref, uniform, **tol):
-                raise CheckFailure(
-                    f"case '{name}': every real position gets the same weight (1 / the number of real positions): "
-                    f"the context is the mean of the keys, not an attention of the state over them."
-                )
-            with (
-                torch.no_grad()
-            ):  # the query was a new state (the one returned, or the step's right one), or y's embedding
-                queries = {
-                    "h_new instead of h": [h_new.double(), h_ref],
-                    "the embedding of y_prev instead of h": (
-                        [embedding(y_prev).detach().double()] if embedding.embedding_dim == H else []
-                    ),
-                }
-                wrong = {
-                    label: [reference_weights(q[:, None], keys, mask)[:, 0] for q in qs]
-                    for label, qs in queries.items()
-                }
-            if close(h_new, h_ref, **tol) and close(weights, wrong["h_new instead of h"][0], **tol):
-                raise CheckFailure(
-                    f"case '{name}': h_new is right, so this step's context was made with the right query, but the "
-                    f"weights you return are another query's: those of s_t, the state the step returns (the next "
-                    f"step's query). Return the weights this step's context was made with."
-                )
-            for label, candidates in wrong.items():
-                if any(close(weights, w, **tol) for w in candidates):
-                    raise CheckFailure(
-                        f"case '{name}': you queried the attention with {label}: the weights you returned are the ones "
-                        f"that query asks for. In this notebook the previous state h asks for the context, before the "
-                        f"cell runs (the cell needs that context as input)."
-                    )
-            assert_close(
-                weights.double(),
-                weights_ref,
-                f"weights on case '{name}'",
-                **tol,
-                hint="The previous state h is the query; attention returns the pair (contexts, weights), in that "
-                "order, and the weights to return are the ones this step's context was made with.",
+def _array(value: Any) -> torch.Tensor | None:
+    """A returned tensor (an array once it has crossed to the judge) as a tensor; None for anything else."""
+    if isinstance(value, np.ndarray) and value.dtype.kind in "fc":
+        return torch.from_numpy(value)
+    return value if isinstance(value, torch.Tensor) else None
+
+
+def _step_used(own, value, dtype) -> bool:
+    """Whether the step's result is what the learner's ``attention`` gave it: the same error, or the same weights
+    (NaN included) as that attention's for the query s_{t-1}."""
+    if isinstance(own, LearnerError) or isinstance(value, LearnerError):
+        return isinstance(own, LearnerError) and isinstance(value, LearnerError) and own.type == value.type
+    if not (isinstance(value, tuple) and len(value) == 3 and isinstance(own, tuple) and len(own) == 2):
+        return False
+    got, theirs = _array(value[2]), _array(own[1])
+    if got is None or theirs is None or theirs.dim() != 3:
+        return False
+    return _same(got, theirs[:, 0], tolerance(dtype))
+
+
+def _own_attention_fault(name, own, h, keys, mask, dtype) -> str | None:
+    """What is wrong with the learner's ``attention`` (exercise 1) on this step's query s_{t-1}, or None (right,
+    not written yet, or not found): F.scaled_dot_product_attention and the masked softmax are the reference."""
+    if own is None or (isinstance(own, LearnerError) and own.type == "NotImplementedError"):
+        return None
+    first = (
+        f"case '{name}': your `attention` (exercise 1) is wrong on this step's query (the previous state, "
+        f"one query per row)"
+    )
+    if isinstance(own, LearnerError):
+        return f"{first}: it raised {own.type}: {own.message}. Pass exercise 1's check first; then run this one."
+    with torch.no_grad():
+        weights_ref = reference_weights(h[:, None], keys, mask)
+        contexts_ref = F.scaled_dot_product_attention(h[:, None], keys, keys, attn_mask=mask[:, None, :])
+    tol = tolerance(dtype)
+    if not isinstance(own, tuple) or len(own) != 2:
+        return f"{first}: it should return (contexts, weights). Pass exercise 1's check first; then run this one."
+    for got, ref, label in ((_array(own[0]), contexts_ref, "contexts"), (_array(own[1]), weights_ref, "weights")):
+        if got is None or tuple(got.shape) != tuple(ref.shape) or not _same(got, ref, tol):
+            return (
+                f"{first}: its {label} differ from torch's scaled dot-product attention. The step's error may be "
+                f"exercise 1's: pass exercise 1's check first; then run this one."
             )
-        right = [
-            n for n, got, ref in (("logits", logits, logits_ref), ("h_new", h_new, h_ref)) if close(got, ref, **tol)
-        ]
-        wrong = [n for n in ("logits", "h_new") if n not in right]
-        where = which_differ(["weights", *right], wrong)
-        where = f"\n{where}" if where else ""
-        if not close(h_new, h_ref, **tol):
-            _name_step_mistake(
-                name, case, h_new, h, cell, model, reference, embedding(y_prev).detach(), keys, mask, tol
-            )
-        assert_close(
-            h_new.double(),
-            h_ref,
-            f"h_new on case '{name}'",
-            **tol,
-            hint="The cell's input side is the embedding's columns times e(y_{t-1}) plus the context's gates, "
-            "which gates_k holds per key (bias_ih included); the hidden side is the previous state h's." + where,
-        )
-        stale = out(h).detach()
-        if close(logits, stale, **tol) and not close(logits_ref, stale, **tol):
+    return None
+
+
+def _judge_step_case(name, case, results, embedding, cell, out, y_prev, h, keys, mask, model) -> None:
+    """One case of ``attention_decoder_step``: the weights, then h_new, then the logits."""
+    __tracebackhide__ = True
+    N, S, H = keys.shape
+    V = out.out_features
+
+    def reference(query, context=None, cell=model):
+        with torch.no_grad():
+            weights = reference_weights(query[:, None], keys, mask)[:, 0]
+            context = torch.einsum("ns,nsh->nh", weights, keys) if context is None else context
+            h_new = cell(torch.cat([embedding(y_prev), context], dim=-1), h)
+            return out(h_new), h_new, weights
+
+    logits, h_new, weights = _results(
+        result_of(results, name, "attention_decoder_step"), "attention_decoder_step", 3, "logits, h_new, weights"
+    )
+    logits = as_tensor(logits, f"logits on case '{name}'", (N, V), "(N, V)")
+    h_new = as_tensor(h_new, f"h_new on case '{name}'", (N, H), "(N, H)")
+    weights = as_tensor(weights, f"weights on case '{name}'", (N, S), "(N, S)")
+    for value, label in ((logits, "logits"), (h_new, "h_new"), (weights, "weights")):
+        assert_dtype(value, _DTYPES[case["dtype"]], f"{label} on case '{name}'")
+    tol = tolerance(case["dtype"])  # the case's dtype fixes the tolerance, never the result's
+    logits_ref, h_ref, weights_ref = reference(h)
+    if not close(weights, weights_ref, **tol):
+        if (weights.double()[~mask].abs() > 1e-6).any():
             raise CheckFailure(
-                f"case '{name}': the logits are read out of the previous state h; the step's output comes from the "
-                f"state the cell has just made.{where}"
+                f"case '{name}': padding gets attention weight: the weights you return are not 0 where mask is "
+                f"False. What does the attention of this step know about the padded keys?"
             )
+        uniform = mask.double() / mask.double().sum(-1, keepdim=True)
+        if close(weights, uniform, **tol) and not close(weights_ref, uniform, **tol):
+            raise CheckFailure(
+                f"case '{name}': every real position gets the same weight (1 / the number of real positions): "
+                f"the context is the mean of the keys, not an attention of the state over them."
+            )
+        with torch.no_grad():  # the query was a new state (the one returned, or the step's right one), or y's embedding
+            queries = {
+                "h_new instead of h": [h_new.double(), h_ref],
+                "the embedding of y_prev instead of h": (
+                    [embedding(y_prev).detach().double()] if embedding.embedding_dim == H else []
+                ),
+            }
+            wrong = {
+                label: [reference_weights(q[:, None], keys, mask)[:, 0] for q in qs] for label, qs in queries.items()
+            }
+        if close(h_new, h_ref, **tol) and close(weights, wrong["h_new instead of h"][0], **tol):
+            raise CheckFailure(
+                f"case '{name}': h_new is right, so this step's context was made with the right query, but the "
+                f"weights you return are another query's: those of s_t, the state the step returns (the next "
+                f"step's query). Return the weights this step's context was made with."
+            )
+        for label, candidates in wrong.items():
+            if any(close(weights, w, **tol) for w in candidates):
+                raise CheckFailure(
+                    f"case '{name}': you queried the attention with {label}: the weights you returned are the ones "
+                    f"that query asks for. Question 1: c_t is an input of the cell that makes s_t; which state "
+                    f"can ask for it?"
+                )
         assert_close(
-            logits.double(),
-            logits_ref,
-            f"logits on case '{name}'",
+            weights.double(),
+            weights_ref,
+            f"weights on case '{name}'",
             **tol,
-            hint="The logits are read from the new state." + where,
+            hint="attention returns the pair (contexts, weights), in that order. Which state asks for c_t "
+            "(question 1), and are the weights you return the ones this step's context was made with?",
         )
+    right = [n for n, got, ref in (("logits", logits, logits_ref), ("h_new", h_new, h_ref)) if close(got, ref, **tol)]
+    wrong = [n for n in ("logits", "h_new") if n not in right]
+    where = which_differ(["weights", *right], wrong)
+    where = f"\n{where}" if where else ""
+    if not close(h_new, h_ref, **tol):
+        _name_step_mistake(name, case, h_new, h, cell, model, reference, embedding(y_prev).detach(), keys, mask, tol)
+    assert_close(
+        h_new.double(),
+        h_ref,
+        f"h_new on case '{name}'",
+        **tol,
+        hint="h_new is s_t: what nn.GRUCell, with the weights gates_k stands for, gives on [e(y_{t-1}); c_t] "
+        "from s_{t-1}." + where,
+    )
+    stale = out(h).detach()
+    if close(logits, stale, **tol) and not close(logits_ref, stale, **tol):
+        raise CheckFailure(
+            f"case '{name}': the logits are read out of the previous state h. Which state do the scores of "
+            f"y_t come from?{where}"
+        )
+    assert_close(
+        logits.double(),
+        logits_ref,
+        f"logits on case '{name}'",
+        **tol,
+        hint="The logits are read from the new state." + where,
+    )
 
 
 def _name_step_mistake(name, case, h_new, h, cell, model, reference, e, keys, mask, tol) -> None:
@@ -567,30 +673,29 @@ def _name_step_mistake(name, case, h_new, h, cell, model, reference, e, keys, ma
         e_by_context_columns.weight_ih[:, :E] = W_ih[:, -E:]
     mistakes = [
         (
-            "the context's gates were computed from weight_ih's own context columns and bias_ih at this step; this "
-            "case hands the step key gates made from other weights, and the step must take the context's part of "
-            "its input gates from gates_k (computed once per sentence), not recompute it.",
+            "the context's gates were recomputed from weight_ih's own context columns and bias_ih at this step "
+            "instead of read from gates_k, which this case made from other weights. What does the contract make "
+            "the step's only source of the context's part of its input gates?",
             lambda: reference(h, cell=_cell_with(cell, W_ih[:, E:], b_ih))[1] if "gates_from" in case else None,
         ),
         (
-            "bias_ih was added twice: gates_k already holds it (the weights of a row sum to 1, so it rides along "
-            "in every key's gates); the embedding's part adds no bias of its own.",
+            "bias_ih was added twice: h_new matches the step with bias_ih added on top of the mix of gates_k. "
+            "Question 2: how much bias_ih does that mix carry already?",
             lambda: reference(h, cell=_cell_with(cell, W_c, b_c + b_ih))[1],
         ),
         (
-            "the padded keys' gates leak into the step: the context's gates were mixed with weights that give the "
-            "padding a share; the padded positions of gates_k are not zero (they hold bias_ih at least), only a "
-            "weight of exactly 0 keeps them out.",
+            "the padded keys' gates leak into the step: h_new matches a mix of gates_k in which the padded "
+            "positions have a share. Question 3: why are a padded key's gates not zero, and what keeps them out?",
             lambda: reference(h, unmasked)[1],
         ),
         (
-            "the cell was fed the plain mean of the keys (or of their gates); mix them with this step's attention "
-            "weights.",
+            "the cell was fed the plain mean of the keys (or of their gates): every key counts the same. Which "
+            "weights make this step's mix?",
             lambda: reference(h, keys.mean(1))[1],
         ),
         (
-            "the embedding was multiplied by the last E columns of weight_ih, which read the context: the cell "
-            "was trained on [e(y_{t-1}); c_t], so the embedding's columns are the first E.",
+            "the embedding was multiplied by the last E columns of weight_ih, which read the context. The cell "
+            "was trained on [e(y_{t-1}); c_t]: which columns read e(y_{t-1})?",
             lambda: reference(h, cell=e_by_context_columns)[1],
         ),
     ]
@@ -599,7 +704,9 @@ def _name_step_mistake(name, case, h_new, h, cell, model, reference, e, keys, ma
         raise CheckFailure(f"case '{name}': h_new: {message}")
     x = torch.cat([e, context], -1)
     W_model, W_hh, b_hh = model.weight_ih.detach(), model.weight_hh.detach(), model.bias_hh.detach()
-    message = name_mistakes([h_new], lambda kwargs: [gru_variant(x, h, W_model, W_hh, b_c, b_hh, **kwargs)])
+    message = name_mistakes(
+        [h_new], lambda kwargs: [gru_variant(x, h, W_model, W_hh, b_c, b_hh, **kwargs)], STEP_MISTAKES
+    )
     if message:
         raise CheckFailure(f"case '{name}': h_new: {message}")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import types
 
 import pytest
 import torch
@@ -153,6 +154,16 @@ def test_attention_names_the_mask_on_the_queries_axis():
     fails_with(check_attention, wrong, "along the queries' axis")
 
 
+def test_attention_names_the_mask_on_the_queries_axis_where_torch_cannot_broadcast_it():
+    """The same mistake where T != S: torch raises its broadcast error, and the check names the mask's axis."""
+
+    def wrong(queries, keys, mask):
+        return with_weights(scores_of(queries, keys).masked_fill(~mask[:, :, None], -math.inf).softmax(-1), keys)
+
+    message = fails_with(check_attention, wrong, r"mask was laid along the queries' axis T.*which axis")
+    assert "T=3, S=4" in message
+
+
 def test_attention_names_softmax_over_the_queries():
     def wrong(queries, keys, mask):
         weights = scores_of(queries, keys).masked_fill(~mask[:, None, :], -math.inf).softmax(1)
@@ -228,6 +239,16 @@ def test_key_gates_names_both_biases():
         return key_gates(cell, keys) + cell.bias_hh
 
     fails_with(check_key_gates, wrong, "both biases")
+
+
+def test_key_gates_names_the_fold_of_b_hr_and_b_hz():
+    """bias_hh's r and z rows folded in: valid maths, but the contract keeps bias_hh for the step."""
+
+    def wrong(cell, keys):
+        H = keys.shape[-1]
+        return key_gates(cell, keys) + torch.cat([cell.bias_hh[: 2 * H], cell.bias_hh.new_zeros(H)])
+
+    fails_with(check_key_gates, wrong, r"r and z rows \(b_hr, b_hz\) were folded")
 
 
 def test_key_gates_refuses_the_cells_forward():
@@ -405,3 +426,57 @@ def test_attention_decoder_step_refuses_the_cells_forward():
         return out(h_new), h_new, weights[:, 0]
 
     fails_with(check_attention_decoder_step, wrong, r"not by calling cell\(\.\.\.\)")
+
+
+def with_attention(step, attend):
+    """``step`` as a notebook whose ``attention`` (exercise 1) is ``attend`` would define it."""
+    return types.FunctionType(step.__code__, {**step.__globals__, "attention": attend})
+
+
+def calls_attention(embedding, cell, out, y_prev, h, keys, gates_k, mask):
+    """A right step that asks the notebook's ``attention`` for its weights."""
+    weights = attention(h[:, None], keys, mask)[1][:, 0]
+    h_new = gru(cell, input_side(embedding, cell, y_prev, weights, gates_k), h)
+    return out(h_new), h_new, weights
+
+
+def softmax_over_queries(queries, keys, mask):
+    weights = scores_of(queries, keys).masked_fill(~mask[:, None, :], -math.inf).softmax(1)
+    return with_weights(weights, keys)
+
+
+def mask_on_queries_axis(queries, keys, mask):
+    return with_weights(scores_of(queries, keys).masked_fill(~mask[:, :, None], -math.inf).softmax(-1), keys)
+
+
+@pytest.mark.parametrize("broken", [softmax_over_queries, mask_on_queries_axis], ids=lambda f: f.__name__)
+def test_attention_decoder_step_blames_a_wrong_attention_first(broken):
+    """A right step on a wrong exercise 1: the check says so instead of blaming the step's query or weights."""
+    message = fails_with(
+        check_attention_decoder_step, with_attention(calls_attention, broken), r"your `attention` \(exercise 1\)"
+    )
+    assert "pass exercise 1's check first" in message
+
+
+def test_attention_decoder_step_judges_the_step_when_its_attention_is_right():
+    check_attention_decoder_step(with_attention(calls_attention, attention), hidden=True)
+
+
+def test_attention_decoder_step_does_not_blame_an_attention_the_step_does_not_use():
+    """A wrong ``attention`` in the notebook, but the step computes its weights itself and is right: ✓."""
+    check_attention_decoder_step(with_attention(attention_decoder_step, softmax_over_queries), hidden=True)
+
+
+def test_attention_decoder_step_names_b_hn_outside_the_reset_without_writing_the_formula():
+    def wrong(embedding, cell, out, y_prev, h, keys, gates_k, mask):
+        weights = step_weights(h, keys, mask)
+        i_r, i_z, i_n = input_side(embedding, cell, y_prev, weights, gates_k).chunk(3, 1)
+        H = h.shape[-1]
+        h_r, h_z, h_n = (h @ cell.weight_hh.T).chunk(3, 1)
+        b_r, b_z, b_n = cell.bias_hh.split(H)
+        r, z = torch.sigmoid(i_r + h_r + b_r), torch.sigmoid(i_z + h_z + b_z)
+        h_new = torch.lerp(torch.tanh(i_n + r * h_n + b_n), h, z)
+        return out(h_new), h_new, weights
+
+    message = fails_with(check_attention_decoder_step, wrong, r"b_hn is outside the reset product.*\?")
+    assert "W_hn h_{t-1} + b_hn" not in message

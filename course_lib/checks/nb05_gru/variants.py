@@ -153,12 +153,14 @@ def _variants():
     return sorted(combos, key=lambda item: len(item[0]))
 
 
-def name_mistakes(got: list[torch.Tensor], variant_of) -> str | None:
+def name_mistakes(got: list[torch.Tensor], variant_of, messages: dict[str, str] | None = None) -> str | None:
     """The message for the first combination of mistakes whose formula reproduces every case.
 
     got:        what the learner returned, one tensor per case.
     variant_of: ``variant_of(kwargs)`` -> the outputs of :func:`gru_variant` with ``kwargs``, same cases, same order.
+    messages:   the messages of some mistakes in another exercise's words (keys of ``_MISTAKES``), used instead.
     """
+    said = {**_MISTAKES, **(messages or {})}
     for names, kwargs in _variants():
         predicted = variant_of(kwargs)
         if all(
@@ -166,8 +168,8 @@ def name_mistakes(got: list[torch.Tensor], variant_of) -> str | None:
             for g, p in zip(got, predicted)
         ):
             if tuple(names) in _PUBLISHED:
-                return _MISTAKES[_PUBLISHED[tuple(names)]]
+                return said[_PUBLISHED[tuple(names)]]
             if len(names) == 1:
-                return _MISTAKES[names[0]]
-            return "several mistakes together:\n" + "\n".join(f"  - {_MISTAKES[n]}" for n in names)
+                return said[names[0]]
+            return "several mistakes together:\n" + "\n".join(f"  - {said[n]}" for n in names)
     return None

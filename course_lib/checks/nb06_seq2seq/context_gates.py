@@ -8,8 +8,9 @@ its input projection splits by column blocks (Cho et al. 2014, Bahdanau et al. 2
 and the bracket is the same at every step of a sentence: ``gates_c = W_c c + bias_ih``, (N, 3H), rows in
 weight_ih's gate order.  The reference is torch's linear map of the whole ``weight_ih`` applied to [0; c] (the
 cell's own input projection with the embedding's part switched off), never the block itself.  Named mistakes:
-the first H columns read as the context's, the bias missing, bias_hh added to it or in its place, the result
-detached from the graph.
+the first H columns read as the context's, the bias missing, bias_hh's r and z rows folded in (valid maths,
+but the contract keeps bias_hh for ``decoder_step``), bias_hh added to it or in its place, the result detached
+from the graph.
 """
 
 from __future__ import annotations
@@ -111,6 +112,12 @@ def _judge(cases, results):
                     F.linear(context, W_ih[:, :H], b_ih),
                 ),
                 ("bias_ih is missing: gates_c is the context's part of the input gates with bias_ih in it", read_by_c),
+                (
+                    "bias_hh's r and z rows (b_hr, b_hz) were folded into gates_c along with bias_ih: question 3's "
+                    "fold, which rows r and z allow (they are added outside the reset), but this contract keeps all "
+                    "of bias_hh for decoder_step, which adds it whole at every step, and gates_c holds bias_ih only",
+                    expected + torch.cat([b_hh[: 2 * H], torch.zeros_like(b_hh[2 * H :])]),
+                ),
                 (
                     "bias_hh is added as well: it belongs to the hidden side of the gates (inside the reset product for "
                     "the candidate n), which decoder_step adds at every step",

@@ -41,7 +41,40 @@ from course_lib.checks.toolkit import (
     visible_first,
 )
 
-__all__ = ["DECODER_STEP"]
+__all__ = ["DECODER_STEP", "STEP_MISTAKES"]
+
+# notebook 05's GRU mistakes, said for a decoder step: what h_new matches and where, then a question (the
+# learner reads the equations in nn.GRUCell's documentation; a message never writes the right one out)
+STEP_MISTAKES = {
+    "cho": (
+        "h_new matches the Cho et al. variant of the GRU (Cho et al. 2014): the reset gate multiplies s_{t-1} before "
+        "the product with W_hn (rows 2H:3H of weight_hh). It is a valid GRU, but not the one these weights were "
+        "trained in: where does torch.nn.GRUCell's documentation put r_t in the candidate n_t?"
+    ),
+    "bhn_outside": (
+        "b_hn is outside the reset product: h_new matches a candidate whose b_hn (rows 2H:3H of bias_hh) is added "
+        "after r_t has multiplied, so the reset never reaches it. Which terms of n_t does r_t multiply in "
+        "torch.nn.GRUCell's equation?"
+    ),
+    "no_reset": (
+        "the reset gate is never applied: h_new matches a candidate n_t in which r_t multiplies nothing. Which "
+        "term of n_t does r_t multiply in torch.nn.GRUCell's equation?"
+    ),
+    "swap_update": (
+        "(1 - z) is on the wrong term: h_new matches z_t ⊙ n_t + (1 - z_t) ⊙ s_{t-1}. In nn.GRUCell, does z_t "
+        "close to 1 keep the old state or take the candidate?"
+    ),
+    "article": (
+        'h_new matches the GRU as the article "From RNNs to LSTMs and GRUs" writes it, which differs from '
+        "nn.GRUCell twice: the reset is applied to s_{t-1} before the product with W_hn, and z_t weighs the "
+        "candidate. In torch.nn.GRUCell's equations, which term does z_t weigh, and where does r_t enter n_t?"
+    ),
+    "swap_rz": (
+        "r/z swapped: h_new matches the step with the reset gate read from the update gate's rows and the update "
+        "gate from the reset gate's. In which order are the three gates' rows stacked in weight_ih, weight_hh, "
+        "bias_ih and bias_hh?"
+    ),
+}
 
 
 def _step_cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
@@ -130,7 +163,9 @@ def _step_judge(cases, results):
         h_new = as_tensor(h_new, f"h_new on case '{name}'", (N, H), "(N, H)")
         tol = tolerance(case["dtype"])
         if close(h_new, h, case["dtype"]) and not close(h_new, h_ref, case["dtype"]):
-            raise CheckFailure(f"case '{name}': h_new equals the old state h; return the new state s_t.")
+            raise CheckFailure(
+                f"case '{name}': h_new equals the old state h, s_{{t-1}}: which state does the step return?"
+            )
         if not close(h_new, h_ref, case["dtype"]):
             _name_state_mistake(name, case, h_new, h_ref, cell, x, h, E)
         assert_close(
@@ -142,13 +177,16 @@ def _step_judge(cases, results):
             letters="N H",
         )
         if close(logits, out(h).detach(), case["dtype"]) and not close(logits_ref, out(h).detach(), case["dtype"]):
-            raise CheckFailure(f"case '{name}': the logits were computed from the old state h; use the new one.")
+            raise CheckFailure(
+                f"case '{name}': the logits were computed from the old state h. Which state do the scores of y_t "
+                f"come from?"
+            )
         if close(logits, logits_ref.softmax(-1), case["dtype"]) or close(
             logits, logits_ref.log_softmax(-1), case["dtype"]
         ):
             raise CheckFailure(
-                f"case '{name}': return the raw logits out(h_new), without softmax or log_softmax "
-                f"(cross-entropy and argmax take logits)."
+                f"case '{name}': the logits went through a softmax or a log_softmax; the contract asks for raw "
+                f"logits. What do cross-entropy and argmax take?"
             )
         assert_close(
             logits.double(),
@@ -172,8 +210,8 @@ def _name_state_mistake(name, case, h_new, h_ref, cell, x, h, E) -> None:
 
     wrong = [
         (
-            "the embedding was multiplied by the last E columns of weight_ih, which read the context: the cell "
-            "was trained on [e(y_{t-1}); c], so the embedding's columns are the first E",
+            "the embedding was multiplied by the last E columns of weight_ih, which read the context. The cell "
+            "was trained on [e(y_{t-1}); c]: which columns read e(y_{t-1})?",
             lambda: state(_cell_with(cell, weight_ih=torch.cat([W_ih[:, -E:], W_ih[:, E:]], dim=1))),
         ),
         (
@@ -181,14 +219,15 @@ def _name_state_mistake(name, case, h_new, h_ref, cell, x, h, E) -> None:
             lambda: state(_cell_with(cell, bias_ih=2 * b_ih)),
         ),
         (
-            "bias_hh is missing: the hidden side of the gates is weight_hh s_{t-1} + bias_hh (gates_c holds bias_ih only)",
+            "bias_hh is missing: h_new matches the step without it. gates_c holds bias_ih only: where does "
+            "bias_hh enter the step?",
             lambda: state(_cell_with(cell, bias_hh=torch.zeros_like(b_hh))),
         ),
     ]
     message = first_named_mistake(h_new.double(), h_ref, wrong, same=lambda a, b: close(a, b, case["dtype"]))
     if message is None:
         weights = (W_ih, cell.weight_hh.detach(), b_ih, b_hh)
-        message = name_mistakes([h_new], lambda kwargs: [gru_variant(x, h, *weights, **kwargs)])
+        message = name_mistakes([h_new], lambda kwargs: [gru_variant(x, h, *weights, **kwargs)], STEP_MISTAKES)
     if message:
         raise CheckFailure(f"case '{name}': h_new: {message}")
 

@@ -37,6 +37,12 @@ def hidden_bias(cell, context):
     return no_bias(cell, context) + cell.bias_hh
 
 
+def folds_b_hr_b_hz(cell, context):
+    """Question 3's fold: bias_hh's r and z rows added once per sentence (valid maths, not this contract)."""
+    H = cell.hidden_size
+    return context_gates(cell, context) + torch.cat([cell.bias_hh[: 2 * H], cell.bias_hh.new_zeros(H)])
+
+
 def detached(cell, context):
     return context_gates(cell, context).detach()
 
@@ -63,6 +69,9 @@ def activated(cell, context):
         pytest.param(first_columns, "first H columns of weight_ih", False, id="first_columns"),
         pytest.param(no_bias, "bias_ih is missing", False, id="no_bias"),
         pytest.param(both_biases, "bias_hh is added as well", False, id="both_biases"),
+        pytest.param(
+            folds_b_hr_b_hz, r"r and z rows \(b_hr, b_hz\) were folded.*question 3", False, id="fold_b_hr_b_hz"
+        ),
         pytest.param(hidden_bias, "bias_hh is used where bias_ih goes", False, id="hidden_bias"),
         pytest.param(detached, "gradient", False, id="detached"),
         pytest.param(state_matrix, "multiplied by weight_hh", False, id="state_matrix"),

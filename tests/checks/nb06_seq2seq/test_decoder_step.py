@@ -117,3 +117,8 @@ def calls_the_cell(embedding, cell, out, y_prev, h, gates_c):
 )
 def test_decoder_step_names_mistake(wrong, message, hidden):
     fails_with(check_decoder_step, wrong, message, hidden=hidden)
+
+
+def test_decoder_step_names_b_hn_outside_the_reset_without_writing_the_formula():
+    message = fails_with(check_decoder_step, reset_outside_bias, r"b_hn is outside the reset product.*\?")
+    assert "W_hn h_{t-1} + b_hn" not in message
