@@ -219,7 +219,7 @@ def _list(names: list[str]) -> str:
 
 _RECURRENT_STANDARD = (
     "in the standard (variational=False) mode a mask reaches the recurrent connection h_(t-1) -> h_t ({where}). "
-    "Its masks change from step to step: a fresh mask there erases part of the memory at each of the T steps. "
+    "Its masks change from step to step: what do T fresh masks do to what the state carries from step 1 to step T? "
     "Which scheme may put a mask on that connection, and why?"
 )
 _RECURRENT_MISSING = (
