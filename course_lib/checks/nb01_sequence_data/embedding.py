@@ -137,8 +137,8 @@ def _judge(cases, results):
             pad_too = padding_idx is not None and not same(got[padding_idx], expected[padding_idx])
             raise CheckFailure(
                 f"{what}: the row of a token that occurs several times holds the gradient of one of its positions "
-                f"only. Each occurrence of a token in ids adds its row of grad_out to that token's row of dW: an "
-                f"assignment dW[ids] = ... keeps one write per row and drops the others."
+                f"only (an assignment dW[ids] = ... keeps one write per row and drops the others). In the chain "
+                f"rule's sum over the positions p, how many terms reach the row of a token that occurs k times?"
                 + (f" Row padding_idx = {padding_idx} is wrong too: it gets no gradient." if pad_too else "")
             )
         counts = torch.bincount(flat_ids, minlength=V).to(grad_out.dtype).clamp(min=1)[:, None]
@@ -158,8 +158,8 @@ def _judge(cases, results):
                     else None,
                 ),
                 (
-                    "each row is the mean of its token's grad_out rows, not their sum: a token that occurs k times "
-                    "gets k contributions to dL/dW, and they add up.",
+                    "each row is the mean of its token's grad_out rows (divided by the number of its positions). "
+                    "Where in the chain rule's sum over the positions p does a division come from?",
                     lambda: expected / counts,
                 ),
             ],
@@ -179,7 +179,8 @@ def _judge(cases, results):
             expected,
             what,
             dtype=grad_out.dtype,
-            hint="Row v of dW collects grad_out at every position whose id is v; a token absent from ids gets zeros.",
+            hint="Which positions p contribute to row v of dL/dW in the chain rule's sum, and what does a token "
+            "absent from ids receive?",
             letters="V E",
         )
 

@@ -140,17 +140,22 @@ def _drop_judge(cases, results):
             1 / (1 - p),
             [
                 (
-                    "the kept entries are not scaled. Dropping a share p of the units lowers the expected value "
-                    "of each entry to (1 - p) x: scale the kept ones so that it stays x (then evaluation needs "
-                    "no change).",
+                    "the kept entries are not scaled: with a share p of the units dropped, the expected value "
+                    "of an entry is (1 - p) x, not x. What does E[dropout(x)] = x ask of the kept entries, and "
+                    "what would evaluation then need?",
                     1.0,
                 ),
                 (
-                    "the kept entries are multiplied by 1 - p, which makes the expected value (1 - p)^2 x: "
-                    "they must be scaled *up*, so that the expected value stays x.",
+                    "the kept entries are multiplied by 1 - p: the expected value of an entry is then "
+                    "(1 - p)^2 x, not x. Write E[dropout(x)] for a factor s on the kept entries: which s makes it x?",
                     1 - p,
                 ),
-                ("the kept entries are divided by p; the kept share is 1 - p, not p.", 1 / p),
+                (
+                    f"the kept entries are divided by p (x times 1 / p = {1 / p:.4g}): the expected value of an "
+                    f"entry is then (1 - p) x / p, not x. Which share of the entries survives, and which factor "
+                    f"does E[dropout(x)] = x ask for?",
+                    1 / p,
+                ),
             ],
             same=lambda a, b: math.isclose(a, b, rel_tol=1e-4),
         )

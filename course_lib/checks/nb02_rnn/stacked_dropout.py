@@ -219,7 +219,7 @@ def _list(names: list[str]) -> str:
 
 _RECURRENT_STANDARD = (
     "in the standard (variational=False) mode a mask reaches the recurrent connection h_(t-1) -> h_t ({where}). "
-    "Its masks change from step to step: a fresh mask there erases part of the memory at each of the T steps. "
+    "Its masks change from step to step: what do T fresh masks do to what the state carries from step 1 to step T? "
     "Which scheme may put a mask on that connection, and why?"
 )
 _RECURRENT_MISSING = (
@@ -245,23 +245,25 @@ def _faults(placement: dict, variational: bool, L: int, carried: bool) -> list[s
             )
     if carried:
         faults.append(
-            "the recurrent mask is applied to h_t after the cell and the dropped state is carried forward AND sent "
-            "up: the mask belongs on h_(t-1) where step t reads it; what goes up is the cell's own h_t."
+            "the recurrent mask multiplies h_t after the cell, and the dropped state is carried forward AND sent "
+            "up: the recurrent mask also drops what goes up to the next layer. Which arrow does that mask belong "
+            "to, and at which point of step t does a value cross it?"
         )
     left = [p for p in placement if p[0] != "recurrent" and placement[p] is None]
     if left:
         verb = "is" if len(left) == 1 else "are"
         faults.append(
-            f"{_list([_place_name(p, L) for p in left])} {verb} not dropped: each arrow that goes up or "
-            f"out is a connection both schemes drop."
+            f"{_list([_place_name(p, L) for p in left])} {verb} not dropped (no mask reaches it). A value "
+            f"crosses such an arrow once, at its own step: is the scheme's mask sound there, and what would keep "
+            f"it off?"
         )
     used = Counter(i for i in placement.values() if i is not None)
     for index, count in used.items():
         if count > 1:
             shared = [_place_name(p, L) for p in placement if placement[p] == index]
             faults.append(
-                f"one mask (call {index + 1} of mask) is used for {_list(shared)}: each connection draws "
-                f"its own; one mask on two places ties their units together."
+                f"one mask (call {index + 1} of mask) is used for {_list(shared)}: the contract asks for one "
+                f"mask per connection, none shared. What does one mask on two places do to their units?"
             )
     return faults
 
@@ -399,8 +401,8 @@ def _stack_judge(cases, results):
             ):
                 raise CheckFailure(
                     f"{where}: the kept units are not scaled: the mask is used as 0 / 1 (its non-zero entries made "
-                    f"1), which lowers each unit's expected value to (1 - p) times its own. Multiply by the mask "
-                    f"itself: its kept entries already hold the factor that keeps the expected value."
+                    f"1), which lowers each unit's expected value to (1 - p) times its own. What do the kept "
+                    f"entries of a mask that mask(shape) returns hold?"
                 )
         faults = min((_faults(p, variational, L, carried) for p in found), key=len, default=None)
         if faults:

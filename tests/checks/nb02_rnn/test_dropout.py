@@ -69,7 +69,7 @@ def test_the_stub_is_not_implemented():
         mistake(make_dropout, "left on at evaluation", r"left on at evaluation", check_dropout),
         mistake(make_dropout, "scaled at evaluation", r"training=False you multiplied by 1 - p", check_dropout),
         mistake(make_dropout, "not scaled", r"kept entries are not scaled", check_dropout),
-        mistake(make_dropout, "scaled by 1 - p", r"multiplied by 1 - p.*scaled \*up\*", check_dropout),
+        mistake(make_dropout, "scaled by 1 - p", r"multiplied by 1 - p.*\(1 - p\)\^2 x, not x", check_dropout),
         mistake(make_dropout, "scaled by 1 / p", r"divided by p", check_dropout),
         mistake(make_dropout, "p is the keep probability", r"dropping a unit, not of keeping", check_dropout),
         mistake(make_dropout, "in place", r"changed in place", check_dropout),
