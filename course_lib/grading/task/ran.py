@@ -85,7 +85,12 @@ def not_run(result, record: bytes, grader_library: Path, record_limit: int) -> s
     if any(e.startswith(FINISHED) for e in events):
         return None
     code = result.returncode
-    how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit status {code}"
+    if code is not None and code < 0:
+        how = f"killed by signal {-code}"
+    elif code is not None and code > 128:  # bwrap's status when the process it runs was killed: 128 + the signal
+        how = f"killed by signal {code - 128} (exit status {code})"
+    else:
+        how = f"exit status {code}"
     last = stderr.strip().splitlines()[-1:] or ["no output"]
     return (
         f"the sandbox stopped before the notebook finished ({how}; {len(cells)} cell(s) had run; "
