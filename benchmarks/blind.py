@@ -56,6 +56,7 @@ from course_lib.checks import MODULES  # noqa: E402
 from course_lib.checks.core import (  # noqa: E402
     HIDDEN_SEED,
     CheckFailure,
+    Exercise,
     decode_plain,
     encode_results,
     run_cases,
@@ -78,10 +79,13 @@ def secret_seeds(count: int) -> list[int]:
 
 
 def exercise_for(notebook: str, exercise: str):
+    """The check of one function alone: a blind case is one function, also where the notebook grades it with the
+    stepping stone it builds on (``core.together``: the module exports each alone, ``CONTEXT_GATES``, ``DECODER_STEP_ALONE``)."""
     module = MODULES[f"nb{notebook}"]
     wanted = CLASS_GRADE_IDS.get(exercise, exercise)
-    for spec in module.EXERCISES:
-        if spec.name == wanted or spec.function == exercise:
+    alone = [v for v in vars(module).values() if isinstance(v, Exercise) and not v.parts]
+    for spec in [*module.EXERCISES, *alone]:
+        if (spec.name == wanted or spec.function == exercise) and not spec.parts:
             return spec
     raise KeyError(f"{notebook}: no exercise {exercise}")
 

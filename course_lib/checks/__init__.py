@@ -24,7 +24,6 @@ from course_lib.checks.nb01_sequence_data import (
     check_io_structures,
     check_make_char_windows,
     check_make_windows,
-    check_one_hot,
     check_oov_rate,
     check_pad_batch,
 )
@@ -57,7 +56,6 @@ __all__ = [
     "check_io_structures",
     "check_make_char_windows",
     "check_make_windows",
-    "check_one_hot",
     "check_oov_rate",
     "check_pad_batch",
 ]

@@ -44,6 +44,8 @@ __all__ = [
     "run_check",
     "run_cases",
     "with_key",
+    "together",
+    "PART",
     "encode_plain",
     "encode_results",
     "decode_plain",
@@ -87,6 +89,8 @@ class Exercise:
     bonus:     a bonus exercise's points ("(bonus, k points)" in its notebook; 0: a required exercise).  Its test
                cell has 0 nbgrader points: grading adds these as nbgrader's extra credit
                (:mod:`course_lib.grading.task.bonus`), never to the maximum; ``course validate`` reports them apart.
+    parts:     the functions a learner writes on the way to ``function`` and that one test cell checks with it,
+               first (07's ``key_gates`` before ``attention_decoder_step``): see :func:`together`.
     """
 
     name: str
@@ -96,12 +100,96 @@ class Exercise:
     judge: Callable[[dict[str, dict[str, Any]], dict[str, Any]], Any]
     callable_answer: bool = True  # False where the learner fills in a value (a quiz answer), not code
     bonus: float = 0.0  # a bonus exercise's points: extra credit, apart from the notebook's required total
+    parts: tuple[str, ...] = ()  # functions checked with ``function`` by the same test cell, before it
+
+    @property
+    def title(self) -> str:
+        """What the check's messages call the exercise: its function, after the parts it is built on."""
+        names = [*self.parts, self.function]
+        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
     def check(self, fn: Any, hidden: bool = False, seed: int | None = None, key: Any = None) -> None:
         """Run the whole check in this process (what the notebook's test cell does); ``key``: a quiz's
         answer key (the instructor's hidden tests pass it)."""
         __tracebackhide__ = True
         run_check(self, fn, hidden=hidden, seed=seed, key=key)
+
+
+PART = "part"  # a case's entry in an exercise made by :func:`together`: the part's function the case calls
+
+
+def together(main: Exercise, *parts: Exercise) -> Exercise:
+    """One graded exercise of several functions: ``parts`` are the stepping stones a learner writes, each in its own
+    cell, on the way to ``main``, and ``main``'s one test cell checks them all.  A stepping stone alone is one idea
+    and a transcription; graded with the function that needs it, it is a step of the derivation.
+
+    The cases are each part's, named ``"<case> [<part function>]"`` and marked with ``part`` (:data:`PART`), then
+    ``main``'s; the run calls a part's case on the learner's function of that name, found where the learner defined
+    ``main``'s function (its module's globals: the notebook's namespace); the judge judges the parts first, in
+    order, each with its own judge (so each names its own mistakes), then ``main``, whose failure says that the parts
+    passed.  The run closes over the runs
+    only: the grading view ships it without a judge (:mod:`course_lib.grading.task.view`).
+    """
+    if main.parts or any(p.parts or not p.callable_answer or p.bonus for p in parts):
+        raise ValueError("together() joins required code exercises that are not made of parts themselves")
+    part_runs = {p.function: p.run for p in parts}
+
+    def cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
+        made = {
+            f"{name} [{p.function}]": {**case, PART: p.function}
+            for p in parts
+            for name, case in p.cases(seed, hidden).items()
+        }
+        return {**made, **main.cases(seed, hidden)}
+
+    def judge(cases: dict[str, dict[str, Any]], results: dict[str, Any]) -> Any:
+        __tracebackhide__ = True
+        notes = []
+        for p in parts:
+            own = {name: _without_part(case) for name, case in cases.items() if case.get(PART) == p.function}
+            try:
+                notes += p.judge(own, results) or []
+            except CheckFailure as failure:
+                text = str(failure)
+                raise CheckFailure(text if text.startswith(p.function) else f"{p.function}: {text}") from None
+        try:
+            return notes + list(main.judge({n: c for n, c in cases.items() if PART not in c}, results) or [])
+        except CheckFailure as failure:  # the parts passed: say so, the learner may have written only them
+            done = " and ".join(p.function for p in parts) + (" passed its" if len(parts) == 1 else " passed their")
+            raise CheckFailure(f"{done} cases; {failure}") from None
+
+    cases.__doc__, judge.__doc__ = main.cases.__doc__, main.judge.__doc__
+    return dataclasses.replace(
+        main, cases=cases, run=_run_with_parts(main.run, part_runs), judge=judge, parts=tuple(part_runs)
+    )
+
+
+def _without_part(case: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in case.items() if k != PART}
+
+
+def _run_with_parts(main_run: Callable, part_runs: dict[str, Callable]) -> Callable:
+    """The run of an exercise made by :func:`together` (it runs in the learner's kernel: runs only, no judge)."""
+
+    def run(fn: Any, case: dict[str, Any]) -> Any:
+        part = case.get(PART)
+        if part is None:
+            return main_run(fn, case)
+        namespace = getattr(fn, "__globals__", None)
+        if namespace is None:  # a class or a callable object: the globals of the module it was defined in
+            import sys
+
+            module = sys.modules.get(getattr(fn, "__module__", "__main__")) or sys.modules["__main__"]
+            namespace = vars(module)
+        learner_part = namespace.get(part)
+        if not callable(learner_part):
+            raise NameError(
+                f"{part} is not defined where {getattr(fn, '__name__', 'your function')} is: this check tests "
+                f"{part} too; write it in its own cell (the one before) and run that cell"
+            )
+        return part_runs[part](learner_part, _without_part(case))
+
+    return run
 
 
 # --------------------------------------------------------------------------------------------------
@@ -141,7 +229,7 @@ def _unwritten(function: str, error: LearnerError) -> str:
         return function
     from course_lib.checks import EXERCISES  # the registry imports every check, this module first
 
-    return inner if inner in {e.function for e in EXERCISES.values()} else function
+    return inner if inner in {f for e in EXERCISES.values() for f in (*e.parts, e.function)} else function
 
 
 def run_check(exercise: Exercise, fn: Any, hidden: bool = False, seed: int | None = None, key: Any = None) -> None:
@@ -168,7 +256,7 @@ def run_check(exercise: Exercise, fn: Any, hidden: bool = False, seed: int | Non
     kind = "hidden" if hidden else "visible"
     tested = sorted({str(case.get("kind", "values")) for case in cases.values() if isinstance(case, dict)})
     print(
-        f"✓ {exercise.function}: {len(cases)} {kind} case{'' if len(cases) == 1 else 's'} passed"
+        f"✓ {exercise.title}: {len(cases)} {kind} case{'' if len(cases) == 1 else 's'} passed"
         + (f" ({', '.join(tested)})" if tested != ["values"] else "")
     )
     for text in notes or ():  # a remark on a right answer (a slow pattern): it costs no points

@@ -27,7 +27,15 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from course_lib.checks.compare import describe
-from course_lib.checks.core import _RAISED_IN, CheckFailure, Exercise, LearnerError, _innermost_function, result_of
+from course_lib.checks.core import (
+    _RAISED_IN,
+    CheckFailure,
+    Exercise,
+    LearnerError,
+    _innermost_function,
+    result_of,
+    together,
+)
 from course_lib.checks.nb05_gru.variants import gru_variant, name_mistakes
 from course_lib.checks.nb06_seq2seq.cases import WeightsOnlyGRUCell, decoder_weights
 from course_lib.checks.nb06_seq2seq.decoder_step import STEP_MISTAKES
@@ -45,7 +53,15 @@ from course_lib.checks.toolkit import (
     which_differ,
 )
 
-__all__ = ["EXERCISES", "check_attention", "check_attention_decoder_step", "check_key_gates"]
+__all__ = [
+    "EXERCISES",
+    "ATTENTION",
+    "KEY_GATES",
+    "ATTENTION_DECODER_STEP",
+    "ATTENTION_DECODER_STEP_ALONE",
+    "check_attention",
+    "check_attention_decoder_step",
+]
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -714,13 +730,14 @@ def _name_step_mistake(name, case, h_new, h, cell, model, reference, e, keys, ma
         raise CheckFailure(f"case '{name}': h_new: {message}")
 
 
-ATTENTION_DECODER_STEP = Exercise(
+ATTENTION_DECODER_STEP_ALONE = Exercise(
     "attention_decoder_step", "attention_decoder_step", visible_first(_step_cases), _step_run, _step_judge
 )
+# exercise 2: key_gates (2a), the one idea the step builds on, graded with attention_decoder_step (2b)
+ATTENTION_DECODER_STEP = together(ATTENTION_DECODER_STEP_ALONE, KEY_GATES)
 
 
-EXERCISES = (ATTENTION, KEY_GATES, ATTENTION_DECODER_STEP)
+EXERCISES = (ATTENTION, ATTENTION_DECODER_STEP)
 
 check_attention = ATTENTION.check
-check_key_gates = KEY_GATES.check
 check_attention_decoder_step = ATTENTION_DECODER_STEP.check

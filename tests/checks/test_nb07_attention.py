@@ -11,14 +11,17 @@ import torch
 
 from course_lib.checks.nb07_attention import (
     ATTENTION,
-    ATTENTION_DECODER_STEP,
+    ATTENTION_DECODER_STEP_ALONE,
     KEY_GATES,
     check_attention,
-    check_attention_decoder_step,
-    check_key_gates,
 )
 from tests.conftest import fails_with, stub
 
+# exercise 2 grades key_gates with attention_decoder_step (test_exercise_2_checks_key_gates_with_the_step); the
+# tests below name each one's mistakes with its own check alone
+ATTENTION_DECODER_STEP = ATTENTION_DECODER_STEP_ALONE
+check_key_gates = KEY_GATES.check
+check_attention_decoder_step = ATTENTION_DECODER_STEP_ALONE.check
 CHECKS = [check_attention, check_key_gates, check_attention_decoder_step]
 
 
@@ -480,3 +483,22 @@ def test_attention_decoder_step_names_b_hn_outside_the_reset_without_writing_the
 
     message = fails_with(check_attention_decoder_step, wrong, r"b_hn is outside the reset product.*\?")
     assert "W_hn h_{t-1} + b_hn" not in message
+
+
+def test_exercise_2_checks_key_gates_with_the_step():
+    """The notebook's check_attention_decoder_step finds key_gates beside the step and checks it first."""
+    from course_lib.checks.nb07_attention import check_attention_decoder_step as check_both
+
+    namespace = {**calls_attention.__globals__, "key_gates": key_gates}
+    step = types.FunctionType(calls_attention.__code__, namespace)
+    check_both(step, hidden=True)
+    namespace["key_gates"] = lambda cell, keys: keys @ cell.weight_ih[:, -keys.shape[-1] :].T  # no bias_ih
+    fails_with(check_both, step, r"^key_gates: case '[^']* \[key_gates\]': bias_ih is missing")
+    namespace["key_gates"] = key_gates
+    fails_with(
+        check_both,
+        types.FunctionType(stub.__code__, namespace),
+        r"^key_gates passed its cases; attention_decoder_step is not implemented",
+    )
+    del namespace["key_gates"]
+    fails_with(check_both, step, r"key_gates is not defined where attention_decoder_step is")

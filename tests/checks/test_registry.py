@@ -3,7 +3,8 @@ the visible cases, every kind of case that grading's hidden cases use?
 
 One test for all notebooks (01 to 07): each graded test cell ``test_X`` of ``solutions/NN_topic`` has an
 exercise ``X`` in ``course_lib.checks.nbNN_topic.EXERCISES``, whose function the solution cell ``X`` defines and
-whose ``check_X`` the test cell calls; and every exercise of the package is graded in the notebook.  Then, for
+whose ``check_X`` the test cell calls; and every exercise of the package is graded in the notebook (a part of an
+exercise, :func:`course_lib.checks.core.together`, in its own solution cell before it and with no test cell).  Then, for
 every exercise, the kinds of case (:data:`course_lib.checks.toolkit.KINDS`) and the families of case (shapes,
 dtypes, argument values: :func:`course_lib.checks.toolkit.families`) of the hidden cases are among those of the
 visible cases: hidden cases add seeds and values, never a kind or a family a learner has not seen pass.
@@ -63,6 +64,20 @@ def test_each_package_matches_its_solution_notebook(assignment):
         if exercise.callable_answer:
             defined = re.search(rf"^(def|class) {re.escape(exercise.function)}\b", solutions.get(name, ""), re.M)
             assert defined, f"{assignment}: the solution cell '{name}' does not define {exercise.function}"
+        for part in exercise.parts:  # a stepping stone graded with the exercise: its own cell, before, no test cell
+            assert re.search(rf"^def {re.escape(part)}\b", solutions.get(part, ""), re.M), (
+                f"{assignment}: {name} checks {part} too, but no solution cell '{part}' defines it"
+            )
+            assert list(solutions).index(part) < list(solutions).index(name), f"{assignment}: {part} after {name}"
+            assert part not in tests, f"{assignment}: {part} is graded with {name}, yet has its own test cell"
+
+
+def _exercise_of_solution_cell(module: str, grade_id: str):
+    """The exercise a solution cell belongs to: its own, or the one that checks it as a part."""
+    if f"{module}.{grade_id}" in EXERCISES:
+        return EXERCISES[f"{module}.{grade_id}"]
+    (owner,) = [e for key, e in EXERCISES.items() if key.startswith(f"{module}.") and grade_id in e.parts]
+    return owner
 
 
 @pytest.mark.parametrize("key", sorted(EXERCISES))
@@ -113,7 +128,8 @@ def test_the_bonus_exercises_are_the_ones_the_notebook_calls_bonus(assignment):
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
         if cell.metadata.get("nbgrader", {}).get("solution") and cell.cell_type == "code":
             said = "bonus" in statement.lower()
-            assert bool(EXERCISES[f"{module}.{grade_id}"].bonus) == said, (
+            exercise = _exercise_of_solution_cell(module, grade_id)
+            assert bool(exercise.bonus) == said, (
                 f"{assignment}: exercise {grade_id} is {'not ' * (not said)}called bonus in its statement "
-                f"({statement!r}) but Exercise.bonus is {EXERCISES[f'{module}.{grade_id}'].bonus}"
+                f"({statement!r}) but Exercise.bonus is {exercise.bonus}"
             )

@@ -12,9 +12,9 @@ This package gathers them into ``EXERCISES``, in the notebook's order.
 
 from __future__ import annotations
 
-from course_lib.checks.nb01_sequence_data.embedding import EMBEDDING_GRAD, check_embedding_grad
+from course_lib.checks.nb01_sequence_data.embedding import EMBEDDING_GRAD, EMBEDDING_GRAD_ALONE, check_embedding_grad
 from course_lib.checks.nb01_sequence_data.encoding import DECODE, ENCODE, check_decode, check_encode
-from course_lib.checks.nb01_sequence_data.one_hot import ONE_HOT, check_one_hot
+from course_lib.checks.nb01_sequence_data.one_hot import ONE_HOT
 from course_lib.checks.nb01_sequence_data.oov import OOV_RATE, check_oov_rate
 from course_lib.checks.nb01_sequence_data.padding import PAD_BATCH, check_pad_batch
 from course_lib.checks.nb01_sequence_data.structures import (
@@ -37,7 +37,6 @@ __all__ = [
     "check_oov_rate",
     "check_encode",
     "check_decode",
-    "check_one_hot",
     "check_embedding_grad",
     "check_make_windows",
     "check_make_char_windows",
@@ -50,6 +49,7 @@ __all__ = [
     "DECODE",
     "ONE_HOT",
     "EMBEDDING_GRAD",
+    "EMBEDDING_GRAD_ALONE",
     "MAKE_WINDOWS",
     "MAKE_CHAR_WINDOWS",
     "PAD_BATCH",
@@ -63,8 +63,7 @@ EXERCISES = (
     OOV_RATE,
     ENCODE,
     DECODE,
-    ONE_HOT,
-    EMBEDDING_GRAD,
+    EMBEDDING_GRAD,  # with ONE_HOT, exercise 4, as a part
     MAKE_WINDOWS,
     MAKE_CHAR_WINDOWS,
     PAD_BATCH,

@@ -21,12 +21,13 @@ import torch.nn.functional as F
 
 from course_lib.checks.coerce import as_tensor, assert_dtype, call_keeping_inputs
 from course_lib.checks.compare import assert_close, close, tolerance
-from course_lib.checks.core import CheckFailure, Exercise, result_of
+from course_lib.checks.core import CheckFailure, Exercise, result_of, together
 from course_lib.checks.devices import assert_device_kept, on_meta
 from course_lib.checks.mistakes import first_named_mistake
+from course_lib.checks.nb01_sequence_data.one_hot import ONE_HOT
 from course_lib.checks.toolkit import generator, randn, visible_first
 
-__all__ = ["EMBEDDING_GRAD", "check_embedding_grad"]
+__all__ = ["EMBEDDING_GRAD", "EMBEDDING_GRAD_ALONE", "check_embedding_grad"]
 
 
 def _ids_with_repeats(g: torch.Generator, shape: tuple[int, ...], V: int) -> np.ndarray:
@@ -185,6 +186,8 @@ def _judge(cases, results):
         )
 
 
-EMBEDDING_GRAD = Exercise("embedding_grad", "embedding_grad", visible_first(_cases), _run, _judge)
+EMBEDDING_GRAD_ALONE = Exercise("embedding_grad", "embedding_grad", visible_first(_cases), _run, _judge)
+# exercises 4 and 4b are graded as one: one_hot, the derivative the gradient is built from, is checked first
+EMBEDDING_GRAD = together(EMBEDDING_GRAD_ALONE, ONE_HOT)
 
 check_embedding_grad = EMBEDDING_GRAD.check

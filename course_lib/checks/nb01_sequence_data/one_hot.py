@@ -25,7 +25,7 @@ from course_lib.checks.devices import assert_device_kept, on_meta
 from course_lib.checks.mistakes import first_named_mistake
 from course_lib.checks.toolkit import as_tensor, assert_close, close, generator, visible_first
 
-__all__ = ["ONE_HOT", "check_one_hot"]
+__all__ = ["ONE_HOT"]
 
 
 def _one_hot_cases(seed, hidden):
@@ -170,5 +170,3 @@ def _one_hot_judge(cases, results):
 
 
 ONE_HOT = Exercise("one_hot", "one_hot", visible_first(_one_hot_cases), _one_hot_run, _one_hot_judge)
-
-check_one_hot = ONE_HOT.check

@@ -32,12 +32,12 @@ and torch's RNN modules that several share (the rest is the toolkit's, :mod:`cou
 
 from course_lib.checks.nb02_rnn.bptt import BPTT_RTOL, RNN_BACKWARD, check_rnn_backward
 from course_lib.checks.nb02_rnn.cell import RNN_CELL, check_rnn_cell
-from course_lib.checks.nb02_rnn.dropout import DROPOUT, check_dropout
+from course_lib.checks.nb02_rnn.dropout import DROPOUT
 from course_lib.checks.nb02_rnn.forward import RNN_FORWARD, check_rnn_forward
 from course_lib.checks.nb02_rnn.language_model import LM_LOSS_TARGET, RNN_LM, check_rnn_lm
 from course_lib.checks.nb02_rnn.perplexity import PERPLEXITY, check_perplexity
 from course_lib.checks.nb02_rnn.sampling import SAMPLE, check_sample
-from course_lib.checks.nb02_rnn.stacked_dropout import RNN_DROPOUT, check_stacked_rnn_dropout
+from course_lib.checks.nb02_rnn.stacked_dropout import RNN_DROPOUT, RNN_DROPOUT_ALONE, check_stacked_rnn_dropout
 from course_lib.checks.nb02_rnn.tbptt import TBPTT, check_tbptt
 
 __all__ = [
@@ -53,6 +53,7 @@ __all__ = [
     "PERPLEXITY",
     "DROPOUT",
     "RNN_DROPOUT",
+    "RNN_DROPOUT_ALONE",
     "check_rnn_cell",
     "check_rnn_forward",
     "check_rnn_backward",
@@ -60,8 +61,16 @@ __all__ = [
     "check_sample",
     "check_rnn_lm",
     "check_perplexity",
-    "check_dropout",
     "check_stacked_rnn_dropout",
 ]
 
-EXERCISES = (RNN_CELL, RNN_FORWARD, RNN_BACKWARD, TBPTT, SAMPLE, RNN_LM, PERPLEXITY, DROPOUT, RNN_DROPOUT)
+EXERCISES = (
+    RNN_CELL,
+    RNN_FORWARD,
+    RNN_BACKWARD,
+    TBPTT,
+    SAMPLE,
+    RNN_LM,
+    PERPLEXITY,
+    RNN_DROPOUT,
+)  # dropout: a part of RNN_DROPOUT

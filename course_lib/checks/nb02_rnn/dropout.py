@@ -30,7 +30,7 @@ from course_lib.checks.toolkit import (
     visible_first,
 )
 
-__all__ = ["DROPOUT", "check_dropout"]
+__all__ = ["DROPOUT"]
 
 
 def _drop_case(g: torch.Generator, shape: tuple[int, ...], p: float, training: bool, dtype=torch.float64) -> dict:
@@ -169,5 +169,3 @@ def _drop_judge(cases, results):
 
 
 DROPOUT = Exercise("dropout", "dropout", visible_first(_drop_cases), _drop_run, _drop_judge)
-
-check_dropout = DROPOUT.check

@@ -35,7 +35,8 @@ from typing import Any
 
 import torch
 
-from course_lib.checks.core import CheckFailure, Exercise, result_of
+from course_lib.checks.core import CheckFailure, Exercise, result_of, together
+from course_lib.checks.nb02_rnn.dropout import DROPOUT
 from course_lib.checks.nb02_rnn.recurrence import cell_module
 from course_lib.checks.toolkit import (
     as_tensor,
@@ -49,7 +50,7 @@ from course_lib.checks.toolkit import (
     visible_first,
 )
 
-__all__ = ["RNN_DROPOUT", "check_stacked_rnn_dropout"]
+__all__ = ["RNN_DROPOUT", "RNN_DROPOUT_ALONE", "check_stacked_rnn_dropout"]
 
 _SEARCH_LIMIT = 40_000  # placements tried at most when naming a mistake from the values (a few batched passes)
 _CHUNK = 4_096  # placements per batched pass
@@ -424,8 +425,10 @@ def _stack_judge(cases, results):
         )
 
 
-RNN_DROPOUT = Exercise(
+RNN_DROPOUT_ALONE = Exercise(
     "stacked_rnn_dropout", "stacked_rnn_dropout", visible_first(_stack_cases), _stack_run, _stack_judge
 )
+# exercises 8 and 9 are graded as one: dropout, the one idea the stack's masks are made of, is checked first
+RNN_DROPOUT = together(RNN_DROPOUT_ALONE, DROPOUT)
 
 check_stacked_rnn_dropout = RNN_DROPOUT.check

@@ -15,7 +15,9 @@ References and invariants, never a stored answer:
   compared with brute-force enumeration of every sequence; a wider beam never scores below greedy when
   the greedy path provably survives in it; the reported score is the model's length-normalised score.
 
-One submodule per exercise, named after it (``encode``, ``context_gates``, ``decoder_step``, ``decode_train``,
+Exercise 2 is ``decoder_step`` checked together with ``context_gates``, the once-per-sentence part it builds on
+(:func:`course_lib.checks.core.together`; ``CONTEXT_GATES`` and ``DECODER_STEP_ALONE`` check each alone, for the
+tests).  One submodule per exercise, named after it (``encode``, ``context_gates``, ``decoder_step``, ``decode_train``,
 ``greedy_decode``, ``sequence_accuracy``, ``masked_cross_entropy``, ``beam_search``); what their cases share is
 in :mod:`.cases` (token ids, targets, weights), and the stand-in decoder in :mod:`.toy_decoder`.  Notebooks import from this package.
 """
@@ -24,7 +26,7 @@ from course_lib.checks.nb06_seq2seq.beam_search import BEAM_SEARCH
 from course_lib.checks.nb06_seq2seq.cases import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 from course_lib.checks.nb06_seq2seq.context_gates import CONTEXT_GATES
 from course_lib.checks.nb06_seq2seq.decode_train import DECODE_TRAIN
-from course_lib.checks.nb06_seq2seq.decoder_step import DECODER_STEP
+from course_lib.checks.nb06_seq2seq.decoder_step import DECODER_STEP, DECODER_STEP_ALONE
 from course_lib.checks.nb06_seq2seq.encode import ENCODE
 from course_lib.checks.nb06_seq2seq.greedy_decode import GREEDY_DECODE
 from course_lib.checks.nb06_seq2seq.masked_cross_entropy import MASKED_CROSS_ENTROPY
@@ -35,7 +37,6 @@ __all__ = [
     "EXERCISES",
     "ToyDecoder",
     "check_encode",
-    "check_context_gates",
     "check_decoder_step",
     "check_decode_train",
     "check_greedy_decode",
@@ -45,6 +46,7 @@ __all__ = [
     "ENCODE",
     "CONTEXT_GATES",
     "DECODER_STEP",
+    "DECODER_STEP_ALONE",
     "DECODE_TRAIN",
     "GREEDY_DECODE",
     "SEQUENCE_ACCURACY",
@@ -58,7 +60,6 @@ __all__ = [
 
 EXERCISES = (
     ENCODE,
-    CONTEXT_GATES,
     DECODER_STEP,
     DECODE_TRAIN,
     GREEDY_DECODE,
@@ -68,7 +69,6 @@ EXERCISES = (
 )
 
 check_encode = ENCODE.check
-check_context_gates = CONTEXT_GATES.check
 check_decoder_step = DECODER_STEP.check
 check_decode_train = DECODE_TRAIN.check
 check_greedy_decode = GREEDY_DECODE.check

@@ -22,10 +22,10 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from course_lib.checks.core import CheckFailure, Exercise, result_of
+from course_lib.checks.core import CheckFailure, Exercise, result_of, together
 from course_lib.checks.nb05_gru.variants import gru_variant, name_mistakes
 from course_lib.checks.nb06_seq2seq.cases import DTYPES, WeightsOnlyGRUCell, decoder_weights, loaded
-from course_lib.checks.nb06_seq2seq.context_gates import _context_projection
+from course_lib.checks.nb06_seq2seq.context_gates import CONTEXT_GATES, _context_projection
 from course_lib.checks.toolkit import (
     as_tensor,
     assert_close,
@@ -41,7 +41,7 @@ from course_lib.checks.toolkit import (
     visible_first,
 )
 
-__all__ = ["DECODER_STEP", "STEP_MISTAKES"]
+__all__ = ["DECODER_STEP", "DECODER_STEP_ALONE", "STEP_MISTAKES"]
 
 # notebook 05's GRU mistakes, said for a decoder step: what h_new matches and where, then a question (the
 # learner reads the equations in nn.GRUCell's documentation; a message never writes the right one out)
@@ -254,4 +254,6 @@ def _judge_gradients(name, case, grads, embedding, cell, out, y_prev, h, context
     assert_gradients(grads, expected, _WRT, f"decoder_step (case '{name}')")
 
 
-DECODER_STEP = Exercise("decoder_step", "decoder_step", visible_first(_step_cases), _step_run, _step_judge)
+DECODER_STEP_ALONE = Exercise("decoder_step", "decoder_step", visible_first(_step_cases), _step_run, _step_judge)
+# exercise 2 of the notebook: context_gates (2a), the one idea decoder_step builds on, graded with it (2b)
+DECODER_STEP = together(DECODER_STEP_ALONE, CONTEXT_GATES)

@@ -293,7 +293,7 @@ def judge_cell(
             f"expected form); the grader marks it against your instructor's key",
         )
     return Verdict(
-        grade_id, exercise, True, f"✓ {spec.function}: {counts[False]} visible and {counts[True]} hidden cases passed"
+        grade_id, exercise, True, f"✓ {spec.title}: {counts[False]} visible and {counts[True]} hidden cases passed"
     )
 
 

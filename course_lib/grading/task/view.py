@@ -57,7 +57,7 @@ __all__ = [
     "load_namespace",
 ]
 
-KEPT_FIELDS = ("name", "function", "run")  # an Exercise's fields the kernel gets; other callables are stubbed
+KEPT_FIELDS = ("name", "function", "run", "parts")  # an Exercise's fields the kernel gets; other callables are stubbed
 PICKLE = "namespace.pkl"
 GENERATED = (
     '"""'

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import types
+
 import pytest
 import torch
 
-from course_lib.checks import check_embedding_grad
+from course_lib.checks.nb01_sequence_data import EMBEDDING_GRAD_ALONE
 from tests.conftest import fails_with, stub
+
+# exercise 4b alone; the notebook's check tests exercise 4's one_hot with it (test_exercises_4_and_4b_are_checked_together)
+check_embedding_grad = EMBEDDING_GRAD_ALONE.check
 
 
 def by_scatter(ids, grad_out, V, padding_idx=None):
@@ -132,3 +137,26 @@ def test_reference_is_nn_embedding_gradient():
         return emb.weight.grad
 
     check_embedding_grad(via_module, hidden=True)
+
+
+def test_exercises_4_and_4b_are_checked_together():
+    """The notebook's check_embedding_grad finds one_hot beside embedding_grad and checks it first."""
+    from course_lib.checks.nb01_sequence_data import check_embedding_grad as check_both
+
+    namespace = {"torch": torch}
+    exec(  # a notebook whose one_hot ignores padding_idx and whose embedding_grad is right
+        "def one_hot(ids, V, padding_idx=None):\n"
+        "    return (ids[..., None] == torch.arange(V, device=ids.device)).float()\n",
+        namespace,
+    )
+    both = types.FunctionType(by_scatter.__code__, {**by_scatter.__globals__, **namespace})
+    fails_with(check_both, both, r"^one_hot: .*padding")
+    both.__globals__["one_hot"] = lambda ids, V, padding_idx=None: torch.where(
+        (ids != (-1 if padding_idx is None else padding_idx))[..., None],
+        (ids[..., None] == torch.arange(V, device=ids.device)).float(),
+        0.0,
+    )
+    check_both(both, hidden=True)
+    fails_with(
+        check_both, types.FunctionType(stub.__code__, both.__globals__), r"^one_hot passed its cases; embedding_grad"
+    )

@@ -3,12 +3,17 @@ of the masks -- alone, and two at once -- from the calls of ``mask`` and from th
 
 from __future__ import annotations
 
+import types
+
 import pytest
 import torch
 
-from course_lib.checks.nb02_rnn import check_stacked_rnn_dropout
+from course_lib.checks.nb02_rnn import RNN_DROPOUT_ALONE
 from tests.checks.nb02_rnn._common import mistake
 from tests.conftest import fails_with, stub
+
+# exercise 9 alone; the notebook's check tests exercise 8's dropout with it (test_exercises_8_and_9_are_checked_together)
+check_stacked_rnn_dropout = RNN_DROPOUT_ALONE.check
 
 
 def make_stack(*names: str):
@@ -178,3 +183,20 @@ def test_names_masks_of_another_shape_and_masks_drawn_but_unused():
 
     message = fails_with(check_stacked_rnn_dropout, one_more, r"values are right, but mask was called")
     assert "fresh mask at every step" not in message
+
+
+def test_exercises_8_and_9_are_checked_together():
+    """The notebook's check_stacked_rnn_dropout finds dropout beside the stack and checks it first."""
+    from course_lib.checks.nb02_rnn import check_stacked_rnn_dropout as check_both
+    from tests.checks.nb02_rnn.test_dropout import make_dropout
+
+    stack = make_stack()
+    namespace = {**stack.__globals__, "dropout": make_dropout()}
+    both = types.FunctionType(stack.__code__, namespace, stack.__name__, stack.__defaults__, stack.__closure__)
+    check_both(both, hidden=True)
+    namespace["dropout"] = make_dropout("scaled by 1 / p")
+    fails_with(check_both, both, r"^dropout: ")
+    namespace["dropout"] = make_dropout()
+    fails_with(
+        check_both, types.FunctionType(stub.__code__, namespace), r"^dropout passed its cases; stacked_rnn_dropout"
+    )

@@ -6,9 +6,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from course_lib.checks.nb06_seq2seq import check_decoder_step
+from course_lib.checks.nb06_seq2seq import DECODER_STEP_ALONE
 from tests.checks.nb06_seq2seq import SEEDS
 from tests.conftest import fails_with, stub
+
+check_decoder_step = (
+    DECODER_STEP_ALONE.check
+)  # decoder_step alone; with context_gates: test_exercise_2_checks_context_gates_with_decoder_step
 
 
 def _gru(embedding, cell, y_prev, h, gates_c, *, e_cols=None, b_ih=0.0, b_hh=None, rz_swapped=False, reset="torch"):
@@ -122,3 +126,40 @@ def test_decoder_step_names_mistake(wrong, message, hidden):
 def test_decoder_step_names_b_hn_outside_the_reset_without_writing_the_formula():
     message = fails_with(check_decoder_step, reset_outside_bias, r"b_hn is outside the reset product.*\?")
     assert "W_hn h_{t-1} + b_hn" not in message
+
+
+# ---------------------------------------------------------------- exercise 2: context_gates and decoder_step together
+
+
+def context_gates(cell, context):
+    """gates_c = weight_ih [0; c] + bias_ih (written for the tests): the part decoder_step's check finds beside it."""
+    return torch.nn.functional.linear(
+        torch.nn.functional.pad(context, (cell.weight_ih.shape[1] - context.shape[-1], 0)), cell.weight_ih, cell.bias_ih
+    )
+
+
+def test_exercise_2_checks_context_gates_with_decoder_step():
+    """The notebook's check_decoder_step finds context_gates where decoder_step was defined and checks it first."""
+    from course_lib.checks.nb06_seq2seq import check_decoder_step as check_both
+
+    check_both(decoder_step, hidden=True)
+    namespace = {"torch": torch, "_gru": _gru}
+    exec(  # a notebook whose context_gates forgot bias_ih, and whose decoder_step is right
+        "def context_gates(cell, context):\n"
+        "    H = context.shape[-1]\n"
+        "    return context @ cell.weight_ih[:, -H:].T\n"
+        "def decoder_step(embedding, cell, out, y_prev, h, gates_c):\n"
+        "    s = _gru(embedding, cell, y_prev, h, gates_c)\n"
+        "    return out(s), s\n",
+        namespace,
+    )
+    fails_with(
+        check_both, namespace["decoder_step"], r"^context_gates: case '[^']* \[context_gates\]': bias_ih is missing"
+    )
+    exec("def decoder_step(embedding, cell, out, y_prev, h, gates_c):\n    raise NotImplementedError()\n", namespace)
+    namespace["context_gates"] = context_gates  # 2a written, 2b not yet
+    fails_with(
+        check_both, namespace["decoder_step"], r"^context_gates passed its cases; decoder_step is not implemented"
+    )
+    del namespace["context_gates"]
+    fails_with(check_both, namespace["decoder_step"], r"context_gates is not defined where decoder_step is")
