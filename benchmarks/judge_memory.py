@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-EXERCISE = "nb01_sequence_data.one_hot"
+EXERCISE = "nb01_sequence_data.embedding_grad"
 
 
 def _record(path: Path, megabytes: float, kind: str) -> None:
@@ -73,7 +73,9 @@ def _child(path: Path) -> None:
     started = time.perf_counter()
     probes, _ = merge_record(nb, record, {1: EXERCISE})
     del record  # the preprocessor no longer needs it either
-    verdict = judge_cell("test_one_hot", EXERCISE, probes.get(1), [(VISIBLE_SEED, False), (HIDDEN_SEED, True)], "")
+    verdict = judge_cell(
+        "test_embedding_grad", EXERCISE, probes.get(1), [(VISIBLE_SEED, False), (HIDDEN_SEED, True)], ""
+    )
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"baseline_mb": baseline, "peak_mb": peak, "seconds": seconds, "verdict": verdict.message[:120]}))

@@ -160,7 +160,11 @@ def together(main: Exercise, *parts: Exercise) -> Exercise:
 
     cases.__doc__, judge.__doc__ = main.cases.__doc__, main.judge.__doc__
     return dataclasses.replace(
-        main, cases=cases, run=_run_with_parts(main.run, part_runs), judge=judge, parts=tuple(part_runs)
+        main,
+        cases=cases,
+        run=_run_with_parts(main.run, part_runs, main.function),
+        judge=judge,
+        parts=tuple(part_runs),
     )
 
 
@@ -168,7 +172,11 @@ def _without_part(case: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in case.items() if k != PART}
 
 
-def _run_with_parts(main_run: Callable, part_runs: dict[str, Callable]) -> Callable:
+class PartMissing(NameError):
+    """The learner's notebook has no function of a part's name where the exercise's function was defined."""
+
+
+def _run_with_parts(main_run: Callable, part_runs: dict[str, Callable], function: str) -> Callable:
     """The run of an exercise made by :func:`together` (it runs in the learner's kernel: runs only, no judge)."""
 
     def run(fn: Any, case: dict[str, Any]) -> Any:
@@ -183,9 +191,9 @@ def _run_with_parts(main_run: Callable, part_runs: dict[str, Callable]) -> Calla
             namespace = vars(module)
         learner_part = namespace.get(part)
         if not callable(learner_part):
-            raise NameError(
-                f"{part} is not defined where {getattr(fn, '__name__', 'your function')} is: this check tests "
-                f"{part} too; write it in its own cell (the one before) and run that cell"
+            raise PartMissing(
+                f"{part} is not defined: the check of {function} tests {part} first, which has its own cell "
+                f"before {function}'s; write {part} there and run that cell, then this one"
             )
         return part_runs[part](learner_part, _without_part(case))
 
@@ -409,6 +417,8 @@ def result_of(results: Mapping[str, Any], case: str, function: str) -> Any:
                 f"{function} is not implemented yet: replace `raise NotImplementedError()` in its cell "
                 f"with your code, run that cell, then this one."
             )
+        if value.type == PartMissing.__name__:
+            raise CheckFailure(f"{value.message} (case '{case}').")
         if value.type == "InputModified":
             raise CheckFailure(f"{function}, case '{case}': {value.message}.")
         if value.type == UNCHECKABLE_RETURN:  # it returned, without raising: what it returned was refused

@@ -501,4 +501,6 @@ def test_exercise_2_checks_key_gates_with_the_step():
         r"^key_gates passed its cases; attention_decoder_step is not implemented",
     )
     del namespace["key_gates"]
-    fails_with(check_both, step, r"key_gates is not defined where attention_decoder_step is")
+    fails_with(
+        check_both, step, r"^key_gates is not defined: the check of attention_decoder_step tests key_gates first"
+    )

@@ -327,15 +327,16 @@ def test_filesystem_network_and_grader_are_out_of_reach(graded):
 
 def test_infinite_loop_costs_only_that_exercise(graded):
     course = graded[0]
-    assert points(course, "infinite-loop")["test_one_hot"] == 0
-    assert auto_total(course, "infinite-loop") == FULL_01 - 1
-    assert "time limit" in message(course, "infinite-loop", "test_one_hot")
+    # one_hot is exercise 4, graded with 4b (embedding_grad) by one test cell of 4 points
+    assert points(course, "infinite-loop")["test_embedding_grad"] == 0
+    assert auto_total(course, "infinite-loop") == FULL_01 - 4
+    assert "one_hot and embedding_grad ran past" in message(course, "infinite-loop", "test_embedding_grad")
 
 
 def test_a_20_gb_allocation_fails_inside_the_sandbox_and_costs_only_that_exercise(graded):
     course = graded[0]
-    assert auto_total(course, "memory-hog") == FULL_01 - 1
-    assert "not defined" in message(course, "memory-hog", "test_one_hot")
+    assert auto_total(course, "memory-hog") == FULL_01 - 4
+    assert "one_hot is not defined" in message(course, "memory-hog", "test_embedding_grad")
 
 
 def test_process_limit_holds_and_a_fork_bomb_costs_nobody_anything(graded):

@@ -242,7 +242,7 @@ def judge_cell(
                 grade_id,
                 exercise,
                 False,
-                f"{spec.function} ran past the cell's time limit and was stopped (an endless loop?)",
+                f"{spec.title} ran past the cell's time limit and was stopped (an endless loop?)",
             )
         why = (
             f"{_clean_text(errors[-1].get('ename'), 100)}: {_clean_text(errors[-1].get('evalue'), 300)}"

@@ -149,8 +149,10 @@ def test_exercises_4_and_4b_are_checked_together():
         "    return (ids[..., None] == torch.arange(V, device=ids.device)).float()\n",
         namespace,
     )
-    both = types.FunctionType(by_scatter.__code__, {**by_scatter.__globals__, **namespace})
-    fails_with(check_both, both, r"^one_hot: .*padding")
+    both = types.FunctionType(
+        by_scatter.__code__, {**by_scatter.__globals__, **namespace}, None, by_scatter.__defaults__
+    )
+    fails_with(check_both, both, r"^one_hot is wrong on case .*padding")
     both.__globals__["one_hot"] = lambda ids, V, padding_idx=None: torch.where(
         (ids != (-1 if padding_idx is None else padding_idx))[..., None],
         (ids[..., None] == torch.arange(V, device=ids.device)).float(),

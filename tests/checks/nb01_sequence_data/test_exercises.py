@@ -14,13 +14,13 @@ def test_exercises_in_notebook_order_with_their_checks_and_keys():
         "oov_rate",
         "encode",
         "decode",
-        "one_hot",
-        "embedding_grad",
+        "embedding_grad",  # with one_hot, exercise 4, as its part
         "make_windows",
         "make_char_windows",
         "pad_batch",
         "io_structures",
     ]
+    assert nb01_sequence_data.EMBEDDING_GRAD.parts == ("one_hot",)
     for ex in nb01_sequence_data.EXERCISES:
         assert getattr(nb01_sequence_data, f"check_{ex.name}") == ex.check
         assert getattr(checks, f"check_{ex.name}") == ex.check

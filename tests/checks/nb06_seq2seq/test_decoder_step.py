@@ -162,4 +162,8 @@ def test_exercise_2_checks_context_gates_with_decoder_step():
         check_both, namespace["decoder_step"], r"^context_gates passed its cases; decoder_step is not implemented"
     )
     del namespace["context_gates"]
-    fails_with(check_both, namespace["decoder_step"], r"context_gates is not defined where decoder_step is")
+    fails_with(
+        check_both,
+        namespace["decoder_step"],
+        r"^context_gates is not defined: the check of decoder_step tests context_gates first",
+    )

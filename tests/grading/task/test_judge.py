@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import types
+
 import nbformat
 
 from course_lib.checks import EXERCISES
@@ -16,7 +18,7 @@ def _item(payload) -> dict:
     return {"index": 0, "status": "ok", "outputs": [{"output_type": "display_data", "data": {MIME: payload}}]}
 
 
-ONE_HOT = "nb01_sequence_data.one_hot"
+ONE_HOT = "nb01_sequence_data.embedding_grad"  # exercise 4b, with one_hot (exercise 4) as its part
 
 
 def _payload(fn, seeds=SEEDS, exercise=ONE_HOT):
@@ -29,34 +31,42 @@ def _payload(fn, seeds=SEEDS, exercise=ONE_HOT):
     }
 
 
-def right(ids, V, padding_idx=None):
+def one_hot(ids, V, padding_idx=None):
+    """Exercise 4, which the check of exercise 4b (embedding_grad) tests first, found in this module's globals."""
     import torch
 
     hits = ids[..., None] == torch.arange(V, device=ids.device)
     return (hits if padding_idx is None else hits & (ids != padding_idx)[..., None]).float()
 
 
+def right(ids, grad_out, V, padding_idx=None):
+    """embedding_grad: dL/dW of the lookup, through one_hot."""
+    dW = one_hot(ids, V, padding_idx).reshape(-1, V).T.to(grad_out.dtype) @ grad_out.reshape(-1, grad_out.shape[-1])
+    return dW
+
+
 def test_right_answers_pass_and_wrong_answers_fail_with_the_checks_message():
-    assert judge_cell("test_one_hot", ONE_HOT, _item(_payload(right)), SEEDS, "").passed
+    assert judge_cell("test_embedding_grad", ONE_HOT, _item(_payload(right)), SEEDS, "").passed
+    longs = {**globals(), "one_hot": lambda ids, V, padding_idx=None: one_hot(ids, V, padding_idx).long()}
     wrong = judge_cell(
-        "test_one_hot",
-        ONE_HOT,
-        _item(_payload(lambda ids, V, padding_idx=None: right(ids, V, padding_idx).long())),
-        SEEDS,
-        "",
+        "test_embedding_grad", ONE_HOT, _item(_payload(types.FunctionType(right.__code__, longs))), SEEDS, ""
     )
-    assert not wrong.passed and "should return floats" in wrong.message
+    assert (
+        not wrong.passed
+        and wrong.message.startswith("one_hot should return floats")
+        and "should return floats" in wrong.message
+    )
 
 
 def test_no_points_without_every_requested_run():
     only_visible = _payload(right, seeds=SEEDS[:1])
-    verdict = judge_cell("test_one_hot", ONE_HOT, _item(only_visible), SEEDS, "")
+    verdict = judge_cell("test_embedding_grad", ONE_HOT, _item(only_visible), SEEDS, "")
     assert not verdict.passed and "incomplete" in verdict.message
 
 
 def test_no_points_for_runs_on_seeds_other_than_the_graders():
     secret = grading_seeds(b"k" * 32, "01", "eve", ONE_HOT)
-    verdict = judge_cell("test_one_hot", ONE_HOT, _item(_payload(right)), secret, "")
+    verdict = judge_cell("test_embedding_grad", ONE_HOT, _item(_payload(right)), secret, "")
     assert not verdict.passed
 
 
@@ -77,11 +87,11 @@ def test_no_points_for_garbage_payloads():
             ],
         },
     ):
-        assert not judge_cell("test_one_hot", ONE_HOT, _item(payload), SEEDS, "").passed, payload
+        assert not judge_cell("test_embedding_grad", ONE_HOT, _item(payload), SEEDS, "").passed, payload
 
 
 def test_a_test_cell_that_never_ran_says_why():
-    verdict = judge_cell("test_one_hot", ONE_HOT, None, SEEDS, "the notebook ran past its limit")
+    verdict = judge_cell("test_embedding_grad", ONE_HOT, None, SEEDS, "the notebook ran past its limit")
     assert not verdict.passed and "ran past its limit" in verdict.message
 
 
@@ -141,7 +151,7 @@ def test_a_result_of_too_many_json_values_is_named_without_being_parsed(monkeypa
     probes, _ = merge_record(nb, record, {1: ONE_HOT})
     assert _loads_counting.sizes == [len(json.dumps(small)) + 1], "only the small line was parsed"
     assert nb.cells[0].outputs[0]["text"].startswith("commas, [brackets]"), "text in strings does not count"
-    verdict = judge_cell("test_one_hot", ONE_HOT, probes[1], SEEDS, "")
+    verdict = judge_cell("test_embedding_grad", ONE_HOT, probes[1], SEEDS, "")
     assert not verdict.passed and "OutputTooLarge" in verdict.message and "more than 1,000 values" in verdict.message
 
 
