@@ -56,35 +56,38 @@ def param_tensors(case: dict[str, Any], names=PARAM_NAMES) -> list[torch.Tensor]
 
 # candidate-gate variants, then the two switches that can come on top of any of them
 _CANDIDATES = ("torch", "cho", "bhn_outside", "no_reset")
-_MISTAKES = {
+_MISTAKES = {  # what the output matches and where, then a question: the learner reads the equations in nn.GRUCell's
+    # documentation; a message never writes the right formula out (issue 23)
     "cho": (
-        "this is the Cho et al. variant of the GRU (Cho et al. 2014): you applied the reset gate to "
-        "h_{t-1} *before* the matmul, n_t = tanh(W_in x_t + b_in + W_hn (r_t ⊙ h_{t-1}) + b_hn). It is a valid GRU, "
-        "but not PyTorch's: nn.GRUCell applies the reset *after* the matmul, n_t = tanh(W_in x_t + b_in + r_t ⊙ "
-        "(W_hn h_{t-1} + b_hn)), so that one matmul h_{t-1} @ weight_hh.T serves all three gates."
+        "this is the Cho et al. variant of the GRU (Cho et al. 2014): your reset gate multiplies h_{t-1} before the "
+        "product with W_hn (rows 2H:3H of weight_hh). It is a valid GRU, but not the one PyTorch's weights are for: "
+        "where does torch.nn.GRUCell's documentation put r_t in the candidate n_t, and what does that placement let "
+        "one matmul h_{t-1} @ weight_hh.T do for all three gates?"
     ),
     "bhn_outside": (
-        "b_hn is outside the reset product: you computed r_t ⊙ (W_hn h_{t-1}) + b_hn, PyTorch computes "
-        "r_t ⊙ (W_hn h_{t-1} + b_hn) (the whole hidden projection of the candidate, bias included, is reset)."
+        "b_hn is outside the reset product: your candidate adds b_hn (rows 2H:3H of bias_hh) after r_t has "
+        "multiplied, so the reset never reaches it. Which terms of n_t does r_t multiply in torch.nn.GRUCell's "
+        "equation?"
     ),
-    "no_reset": ("the reset gate is never applied: n_t must use r_t ⊙ (W_hn h_{t-1} + b_hn), not W_hn h_{t-1} + b_hn."),
+    "no_reset": (
+        "the reset gate is never applied: your candidate n_t matches one in which r_t multiplies nothing. Which term "
+        "of n_t does r_t multiply in torch.nn.GRUCell's equation?"
+    ),
     "swap_update": (
-        "(1 - z) is on the wrong term: you computed h_t = z_t ⊙ n_t + (1 - z_t) ⊙ h_{t-1}. PyTorch (and Cho et "
-        'al.) use h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}: z_t close to 1 *keeps* the old state. (The article "From RNNs '
-        'to LSTMs and GRUs" uses your convention; it is the same model with z replaced by 1 - z, but not with '
-        "torch's weights.)"
+        "(1 - z) is on the wrong term: your h_t matches z_t ⊙ n_t + (1 - z_t) ⊙ h_{t-1}. In nn.GRUCell, does z_t close "
+        'to 1 keep the old state or take the candidate? (The article "From RNNs to LSTMs and GRUs" uses your '
+        "convention: the same model with z replaced by 1 - z, but not with torch's weights.)"
     ),
     "article": (
         'this is the GRU as the article "From RNNs to LSTMs and GRUs: A Hands-On Guide to Sequence Modeling in '
-        'PyTorch" writes it: h_t = (1 - z_t) ⊙ h_{t-1} + z_t ⊙ n_t with n_t = tanh(W_in x_t + b_in + W_hn (r_t ⊙ '
-        "h_{t-1}) + b_hn). It is a valid GRU, but it differs from nn.GRUCell twice: (1) z_t weighs the candidate, "
-        "PyTorch's z_t weighs the old state, h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1} (the same model with z replaced "
-        "by 1 - z, not with torch's weights); (2) the reset is applied before the matmul, PyTorch's after it: "
-        "r_t ⊙ (W_hn h_{t-1} + b_hn)."
+        'PyTorch" writes it. It is a valid GRU, but it differs from nn.GRUCell twice: (1) your z_t weighs the '
+        "candidate; (2) your reset multiplies h_{t-1} before the product with W_hn. In torch.nn.GRUCell's "
+        "equations, which term does z_t weigh, and where does r_t enter n_t?"
     ),
     "swap_rz": (
-        "r/z swapped: the reset and update gates are exchanged. The stacked weights are in the order r, z, n, so rows "
-        "0:H of weight_ih, weight_hh, bias_ih and bias_hh belong to r_t, rows H:2H to z_t and rows 2H:3H to n_t."
+        "r/z swapped: your reset gate is read from the update gate's rows and the update gate from the reset "
+        "gate's. In which order are the three gates' rows stacked in weight_ih, weight_hh, bias_ih and bias_hh "
+        "(torch.nn.GRU's documentation, under Variables)?"
     ),
 }
 
