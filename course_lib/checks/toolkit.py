@@ -151,6 +151,7 @@ KINDS: dict[str, str] = {
     "training": "the model learns: the loss falls below a target on a tiny set",
     "edge": "the contract's edge cases: length 1, batch of 1, T = 1, max_len = 1, empty results",
     "answer": "a written answer (a quiz) compared with the key",
+    "memory": "no intermediate the contract rules out: the largest tensor the function allocates, recorded",
 }
 
 

@@ -5,7 +5,9 @@ section 4), so by the chain rule
 
     dL/dW = Σ_positions one_hot(ids[p])ᵀ grad_out[p]      (V, E): row v is the sum of grad_out over every p with ids[p] = v
 
-and, with ``padding_idx``, that row is 0 (``nn.Embedding``'s documented behaviour).  The reference is autograd through
+and, with ``padding_idx``, that row is 0 (``nn.Embedding``'s documented behaviour).  The contract rules out building
+that one-hot matrix of the positions, (positions, V): a ``memory`` case records the largest tensor storage the
+function allocates (:class:`LargestAllocation`, a ``TorchFunctionMode``) and names one of that size.  The reference is autograd through
 ``F.embedding``, never a formula written here.  Two invariants locate a wrong answer before the comparison:
 ``Σ_v dW[v]`` is the sum of grad_out over the positions not padded (a pairing of positions with the wrong rows keeps it),
 and a token that occurs once gets its one row exactly (an overwrite instead of a sum only spoils repeated tokens).
@@ -18,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.overrides import TorchFunctionMode
 
 from course_lib.checks.coerce import as_tensor, assert_dtype, call_keeping_inputs
 from course_lib.checks.compare import assert_close, close, tolerance
@@ -54,7 +57,13 @@ def _cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
         "float32 grad_out": {**_case(g, np.array([[1, 1, 0]]), V=3, E=4, dtype=torch.float32), "kind": "dtype"},
         "on the meta device": {**_case(g, np.array([[2, 0], [1, 2]]), V=4, E=3, padding_idx=0), "kind": "device"},
     }
+    cases["ids (8, 16) of a vocabulary of 3000"] = _case(g, _ids_with_repeats(g, (8, 16), 3000), V=3000, E=2)
+    cases["ids (8, 16) of a vocabulary of 3000"]["kind"] = "memory"
     if hidden:
+        cases["ids (4, 32) of a vocabulary of 4000, padding_idx=0"] = {
+            **_case(g, _ids_with_repeats(g, (4, 32), 4000), V=4000, E=3, padding_idx=0),
+            "kind": "memory",
+        }
         cases["random ids (N, T)"] = _case(g, _ids_with_repeats(g, (4, 6), 7), V=7, E=5)
         cases["random ids (N, T, K)"] = _case(g, _ids_with_repeats(g, (2, 3, 4), 6), V=6, E=2)
         pad = np.array([[4, 2, 4, 3], [1, 3, 3, 3], [2, 2, 0, 3]])  # 3 pads the rows' ends, and 4 occurs twice
@@ -79,7 +88,27 @@ def _run(fn, case):
 
     if case.get("kind") == "device":  # the docstring promises grad_out's device: meta stands in for a GPU
         return on_meta(lambda: call(ids.to("meta"), grad_out.to("meta")))
+    if case.get("kind") == "memory":
+        with LargestAllocation() as largest:
+            dW = call(ids, grad_out)
+        return dW, largest.elements
     return call_keeping_inputs(call, ["ids", "grad_out"], [ids, grad_out])
+
+
+class LargestAllocation(TorchFunctionMode):
+    """Records the largest storage (in elements) of any tensor a torch function returns while the mode is on: a
+    (positions, V) one-hot matrix shows, an expand() view of a small tensor does not (its storage is the small one)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.elements = 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        for t in out if isinstance(out, (tuple, list)) else (out,):
+            if isinstance(t, torch.Tensor) and t.device.type != "meta":
+                self.elements = max(self.elements, t.untyped_storage().nbytes() // max(t.element_size(), 1))
+        return out
 
 
 def _reference(ids: torch.Tensor, grad_out: torch.Tensor, V: int, padding_idx) -> torch.Tensor:
@@ -110,6 +139,17 @@ def _judge(cases, results):
         V, E, padding_idx = case["V"], grad_out.shape[-1], case["padding_idx"]
         expected = _reference(ids, grad_out, V, padding_idx)
         got = result_of(results, name, "embedding_grad")
+        if case.get("kind") == "memory":
+            got, largest = got if isinstance(got, tuple) and len(got) == 2 else (got, 0)
+            positions = ids.numel()
+            if isinstance(largest, int) and largest >= positions * V // 2:
+                raise CheckFailure(
+                    f"{what}: embedding_grad made a tensor of {largest:,} entries for {positions} positions and "
+                    f"V = {V}: the one-hot matrix of the positions ({positions} × {V}), or one as large. The "
+                    f"contract rules it out: at V = 50,000 and 2,048 positions it is 10^8 entries (written question "
+                    f"4c). dW itself is only (V, E): which tensor operation adds each position's row of grad_out "
+                    f"into a row of dW without it?"
+                )
         got = as_tensor(got, what)
         lead = tuple(ids.shape)
         if tuple(got.shape) != (V, E):

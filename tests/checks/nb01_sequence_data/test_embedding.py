@@ -24,7 +24,8 @@ def by_scatter(ids, grad_out, V, padding_idx=None):
 
 
 def by_one_hot(ids, grad_out, V, padding_idx=None):
-    """Right: the one-hot matrix of the positions, transposed, times grad_out (the derivation's matmul)."""
+    """The derivation's matmul: the one-hot matrix of the positions, transposed, times grad_out. Right values, but
+    the contract rules the (positions, V) matrix out."""
     E = grad_out.shape[-1]
     hot = (ids.reshape(-1, 1) == torch.arange(V, device=ids.device)).to(grad_out.dtype)  # (M, V)
     keep = torch.ones(V, 1, dtype=grad_out.dtype, device=ids.device)
@@ -33,8 +34,17 @@ def by_one_hot(ids, grad_out, V, padding_idx=None):
     return keep * (hot.T @ grad_out.reshape(-1, E))
 
 
+def by_index_put(ids, grad_out, V, padding_idx=None):
+    """Right: index_put_ with accumulate=True, no (positions, V) matrix."""
+    E = grad_out.shape[-1]
+    dW = grad_out.new_zeros(V, E).index_put_((ids.reshape(-1),), grad_out.reshape(-1, E), accumulate=True)
+    if padding_idx is not None:
+        dW[padding_idx] = 0
+    return dW
+
+
 @pytest.mark.parametrize("hidden", [False, True])
-@pytest.mark.parametrize("right", [by_scatter, by_one_hot], ids=["index_add_", "one_hot matmul"])
+@pytest.mark.parametrize("right", [by_scatter, by_index_put], ids=["index_add_", "index_put_"])
 def test_embedding_grad_accepts_correct(right, hidden):
     check_embedding_grad(right, hidden=hidden)
 
@@ -162,3 +172,8 @@ def test_exercises_4_and_4b_are_checked_together():
     fails_with(
         check_both, types.FunctionType(stub.__code__, both.__globals__), r"^one_hot passed its cases; embedding_grad"
     )
+
+
+def test_embedding_grad_names_the_one_hot_matrix():
+    """Right values through the (positions, V) one-hot matrix: named on the memory case, in the visible check too."""
+    fails_with(check_embedding_grad, by_one_hot, r"made a tensor of [\d,]+ entries for 128 positions and V = 3000.*\?")

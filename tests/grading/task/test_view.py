@@ -142,6 +142,8 @@ found["judge code anywhere in course_lib"] = sorted(
     if b"_vocab_judge" in open(os.path.join(d, f), "rb").read())
 def stub(*args, **kwargs):
     raise NotImplementedError()
+for part in {part for spec in EXERCISES.values() for part in spec.parts}:  # a part's stub has its own cell
+    globals()[part] = stub
 inputs = json.load(open(os.environ["COURSE_PROBE_INPUTS"]))
 found["runs"] = {}
 for key, spec in EXERCISES.items():

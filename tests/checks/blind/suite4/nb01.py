@@ -439,9 +439,9 @@ CASES = [
         "zeros, index_add_ of the flattened rows, padding row zeroed.",
         embedding_grad_index_add,
     ),
-    _c(
+    _c(  # written as correct by the blind writer; since session 6 the contract rules the (P, V) matrix out
         "embedding_grad",
-        "correct",
+        "mistake",
         "one_hot_matmul",
         "broadcast one-hot (P, V) on ids' device, padding column zeroed, one_hot.T @ G.",
         embedding_grad_one_hot,
