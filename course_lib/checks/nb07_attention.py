@@ -38,6 +38,7 @@ from course_lib.checks.core import (
 )
 from course_lib.checks.nb05_gru.variants import gru_variant, name_mistakes
 from course_lib.checks.nb06_seq2seq.cases import WeightsOnlyGRUCell, decoder_weights
+from course_lib.checks.nb06_seq2seq.context_gates import gate_mistakes
 from course_lib.checks.nb06_seq2seq.decoder_step import STEP_MISTAKES
 from course_lib.checks.toolkit import (
     as_tensor,
@@ -377,30 +378,10 @@ def _gate_judge(cases, results):
         tol = tolerance(case["dtype"])
         with torch.no_grad():  # the input side of nn.GRUCell fed [0; k_j]: exactly the keys' part, bias_ih included
             reference = F.linear(F.pad(keys, (E, 0)), cell.weight_ih, cell.bias_ih)
-            W_ih, b_ih, b_hh = cell.weight_ih, cell.bias_ih, cell.bias_hh
-            no_bias = reference - b_ih
-            mistakes = [
-                (
-                    "the keys were multiplied by the first H columns of weight_ih; those begin with the E columns that "
-                    "read the embedding (the cell is trained on [e(y_{t-1}); c_t]).",
-                    lambda: keys @ W_ih[:, :H].T + b_ih,
-                ),
-                ("bias_ih is missing: the contract puts it in the keys' part.", no_bias),
-                (
-                    "bias_hh's r and z rows (b_hr, b_hz) were folded into the keys' gates along with bias_ih: a fold "
-                    "that rows r and z would allow, since they are added outside the reset, but this contract keeps "
-                    "all of bias_hh for the step (its hidden side), and gates_k holds bias_ih only.",
-                    reference + torch.cat([b_hh[: 2 * H], torch.zeros_like(b_hh[2 * H :])]),
-                ),
-                ("bias_hh was added instead of bias_ih: bias_hh belongs to the hidden side.", no_bias + b_hh),
-                (
-                    "both biases were added: bias_hh belongs to the hidden side, computed at every step.",
-                    no_bias + b_ih + b_hh,
-                ),
-            ]
+            mistakes = gate_mistakes(keys, cell, gates="gates_k", read="the keys were", step="attention_decoder_step")
         message = first_named_mistake(gates_k.double(), reference, mistakes, same=lambda a, b: close(a, b, **tol))
         if message:
-            raise CheckFailure(f"case '{name}': {message}")
+            raise CheckFailure(f"case '{name}': {message}.")
         assert_close(
             gates_k.double(),
             reference,

@@ -241,7 +241,7 @@ def test_key_gates_names_both_biases():
     def wrong(cell, keys):
         return key_gates(cell, keys) + cell.bias_hh
 
-    fails_with(check_key_gates, wrong, "both biases")
+    fails_with(check_key_gates, wrong, "bias_hh is added as well")
 
 
 def test_key_gates_names_the_fold_of_b_hr_and_b_hz():

@@ -38,7 +38,7 @@ from course_lib.checks.toolkit import (
     visible_first,
 )
 
-__all__ = ["CONTEXT_GATES"]
+__all__ = ["CONTEXT_GATES", "gate_mistakes"]
 
 
 def _cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
@@ -91,6 +91,61 @@ def _activated(gates: torch.Tensor) -> torch.Tensor:
     return torch.cat([torch.sigmoid(r_z), torch.tanh(n)], dim=-1)
 
 
+def gate_mistakes(inputs: torch.Tensor, cell: nn.GRUCell, *, gates: str, read: str, step: str) -> list[tuple[str, Any]]:
+    """The named wrong versions of a once-per-sentence part of the input gates, for ``inputs`` (..., H) read by the
+    context's columns of ``cell.weight_ih``: 06's gates_c of the context (N, H), 07's key gates of the keys (N, S, H).
+
+    ``gates``: what the learner returns ("gates_c"); ``read``: the inputs and a verb ("the context was"); ``step``:
+    the function that adds the hidden side at every step.  Each message says what the output matches and why that is
+    wrong here, or asks; none writes the right expression out."""
+    W_ih, b_ih, W_hh, b_hh = (p.detach().double() for p in (cell.weight_ih, cell.bias_ih, cell.weight_hh, cell.bias_hh))
+    inputs = inputs.double()
+    H = inputs.shape[-1]
+    expected = _context_projection(W_ih, b_ih, inputs)
+    read_by_c = _context_projection(W_ih, torch.zeros_like(b_ih), inputs)  # the columns' product, no bias
+    return (
+        [
+            (
+                f"{read} multiplied by the first H columns of weight_ih. Which columns read the context, given the "
+                "order the cell was trained on, [e(y_{t-1}); c]?",
+                F.linear(inputs, W_ih[:, :H], b_ih),
+            ),
+            (f"bias_ih is missing: {gates} is the context's part of the input gates with bias_ih in it", read_by_c),
+            (
+                f"bias_hh's r and z rows (b_hr, b_hz) were folded into {gates} along with bias_ih: a fold that rows r "
+                f"and z allow (they are added outside the reset), but this contract keeps all of bias_hh for {step}, "
+                f"which adds it whole at every step, and {gates} holds bias_ih only",
+                expected + torch.cat([b_hh[: 2 * H], torch.zeros_like(b_hh[2 * H :])]),
+            ),
+            (
+                "bias_hh is added as well: it belongs to the hidden side of the gates (inside the reset product for "
+                f"the candidate n), which {step} adds at every step",
+                expected + b_hh,
+            ),
+            (f"bias_hh is used where bias_ih goes: {gates} is on the input side of the cell", read_by_c + b_hh),
+        ]
+        + [
+            (
+                f"{read} multiplied by weight_hh, the matrix that reads the decoder's state s_{{t-1}}; the context is "
+                "an input of the cell, read by columns of weight_ih",
+                F.linear(inputs, W_hh, bias),
+            )
+            for bias in (b_ih, None)
+        ]
+        + [
+            (
+                f"{how} was applied: {gates} is a pre-activation, one part of the sums the gates' activations act on "
+                "once the per-step parts are added",
+                activated,
+            )
+            for how, activated in (
+                ("the sigmoid", torch.sigmoid(expected)),
+                ("an activation (sigmoid for r and z, tanh for n)", _activated(expected)),
+            )
+        ]
+    )
+
+
 def _judge(cases, results):
     for name, case in cases.items():
         cell = _cell(case).double()  # the weights exactly as the learner's cell holds them
@@ -103,48 +158,7 @@ def _judge(cases, results):
         if case.get("kind") == "gradients" and isinstance(value, tuple) and len(value) == 4:
             value, grads = value[0], list(value[1:])
         got = as_tensor(value, f"gates_c on case '{name}'", (N, 3 * H), "(N, 3H)")
-        read_by_c = _context_projection(W_ih, torch.zeros_like(b_ih), context)  # W_c c, no bias
-        wrong = (
-            [
-                (
-                    "the context was multiplied by the first H columns of weight_ih; those begin with the E columns that "
-                    "read the embedding. Which columns read c is fixed by the order the cell was trained on, [e(y_{t-1}); c]",
-                    F.linear(context, W_ih[:, :H], b_ih),
-                ),
-                ("bias_ih is missing: gates_c is the context's part of the input gates with bias_ih in it", read_by_c),
-                (
-                    "bias_hh's r and z rows (b_hr, b_hz) were folded into gates_c along with bias_ih: question 3's "
-                    "fold, which rows r and z allow (they are added outside the reset), but this contract keeps all "
-                    "of bias_hh for decoder_step, which adds it whole at every step, and gates_c holds bias_ih only",
-                    expected + torch.cat([b_hh[: 2 * H], torch.zeros_like(b_hh[2 * H :])]),
-                ),
-                (
-                    "bias_hh is added as well: it belongs to the hidden side of the gates (inside the reset product for "
-                    "the candidate n), which decoder_step adds at every step",
-                    expected + b_hh,
-                ),
-                ("bias_hh is used where bias_ih goes: gates_c is on the input side of the cell", read_by_c + b_hh),
-            ]
-            + [
-                (
-                    "the context was multiplied by weight_hh, the matrix that reads the decoder's state s_{t-1}; the "
-                    "context c is an input of the cell, read by columns of weight_ih",
-                    F.linear(context, cell.weight_hh.detach(), bias),
-                )
-                for bias in (b_ih, None)
-            ]
-            + [
-                (
-                    f"{how} was applied: gates_c is a pre-activation, one part of the sums the gates' activations act on "
-                    "once the per-step parts are added",
-                    activated,
-                )
-                for how, activated in (
-                    ("the sigmoid", torch.sigmoid(expected)),
-                    ("an activation (sigmoid for r and z, tanh for n)", _activated(expected)),
-                )
-            ]
-        )
+        wrong = gate_mistakes(context, cell, gates="gates_c", read="the context was", step="decoder_step")
         message = first_named_mistake(got, expected, wrong, same=lambda a, b: close(a, b, case["dtype"]))
         if message:
             raise CheckFailure(f"case '{name}': {message}.")

@@ -32,7 +32,11 @@ def test_the_articles_gru_is_named_as_the_article():
 
 
 def test_the_articles_message_names_both_differences_from_torch():
-    fails_with(check_gru_cell, _articles_gru, r"\(1\) your z_t weighs the candidate.*\(2\) your reset multiplies h_\{t-1\} before the product")
+    fails_with(
+        check_gru_cell,
+        _articles_gru,
+        r"\(1\) your z_t weighs the candidate.*\(2\) your reset multiplies h_\{t-1\} before the product",
+    )
 
 
 def test_cho_is_not_called_the_articles_gru():

@@ -29,7 +29,11 @@ def test_gru_cell_accepts_grucell_itself():
 
 # each typical wrong formula, switched on alone (two at once last), and what the check must call it
 NAMED_MISTAKES = [
-    pytest.param({"candidate": "cho"}, r"Cho et al\. variant.*multiplies h_\{t-1\} before the product with W_hn.*\?", id="cho_variant"),
+    pytest.param(
+        {"candidate": "cho"},
+        r"Cho et al\. variant.*multiplies h_\{t-1\} before the product with W_hn.*\?",
+        id="cho_variant",
+    ),
     pytest.param({"swap_update": True}, r"\(1 - z\) is on the wrong term", id="one_minus_z_on_wrong_term"),
     pytest.param({"swap_rz": True}, "r/z swapped", id="swapped_gates"),
     pytest.param({"candidate": "bhn_outside"}, "b_hn is outside the reset", id="bias_outside_reset"),
