@@ -112,9 +112,8 @@ def gate_mistakes(inputs: torch.Tensor, cell: nn.GRUCell, *, gates: str, read: s
             ),
             (f"bias_ih is missing: {gates} is the context's part of the input gates with bias_ih in it", read_by_c),
             (
-                f"bias_hh's r and z rows (b_hr, b_hz) were folded into {gates} along with bias_ih: a fold that rows r "
-                f"and z allow (they are added outside the reset), but this contract keeps all of bias_hh for {step}, "
-                f"which adds it whole at every step, and {gates} holds bias_ih only",
+                f"bias_hh's r and z rows (b_hr, b_hz) were folded into {gates} along with bias_ih: this contract "
+                f"keeps all of bias_hh for {step}, which adds it whole at every step, and {gates} holds bias_ih only",
                 expected + torch.cat([b_hh[: 2 * H], torch.zeros_like(b_hh[2 * H :])]),
             ),
             (

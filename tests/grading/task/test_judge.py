@@ -40,8 +40,11 @@ def one_hot(ids, V, padding_idx=None):
 
 
 def right(ids, grad_out, V, padding_idx=None):
-    """embedding_grad: dL/dW of the lookup, through one_hot."""
-    dW = one_hot(ids, V, padding_idx).reshape(-1, V).T.to(grad_out.dtype) @ grad_out.reshape(-1, grad_out.shape[-1])
+    """embedding_grad: dL/dW of the lookup, each position's row added into its id's row."""
+    E = grad_out.shape[-1]
+    dW = grad_out.new_zeros(V, E).index_add_(0, ids.reshape(-1), grad_out.reshape(-1, E))
+    if padding_idx is not None:
+        dW[padding_idx] = 0
     return dW
 
 
