@@ -136,3 +136,17 @@ def test_a_cell_that_ignores_the_interrupt_or_blocks_it_costs_that_cell_only(tmp
         assert cells[index]["status"] == "ok" and cells[index]["outputs"][0]["text"] == "42\n", (index, cells[index])
     replaced = [e for e in events if "did not respond" in e]
     assert len(replaced) == 3, events  # the loop that honours the interrupt keeps its kernel
+
+
+def test_a_cells_prints_are_one_output_however_the_kernel_flushed_them(tmp_path, monkeypatch):
+    """test_zygote once failed on a loaded machine: one print arrived as '9' and ' []\\n', two stream messages. The
+    record joins a cell's consecutive stream outputs of one name, so it does not depend on when ipykernel flushed;
+    here the flushes are forced between the parts (stderr between stdout's stays where it came)."""
+    split = "import sys\nprint('a', end=''); sys.stdout.flush()\nprint('b'); sys.stdout.flush()\n"
+    split += "print('e', file=sys.stderr); sys.stderr.flush()\nprint('c')"
+    cells, _ = _run_direct([split], 60, tmp_path / "jupyter", monkeypatch)
+    assert [(o["name"], o["text"]) for o in cells[0]["outputs"]] == [
+        ("stdout", "ab\n"),
+        ("stderr", "e\n"),
+        ("stdout", "c\n"),
+    ]
