@@ -30,6 +30,7 @@ import base64
 import dataclasses
 import math
 import re
+import sys
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -127,8 +128,8 @@ def together(main: Exercise, *parts: Exercise) -> Exercise:
     ``main``'s; the run calls a part's case on the learner's function of that name, found where the learner defined
     ``main``'s function (its module's globals: the notebook's namespace); the judge judges the parts first, in
     order, each with its own judge (so each names its own mistakes), then ``main``, whose failure says that the parts
-    passed.  The run closes over the runs
-    only: the grading view ships it without a judge (:mod:`course_lib.grading.task.view`).
+    passed.  The run closes over the runs only: the grading view ships it without a judge
+    (:mod:`course_lib.grading.task.view`).
     """
     if main.parts or any(p.parts or not p.callable_answer or p.bonus for p in parts):
         raise ValueError("together() joins required code exercises that are not made of parts themselves")
@@ -185,8 +186,6 @@ def _run_with_parts(main_run: Callable, part_runs: dict[str, Callable], function
             return main_run(fn, case)
         namespace = getattr(fn, "__globals__", None)
         if namespace is None:  # a class or a callable object: the globals of the module it was defined in
-            import sys
-
             module = sys.modules.get(getattr(fn, "__module__", "__main__")) or sys.modules["__main__"]
             namespace = vars(module)
         learner_part = namespace.get(part)
