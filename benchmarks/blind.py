@@ -83,9 +83,8 @@ def exercise_for(notebook: str, exercise: str):
     stepping stone it builds on (``core.together``: the module exports each alone, ``CONTEXT_GATES``, ``DECODER_STEP_ALONE``)."""
     module = MODULES[f"nb{notebook}"]
     wanted = CLASS_GRADE_IDS.get(exercise, exercise)
-    alone = [v for v in vars(module).values() if isinstance(v, Exercise) and not v.parts]
-    for spec in [*module.EXERCISES, *alone]:
-        if (spec.name == wanted or spec.function == exercise) and not spec.parts:
+    for spec in vars(module).values():
+        if isinstance(spec, Exercise) and not spec.parts and (spec.name == wanted or spec.function == exercise):
             return spec
     raise KeyError(f"{notebook}: no exercise {exercise}")
 

@@ -38,7 +38,7 @@ from course_lib.checks.core import (
 )
 from course_lib.checks.nb05_gru.variants import gru_variant, name_mistakes
 from course_lib.checks.nb06_seq2seq.cases import WeightsOnlyGRUCell, decoder_weights
-from course_lib.checks.nb06_seq2seq.context_gates import gate_mistakes
+from course_lib.checks.nb06_seq2seq.context_gates import _context_projection, gate_mistakes
 from course_lib.checks.nb06_seq2seq.decoder_step import STEP_MISTAKES
 from course_lib.checks.toolkit import (
     as_tensor,
@@ -370,14 +370,13 @@ def _gate_judge(cases, results):
         cell = _step_modules(case)[1].double()
         keys = torch.from_numpy(case["keys"])
         N, S, H = keys.shape
-        E = cell.input_size - H
         gates_k = as_tensor(
             result_of(results, name, "key_gates"), f"key_gates on case '{name}'", (N, S, 3 * H), "(N, S, 3H)"
         )
         assert_dtype(gates_k, _DTYPES[case["dtype"]], f"key_gates on case '{name}'")
         tol = tolerance(case["dtype"])
         with torch.no_grad():  # the input side of nn.GRUCell fed [0; k_j]: exactly the keys' part, bias_ih included
-            reference = F.linear(F.pad(keys, (E, 0)), cell.weight_ih, cell.bias_ih)
+            reference = _context_projection(cell.weight_ih, cell.bias_ih, keys)
             mistakes = gate_mistakes(keys, cell, gates="gates_k", read="the keys were", step="attention_decoder_step")
         message = first_named_mistake(gates_k.double(), reference, mistakes, same=lambda a, b: close(a, b, **tol))
         if message:

@@ -56,14 +56,14 @@ def _cases(seed: int, hidden: bool) -> dict[str, dict[str, Any]]:
         "a single id (0-d)": _case(g, np.array(3), V=4, E=5),
         "float32 grad_out": {**_case(g, np.array([[1, 1, 0]]), V=3, E=4, dtype=torch.float32), "kind": "dtype"},
         "on the meta device": {**_case(g, np.array([[2, 0], [1, 2]]), V=4, E=3, padding_idx=0), "kind": "device"},
+        "ids (8, 16) of a vocabulary of 3000": _case(
+            g, _ids_with_repeats(g, (8, 16), 3000), V=3000, E=2, kind="memory"
+        ),
     }
-    cases["ids (8, 16) of a vocabulary of 3000"] = _case(g, _ids_with_repeats(g, (8, 16), 3000), V=3000, E=2)
-    cases["ids (8, 16) of a vocabulary of 3000"]["kind"] = "memory"
     if hidden:
-        cases["ids (4, 32) of a vocabulary of 4000, padding_idx=0"] = {
-            **_case(g, _ids_with_repeats(g, (4, 32), 4000), V=4000, E=3, padding_idx=0),
-            "kind": "memory",
-        }
+        cases["ids (4, 32) of a vocabulary of 4000, padding_idx=0"] = _case(
+            g, _ids_with_repeats(g, (4, 32), 4000), V=4000, E=3, padding_idx=0, kind="memory"
+        )
         cases["random ids (N, T)"] = _case(g, _ids_with_repeats(g, (4, 6), 7), V=7, E=5)
         cases["random ids (N, T, K)"] = _case(g, _ids_with_repeats(g, (2, 3, 4), 6), V=6, E=2)
         pad = np.array([[4, 2, 4, 3], [1, 3, 3, 3], [2, 2, 0, 3]])  # 3 pads the rows' ends, and 4 occurs twice

@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
+import itertools
 import json
 import os
 import sys
@@ -245,20 +246,18 @@ def _coalesced(outputs: list) -> list:
     cold kernels, two gradings of one class).  Not nbclient's ``coalesce_streams``: that one also moves stderr and
     rewrites \r and \b with a regex loop that a learner's output can make quadratic."""
     merged: list = []
-    for output in outputs:
-        last = merged[-1] if merged else None
-        if last is not None and output.get("output_type") == "stream" and last.get("output_type") == "stream":
-            if last.get("name") == output.get("name"):
-                last["_parts"].append(output.get("text", ""))
-                continue
-        if output.get("output_type") == "stream":
-            output = copy.copy(output)
-            output["_parts"] = [output.get("text", "")]
-        merged.append(output)
-    for output in merged:
-        if "_parts" in output:
-            output["text"] = "".join(output.pop("_parts"))
+    for name, run in itertools.groupby(outputs, key=_stream_name):
+        run = list(run)
+        if name is None or len(run) == 1:
+            merged.extend(run)
+        else:
+            merged.append(nbformat.from_dict({**run[0], "text": "".join(o.get("text", "") for o in run)}))
     return merged
+
+
+def _stream_name(output: dict) -> str | None:
+    """A stream output's name (stdout, stderr); None for any other output."""
+    return output.get("name") if output.get("output_type") == "stream" else None
 
 
 def _replay(client: NotebookClient, cells, ok: set[int], stop: int) -> None:
