@@ -1,6 +1,6 @@
 """Print how long each solution notebook takes to run top to bottom on this machine: wall and CPU seconds.
 
-    python benchmarks/notebooks.py [--quick] [--skip] [--threads N] [--cells N] [--markdown FILE] [NOTEBOOK_GLOB]
+    python benchmarks/notebooks.py [--quick] [--skip] [--threads N] [--repeat N] [--cells N] [--markdown FILE] [NOTEBOOK_GLOB]
 
 --quick runs with the grading budget (COURSE_QUICK=1), as `course grade` does.  Targets: notebook 01
 <= 30 s, every other notebook <= 60 s (full budget, wall, a quiet 2-core machine).
@@ -12,6 +12,11 @@ threads spin while they wait for each other, and spinning counts as CPU (under a
 training step of notebook 02's live run cost 0.99 CPU s with two threads and 0.18 with one).  --threads 1 runs
 the kernel with OMP_NUM_THREADS=1: its CPU seconds are then the work itself, about the wall time of a quiet
 machine's single thread, an upper bound for two.
+
+On a shared (virtual) machine the same notebook has measured 20 to 50 % apart from one run to the next, the CPU
+seconds as well as the wall; --repeat N runs each notebook N times (one after the other) and prints every run
+and their median, and the "steal %" column gives the share of the machine's CPU time the hypervisor gave to
+other guests during the run (Linux's /proc/stat; "-" elsewhere).
 
 --skip leaves out the cells the course marks ``{"course": {"grading": "skip"}}`` (as ``course grade`` does, see
 course_lib.skippable), to measure what grading costs with the marks honoured.
@@ -26,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -38,6 +44,23 @@ from course_lib.skippable import graded_dependencies, is_marked_skip
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = {"01_sequence_data": 30.0}
+
+
+def cpu_ticks() -> tuple[int, int] | None:
+    """(steal, total) jiffies of all CPUs since boot, from /proc/stat; None where there is none."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return None
+    ticks = [int(f) for f in fields[:8]]  # user nice system idle iowait irq softirq steal (guest is inside user)
+    return ticks[7], sum(ticks)
+
+
+def steal_percent(before: tuple[int, int] | None, after: tuple[int, int] | None) -> str:
+    """The share of CPU time stolen by the hypervisor between two cpu_ticks() readings, formatted."""
+    if before is None or after is None or after[1] == before[1]:
+        return "-"
+    return f"{100 * (after[0] - before[0]) / (after[1] - before[1]):.1f}"
 
 
 def kernel_cpu_seconds(process: psutil.Process) -> float:
@@ -118,6 +141,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--skip", action="store_true", help="leave out the cells marked skippable under grading")
     parser.add_argument("--threads", type=int, default=None, help="OMP_NUM_THREADS of the kernel")
+    parser.add_argument("--repeat", type=int, default=1, help="run each notebook N times; print each and the median")
     parser.add_argument("--cells", type=int, default=None, help="print the N most expensive cells (0: all)")
     parser.add_argument("--markdown", type=Path, default=None, help="write the per-cell tables to this file")
     args = parser.parse_args()
@@ -130,12 +154,27 @@ def main() -> int:
         + ("+skip" if args.skip else "")
         + (f" {args.threads}T" if args.threads else "")
     )
-    print(f"{'notebook':<28}{'wall s':>9}{'CPU s':>9}{'target':>8}  mode   (load average {os.getloadavg()[0]:.1f})")
+    print(
+        f"{'notebook':<28}{'wall s':>9}{'CPU s':>9}{'target':>8}{'steal %':>9}  mode   "
+        f"(load average {os.getloadavg()[0]:.1f})"
+    )
     markdown = [f"# Notebook cost per cell ({mode} budget)\n"]
     for path in sorted((ROOT / "solutions").glob(f"{args.pattern}/*.ipynb")):
-        wall, cpu, client = run(path, args.skip)
         target = TARGET.get(path.stem, 60.0)
-        print(f"{path.stem:<28}{wall:>9.1f}{cpu:>9.1f}{target:>8.0f}  {mode}", flush=True)
+        walls, cpus = [], []
+        for attempt in range(1, args.repeat + 1):
+            ticks = cpu_ticks()
+            wall, cpu, client = run(path, args.skip)
+            steal = steal_percent(ticks, cpu_ticks())
+            walls.append(wall)
+            cpus.append(cpu)
+            name = path.stem if args.repeat == 1 else f"{path.stem} #{attempt}"
+            print(f"{name:<28}{wall:>9.1f}{cpu:>9.1f}{target:>8.0f}{steal:>9}  {mode}", flush=True)
+        if args.repeat > 1:
+            median = f"{path.stem} median"
+            print(
+                f"{median:<28}{statistics.median(walls):>9.1f}{statistics.median(cpus):>9.1f}{target:>8.0f}", flush=True
+            )
         if args.cells is not None or args.markdown:
             rows = cell_table(path, client, args.cells or 0)
             if args.cells is not None:
