@@ -29,6 +29,7 @@ from course_lib.article.pipeline import (
     PipelineRun,
     claim_sets,
     plot_pipeline,
+    recorded_pipeline,
     run_pipeline,
 )
 from course_lib.article.poem_rnn import (
@@ -50,6 +51,7 @@ __all__ = [
     "generate",
     "plot_pipeline",
     "predict",
+    "recorded_pipeline",
     "run_pipeline",
     "text2onehot",
     "train_article",

@@ -8,11 +8,18 @@ each model exactly as the article trains its SimpleRNN (six sentences, one-hot, 
 sentence at a time, 1000 epochs), K copies with different initial weights, and scores every copy on
 the article's six sentences and on the longer and contradictory sentences built from its vocabulary
 (:mod:`course_lib.data.sentiment`).  :func:`plot_pipeline` draws the loss curves and the accuracies.
+
+Eight copies of 1000 epochs cost seconds per model (6000 SGD steps of a few dozen small operations each), so
+notebooks 04 and 05 read the runs recorded by ``tools/record_article_pipeline.py`` (:func:`record_pipeline`:
+``run_pipeline`` of each model with the defaults above, the loss curves, accuracies, seconds and trained weights
+saved to ``files/article_pipeline.pt``) through :func:`recorded_pipeline`, and train live only when asked to.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib.resources
+import pathlib
 import time
 
 import matplotlib.pyplot as plt
@@ -27,7 +34,17 @@ from course_lib.data.sentiment import (
     article_sentiment,
 )
 
-__all__ = ["PipelineRun", "claim_sets", "plot_pipeline", "run_pipeline"]
+__all__ = [
+    "RECORDED",
+    "PipelineRun",
+    "claim_sets",
+    "plot_pipeline",
+    "record_pipeline",
+    "recorded_pipeline",
+    "run_pipeline",
+]
+
+RECORDED = "article_pipeline.pt"  # in course_lib/data/files/, written by tools/record_article_pipeline.py
 
 
 def claim_sets() -> dict[str, list[Example]]:
@@ -48,6 +65,7 @@ class PipelineRun:
     loss: torch.Tensor
     accuracy: dict[str, torch.Tensor]
     seconds: float
+    recorded: bool = False  # True: read from files/article_pipeline.pt, trained (and timed) when it was recorded
 
     def summary(self) -> str:
         """One line per set: the mean accuracy of the K copies, and their range."""
@@ -65,6 +83,46 @@ def run_pipeline(model_class, copies: int = 8, epochs: int = 1000, seed: int = 0
     seconds = time.perf_counter() - start
     scores = {name: accuracy(model, examples) for name, examples in claim_sets().items()}
     return PipelineRun(model_class.__name__, model, loss, scores, seconds)
+
+
+def record_pipeline(
+    model_classes, path: pathlib.Path, copies: int = 8, epochs: int = 1000, seed: int = 0, hidden_dim: int = 4
+) -> dict:
+    """Run :func:`run_pipeline` for each of ``model_classes`` and save the runs (weights included) to ``path``."""
+    runs = {}
+    for model_class in model_classes:
+        run = run_pipeline(model_class, copies=copies, epochs=epochs, seed=seed, hidden_dim=hidden_dim)
+        runs[run.name] = {
+            "loss": run.loss,
+            "accuracy": run.accuracy,
+            "seconds": run.seconds,
+            "state": run.model.state_dict(),
+        }
+    record = {
+        "copies": copies,
+        "epochs": epochs,
+        "seed": seed,
+        "hidden_dim": hidden_dim,
+        "torch": str(torch.__version__),
+        "runs": runs,
+    }
+    torch.save(record, path)
+    return record
+
+
+def recorded_pipeline(model_class) -> PipelineRun:
+    """The recorded ``run_pipeline(model_class)`` (8 copies, 1000 epochs, seed 0): what it returned, trained weights
+    included, without the seconds of training.  Touches no random generator."""
+    source = importlib.resources.files("course_lib.data").joinpath("files", RECORDED)
+    with importlib.resources.as_file(source) as path:
+        record = torch.load(path, weights_only=True)
+    run = record["runs"][model_class.__name__]
+    model = model_class(
+        len(ARTICLE_VOCAB), record["hidden_dim"], 2, copies=record["copies"], generator=torch.Generator()
+    )  # overwritten below; its own generator leaves torch's alone
+    model.load_state_dict(run["state"])
+    model.eval()
+    return PipelineRun(model_class.__name__, model, run["loss"], dict(run["accuracy"]), run["seconds"], recorded=True)
 
 
 def plot_pipeline(runs: list[PipelineRun], title: str = "the article's pipeline") -> plt.Figure:
