@@ -75,9 +75,14 @@ class PipelineRun:
         )
 
 
+def _copies_of(model_class, hidden_dim: int, copies: int, generator: torch.Generator):
+    """``copies`` models of ``model_class`` on the article's vocabulary, two classes (negative, positive)."""
+    return model_class(len(ARTICLE_VOCAB), hidden_dim, 2, copies=copies, generator=generator)
+
+
 def run_pipeline(model_class, copies: int = 8, epochs: int = 1000, seed: int = 0, hidden_dim: int = 4) -> PipelineRun:
     """Train ``copies`` models of ``model_class`` as the article trains its SimpleRNN; score them on :func:`claim_sets`."""
-    model = model_class(len(ARTICLE_VOCAB), hidden_dim, 2, copies=copies, generator=torch.Generator().manual_seed(seed))
+    model = _copies_of(model_class, hidden_dim, copies, torch.Generator().manual_seed(seed))
     start = time.perf_counter()
     loss = train_article(model, article_sentiment(), epochs=epochs, lr=0.1)
     seconds = time.perf_counter() - start
@@ -112,14 +117,14 @@ def record_pipeline(
 
 def recorded_pipeline(model_class) -> PipelineRun:
     """The recorded ``run_pipeline(model_class)`` (8 copies, 1000 epochs, seed 0): what it returned, trained weights
-    included, without the seconds of training.  Touches no random generator."""
+    included, without spending the seconds of training (``seconds`` is the recording's).  Touches no random
+    generator."""
     source = importlib.resources.files("course_lib.data").joinpath("files", RECORDED)
     with importlib.resources.as_file(source) as path:
         record = torch.load(path, weights_only=True)
     run = record["runs"][model_class.__name__]
-    model = model_class(
-        len(ARTICLE_VOCAB), record["hidden_dim"], 2, copies=record["copies"], generator=torch.Generator()
-    )  # overwritten below; its own generator leaves torch's alone
+    # initial weights from a generator of its own (torch's is left alone), then replaced by the recorded ones
+    model = _copies_of(model_class, record["hidden_dim"], record["copies"], torch.Generator())
     model.load_state_dict(run["state"])
     model.eval()
     return PipelineRun(model_class.__name__, model, run["loss"], dict(run["accuracy"]), run["seconds"], recorded=True)
